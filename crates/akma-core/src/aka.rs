@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
 use crate::kdf::{fc, kdf};
-use crate::keys::{Ak, Ck, Ik, KAmf, KAusf, KSeaf, XresStar};
+use crate::keys::{Ak, Ck, Ik, KAmf, KAusf, KGnb, KNas, KSeaf, XresStar};
 use crate::milenage::Milenage;
 
 /// RAND, 128 bits.
@@ -118,6 +118,33 @@ pub fn derive_k_amf(k_seaf: &KSeaf, supi_kdf_input: &str, abba: &[u8]) -> KAmf {
         )
         .expect("SUPI and ABBA are short"),
     )
+}
+
+/// K_gNB = KDF(K_AMF, FC 0x6E, uplink NAS COUNT (4 octets), access type distinguisher)
+/// (TS 33.501 A.9; 0x01 = 3GPP access, 0x02 = non-3GPP access).
+pub fn derive_k_gnb(k_amf: &KAmf, uplink_nas_count: u32, access_type: u8) -> KGnb {
+    KGnb::from_bytes(
+        kdf(
+            k_amf.expose_secret(),
+            fc::K_GNB,
+            &[&uplink_nas_count.to_be_bytes(), &[access_type]],
+        )
+        .expect("short parameters"),
+    )
+}
+
+/// NAS algorithm key = the 128 least significant bits of KDF(K_AMF, FC 0x69, algorithm type
+/// distinguisher, algorithm identity) (TS 33.501 A.8; 0x01 = N-NAS-enc-alg, 0x02 = N-NAS-int-alg).
+pub fn derive_nas_key(k_amf: &KAmf, type_distinguisher: u8, algorithm_id: u8) -> KNas {
+    let mut out = kdf(
+        k_amf.expose_secret(),
+        fc::ALGORITHM_KEY,
+        &[&[type_distinguisher], &[algorithm_id]],
+    )
+    .expect("short parameters");
+    let k = KNas::from_slice(&out[16..]).expect("16 octets");
+    out.zeroize();
+    k
 }
 
 fn ck_ik(ck: &Ck, ik: &Ik) -> zeroize::Zeroizing<[u8; 32]> {

@@ -25,6 +25,10 @@ pub mod fc {
     pub const K_SEAF: u8 = 0x6C;
     /// K_AMF (TS 33.501 A.7).
     pub const K_AMF: u8 = 0x6D;
+    /// K_gNB (TS 33.501 A.9).
+    pub const K_GNB: u8 = 0x6E;
+    /// NAS algorithm keys (TS 33.501 A.8).
+    pub const ALGORITHM_KEY: u8 = 0x69;
     /// K_AKMA (TS 33.535 A.2).
     pub const K_AKMA: u8 = 0x80;
     /// A-TID (TS 33.535 A.3).

@@ -108,6 +108,12 @@ secret_key!(
     /// K_AMF (TS 33.501 A.7).
     KAmf, 32, "K_AMF");
 secret_key!(
+    /// K_gNB (TS 33.501 A.9).
+    KGnb, 32, "K_gNB");
+secret_key!(
+    /// A NAS encryption or integrity key, K_NASenc / K_NASint (TS 33.501 A.8), 128 bits.
+    KNas, 16, "K_NAS");
+secret_key!(
     /// K_AKMA (TS 33.535 A.2).
     KAkma, 32, "K_AKMA");
 secret_key!(
