@@ -263,15 +263,9 @@ pub fn sqn_from_u64(v: u64) -> Sqn {
 /// The USIM's sequence number store of TS 33.102 Annex C.2: SQN = SEQ ‖ IND with a 5-bit
 /// IND, an array of the highest SEQ accepted per IND, and the limit Δ on how far a SEQ may
 /// run ahead of the highest one accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SqnArray {
     seq: [u64; 32],
-}
-
-impl Default for SqnArray {
-    fn default() -> Self {
-        Self { seq: [0; 32] }
-    }
 }
 
 impl SqnArray {
