@@ -47,10 +47,8 @@ pub struct Milenage {
 
 impl Drop for Milenage {
     fn drop(&mut self) {
+        // The expanded AES key zeroizes itself on drop (the `aes` crate's `zeroize` feature).
         self.opc.zeroize();
-        // The `aes` crate's `zeroize` feature is not enabled for the expanded key; the
-        // round keys live only as long as this value and are overwritten by the allocator's
-        // next user. Keys proper (K, OPc) are zeroized by their own types.
     }
 }
 
