@@ -1,0 +1,402 @@
+//! The AAnF configuration: a TOML file, overridden by environment variables and flags (the
+//! binary resolves the overrides; this module holds the file format and its validation).
+//!
+//! ```toml
+//! listen = "0.0.0.0:8443"
+//! data_dir = "/var/lib/akma/aanf"
+//! # kek = "…64 hex digits…"        # or AKMA_KEK in the environment (preferred)
+//! context_lifetime_secs = 86400     # optional: AKMA contexts expire (default: never)
+//! sweep_interval_secs = 60
+//!
+//! [tls]                             # required unless --dev
+//! cert = "aanf.crt"
+//! key = "aanf.key"
+//! client_ca = "sbi-ca.crt"          # consumers must present a certificate from this CA
+//!
+//! [oauth2]                          # required unless --dev
+//! issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
+//! audience = ["AANF"]               # NF type and/or this AAnF's NF instance id
+//! es256_public_keys = ["nrf-es256.pem"]
+//! rs256_public_keys = []
+//!
+//! [[consumer]]                      # NF instance ids and their NF types
+//! id = "urn:uuid:6e3b…"
+//! nf_type = "AUSF"
+//!
+//! [[af]]                            # the AF registry
+//! fqdn = "msgin5g.example.com"
+//! identity = "urn:uuid:2c51…"       # consumer identity allowed to act as this AF (none: only via NEF)
+//! ua_protocols = ["0100000007"]     # allowed Ua* ids; the first is used when afId has no ;ua=
+//! kaf_lifetime_secs = 3600
+//! allow_supi = true
+//! allow_gpsi = false
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use akma_core::akma::UaProtocolId;
+use akma_core::ids::AfFqdn;
+use serde::Deserialize;
+
+/// Default K_AF lifetime (`conventions.md`: 1 h).
+pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
+/// Default sweep interval for expired contexts.
+pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
+
+/// A configuration error, naming the file and the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The NF types the AAnF distinguishes (TS 29.510 `NFType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum NfType {
+    /// AUSF: registers and removes contexts.
+    #[serde(rename = "AUSF")]
+    Ausf,
+    /// An AF inside the operator network: retrieves application keys for its own FQDNs.
+    #[serde(rename = "AF")]
+    Af,
+    /// The NEF: retrieves application keys on behalf of external AFs.
+    #[serde(rename = "NEF")]
+    Nef,
+}
+
+impl fmt::Display for NfType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NfType::Ausf => "AUSF",
+            NfType::Af => "AF",
+            NfType::Nef => "NEF",
+        })
+    }
+}
+
+/// One AF registry entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AfPolicy {
+    /// The AF's FQDN (canonical lowercase).
+    pub fqdn: AfFqdn,
+    /// The consumer identity (NF instance id, `urn:uuid:…`) that may act as this AF; `None`
+    /// for an external AF reached only through the NEF.
+    pub identity: Option<String>,
+    /// Allowed Ua* protocols; the first is the default when `afId` carries no `;ua=`.
+    pub ua_protocols: Vec<UaProtocolId>,
+    /// K_AF lifetime in seconds.
+    pub kaf_lifetime_secs: u64,
+    /// Whether the SUPI may be returned to this AF (or to the NEF on its behalf).
+    pub allow_supi: bool,
+    /// Whether the GPSI may be returned.
+    pub allow_gpsi: bool,
+}
+
+impl AfPolicy {
+    /// The policy applied in development mode to an AF the registry does not list: TLS 1.3
+    /// PSK by default, any Ua* protocol, 1 h keys, no SUPI or GPSI.
+    pub fn dev_default(fqdn: AfFqdn) -> Self {
+        Self {
+            fqdn,
+            identity: None,
+            ua_protocols: Vec::new(),
+            kaf_lifetime_secs: DEFAULT_KAF_LIFETIME_SECS,
+            allow_supi: false,
+            allow_gpsi: false,
+        }
+    }
+
+    /// The Ua* protocol used when the request names none.
+    pub fn default_ua(&self) -> UaProtocolId {
+        self.ua_protocols
+            .first()
+            .copied()
+            .unwrap_or(UaProtocolId::TLS13_PSK)
+    }
+
+    /// Whether the AF may use this Ua* protocol (an empty list allows any).
+    pub fn allows_ua(&self, ua: UaProtocolId) -> bool {
+        self.ua_protocols.is_empty() || self.ua_protocols.contains(&ua)
+    }
+}
+
+/// TLS settings of the SBI server.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of this AAnF.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM CA bundle that consumer certificates must chain to (mutual TLS).
+    pub client_ca: PathBuf,
+}
+
+/// Access token verification settings (TS 33.501 §13.4.1, TS 29.510).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Expected `iss` (the NRF).
+    pub issuer: String,
+    /// Accepted `aud` values (the NF type `AANF` and/or this AAnF's NF instance id).
+    pub audience: Vec<String>,
+    /// PEM files of ES256 verification keys.
+    #[serde(default)]
+    pub es256_public_keys: Vec<PathBuf>,
+    /// PEM files of RS256 verification keys.
+    #[serde(default)]
+    pub rs256_public_keys: Vec<PathBuf>,
+    /// Allowed clock skew in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    id: String,
+    nf_type: NfType,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAf {
+    fqdn: String,
+    identity: Option<String>,
+    #[serde(default)]
+    ua_protocols: Vec<String>,
+    kaf_lifetime_secs: Option<u64>,
+    #[serde(default)]
+    allow_supi: bool,
+    #[serde(default)]
+    allow_gpsi: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    kek: Option<String>,
+    context_lifetime_secs: Option<u64>,
+    sweep_interval_secs: Option<u64>,
+    tls: Option<TlsConfig>,
+    oauth2: Option<OAuth2Config>,
+    #[serde(default)]
+    consumer: Vec<RawConsumer>,
+    #[serde(default)]
+    af: Vec<RawAf>,
+}
+
+/// The validated configuration file. Absent settings stay `None` so that the environment
+/// and flags can fill them.
+#[derive(Clone, Default)]
+pub struct AanfConfig {
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Data directory of the embedded store.
+    pub data_dir: Option<PathBuf>,
+    /// The key-encryption key as hex (prefer the environment).
+    pub kek_hex: Option<String>,
+    /// AKMA context lifetime; `None` = until replaced or removed.
+    pub context_lifetime_secs: Option<u64>,
+    /// How often expired contexts are swept.
+    pub sweep_interval_secs: u64,
+    /// SBI TLS.
+    pub tls: Option<TlsConfig>,
+    /// Access tokens.
+    pub oauth2: Option<OAuth2Config>,
+    /// NF type of each known consumer identity.
+    pub consumers: HashMap<String, NfType>,
+    /// The AF registry, by FQDN.
+    pub afs: HashMap<AfFqdn, AfPolicy>,
+}
+
+impl fmt::Debug for AanfConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AanfConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
+            .field("context_lifetime_secs", &self.context_lifetime_secs)
+            .field("tls", &self.tls)
+            .field("oauth2", &self.oauth2)
+            .field("consumers", &self.consumers.len())
+            .field("afs", &self.afs.len())
+            .finish()
+    }
+}
+
+impl AanfConfig {
+    /// Reads and validates a TOML file. Relative paths inside it are taken relative to the
+    /// file's directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        let mut cfg = Self::parse(&text)
+            .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(t) = cfg.tls.as_mut() {
+            rebase(&mut t.cert);
+            rebase(&mut t.key);
+            rebase(&mut t.client_ca);
+        }
+        if let Some(o) = cfg.oauth2.as_mut() {
+            o.es256_public_keys.iter_mut().for_each(rebase);
+            o.rs256_public_keys.iter_mut().for_each(rebase);
+        }
+        if let Some(d) = cfg.data_dir.as_mut() {
+            rebase(d);
+        }
+        Ok(cfg)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
+        let mut consumers = HashMap::new();
+        for c in raw.consumer {
+            if c.id.is_empty() {
+                return Err(ConfigError("[[consumer]] with an empty id".into()));
+            }
+            if consumers.insert(c.id.clone(), c.nf_type).is_some() {
+                return Err(ConfigError(format!(
+                    "[[consumer]] id {:?} listed twice",
+                    c.id
+                )));
+            }
+        }
+        let mut afs = HashMap::new();
+        for a in raw.af {
+            let fqdn =
+                AfFqdn::parse(&a.fqdn).map_err(|e| ConfigError(format!("[[af]] fqdn: {e}")))?;
+            let mut ua_protocols = Vec::new();
+            for u in &a.ua_protocols {
+                ua_protocols.push(UaProtocolId::from_hex(u).map_err(|e| {
+                    ConfigError(format!("[[af]] {fqdn}: ua_protocols entry {u:?}: {e}"))
+                })?);
+            }
+            if a.kaf_lifetime_secs == Some(0) {
+                return Err(ConfigError(format!(
+                    "[[af]] {fqdn}: kaf_lifetime_secs must be positive"
+                )));
+            }
+            if let Some(id) = &a.identity {
+                // An AF identity is a consumer of NF type AF.
+                match consumers.get(id) {
+                    Some(NfType::Af) | None => {
+                        consumers.insert(id.clone(), NfType::Af);
+                    }
+                    Some(other) => {
+                        return Err(ConfigError(format!(
+                            "[[af]] {fqdn}: identity {id:?} is configured as a {other}, not an AF"
+                        )))
+                    }
+                }
+            }
+            let policy = AfPolicy {
+                fqdn: fqdn.clone(),
+                identity: a.identity,
+                ua_protocols,
+                kaf_lifetime_secs: a.kaf_lifetime_secs.unwrap_or(DEFAULT_KAF_LIFETIME_SECS),
+                allow_supi: a.allow_supi,
+                allow_gpsi: a.allow_gpsi,
+            };
+            if afs.insert(fqdn.clone(), policy).is_some() {
+                return Err(ConfigError(format!("[[af]] {fqdn} listed twice")));
+            }
+        }
+        if raw.context_lifetime_secs == Some(0) {
+            return Err(ConfigError("context_lifetime_secs must be positive".into()));
+        }
+        if raw.sweep_interval_secs == Some(0) {
+            return Err(ConfigError("sweep_interval_secs must be positive".into()));
+        }
+        Ok(Self {
+            listen: raw.listen,
+            data_dir: raw.data_dir,
+            kek_hex: raw.kek,
+            context_lifetime_secs: raw.context_lifetime_secs,
+            sweep_interval_secs: raw
+                .sweep_interval_secs
+                .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS),
+            tls: raw.tls,
+            oauth2: raw.oauth2,
+            consumers,
+            afs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = AanfConfig::parse(
+            r#"
+            listen = "127.0.0.1:9000"
+            context_lifetime_secs = 100
+            [[consumer]]
+            id = "urn:uuid:ausf-1"
+            nf_type = "AUSF"
+            [[consumer]]
+            id = "urn:uuid:nef-1"
+            nf_type = "NEF"
+            [[af]]
+            fqdn = "MsgIn5G.example.com"
+            identity = "urn:uuid:af-1"
+            ua_protocols = ["0100000007", "01000100A8"]
+            kaf_lifetime_secs = 600
+            allow_supi = true
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(c.consumers["urn:uuid:ausf-1"], NfType::Ausf);
+        assert_eq!(c.consumers["urn:uuid:af-1"], NfType::Af);
+        let af = &c.afs[&AfFqdn::parse("msgin5g.example.com").unwrap()];
+        assert_eq!(af.default_ua(), UaProtocolId::TLS13_PSK);
+        assert!(af.allows_ua(UaProtocolId::tls_suite(0xa8)));
+        assert!(!af.allows_ua(UaProtocolId::HTTP_DIGEST));
+        assert_eq!(af.kaf_lifetime_secs, 600);
+        assert!(af.allow_supi && !af.allow_gpsi);
+        assert_eq!(c.sweep_interval_secs, DEFAULT_SWEEP_INTERVAL_SECS);
+    }
+
+    #[test]
+    fn rejects_bad_settings_with_the_setting_named() {
+        for (text, needle) in [
+            ("[[af]]\nfqdn = \"bad_name\"", "fqdn"),
+            ("[[af]]\nfqdn = \"a.example\"\nua_protocols = [\"01\"]", "ua_protocols"),
+            ("[[af]]\nfqdn = \"a.example\"\nkaf_lifetime_secs = 0", "kaf_lifetime_secs"),
+            ("[[consumer]]\nid = \"x\"\nnf_type = \"SMF\"", "nf_type"),
+            ("[[consumer]]\nid = \"x\"\nnf_type = \"AUSF\"\n[[af]]\nfqdn = \"a.example\"\nidentity = \"x\"", "AUSF"),
+            ("listen = 5", "listen"),
+            ("unknown_key = 1", "unknown_key"),
+            ("context_lifetime_secs = 0", "context_lifetime_secs"),
+        ] {
+            let e = AanfConfig::parse(text).unwrap_err().0;
+            assert!(e.contains(needle), "{text:?} -> {e}");
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_kek() {
+        let c = AanfConfig::parse(&format!("kek = \"{}\"", "ab".repeat(32))).unwrap();
+        let d = format!("{c:?}");
+        assert!(!d.contains("abab"), "{d}");
+        assert!(d.contains("redacted"));
+    }
+}

@@ -1,0 +1,371 @@
+//! The AAnF's rules as plain functions: who may call what, which AF an `afId` names and with
+//! which Ua* protocol, and what an application key answer contains. No I/O, no HTTP.
+
+use std::collections::HashSet;
+
+use akma_core::akma::{derive_k_af, AfId};
+use akma_core::ids::{Gpsi, Supi};
+use akma_core::keys::{KAf, KAkma};
+
+use crate::config::{AanfConfig, AfPolicy, NfType};
+
+/// OAuth2 scopes of Naanf_AKMA (TS 29.535 YAML; the operations use the hyphen form).
+pub mod scope {
+    /// The API scope.
+    pub const API: &str = "naanf-akma";
+    /// AnchorKey_Register and Context_Remove.
+    pub const ANCHOR_KEY: &str = "naanf-akma:anchorkey";
+    /// ApplicationKey_Get.
+    pub const APPLICATION_KEY_GET: &str = "naanf-akma:applicationkeyget";
+    /// Return the SUPI in the application key answer.
+    pub const SUPI_ACCESS: &str = "naanf-akma:applicationkeyget:supi-access";
+}
+
+/// The Naanf_AKMA operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Naanf_AKMA_AnchorKey_Register.
+    RegisterAnchorKey,
+    /// Naanf_AKMA_ApplicationKey_Get (and AnonUser_Get).
+    RetrieveApplicationKey,
+    /// Naanf_AKMA_Context_Remove.
+    RemoveContext,
+}
+
+impl Operation {
+    /// The metric / log label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Operation::RegisterAnchorKey => "register-anchorkey",
+            Operation::RetrieveApplicationKey => "retrieve-applicationkey",
+            Operation::RemoveContext => "remove-context",
+        }
+    }
+
+    /// The NF types allowed to call the operation (`conventions.md`; TS 29.535 §4.1).
+    pub fn allowed_nf_types(self) -> &'static [NfType] {
+        match self {
+            Operation::RegisterAnchorKey | Operation::RemoveContext => &[NfType::Ausf],
+            Operation::RetrieveApplicationKey => &[NfType::Af, NfType::Nef],
+        }
+    }
+
+    /// The scopes an access token must carry for the operation (TS 29.535 YAML).
+    pub fn required_scopes(self) -> &'static [&'static str] {
+        match self {
+            Operation::RegisterAnchorKey | Operation::RemoveContext => {
+                &[scope::API, scope::ANCHOR_KEY]
+            }
+            Operation::RetrieveApplicationKey => &[scope::API, scope::APPLICATION_KEY_GET],
+        }
+    }
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Consumer {
+    /// Development mode: no certificates or tokens; every operation is allowed and AFs the
+    /// registry does not list get the default policy.
+    Dev,
+    /// A consumer authenticated by its certificate and access token.
+    Authenticated {
+        /// The NF instance id (`urn:uuid:…`), from the certificate and the token's `sub`.
+        id: String,
+        /// Its NF type, from the configuration.
+        nf_type: NfType,
+        /// The token's scopes.
+        scopes: HashSet<String>,
+    },
+}
+
+/// Why a request is refused by the rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    /// The consumer's NF type may not use the operation, or its token lacks a scope.
+    #[error("{0}")]
+    UnauthorizedConsumer(String),
+    /// The AF is not registered, not this consumer, or not allowed the Ua* protocol.
+    #[error("{0}")]
+    AfNotAuthorized(String),
+    /// The `afId` string is malformed (400 MANDATORY_IE_INCORRECT on `/afId`).
+    #[error("{0}")]
+    BadAfId(String),
+}
+
+/// Checks that the consumer may call the operation at all.
+pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
+    let Consumer::Authenticated {
+        id,
+        nf_type,
+        scopes,
+    } = consumer
+    else {
+        return Ok(());
+    };
+    if !op.allowed_nf_types().contains(nf_type) {
+        return Err(RuleError::UnauthorizedConsumer(format!(
+            "consumer {id} is an {nf_type}; {} is for {}",
+            op.label(),
+            op.allowed_nf_types()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    if let Some(missing) = op.required_scopes().iter().find(|s| !scopes.contains(**s)) {
+        return Err(RuleError::UnauthorizedConsumer(format!(
+            "the access token lacks the scope {missing}"
+        )));
+    }
+    Ok(())
+}
+
+/// Resolves the SBI `afId` to the AF_ID used for K_AF and the AF's policy, and checks that
+/// this consumer may ask for it.
+pub fn resolve_af(
+    config: &AanfConfig,
+    consumer: &Consumer,
+    af_id: &str,
+) -> Result<(AfId, AfPolicy), RuleError> {
+    let (fqdn, ua) = AfId::parse_sbi(af_id).map_err(|e| RuleError::BadAfId(e.to_string()))?;
+    let policy = match (config.afs.get(&fqdn), consumer) {
+        (Some(p), _) => p.clone(),
+        (None, Consumer::Dev) => AfPolicy::dev_default(fqdn.clone()),
+        (None, Consumer::Authenticated { .. }) => {
+            return Err(RuleError::AfNotAuthorized(format!(
+                "AF {fqdn} is not registered for AKMA"
+            )))
+        }
+    };
+    if let Consumer::Authenticated {
+        id,
+        nf_type: NfType::Af,
+        ..
+    } = consumer
+    {
+        if policy.identity.as_deref() != Some(id.as_str()) {
+            return Err(RuleError::AfNotAuthorized(format!(
+                "consumer {id} may not request keys for AF {fqdn}"
+            )));
+        }
+    }
+    let ua = ua.unwrap_or_else(|| policy.default_ua());
+    if !policy.allows_ua(ua) {
+        return Err(RuleError::AfNotAuthorized(format!(
+            "AF {fqdn} is not registered for the Ua* protocol {ua}"
+        )));
+    }
+    Ok((AfId::new(fqdn, ua), policy))
+}
+
+/// The content of an application key answer.
+#[derive(Debug)]
+pub struct KeyAnswer {
+    /// K_AF.
+    pub kaf: KAf,
+    /// K_AF expiry, unix seconds.
+    pub expiry: u64,
+    /// The SUPI, when policy, scope and `anonInd` allow it.
+    pub supi: Option<Supi>,
+    /// The GPSI, when policy and `anonInd` allow it and the context has one.
+    pub gpsi: Option<Gpsi>,
+}
+
+/// The stored context fields an answer draws on.
+pub struct ContextView<'a> {
+    /// K_AKMA.
+    pub k_akma: &'a KAkma,
+    /// The SUPI, if registered.
+    pub supi: Option<&'a Supi>,
+    /// The GPSI, if registered.
+    pub gpsi: Option<&'a Gpsi>,
+    /// The context's own expiry, unix seconds.
+    pub expires_at: Option<u64>,
+}
+
+/// Builds the answer: K_AF = KDF(K_AKMA, AF_ID); expiry from the AF's policy, never later
+/// than the context's; identities only where allowed (TS 33.535 §6.2, §6.3, §7.1.3;
+/// `conventions.md`).
+pub fn answer(
+    ctx: &ContextView<'_>,
+    af_id: &AfId,
+    policy: &AfPolicy,
+    consumer: &Consumer,
+    anon: bool,
+    now: u64,
+) -> KeyAnswer {
+    let kaf = derive_k_af(ctx.k_akma, af_id);
+    let mut expiry = now.saturating_add(policy.kaf_lifetime_secs);
+    if let Some(limit) = ctx.expires_at {
+        expiry = expiry.min(limit);
+    }
+    let (supi_ok, gpsi_ok) = if anon {
+        (false, false)
+    } else {
+        match consumer {
+            Consumer::Dev => (policy.allow_supi, policy.allow_gpsi),
+            Consumer::Authenticated {
+                nf_type, scopes, ..
+            } => {
+                let scope_ok = scopes.contains(scope::SUPI_ACCESS);
+                match nf_type {
+                    // The NEF needs the SUPI to map it to the GPSI it may pass on; it never
+                    // gives the SUPI to an external AF (TS 33.535 §6.3).
+                    NfType::Nef => (
+                        scope_ok && (policy.allow_supi || policy.allow_gpsi),
+                        policy.allow_gpsi,
+                    ),
+                    _ => (scope_ok && policy.allow_supi, policy.allow_gpsi),
+                }
+            }
+        }
+    };
+    KeyAnswer {
+        kaf,
+        expiry,
+        supi: if supi_ok { ctx.supi.cloned() } else { None },
+        gpsi: if gpsi_ok { ctx.gpsi.cloned() } else { None },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use akma_core::akma::UaProtocolId;
+    use akma_core::ids::AfFqdn;
+
+    fn config() -> AanfConfig {
+        AanfConfig::parse(
+            r#"
+            [[consumer]]
+            id = "ausf"
+            nf_type = "AUSF"
+            [[consumer]]
+            id = "nef"
+            nf_type = "NEF"
+            [[af]]
+            fqdn = "af1.example"
+            identity = "af1"
+            ua_protocols = ["0100000007", "01000100a8"]
+            kaf_lifetime_secs = 600
+            allow_supi = true
+            [[af]]
+            fqdn = "ext.example"
+            allow_gpsi = true
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn auth(id: &str, nf_type: NfType, scopes: &[&str]) -> Consumer {
+        Consumer::Authenticated {
+            id: id.into(),
+            nf_type,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn nf_types_and_scopes() {
+        let ausf = auth("ausf", NfType::Ausf, &[scope::API, scope::ANCHOR_KEY]);
+        let af = auth("af1", NfType::Af, &[scope::API, scope::APPLICATION_KEY_GET]);
+        assert!(authorize(&ausf, Operation::RegisterAnchorKey).is_ok());
+        assert!(authorize(&ausf, Operation::RemoveContext).is_ok());
+        assert!(matches!(
+            authorize(&ausf, Operation::RetrieveApplicationKey),
+            Err(RuleError::UnauthorizedConsumer(_))
+        ));
+        assert!(authorize(&af, Operation::RetrieveApplicationKey).is_ok());
+        assert!(authorize(&af, Operation::RegisterAnchorKey).is_err());
+        let no_scope = auth("ausf", NfType::Ausf, &[scope::API]);
+        let e = authorize(&no_scope, Operation::RegisterAnchorKey).unwrap_err();
+        assert!(e.to_string().contains(scope::ANCHOR_KEY));
+        assert!(authorize(&Consumer::Dev, Operation::RegisterAnchorKey).is_ok());
+    }
+
+    #[test]
+    fn af_resolution() {
+        let c = config();
+        let af1 = auth("af1", NfType::Af, &[]);
+        let (id, p) = resolve_af(&c, &af1, "AF1.example").unwrap();
+        assert_eq!(id.ua(), UaProtocolId::TLS13_PSK);
+        assert_eq!(id.fqdn().as_str(), "af1.example");
+        assert_eq!(p.kaf_lifetime_secs, 600);
+        let (id, _) = resolve_af(&c, &af1, "af1.example;ua=01000100A8").unwrap();
+        assert_eq!(id.ua(), UaProtocolId::tls_suite(0xa8));
+        assert!(matches!(
+            resolve_af(&c, &af1, "af1.example;ua=0100000002"),
+            Err(RuleError::AfNotAuthorized(_))
+        ));
+        // Another AF's identity may not ask for af1's keys.
+        let other = auth("af2", NfType::Af, &[]);
+        assert!(matches!(
+            resolve_af(&c, &other, "af1.example"),
+            Err(RuleError::AfNotAuthorized(_))
+        ));
+        // An AF with no identity is reachable only through the NEF.
+        assert!(resolve_af(&c, &auth("nef", NfType::Nef, &[]), "ext.example").is_ok());
+        assert!(resolve_af(&c, &af1, "ext.example").is_err());
+        // Unregistered: refused when authenticated, default policy in dev mode.
+        assert!(matches!(
+            resolve_af(&c, &af1, "unknown.example"),
+            Err(RuleError::AfNotAuthorized(_))
+        ));
+        let (id, p) = resolve_af(&c, &Consumer::Dev, "unknown.example").unwrap();
+        assert_eq!((id.ua(), p.allow_supi), (UaProtocolId::TLS13_PSK, false));
+        assert!(matches!(
+            resolve_af(&c, &Consumer::Dev, "bad_name"),
+            Err(RuleError::BadAfId(_))
+        ));
+        assert!(matches!(
+            resolve_af(&c, &Consumer::Dev, "a.example;ua=zz"),
+            Err(RuleError::BadAfId(_))
+        ));
+    }
+
+    #[test]
+    fn answer_identities_and_expiry() {
+        let c = config();
+        let k = KAkma::from_bytes([5; 32]);
+        let supi = Supi::parse("imsi-001010000000001").unwrap();
+        let gpsi = Gpsi::parse("msisdn-4915112345678").unwrap();
+        let ctx = ContextView {
+            k_akma: &k,
+            supi: Some(&supi),
+            gpsi: Some(&gpsi),
+            expires_at: Some(1_000_300),
+        };
+        let af1 = auth("af1", NfType::Af, &[scope::SUPI_ACCESS]);
+        let (id, p) = resolve_af(&c, &af1, "af1.example").unwrap();
+        let a = answer(&ctx, &id, &p, &af1, false, 1_000_000);
+        assert_eq!(a.kaf, derive_k_af(&k, &id));
+        assert_eq!(a.expiry, 1_000_300, "capped by the context's expiry");
+        assert_eq!(a.supi.as_ref(), Some(&supi));
+        assert_eq!(a.gpsi, None, "af1 may not receive the GPSI");
+        let anon = answer(&ctx, &id, &p, &af1, true, 1_000_000);
+        assert_eq!((anon.supi, anon.gpsi), (None, None));
+        assert_eq!(anon.kaf, a.kaf);
+        // Without the supi-access scope no SUPI.
+        let af1_noscope = auth("af1", NfType::Af, &[]);
+        assert_eq!(answer(&ctx, &id, &p, &af1_noscope, false, 0).supi, None);
+        let open = ContextView {
+            expires_at: None,
+            ..ctx
+        };
+        assert_eq!(
+            answer(&open, &id, &p, &af1, false, 1_000_000).expiry,
+            1_000_600
+        );
+        // NEF for an external AF allowed the GPSI: gets GPSI, and SUPI only with the scope.
+        let nef = auth("nef", NfType::Nef, &[scope::SUPI_ACCESS]);
+        let (eid, ep) = resolve_af(&c, &nef, "ext.example").unwrap();
+        let n = answer(&open, &eid, &ep, &nef, false, 0);
+        assert_eq!(
+            (n.supi.as_ref(), n.gpsi.as_ref()),
+            (Some(&supi), Some(&gpsi))
+        );
+        assert_eq!(n.expiry, crate::config::DEFAULT_KAF_LIFETIME_SECS);
+        let _ = AfFqdn::parse("x.example").unwrap();
+    }
+}
