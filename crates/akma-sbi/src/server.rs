@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 use axum::Router;
 use http::{Method, Request, Uri};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use rustls::ServerConfig;
@@ -55,8 +55,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new());
     builder
         .http2()
+        .timer(TokioTimer::new())
         .max_concurrent_streams(1024)
         .keep_alive_interval(Some(Duration::from_secs(60)));
     let graceful = GracefulShutdown::new();
