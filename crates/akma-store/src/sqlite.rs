@@ -1,0 +1,876 @@
+//! The embedded default backend: one SQLite file in WAL mode, one writer thread that batches
+//! concurrent commits, and a small pool of read-only connections.
+//!
+//! # Durability and pragmas
+//!
+//! * `journal_mode=WAL`: a commit appends its pages to the write-ahead log and is one
+//!   sequential write plus one `fsync`; readers read a snapshot and never wait for the
+//!   writer, and the writer never waits for readers (except briefly at checkpoints).
+//! * `synchronous=FULL`: in WAL mode SQLite then `fsync`s the log at every commit, so a
+//!   commit that returned is on stable storage and survives `kill -9` of the process and a
+//!   power loss of the machine. (`NORMAL` would survive `kill -9` but could lose the last
+//!   commits on power loss, which breaks "durable before the 200 is sent", TS 33.535 §6.1
+//!   with the AAnF as the only holder of K_AKMA.)
+//! * `busy_timeout=5000`: a reader that meets a checkpoint waits instead of failing.
+//! * Default `wal_autocheckpoint` (1000 pages): the writer folds the log into the main file
+//!   as it goes; [`AkmaStore::flush`] truncates it at shutdown.
+//! * Read connections are opened read-only with `query_only=ON`.
+//!
+//! Because each `fsync` costs the same whether it covers one registration or a thousand, the
+//! writer thread takes every operation queued at the moment, runs them in one transaction
+//! (each in its own savepoint, so one failing operation does not undo the others), commits,
+//! and only then answers each caller. Callers therefore get `Ok` only after `COMMIT` with
+//! `synchronous=FULL` has returned.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use akma_core::ids::{AKid, Gpsi, Supi};
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::seal::{self, Binding, SealedKey, NONCE_LEN};
+use crate::{is_live, AkmaContext, AkmaStore, Kek, StoreError};
+
+/// The database file's name inside the store directory.
+pub const DB_FILE_NAME: &str = "aanf.sqlite3";
+
+/// How long a connection waits for a lock (a checkpoint, a starting transaction).
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The schema version this build writes and reads (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS akma_context (
+    a_kid         TEXT    NOT NULL PRIMARY KEY,
+    subscriber    TEXT    NOT NULL,  -- SUPI text, or GPSI text when there is no SUPI
+    supi          TEXT,
+    gpsi          TEXT,
+    key_id        INTEGER NOT NULL,  -- id of the KEK that sealed k_akma
+    nonce         BLOB    NOT NULL,  -- 12 octets
+    k_akma_sealed BLOB    NOT NULL,  -- AES-256-GCM ciphertext || tag, 48 octets
+    registered_at INTEGER NOT NULL,  -- unix seconds
+    expires_at    INTEGER            -- unix seconds, NULL = no expiry
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS akma_context_subscriber ON akma_context (subscriber);
+CREATE INDEX IF NOT EXISTS akma_context_supi ON akma_context (supi) WHERE supi IS NOT NULL;
+CREATE INDEX IF NOT EXISTS akma_context_gpsi ON akma_context (gpsi) WHERE gpsi IS NOT NULL;
+CREATE INDEX IF NOT EXISTS akma_context_expiry ON akma_context (expires_at)
+    WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS kek_check (
+    key_id  INTEGER NOT NULL PRIMARY KEY,
+    nonce   BLOB    NOT NULL,
+    sealed  BLOB    NOT NULL
+);
+";
+
+/// A `SELECT` of every column (in [`RawRow::from_row`]'s order) with a `WHERE` clause.
+macro_rules! select_where {
+    ($cond:literal) => {
+        concat!(
+            "SELECT a_kid, subscriber, supi, gpsi, key_id, nonce, k_akma_sealed, ",
+            "registered_at, expires_at FROM akma_context WHERE ",
+            $cond
+        )
+    };
+}
+
+/// Tuning of a [`SqliteStore`]. The defaults suit the AAnF.
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// Most read connections (and concurrent reads). Default: twice the CPU count, 4 to 16.
+    pub readers: usize,
+    /// Most operations committed in one transaction. Default 1024.
+    pub max_batch: usize,
+    /// Capacity of the writer's queue; callers wait when it is full. Default 8192.
+    pub queue: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            readers: (cpus * 2).clamp(4, 16),
+            max_batch: 1024,
+            queue: 8192,
+        }
+    }
+}
+
+/// The embedded [`AkmaStore`]: `<dir>/aanf.sqlite3`, see the module documentation for the
+/// durability guarantees.
+///
+/// Needs a Tokio runtime for its async methods (reads run on `spawn_blocking`); the writer is
+/// a dedicated OS thread. Dropping the store stops the writer after it has committed what
+/// was queued; [`SqliteStore::close`] also waits for that.
+pub struct SqliteStore {
+    writer: mpsc::Sender<WriteOp>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Arc<Readers>,
+    read_permits: Arc<Semaphore>,
+    count: Arc<AtomicU64>,
+    kek: Arc<Kek>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .field("kek", &self.kek)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A row ready to insert (K_AKMA already sealed).
+struct NewRow {
+    a_kid: AKid,
+    subscriber: String,
+    supi: Option<String>,
+    gpsi: Option<String>,
+    sealed: SealedKey,
+    registered_at: i64,
+    expires_at: Option<i64>,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+enum WriteOp {
+    Register(Box<NewRow>, Reply<Option<AKid>>),
+    RemoveBySupi(String, Reply<bool>),
+    Sweep(i64, Reply<u64>),
+    Flush(Reply<()>),
+}
+
+/// An operation's outcome, held until the batch has committed.
+enum Done {
+    Register(Reply<Option<AKid>>, Result<Option<AKid>, StoreError>),
+    RemoveBySupi(Reply<bool>, Result<bool, StoreError>),
+    Sweep(Reply<u64>, Result<u64, StoreError>),
+    Flush(Reply<()>),
+}
+
+fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::InvalidContext(format!("{what} {v} is out of range")))
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `dir`, i.e. `<dir>/aanf.sqlite3`, with default
+    /// [`SqliteOptions`]. Blocks while it checks the schema and the KEK: call it at start-up.
+    ///
+    /// Fails with [`StoreError::WrongKek`] if the store's data was sealed under another key
+    /// with the same key id, and with [`StoreError::UnsupportedSchema`] for files from a
+    /// newer version.
+    pub fn open(dir: &Path, kek: Kek) -> Result<Self, StoreError> {
+        Self::open_with(dir, kek, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with explicit options.
+    pub fn open_with(dir: &Path, kek: Kek, opts: SqliteOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let path = dir.join(DB_FILE_NAME);
+        create_private_file(&path)?;
+        let mut conn = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::sqlite("opening the database", e))?;
+        configure_writer(&conn)?;
+        migrate(&mut conn)?;
+        check_kek(&conn, &kek)?;
+        let rows: i64 = conn
+            .query_row("SELECT count(*) FROM akma_context", [], |r| r.get(0))
+            .map_err(|e| StoreError::sqlite("counting contexts", e))?;
+        let count = Arc::new(AtomicU64::new(rows as u64));
+
+        let readers = Arc::new(Readers {
+            path: path.clone(),
+            idle: Mutex::new(Vec::new()),
+        });
+        // Fail at open, not at the first lookup, if read connections cannot be made.
+        let probe = readers.take()?;
+        readers.give_back(probe);
+
+        let (tx, rx) = mpsc::channel(opts.queue.max(1));
+        let writer = Writer {
+            conn,
+            count: count.clone(),
+            max_batch: opts.max_batch.max(1),
+        };
+        let handle = std::thread::Builder::new()
+            .name("akma-store-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(io_err(&path))?;
+        Ok(Self {
+            writer: tx,
+            writer_thread: Mutex::new(Some(handle)),
+            readers,
+            read_permits: Arc::new(Semaphore::new(opts.readers.max(1))),
+            count,
+            kek: Arc::new(kek),
+            path,
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, stops the writer and waits for it to close the database.
+    pub async fn close(self) -> Result<(), StoreError> {
+        let flushed = self.flush().await;
+        let handle = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        drop(self.writer);
+        if let Some(h) = handle {
+            // The writer exits once its queue is closed and empty.
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+        flushed
+    }
+
+    async fn write<T>(&self, op: impl FnOnce(Reply<T>) -> WriteOp) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.writer
+            .send(op(tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Kek) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = self
+            .read_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let readers = self.readers.clone();
+        let kek = self.kek.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let conn = readers.take()?;
+            let r = f(&conn, &kek);
+            readers.give_back(conn);
+            r
+        })
+        .await;
+        match joined {
+            Ok(r) => r,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(StoreError::Closed),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // The file holds SUPIs and sealed keys: owner-only. SQLite gives the -wal and -shm files
+    // the main file's permissions.
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io_err(path)(e)),
+    }
+}
+
+#[cfg(not(unix))]
+fn create_private_file(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+        .map_err(|e| StoreError::sqlite("enabling WAL mode", e))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::sqlite(
+            "enabling WAL mode",
+            rusqlite::Error::InvalidParameterName(format!(
+                "journal_mode is {mode:?}, not WAL (is the file system local?)"
+            )),
+        ));
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| StoreError::sqlite("setting synchronous=FULL", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(|e| StoreError::sqlite("setting the busy timeout", e))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| StoreError::sqlite("creating the schema", e))?;
+    let found: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::sqlite("reading the schema version", e))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::UnsupportedSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    tx.execute_batch(SCHEMA)
+        .map_err(|e| StoreError::sqlite("creating the schema", e))?;
+    tx.execute_batch(&format!("PRAGMA user_version={SCHEMA_VERSION}"))
+        .map_err(|e| StoreError::sqlite("writing the schema version", e))?;
+    tx.commit()
+        .map_err(|e| StoreError::sqlite("creating the schema", e))
+}
+
+/// A fixed value sealed under each KEK id the store has seen, so a wrong key is refused at
+/// open rather than at every lookup.
+fn check_kek(conn: &Connection, kek: &Kek) -> Result<(), StoreError> {
+    const CHECK_A_KID: &str = "kek-check";
+    let check = AkmaContext {
+        supi: None,
+        gpsi: Some(Gpsi::parse("extid-kek-check@akma.invalid").expect("valid literal")),
+        a_kid: AKid::parse("0.kek-check@akma.invalid").expect("valid literal"),
+        k_akma: akma_core::keys::KAkma::from_bytes([0; 32]),
+        registered_at: 0,
+        expires_at: None,
+    };
+    let stored: Option<(Vec<u8>, Vec<u8>)> = conn
+        .query_row(
+            "SELECT nonce, sealed FROM kek_check WHERE key_id = ?1",
+            [kek.key_id()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(|e| StoreError::sqlite("reading the KEK check value", e))?;
+    match stored {
+        Some((nonce, sealed)) => {
+            let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| StoreError::Corrupt {
+                a_kid: CHECK_A_KID.into(),
+                reason: "KEK check nonce has the wrong length".into(),
+            })?;
+            let sealed = SealedKey {
+                key_id: kek.key_id(),
+                nonce,
+                ciphertext: sealed,
+            };
+            match seal::open(kek, &sealed, &Binding::of(&check)) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(StoreError::WrongKek {
+                    key_id: kek.key_id(),
+                }),
+            }
+        }
+        None => {
+            let sealed = seal::seal(kek, &check)?;
+            conn.execute(
+                "INSERT INTO kek_check (key_id, nonce, sealed) VALUES (?1, ?2, ?3)",
+                params![kek.key_id(), &sealed.nonce[..], sealed.ciphertext],
+            )
+            .map_err(|e| StoreError::sqlite("writing the KEK check value", e))?;
+            Ok(())
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Reads
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn take(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(c);
+        }
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::sqlite("opening a read connection", e))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .and_then(|()| conn.pragma_update(None, "query_only", "ON"))
+            .map_err(|e| StoreError::sqlite("configuring a read connection", e))?;
+        Ok(conn)
+    }
+
+    /// The semaphore bounds the number of connections in use, so the idle list stays small.
+    fn give_back(&self, c: Connection) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+    }
+}
+
+/// A stored row, before decryption.
+struct RawRow {
+    a_kid: String,
+    subscriber: String,
+    supi: Option<String>,
+    gpsi: Option<String>,
+    key_id: i64,
+    nonce: Vec<u8>,
+    sealed: Vec<u8>,
+    registered_at: i64,
+    expires_at: Option<i64>,
+}
+
+impl RawRow {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            a_kid: r.get(0)?,
+            subscriber: r.get(1)?,
+            supi: r.get(2)?,
+            gpsi: r.get(3)?,
+            key_id: r.get(4)?,
+            nonce: r.get(5)?,
+            sealed: r.get(6)?,
+            registered_at: r.get(7)?,
+            expires_at: r.get(8)?,
+        })
+    }
+
+    fn live(&self, now: u64) -> bool {
+        match self.expires_at {
+            None => true,
+            // A negative expiry is corrupt; let decode report it.
+            Some(e) => u64::try_from(e).map_or(true, |e| is_live(Some(e), now)),
+        }
+    }
+
+    fn decode(self, kek: &Kek) -> Result<AkmaContext, StoreError> {
+        let a_kid_text = self.a_kid;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            a_kid: a_kid_text.clone(),
+            reason,
+        };
+        let a_kid = AKid::parse(&a_kid_text).map_err(|e| corrupt(e.to_string()))?;
+        let supi = self
+            .supi
+            .as_deref()
+            .map(Supi::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?;
+        let gpsi = self
+            .gpsi
+            .as_deref()
+            .map(Gpsi::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?;
+        let sub = crate::subscriber_id(supi.as_ref(), gpsi.as_ref())
+            .map_err(|_| corrupt("the row has neither a SUPI nor a GPSI".into()))?;
+        if sub != self.subscriber {
+            return Err(corrupt(
+                "the subscriber column does not match the row's SUPI/GPSI".into(),
+            ));
+        }
+        let registered_at = u64::try_from(self.registered_at)
+            .map_err(|_| corrupt("negative registration time".into()))?;
+        let expires_at = self
+            .expires_at
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| corrupt("negative expiry time".into()))?;
+        let key_id =
+            u32::try_from(self.key_id).map_err(|_| corrupt("key id out of range".into()))?;
+        let nonce: [u8; NONCE_LEN] = self
+            .nonce
+            .try_into()
+            .map_err(|_| corrupt("nonce has the wrong length".into()))?;
+        let sealed = SealedKey {
+            key_id,
+            nonce,
+            ciphertext: self.sealed,
+        };
+        let k_akma = seal::open(
+            kek,
+            &sealed,
+            &Binding {
+                supi: supi.as_ref(),
+                gpsi: gpsi.as_ref(),
+                a_kid: a_kid.as_str(),
+                registered_at,
+                expires_at,
+            },
+        )?;
+        Ok(AkmaContext {
+            supi,
+            gpsi,
+            a_kid,
+            k_akma,
+            registered_at,
+            expires_at,
+        })
+    }
+}
+
+fn lookup(
+    conn: &Connection,
+    kek: &Kek,
+    sql: &'static str,
+    key: &str,
+    now: u64,
+    during: &'static str,
+) -> Result<Option<AkmaContext>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    let row = stmt
+        .query_row([key], RawRow::from_row)
+        .optional()
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    match row {
+        Some(row) if row.live(now) => row.decode(kek).map(Some),
+        _ => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The writer
+
+struct Writer {
+    conn: Connection,
+    count: Arc<AtomicU64>,
+    max_batch: usize,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while let Some(first) = rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < self.max_batch {
+                match rx.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(&mut batch);
+        }
+        // Queue closed and drained: fold the log into the main file before closing.
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+    }
+
+    fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
+        let mut done = Vec::with_capacity(batch.len());
+        let mut delta: i64 = 0;
+        let mut flush = false;
+        let outcome = (|| -> Result<(), rusqlite::Error> {
+            let mut tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            for op in batch.drain(..) {
+                match op {
+                    WriteOp::Register(row, reply) => {
+                        let r = in_savepoint(&mut tx, |sp| register(sp, &row));
+                        if let Ok((_, d)) = &r {
+                            delta += d;
+                        }
+                        done.push(Done::Register(reply, r.map(|(a, _)| a)));
+                    }
+                    WriteOp::RemoveBySupi(supi, reply) => {
+                        let r = in_savepoint(&mut tx, |sp| {
+                            sp.execute(
+                                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1",
+                                [&supi],
+                            )
+                            .map_err(|e| StoreError::sqlite("removing a context", e))
+                        });
+                        if let Ok(n) = &r {
+                            delta -= *n as i64;
+                        }
+                        done.push(Done::RemoveBySupi(reply, r.map(|n| n > 0)));
+                    }
+                    WriteOp::Sweep(now, reply) => {
+                        let r = in_savepoint(&mut tx, |sp| {
+                            sp.execute(
+                                "DELETE FROM akma_context \
+                                 WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                                [now],
+                            )
+                            .map_err(|e| StoreError::sqlite("sweeping expired contexts", e))
+                        });
+                        if let Ok(n) = &r {
+                            delta -= *n as i64;
+                        }
+                        done.push(Done::Sweep(reply, r.map(|n| n as u64)));
+                    }
+                    WriteOp::Flush(reply) => {
+                        flush = true;
+                        done.push(Done::Flush(reply));
+                    }
+                }
+            }
+            tx.commit()
+        })();
+
+        let checkpoint = match (&outcome, flush) {
+            (Ok(()), true) => self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(|e| StoreError::sqlite("checkpointing the log", e)),
+            _ => Ok(()),
+        };
+        let failed = match outcome {
+            Ok(()) => {
+                // Committed (and fsynced): publish the new count, then answer.
+                if delta >= 0 {
+                    self.count.fetch_add(delta as u64, Ordering::Release);
+                } else {
+                    self.count.fetch_sub(delta.unsigned_abs(), Ordering::Release);
+                }
+                None
+            }
+            Err(e) => Some(Arc::new(e)),
+        };
+        let fail = |f: &Arc<rusqlite::Error>| StoreError::Sqlite {
+            during: "committing",
+            source: f.clone(),
+        };
+        for d in done {
+            // A caller that gave up (dropped its receiver) is not an error here.
+            match d {
+                Done::Register(tx, r) => {
+                    let _ = tx.send(match &failed {
+                        Some(f) => Err(fail(f)),
+                        None => r,
+                    });
+                }
+                Done::RemoveBySupi(tx, r) => {
+                    let _ = tx.send(match &failed {
+                        Some(f) => Err(fail(f)),
+                        None => r,
+                    });
+                }
+                Done::Sweep(tx, r) => {
+                    let _ = tx.send(match &failed {
+                        Some(f) => Err(fail(f)),
+                        None => r,
+                    });
+                }
+                Done::Flush(tx) => {
+                    let _ = tx.send(match &failed {
+                        Some(f) => Err(fail(f)),
+                        None => match &checkpoint {
+                            Ok(()) => Ok(()),
+                            Err(StoreError::Sqlite { during, source }) => Err(StoreError::Sqlite {
+                                during,
+                                source: source.clone(),
+                            }),
+                            Err(_) => Err(StoreError::Closed),
+                        },
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` in a savepoint: its changes stay only if it succeeds.
+fn in_savepoint<T>(
+    tx: &mut rusqlite::Transaction<'_>,
+    f: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let sp = tx
+        .savepoint()
+        .map_err(|e| StoreError::sqlite("opening a savepoint", e))?;
+    let r = f(&sp)?; // dropping an uncommitted savepoint rolls it back
+    sp.commit()
+        .map_err(|e| StoreError::sqlite("releasing a savepoint", e))?;
+    Ok(r)
+}
+
+/// One registration inside the batch transaction: returns the replaced A-KID and the change
+/// in row count.
+fn register(conn: &Connection, row: &NewRow) -> Result<(Option<AKid>, i64), StoreError> {
+    let q = |e| StoreError::sqlite("registering a context", e);
+    let a_kid = row.a_kid.as_str();
+    let mut delta = 0;
+    // TS 33.535 §6.1: A-KIDs identify exactly one context. A live context of another
+    // subscriber with this A-KID is a conflict; an expired one is dropped.
+    let holder: Option<(String, Option<i64>)> = conn
+        .prepare_cached("SELECT subscriber, expires_at FROM akma_context WHERE a_kid = ?1")
+        .map_err(q)?
+        .query_row([a_kid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(q)?;
+    if let Some((sub, exp)) = holder {
+        if sub != row.subscriber {
+            if is_live_i64(exp, row.registered_at) {
+                return Err(StoreError::AKidConflict {
+                    a_kid: row.a_kid.clone(),
+                });
+            }
+            conn.prepare_cached("DELETE FROM akma_context WHERE a_kid = ?1")
+                .map_err(q)?
+                .execute([a_kid])
+                .map_err(q)?;
+            delta -= 1;
+        }
+    }
+    // conventions.md: a new registration atomically replaces the subscriber's old context.
+    let replaced: Option<String> = conn
+        .prepare_cached("DELETE FROM akma_context WHERE subscriber = ?1 RETURNING a_kid")
+        .map_err(q)?
+        .query_row([&row.subscriber], |r| r.get(0))
+        .optional()
+        .map_err(q)?;
+    if replaced.is_some() {
+        delta -= 1;
+    }
+    conn.prepare_cached(
+        "INSERT INTO akma_context (a_kid, subscriber, supi, gpsi, key_id, nonce, \
+         k_akma_sealed, registered_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .map_err(q)?
+    .execute(params![
+        a_kid,
+        row.subscriber,
+        row.supi,
+        row.gpsi,
+        row.sealed.key_id,
+        &row.sealed.nonce[..],
+        &row.sealed.ciphertext,
+        row.registered_at,
+        row.expires_at,
+    ])
+    .map_err(q)?;
+    delta += 1;
+    let replaced = replaced
+        .map(|t| {
+            AKid::parse(&t).map_err(|e| StoreError::Corrupt {
+                a_kid: t.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
+    Ok((replaced, delta))
+}
+
+/// [`crate::is_live`] on stored (signed) times.
+fn is_live_i64(expires_at: Option<i64>, now: i64) -> bool {
+    match expires_at {
+        None => true,
+        Some(e) => now < e,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The trait
+
+#[async_trait]
+impl AkmaStore for SqliteStore {
+    async fn register(&self, ctx: AkmaContext) -> Result<Option<AKid>, StoreError> {
+        let subscriber = ctx.subscriber_id()?;
+        let registered_at = to_i64(ctx.registered_at, "registration time")?;
+        let expires_at = ctx
+            .expires_at
+            .map(|e| to_i64(e, "expiry time"))
+            .transpose()?;
+        // Seal here, on the caller's task, to keep the single writer thread lean.
+        let sealed = seal::seal(&self.kek, &ctx)?;
+        let row = NewRow {
+            subscriber,
+            supi: ctx.supi.as_ref().map(|s| s.as_str().to_owned()),
+            gpsi: ctx.gpsi.as_ref().map(|g| g.to_string()),
+            sealed,
+            registered_at,
+            expires_at,
+            a_kid: ctx.a_kid,
+        };
+        self.write(|reply| WriteOp::Register(Box::new(row), reply))
+            .await
+    }
+
+    async fn get_by_a_kid(
+        &self,
+        a_kid: &str,
+        now: u64,
+    ) -> Result<Option<AkmaContext>, StoreError> {
+        let key = a_kid.to_owned();
+        self.read(move |conn, kek| {
+            lookup(
+                conn,
+                kek,
+                select_where!("a_kid = ?1"),
+                &key,
+                now,
+                "looking up by A-KID",
+            )
+        })
+        .await
+    }
+
+    async fn get_by_supi(&self, supi: &Supi, now: u64) -> Result<Option<AkmaContext>, StoreError> {
+        let key = supi.as_str().to_owned();
+        self.read(move |conn, kek| {
+            lookup(
+                conn,
+                kek,
+                // The subscriber id of a context with a SUPI is its SUPI; a GPSI text never
+                // equals a SUPI text, so this also excludes GPSI-only contexts.
+                select_where!("subscriber = ?1 AND supi = ?1"),
+                &key,
+                now,
+                "looking up by SUPI",
+            )
+        })
+        .await
+    }
+
+    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
+        let key = supi.as_str().to_owned();
+        self.write(|reply| WriteOp::RemoveBySupi(key, reply)).await
+    }
+
+    async fn sweep_expired(&self, now: u64) -> Result<u64, StoreError> {
+        // Times beyond i64::MAX: everything with an expiry has expired.
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.write(|reply| WriteOp::Sweep(now, reply)).await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        if self.writer.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        Ok(self.count.load(Ordering::Acquire))
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        if self.writer.is_closed() {
+            return Err(StoreError::Closed);
+        }
+        self.read(|conn, _| {
+            conn.query_row("SELECT count(*) FROM kek_check", [], |r| r.get::<_, i64>(0))
+                .map_err(|e| StoreError::sqlite("probing readiness", e))
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.write(WriteOp::Flush).await
+    }
+}

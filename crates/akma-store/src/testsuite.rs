@@ -1,0 +1,613 @@
+//! The conformance suite every [`AkmaStore`] backend runs (feature `testsuite`).
+//!
+//! Each property is one `pub async fn` that takes a fresh, empty store as
+//! `Arc<dyn AkmaStore>` (so the suite also proves the trait object works) and panics with a
+//! description of what differed. [`run_all`] runs every backend-independent property, each
+//! on a store of its own. Properties that need to reopen a store or to edit its storage
+//! behind its back take closures from the backend's test:
+//! [`persists_across_reopen`], [`wrong_kek_is_refused`] and [`tampering_is_detected`].
+//!
+//! The suite needs a multi-threaded Tokio runtime (`#[tokio::test(flavor = "multi_thread")]`).
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn conformance() {
+//!     akma_store::testsuite::run_all(|| async { Arc::new(MyStore::new()) as DynStore }).await;
+//! }
+//! ```
+
+use std::collections::{BTreeSet, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+
+use akma_core::ids::{ATid, AKid, Gpsi, HomeNetwork, Plmn, RoutingIndicator, Supi};
+use akma_core::keys::KAkma;
+
+use crate::{AkmaContext, AkmaStore, Kek, StoreError};
+
+/// A store as the suite uses it.
+pub type DynStore = Arc<dyn AkmaStore>;
+
+/// The registration time the suite's contexts carry (unix seconds).
+pub const T0: u64 = 1_700_000_000;
+
+/// The `i`-th test SUPI: `imsi-00101` followed by `i` in 10 digits.
+pub fn supi(i: u64) -> Supi {
+    Supi::parse(&format!("imsi-00101{i:010}")).expect("valid test SUPI")
+}
+
+/// The `i`-th test GPSI: `msisdn-4917` followed by `i` in 10 digits.
+pub fn gpsi(i: u64) -> Gpsi {
+    Gpsi::parse(&format!("msisdn-4917{i:010}")).expect("valid test GPSI")
+}
+
+/// A distinct, well-formed A-KID for each `(tag, i)`, in the home network 001-01.
+pub fn a_kid(tag: u8, i: u64) -> AKid {
+    let mut t = [0x3c; 32];
+    t[0] = tag;
+    t[1..9].copy_from_slice(&i.to_be_bytes());
+    AKid::new(
+        &RoutingIndicator::none_provisioned(),
+        &ATid(t),
+        &HomeNetwork::Plmn(Plmn::new("001", "01").expect("valid PLMN")),
+    )
+}
+
+/// A distinct K_AKMA for each `(tag, i)`.
+pub fn key(tag: u8, i: u64) -> KAkma {
+    let mut k = [0xa5; 32];
+    k[0] = tag;
+    k[1..9].copy_from_slice(&i.to_le_bytes());
+    KAkma::from_bytes(k)
+}
+
+/// A context for `supi(i)` with A-KID and key `(tag, i)`, registered at [`T0`], no expiry.
+pub fn context(tag: u8, i: u64) -> AkmaContext {
+    AkmaContext {
+        supi: Some(supi(i)),
+        gpsi: None,
+        a_kid: a_kid(tag, i),
+        k_akma: key(tag, i),
+        registered_at: T0,
+        expires_at: None,
+    }
+}
+
+/// Asserts that `got` is `Some` and equal to `want` in every field, key bytes included.
+pub fn assert_context(got: Option<AkmaContext>, want: &AkmaContext, what: &str) {
+    let got = got.unwrap_or_else(|| panic!("{what}: expected {want:?}, got None"));
+    assert_eq!(got.supi, want.supi, "{what}: SUPI");
+    assert_eq!(got.gpsi, want.gpsi, "{what}: GPSI");
+    assert_eq!(got.a_kid, want.a_kid, "{what}: A-KID");
+    assert_eq!(
+        got.k_akma.expose_secret(),
+        want.k_akma.expose_secret(),
+        "{what}: K_AKMA bytes"
+    );
+    assert_eq!(got.registered_at, want.registered_at, "{what}: registered_at");
+    assert_eq!(got.expires_at, want.expires_at, "{what}: expires_at");
+}
+
+async fn get(s: &DynStore, a_kid: &AKid, now: u64) -> Option<AkmaContext> {
+    s.get_by_a_kid(a_kid.as_str(), now)
+        .await
+        .unwrap_or_else(|e| panic!("get_by_a_kid({a_kid}) failed: {e}"))
+}
+
+async fn get_supi(s: &DynStore, supi: &Supi, now: u64) -> Option<AkmaContext> {
+    s.get_by_supi(supi, now)
+        .await
+        .unwrap_or_else(|e| panic!("get_by_supi({supi}) failed: {e}"))
+}
+
+async fn count(s: &DynStore) -> u64 {
+    s.count().await.expect("count")
+}
+
+/// Register, then look up by A-KID and by SUPI: both give the registered context with the
+/// same key bytes; unknown A-KIDs and SUPIs give `None`.
+pub async fn register_then_lookup(s: DynStore) {
+    assert_eq!(count(&s).await, 0, "the store must start empty");
+    let mut c = context(1, 1);
+    c.gpsi = Some(gpsi(1));
+    c.expires_at = Some(T0 + 3600);
+    let replaced = s.register(c.clone()).await.expect("register");
+    assert_eq!(replaced, None, "first registration replaces nothing");
+    assert_context(get(&s, &c.a_kid, T0).await, &c, "lookup by A-KID");
+    assert_context(
+        get_supi(&s, c.supi.as_ref().unwrap(), T0).await,
+        &c,
+        "lookup by SUPI",
+    );
+    assert_eq!(count(&s).await, 1);
+    assert!(get(&s, &a_kid(1, 2), T0).await.is_none(), "unknown A-KID");
+    assert!(get_supi(&s, &supi(2), T0).await.is_none(), "unknown SUPI");
+    // The A-KID is an exact string key (conventions.md): no case folding.
+    let upper = c.a_kid.as_str().to_ascii_uppercase();
+    assert!(s.get_by_a_kid(&upper, T0).await.unwrap().is_none());
+}
+
+/// A second registration for the same SUPI replaces the first atomically: the old A-KID
+/// no longer resolves, the SUPI gives the new context, the count stays 1.
+pub async fn reregister_replaces(s: DynStore) {
+    let old = context(1, 7);
+    let new = context(2, 7);
+    assert_eq!(s.register(old.clone()).await.unwrap(), None);
+    let replaced = s.register(new.clone()).await.expect("re-register");
+    assert_eq!(replaced, Some(old.a_kid.clone()), "returns the replaced A-KID");
+    assert!(
+        get(&s, &old.a_kid, T0).await.is_none(),
+        "old A-KID must stop resolving"
+    );
+    assert_context(get(&s, &new.a_kid, T0).await, &new, "new A-KID");
+    assert_context(get_supi(&s, &supi(7), T0).await, &new, "SUPI after replace");
+    assert_eq!(count(&s).await, 1);
+    // Registering the very same context again replaces it by itself.
+    assert_eq!(
+        s.register(new.clone()).await.unwrap(),
+        Some(new.a_kid.clone())
+    );
+    assert_context(get(&s, &new.a_kid, T0).await, &new, "same context twice");
+    assert_eq!(count(&s).await, 1);
+}
+
+/// Contexts with only a GPSI: they resolve by A-KID, replace each other by GPSI, and are a
+/// different subscriber from a SUPI context carrying the same GPSI.
+pub async fn gpsi_only_contexts(s: DynStore) {
+    let g1 = AkmaContext {
+        supi: None,
+        gpsi: Some(gpsi(5)),
+        ..context(1, 5)
+    };
+    assert_eq!(s.register(g1.clone()).await.unwrap(), None);
+    assert_context(get(&s, &g1.a_kid, T0).await, &g1, "GPSI-only by A-KID");
+    assert!(
+        get_supi(&s, &supi(5), T0).await.is_none(),
+        "a GPSI-only context has no SUPI"
+    );
+
+    // Same GPSI, no SUPI: the same subscriber, so it replaces.
+    let g2 = AkmaContext {
+        supi: None,
+        gpsi: Some(gpsi(5)),
+        ..context(2, 5)
+    };
+    assert_eq!(s.register(g2.clone()).await.unwrap(), Some(g1.a_kid.clone()));
+    assert!(get(&s, &g1.a_kid, T0).await.is_none());
+    assert_context(get(&s, &g2.a_kid, T0).await, &g2, "replaced GPSI-only");
+
+    // A context with a SUPI and the same GPSI is keyed by its SUPI: both coexist.
+    let with_supi = AkmaContext {
+        gpsi: Some(gpsi(5)),
+        ..context(3, 5)
+    };
+    assert_eq!(s.register(with_supi.clone()).await.unwrap(), None);
+    assert_context(get(&s, &g2.a_kid, T0).await, &g2, "GPSI-only kept");
+    assert_context(get(&s, &with_supi.a_kid, T0).await, &with_supi, "SUPI+GPSI");
+    assert_eq!(count(&s).await, 2);
+    // Removing by SUPI leaves the GPSI-only context alone.
+    assert!(s.remove_by_supi(&supi(5)).await.unwrap());
+    assert_context(get(&s, &g2.a_kid, T0).await, &g2, "GPSI-only after remove");
+    assert_eq!(count(&s).await, 1);
+}
+
+/// A context with neither SUPI nor GPSI is refused and nothing is stored.
+pub async fn register_needs_an_identity(s: DynStore) {
+    let c = AkmaContext {
+        supi: None,
+        gpsi: None,
+        ..context(1, 9)
+    };
+    match s.register(c.clone()).await {
+        Err(StoreError::InvalidContext(_)) => {}
+        other => panic!("expected InvalidContext, got {other:?}"),
+    }
+    assert!(get(&s, &c.a_kid, T0).await.is_none());
+    assert_eq!(count(&s).await, 0);
+}
+
+/// `remove_by_supi` removes the context (A-KID and SUPI stop resolving), reports whether it
+/// removed anything, and leaves other subscribers alone.
+pub async fn remove(s: DynStore) {
+    let a = context(1, 1);
+    let b = context(1, 2);
+    s.register(a.clone()).await.unwrap();
+    s.register(b.clone()).await.unwrap();
+    assert!(s.remove_by_supi(&supi(1)).await.unwrap(), "removed");
+    assert!(get(&s, &a.a_kid, T0).await.is_none());
+    assert!(get_supi(&s, &supi(1), T0).await.is_none());
+    assert!(
+        !s.remove_by_supi(&supi(1)).await.unwrap(),
+        "second remove finds nothing"
+    );
+    assert!(!s.remove_by_supi(&supi(3)).await.unwrap(), "unknown SUPI");
+    assert_context(get(&s, &b.a_kid, T0).await, &b, "other subscriber kept");
+    assert_eq!(count(&s).await, 1);
+    // A removed subscriber can register again.
+    assert_eq!(s.register(context(2, 1)).await.unwrap(), None);
+    assert_eq!(count(&s).await, 2);
+}
+
+/// Expiry: a context resolves before `expires_at` and not at or after it (by A-KID and by
+/// SUPI); `sweep_expired` deletes exactly the expired contexts and returns their number.
+pub async fn expiry_and_sweep(s: DynStore) {
+    let mut short = context(1, 1);
+    short.expires_at = Some(T0 + 10);
+    let mut long = context(1, 2);
+    long.expires_at = Some(T0 + 1000);
+    let forever = context(1, 3);
+    let mut short2 = context(1, 4);
+    short2.expires_at = Some(T0 + 5);
+    for c in [&short, &long, &forever, &short2] {
+        s.register(c.clone()).await.unwrap();
+    }
+    assert_context(get(&s, &short.a_kid, T0 + 9).await, &short, "before expiry");
+    assert!(get(&s, &short.a_kid, T0 + 10).await.is_none(), "at expiry");
+    assert!(get(&s, &short.a_kid, T0 + 11).await.is_none(), "after expiry");
+    assert!(get_supi(&s, &supi(1), T0 + 10).await.is_none(), "by SUPI at expiry");
+    assert_context(get_supi(&s, &supi(1), T0).await, &short, "by SUPI before");
+    assert_eq!(count(&s).await, 4, "expired rows count until swept");
+
+    assert_eq!(s.sweep_expired(T0).await.unwrap(), 0, "nothing expired yet");
+    assert_eq!(s.sweep_expired(T0 + 10).await.unwrap(), 2, "short and short2");
+    assert_eq!(count(&s).await, 2);
+    assert_eq!(s.sweep_expired(T0 + 10).await.unwrap(), 0, "idempotent");
+    // Swept rows are gone even for a clock that goes backwards.
+    assert!(get(&s, &short.a_kid, T0).await.is_none());
+    assert_context(get(&s, &long.a_kid, T0 + 10).await, &long, "long survives");
+    assert_context(get(&s, &forever.a_kid, u64::MAX).await, &forever, "no expiry");
+    assert_eq!(s.sweep_expired(u64::MAX).await.unwrap(), 1, "long at the end of time");
+    assert_context(get(&s, &forever.a_kid, u64::MAX).await, &forever, "still there");
+    assert_eq!(count(&s).await, 1);
+}
+
+/// An A-KID that belongs to another subscriber's live context: `AKidConflict`, and neither
+/// context changes. An expired holder is replaced instead.
+pub async fn a_kid_conflict_changes_nothing(s: DynStore) {
+    let a = context(1, 1);
+    let b_old = context(1, 2);
+    s.register(a.clone()).await.unwrap();
+    s.register(b_old.clone()).await.unwrap();
+    let thief = AkmaContext {
+        a_kid: a.a_kid.clone(),
+        ..context(9, 2)
+    };
+    match s.register(thief).await {
+        Err(StoreError::AKidConflict { a_kid }) => assert_eq!(a_kid, a.a_kid),
+        other => panic!("expected AKidConflict, got {other:?}"),
+    }
+    assert_context(get(&s, &a.a_kid, T0).await, &a, "holder unchanged");
+    assert_context(get(&s, &b_old.a_kid, T0).await, &b_old, "thief's old context kept");
+    assert_eq!(count(&s).await, 2);
+
+    // A holder that has expired by the new registration's time gives the A-KID up.
+    let mut e = context(1, 3);
+    e.expires_at = Some(T0 + 10);
+    s.register(e.clone()).await.unwrap();
+    let heir = AkmaContext {
+        a_kid: e.a_kid.clone(),
+        registered_at: T0 + 10,
+        ..context(2, 4)
+    };
+    assert_eq!(s.register(heir.clone()).await.unwrap(), None);
+    assert_context(get(&s, &e.a_kid, T0 + 10).await, &heir, "new holder");
+    assert!(get_supi(&s, &supi(3), T0).await.is_none(), "old holder gone");
+    assert_eq!(count(&s).await, 3);
+}
+
+/// `n` registrations of different subscribers from `n` concurrent tasks all land: each
+/// returns `Ok(None)` and afterwards each resolves with its own key.
+pub async fn concurrent_registrations(s: DynStore, n: u64) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.register(context(4, i)).await }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await.expect("task");
+        assert_eq!(r.unwrap_or_else(|e| panic!("register {i}: {e}")), None);
+    }
+    assert_eq!(count(&s).await, n);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let got = s.get_by_a_kid(a_kid(4, i).as_str(), T0).await.unwrap();
+            assert_context(got, &context(4, i), "concurrent registration");
+        }));
+    }
+    for t in tasks {
+        t.await.expect("lookup task");
+    }
+}
+
+/// `n` concurrent registrations for ONE subscriber: exactly one context survives, and the
+/// replaced A-KIDs the calls returned form a chain through every other registration (each
+/// A-KID but the surviving one was replaced exactly once), so the replaces were atomic.
+pub async fn concurrent_reregistrations(s: DynStore, n: u64) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let s = s.clone();
+        let c = AkmaContext {
+            supi: Some(supi(77)),
+            ..context(5, i)
+        };
+        tasks.push(tokio::spawn(async move { s.register(c).await }));
+    }
+    let mut replaced = Vec::new();
+    for t in tasks {
+        if let Some(r) = t.await.expect("task").expect("register") {
+            replaced.push(r.as_str().to_owned());
+        }
+    }
+    assert_eq!(count(&s).await, 1);
+    let current = get_supi(&s, &supi(77), T0)
+        .await
+        .expect("one context survives");
+    let all: BTreeSet<String> = (0..n).map(|i| a_kid(5, i).as_str().to_owned()).collect();
+    let replaced_set: HashSet<&String> = replaced.iter().collect();
+    assert_eq!(replaced.len() as u64, n - 1, "every call but the first replaced one");
+    assert_eq!(replaced_set.len(), replaced.len(), "no A-KID replaced twice");
+    assert!(!replaced_set.contains(&current.a_kid.as_str().to_owned()));
+    for a in &all {
+        let resolves = get(&s, &AKid::parse(a).unwrap(), T0).await.is_some();
+        assert_eq!(resolves, *a == current.a_kid.as_str(), "{a} resolves?");
+    }
+}
+
+/// `ready` and `flush` succeed on a working store and change nothing.
+pub async fn ready_and_flush(s: DynStore) {
+    s.ready().await.expect("ready");
+    let c = context(1, 1);
+    s.register(c.clone()).await.unwrap();
+    s.flush().await.expect("flush");
+    s.ready().await.expect("ready after flush");
+    assert_context(get(&s, &c.a_kid, T0).await, &c, "after flush");
+    assert_eq!(count(&s).await, 1);
+}
+
+/// Error messages carry identifiers, never key bytes.
+pub async fn errors_name_no_keys(s: DynStore) {
+    let a = context(1, 1);
+    s.register(a.clone()).await.unwrap();
+    let thief = AkmaContext {
+        a_kid: a.a_kid.clone(),
+        ..context(2, 2)
+    };
+    let e = s.register(thief.clone()).await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(text.contains(a.a_kid.as_str()), "names the A-KID: {text}");
+    for k in [&a.k_akma, &thief.k_akma] {
+        assert!(!text.contains(k.expose_hex().as_str()), "key hex in {text}");
+    }
+}
+
+/// Runs every backend-independent property, each on a fresh store from `make`, including
+/// 500 concurrent registrations and 50 concurrent re-registrations of one subscriber.
+pub async fn run_all<F, Fut>(mut make: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = DynStore>,
+{
+    register_then_lookup(make().await).await;
+    reregister_replaces(make().await).await;
+    gpsi_only_contexts(make().await).await;
+    register_needs_an_identity(make().await).await;
+    remove(make().await).await;
+    expiry_and_sweep(make().await).await;
+    a_kid_conflict_changes_nothing(make().await).await;
+    concurrent_registrations(make().await, 500).await;
+    concurrent_reregistrations(make().await, 50).await;
+    ready_and_flush(make().await).await;
+    errors_name_no_keys(make().await).await;
+}
+
+/// Acknowledged writes survive closing and reopening: `open` opens the SAME storage each
+/// time. The first store is dropped without `flush`, so this also checks that `register`
+/// and `remove_by_supi` were durable when they returned.
+pub async fn persists_across_reopen<F, Fut>(mut open: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = DynStore>,
+{
+    let n = 200;
+    let mut want = Vec::new();
+    {
+        let s = open().await;
+        for i in 0..n {
+            let mut c = context(6, i);
+            if i % 3 == 0 {
+                c.expires_at = Some(T0 + 100 + i);
+            }
+            if i % 5 == 0 {
+                c.gpsi = Some(gpsi(i));
+            }
+            if i % 7 == 0 {
+                c.supi = None;
+                c.gpsi = Some(gpsi(i));
+            }
+            s.register(c.clone()).await.unwrap();
+            want.push(c);
+        }
+        // Replace one, remove one.
+        let replacement = context(7, 1);
+        assert_eq!(
+            s.register(replacement.clone()).await.unwrap(),
+            Some(want[1].a_kid.clone())
+        );
+        want[1] = replacement;
+        assert!(s.remove_by_supi(&supi(2)).await.unwrap());
+        want.remove(2);
+        assert_eq!(count(&s).await, n - 1);
+    }
+    let s = open().await;
+    assert_eq!(count(&s).await, n - 1, "count after reopen");
+    for c in &want {
+        assert_context(get(&s, &c.a_kid, T0).await, c, "after reopen");
+        if let Some(supi) = &c.supi {
+            assert_context(get_supi(&s, supi, T0).await, c, "by SUPI after reopen");
+        }
+    }
+    assert!(get(&s, &context(6, 1).a_kid, T0).await.is_none(), "replaced");
+    assert!(get(&s, &context(6, 2).a_kid, T0).await.is_none(), "removed");
+    // Registration after reopen still replaces what was there before.
+    assert_eq!(
+        s.register(context(8, 4)).await.unwrap(),
+        Some(context(6, 4).a_kid)
+    );
+}
+
+/// A store reopened with a different key under the same key id must not hand out keys:
+/// either opening fails with [`StoreError::WrongKek`], or every lookup of an existing
+/// context fails with [`StoreError::Corrupt`]. Reopening with the right key still works.
+/// `open(kek)` opens the SAME storage each time.
+pub async fn wrong_kek_is_refused<F, Fut>(mut open: F)
+where
+    F: FnMut(Kek) -> Fut,
+    Fut: Future<Output = Result<DynStore, StoreError>>,
+{
+    let right = Kek::from_hex(&"42".repeat(32)).unwrap();
+    let wrong = Kek::from_hex(&"43".repeat(32)).unwrap();
+    let c = context(1, 1);
+    {
+        let s = open(right.clone()).await.expect("open with the right key");
+        s.register(c.clone()).await.unwrap();
+    }
+    match open(wrong).await {
+        Err(StoreError::WrongKek { key_id }) => assert_eq!(key_id, Kek::DEFAULT_ID),
+        Err(e) => panic!("expected WrongKek, got {e:?}"),
+        Ok(s) => match s.get_by_a_kid(c.a_kid.as_str(), T0).await {
+            Err(StoreError::Corrupt { a_kid, .. }) => assert_eq!(a_kid, c.a_kid.as_str()),
+            other => panic!("expected Corrupt with the wrong KEK, got {other:?}"),
+        },
+    }
+    let s = open(right).await.expect("reopen with the right key");
+    assert_context(get(&s, &c.a_kid, T0).await, &c, "right key again");
+}
+
+/// An edit of a backend's storage made behind the store's back, for [`tampering_is_detected`].
+#[derive(Clone, Debug)]
+pub enum Tamper {
+    /// Copy the sealed K_AKMA (key id, nonce, ciphertext) of the context `from` over that of
+    /// the context `to` (both A-KIDs).
+    MoveSealedKey {
+        /// Source A-KID.
+        from: String,
+        /// Destination A-KID.
+        to: String,
+    },
+    /// Flip one bit of the sealed K_AKMA of the context with this A-KID.
+    FlipCiphertextBit {
+        /// The A-KID.
+        a_kid: String,
+    },
+    /// Set the stored expiry of a context (`None` = no expiry).
+    SetExpiry {
+        /// The A-KID.
+        a_kid: String,
+        /// The new expiry.
+        expires_at: Option<u64>,
+    },
+    /// Set the stored GPSI of a context.
+    SetGpsi {
+        /// The A-KID.
+        a_kid: String,
+        /// The new GPSI text.
+        gpsi: Option<String>,
+    },
+}
+
+/// Tampered storage gives [`StoreError::Corrupt`] naming the row's A-KID (never a panic,
+/// never a key, never key bytes in the message). `tamper` applies a [`Tamper`] to the
+/// storage of `s` directly (e.g. SQL on the same file).
+pub async fn tampering_is_detected<F, Fut>(s: DynStore, mut tamper: F)
+where
+    F: FnMut(Tamper) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let victim = context(1, 1);
+    let donor = context(1, 2);
+    let mut expiring = context(1, 3);
+    expiring.expires_at = Some(T0 + 60);
+    let mut with_gpsi = context(1, 4);
+    with_gpsi.gpsi = Some(gpsi(4));
+    let flipped = context(1, 5);
+    for c in [&victim, &donor, &expiring, &with_gpsi, &flipped] {
+        s.register(c.clone()).await.unwrap();
+    }
+    let keys: Vec<String> = [&victim, &donor, &expiring, &with_gpsi, &flipped]
+        .iter()
+        .map(|c| c.k_akma.expose_hex().to_string())
+        .collect();
+    let expect_corrupt = |r: Result<Option<AkmaContext>, StoreError>, a: &AKid, what: &str| match r
+    {
+        Err(e @ StoreError::Corrupt { .. }) => {
+            let StoreError::Corrupt { a_kid, .. } = &e else {
+                unreachable!()
+            };
+            assert_eq!(a_kid, a.as_str(), "{what}: names the row");
+            let text = format!("{e} {e:?}");
+            for k in &keys {
+                assert!(!text.contains(k.as_str()), "{what}: key bytes in {text}");
+            }
+        }
+        other => panic!("{what}: expected Corrupt, got {other:?}"),
+    };
+
+    tamper(Tamper::MoveSealedKey {
+        from: donor.a_kid.to_string(),
+        to: victim.a_kid.to_string(),
+    })
+    .await;
+    expect_corrupt(
+        s.get_by_a_kid(victim.a_kid.as_str(), T0).await,
+        &victim.a_kid,
+        "moved ciphertext, by A-KID",
+    );
+    expect_corrupt(
+        s.get_by_supi(&supi(1), T0).await,
+        &victim.a_kid,
+        "moved ciphertext, by SUPI",
+    );
+    assert_context(get(&s, &donor.a_kid, T0).await, &donor, "donor unaffected");
+
+    tamper(Tamper::FlipCiphertextBit {
+        a_kid: flipped.a_kid.to_string(),
+    })
+    .await;
+    expect_corrupt(
+        s.get_by_a_kid(flipped.a_kid.as_str(), T0).await,
+        &flipped.a_kid,
+        "flipped bit",
+    );
+
+    tamper(Tamper::SetExpiry {
+        a_kid: expiring.a_kid.to_string(),
+        expires_at: None,
+    })
+    .await;
+    expect_corrupt(
+        s.get_by_a_kid(expiring.a_kid.as_str(), T0 + 120).await,
+        &expiring.a_kid,
+        "expiry removed",
+    );
+
+    tamper(Tamper::SetGpsi {
+        a_kid: with_gpsi.a_kid.to_string(),
+        gpsi: Some(gpsi(99).to_string()),
+    })
+    .await;
+    expect_corrupt(
+        s.get_by_a_kid(with_gpsi.a_kid.as_str(), T0).await,
+        &with_gpsi.a_kid,
+        "GPSI changed",
+    );
+
+    // The store keeps working; a corrupt context can be replaced by a new registration.
+    s.ready().await.expect("ready after corruption");
+    assert_eq!(
+        s.register(context(2, 1)).await.unwrap(),
+        Some(victim.a_kid.clone())
+    );
+    assert_context(get(&s, &context(2, 1).a_kid, T0).await, &context(2, 1), "re-registered");
+}

@@ -1,0 +1,279 @@
+//! The conformance suite against [`SqliteStore`], plus SQLite-specific checks.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use akma_store::testsuite::{self, DynStore, Tamper};
+use akma_store::{AkmaStore, Kek, SqliteStore, StoreError, DB_FILE_NAME};
+
+/// A fresh directory under the system temp dir, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "akma-store-test-{}-{}-{}",
+            std::process::id(),
+            tag,
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        Self(p)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn kek() -> Kek {
+    Kek::from_hex(&"42".repeat(32)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_suite() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    testsuite::run_all(|| {
+        let d = TempDir::new("suite");
+        let s = SqliteStore::open(d.path(), kek()).expect("open");
+        dirs.lock().unwrap().push(d);
+        async move { Arc::new(s) as DynStore }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persists_across_reopen() {
+    let d = TempDir::new("reopen");
+    testsuite::persists_across_reopen(|| {
+        let s = SqliteStore::open(d.path(), kek()).expect("open");
+        async move { Arc::new(s) as DynStore }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_kek_is_refused_at_open() {
+    let d = TempDir::new("kek");
+    testsuite::wrong_kek_is_refused(|k| {
+        let r = SqliteStore::open(d.path(), k).map(|s| Arc::new(s) as DynStore);
+        async move { r }
+    })
+    .await;
+    // A different key id is a different key: accepted at open, but rows sealed under id 1
+    // are reported as such.
+    let s = SqliteStore::open(d.path(), Kek::generate().with_key_id(2)).unwrap();
+    let c = testsuite::context(1, 1);
+    match s.get_by_a_kid(c.a_kid.as_str(), testsuite::T0).await {
+        Err(StoreError::KeyIdMismatch {
+            a_kid,
+            stored,
+            configured,
+        }) => {
+            assert_eq!(a_kid, c.a_kid.as_str());
+            assert_eq!((stored, configured), (1, 2));
+        }
+        other => panic!("expected KeyIdMismatch, got {other:?}"),
+    }
+}
+
+/// Applies a [`Tamper`] with plain SQL on a second connection to the same file.
+fn tamper_sql(db: &Path, t: Tamper) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let changed = match t {
+        Tamper::MoveSealedKey { from, to } => conn
+            .execute(
+                "UPDATE akma_context SET (key_id, nonce, k_akma_sealed) = \
+                 (SELECT key_id, nonce, k_akma_sealed FROM akma_context WHERE a_kid = ?1) \
+                 WHERE a_kid = ?2",
+                [&from, &to],
+            )
+            .unwrap(),
+        Tamper::FlipCiphertextBit { a_kid } => {
+            let mut ct: Vec<u8> = conn
+                .query_row(
+                    "SELECT k_akma_sealed FROM akma_context WHERE a_kid = ?1",
+                    [&a_kid],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            ct[7] ^= 0x10;
+            conn.execute(
+                "UPDATE akma_context SET k_akma_sealed = ?1 WHERE a_kid = ?2",
+                rusqlite::params![ct, a_kid],
+            )
+            .unwrap()
+        }
+        Tamper::SetExpiry { a_kid, expires_at } => conn
+            .execute(
+                "UPDATE akma_context SET expires_at = ?1 WHERE a_kid = ?2",
+                rusqlite::params![expires_at.map(|e| e as i64), a_kid],
+            )
+            .unwrap(),
+        Tamper::SetGpsi { a_kid, gpsi } => conn
+            .execute(
+                "UPDATE akma_context SET gpsi = ?1 WHERE a_kid = ?2",
+                rusqlite::params![gpsi, a_kid],
+            )
+            .unwrap(),
+    };
+    assert_eq!(changed, 1, "the tamper statement must hit one row");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_is_detected() {
+    let d = TempDir::new("tamper");
+    let s = Arc::new(SqliteStore::open(d.path(), kek()).unwrap()) as DynStore;
+    let db = d.path().join(DB_FILE_NAME);
+    testsuite::tampering_is_detected(s, |t| {
+        tamper_sql(&db, t);
+        async {}
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_layout_pragmas_and_no_plaintext_key() {
+    let d = TempDir::new("layout");
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    let db = d.path().join(DB_FILE_NAME);
+    assert_eq!(s.path(), db);
+    let c = testsuite::context(1, 1);
+    s.register(c.clone()).await.unwrap();
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let (key_id, nonce, sealed): (i64, Vec<u8>, Vec<u8>) = conn
+        .query_row(
+            "SELECT key_id, nonce, k_akma_sealed FROM akma_context WHERE a_kid = ?1",
+            [c.a_kid.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(key_id, 1);
+    assert_eq!(nonce.len(), 12);
+    assert_eq!(sealed.len(), 48);
+    let key = c.k_akma.expose_secret();
+    assert!(
+        !sealed.windows(8).any(|w| w == &key[..8]),
+        "sealed value contains key bytes"
+    );
+    // Neither the database nor its log holds the plaintext key anywhere.
+    s.flush().await.unwrap();
+    for f in ["aanf.sqlite3", "aanf.sqlite3-wal"] {
+        if let Ok(bytes) = std::fs::read(d.path().join(f)) {
+            assert!(
+                !bytes.windows(32).any(|w| w == &key[..]),
+                "{f} contains K_AKMA in clear"
+            );
+        }
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "database file must be owner-only");
+    }
+    // The schema's lookups use indexes, not table scans.
+    for (sql, index) in [
+        (
+            "SELECT * FROM akma_context WHERE subscriber = 'x' AND supi = 'x'",
+            "akma_context_subscriber",
+        ),
+        (
+            "DELETE FROM akma_context WHERE expires_at IS NOT NULL AND expires_at <= 5",
+            "akma_context_expiry",
+        ),
+    ] {
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains(index)),
+            "{sql}: plan {plan:?} does not use {index}"
+        );
+    }
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT * FROM akma_context WHERE a_kid = 'x'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("PRIMARY KEY"), "A-KID lookup plan: {plan}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_then_closed_and_reopen() {
+    let d = TempDir::new("close");
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    let c = testsuite::context(1, 1);
+    s.register(c.clone()).await.unwrap();
+    s.close().await.unwrap();
+    // After close the WAL has been folded into the main file.
+    let wal = std::fs::metadata(d.path().join("aanf.sqlite3-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(wal, 0, "WAL left after close");
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    let got = s.get_by_a_kid(c.a_kid.as_str(), testsuite::T0).await.unwrap();
+    testsuite::assert_context(got, &c, "after close and reopen");
+    assert_eq!(s.count().await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_errors_are_precise() {
+    // A file that is not a database.
+    let d = TempDir::new("garbage");
+    std::fs::create_dir_all(d.path()).unwrap();
+    std::fs::write(d.path().join(DB_FILE_NAME), vec![0x55u8; 8192]).unwrap();
+    match SqliteStore::open(d.path(), kek()) {
+        Err(StoreError::Sqlite { .. }) => {}
+        other => panic!("expected a SQLite error, got {other:?}"),
+    }
+    // A directory that cannot be created.
+    let f = TempDir::new("file");
+    std::fs::write(f.path(), b"x").unwrap();
+    match SqliteStore::open(&f.path().join("sub"), kek()) {
+        Err(StoreError::Io { path, .. }) => assert_eq!(path, f.path().join("sub")),
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+    let _ = std::fs::remove_file(f.path());
+    // A schema from the future.
+    let d = TempDir::new("future");
+    drop(SqliteStore::open(d.path(), kek()).unwrap());
+    rusqlite::Connection::open(d.path().join(DB_FILE_NAME))
+        .unwrap()
+        .execute_batch("PRAGMA user_version=99")
+        .unwrap();
+    match SqliteStore::open(d.path(), kek()) {
+        Err(StoreError::UnsupportedSchema { found, supported }) => {
+            assert_eq!((found, supported), (99, 1))
+        }
+        other => panic!("expected UnsupportedSchema, got {other:?}"),
+    }
+    // Times beyond SQLite's integer range are refused, not wrapped.
+    let d = TempDir::new("range");
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    let mut c = testsuite::context(1, 1);
+    c.expires_at = Some(u64::MAX);
+    match s.register(c).await {
+        Err(StoreError::InvalidContext(m)) => assert!(m.contains("expiry"), "{m}"),
+        other => panic!("expected InvalidContext, got {other:?}"),
+    }
+    assert_eq!(s.count().await.unwrap(), 0);
+}
