@@ -6,6 +6,10 @@
 //! ```
 //!
 //! Defaults: 256-byte JSON body, 2 connections × 32 streams, 1 s warm-up, 5 s measured.
+//!
+//! `baseline serve [body_len] [seconds]` only serves (default 60 s), to cross-check the
+//! generator with another tool, for example
+//! `h2load -c 2 -m 32 -D 5 -d body.json -H 'content-type: application/json' http://ADDR/baseline`.
 
 use std::time::Duration;
 
@@ -26,7 +30,19 @@ fn arg<T: std::str::FromStr>(args: &[String], i: usize, default: T) -> T {
 
 #[tokio::main]
 async fn main() -> Result<(), LoadError> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("serve") {
+        args.remove(0);
+        let body_len: usize = arg(&args, 0, 256);
+        let seconds: u64 = arg(&args, 1, 60);
+        let (addr, server) = spawn_baseline(body_len).await?;
+        println!(
+            "serving POST http://{addr}{BASELINE_PATH} ({body_len}-byte JSON) for {seconds} s"
+        );
+        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        server.shutdown().await;
+        return Ok(());
+    }
     let body_len: usize = arg(&args, 0, 256);
     let connections: usize = arg(&args, 1, 2);
     let streams: usize = arg(&args, 2, 32);
