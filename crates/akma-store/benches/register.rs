@@ -1,1 +1,126 @@
-fn main() {}
+//! Durable registrations per second on the SQLite store: one caller committing alone versus
+//! 64 concurrent callers whose commits the writer batches, measured in the same run, plus
+//! concurrent lookups by A-KID.
+//!
+//! `cargo bench -p akma-store --bench register` (set `AKMA_STORE_BENCH_N` to change the
+//! number of registrations per phase; default 20000, a quarter of that for the single caller).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use akma_store::{AkmaContext, AkmaStore, Kek, SqliteStore};
+
+fn context(tag: u8, i: u64) -> AkmaContext {
+    use akma_core::ids::{AKid, ATid, HomeNetwork, Plmn, RoutingIndicator, Supi};
+    let mut t = [0x3c; 32];
+    t[0] = tag;
+    t[1..9].copy_from_slice(&i.to_be_bytes());
+    AkmaContext {
+        supi: Some(Supi::parse(&format!("imsi-{tag:03}01{i:010}")).unwrap()),
+        gpsi: None,
+        a_kid: AKid::new(
+            &RoutingIndicator::none_provisioned(),
+            &ATid(t),
+            &HomeNetwork::Plmn(Plmn::new("001", "01").unwrap()),
+        ),
+        k_akma: akma_core::keys::KAkma::from_bytes([tag; 32]),
+        registered_at: 1_700_000_000,
+        expires_at: None,
+    }
+}
+
+async fn concurrent(
+    store: &Arc<dyn AkmaStore>,
+    tag: u8,
+    callers: u64,
+    total: u64,
+) -> (f64, std::time::Duration) {
+    let per = total / callers;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..callers {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per {
+                s.register(context(tag, c * per + i)).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let el = start.elapsed();
+    ((callers * per) as f64 / el.as_secs_f64(), el)
+}
+
+fn main() {
+    let n: u64 = std::env::var("AKMA_STORE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let dir = std::env::temp_dir().join(format!("akma-store-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sqlite = Arc::new(SqliteStore::open(&dir, Kek::generate()).unwrap());
+        let store: Arc<dyn AkmaStore> = sqlite.clone();
+        let mut last = sqlite.writer_stats();
+        let mut batches = |label: &str| {
+            let now = sqlite.writer_stats();
+            let (c, o) = (now.commits - last.commits, now.operations - last.operations);
+            println!(
+                "    {label}: {o} operations in {c} commits, mean batch {:.1}",
+                o as f64 / c.max(1) as f64
+            );
+            last = now;
+        };
+
+        let single_n = (n / 4).max(1);
+        let (single, el1) = concurrent(&store, 1, 1, single_n).await;
+        println!(
+            "register, 1 caller:    {single_n:>7} durable commits in {:>7.3} s = {single:>9.0} /s",
+            el1.as_secs_f64()
+        );
+        batches("1 caller");
+        let (batched, el64) = concurrent(&store, 2, 64, n).await;
+        println!(
+            "register, 64 callers:  {n:>7} durable commits in {:>7.3} s = {batched:>9.0} /s",
+            el64.as_secs_f64()
+        );
+        batches("64 callers");
+        println!("ratio 64 callers / 1 caller: {:.1}x", batched / single);
+
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        let per = n / 64;
+        for c in 0..64u64 {
+            let s = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..per {
+                    let k = context(2, c * per + i).a_kid;
+                    assert!(s
+                        .get_by_a_kid(k.as_str(), 1_700_000_000)
+                        .await
+                        .unwrap()
+                        .is_some());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let el = start.elapsed();
+        println!(
+            "get_by_a_kid, 64 callers: {:>7} lookups in {:>7.3} s = {:>9.0} /s",
+            per * 64,
+            el.as_secs_f64(),
+            (per * 64) as f64 / el.as_secs_f64()
+        );
+        store.flush().await.unwrap();
+    });
+    drop(rt);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -93,9 +93,7 @@ impl Kek {
                 Self::parse_hex(v.trim(), var)
             }
             Err(std::env::VarError::NotPresent) => Err(KekError::Missing { var: var.into() }),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                Err(KekError::NotUnicode { var: var.into() })
-            }
+            Err(std::env::VarError::NotUnicode(_)) => Err(KekError::NotUnicode { var: var.into() }),
         }
     }
 
@@ -151,7 +149,10 @@ mod tests {
     fn hex_errors_are_precise() {
         match Kek::from_hex("abcd") {
             Err(KekError::Malformed { source, .. }) => {
-                assert!(matches!(source, HexError::Length { got: 4, .. }), "{source:?}")
+                assert!(
+                    matches!(source, HexError::Length { got: 4, .. }),
+                    "{source:?}"
+                )
             }
             other => panic!("expected Malformed, got {other:?}"),
         }
@@ -175,7 +176,10 @@ mod tests {
         let bad = "AKMA_STORE_TEST_KEK_BAD_7f3a";
         std::env::set_var(bad, "xyz");
         let e = Kek::from_env(bad).unwrap_err();
-        assert!(matches!(&e, KekError::Malformed { origin, .. } if origin == bad), "{e:?}");
+        assert!(
+            matches!(&e, KekError::Malformed { origin, .. } if origin == bad),
+            "{e:?}"
+        );
         assert!(!e.to_string().contains("xyz"));
         let good = "AKMA_STORE_TEST_KEK_GOOD_7f3a";
         std::env::set_var(good, format!(" {} \n", "0f".repeat(32)));

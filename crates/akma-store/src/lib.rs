@@ -30,7 +30,7 @@ mod sqlite;
 pub mod testsuite;
 
 pub use kek::{Kek, KekError, KEK_ENV};
-pub use sqlite::{SqliteOptions, SqliteStore, DB_FILE_NAME};
+pub use sqlite::{SqliteOptions, SqliteStore, WriterStats, DB_FILE_NAME};
 
 /// One subscriber's AKMA context as the AAnF keeps it (TS 33.535 §6.1; TS 29.535
 /// `AkmaKeyInfo`).
@@ -203,11 +203,15 @@ pub trait AkmaStore: Send + Sync + 'static {
 
     /// The context whose A-KID is exactly `a_kid`, if there is one and it is live at `now`
     /// (unix seconds). Expired contexts give `None`.
-    async fn get_by_a_kid(&self, a_kid: &str, now: u64)
-        -> Result<Option<AkmaContext>, StoreError>;
+    async fn get_by_a_kid(&self, a_kid: &str, now: u64) -> Result<Option<AkmaContext>, StoreError>;
 
     /// The context registered for `supi`, if there is one and it is live at `now`.
     async fn get_by_supi(&self, supi: &Supi, now: u64) -> Result<Option<AkmaContext>, StoreError>;
+
+    /// The live context carrying `gpsi` (as its only identity or next to a SUPI) that was
+    /// registered last; ties go to the greatest A-KID. For AKMA push, where an internal AF
+    /// names the UE by GPSI (`conventions.md`, project extension).
+    async fn get_by_gpsi(&self, gpsi: &Gpsi, now: u64) -> Result<Option<AkmaContext>, StoreError>;
 
     /// Removes the context registered for `supi` (TS 29.535 AKMAContext_Remove), durably
     /// before returning. `true` if there was one (live or expired).

@@ -172,14 +172,14 @@ mod tests {
         let c = ctx();
         assert_eq!(
             Binding::of(&c).aad().unwrap(),
-            b"akma-ctx-v1\0imsi-001010000000001\00.abc@5gc.mnc001.mcc001.3gppnetwork.org\0msisdn-491700000001\01700000000\01700003600".to_vec()
+            b"akma-ctx-v1\x00imsi-001010000000001\x000.abc@5gc.mnc001.mcc001.3gppnetwork.org\x00msisdn-491700000001\x001700000000\x001700003600".to_vec()
         );
         let mut g = c.clone();
         g.supi = None;
         g.expires_at = None;
         assert_eq!(
             Binding::of(&g).aad().unwrap(),
-            b"akma-ctx-v1\0msisdn-491700000001\00.abc@5gc.mnc001.mcc001.3gppnetwork.org\0msisdn-491700000001\01700000000\0".to_vec()
+            b"akma-ctx-v1\x00msisdn-491700000001\x000.abc@5gc.mnc001.mcc001.3gppnetwork.org\x00msisdn-491700000001\x001700000000\x00".to_vec()
         );
     }
 
@@ -192,7 +192,7 @@ mod tests {
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.ciphertext, b.ciphertext);
         assert_eq!(a.ciphertext.len(), SEALED_LEN);
-        assert_eq!(&a.ciphertext[..4] == &[0x5a; 4], false);
+        assert_ne!(a.ciphertext[..4], [0x5a; 4]);
         let k = open(&kek, &a, &Binding::of(&c)).unwrap();
         assert_eq!(k.expose_secret(), &[0x5a; 32]);
     }

@@ -55,8 +55,10 @@ CREATE TABLE IF NOT EXISTS akma_context (
     registered_at INTEGER NOT NULL,  -- unix seconds
     expires_at    INTEGER            -- unix seconds, NULL = no expiry
 ) WITHOUT ROWID;
+-- Also the SUPI index: a context with a SUPI has subscriber = supi (no separate SUPI index,
+-- which would only add a page write to every registration).
 CREATE UNIQUE INDEX IF NOT EXISTS akma_context_subscriber ON akma_context (subscriber);
-CREATE INDEX IF NOT EXISTS akma_context_supi ON akma_context (supi) WHERE supi IS NOT NULL;
+-- For get_by_gpsi (AKMA push from internal AFs, which name the UE by GPSI).
 CREATE INDEX IF NOT EXISTS akma_context_gpsi ON akma_context (gpsi) WHERE gpsi IS NOT NULL;
 CREATE INDEX IF NOT EXISTS akma_context_expiry ON akma_context (expires_at)
     WHERE expires_at IS NOT NULL;
@@ -100,6 +102,21 @@ impl Default for SqliteOptions {
     }
 }
 
+/// Counters of the writer thread, for metrics: how well concurrent commits are batched.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Transactions committed (each one `fsync` of the log).
+    pub commits: u64,
+    /// Write operations (registrations, removals, sweeps, flushes) those commits carried.
+    pub operations: u64,
+}
+
+#[derive(Default)]
+struct StatCounters {
+    commits: AtomicU64,
+    operations: AtomicU64,
+}
+
 /// The embedded [`AkmaStore`]: `<dir>/aanf.sqlite3`, see the module documentation for the
 /// durability guarantees.
 ///
@@ -112,6 +129,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     read_permits: Arc<Semaphore>,
     count: Arc<AtomicU64>,
+    stats: Arc<StatCounters>,
     kek: Arc<Kek>,
     path: PathBuf,
 }
@@ -204,9 +222,11 @@ impl SqliteStore {
         readers.give_back(probe);
 
         let (tx, rx) = mpsc::channel(opts.queue.max(1));
+        let stats = Arc::new(StatCounters::default());
         let writer = Writer {
             conn,
             count: count.clone(),
+            stats: stats.clone(),
             max_batch: opts.max_batch.max(1),
         };
         let handle = std::thread::Builder::new()
@@ -219,6 +239,7 @@ impl SqliteStore {
             readers,
             read_permits: Arc::new(Semaphore::new(opts.readers.max(1))),
             count,
+            stats,
             kek: Arc::new(kek),
             path,
         })
@@ -227,6 +248,14 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The writer's counters so far; `operations / commits` is the mean batch size.
+    pub fn writer_stats(&self) -> WriterStats {
+        WriterStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            operations: self.stats.operations.load(Ordering::Relaxed),
+        }
     }
 
     /// Flushes, stops the writer and waits for it to close the database.
@@ -547,12 +576,57 @@ fn lookup(
     }
 }
 
+/// The live context with this GPSI registered last (ties: the greatest A-KID).
+fn lookup_gpsi(
+    conn: &Connection,
+    kek: &Kek,
+    gpsi: &str,
+    now: u64,
+) -> Result<Option<AkmaContext>, StoreError> {
+    let during = "looking up by GPSI";
+    let mut stmt = conn
+        .prepare_cached(select_where!("gpsi = ?1"))
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    let rows = stmt
+        .query_map([gpsi], RawRow::from_row)
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    let mut best: Option<RawRow> = None;
+    for row in rows {
+        let row = row.map_err(|e| StoreError::sqlite(during, e))?;
+        if !row.live(now) {
+            continue;
+        }
+        let better = best.as_ref().is_none_or_else(|b| {
+            (row.registered_at, row.a_kid.as_str()) > (b.registered_at, b.a_kid.as_str())
+        });
+        if better {
+            best = Some(row);
+        }
+    }
+    best.map(|r| r.decode(kek)).transpose()
+}
+
+/// `Option::is_none_or` for the workspace's minimum Rust version.
+trait IsNoneOrElse<T> {
+    fn is_none_or_else(&self, f: impl FnOnce(&T) -> bool) -> bool;
+}
+
+impl<T> IsNoneOrElse<T> for Option<T> {
+    fn is_none_or_else(&self, f: impl FnOnce(&T) -> bool) -> bool {
+        match self {
+            None => true,
+            Some(t) => f(t),
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The writer
 
 struct Writer {
     conn: Connection,
     count: Arc<AtomicU64>,
+    stats: Arc<StatCounters>,
     max_batch: usize,
 }
 
@@ -636,10 +710,15 @@ impl Writer {
         let failed = match outcome {
             Ok(()) => {
                 // Committed (and fsynced): publish the new count, then answer.
+                self.stats.commits.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .operations
+                    .fetch_add(done.len() as u64, Ordering::Relaxed);
                 if delta >= 0 {
                     self.count.fetch_add(delta as u64, Ordering::Release);
                 } else {
-                    self.count.fetch_sub(delta.unsigned_abs(), Ordering::Release);
+                    self.count
+                        .fetch_sub(delta.unsigned_abs(), Ordering::Release);
                 }
                 None
             }
@@ -804,11 +883,7 @@ impl AkmaStore for SqliteStore {
             .await
     }
 
-    async fn get_by_a_kid(
-        &self,
-        a_kid: &str,
-        now: u64,
-    ) -> Result<Option<AkmaContext>, StoreError> {
+    async fn get_by_a_kid(&self, a_kid: &str, now: u64) -> Result<Option<AkmaContext>, StoreError> {
         let key = a_kid.to_owned();
         self.read(move |conn, kek| {
             lookup(
@@ -838,6 +913,12 @@ impl AkmaStore for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn get_by_gpsi(&self, gpsi: &Gpsi, now: u64) -> Result<Option<AkmaContext>, StoreError> {
+        let key = gpsi.to_string();
+        self.read(move |conn, kek| lookup_gpsi(conn, kek, &key, now))
+            .await
     }
 
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {

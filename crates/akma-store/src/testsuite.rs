@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 
-use akma_core::ids::{ATid, AKid, Gpsi, HomeNetwork, Plmn, RoutingIndicator, Supi};
+use akma_core::ids::{AKid, ATid, Gpsi, HomeNetwork, Plmn, RoutingIndicator, Supi};
 use akma_core::keys::KAkma;
 
 use crate::{AkmaContext, AkmaStore, Kek, StoreError};
@@ -84,7 +84,10 @@ pub fn assert_context(got: Option<AkmaContext>, want: &AkmaContext, what: &str) 
         want.k_akma.expose_secret(),
         "{what}: K_AKMA bytes"
     );
-    assert_eq!(got.registered_at, want.registered_at, "{what}: registered_at");
+    assert_eq!(
+        got.registered_at, want.registered_at,
+        "{what}: registered_at"
+    );
     assert_eq!(got.expires_at, want.expires_at, "{what}: expires_at");
 }
 
@@ -134,7 +137,11 @@ pub async fn reregister_replaces(s: DynStore) {
     let new = context(2, 7);
     assert_eq!(s.register(old.clone()).await.unwrap(), None);
     let replaced = s.register(new.clone()).await.expect("re-register");
-    assert_eq!(replaced, Some(old.a_kid.clone()), "returns the replaced A-KID");
+    assert_eq!(
+        replaced,
+        Some(old.a_kid.clone()),
+        "returns the replaced A-KID"
+    );
     assert!(
         get(&s, &old.a_kid, T0).await.is_none(),
         "old A-KID must stop resolving"
@@ -172,7 +179,10 @@ pub async fn gpsi_only_contexts(s: DynStore) {
         gpsi: Some(gpsi(5)),
         ..context(2, 5)
     };
-    assert_eq!(s.register(g2.clone()).await.unwrap(), Some(g1.a_kid.clone()));
+    assert_eq!(
+        s.register(g2.clone()).await.unwrap(),
+        Some(g1.a_kid.clone())
+    );
     assert!(get(&s, &g1.a_kid, T0).await.is_none());
     assert_context(get(&s, &g2.a_kid, T0).await, &g2, "replaced GPSI-only");
 
@@ -185,9 +195,50 @@ pub async fn gpsi_only_contexts(s: DynStore) {
     assert_context(get(&s, &g2.a_kid, T0).await, &g2, "GPSI-only kept");
     assert_context(get(&s, &with_supi.a_kid, T0).await, &with_supi, "SUPI+GPSI");
     assert_eq!(count(&s).await, 2);
+    // By GPSI: the context registered last wins; expired ones are skipped.
+    assert_context(
+        s.get_by_gpsi(&gpsi(5), T0).await.unwrap(),
+        &with_supi,
+        "by GPSI, equal times: greatest A-KID",
+    );
+    let mut later = AkmaContext {
+        supi: None,
+        gpsi: Some(gpsi(5)),
+        registered_at: T0 + 5,
+        ..context(4, 5)
+    };
+    later.expires_at = Some(T0 + 50);
+    assert_eq!(
+        s.register(later.clone()).await.unwrap(),
+        Some(g2.a_kid.clone())
+    );
+    assert_context(
+        s.get_by_gpsi(&gpsi(5), T0 + 6).await.unwrap(),
+        &later,
+        "by GPSI, registered last",
+    );
+    assert_context(
+        s.get_by_gpsi(&gpsi(5), T0 + 50).await.unwrap(),
+        &with_supi,
+        "by GPSI, the later one expired",
+    );
+    assert!(
+        s.get_by_gpsi(&gpsi(6), T0).await.unwrap().is_none(),
+        "unknown GPSI"
+    );
+    // Put the plain GPSI-only context back for the removal check.
+    assert_eq!(
+        s.register(g2.clone()).await.unwrap(),
+        Some(later.a_kid.clone())
+    );
     // Removing by SUPI leaves the GPSI-only context alone.
     assert!(s.remove_by_supi(&supi(5)).await.unwrap());
     assert_context(get(&s, &g2.a_kid, T0).await, &g2, "GPSI-only after remove");
+    assert_context(
+        s.get_by_gpsi(&gpsi(5), T0).await.unwrap(),
+        &g2,
+        "by GPSI after the SUPI context went",
+    );
     assert_eq!(count(&s).await, 1);
 }
 
@@ -243,21 +294,43 @@ pub async fn expiry_and_sweep(s: DynStore) {
     }
     assert_context(get(&s, &short.a_kid, T0 + 9).await, &short, "before expiry");
     assert!(get(&s, &short.a_kid, T0 + 10).await.is_none(), "at expiry");
-    assert!(get(&s, &short.a_kid, T0 + 11).await.is_none(), "after expiry");
-    assert!(get_supi(&s, &supi(1), T0 + 10).await.is_none(), "by SUPI at expiry");
+    assert!(
+        get(&s, &short.a_kid, T0 + 11).await.is_none(),
+        "after expiry"
+    );
+    assert!(
+        get_supi(&s, &supi(1), T0 + 10).await.is_none(),
+        "by SUPI at expiry"
+    );
     assert_context(get_supi(&s, &supi(1), T0).await, &short, "by SUPI before");
     assert_eq!(count(&s).await, 4, "expired rows count until swept");
 
     assert_eq!(s.sweep_expired(T0).await.unwrap(), 0, "nothing expired yet");
-    assert_eq!(s.sweep_expired(T0 + 10).await.unwrap(), 2, "short and short2");
+    assert_eq!(
+        s.sweep_expired(T0 + 10).await.unwrap(),
+        2,
+        "short and short2"
+    );
     assert_eq!(count(&s).await, 2);
     assert_eq!(s.sweep_expired(T0 + 10).await.unwrap(), 0, "idempotent");
     // Swept rows are gone even for a clock that goes backwards.
     assert!(get(&s, &short.a_kid, T0).await.is_none());
     assert_context(get(&s, &long.a_kid, T0 + 10).await, &long, "long survives");
-    assert_context(get(&s, &forever.a_kid, u64::MAX).await, &forever, "no expiry");
-    assert_eq!(s.sweep_expired(u64::MAX).await.unwrap(), 1, "long at the end of time");
-    assert_context(get(&s, &forever.a_kid, u64::MAX).await, &forever, "still there");
+    assert_context(
+        get(&s, &forever.a_kid, u64::MAX).await,
+        &forever,
+        "no expiry",
+    );
+    assert_eq!(
+        s.sweep_expired(u64::MAX).await.unwrap(),
+        1,
+        "long at the end of time"
+    );
+    assert_context(
+        get(&s, &forever.a_kid, u64::MAX).await,
+        &forever,
+        "still there",
+    );
     assert_eq!(count(&s).await, 1);
 }
 
@@ -277,7 +350,11 @@ pub async fn a_kid_conflict_changes_nothing(s: DynStore) {
         other => panic!("expected AKidConflict, got {other:?}"),
     }
     assert_context(get(&s, &a.a_kid, T0).await, &a, "holder unchanged");
-    assert_context(get(&s, &b_old.a_kid, T0).await, &b_old, "thief's old context kept");
+    assert_context(
+        get(&s, &b_old.a_kid, T0).await,
+        &b_old,
+        "thief's old context kept",
+    );
     assert_eq!(count(&s).await, 2);
 
     // A holder that has expired by the new registration's time gives the A-KID up.
@@ -291,7 +368,10 @@ pub async fn a_kid_conflict_changes_nothing(s: DynStore) {
     };
     assert_eq!(s.register(heir.clone()).await.unwrap(), None);
     assert_context(get(&s, &e.a_kid, T0 + 10).await, &heir, "new holder");
-    assert!(get_supi(&s, &supi(3), T0).await.is_none(), "old holder gone");
+    assert!(
+        get_supi(&s, &supi(3), T0).await.is_none(),
+        "old holder gone"
+    );
     assert_eq!(count(&s).await, 3);
 }
 
@@ -346,8 +426,16 @@ pub async fn concurrent_reregistrations(s: DynStore, n: u64) {
         .expect("one context survives");
     let all: BTreeSet<String> = (0..n).map(|i| a_kid(5, i).as_str().to_owned()).collect();
     let replaced_set: HashSet<&String> = replaced.iter().collect();
-    assert_eq!(replaced.len() as u64, n - 1, "every call but the first replaced one");
-    assert_eq!(replaced_set.len(), replaced.len(), "no A-KID replaced twice");
+    assert_eq!(
+        replaced.len() as u64,
+        n - 1,
+        "every call but the first replaced one"
+    );
+    assert_eq!(
+        replaced_set.len(),
+        replaced.len(),
+        "no A-KID replaced twice"
+    );
     assert!(!replaced_set.contains(&current.a_kid.as_str().to_owned()));
     for a in &all {
         let resolves = get(&s, &AKid::parse(a).unwrap(), T0).await.is_some();
@@ -448,7 +536,10 @@ where
             assert_context(get_supi(&s, supi, T0).await, c, "by SUPI after reopen");
         }
     }
-    assert!(get(&s, &context(6, 1).a_kid, T0).await.is_none(), "replaced");
+    assert!(
+        get(&s, &context(6, 1).a_kid, T0).await.is_none(),
+        "replaced"
+    );
     assert!(get(&s, &context(6, 2).a_kid, T0).await.is_none(), "removed");
     // Registration after reopen still replaces what was there before.
     assert_eq!(
@@ -609,5 +700,9 @@ where
         s.register(context(2, 1)).await.unwrap(),
         Some(victim.a_kid.clone())
     );
-    assert_context(get(&s, &context(2, 1).a_kid, T0).await, &context(2, 1), "re-registered");
+    assert_context(
+        get(&s, &context(2, 1).a_kid, T0).await,
+        &context(2, 1),
+        "re-registered",
+    );
 }

@@ -230,7 +230,10 @@ async fn close_then_closed_and_reopen() {
         .unwrap_or(0);
     assert_eq!(wal, 0, "WAL left after close");
     let s = SqliteStore::open(d.path(), kek()).unwrap();
-    let got = s.get_by_a_kid(c.a_kid.as_str(), testsuite::T0).await.unwrap();
+    let got = s
+        .get_by_a_kid(c.a_kid.as_str(), testsuite::T0)
+        .await
+        .unwrap();
     testsuite::assert_context(got, &c, "after close and reopen");
     assert_eq!(s.count().await.unwrap(), 1);
 }
