@@ -40,6 +40,17 @@ use akma_core::akma::UaProtocolId;
 use akma_core::ids::AfFqdn;
 use serde::Deserialize;
 
+/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
+/// lowercase (TS 29.510 `NfInstanceId` is a UUID; certificates carry it as `urn:uuid:<uuid>`).
+pub fn normalize_nf_id(id: &str) -> String {
+    let s = id.trim();
+    let s = s
+        .get(..9)
+        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
+        .map_or(s, |_| &s[9..]);
+    s.to_ascii_lowercase()
+}
+
 /// Default K_AF lifetime (`conventions.md`: 1 h).
 pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
 /// Default sweep interval for expired contexts.
@@ -79,8 +90,8 @@ impl fmt::Display for NfType {
 pub struct AfPolicy {
     /// The AF's FQDN (canonical lowercase).
     pub fqdn: AfFqdn,
-    /// The consumer identity (NF instance id, `urn:uuid:…`) that may act as this AF; `None`
-    /// for an external AF reached only through the NEF.
+    /// The consumer identity (NF instance id, normalised by [`normalize_nf_id`]) that may act
+    /// as this AF; `None` for an external AF reached only through the NEF.
     pub identity: Option<String>,
     /// Allowed Ua* protocols; the first is the default when `afId` carries no `;ua=`.
     pub ua_protocols: Vec<UaProtocolId>,
@@ -269,7 +280,10 @@ impl AanfConfig {
             if c.id.is_empty() {
                 return Err(ConfigError("[[consumer]] with an empty id".into()));
             }
-            if consumers.insert(c.id.clone(), c.nf_type).is_some() {
+            if consumers
+                .insert(normalize_nf_id(&c.id), c.nf_type)
+                .is_some()
+            {
                 return Err(ConfigError(format!(
                     "[[consumer]] id {:?} listed twice",
                     c.id
@@ -291,7 +305,8 @@ impl AanfConfig {
                     "[[af]] {fqdn}: kaf_lifetime_secs must be positive"
                 )));
             }
-            if let Some(id) = &a.identity {
+            let identity = a.identity.as_deref().map(normalize_nf_id);
+            if let Some(id) = &identity {
                 // An AF identity is a consumer of NF type AF.
                 match consumers.get(id) {
                     Some(NfType::Af) | None => {
@@ -306,7 +321,7 @@ impl AanfConfig {
             }
             let policy = AfPolicy {
                 fqdn: fqdn.clone(),
-                identity: a.identity,
+                identity,
                 ua_protocols,
                 kaf_lifetime_secs: a.kaf_lifetime_secs.unwrap_or(DEFAULT_KAF_LIFETIME_SECS),
                 allow_supi: a.allow_supi,
@@ -364,8 +379,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.listen.as_deref(), Some("127.0.0.1:9000"));
-        assert_eq!(c.consumers["urn:uuid:ausf-1"], NfType::Ausf);
-        assert_eq!(c.consumers["urn:uuid:af-1"], NfType::Af);
+        assert_eq!(c.consumers["ausf-1"], NfType::Ausf);
+        assert_eq!(c.consumers["af-1"], NfType::Af);
+        assert_eq!(normalize_nf_id("URN:UUID:AB-CD"), "ab-cd");
+        assert_eq!(normalize_nf_id("Ab-Cd"), "ab-cd");
         let af = &c.afs[&AfFqdn::parse("msgin5g.example.com").unwrap()];
         assert_eq!(af.default_ua(), UaProtocolId::TLS13_PSK);
         assert!(af.allows_ua(UaProtocolId::tls_suite(0xa8)));

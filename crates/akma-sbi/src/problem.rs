@@ -161,7 +161,7 @@ pub enum SbiError {
         limit: usize,
     },
     /// 415 `UNSUPPORTED_MEDIA_TYPE`.
-    #[error("unsupported media type {got:?}; expected {expected}")]
+    #[error("unsupported media type {}; expected {expected}", .got.as_deref().unwrap_or("(none)"))]
     UnsupportedMediaType {
         /// The Content-Type received, if any.
         got: Option<String>,

@@ -23,6 +23,8 @@ enum Command {
         #[command(subcommand)]
         what: derive::DeriveCommand,
     },
+    /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535).
+    Aanf(akma_aanf::server::AanfArgs),
 }
 
 /// Exit status for bad input (as clap uses for usage errors).
@@ -34,6 +36,10 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     match cli.command {
+        Command::Aanf(args) => {
+            init_logging(args.log_format);
+            serve_blocking(akma_aanf::server::run(args))
+        }
         Command::Derive { what } => match derive::run(&what) {
             Ok(json) => {
                 println!("{json}");
@@ -44,6 +50,46 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_USAGE)
             }
         },
+    }
+}
+
+/// Logs to stderr; the level comes from `RUST_LOG` (default `info`). Key material is never
+/// logged at any level.
+fn init_logging(format: akma_aanf::server::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    match format {
+        akma_aanf::server::LogFormat::Json => builder.json().init(),
+        akma_aanf::server::LogFormat::Text => builder.init(),
+    }
+}
+
+/// Runs a server future on a multi-threaded runtime; a startup error is one line on stderr
+/// and exit status 1.
+fn serve_blocking<E: std::fmt::Display>(
+    fut: impl std::future::Future<Output = Result<(), E>>,
+) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("akma: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("akma: error: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 

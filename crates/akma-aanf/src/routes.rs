@@ -1,0 +1,255 @@
+//! The Naanf_AKMA routes (TS 29.535 §5.1, `{apiRoot}/naanf-akma/v1`) and the operations
+//! endpoints. Handlers authenticate the consumer, authorise the operation before reading
+//! the body, parse it with the SBI extractor, call the service, and map its outcome to HTTP
+//! in [`to_sbi_error`], the one place that does so.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use akma_sbi::json::parse_request;
+use akma_sbi::models::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi::{
+    ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
+};
+use akma_store::StoreError;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::config::normalize_nf_id;
+use crate::rules::{self, Consumer, Operation, RuleError};
+use crate::service::{Aanf, AanfError};
+
+/// The API root path of Naanf_AKMA.
+pub const API_ROOT: &str = "/naanf-akma/v1";
+
+/// How consumers are authenticated.
+#[derive(Clone)]
+pub enum AuthMode {
+    /// Development: no certificates or tokens.
+    Dev,
+    /// Production: the client certificate's NF instance id and a verified access token whose
+    /// `sub` is that id.
+    Enforced(Arc<TokenVerifier>),
+}
+
+/// Shared state of the routes.
+#[derive(Clone)]
+pub struct AppState {
+    /// The AAnF.
+    pub aanf: Aanf,
+    /// Consumer authentication.
+    pub auth: AuthMode,
+    /// The Prometheus exporter's handle, for `/metrics`.
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Maps an operation's failure to the SBI error sent to the consumer.
+pub fn to_sbi_error(e: AanfError) -> SbiError {
+    match e {
+        AanfError::Rule(RuleError::UnauthorizedConsumer(d)) => {
+            SbiError::forbidden(ForbiddenCause::UnauthorizedConsumer, d)
+        }
+        AanfError::Rule(RuleError::AfNotAuthorized(d)) => {
+            SbiError::forbidden(ForbiddenCause::AfNotAuthorized, d)
+        }
+        AanfError::Store(StoreError::AKidConflict { a_kid }) => SbiError::mandatory_incorrect(
+            "/aKId",
+            format!("A-KID {a_kid} is registered for another subscriber"),
+        ),
+        AanfError::Store(StoreError::InvalidContext(reason)) => {
+            SbiError::mandatory_incorrect("/supi", reason)
+        }
+        AanfError::Store(StoreError::Closed) => SbiError::ServiceUnavailable {
+            detail: "the AAnF is shutting down".into(),
+        },
+        AanfError::Store(other) => SbiError::internal(other),
+    }
+}
+
+/// Establishes who is calling: in development mode nobody in particular; otherwise the NF
+/// whose certificate identity equals the verified token's `sub`, with the NF type the
+/// configuration gives it.
+fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
+    let AuthMode::Enforced(_) = &state.auth else {
+        return Ok(Consumer::Dev);
+    };
+    let claims = req
+        .extensions()
+        .get::<VerifiedClaims>()
+        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
+    let cert_id = req
+        .extensions()
+        .get::<PeerIdentity>()
+        .and_then(|p| p.nf_instance_id.clone())
+        .ok_or_else(|| {
+            SbiError::forbidden(
+                ForbiddenCause::UnauthorizedConsumer,
+                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
+            )
+        })?;
+    let sub = normalize_nf_id(&claims.0.sub);
+    if sub != normalize_nf_id(&cert_id) {
+        return Err(SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            "the access token was issued to another NF than the one in the client certificate",
+        ));
+    }
+    let nf_type = *state.aanf.config().consumers.get(&sub).ok_or_else(|| {
+        SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            format!("consumer {sub} is not known to this AAnF"),
+        )
+    })?;
+    Ok(Consumer::Authenticated {
+        id: sub,
+        nf_type,
+        scopes: claims.0.scopes.iter().cloned().collect(),
+    })
+}
+
+fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer, SbiError> {
+    let c = consumer(state, req)?;
+    rules::authorize(&c, op).map_err(|e| to_sbi_error(e.into()))?;
+    Ok(c)
+}
+
+async fn register_anchor_key(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::RegisterAnchorKey)?;
+    let body: AkmaKeyInfo = parse_request(req).await?;
+    let (stored, replaced) = state
+        .aanf
+        .register_anchor_key(&consumer, body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!(a_kid = %stored.a_kid, replaced = replaced.as_deref().unwrap_or("-"), "AKMA context registered");
+    Ok(SbiJson(stored).into_response())
+}
+
+async fn retrieve_application_key(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::RetrieveApplicationKey)?;
+    let body: AkmaAfKeyRequest = parse_request(req).await?;
+    match state
+        .aanf
+        .retrieve_application_key(&consumer, &body)
+        .await
+        .map_err(to_sbi_error)?
+    {
+        Some(data) => Ok(SbiJson(data).into_response()),
+        None => {
+            tracing::debug!(a_kid = %body.a_kid, "no live AKMA context for A-KID");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}
+
+async fn remove_context(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::RemoveContext)?;
+    let body: CtxRemove = parse_request(req).await?;
+    let removed = state
+        .aanf
+        .remove_context(&consumer, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    // The SUPI is personal data: only at debug level.
+    tracing::debug!(supi = %body.supi, removed, "AKMA context removal");
+    tracing::info!(removed, "AKMA context removal");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiError> {
+    state
+        .aanf
+        .store()
+        .ready()
+        .await
+        .map_err(|e| SbiError::ServiceUnavailable {
+            detail: format!("store not ready: {e}"),
+        })?;
+    Ok("ready\n")
+}
+
+async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(n) = state.aanf.store().count().await {
+        metrics::gauge!("aanf_contexts_stored").set(n as f64);
+    }
+    match &state.metrics {
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Counts requests by operation and status and records their latency.
+async fn track(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
+    let op = matched
+        .as_ref()
+        .and_then(|m| m.as_str().strip_prefix(API_ROOT))
+        .map(|p| p.trim_start_matches('/').to_owned())
+        .unwrap_or_else(|| "other".to_owned());
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("aanf_requests_total", "operation" => op.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("aanf_request_duration_seconds", "operation" => op)
+        .record(start.elapsed().as_secs_f64());
+    resp
+}
+
+/// The operations endpoints: liveness, readiness and Prometheus metrics.
+pub fn ops_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_endpoint))
+        .with_state(state)
+}
+
+/// The Naanf_AKMA router with the SBI fallbacks (404/405 ProblemDetails), token checks per
+/// operation (TS 29.535 scopes) and request metrics.
+pub fn sbi_router(state: Arc<AppState>) -> Router {
+    let verifier = match &state.auth {
+        AuthMode::Dev => None,
+        AuthMode::Enforced(v) => Some(v.clone()),
+    };
+    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.required_scopes());
+    let api = Router::new()
+        .route(
+            "/register-anchorkey",
+            post(register_anchor_key).route_layer(scoped(Operation::RegisterAnchorKey)),
+        )
+        .route(
+            "/retrieve-applicationkey",
+            post(retrieve_application_key).route_layer(scoped(Operation::RetrieveApplicationKey)),
+        )
+        .route(
+            "/remove-context",
+            post(remove_context).route_layer(scoped(Operation::RemoveContext)),
+        );
+    let app = Router::new()
+        .nest(API_ROOT, api)
+        .with_state(state.clone())
+        .layer(middleware::from_fn(track));
+    akma_sbi::with_sbi_fallbacks(app)
+}
