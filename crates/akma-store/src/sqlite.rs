@@ -651,10 +651,30 @@ impl Writer {
         let mut done = Vec::with_capacity(batch.len());
         let mut delta: i64 = 0;
         let mut flush = false;
-        let outcome = (|| -> Result<(), rusqlite::Error> {
-            let mut tx = self
-                .conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut tx = match self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        {
+            Ok(tx) => tx,
+            Err(e) => {
+                // Nothing ran: every caller of the batch gets the error.
+                let e = Arc::new(e);
+                let err = || StoreError::Sqlite {
+                    during: "starting a transaction",
+                    source: e.clone(),
+                };
+                for op in batch.drain(..) {
+                    match op {
+                        WriteOp::Register(_, r) => drop(r.send(Err(err()))),
+                        WriteOp::RemoveBySupi(_, r) => drop(r.send(Err(err()))),
+                        WriteOp::Sweep(_, r) => drop(r.send(Err(err()))),
+                        WriteOp::Flush(r) => drop(r.send(Err(err()))),
+                    }
+                }
+                return;
+            }
+        };
+        let outcome = {
             for op in batch.drain(..) {
                 match op {
                     WriteOp::Register(row, reply) => {
@@ -698,7 +718,7 @@ impl Writer {
                 }
             }
             tx.commit()
-        })();
+        };
 
         let checkpoint = match (&outcome, flush) {
             (Ok(()), true) => self
@@ -953,5 +973,29 @@ impl AkmaStore for SqliteStore {
 
     async fn flush(&self) -> Result<(), StoreError> {
         self.write(WriteOp::Flush).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writer_pragmas_are_wal_and_full() {
+        let dir = std::env::temp_dir().join(format!("akma-store-pragmas-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let conn = Connection::open(dir.join(DB_FILE_NAME)).unwrap();
+        configure_writer(&conn).unwrap();
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous must be FULL (2)");
+        drop(conn);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

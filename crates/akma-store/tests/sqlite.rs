@@ -280,3 +280,20 @@ async fn store_errors_are_precise() {
     }
     assert_eq!(s.count().await.unwrap(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_commits_are_batched() {
+    let d = TempDir::new("batch");
+    let s = Arc::new(SqliteStore::open(d.path(), kek()).unwrap());
+    let before = s.writer_stats();
+    let dynstore: DynStore = s.clone();
+    testsuite::concurrent_registrations(dynstore, 200).await;
+    let after = s.writer_stats();
+    let ops = after.operations - before.operations;
+    let commits = after.commits - before.commits;
+    assert_eq!(ops, 200, "one operation per registration");
+    assert!(
+        commits < ops,
+        "200 concurrent registrations took {commits} commits: no batching"
+    );
+}
