@@ -85,13 +85,25 @@ fn main() {
             el1.as_secs_f64()
         );
         batches("1 caller");
-        let (batched, el64) = concurrent(&store, 2, 64, n).await;
+        let n64 = n / 64 * 64;
+        let (batched, el64) = concurrent(&store, 2, 64, n64).await;
         println!(
-            "register, 64 callers:  {n:>7} durable commits in {:>7.3} s = {batched:>9.0} /s",
+            "register, 64 callers:  {n64:>7} durable commits in {:>7.3} s = {batched:>9.0} /s",
             el64.as_secs_f64()
         );
         batches("64 callers");
-        println!("ratio 64 callers / 1 caller: {:.1}x", batched / single);
+        let n256 = n / 256 * 256;
+        let (b256, el256) = concurrent(&store, 3, 256, n256).await;
+        println!(
+            "register, 256 callers: {n256:>7} durable commits in {:>7.3} s = {b256:>9.0} /s",
+            el256.as_secs_f64()
+        );
+        batches("256 callers");
+        println!(
+            "ratio to 1 caller: 64 callers {:.1}x, 256 callers {:.1}x",
+            batched / single,
+            b256 / single
+        );
 
         let start = Instant::now();
         let mut tasks = Vec::new();
