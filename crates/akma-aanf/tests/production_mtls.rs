@@ -143,7 +143,10 @@ impl Prod {
     }
 
     fn url(&self, op: &str) -> String {
-        format!("https://localhost:{}/naanf-akma/v1/{op}", self.running.addr.port())
+        format!(
+            "https://localhost:{}/naanf-akma/v1/{op}",
+            self.running.addr.port()
+        )
     }
 
     fn token(&self, sub: &str, scope: &str) -> String {
@@ -302,7 +305,13 @@ fn expiry_secs(v: &Value) -> i64 {
 /// Registers `sub` as the AUSF and checks the 200 echo.
 async fn register(p: &Prod, sub: &Sub) {
     let t = p.token(AUSF_ID, SCOPE_ANCHOR);
-    let a = post(&p.ausf, &p.url("register-anchorkey"), Some(&t), &sub.register_body()).await;
+    let a = post(
+        &p.ausf,
+        &p.url("register-anchorkey"),
+        Some(&t),
+        &sub.register_body(),
+    )
+    .await;
     let v = a.ok_json();
     assert_eq!(v["supi"], sub.supi.as_str());
     assert_eq!(v["aKId"], sub.a_kid());
@@ -312,7 +321,13 @@ async fn register(p: &Prod, sub: &Sub) {
 /// AF1 retrieves its own K_AF for `a_kid` (200 expected); returns the kaf.
 async fn af1_kaf(p: &Prod, a_kid: &str) -> Answer {
     let t = p.token(AF1_ID, SCOPE_GET);
-    post(&p.af1, &p.url("retrieve-applicationkey"), Some(&t), &get_body(AF1_FQDN, a_kid)).await
+    post(
+        &p.af1,
+        &p.url("retrieve-applicationkey"),
+        Some(&t),
+        &get_body(AF1_FQDN, a_kid),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -330,10 +345,14 @@ async fn authorised_consumers_register_and_retrieve() {
     assert_eq!(v["supi"], sub.supi.as_str());
     assert!(v.get("gpsi").is_none(), "{v}");
     let e = expiry_secs(v);
-    assert!((e - (unix_now() + 600)).abs() <= 5, "expiry {e}: AF1's lifetime is 600 s");
+    assert!(
+        (e - (unix_now() + 600)).abs() <= 5,
+        "expiry {e}: AF1's lifetime is 600 s"
+    );
 
-    // Without the supi-access scope: the same key, no SUPI.
-    let t = p.token(AF1_ID, SCOPE_GET);
+    // Without the supi-access scope: the same key, no SUPI. (The token's `sub` may carry the
+    // urn:uuid: prefix and upper case; it still names the certificate's NF instance.)
+    let t = p.token(&format!("urn:uuid:{}", AF1_ID.to_uppercase()), SCOPE_GET);
     let a = post(&p.af1, &get, Some(&t), &get_body(AF1_FQDN, sub.a_kid())).await;
     let v = a.ok_json();
     assert_eq!(v["kaf"], sub.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK));
@@ -382,11 +401,20 @@ async fn authorised_consumers_register_and_retrieve() {
     let a = af1_kaf(&p, sub.a_kid()).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
     let a = af1_kaf(&p, newer.a_kid()).await;
-    assert_eq!(a.ok_json()["kaf"], newer.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK));
+    assert_eq!(
+        a.ok_json()["kaf"],
+        newer.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK)
+    );
 
     // The AUSF removes the context: 204; afterwards the A-KID is unknown.
     let t = p.token(AUSF_ID, SCOPE_ANCHOR);
-    let a = post(&p.ausf, &p.url("remove-context"), Some(&t), &json!({"supi": newer.supi.as_str()})).await;
+    let a = post(
+        &p.ausf,
+        &p.url("remove-context"),
+        Some(&t),
+        &json!({"supi": newer.supi.as_str()}),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
     let a = af1_kaf(&p, newer.a_kid()).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
@@ -402,7 +430,8 @@ async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
     // A context registered with a GPSI only (TS 29.535 AkmaKeyInfo: supi or gpsi).
     let g = subscriber("imsi-001010000000002", 0x21);
     let gpsi = "msisdn-4915112345678";
-    let body = json!({"gpsi": gpsi, "aKId": g.a_kid(), "kAkma": g.keys.k_akma.expose_hex().as_str()});
+    let body =
+        json!({"gpsi": gpsi, "aKId": g.a_kid(), "kAkma": g.keys.k_akma.expose_hex().as_str()});
     let a = post(&p.ausf, &p.url("register-anchorkey"), Some(&ausf_t), &body).await;
     assert_eq!(a.ok_json()["gpsi"], gpsi);
     assert!(a.body.get("supi").is_none());
@@ -428,7 +457,13 @@ async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
     // With supi-access and a policy allowing an identity, the NEF gets the SUPI (it needs it
     // to map the subscriber to the GPSI it may pass on, TS 33.535 §6.3).
     let nef_supi_t = p.token(NEF_ID, SCOPE_GET_SUPI);
-    let a = post(&p.nef, &get, Some(&nef_supi_t), &get_body(EXT_FQDN, s.a_kid())).await;
+    let a = post(
+        &p.nef,
+        &get,
+        Some(&nef_supi_t),
+        &get_body(EXT_FQDN, s.a_kid()),
+    )
+    .await;
     assert_eq!(a.ok_json()["supi"], s.supi.as_str());
     // ... but not with anonInd.
     let body = json!({"afId": EXT_FQDN, "aKId": g.a_kid(), "anonInd": true});
@@ -436,7 +471,13 @@ async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
     let v = a.ok_json();
     assert!(v.get("supi").is_none() && v.get("gpsi").is_none(), "{v}");
     // AF2's policy allows neither SUPI nor GPSI: the NEF gets neither, scope or not.
-    let a = post(&p.nef, &get, Some(&nef_supi_t), &get_body(AF2_FQDN, s.a_kid())).await;
+    let a = post(
+        &p.nef,
+        &get,
+        Some(&nef_supi_t),
+        &get_body(AF2_FQDN, s.a_kid()),
+    )
+    .await;
     let v = a.ok_json();
     assert_eq!(v["kaf"], s.kaf(AF2_FQDN, UaProtocolId::TLS13_PSK));
     assert!(v.get("supi").is_none() && v.get("gpsi").is_none(), "{v}");
@@ -446,7 +487,13 @@ async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
     let a = post(&p.af1, &get, Some(&t), &get_body(EXT_FQDN, g.a_kid())).await;
     a.problem(403, Some("AF_NOT_AUTHORIZED"));
     // The NEF asking for an FQDN the registry does not list: 403 AF_NOT_AUTHORIZED.
-    let a = post(&p.nef, &get, Some(&nef_t), &get_body("unlisted.example.net", g.a_kid())).await;
+    let a = post(
+        &p.nef,
+        &get,
+        Some(&nef_t),
+        &get_body("unlisted.example.net", g.a_kid()),
+    )
+    .await;
     a.problem(403, Some("AF_NOT_AUTHORIZED"));
     p.shutdown().await;
 }
@@ -605,13 +652,24 @@ async fn refusals_have_their_status_cause_and_challenge_and_change_nothing() {
 
     // --- nothing changed ------------------------------------------------------------------
     let a = af1_kaf(&p, sub.a_kid()).await;
-    assert_eq!(a.ok_json()["kaf"], kaf_before, "the original context still resolves");
+    assert_eq!(
+        a.ok_json()["kaf"],
+        kaf_before,
+        "the original context still resolves"
+    );
     let a = af1_kaf(&p, intruder.a_kid()).await;
-    assert_eq!(a.status, StatusCode::NO_CONTENT, "no refused registration was stored");
+    assert_eq!(
+        a.status,
+        StatusCode::NO_CONTENT,
+        "no refused registration was stored"
+    );
     // And the AUSF itself still can act (the refusals did not poison a cache).
     register(&p, &intruder).await;
     let a = af1_kaf(&p, intruder.a_kid()).await;
-    assert_eq!(a.ok_json()["kaf"], intruder.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK));
+    assert_eq!(
+        a.ok_json()["kaf"],
+        intruder.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK)
+    );
     p.shutdown().await;
 }
 
@@ -629,13 +687,17 @@ async fn tls_handshake_needs_a_client_certificate_of_the_sbi_ca() {
         ("no certificate", p.pki.reqwest_client(None)),
         (
             "certificate of another CA",
-            p.pki
-                .reqwest_client(Some(&other_ca.client_cert(AUSF_ID, &["ausf.5gc.example.org"]))),
+            p.pki.reqwest_client(Some(
+                &other_ca.client_cert(AUSF_ID, &["ausf.5gc.example.org"]),
+            )),
         ),
     ];
     let token = p.token(AUSF_ID, SCOPE_ALL);
     for (what, c) in &clients {
-        for (url, body) in [(&reg, sub.register_body()), (&get, get_body(AF1_FQDN, sub.a_kid()))] {
+        for (url, body) in [
+            (&reg, sub.register_body()),
+            (&get, get_body(AF1_FQDN, sub.a_kid())),
+        ] {
             let r = tokio::time::timeout(
                 Duration::from_secs(20),
                 c.post(url.as_str())
@@ -647,7 +709,12 @@ async fn tls_handshake_needs_a_client_certificate_of_the_sbi_ca() {
             .await
             .expect("the refused handshake must not hang");
             match r {
-                Err(_) => {}
+                // The server refused the handshake with a TLS alert (the client trusts the
+                // server: the same client with a good certificate is answered).
+                Err(e) => assert!(
+                    format!("{e:?}").contains("received fatal alert"),
+                    "{what}: {e:?}"
+                ),
                 Ok(resp) => panic!("{what}: the server answered {} over TLS", resp.status()),
             }
         }
@@ -656,21 +723,31 @@ async fn tls_handshake_needs_a_client_certificate_of_the_sbi_ca() {
     let r = tokio::time::timeout(
         Duration::from_secs(20),
         akma_sbi::test_pki::h2c_client()
-            .post(format!("http://127.0.0.1:{}/naanf-akma/v1/register-anchorkey", p.running.addr.port()))
+            .post(format!(
+                "http://127.0.0.1:{}/naanf-akma/v1/register-anchorkey",
+                p.running.addr.port()
+            ))
             .header("content-type", "application/json")
             .body(sub.register_body().to_string())
             .send(),
     )
     .await
     .expect("cleartext request must not hang");
-    assert!(r.is_err(), "cleartext request answered: {:?}", r.map(|r| r.status()));
+    assert!(
+        r.is_err(),
+        "cleartext request answered: {:?}",
+        r.map(|r| r.status())
+    );
 
     // Nothing was registered; a proper client still works afterwards.
     let a = af1_kaf(&p, sub.a_kid()).await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{a:?}");
     register(&p, &sub).await;
     let a = af1_kaf(&p, sub.a_kid()).await;
-    assert_eq!(a.ok_json()["kaf"], sub.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK));
+    assert_eq!(
+        a.ok_json()["kaf"],
+        sub.kaf(AF1_FQDN, UaProtocolId::TLS13_PSK)
+    );
     p.shutdown().await;
 }
 
