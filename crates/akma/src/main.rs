@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod derive;
 
 /// AKMA (3GPP TS 33.535): network functions, UE simulator and key tools.
@@ -25,6 +26,11 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535).
     Aanf(akma_aanf::server::AanfArgs),
+    /// Benchmarks against a baseline measured in the same run.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
 }
 
 /// Exit status for bad input (as clap uses for usage errors).
@@ -40,6 +46,9 @@ fn main() -> ExitCode {
             init_logging(args.log_format);
             serve_blocking(akma_aanf::server::run(args))
         }
+        Command::Bench {
+            what: bench::BenchCommand::Aanf(args),
+        } => serve_blocking(bench::run(args)),
         Command::Derive { what } => match derive::run(&what) {
             Ok(json) => {
                 println!("{json}");

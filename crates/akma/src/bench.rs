@@ -1,0 +1,330 @@
+//! `akma bench aanf`: the AAnF under load, against a bare axum endpoint measured in the same
+//! run.
+//!
+//! 1. Preloads N contexts (default 1,000,000) into a fresh embedded store, with a progress bar.
+//! 2. Starts `akma aanf --dev` on that store as a child process.
+//! 3. Drives ApplicationKey_Get over h2c with A-KIDs drawn from the whole preloaded set, then
+//!    the same load against a bare axum h2c endpoint returning a JSON body of the same size.
+//! 4. Drives AnchorKey_Register (new subscribers, each acknowledged only once durable).
+//! 5. Reports requests/s, p50, p99, the ratio to the baseline, and the AAnF's resident memory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use akma_core::akma::{derive_akma_keys, AkmaKeys};
+use akma_core::hex;
+use akma_core::ids::{MncLen, RoutingIndicator, Supi};
+use akma_core::keys::KAusf;
+use akma_loadgen::{rss_of, run_load, spawn_baseline, LoadConfig, LoadReport, RequestSpec};
+use akma_store::{AkmaContext, AkmaStore, Kek, SqliteStore};
+use bytes::Bytes;
+use clap::{Args, Subcommand};
+
+/// `akma bench` targets.
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// The AAnF: ApplicationKey_Get throughput vs. a bare axum h2c endpoint, durable
+    /// registrations/s, and resident memory with N contexts stored.
+    Aanf(AanfBenchArgs),
+}
+
+/// Options of `akma bench aanf`.
+#[derive(Args, Debug, Clone)]
+pub struct AanfBenchArgs {
+    /// Contexts to preload.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub contexts: u64,
+    /// Seconds of measured load per phase (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// h2c connections of the load generator.
+    #[arg(long, default_value_t = 4)]
+    pub connections: usize,
+    /// Concurrent streams per connection.
+    #[arg(long, default_value_t = 32)]
+    pub streams: usize,
+    /// Working directory for the store (default: a new temporary directory, removed after).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+const API: &str = "/naanf-akma/v1";
+const AF_ID: &str = "bench-af.example.com";
+/// Distinct A-KIDs prepared for the retrieval phase, spread over the preloaded set.
+const SAMPLE: u64 = 65_536;
+
+fn subscriber(i: u64) -> (Supi, AkmaKeys) {
+    let supi = Supi::from_imsi_digits(&format!("001010{i:09}")).expect("valid IMSI");
+    let mut k = [0x5au8; 32];
+    k[..8].copy_from_slice(&i.to_be_bytes());
+    let keys = derive_akma_keys(
+        &KAusf::from_bytes(k),
+        &supi,
+        &RoutingIndicator::none_provisioned(),
+        MncLen::Two,
+    )
+    .expect("IMSI long enough");
+    (supi, keys)
+}
+
+struct ChildGuard(Child);
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+async fn preload(dir: &Path, kek_hex: &str, n: u64) -> Result<(), String> {
+    let kek = Kek::from_hex(kek_hex).map_err(|e| e.to_string())?;
+    let store: Arc<SqliteStore> =
+        Arc::new(SqliteStore::open(dir, kek).map_err(|e| format!("open store: {e}"))?);
+    let bar = indicatif::ProgressBar::new(n);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "preloading {bar:40} {pos}/{len} contexts ({per_sec}, eta {eta})",
+        )
+        .map_err(|e| e.to_string())?,
+    );
+    let next = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..256 {
+        let (store, next, bar) = (store.clone(), next.clone(), bar.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    return Ok::<(), String>(());
+                }
+                let (supi, keys) = subscriber(i);
+                let ctx = AkmaContext {
+                    supi: Some(supi),
+                    gpsi: None,
+                    a_kid: keys.a_kid,
+                    k_akma: keys.k_akma,
+                    registered_at: 0,
+                    expires_at: None,
+                };
+                store.register(ctx).await.map_err(|e| e.to_string())?;
+                bar.inc(1);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    bar.finish();
+    store.flush().await.map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "preloaded {n} contexts in {secs:.1} s ({:.0}/s, store API, batched durable commits)",
+        n as f64 / secs
+    );
+    drop(store);
+    Ok(())
+}
+
+async fn wait_ready(addr: SocketAddr, child: &mut Child) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the AAnF exited during startup: {status}"));
+        }
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = s
+                .write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .await;
+            let mut buf = Vec::new();
+            let _ = s.read_to_end(&mut buf).await;
+            if buf.starts_with(b"HTTP/1.1 200") {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("the AAnF did not become ready within 60 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn load_config(target: SocketAddr, a: &AanfBenchArgs, expected: Vec<u16>) -> LoadConfig {
+    let mut c = LoadConfig::new(target);
+    c.connections = a.connections;
+    c.concurrency_per_connection = a.streams;
+    c.warmup = Duration::from_secs(2);
+    c.duration = Duration::from_secs(a.duration);
+    c.expected_status = expected;
+    c
+}
+
+fn mib(b: Option<u64>) -> String {
+    b.map_or("n/a".into(), |b| format!("{:.1} MiB", b as f64 / 1048576.0))
+}
+
+fn line(name: &str, r: &LoadReport) {
+    println!(
+        "{name:<32} {:>10.0} req/s   p50 {:>8.0} µs   p99 {:>8.0} µs   errors {} unexpected {}",
+        r.rps, r.p50_us, r.p99_us, r.errors, r.unexpected
+    );
+}
+
+/// Runs the benchmark and prints its report.
+pub async fn run(a: AanfBenchArgs) -> Result<(), String> {
+    let tmp;
+    let dir = match &a.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+            tmp.path().to_owned()
+        }
+    };
+    if dir.join(akma_store::DB_FILE_NAME).exists() {
+        return Err(format!(
+            "{} already holds a store; give an empty --dir",
+            dir.display()
+        ));
+    }
+    let mut kek = [0u8; 32];
+    getrandom::getrandom(&mut kek).map_err(|e| e.to_string())?;
+    let kek_hex = zeroize::Zeroizing::new(hex::encode(&kek));
+    preload(&dir, &kek_hex, a.contexts).await?;
+
+    // The AAnF as a child process, so that its memory is measured alone.
+    let port = free_port().map_err(|e| e.to_string())?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let child = Command::new(exe)
+        .args(["aanf", "--dev", "--listen", &addr.to_string(), "--data"])
+        .arg(&dir)
+        .env("AKMA_KEK", kek_hex.as_str())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start the AAnF: {e}"))?;
+    let mut child = ChildGuard(child);
+    wait_ready(addr, &mut child.0).await?;
+    let pid = child.0.id();
+    let rss_idle = rss_of(pid);
+
+    // ApplicationKey_Get bodies for A-KIDs spread over the whole preloaded set.
+    let stride = (a.contexts / SAMPLE.min(a.contexts).max(1)).max(1);
+    let bodies: Arc<Vec<Bytes>> = Arc::new(
+        (0..SAMPLE.min(a.contexts))
+            .map(|j| {
+                let (_, k) = subscriber((j * stride + j % stride) % a.contexts);
+                Bytes::from(format!(r#"{{"afId":"{AF_ID}","aKId":"{}"}}"#, k.a_kid))
+            })
+            .collect(),
+    );
+    let path = format!("{API}/retrieve-applicationkey");
+    let response_len = {
+        let mut c = load_config(addr, &a, vec![200]);
+        c.connections = 1;
+        c.concurrency_per_connection = 1;
+        c.warmup = Duration::ZERO;
+        c.max_requests = Some(1);
+        let (b, p) = (bodies.clone(), path.clone());
+        let r = run_load(c, move |_| RequestSpec::post_json(p.clone(), b[0].clone()))
+            .await
+            .map_err(|e| e.to_string())?;
+        if r.by_status.get(&200) != Some(&1) {
+            return Err(format!("a preloaded A-KID did not resolve: {r}"));
+        }
+        r.response_bytes as usize
+    };
+
+    let (b, p) = (bodies.clone(), path.clone());
+    let aanf = run_load(load_config(addr, &a, vec![200]), move |n| {
+        RequestSpec::post_json(p.clone(), b[(n as usize) % b.len()].clone())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let rss_after_get = rss_of(pid);
+
+    let (baddr, server) = spawn_baseline(response_len)
+        .await
+        .map_err(|e| e.to_string())?;
+    let b = bodies.clone();
+    let base = run_load(load_config(baddr, &a, vec![200]), move |n| {
+        RequestSpec::post_json(
+            akma_loadgen::BASELINE_PATH,
+            b[(n as usize) % b.len()].clone(),
+        )
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    server.shutdown().await;
+
+    // Durable registrations of new subscribers.
+    let first_new = a.contexts;
+    let reg_path = format!("{API}/register-anchorkey");
+    let reg = run_load(load_config(addr, &a, vec![200]), move |n| {
+        let (supi, k) = subscriber(first_new + n);
+        let body = format!(
+            r#"{{"supi":"{}","aKId":"{}","kAkma":"{}"}}"#,
+            supi,
+            k.a_kid,
+            k.k_akma.expose_hex().as_str()
+        );
+        RequestSpec::post_json(reg_path.clone(), Bytes::from(body))
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let rss_end = rss_of(pid);
+    drop(child);
+
+    let ratio = aanf.throughput_ratio(&base);
+    println!();
+    println!(
+        "akma bench aanf: {} contexts, {} connections x {} streams, {} s per phase, response {} B",
+        a.contexts, a.connections, a.streams, a.duration, response_len
+    );
+    line("ApplicationKey_Get (AAnF)", &aanf);
+    line("bare axum h2c baseline", &base);
+    line("AnchorKey_Register (durable)", &reg);
+    println!(
+        "ratio AAnF / baseline: {ratio:.3} (target >= 0.7: {})",
+        if ratio >= 0.7 { "met" } else { "NOT met" }
+    );
+    println!(
+        "durable registrations: {:.0}/s (target >= 20000: {})",
+        reg.rps,
+        if reg.rps >= 20_000.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    let peak = [rss_idle, rss_after_get, rss_end]
+        .into_iter()
+        .flatten()
+        .max();
+    println!(
+        "AAnF resident memory: {} after start, {} after ApplicationKey_Get, {} at the end (target <= 500 MiB: {})",
+        mib(rss_idle),
+        mib(rss_after_get),
+        mib(rss_end),
+        match peak {
+            Some(p) if p <= 500 * 1048576 => "met",
+            Some(_) => "NOT met",
+            None => "unknown",
+        }
+    );
+    if aanf.errors + aanf.unexpected + reg.errors + reg.unexpected > 0 {
+        return Err("some requests failed or got unexpected statuses (see above)".into());
+    }
+    Ok(())
+}
