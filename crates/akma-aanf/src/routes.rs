@@ -200,21 +200,41 @@ async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Counts requests by operation and status and records their latency.
+/// Counts requests by operation and status and records their latency. Labels are static
+/// strings: no allocation per request.
 async fn track(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
-    let op = matched
-        .as_ref()
-        .and_then(|m| m.as_str().strip_prefix(API_ROOT))
-        .map(|p| p.trim_start_matches('/').to_owned())
-        .unwrap_or_else(|| "other".to_owned());
+    let op: &'static str = match matched.as_ref().map(MatchedPath::as_str) {
+        Some(p) if p.ends_with("/register-anchorkey") => Operation::RegisterAnchorKey.label(),
+        Some(p) if p.ends_with("/retrieve-applicationkey") => {
+            Operation::RetrieveApplicationKey.label()
+        }
+        Some(p) if p.ends_with("/remove-context") => Operation::RemoveContext.label(),
+        _ => "other",
+    };
     let start = Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("aanf_requests_total", "operation" => op.clone(), "status" => status)
-        .increment(1);
+    let status: &'static str = status_label(resp.status());
+    metrics::counter!("aanf_requests_total", "operation" => op, "status" => status).increment(1);
     metrics::histogram!("aanf_request_duration_seconds", "operation" => op)
         .record(start.elapsed().as_secs_f64());
     resp
+}
+
+fn status_label(s: StatusCode) -> &'static str {
+    match s.as_u16() {
+        200 => "200",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        413 => "413",
+        415 => "415",
+        500 => "500",
+        503 => "503",
+        _ => "other",
+    }
 }
 
 /// The operations endpoints: liveness, readiness and Prometheus metrics.

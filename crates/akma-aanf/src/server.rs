@@ -387,6 +387,21 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         })
     };
 
+    // Histogram samples are buffered until drained; drain them regularly so that memory
+    // stays flat whether or not anyone scrapes /metrics.
+    if let Some(handle) = state.metrics.clone() {
+        let mut rx = rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => handle.run_upkeep(),
+                    _ = rx.changed() => break,
+                }
+            }
+        });
+    }
+
     let ops_task = ops_listener.map(|l| {
         let router = ops_router(state.clone());
         tokio::spawn(akma_sbi::serve(l, router, None, wait(rx.clone())))

@@ -692,7 +692,7 @@ impl fmt::Debug for ATid {
 /// NAI rules (one `@`, non-empty parts, NAI characters, at most 253 octets), the routing
 /// indicator and the realm; [`AKid::a_tid`] decodes the A-TID when it is in this project's
 /// form, and [`AKid::parse_strict`] demands that it is.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct AKid {
     text: String,
     /// Byte offset of the '.' after the RID.
@@ -764,6 +764,27 @@ impl AKid {
     /// The realm (home network identifier).
     pub fn realm(&self) -> &str {
         &self.text[self.at + 1..]
+    }
+}
+
+// Equality and hashing go by the text alone (the offsets derive from it), so that an `AKid`
+// and its `&str` hash alike and maps keyed by `AKid` can be searched with a `&str`.
+impl PartialEq for AKid {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+impl Eq for AKid {}
+
+impl std::hash::Hash for AKid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl std::borrow::Borrow<str> for AKid {
+    fn borrow(&self) -> &str {
+        &self.text
     }
 }
 

@@ -89,6 +89,12 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Capacity of the writer's queue; callers wait when it is full. Default 8192.
     pub queue: usize,
+    /// Keep an in-memory index of every stored row by A-KID, so that lookups by A-KID (the
+    /// AAnF's hot path, ApplicationKey_Get) never touch SQLite. The writer updates it after
+    /// each commit, before answering, so it never runs ahead of what is durable. It holds
+    /// the sealed key, never K_AKMA in clear. Costs about 300 octets per context and a full
+    /// scan at open. Default `true`.
+    pub memory_index: bool,
 }
 
 impl Default for SqliteOptions {
@@ -98,6 +104,7 @@ impl Default for SqliteOptions {
             readers: (cpus * 2).clamp(4, 16),
             max_batch: 1024,
             queue: 8192,
+            memory_index: true,
         }
     }
 }
@@ -128,6 +135,7 @@ pub struct SqliteStore {
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
     read_permits: Arc<Semaphore>,
+    index: Option<Arc<Index>>,
     count: Arc<AtomicU64>,
     stats: Arc<StatCounters>,
     kek: Arc<Kek>,
@@ -212,6 +220,11 @@ impl SqliteStore {
             .query_row("SELECT count(*) FROM akma_context", [], |r| r.get(0))
             .map_err(|e| StoreError::sqlite("counting contexts", e))?;
         let count = Arc::new(AtomicU64::new(rows as u64));
+        let index = if opts.memory_index {
+            Some(Arc::new(Index::load(&conn)?))
+        } else {
+            None
+        };
 
         let readers = Arc::new(Readers {
             path: path.clone(),
@@ -228,6 +241,7 @@ impl SqliteStore {
             count: count.clone(),
             stats: stats.clone(),
             max_batch: opts.max_batch.max(1),
+            index: index.clone(),
         };
         let handle = std::thread::Builder::new()
             .name("akma-store-writer".into())
@@ -238,6 +252,7 @@ impl SqliteStore {
             writer_thread: Mutex::new(Some(handle)),
             readers,
             read_permits: Arc::new(Semaphore::new(opts.readers.max(1))),
+            index,
             count,
             stats,
             kek: Arc::new(kek),
@@ -454,6 +469,7 @@ impl Readers {
 }
 
 /// A stored row, before decryption.
+#[derive(Clone)]
 struct RawRow {
     a_kid: String,
     subscriber: String,
@@ -489,69 +505,65 @@ impl RawRow {
         }
     }
 
-    fn decode(self, kek: &Kek) -> Result<AkmaContext, StoreError> {
-        let a_kid_text = self.a_kid;
-        let corrupt = |reason: String| StoreError::Corrupt {
-            a_kid: a_kid_text.clone(),
-            reason,
-        };
-        let a_kid = AKid::parse(&a_kid_text).map_err(|e| corrupt(e.to_string()))?;
+    /// The structural checks of a stored row: identifiers parse, the subscriber column
+    /// matches them, times and key id are in range, nonce and sealed key have their lengths.
+    fn checked(&self) -> Result<(AKid, IndexEntry), String> {
+        let a_kid = AKid::parse(&self.a_kid).map_err(|e| e.to_string())?;
         let supi = self
             .supi
             .as_deref()
             .map(Supi::parse)
             .transpose()
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let gpsi = self
             .gpsi
             .as_deref()
             .map(Gpsi::parse)
             .transpose()
-            .map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e| e.to_string())?;
         let sub = crate::subscriber_id(supi.as_ref(), gpsi.as_ref())
-            .map_err(|_| corrupt("the row has neither a SUPI nor a GPSI".into()))?;
+            .map_err(|_| "the row has neither a SUPI nor a GPSI".to_owned())?;
         if sub != self.subscriber {
-            return Err(corrupt(
-                "the subscriber column does not match the row's SUPI/GPSI".into(),
-            ));
+            return Err("the subscriber column does not match the row's SUPI/GPSI".into());
         }
         let registered_at = u64::try_from(self.registered_at)
-            .map_err(|_| corrupt("negative registration time".into()))?;
+            .map_err(|_| "negative registration time".to_owned())?;
         let expires_at = self
             .expires_at
             .map(u64::try_from)
             .transpose()
-            .map_err(|_| corrupt("negative expiry time".into()))?;
-        let key_id =
-            u32::try_from(self.key_id).map_err(|_| corrupt("key id out of range".into()))?;
+            .map_err(|_| "negative expiry time".to_owned())?;
+        let key_id = u32::try_from(self.key_id).map_err(|_| "key id out of range".to_owned())?;
         let nonce: [u8; NONCE_LEN] = self
             .nonce
+            .as_slice()
             .try_into()
-            .map_err(|_| corrupt("nonce has the wrong length".into()))?;
-        let sealed = SealedKey {
-            key_id,
-            nonce,
-            ciphertext: self.sealed,
-        };
-        let k_akma = seal::open(
-            kek,
-            &sealed,
-            &Binding {
-                supi: supi.as_ref(),
-                gpsi: gpsi.as_ref(),
-                a_kid: a_kid.as_str(),
+            .map_err(|_| "nonce has the wrong length".to_owned())?;
+        let sealed: [u8; seal::SEALED_LEN] = self
+            .sealed
+            .as_slice()
+            .try_into()
+            .map_err(|_| "sealed key has the wrong length".to_owned())?;
+        Ok((
+            a_kid,
+            IndexEntry {
+                supi,
+                gpsi: gpsi.map(Box::new),
                 registered_at,
                 expires_at,
+                key_id,
+                nonce,
+                sealed,
             },
-        )?;
-        Ok(AkmaContext {
-            supi,
-            gpsi,
-            a_kid,
-            k_akma,
-            registered_at,
-            expires_at,
-        })
+        ))
+    }
+
+    fn decode(self, kek: &Kek) -> Result<AkmaContext, StoreError> {
+        let (a_kid, entry) = self.checked().map_err(|reason| StoreError::Corrupt {
+            a_kid: self.a_kid.clone(),
+            reason,
+        })?;
+        entry.unseal(&a_kid, kek)
     }
 }
 
@@ -628,6 +640,7 @@ struct Writer {
     count: Arc<AtomicU64>,
     stats: Arc<StatCounters>,
     max_batch: usize,
+    index: Option<Arc<Index>>,
 }
 
 impl Writer {
@@ -651,6 +664,8 @@ impl Writer {
         let mut done = Vec::with_capacity(batch.len());
         let mut delta: i64 = 0;
         let mut flush = false;
+        // Index changes of the operations that succeeded, applied only once committed.
+        let mut changes: Vec<IndexChange> = Vec::new();
         let mut tx = match self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -679,37 +694,55 @@ impl Writer {
                 match op {
                     WriteOp::Register(row, reply) => {
                         let r = in_savepoint(&mut tx, |sp| register(sp, &row));
-                        if let Ok((_, d)) = &r {
+                        if let Ok((replaced, d)) = &r {
                             delta += d;
+                            if self.index.is_some() {
+                                if let Some(old) = replaced {
+                                    changes.push(IndexChange::Remove(old.as_str().into()));
+                                }
+                                changes.push(IndexChange::Insert(
+                                    row.a_kid.clone(),
+                                    IndexEntry::from_new(&row),
+                                ));
+                            }
                         }
                         done.push(Done::Register(reply, r.map(|(a, _)| a)));
                     }
                     WriteOp::RemoveBySupi(supi, reply) => {
                         let r = in_savepoint(&mut tx, |sp| {
-                            sp.execute(
-                                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1",
-                                [&supi],
+                            delete_returning(
+                                sp,
+                                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1 \
+                                 RETURNING a_kid",
+                                &supi,
+                                "removing a context",
                             )
-                            .map_err(|e| StoreError::sqlite("removing a context", e))
                         });
-                        if let Ok(n) = &r {
-                            delta -= *n as i64;
+                        if let Ok(gone) = &r {
+                            delta -= gone.len() as i64;
+                            changes.extend(
+                                gone.iter().map(|a| IndexChange::Remove(a.as_str().into())),
+                            );
                         }
-                        done.push(Done::RemoveBySupi(reply, r.map(|n| n > 0)));
+                        done.push(Done::RemoveBySupi(reply, r.map(|g| !g.is_empty())));
                     }
                     WriteOp::Sweep(now, reply) => {
                         let r = in_savepoint(&mut tx, |sp| {
-                            sp.execute(
+                            delete_returning(
+                                sp,
                                 "DELETE FROM akma_context \
-                                 WHERE expires_at IS NOT NULL AND expires_at <= ?1",
-                                [now],
+                                 WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING a_kid",
+                                &now,
+                                "sweeping expired contexts",
                             )
-                            .map_err(|e| StoreError::sqlite("sweeping expired contexts", e))
                         });
-                        if let Ok(n) = &r {
-                            delta -= *n as i64;
+                        if let Ok(gone) = &r {
+                            delta -= gone.len() as i64;
+                            changes.extend(
+                                gone.iter().map(|a| IndexChange::Remove(a.as_str().into())),
+                            );
                         }
-                        done.push(Done::Sweep(reply, r.map(|n| n as u64)));
+                        done.push(Done::Sweep(reply, r.map(|g| g.len() as u64)));
                     }
                     WriteOp::Flush(reply) => {
                         flush = true;
@@ -729,7 +762,14 @@ impl Writer {
         };
         let failed = match outcome {
             Ok(()) => {
-                // Committed (and fsynced): publish the new count, then answer.
+                // Committed (and fsynced): update the index in commit order (a replaced
+                // A-KID stops resolving before the new registration is acknowledged),
+                // publish the new count, then answer.
+                if let Some(index) = &self.index {
+                    for c in changes.drain(..) {
+                        index.apply(c);
+                    }
+                }
                 self.stats.commits.fetch_add(1, Ordering::Relaxed);
                 self.stats
                     .operations
@@ -783,6 +823,198 @@ impl Writer {
                     });
                 }
             }
+        }
+    }
+}
+
+/// Runs a `DELETE … RETURNING a_kid` and collects the A-KIDs it removed.
+fn delete_returning(
+    conn: &Connection,
+    sql: &str,
+    param: &dyn rusqlite::ToSql,
+    during: &'static str,
+) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    let rows = stmt
+        .query_map([param], |r| r.get::<_, String>(0))
+        .map_err(|e| StoreError::sqlite(during, e))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::sqlite(during, e))
+}
+
+// ---------------------------------------------------------------------------------------
+// The in-memory index by A-KID
+
+/// A stored row in checked, typed form (the A-KID is the map key). The key stays sealed; a
+/// lookup clones these fields and unseals, with no parsing.
+struct IndexEntry {
+    supi: Option<Supi>,
+    gpsi: Option<Box<Gpsi>>,
+    registered_at: u64,
+    expires_at: Option<u64>,
+    key_id: u32,
+    nonce: [u8; NONCE_LEN],
+    sealed: [u8; seal::SEALED_LEN],
+}
+
+impl IndexEntry {
+    fn from_new(row: &NewRow) -> Option<Self> {
+        Some(Self {
+            supi: row.supi.as_deref().map(Supi::parse).transpose().ok()?,
+            gpsi: row
+                .gpsi
+                .as_deref()
+                .map(Gpsi::parse)
+                .transpose()
+                .ok()?
+                .map(Box::new),
+            registered_at: u64::try_from(row.registered_at).ok()?,
+            expires_at: row.expires_at.map(u64::try_from).transpose().ok()?,
+            key_id: row.sealed.key_id,
+            nonce: row.sealed.nonce,
+            sealed: row.sealed.ciphertext.as_slice().try_into().ok()?,
+        })
+    }
+
+    fn live(&self, now: u64) -> bool {
+        is_live(self.expires_at, now)
+    }
+
+    fn unseal(&self, a_kid: &AKid, kek: &Kek) -> Result<AkmaContext, StoreError> {
+        let sealed = SealedKey {
+            key_id: self.key_id,
+            nonce: self.nonce,
+            ciphertext: self.sealed.to_vec(),
+        };
+        let gpsi = self.gpsi.as_deref();
+        let k_akma = seal::open(
+            kek,
+            &sealed,
+            &Binding {
+                supi: self.supi.as_ref(),
+                gpsi,
+                a_kid: a_kid.as_str(),
+                registered_at: self.registered_at,
+                expires_at: self.expires_at,
+            },
+        )?;
+        Ok(AkmaContext {
+            supi: self.supi.clone(),
+            gpsi: gpsi.cloned(),
+            a_kid: a_kid.clone(),
+            k_akma,
+            registered_at: self.registered_at,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+enum IndexChange {
+    Insert(AKid, Option<IndexEntry>),
+    Remove(Box<str>),
+}
+
+const INDEX_SHARDS: usize = 64;
+
+type Shard = std::sync::RwLock<std::collections::HashMap<AKid, IndexEntry>>;
+
+/// Every stored row by A-KID, sharded to keep lock contention low. Only the writer thread
+/// changes it, after a commit. Rows that fail the structural checks at load (an edited file)
+/// are kept aside as raw rows, so that reading them reports `Corrupt` as the file path does.
+struct Index {
+    hasher: std::collections::hash_map::RandomState,
+    shards: Vec<Shard>,
+    unchecked: std::sync::Mutex<std::collections::HashMap<String, RawRow>>,
+}
+
+impl Index {
+    fn empty() -> Self {
+        Self {
+            hasher: Default::default(),
+            shards: (0..INDEX_SHARDS).map(|_| Default::default()).collect(),
+            unchecked: Default::default(),
+        }
+    }
+
+    /// Reads every row (a full scan; about a second per million rows).
+    fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let during = "loading the in-memory index";
+        let index = Self::empty();
+        let mut stmt = conn
+            .prepare(select_where!("1"))
+            .map_err(|e| StoreError::sqlite(during, e))?;
+        let rows = stmt
+            .query_map([], RawRow::from_row)
+            .map_err(|e| StoreError::sqlite(during, e))?;
+        for row in rows {
+            let row = row.map_err(|e| StoreError::sqlite(during, e))?;
+            match row.checked() {
+                Ok((a_kid, entry)) => {
+                    index.write(a_kid.as_str()).insert(a_kid, entry);
+                }
+                Err(_) => {
+                    let mut u = index.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+                    u.insert(row.a_kid.clone(), row);
+                }
+            }
+        }
+        Ok(index)
+    }
+
+    fn shard(&self, a_kid: &str) -> &Shard {
+        use std::hash::BuildHasher;
+        &self.shards[(self.hasher.hash_one(a_kid) as usize) % INDEX_SHARDS]
+    }
+
+    fn write(
+        &self,
+        a_kid: &str,
+    ) -> std::sync::RwLockWriteGuard<'_, std::collections::HashMap<AKid, IndexEntry>> {
+        self.shard(a_kid).write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn apply(&self, change: IndexChange) {
+        match change {
+            IndexChange::Insert(k, Some(v)) => {
+                self.unchecked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(k.as_str());
+                self.write(k.as_str()).insert(k, v);
+            }
+            // A row the writer itself could not express in checked form (never expected:
+            // it came from typed values) is left to the file path.
+            IndexChange::Insert(k, None) => {
+                self.write(k.as_str()).remove(k.as_str());
+            }
+            IndexChange::Remove(k) => {
+                self.unchecked
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .remove(&*k);
+                self.write(&k).remove(&*k);
+            }
+        }
+    }
+
+    /// The live context of an A-KID: `Ok(None)` when there is none or it has expired.
+    fn get(&self, a_kid: &str, now: u64, kek: &Kek) -> Result<Option<AkmaContext>, StoreError> {
+        {
+            let shard = self.shard(a_kid).read().unwrap_or_else(|p| p.into_inner());
+            if let Some((k, e)) = shard.get_key_value(a_kid) {
+                return if e.live(now) {
+                    e.unseal(k, kek).map(Some)
+                } else {
+                    Ok(None)
+                };
+            }
+        }
+        let u = self.unchecked.lock().unwrap_or_else(|p| p.into_inner());
+        match u.get(a_kid) {
+            Some(row) if row.live(now) => row.clone().decode(kek).map(Some),
+            _ => Ok(None),
         }
     }
 }
@@ -904,6 +1136,11 @@ impl AkmaStore for SqliteStore {
     }
 
     async fn get_by_a_kid(&self, a_kid: &str, now: u64) -> Result<Option<AkmaContext>, StoreError> {
+        if let Some(index) = &self.index {
+            // In memory: no thread hand-off, no SQLite; the row is decoded (and its key
+            // unsealed) exactly as a row read from the file would be.
+            return index.get(a_kid, now, &self.kek);
+        }
         let key = a_kid.to_owned();
         self.read(move |conn, kek| {
             lookup(

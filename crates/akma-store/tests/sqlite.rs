@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use akma_store::testsuite::{self, DynStore, Tamper};
-use akma_store::{AkmaStore, Kek, SqliteStore, StoreError, DB_FILE_NAME};
+use akma_store::{AkmaStore, Kek, SqliteOptions, SqliteStore, StoreError, DB_FILE_NAME};
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
@@ -129,12 +129,65 @@ fn tamper_sql(db: &Path, t: Tamper) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_is_detected() {
+    // Edits behind an open store's back reach only reads that go to the file: the
+    // in-memory index (the default) is checked on reopen, in the test below.
     let d = TempDir::new("tamper");
-    let s = Arc::new(SqliteStore::open(d.path(), kek()).unwrap()) as DynStore;
+    let opts = SqliteOptions {
+        memory_index: false,
+        ..SqliteOptions::default()
+    };
+    let s = Arc::new(SqliteStore::open_with(d.path(), kek(), opts).unwrap()) as DynStore;
     let db = d.path().join(DB_FILE_NAME);
     testsuite::tampering_is_detected(s, |t| {
         tamper_sql(&db, t);
         async {}
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampering_is_detected_through_the_memory_index_after_reopen() {
+    let d = TempDir::new("tamper-index");
+    let victim = testsuite::context(1, 1);
+    let donor = testsuite::context(2, 2);
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    s.register(victim.clone()).await.unwrap();
+    s.register(donor.clone()).await.unwrap();
+    s.close().await.unwrap();
+    tamper_sql(
+        &d.path().join(DB_FILE_NAME),
+        testsuite::Tamper::MoveSealedKey {
+            from: donor.a_kid.to_string(),
+            to: victim.a_kid.to_string(),
+        },
+    );
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    match s.get_by_a_kid(victim.a_kid.as_str(), testsuite::T0).await {
+        Err(StoreError::Corrupt { a_kid, .. }) => assert_eq!(a_kid, victim.a_kid.as_str()),
+        other => panic!("expected Corrupt from the index, got {other:?}"),
+    }
+    testsuite::assert_context(
+        s.get_by_a_kid(donor.a_kid.as_str(), testsuite::T0)
+            .await
+            .unwrap(),
+        &donor,
+        "donor unaffected",
+    );
+}
+
+/// The whole conformance suite without the in-memory index, so both read paths are covered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_without_memory_index() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    testsuite::run_all(|| {
+        let d = TempDir::new("suite-no-index");
+        let opts = SqliteOptions {
+            memory_index: false,
+            ..SqliteOptions::default()
+        };
+        let s = SqliteStore::open_with(d.path(), kek(), opts).expect("open");
+        dirs.lock().unwrap().push(d);
+        async move { Arc::new(s) as DynStore }
     })
     .await;
 }

@@ -49,6 +49,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::BaselineServer { body_len },
+        } => serve_blocking(bench::baseline_server(body_len)),
         Command::Derive { what } => match derive::run(&what) {
             Ok(json) => {
                 println!("{json}");
