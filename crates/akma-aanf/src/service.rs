@@ -106,7 +106,7 @@ impl Aanf {
         rules::authorize(consumer, Operation::RetrieveApplicationKey)?;
         let (af_id, policy) = rules::resolve_af(&self.config, consumer, &req.af_fqdn, req.af_ua)?;
         let now = self.now();
-        let Some(ctx) = self.store.get_by_a_kid(req.a_kid.as_str(), now).await? else {
+        let Some(ctx) = self.store.get_by_a_kid(&req.a_kid, now).await? else {
             return Ok(None);
         };
         let view = ContextView {

@@ -113,11 +113,7 @@ fn main() {
             tasks.push(tokio::spawn(async move {
                 for i in 0..per {
                     let k = context(2, c * per + i).a_kid;
-                    assert!(s
-                        .get_by_a_kid(k.as_str(), 1_700_000_000)
-                        .await
-                        .unwrap()
-                        .is_some());
+                    assert!(s.get_by_a_kid(&k, 1_700_000_000).await.unwrap().is_some());
                 }
             }));
         }

@@ -203,7 +203,8 @@ pub trait AkmaStore: Send + Sync + 'static {
 
     /// The context whose A-KID is exactly `a_kid`, if there is one and it is live at `now`
     /// (unix seconds). Expired contexts give `None`.
-    async fn get_by_a_kid(&self, a_kid: &str, now: u64) -> Result<Option<AkmaContext>, StoreError>;
+    async fn get_by_a_kid(&self, a_kid: &AKid, now: u64)
+        -> Result<Option<AkmaContext>, StoreError>;
 
     /// The context registered for `supi`, if there is one and it is live at `now`.
     async fn get_by_supi(&self, supi: &Supi, now: u64) -> Result<Option<AkmaContext>, StoreError>;

@@ -92,7 +92,7 @@ pub fn assert_context(got: Option<AkmaContext>, want: &AkmaContext, what: &str) 
 }
 
 async fn get(s: &DynStore, a_kid: &AKid, now: u64) -> Option<AkmaContext> {
-    s.get_by_a_kid(a_kid.as_str(), now)
+    s.get_by_a_kid(a_kid, now)
         .await
         .unwrap_or_else(|e| panic!("get_by_a_kid({a_kid}) failed: {e}"))
 }
@@ -126,7 +126,7 @@ pub async fn register_then_lookup(s: DynStore) {
     assert!(get(&s, &a_kid(1, 2), T0).await.is_none(), "unknown A-KID");
     assert!(get_supi(&s, &supi(2), T0).await.is_none(), "unknown SUPI");
     // The A-KID is an exact string key (conventions.md): no case folding.
-    let upper = c.a_kid.as_str().to_ascii_uppercase();
+    let upper = AKid::parse(&c.a_kid.as_str().to_ascii_uppercase()).unwrap();
     assert!(s.get_by_a_kid(&upper, T0).await.unwrap().is_none());
 }
 
@@ -392,7 +392,7 @@ pub async fn concurrent_registrations(s: DynStore, n: u64) {
     for i in 0..n {
         let s = s.clone();
         tasks.push(tokio::spawn(async move {
-            let got = s.get_by_a_kid(a_kid(4, i).as_str(), T0).await.unwrap();
+            let got = s.get_by_a_kid(&a_kid(4, i), T0).await.unwrap();
             assert_context(got, &context(4, i), "concurrent registration");
         }));
     }
@@ -567,7 +567,7 @@ where
     match open(wrong).await {
         Err(StoreError::WrongKek { key_id }) => assert_eq!(key_id, Kek::DEFAULT_ID),
         Err(e) => panic!("expected WrongKek, got {e:?}"),
-        Ok(s) => match s.get_by_a_kid(c.a_kid.as_str(), T0).await {
+        Ok(s) => match s.get_by_a_kid(&c.a_kid, T0).await {
             Err(StoreError::Corrupt { a_kid, .. }) => assert_eq!(a_kid, c.a_kid.as_str()),
             other => panic!("expected Corrupt with the wrong KEK, got {other:?}"),
         },
@@ -651,7 +651,7 @@ where
     })
     .await;
     expect_corrupt(
-        s.get_by_a_kid(victim.a_kid.as_str(), T0).await,
+        s.get_by_a_kid(&victim.a_kid, T0).await,
         &victim.a_kid,
         "moved ciphertext, by A-KID",
     );
@@ -667,7 +667,7 @@ where
     })
     .await;
     expect_corrupt(
-        s.get_by_a_kid(flipped.a_kid.as_str(), T0).await,
+        s.get_by_a_kid(&flipped.a_kid, T0).await,
         &flipped.a_kid,
         "flipped bit",
     );
@@ -678,7 +678,7 @@ where
     })
     .await;
     expect_corrupt(
-        s.get_by_a_kid(expiring.a_kid.as_str(), T0 + 120).await,
+        s.get_by_a_kid(&expiring.a_kid, T0 + 120).await,
         &expiring.a_kid,
         "expiry removed",
     );
@@ -689,7 +689,7 @@ where
     })
     .await;
     expect_corrupt(
-        s.get_by_a_kid(with_gpsi.a_kid.as_str(), T0).await,
+        s.get_by_a_kid(&with_gpsi.a_kid, T0).await,
         &with_gpsi.a_kid,
         "GPSI changed",
     );

@@ -71,7 +71,7 @@ async fn wrong_kek_is_refused_at_open() {
     // are reported as such.
     let s = SqliteStore::open(d.path(), Kek::generate().with_key_id(2)).unwrap();
     let c = testsuite::context(1, 1);
-    match s.get_by_a_kid(c.a_kid.as_str(), testsuite::T0).await {
+    match s.get_by_a_kid(&c.a_kid, testsuite::T0).await {
         Err(StoreError::KeyIdMismatch {
             a_kid,
             stored,
@@ -162,14 +162,12 @@ async fn tampering_is_detected_through_the_memory_index_after_reopen() {
         },
     );
     let s = SqliteStore::open(d.path(), kek()).unwrap();
-    match s.get_by_a_kid(victim.a_kid.as_str(), testsuite::T0).await {
+    match s.get_by_a_kid(&victim.a_kid, testsuite::T0).await {
         Err(StoreError::Corrupt { a_kid, .. }) => assert_eq!(a_kid, victim.a_kid.as_str()),
         other => panic!("expected Corrupt from the index, got {other:?}"),
     }
     testsuite::assert_context(
-        s.get_by_a_kid(donor.a_kid.as_str(), testsuite::T0)
-            .await
-            .unwrap(),
+        s.get_by_a_kid(&donor.a_kid, testsuite::T0).await.unwrap(),
         &donor,
         "donor unaffected",
     );
@@ -283,10 +281,7 @@ async fn close_then_closed_and_reopen() {
         .unwrap_or(0);
     assert_eq!(wal, 0, "WAL left after close");
     let s = SqliteStore::open(d.path(), kek()).unwrap();
-    let got = s
-        .get_by_a_kid(c.a_kid.as_str(), testsuite::T0)
-        .await
-        .unwrap();
+    let got = s.get_by_a_kid(&c.a_kid, testsuite::T0).await.unwrap();
     testsuite::assert_context(got, &c, "after close and reopen");
     assert_eq!(s.count().await.unwrap(), 1);
 }
