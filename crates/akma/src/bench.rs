@@ -74,7 +74,7 @@ pub struct AanfBenchArgs {
     pub streams: usize,
     /// Concurrent streams per connection in the registration phase (more requests in flight
     /// let the store batch more registrations per durable commit).
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 128)]
     pub register_streams: usize,
     /// Working directory for the store (default: a new temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
