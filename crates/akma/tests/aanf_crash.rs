@@ -406,3 +406,66 @@ async fn every_acknowledged_registration_survives_kill_9() {
         server.log_text()
     );
 }
+
+/// SIGTERM: the AAnF drains in-flight requests, flushes the store and exits 0; what it
+/// acknowledged is there after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_flushes_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let client = h2c();
+    let mut server = Server::spawn(&data, dir.path().join("aanf-term.log"));
+    server.wait_ready(&client).await;
+    let base = format!("http://{}", server.addr);
+    let regs: Vec<Reg> = (0..20).map(|i| Reg::new(900_000 + i)).collect();
+    for r in &regs {
+        let resp = client
+            .post(format!("{base}/naanf-akma/v1/register-anchorkey"))
+            .json(&r.body())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let pid = server.child.as_ref().unwrap().id();
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill -TERM");
+    assert!(sent.success());
+    let mut child = server.child.take().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no exit within 20 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(
+        status.success(),
+        "exit after SIGTERM: {status}\n{}",
+        server.log_text()
+    );
+    // Flushed: the log was folded into the main file.
+    let wal = data.join("aanf.sqlite3-wal");
+    assert!(
+        !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
+        "the write-ahead log is empty after a clean shutdown"
+    );
+    let mut again = Server::spawn(&data, dir.path().join("aanf-term2.log"));
+    again.wait_ready(&client).await;
+    let regs = Arc::new(regs);
+    let got = retrieve_all(&format!("http://{}", again.addr), regs.clone()).await;
+    for (r, g) in regs.iter().zip(got) {
+        assert_eq!(
+            g.unwrap(),
+            Some(r.expected_kaf()),
+            "{} after SIGTERM and restart",
+            r.a_kid
+        );
+    }
+}
