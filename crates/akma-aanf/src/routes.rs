@@ -112,6 +112,9 @@ fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
     })
 }
 
+/// Authorises before the body is read, so that an unauthorised caller learns nothing from
+/// validation errors. (The service checks again: it is also a library API; the check is a
+/// slice lookup.)
 fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer, SbiError> {
     let c = consumer(state, req)?;
     rules::authorize(&c, op).map_err(|e| to_sbi_error(e.into()))?;

@@ -164,8 +164,8 @@ impl std::fmt::Debug for SqliteStore {
 struct NewRow {
     a_kid: AKid,
     subscriber: String,
-    supi: Option<String>,
-    gpsi: Option<String>,
+    supi: Option<Supi>,
+    gpsi: Option<Gpsi>,
     sealed: SealedKey,
     registered_at: i64,
     expires_at: Option<i64>,
@@ -907,14 +907,8 @@ struct IndexEntry {
 impl IndexEntry {
     fn from_new(row: &NewRow) -> Option<Self> {
         Some(Self {
-            supi: row.supi.as_deref().map(Supi::parse).transpose().ok()?,
-            gpsi: row
-                .gpsi
-                .as_deref()
-                .map(Gpsi::parse)
-                .transpose()
-                .ok()?
-                .map(Box::new),
+            supi: row.supi.clone(),
+            gpsi: row.gpsi.clone().map(Box::new),
             registered_at: u64::try_from(row.registered_at).ok()?,
             expires_at: row.expires_at.map(u64::try_from).transpose().ok()?,
             key_id: row.sealed.key_id,
@@ -1030,16 +1024,20 @@ impl Index {
         &self.shards[(d as usize) % INDEX_SHARDS]
     }
 
-    fn apply(&self, change: IndexChange) {
-        let (text, entry) = match change {
-            IndexChange::Insert(k, v) => (k.as_str().to_owned().into_boxed_str(), v),
-            IndexChange::Remove(k) => (k, None),
-        };
+    /// Drops a raw (unchecked) row of this A-KID, if any, and returns the A-KID's digest.
+    fn forget_unchecked(&self, a_kid: &str) -> Digest {
         self.unchecked
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&*text);
-        let d = self.digest(&text);
+            .remove(a_kid);
+        self.digest(a_kid)
+    }
+
+    fn apply(&self, change: IndexChange) {
+        let (d, entry) = match change {
+            IndexChange::Insert(k, v) => (self.forget_unchecked(k.as_str()), v),
+            IndexChange::Remove(k) => (self.forget_unchecked(&k), None),
+        };
         let mut shard = self.shard(d).write().unwrap_or_else(|p| p.into_inner());
         match entry {
             Some(v) => {
@@ -1134,8 +1132,8 @@ fn register(conn: &Connection, row: &NewRow) -> Result<(Option<AKid>, i64), Stor
     .execute(params![
         a_kid,
         row.subscriber,
-        row.supi,
-        row.gpsi,
+        row.supi.as_ref().map(Supi::as_str),
+        row.gpsi.as_ref().map(ToString::to_string),
         row.sealed.key_id,
         &row.sealed.nonce[..],
         &row.sealed.ciphertext,
@@ -1179,8 +1177,8 @@ impl AkmaStore for SqliteStore {
         let sealed = seal::seal(&self.kek, &ctx)?;
         let row = NewRow {
             subscriber,
-            supi: ctx.supi.as_ref().map(|s| s.as_str().to_owned()),
-            gpsi: ctx.gpsi.as_ref().map(|g| g.to_string()),
+            supi: ctx.supi,
+            gpsi: ctx.gpsi,
             sealed,
             registered_at,
             expires_at,
