@@ -13,6 +13,24 @@ pub fn rss_of(pid: u32) -> Option<u64> {
     parse_vm_rss(&std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?)
 }
 
+/// CPU time (user + system, all threads, including reaped ones) that process `pid` has used,
+/// from `/proc/<pid>/stat`, in seconds; `None` where it cannot be read. Linux reports these
+/// fields in USER_HZ ticks, which is 100 per second on every architecture.
+pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
+    parse_cpu_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+        .map(|t| t as f64 / 100.0)
+}
+
+/// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field
+/// 2) may hold spaces and parentheses, so fields are counted after its last `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut f = rest.split_whitespace().skip(11); // fields 3..=13 skipped
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    utime.checked_add(stime)
+}
+
 /// Parses the `VmRSS:   1234 kB` line of a `/proc/<pid>/status` text into bytes.
 fn parse_vm_rss(status: &str) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -37,6 +55,15 @@ mod tests {
         assert_eq!(parse_vm_rss(status), Some(1868 * 1024));
         assert_eq!(parse_vm_rss("Name:\tx\n"), None);
         assert_eq!(parse_vm_rss("VmRSS:\t abc kB\n"), None);
+    }
+
+    #[test]
+    fn parses_cpu_ticks_after_the_command_name() {
+        // pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime ...
+        let stat = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 3 0";
+        assert_eq!(parse_cpu_ticks(stat), Some(325));
+        assert_eq!(parse_cpu_ticks("42 (x) S 1"), None);
+        assert!(cpu_seconds_of(std::process::id()).is_some());
     }
 
     #[test]

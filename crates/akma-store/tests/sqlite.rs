@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use akma_store::testsuite::{self, DynStore, Tamper};
-use akma_store::{AkmaStore, Kek, SqliteOptions, SqliteStore, StoreError, DB_FILE_NAME};
+use akma_store::{AkmaStore, Kek, SqliteStore, StoreError, DB_FILE_NAME};
 
 /// A fresh directory under the system temp dir, removed when dropped.
 struct TempDir(PathBuf);
@@ -127,20 +127,86 @@ fn tamper_sql(db: &Path, t: Tamper) {
     assert_eq!(changed, 1, "the tamper statement must hit one row");
 }
 
+/// A store that can be closed, edited with plain SQL and reopened behind the same handle:
+/// lookups by A-KID come from the in-memory index, which is loaded (and checked) at open, so
+/// an edit becomes visible on reopen.
+struct Reopening {
+    dir: PathBuf,
+    inner: tokio::sync::RwLock<Option<SqliteStore>>,
+}
+
+impl Reopening {
+    async fn tamper(&self, t: Tamper) {
+        let mut g = self.inner.write().await;
+        g.take().expect("open").close().await.unwrap();
+        tamper_sql(&self.dir.join(DB_FILE_NAME), t);
+        *g = Some(SqliteStore::open(&self.dir, kek()).unwrap());
+    }
+}
+
+macro_rules! delegate {
+    ($self:ident, $m:ident($($a:expr),*)) => {
+        $self.inner.read().await.as_ref().expect("open").$m($($a),*).await
+    };
+}
+
+#[async_trait::async_trait]
+impl AkmaStore for Reopening {
+    async fn register(
+        &self,
+        ctx: akma_store::AkmaContext,
+    ) -> Result<Option<akma_core::ids::AKid>, StoreError> {
+        delegate!(self, register(ctx))
+    }
+    async fn get_by_a_kid(
+        &self,
+        a_kid: &akma_core::ids::AKid,
+        now: u64,
+    ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
+        delegate!(self, get_by_a_kid(a_kid, now))
+    }
+    async fn get_by_supi(
+        &self,
+        supi: &akma_core::ids::Supi,
+        now: u64,
+    ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
+        delegate!(self, get_by_supi(supi, now))
+    }
+    async fn get_by_gpsi(
+        &self,
+        gpsi: &akma_core::ids::Gpsi,
+        now: u64,
+    ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
+        delegate!(self, get_by_gpsi(gpsi, now))
+    }
+    async fn remove_by_supi(&self, supi: &akma_core::ids::Supi) -> Result<bool, StoreError> {
+        delegate!(self, remove_by_supi(supi))
+    }
+    async fn sweep_expired(&self, now: u64) -> Result<u64, StoreError> {
+        delegate!(self, sweep_expired(now))
+    }
+    async fn count(&self) -> Result<u64, StoreError> {
+        delegate!(self, count())
+    }
+    async fn ready(&self) -> Result<(), StoreError> {
+        delegate!(self, ready())
+    }
+    async fn flush(&self) -> Result<(), StoreError> {
+        delegate!(self, flush())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampering_is_detected() {
-    // Edits behind an open store's back reach only reads that go to the file: the
-    // in-memory index (the default) is checked on reopen, in the test below.
     let d = TempDir::new("tamper");
-    let opts = SqliteOptions {
-        memory_index: false,
-        ..SqliteOptions::default()
-    };
-    let s = Arc::new(SqliteStore::open_with(d.path(), kek(), opts).unwrap()) as DynStore;
-    let db = d.path().join(DB_FILE_NAME);
-    testsuite::tampering_is_detected(s, |t| {
-        tamper_sql(&db, t);
-        async {}
+    let s = Arc::new(Reopening {
+        dir: d.path().to_owned(),
+        inner: tokio::sync::RwLock::new(Some(SqliteStore::open(d.path(), kek()).unwrap())),
+    });
+    let t = s.clone();
+    testsuite::tampering_is_detected(s as DynStore, move |x| {
+        let t = t.clone();
+        async move { t.tamper(x).await }
     })
     .await;
 }
@@ -171,23 +237,6 @@ async fn tampering_is_detected_through_the_memory_index_after_reopen() {
         &donor,
         "donor unaffected",
     );
-}
-
-/// The whole conformance suite without the in-memory index, so both read paths are covered.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn conformance_without_memory_index() {
-    let dirs = std::sync::Mutex::new(Vec::new());
-    testsuite::run_all(|| {
-        let d = TempDir::new("suite-no-index");
-        let opts = SqliteOptions {
-            memory_index: false,
-            ..SqliteOptions::default()
-        };
-        let s = SqliteStore::open_with(d.path(), kek(), opts).expect("open");
-        dirs.lock().unwrap().push(d);
-        async move { Arc::new(s) as DynStore }
-    })
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -239,7 +288,15 @@ async fn file_layout_pragmas_and_no_plaintext_key() {
     for (sql, index) in [
         (
             "SELECT * FROM akma_context WHERE subscriber = 'x' AND supi = 'x'",
-            "akma_context_subscriber",
+            "PRIMARY KEY",
+        ),
+        (
+            "DELETE FROM akma_context WHERE subscriber = 'x' AND a_kid = 'y'",
+            "PRIMARY KEY",
+        ),
+        (
+            "SELECT * FROM akma_context WHERE gpsi = 'msisdn-1'",
+            "akma_context_gpsi",
         ),
         (
             "DELETE FROM akma_context WHERE expires_at IS NOT NULL AND expires_at <= 5",
@@ -258,14 +315,20 @@ async fn file_layout_pragmas_and_no_plaintext_key() {
             "{sql}: plan {plan:?} does not use {index}"
         );
     }
-    let plan: String = conn
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT * FROM akma_context WHERE a_kid = 'x'",
-            [],
-            |r| r.get(3),
+    // No A-KID index in the file: lookups by A-KID are served by the memory index, and the
+    // table's only random-order structure is its subscriber key (one leaf per registration).
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'akma_context'",
         )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
         .unwrap();
-    assert!(plan.contains("PRIMARY KEY"), "A-KID lookup plan: {plan}");
+    let mut indexes = indexes;
+    indexes.sort();
+    assert_eq!(indexes, ["akma_context_expiry", "akma_context_gpsi"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,7 +376,7 @@ async fn store_errors_are_precise() {
         .unwrap();
     match SqliteStore::open(d.path(), kek()) {
         Err(StoreError::UnsupportedSchema { found, supported }) => {
-            assert_eq!((found, supported), (99, 1))
+            assert_eq!((found, supported), (99, 2))
         }
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
@@ -344,4 +407,68 @@ async fn concurrent_commits_are_batched() {
         commits < ops,
         "200 concurrent registrations took {commits} commits: no batching"
     );
+}
+
+/// A file written by schema 1 (keyed by A-KID, unique subscriber index) opens as schema 2
+/// with every context intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_1_files_are_migrated() {
+    let d = TempDir::new("migrate");
+    let a = testsuite::context(1, 1);
+    let b = testsuite::context(2, 2);
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    s.register(a.clone()).await.unwrap();
+    s.register(b.clone()).await.unwrap();
+    s.close().await.unwrap();
+    // Rewrite the file into the schema 1 layout.
+    rusqlite::Connection::open(d.path().join(DB_FILE_NAME))
+        .unwrap()
+        .execute_batch(
+            "BEGIN;
+             CREATE TABLE v1 (
+                a_kid TEXT NOT NULL PRIMARY KEY, subscriber TEXT NOT NULL, supi TEXT, gpsi TEXT,
+                key_id INTEGER NOT NULL, nonce BLOB NOT NULL, k_akma_sealed BLOB NOT NULL,
+                registered_at INTEGER NOT NULL, expires_at INTEGER) WITHOUT ROWID;
+             INSERT INTO v1 SELECT a_kid, subscriber, supi, gpsi, key_id, nonce, k_akma_sealed,
+                registered_at, expires_at FROM akma_context;
+             DROP TABLE akma_context;
+             ALTER TABLE v1 RENAME TO akma_context;
+             CREATE UNIQUE INDEX akma_context_subscriber ON akma_context (subscriber);
+             CREATE INDEX akma_context_gpsi ON akma_context (gpsi) WHERE gpsi IS NOT NULL;
+             CREATE INDEX akma_context_expiry ON akma_context (expires_at)
+                WHERE expires_at IS NOT NULL;
+             PRAGMA user_version=1;
+             COMMIT;",
+        )
+        .unwrap();
+    let s = SqliteStore::open(d.path(), kek()).unwrap();
+    assert_eq!(s.count().await.unwrap(), 2);
+    for c in [&a, &b] {
+        testsuite::assert_context(
+            s.get_by_a_kid(&c.a_kid, testsuite::T0).await.unwrap(),
+            c,
+            "migrated, by A-KID",
+        );
+        testsuite::assert_context(
+            s.get_by_supi(c.supi.as_ref().unwrap(), testsuite::T0)
+                .await
+                .unwrap(),
+            c,
+            "migrated, by SUPI",
+        );
+    }
+    s.close().await.unwrap();
+    let conn = rusqlite::Connection::open(d.path().join(DB_FILE_NAME)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    let pk: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT * FROM akma_context WHERE subscriber = 'x'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(pk.contains("PRIMARY KEY"), "{pk}");
 }
