@@ -39,6 +39,90 @@ pub mod cause {
     pub const UNAUTHORIZED_CONSUMER: &str = "UNAUTHORIZED_CONSUMER";
     /// The AF may not obtain keys for this AF identifier (project cause, `conventions.md`).
     pub const AF_NOT_AUTHORIZED: &str = "AF_NOT_AUTHORIZED";
+    /// TS 29.503: the subscriber is unknown (404).
+    pub const USER_NOT_FOUND: &str = "USER_NOT_FOUND";
+    /// TS 29.503: the requested data does not exist (404).
+    pub const DATA_NOT_FOUND: &str = "DATA_NOT_FOUND";
+    /// TS 29.503 / 29.509: the UE cannot be authenticated (403).
+    pub const AUTHENTICATION_REJECTED: &str = "AUTHENTICATION_REJECTED";
+    /// TS 29.503 / 29.509: the serving network is not authorised (403).
+    pub const SERVING_NETWORK_NOT_AUTHORIZED: &str = "SERVING_NETWORK_NOT_AUTHORIZED";
+    /// TS 29.503: the SUCI names an unknown home network public key (403).
+    pub const INVALID_HN_PUBLIC_KEY_IDENTIFIER: &str = "INVALID_HN_PUBLIC_KEY_IDENTIFIER";
+    /// TS 29.503: the SUCI's scheme output cannot be de-concealed (403).
+    pub const INVALID_SCHEME_OUTPUT: &str = "INVALID_SCHEME_OUTPUT";
+    /// TS 29.503: the SUCI's protection scheme is not supported (501).
+    pub const UNSUPPORTED_PROTECTION_SCHEME: &str = "UNSUPPORTED_PROTECTION_SCHEME";
+    /// TS 29.509 and others: the addressed context does not exist (404).
+    pub const CONTEXT_NOT_FOUND: &str = "CONTEXT_NOT_FOUND";
+}
+
+/// API-specific application errors (the tables of TS 29.503 §6.x.7.3 and TS 29.509
+/// §6.1.7.3), each with its fixed status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApiCause {
+    /// 404 `USER_NOT_FOUND`.
+    UserNotFound,
+    /// 404 `DATA_NOT_FOUND`.
+    DataNotFound,
+    /// 404 `CONTEXT_NOT_FOUND`.
+    ContextNotFound,
+    /// 403 `AUTHENTICATION_REJECTED`.
+    AuthenticationRejected,
+    /// 403 `SERVING_NETWORK_NOT_AUTHORIZED`.
+    ServingNetworkNotAuthorized,
+    /// 403 `INVALID_HN_PUBLIC_KEY_IDENTIFIER`.
+    InvalidHnPublicKeyIdentifier,
+    /// 403 `INVALID_SCHEME_OUTPUT`.
+    InvalidSchemeOutput,
+    /// 501 `UNSUPPORTED_PROTECTION_SCHEME`.
+    UnsupportedProtectionScheme,
+}
+
+impl ApiCause {
+    /// The cause string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiCause::UserNotFound => cause::USER_NOT_FOUND,
+            ApiCause::DataNotFound => cause::DATA_NOT_FOUND,
+            ApiCause::ContextNotFound => cause::CONTEXT_NOT_FOUND,
+            ApiCause::AuthenticationRejected => cause::AUTHENTICATION_REJECTED,
+            ApiCause::ServingNetworkNotAuthorized => cause::SERVING_NETWORK_NOT_AUTHORIZED,
+            ApiCause::InvalidHnPublicKeyIdentifier => cause::INVALID_HN_PUBLIC_KEY_IDENTIFIER,
+            ApiCause::InvalidSchemeOutput => cause::INVALID_SCHEME_OUTPUT,
+            ApiCause::UnsupportedProtectionScheme => cause::UNSUPPORTED_PROTECTION_SCHEME,
+        }
+    }
+
+    /// The HTTP status the cause is sent with.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ApiCause::UserNotFound | ApiCause::DataNotFound | ApiCause::ContextNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiCause::AuthenticationRejected
+            | ApiCause::ServingNetworkNotAuthorized
+            | ApiCause::InvalidHnPublicKeyIdentifier
+            | ApiCause::InvalidSchemeOutput => StatusCode::FORBIDDEN,
+            ApiCause::UnsupportedProtectionScheme => StatusCode::NOT_IMPLEMENTED,
+        }
+    }
+
+    /// The cause for a cause string received from a peer, if it is one of these.
+    pub fn from_cause(s: &str) -> Option<Self> {
+        [
+            ApiCause::UserNotFound,
+            ApiCause::DataNotFound,
+            ApiCause::ContextNotFound,
+            ApiCause::AuthenticationRejected,
+            ApiCause::ServingNetworkNotAuthorized,
+            ApiCause::InvalidHnPublicKeyIdentifier,
+            ApiCause::InvalidSchemeOutput,
+            ApiCause::UnsupportedProtectionScheme,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+    }
 }
 
 /// One entry of `invalidParams` (TS 29.571 `InvalidParam`).
@@ -215,6 +299,15 @@ pub enum SbiError {
         /// Why.
         detail: String,
     },
+    /// An API-specific application error with its fixed status (404 `USER_NOT_FOUND`,
+    /// 403 `AUTHENTICATION_REJECTED`, 501 `UNSUPPORTED_PROTECTION_SCHEME`, ...).
+    #[error("{}: {detail}", .cause.as_str())]
+    Application {
+        /// The cause, which fixes the status.
+        cause: ApiCause,
+        /// What happened (sent to the peer; never key material).
+        detail: String,
+    },
 }
 
 fn params_list(p: &[InvalidParam]) -> String {
@@ -245,6 +338,14 @@ impl SbiError {
         }
     }
 
+    /// An API-specific application error (status fixed by the cause).
+    pub fn application(cause: ApiCause, detail: impl Into<String>) -> Self {
+        SbiError::Application {
+            cause,
+            detail: detail.into(),
+        }
+    }
+
     /// 400 `MANDATORY_IE_INCORRECT` for one attribute.
     pub fn mandatory_incorrect(pointer: impl Into<String>, reason: impl Into<String>) -> Self {
         SbiError::MandatoryIeIncorrect {
@@ -269,6 +370,7 @@ impl SbiError {
             }
             SbiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             SbiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SbiError::Application { cause, .. } => cause.status(),
         }
     }
 
@@ -289,6 +391,7 @@ impl SbiError {
             SbiError::Forbidden { cause, .. } => cause.as_str(),
             SbiError::Internal { .. } => cause::SYSTEM_FAILURE,
             SbiError::ServiceUnavailable { .. } => cause::NF_CONGESTION,
+            SbiError::Application { cause, .. } => cause.as_str(),
         })
     }
 
@@ -423,6 +526,21 @@ mod tests {
                 Some("UNAUTHORIZED_CONSUMER"),
             ),
             (SbiError::internal("db gone"), 500, Some("SYSTEM_FAILURE")),
+            (
+                SbiError::application(ApiCause::UserNotFound, "no such subscriber"),
+                404,
+                Some("USER_NOT_FOUND"),
+            ),
+            (
+                SbiError::application(ApiCause::AuthenticationRejected, "bad AUTS"),
+                403,
+                Some("AUTHENTICATION_REJECTED"),
+            ),
+            (
+                SbiError::application(ApiCause::UnsupportedProtectionScheme, "scheme 9"),
+                501,
+                Some("UNSUPPORTED_PROTECTION_SCHEME"),
+            ),
             (
                 SbiError::ServiceUnavailable { detail: "x".into() },
                 503,

@@ -1,0 +1,884 @@
+//! The SBI client side: a reqwest client for development (HTTP/2 with prior knowledge, h2c)
+//! or production (HTTP/2 over TLS with the NF's client certificate, optionally a static
+//! OAuth2 bearer token), and typed helpers that send a model, check the status, validate the
+//! answer with [`FromSbiJson`], and turn every non-2xx answer into a [`ClientError`] that
+//! carries the peer's ProblemDetails.
+//!
+//! | Type | Calls |
+//! |---|---|
+//! | [`SbiClient`] | any operation: [`SbiClient::send`] and the typed `post`/`put` helpers |
+//! | [`NausfClient`] | Nausf_UEAuthentication (TS 29.509): authenticate, 5G AKA confirmation, EAP session, deregister |
+//! | [`NudmUeauClient`] | Nudm_UEAU (TS 29.503): generate-auth-data, auth-events |
+//! | [`NaanfClient`] | Naanf_AKMA (TS 29.535): register-anchorkey, retrieve-applicationkey, remove-context |
+//!
+//! TS 29.500 §5.2.2: HTTP/2; for `http` URIs the client uses prior knowledge (no Upgrade).
+//! Every request carries `Accept: application/json, application/3gppHal+json,
+//! application/problem+json` and, when configured, a `User-Agent` naming the NF type
+//! (TS 29.500 §5.2.2.2, e.g. `AUSF-<NF instance id>`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::json::FromSbiJson;
+use crate::models::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use crate::nausf::{
+    AuthenticationInfo, ConfirmationData, ConfirmationDataResponse, DeregistrationInfo, EapSession,
+    UEAuthenticationCtx, API_PATH as NAUSF_API_PATH,
+};
+use crate::problem::{ProblemDetails, SbiError};
+use crate::ueau::{AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult};
+
+/// Default timeout of one request (connect, send, answer).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the client sends in `Accept`.
+const ACCEPT: &str = "application/json, application/3gppHal+json, application/problem+json";
+
+/// Longest error body kept in a [`ClientError::UnexpectedStatus`].
+const MAX_ERROR_BODY: usize = 2048;
+
+/// A failed SBI call.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The client could not be built (certificate files, TLS settings).
+    #[error("SBI client setup failed: {0}")]
+    Setup(String),
+    /// No answer: connection refused, TLS failure, timeout, reset.
+    #[error("{method} {url}: no answer: {detail}")]
+    Transport {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The peer answered with an error status and a ProblemDetails body.
+    #[error("{method} {url}: {status} {}{}", problem.cause.as_deref().unwrap_or("(no cause)"),
+            problem.detail.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    Problem {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The peer's ProblemDetails.
+        problem: Box<ProblemDetails>,
+    },
+    /// The peer answered with a status the operation does not define, without a
+    /// ProblemDetails body.
+    #[error("{method} {url}: unexpected status {status}")]
+    UnexpectedStatus {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The start of the body, lossily decoded.
+        body: String,
+    },
+    /// The peer answered 2xx, but the body is not what the YAML defines.
+    #[error("{method} {url}: invalid {status} answer: {error}")]
+    InvalidResponse {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// What was wrong with the body.
+        error: SbiError,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status of the answer, if there was one.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            ClientError::Problem { status, .. }
+            | ClientError::UnexpectedStatus { status, .. }
+            | ClientError::InvalidResponse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The ProblemDetails `cause`, if the peer sent one.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ClientError::Problem { problem, .. } => problem.cause.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The peer's ProblemDetails, if it sent one.
+    pub fn problem(&self) -> Option<&ProblemDetails> {
+        match self {
+            ClientError::Problem { problem, .. } => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// The TLS material of a production client.
+#[derive(Clone)]
+pub struct ClientTls {
+    /// PEM bundle of the CA(s) that server certificates must chain to.
+    pub ca_pem: Vec<u8>,
+    /// PEM certificate chain presented to servers (mutual TLS), if any.
+    pub cert_pem: Option<Vec<u8>>,
+    /// PEM private key of `cert_pem`.
+    pub key_pem: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("ca_pem_len", &self.ca_pem.len())
+            .field("client_certificate", &self.cert_pem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientTls {
+    /// The rustls client configuration: trusts only `ca_pem`, presents the certificate if
+    /// given, offers ALPN `h2` and `http/1.1`.
+    pub fn rustls_config(&self) -> Result<rustls::ClientConfig, ClientError> {
+        let setup = |e: crate::tls::TlsSetupError| ClientError::Setup(e.to_string());
+        let mut roots = rustls::RootCertStore::empty();
+        for c in crate::tls::certs_from_pem(&self.ca_pem, "server CA").map_err(setup)? {
+            roots
+                .add(c)
+                .map_err(|e| ClientError::Setup(format!("server CA certificate unusable: {e}")))?;
+        }
+        let builder = rustls::ClientConfig::builder_with_provider(crate::tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientError::Setup(format!("TLS versions: {e}")))?
+            .with_root_certificates(roots);
+        let mut cfg = match (&self.cert_pem, &self.key_pem) {
+            (Some(cert), Some(key)) => {
+                let chain =
+                    crate::tls::certs_from_pem(cert, "client certificate").map_err(setup)?;
+                let key = crate::tls::key_from_pem(key).map_err(setup)?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    ClientError::Setup(format!("client certificate and key do not match: {e}"))
+                })?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            _ => {
+                return Err(ClientError::Setup(
+                    "a client certificate needs its private key and vice versa".into(),
+                ))
+            }
+        };
+        cfg.alpn_protocols = crate::tls::ALPN.iter().map(|p| p.to_vec()).collect();
+        Ok(cfg)
+    }
+}
+
+/// Builds an [`SbiClient`].
+#[derive(Debug, Clone)]
+pub struct SbiClientBuilder {
+    tls: Option<ClientTls>,
+    bearer: Option<Zeroizing<String>>,
+    timeout: Duration,
+    user_agent: Option<String>,
+}
+
+impl Default for SbiClientBuilder {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            bearer: None,
+            timeout: DEFAULT_TIMEOUT,
+            user_agent: None,
+        }
+    }
+}
+
+impl SbiClientBuilder {
+    /// Production: HTTP/2 over TLS with this material (and `https://` URLs). Without it,
+    /// the client speaks h2c to `http://` URLs.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// A static OAuth2 access token sent as `Authorization: Bearer …` on every request.
+    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(Zeroizing::new(token.into()));
+        self
+    }
+
+    /// The per-request timeout (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The `User-Agent` (TS 29.500 §5.2.2.2: the NF type, e.g. `AUSF-<NF instance id>`).
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = Some(ua.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<SbiClient, ClientError> {
+        let mut b = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout);
+        if let Some(ua) = &self.user_agent {
+            b = b.user_agent(ua.clone());
+        }
+        b = match &self.tls {
+            None => b.http2_prior_knowledge(),
+            Some(t) => b.tls_backend_preconfigured(t.rustls_config()?),
+        };
+        let http = b
+            .build()
+            .map_err(|e| ClientError::Setup(format!("HTTP client: {e}")))?;
+        Ok(SbiClient {
+            http,
+            bearer: self.bearer.map(Arc::new),
+        })
+    }
+}
+
+/// A successful answer: its status, `Location` header and validated body.
+#[derive(Debug, Clone)]
+pub struct SbiResponse<T> {
+    /// The HTTP status (2xx).
+    pub status: StatusCode,
+    /// The `Location` header (set on 201).
+    pub location: Option<String>,
+    /// The `Content-Type` header.
+    pub content_type: Option<String>,
+    /// The body, validated.
+    pub body: T,
+}
+
+/// An answer as received, before interpretation.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl RawResponse {
+    /// The `Location` header.
+    pub fn location(&self) -> Option<String> {
+        header_str(&self.headers, header::LOCATION)
+    }
+
+    /// The `Content-Type` header.
+    pub fn content_type(&self) -> Option<String> {
+        header_str(&self.headers, header::CONTENT_TYPE)
+    }
+}
+
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// An HTTP/2 SBI client (cheap to clone; clones share connections).
+#[derive(Clone)]
+pub struct SbiClient {
+    http: reqwest::Client,
+    bearer: Option<Arc<Zeroizing<String>>>,
+}
+
+impl fmt::Debug for SbiClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SbiClient")
+            .field("bearer_token", &self.bearer.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SbiClient {
+    /// A builder (h2c unless TLS is set).
+    pub fn builder() -> SbiClientBuilder {
+        SbiClientBuilder::default()
+    }
+
+    /// A development client: HTTP/2 with prior knowledge to `http://` URLs.
+    pub fn h2c() -> Result<Self, ClientError> {
+        Self::builder().build()
+    }
+
+    /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token.
+    pub fn from_reqwest(http: reqwest::Client) -> Self {
+        Self { http, bearer: None }
+    }
+
+    /// Sends `Authorization: Bearer <token>` on every request from now on.
+    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
+        self.bearer = Some(Arc::new(Zeroizing::new(token.into())));
+        self
+    }
+
+    /// The underlying reqwest client.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends one request with an optional JSON body (`Content-Type: application/json`) and
+    /// returns the answer as received. Fails only when there is no answer.
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+    ) -> Result<RawResponse, ClientError> {
+        let transport = |detail: String| ClientError::Transport {
+            method: method.clone(),
+            url: url.to_owned(),
+            detail,
+        };
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        if let Some(token) = &self.bearer {
+            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
+                .map_err(|_| ClientError::Setup("the bearer token is not a valid header".into()))?;
+            v.set_sensitive(true);
+            req = req.header(header::AUTHORIZATION, v);
+        }
+        if let Some(b) = body {
+            let bytes = serde_json::to_vec(b)
+                .map_err(|e| ClientError::Setup(format!("request serialisation failed: {e}")))?;
+            req = req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(bytes);
+        }
+        let resp = req.send().await.map_err(|e| transport(error_chain(&e)))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| transport(error_chain(&e)))?
+            .to_vec();
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// Sends a request and expects one of `expected` with a body of type `T`.
+    pub async fn call<B: Serialize + ?Sized, T: FromSbiJson>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        expected: &[StatusCode],
+    ) -> Result<SbiResponse<T>, ClientError> {
+        let raw = self.send(method.clone(), url, body).await?;
+        if !expected.contains(&raw.status) {
+            return Err(unexpected(method, url, raw));
+        }
+        typed(method, url, raw)
+    }
+
+    /// Sends a request and expects a status in `expected` without a body of interest
+    /// (e.g. 204).
+    pub async fn call_no_content<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        expected: &[StatusCode],
+    ) -> Result<RawResponse, ClientError> {
+        let raw = self.send(method.clone(), url, body).await?;
+        if !expected.contains(&raw.status) {
+            return Err(unexpected(method, url, raw));
+        }
+        Ok(raw)
+    }
+
+    /// `POST` expecting `200 OK` with a body.
+    pub async fn post<B: Serialize + ?Sized, T: FromSbiJson>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<SbiResponse<T>, ClientError> {
+        self.call(Method::POST, url, Some(body), &[StatusCode::OK])
+            .await
+    }
+
+    /// `POST` expecting `201 Created` with a body and a `Location`.
+    pub async fn post_created<B: Serialize + ?Sized, T: FromSbiJson>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<SbiResponse<T>, ClientError> {
+        let r: SbiResponse<T> = self
+            .call(Method::POST, url, Some(body), &[StatusCode::CREATED])
+            .await?;
+        if r.location.is_none() {
+            return Err(ClientError::InvalidResponse {
+                method: Method::POST,
+                url: url.to_owned(),
+                status: r.status,
+                error: SbiError::InvalidMsgFormat {
+                    detail: "201 without a Location header".into(),
+                },
+            });
+        }
+        Ok(r)
+    }
+
+    /// `PUT` expecting `200 OK` with a body.
+    pub async fn put<B: Serialize + ?Sized, T: FromSbiJson>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<SbiResponse<T>, ClientError> {
+        self.call(Method::PUT, url, Some(body), &[StatusCode::OK])
+            .await
+    }
+
+    /// `POST` expecting `204 No Content`.
+    pub async fn post_no_content<B: Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<(), ClientError> {
+        self.call_no_content(Method::POST, url, Some(body), &[StatusCode::NO_CONTENT])
+            .await
+            .map(|_| ())
+    }
+
+    /// `POST` expecting `200 OK` with a body or `204 No Content` (`None`).
+    pub async fn post_optional<B: Serialize + ?Sized, T: FromSbiJson>(
+        &self,
+        url: &str,
+        body: &B,
+    ) -> Result<Option<SbiResponse<T>>, ClientError> {
+        let raw = self.send(Method::POST, url, Some(body)).await?;
+        match raw.status {
+            StatusCode::NO_CONTENT => Ok(None),
+            StatusCode::OK => typed(Method::POST, url, raw).map(Some),
+            _ => Err(unexpected(Method::POST, url, raw)),
+        }
+    }
+}
+
+fn typed<T: FromSbiJson>(
+    method: Method,
+    url: &str,
+    raw: RawResponse,
+) -> Result<SbiResponse<T>, ClientError> {
+    let body = T::from_sbi_slice(&raw.body).map_err(|error| ClientError::InvalidResponse {
+        method,
+        url: url.to_owned(),
+        status: raw.status,
+        error,
+    })?;
+    Ok(SbiResponse {
+        status: raw.status,
+        location: raw.location(),
+        content_type: raw.content_type(),
+        body,
+    })
+}
+
+/// An answer with a status the caller did not expect: a ProblemDetails if the body is one.
+fn unexpected(method: Method, url: &str, raw: RawResponse) -> ClientError {
+    if let Ok(problem) = serde_json::from_slice::<ProblemDetails>(&raw.body) {
+        let looks_like_problem = problem.status.is_some()
+            || problem.cause.is_some()
+            || raw
+                .content_type()
+                .is_some_and(|c| c.starts_with("application/problem+json"));
+        if looks_like_problem {
+            return ClientError::Problem {
+                method,
+                url: url.to_owned(),
+                status: raw.status,
+                problem: Box::new(problem),
+            };
+        }
+    }
+    let end = raw.body.len().min(MAX_ERROR_BODY);
+    ClientError::UnexpectedStatus {
+        method,
+        url: url.to_owned(),
+        status: raw.status,
+        body: String::from_utf8_lossy(&raw.body[..end]).into_owned(),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        src = c.source();
+    }
+    s
+}
+
+/// Percent-encodes one path segment (RFC 3986 §3.3: unreserved, sub-delims, `:` and `@`
+/// stay as they are).
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+            );
+        if keep {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Joins an `{apiRoot}` (`scheme://authority[/prefix]`) and a path; a trailing `/` of
+/// the root is ignored.
+fn join(api_root: &str, path: &str) -> String {
+    format!("{}{path}", api_root.trim_end_matches('/'))
+}
+
+/// The `scheme://authority` part of a URL.
+fn origin(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            let end = rest.find('/').map_or(url.len(), |j| i + 3 + j);
+            &url[..end]
+        }
+        None => url,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Nausf_UEAuthentication
+
+/// A client of Nausf_UEAuthentication (TS 29.509), as the AMF/SEAF uses it.
+#[derive(Debug, Clone)]
+pub struct NausfClient {
+    sbi: SbiClient,
+    api_root: String,
+}
+
+impl NausfClient {
+    /// A client for the AUSF at `api_root` (e.g. `http://127.0.0.1:8082`).
+    pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self {
+            sbi,
+            api_root: api_root.into(),
+        }
+    }
+
+    /// The `{apiRoot}/nausf-auth/v1` prefix.
+    pub fn base(&self) -> String {
+        join(&self.api_root, NAUSF_API_PATH)
+    }
+
+    /// An `href` from `_links` or a `Location` as an absolute URL: absolute ones unchanged,
+    /// absolute paths against the API root's origin, others against `{apiRoot}/nausf-auth/v1/`.
+    pub fn resolve(&self, href: &str) -> String {
+        if href.contains("://") {
+            href.to_owned()
+        } else if href.starts_with('/') {
+            format!("{}{href}", origin(&self.api_root))
+        } else {
+            format!("{}/{href}", self.base())
+        }
+    }
+
+    /// `POST /ue-authentications`: 201 with the context (`application/3gppHal+json`) and its
+    /// `Location`.
+    pub async fn authenticate(
+        &self,
+        info: &AuthenticationInfo,
+    ) -> Result<SbiResponse<UEAuthenticationCtx>, ClientError> {
+        self.sbi
+            .post_created(&format!("{}/ue-authentications", self.base()), info)
+            .await
+    }
+
+    /// `PUT {link}` (the `5g-aka` link of the context, or
+    /// `…/ue-authentications/{authCtxId}/5g-aka-confirmation`): 200 with the result.
+    pub async fn confirm_5g_aka(
+        &self,
+        link: &str,
+        data: &ConfirmationData,
+    ) -> Result<ConfirmationDataResponse, ClientError> {
+        self.sbi
+            .put(&self.resolve(link), data)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// `PUT …/ue-authentications/{authCtxId}/5g-aka-confirmation` by context id.
+    pub async fn confirm_5g_aka_by_id(
+        &self,
+        auth_ctx_id: &str,
+        data: &ConfirmationData,
+    ) -> Result<ConfirmationDataResponse, ClientError> {
+        let url = format!(
+            "{}/ue-authentications/{}/5g-aka-confirmation",
+            self.base(),
+            path_segment(auth_ctx_id)
+        );
+        self.sbi.put(&url, data).await.map(|r| r.body)
+    }
+
+    /// `POST {link}` (the `eap-session` link): one EAP round trip. The answer carries the
+    /// next EAP request and `_links`, or the final EAP-Success/Failure with `authResult`
+    /// (and on success `kSeaf` and `supi`).
+    pub async fn eap_session(
+        &self,
+        link: &str,
+        session: &EapSession,
+    ) -> Result<EapSession, ClientError> {
+        self.sbi
+            .post(&self.resolve(link), session)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// `POST /ue-authentications/deregister`: 204.
+    pub async fn deregister(&self, info: &DeregistrationInfo) -> Result<(), ClientError> {
+        self.sbi
+            .post_no_content(
+                &format!("{}/ue-authentications/deregister", self.base()),
+                info,
+            )
+            .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Nudm_UEAU
+
+/// The API path of Nudm_UEAU.
+pub const NUDM_UEAU_API_PATH: &str = "/nudm-ueau/v1";
+
+/// A client of Nudm_UEAU (TS 29.503), as the AUSF uses it.
+#[derive(Debug, Clone)]
+pub struct NudmUeauClient {
+    sbi: SbiClient,
+    api_root: String,
+}
+
+impl NudmUeauClient {
+    /// A client for the UDM at `api_root`.
+    pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self {
+            sbi,
+            api_root: api_root.into(),
+        }
+    }
+
+    fn base(&self) -> String {
+        join(&self.api_root, NUDM_UEAU_API_PATH)
+    }
+
+    /// `POST /{supiOrSuci}/security-information/generate-auth-data`: 200 with the vector.
+    pub async fn generate_auth_data(
+        &self,
+        supi_or_suci: &str,
+        req: &AuthenticationInfoRequest,
+    ) -> Result<AuthenticationInfoResult, ClientError> {
+        let url = format!(
+            "{}/{}/security-information/generate-auth-data",
+            self.base(),
+            path_segment(supi_or_suci)
+        );
+        self.sbi.post(&url, req).await.map(|r| r.body)
+    }
+
+    /// `POST /{supi}/auth-events`: 201; returns the `Location` of the event.
+    pub async fn auth_event(&self, supi: &str, event: &AuthEvent) -> Result<String, ClientError> {
+        let url = format!("{}/{}/auth-events", self.base(), path_segment(supi));
+        let raw = self
+            .sbi
+            .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
+            .await?;
+        raw.location().ok_or_else(|| ClientError::InvalidResponse {
+            method: Method::POST,
+            url,
+            status: raw.status,
+            error: SbiError::InvalidMsgFormat {
+                detail: "201 without a Location header".into(),
+            },
+        })
+    }
+
+    /// `PUT /{supi}/auth-events/{authEventId}` (the `Location` of [`Self::auth_event`],
+    /// absolute or a path) with `authRemovalInd` set: removes the authentication result
+    /// (TS 29.503 §5.4.2.4). Expects 204 (200 is accepted too).
+    pub async fn remove_auth_event(
+        &self,
+        location: &str,
+        event: &AuthEvent,
+    ) -> Result<(), ClientError> {
+        let url = if location.contains("://") {
+            location.to_owned()
+        } else {
+            format!("{}{location}", origin(&self.api_root))
+        };
+        self.sbi
+            .call_no_content(
+                Method::PUT,
+                &url,
+                Some(event),
+                &[StatusCode::NO_CONTENT, StatusCode::OK],
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Naanf_AKMA
+
+/// The API path of Naanf_AKMA.
+pub const NAANF_API_PATH: &str = "/naanf-akma/v1";
+
+/// A client of Naanf_AKMA (TS 29.535), as the AUSF (register, remove) and AFs/the NEF
+/// (retrieve) use it.
+#[derive(Debug, Clone)]
+pub struct NaanfClient {
+    sbi: SbiClient,
+    api_root: String,
+}
+
+impl NaanfClient {
+    /// A client for the AAnF at `api_root`.
+    pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self {
+            sbi,
+            api_root: api_root.into(),
+        }
+    }
+
+    fn url(&self, op: &str) -> String {
+        format!("{}/{op}", join(&self.api_root, NAANF_API_PATH))
+    }
+
+    /// `POST /register-anchorkey`: 200 with the stored `AkmaKeyInfo`.
+    pub async fn register_anchor_key(
+        &self,
+        info: &AkmaKeyInfo,
+    ) -> Result<AkmaKeyInfo, ClientError> {
+        self.sbi
+            .post(&self.url("register-anchorkey"), info)
+            .await
+            .map(|r| r.body)
+    }
+
+    /// `POST /retrieve-applicationkey`: 200 with K_AF, or `None` on 204 (unknown A-KID).
+    pub async fn retrieve_application_key(
+        &self,
+        req: &AkmaAfKeyRequest,
+    ) -> Result<Option<AkmaAfKeyData>, ClientError> {
+        self.sbi
+            .post_optional(&self.url("retrieve-applicationkey"), req)
+            .await
+            .map(|r| r.map(|r| r.body))
+    }
+
+    /// `POST /remove-context`: 204.
+    pub async fn remove_context(&self, req: &CtxRemove) -> Result<(), ClientError> {
+        self.sbi
+            .post_no_content(&self.url("remove-context"), req)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_and_urls() {
+        assert_eq!(path_segment("imsi-001010000000001"), "imsi-001010000000001");
+        assert_eq!(path_segment("nai-a@b.example"), "nai-a@b.example");
+        assert_eq!(path_segment("a/b?c#d e%"), "a%2Fb%3Fc%23d%20e%25");
+        let c = NausfClient::new(SbiClient::h2c().unwrap(), "http://127.0.0.1:9/");
+        assert_eq!(c.base(), "http://127.0.0.1:9/nausf-auth/v1");
+        assert_eq!(c.resolve("https://x/y"), "https://x/y");
+        assert_eq!(
+            c.resolve("/nausf-auth/v1/ue-authentications/1"),
+            "http://127.0.0.1:9/nausf-auth/v1/ue-authentications/1"
+        );
+        assert_eq!(
+            c.resolve("ue-authentications/1/eap-session"),
+            "http://127.0.0.1:9/nausf-auth/v1/ue-authentications/1/eap-session"
+        );
+        assert_eq!(origin("http://h:1/a/b"), "http://h:1");
+        assert_eq!(origin("http://h:1"), "http://h:1");
+    }
+
+    #[test]
+    fn unexpected_answers() {
+        let raw = RawResponse {
+            status: StatusCode::NOT_FOUND,
+            headers: HeaderMap::new(),
+            body: br#"{"status":404,"cause":"CONTEXT_NOT_FOUND","detail":"x"}"#.to_vec(),
+        };
+        let e = unexpected(Method::PUT, "http://x/y", raw);
+        assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
+        assert_eq!(e.cause(), Some("CONTEXT_NOT_FOUND"));
+        let raw = RawResponse {
+            status: StatusCode::BAD_GATEWAY,
+            headers: HeaderMap::new(),
+            body: b"<html>".to_vec(),
+        };
+        let e = unexpected(Method::PUT, "http://x/y", raw);
+        assert!(matches!(e, ClientError::UnexpectedStatus { .. }), "{e:?}");
+        assert_eq!(e.cause(), None);
+    }
+
+    #[tokio::test]
+    async fn transport_error_names_the_url() {
+        // Port 9 (discard) on loopback: nothing listens in the test environment.
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        drop(l);
+        let c = SbiClient::h2c().unwrap();
+        let e = c
+            .send::<()>(Method::GET, &format!("http://{addr}/x"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::Transport { .. }), "{e:?}");
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
+    }
+}
