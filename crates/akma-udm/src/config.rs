@@ -1,0 +1,397 @@
+//! The UDM configuration: a TOML file, overridden by environment variables and flags (the
+//! server module resolves the overrides; this module holds the file format and its checks).
+//!
+//! ```toml
+//! listen = "0.0.0.0:8443"
+//! data_dir = "/var/lib/akma/udm"
+//! # kek = "…64 hex digits…"          # or AKMA_UDM_KEK in the environment (preferred)
+//! api_root = "https://udm.5gc.mnc001.mcc001.3gppnetwork.org:8443"  # for Location headers
+//! serving_networks = ["001-01"]       # serving PLMNs allowed to authenticate (empty: any)
+//! allow_null_scheme = true            # accept null-scheme SUCIs (TS 33.501 §6.12.2)
+//!
+//! [tls]                               # required unless --dev
+//! cert = "udm.crt"
+//! key = "udm.key"
+//! client_ca = "sbi-ca.crt"
+//!
+//! [oauth2]                            # required unless --dev
+//! issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
+//! audience = ["UDM"]
+//! es256_public_keys = ["nrf-es256.pem"]
+//!
+//! [[consumer]]                        # NF instance ids and NF types (AUSF, NEF, AANF)
+//! id = "urn:uuid:6e3b…"
+//! nf_type = "AUSF"
+//!
+//! [[hn_key]]                          # SUCI de-concealment keys (TS 33.501 Annex C)
+//! id = 1                              # the home network public key id in the SUCI (1–255)
+//! scheme = "A"                        # "A" (X25519) or "B" (P-256)
+//! private_key = "…64 hex digits…"     # or private_key_file = "hn-key-1.hex"
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use akma_core::ids::Plmn;
+use akma_core::suci::{HomeNetworkKey, ProtectionScheme};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::rules::NfType;
+
+/// A configuration error, naming the file and the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The canonical form of an NF instance id: without `urn:uuid:`, lowercase.
+pub fn normalize_nf_id(id: &str) -> String {
+    let s = id.trim();
+    let s = s
+        .get(..9)
+        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
+        .map_or(s, |_| &s[9..]);
+    s.to_ascii_lowercase()
+}
+
+/// TLS settings of the SBI server.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of this UDM.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM CA bundle that consumer certificates must chain to.
+    pub client_ca: PathBuf,
+}
+
+/// Access token verification settings (TS 33.501 §13.4.1, TS 29.510).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Accepted `aud` values (`UDM` and/or this UDM's NF instance id).
+    pub audience: Vec<String>,
+    /// PEM files of ES256 verification keys.
+    #[serde(default)]
+    pub es256_public_keys: Vec<PathBuf>,
+    /// PEM files of RS256 verification keys.
+    #[serde(default)]
+    pub rs256_public_keys: Vec<PathBuf>,
+    /// Allowed clock skew in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+/// A secret string setting, wiped from memory when dropped.
+fn secret_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Zeroizing<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Zeroizing::new))
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    id: String,
+    nf_type: NfType,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHnKey {
+    id: u8,
+    scheme: String,
+    #[serde(default, deserialize_with = "secret_string")]
+    private_key: Option<Zeroizing<String>>,
+    private_key_file: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    #[serde(default, deserialize_with = "secret_string")]
+    kek: Option<Zeroizing<String>>,
+    api_root: Option<String>,
+    #[serde(default)]
+    serving_networks: Vec<String>,
+    #[serde(default = "default_true")]
+    allow_null_scheme: bool,
+    tls: Option<TlsConfig>,
+    oauth2: Option<OAuth2Config>,
+    #[serde(default)]
+    consumer: Vec<RawConsumer>,
+    #[serde(default)]
+    hn_key: Vec<RawHnKey>,
+}
+
+/// The validated configuration. Every field is public so that tests and `akma demo` can
+/// build one in code ([`UdmConfig::default`] is a development configuration with no keys).
+#[derive(Clone)]
+pub struct UdmConfig {
+    /// Listen address.
+    pub listen: Option<String>,
+    /// Data directory of the embedded store.
+    pub data_dir: Option<PathBuf>,
+    /// The key-encryption key as hex (prefer the environment).
+    pub kek_hex: Option<Zeroizing<String>>,
+    /// `{apiRoot}` for `Location` headers; default `http(s)://<Host of the request>`.
+    pub api_root: Option<String>,
+    /// Serving PLMNs allowed to authenticate this UDM's subscribers; empty: any.
+    pub serving_networks: Vec<Plmn>,
+    /// Accept SUCIs with the null scheme.
+    pub allow_null_scheme: bool,
+    /// SBI TLS.
+    pub tls: Option<TlsConfig>,
+    /// Access tokens.
+    pub oauth2: Option<OAuth2Config>,
+    /// NF type of each known consumer (normalised NF instance id).
+    pub consumers: HashMap<String, NfType>,
+    /// SUCI de-concealment keys.
+    pub hn_keys: Vec<HomeNetworkKey>,
+}
+
+impl Default for UdmConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            data_dir: None,
+            kek_hex: None,
+            api_root: None,
+            serving_networks: Vec::new(),
+            allow_null_scheme: true,
+            tls: None,
+            oauth2: None,
+            consumers: HashMap::new(),
+            hn_keys: Vec::new(),
+        }
+    }
+}
+
+impl fmt::Debug for UdmConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UdmConfig")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
+            .field("api_root", &self.api_root)
+            .field("serving_networks", &self.serving_networks)
+            .field("allow_null_scheme", &self.allow_null_scheme)
+            .field("tls", &self.tls)
+            .field("oauth2", &self.oauth2)
+            .field("consumers", &self.consumers.len())
+            .field("hn_keys", &self.hn_keys)
+            .finish()
+    }
+}
+
+fn parse_scheme(s: &str) -> Option<ProtectionScheme> {
+    match s {
+        "A" | "a" | "1" | "profile-a" | "ProfileA" => Some(ProtectionScheme::PROFILE_A),
+        "B" | "b" | "2" | "profile-b" | "ProfileB" => Some(ProtectionScheme::PROFILE_B),
+        _ => None,
+    }
+}
+
+impl UdmConfig {
+    /// Reads and validates a TOML file. Relative paths inside it are relative to its directory.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut cfg = Self::parse_with_base(&text, base)
+            .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
+        let rebase = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(t) = cfg.tls.as_mut() {
+            rebase(&mut t.cert);
+            rebase(&mut t.key);
+            rebase(&mut t.client_ca);
+        }
+        if let Some(o) = cfg.oauth2.as_mut() {
+            o.es256_public_keys.iter_mut().for_each(rebase);
+            o.rs256_public_keys.iter_mut().for_each(rebase);
+        }
+        if let Some(d) = cfg.data_dir.as_mut() {
+            rebase(d);
+        }
+        Ok(cfg)
+    }
+
+    /// Parses and validates TOML text (key files relative to the current directory).
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        Self::parse_with_base(text, Path::new("."))
+    }
+
+    fn parse_with_base(text: &str, base: &Path) -> Result<Self, ConfigError> {
+        let raw: RawConfig =
+            toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
+        let mut consumers = HashMap::new();
+        for c in raw.consumer {
+            if c.id.trim().is_empty() {
+                return Err(ConfigError("[[consumer]] with an empty id".into()));
+            }
+            if consumers
+                .insert(normalize_nf_id(&c.id), c.nf_type)
+                .is_some()
+            {
+                return Err(ConfigError(format!(
+                    "[[consumer]] id {:?} listed twice",
+                    c.id
+                )));
+            }
+        }
+        let mut serving_networks = Vec::new();
+        for s in &raw.serving_networks {
+            serving_networks.push(s.parse::<Plmn>().map_err(|e| {
+                ConfigError(format!(
+                    "serving_networks entry {s:?}: {e} (MCC-MNC, e.g. 001-01)"
+                ))
+            })?);
+        }
+        let mut hn_keys: Vec<HomeNetworkKey> = Vec::new();
+        for k in raw.hn_key {
+            let scheme = parse_scheme(&k.scheme).ok_or_else(|| {
+                ConfigError(format!(
+                    "[[hn_key]] id {}: scheme {:?}: expected \"A\" (Profile A, X25519) or \"B\" (Profile B, P-256)",
+                    k.id, k.scheme
+                ))
+            })?;
+            let hex = match (k.private_key, k.private_key_file) {
+                (Some(h), None) => h,
+                (None, Some(f)) => {
+                    let p = if f.is_relative() { base.join(f) } else { f };
+                    Zeroizing::new(std::fs::read_to_string(&p).map_err(|e| {
+                        ConfigError(format!(
+                            "[[hn_key]] id {}: cannot read {}: {e}",
+                            k.id,
+                            p.display()
+                        ))
+                    })?)
+                }
+                _ => {
+                    return Err(ConfigError(format!(
+                        "[[hn_key]] id {}: give exactly one of private_key or private_key_file",
+                        k.id
+                    )))
+                }
+            };
+            let key = HomeNetworkKey::from_hex(scheme, k.id, hex.trim())
+                .map_err(|e| ConfigError(format!("[[hn_key]] id {}: {e}", k.id)))?;
+            if hn_keys
+                .iter()
+                .any(|o| o.key_id() == key.key_id() && o.scheme() == key.scheme())
+            {
+                return Err(ConfigError(format!(
+                    "[[hn_key]] id {} for the {scheme} listed twice",
+                    k.id
+                )));
+            }
+            hn_keys.push(key);
+        }
+        if let Some(r) = &raw.api_root {
+            if !(r.starts_with("http://") || r.starts_with("https://")) || r.ends_with('/') {
+                return Err(ConfigError(format!(
+                    "api_root {r:?}: expected http(s)://host[:port] without a trailing '/'"
+                )));
+            }
+        }
+        Ok(Self {
+            listen: raw.listen,
+            data_dir: raw.data_dir,
+            kek_hex: raw.kek,
+            api_root: raw.api_root,
+            serving_networks,
+            allow_null_scheme: raw.allow_null_scheme,
+            tls: raw.tls,
+            oauth2: raw.oauth2,
+            consumers,
+            hn_keys,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // TS 33.501 C.4.3 / C.4.4 home network private keys.
+    const A_PRIV: &str = "c53c22208b61860b06c62e5406a7b330c2b577aa5558981510d128247d38bd1d";
+    const B_PRIV: &str = "f1ab1074477ebcc7f554ea1c5fc368b1616730155e0041ac447d6301975fecda";
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = UdmConfig::parse(&format!(
+            r#"
+            listen = "127.0.0.1:9000"
+            serving_networks = ["001-01", "310-410"]
+            api_root = "https://udm.example.org:8443"
+            [[consumer]]
+            id = "urn:uuid:AB-CD"
+            nf_type = "AUSF"
+            [[consumer]]
+            id = "nef-1"
+            nf_type = "NEF"
+            [[hn_key]]
+            id = 1
+            scheme = "A"
+            private_key = "{A_PRIV}"
+            [[hn_key]]
+            id = 2
+            scheme = "B"
+            private_key = "{B_PRIV}"
+            "#
+        ))
+        .unwrap();
+        assert_eq!(c.consumers["ab-cd"], NfType::Ausf);
+        assert_eq!(c.consumers["nef-1"], NfType::Nef);
+        assert_eq!(c.serving_networks.len(), 2);
+        assert_eq!(c.hn_keys.len(), 2);
+        assert!(c.allow_null_scheme);
+        let d = format!("{c:?}");
+        assert!(!d.contains(A_PRIV) && !d.contains(B_PRIV), "{d}");
+    }
+
+    #[test]
+    fn rejects_bad_settings_with_the_setting_named() {
+        for (text, needle) in [
+            ("[[consumer]]\nid = \"x\"\nnf_type = \"SMF\"", "nf_type"),
+            ("serving_networks = [\"0011\"]", "serving_networks"),
+            (
+                "[[hn_key]]\nid = 1\nscheme = \"C\"\nprivate_key = \"00\"",
+                "scheme",
+            ),
+            (
+                "[[hn_key]]\nid = 0\nscheme = \"A\"\nprivate_key = \"{A}\"",
+                "id 0",
+            ),
+            (
+                "[[hn_key]]\nid = 1\nscheme = \"A\"\nprivate_key = \"abcd\"",
+                "private key",
+            ),
+            ("[[hn_key]]\nid = 1\nscheme = \"A\"", "exactly one"),
+            ("api_root = \"udm.example.org\"", "api_root"),
+            ("unknown_key = 1", "unknown_key"),
+        ] {
+            let text = text.replace("{A}", A_PRIV);
+            let e = UdmConfig::parse(&text).unwrap_err().0;
+            assert!(e.contains(needle), "{text:?} -> {e}");
+        }
+    }
+}

@@ -1,0 +1,374 @@
+//! The UDM's SBI routes and the operations endpoints. Handlers authenticate the consumer,
+//! authorise the operation before reading the body, parse it with the SBI extractor, call
+//! the service, and map its outcome in [`to_sbi_error`], the one place that does so.
+//!
+//! | Method and path | Operation |
+//! |---|---|
+//! | `POST /nudm-ueau/v1/{supiOrSuci}/security-information/generate-auth-data` | GenerateAuthData |
+//! | `POST /nudm-ueau/v1/{supi}/auth-events` | ConfirmAuth (201, `Location`) |
+//! | `PUT /nudm-ueau/v1/{supi}/auth-events/{authEventId}` | DeleteAuth (204; `authRemovalInd: true`) |
+//! | `GET /nudm-sdm/v2/{ueId}/id-translation-result` | GetSupiOrGpsi |
+//! | `GET /healthz`, `GET /readyz` | liveness, readiness |
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use akma_core::suci::SuciError;
+use akma_sbi::json::parse_request;
+use akma_sbi::server::TransportInfo;
+use akma_sbi::ueau::AuthEvent;
+use akma_sbi::{
+    ApiCause, ForbiddenCause, InvalidParam, PeerIdentity, RequireScope, SbiError, SbiJson,
+    TokenVerifier, VerifiedClaims,
+};
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+
+use crate::config::normalize_nf_id;
+use crate::rules::{Consumer, Operation, RuleError};
+use crate::service::{Udm, UdmError};
+use crate::store::StoreError;
+
+/// The API root path of Nudm_UEAU.
+pub const UEAU_ROOT: &str = "/nudm-ueau/v1";
+/// The API root path of Nudm_SDM.
+pub const SDM_ROOT: &str = "/nudm-sdm/v2";
+
+/// How consumers are authenticated.
+#[derive(Clone)]
+pub enum AuthMode {
+    /// Development: no certificates or tokens.
+    Dev,
+    /// Production: the client certificate's NF instance id and a verified access token
+    /// whose `sub` is that id.
+    Enforced(Arc<TokenVerifier>),
+}
+
+/// Shared state of the routes.
+#[derive(Clone)]
+pub struct AppState {
+    /// The UDM.
+    pub udm: Udm,
+    /// Consumer authentication.
+    pub auth: AuthMode,
+}
+
+fn suci_cause(e: &SuciError) -> Option<ApiCause> {
+    Some(match e {
+        SuciError::UnsupportedScheme(_) => ApiCause::UnsupportedProtectionScheme,
+        SuciError::UnknownKey { .. } | SuciError::KeyIdZero => {
+            ApiCause::InvalidHnPublicKeyIdentifier
+        }
+        SuciError::Suci(_)
+        | SuciError::SchemeOutputTooShort { .. }
+        | SuciError::UncompressedEphemeralKey
+        | SuciError::InvalidEphemeralKey
+        | SuciError::MacMismatch
+        | SuciError::InvalidPlaintext(_)
+        | SuciError::InvalidMsin => ApiCause::InvalidSchemeOutput,
+        _ => return None,
+    })
+}
+
+/// Maps an operation's failure to the SBI error sent to the consumer (TS 29.503 causes).
+pub fn to_sbi_error(e: UdmError) -> SbiError {
+    match e {
+        UdmError::Rule(RuleError::UnauthorizedConsumer(d)) => {
+            SbiError::forbidden(ForbiddenCause::UnauthorizedConsumer, d)
+        }
+        UdmError::Rule(RuleError::ServingNetworkNotAuthorized(d)) => {
+            SbiError::application(ApiCause::ServingNetworkNotAuthorized, d)
+        }
+        UdmError::Rule(RuleError::AuthenticationRejected(d)) => {
+            SbiError::application(ApiCause::AuthenticationRejected, d)
+        }
+        UdmError::Rule(e @ RuleError::SqnExhausted) => {
+            SbiError::application(ApiCause::AuthenticationRejected, e.to_string())
+        }
+        UdmError::BadPathParam { name, reason } => SbiError::MandatoryIeIncorrect {
+            params: vec![InvalidParam::with_reason(format!("path {name}"), reason)],
+        },
+        UdmError::BadQueryParam { name, reason } => SbiError::OptionalIeIncorrect {
+            params: vec![InvalidParam::with_reason(format!("query {name}"), reason)],
+        },
+        UdmError::BadOptionalAttribute { pointer, reason } => SbiError::OptionalIeIncorrect {
+            params: vec![InvalidParam::with_reason(pointer, reason)],
+        },
+        UdmError::UserNotFound(d) => SbiError::application(ApiCause::UserNotFound, d),
+        UdmError::EventNotFound(d) => SbiError::application(ApiCause::DataNotFound, d),
+        UdmError::Suci(e) => match suci_cause(&e) {
+            Some(cause) => SbiError::application(cause, format!("SUCI: {e}")),
+            None => SbiError::internal(format!("SUCI de-concealment: {e}")),
+        },
+        UdmError::NullSchemeRefused => SbiError::application(
+            ApiCause::UnsupportedProtectionScheme,
+            "the null protection scheme is not accepted by this UDM",
+        ),
+        UdmError::Contention => SbiError::ServiceUnavailable {
+            detail: "too many concurrent authentication requests for this subscriber; retry".into(),
+        },
+        UdmError::Store(e @ StoreError::Conflict { .. }) => SbiError::internal(e),
+        UdmError::Store(e) => SbiError::internal(e),
+        UdmError::Random(e) => SbiError::internal(format!("no randomness: {e}")),
+    }
+}
+
+/// Establishes who is calling (see the AAnF): in development mode nobody in particular;
+/// otherwise the NF whose certificate identity equals the verified token's `sub`.
+fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
+    let AuthMode::Enforced(_) = &state.auth else {
+        return Ok(Consumer::Dev);
+    };
+    let claims = req
+        .extensions()
+        .get::<VerifiedClaims>()
+        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
+    let cert_id = req
+        .extensions()
+        .get::<PeerIdentity>()
+        .and_then(|p| p.nf_instance_id.clone())
+        .ok_or_else(|| {
+            SbiError::forbidden(
+                ForbiddenCause::UnauthorizedConsumer,
+                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
+            )
+        })?;
+    let sub = normalize_nf_id(&claims.0.sub);
+    if sub != normalize_nf_id(&cert_id) {
+        return Err(SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            "the access token was issued to another NF than the one in the client certificate",
+        ));
+    }
+    let nf_type = *state.udm.config().consumers.get(&sub).ok_or_else(|| {
+        SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            format!("consumer {sub} is not known to this UDM"),
+        )
+    })?;
+    Ok(Consumer::Authenticated {
+        id: sub,
+        nf_type,
+        scopes: claims.0.scopes.iter().cloned().collect(),
+    })
+}
+
+/// Authorises before the body is read, so that an unauthorised caller learns nothing from
+/// validation errors.
+fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer, SbiError> {
+    let c = consumer(state, req)?;
+    crate::rules::authorize(&c, op).map_err(|e| to_sbi_error(e.into()))?;
+    Ok(c)
+}
+
+fn path_error(e: PathRejection) -> SbiError {
+    SbiError::MandatoryIeIncorrect {
+        params: vec![InvalidParam::with_reason("path", e.body_text())],
+    }
+}
+
+/// `{apiRoot}`: the configured one, else the scheme of the connection and the request's
+/// authority (`:authority` in HTTP/2, `Host` in HTTP/1.1).
+fn api_root(state: &AppState, req: &Request) -> String {
+    if let Some(r) = &state.udm.config().api_root {
+        return r.clone();
+    }
+    let tls = req
+        .extensions()
+        .get::<TransportInfo>()
+        .is_some_and(|t| t.tls);
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{}://{host}", if tls { "https" } else { "http" })
+}
+
+async fn generate_auth_data(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::GenerateAuthData)?;
+    let Path(supi_or_suci) = path.map_err(path_error)?;
+    let body = parse_request(req).await?;
+    let answer = state
+        .udm
+        .generate_auth_data(&consumer, &supi_or_suci, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!(
+        auth_type = %answer.auth_type,
+        akma = answer.akma_ind,
+        suci = answer.supi.is_some(),
+        resync = body.resynchronization_info.is_some(),
+        "authentication vector issued"
+    );
+    Ok(SbiJson(answer).into_response())
+}
+
+async fn confirm_auth(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::ConfirmAuth)?;
+    let Path(supi) = path.map_err(path_error)?;
+    let root = api_root(&state, &req);
+    let body: AuthEvent = parse_request(req).await?;
+    let stored = state
+        .udm
+        .confirm_auth(&consumer, &supi, body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!(
+        success = stored.event.success,
+        "authentication result confirmed"
+    );
+    let location = format!("{root}{UEAU_ROOT}/{supi}/auth-events/{}", stored.id);
+    let mut resp = (StatusCode::CREATED, SbiJson(stored.event)).into_response();
+    let v = HeaderValue::from_str(&location)
+        .map_err(|_| SbiError::internal("Location header is not valid"))?;
+    resp.headers_mut().insert(header::LOCATION, v);
+    Ok(resp)
+}
+
+async fn delete_auth(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::DeleteAuth)?;
+    let Path((supi, event_id)) = path.map_err(path_error)?;
+    let body: AuthEvent = parse_request(req).await?;
+    state
+        .udm
+        .delete_auth(&consumer, &supi, &event_id, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!("authentication event removed");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn id_translation(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::GetIdTranslation)?;
+    let Path(ue_id) = path.map_err(path_error)?;
+    let Query(q) = query.map_err(|e| SbiError::OptionalIeIncorrect {
+        params: vec![InvalidParam::with_reason("query", e.body_text())],
+    })?;
+    if let Some(f) = q.get("supported-features") {
+        akma_sbi::SupportedFeatures::parse(f).map_err(|reason| {
+            to_sbi_error(UdmError::BadQueryParam {
+                name: "supported-features",
+                reason,
+            })
+        })?;
+    }
+    if let Some(p) = q.get("app-port-id") {
+        check_app_port_id(p).map_err(|reason| {
+            to_sbi_error(UdmError::BadQueryParam {
+                name: "app-port-id",
+                reason,
+            })
+        })?;
+    }
+    let result = state
+        .udm
+        .translate_id(
+            &consumer,
+            &ue_id,
+            q.get("requested-gpsi-type").map(String::as_str),
+        )
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::debug!(supi = %result.supi, "identity translated");
+    Ok(SbiJson(result).into_response())
+}
+
+/// `app-port-id` is JSON (TS 29.503 `AppPortId`): an object whose `destinationPort` and
+/// `originatorPort`, when present, are `Uint16`. It does not change the answer here, but a
+/// malformed one is refused like any other malformed parameter.
+fn check_app_port_id(text: &str) -> Result<(), String> {
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("expected a JSON object (AppPortId)")?;
+    for name in ["destinationPort", "originatorPort"] {
+        if let Some(p) = obj.get(name) {
+            if !p.as_u64().is_some_and(|n| n <= u64::from(u16::MAX)) {
+                return Err(format!("{name} must be an integer from 0 to 65535"));
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiError> {
+    state
+        .udm
+        .store()
+        .ready()
+        .await
+        .map_err(|e| SbiError::ServiceUnavailable {
+            detail: format!("store not ready: {e}"),
+        })?;
+    Ok("ready\n")
+}
+
+/// The operations endpoints: liveness and readiness.
+pub fn ops_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+}
+
+/// The Nudm_UEAU and Nudm_SDM routes with the SBI fallbacks (404/405 ProblemDetails) and
+/// the token checks per operation (TS 29.503 scopes).
+pub fn sbi_router(state: Arc<AppState>) -> Router {
+    let verifier = match &state.auth {
+        AuthMode::Dev => None,
+        AuthMode::Enforced(v) => Some(v.clone()),
+    };
+    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.required_scopes());
+    let ueau = Router::new()
+        .route(
+            "/{supi_or_suci}/security-information/generate-auth-data",
+            post(generate_auth_data).route_layer(scoped(Operation::GenerateAuthData)),
+        )
+        .route(
+            "/{supi}/auth-events",
+            post(confirm_auth).route_layer(scoped(Operation::ConfirmAuth)),
+        )
+        .route(
+            "/{supi}/auth-events/{auth_event_id}",
+            put(delete_auth).route_layer(scoped(Operation::DeleteAuth)),
+        );
+    let sdm = Router::new().route(
+        "/{ue_id}/id-translation-result",
+        get(id_translation).route_layer(scoped(Operation::GetIdTranslation)),
+    );
+    let app = Router::new()
+        .nest(UEAU_ROOT, ueau)
+        .nest(SDM_ROOT, sdm)
+        .with_state(state);
+    akma_sbi::with_sbi_fallbacks(app)
+}

@@ -1,0 +1,286 @@
+//! The UDM's operations over a [`SubscriberStore`]: GenerateAuthData (with SUCI
+//! de-concealment and resynchronisation), ConfirmAuth / DeleteAuth, GetSupiOrGpsi, and
+//! provisioning. HTTP-free: the routes map [`UdmError`] to ProblemDetails.
+
+use std::sync::Arc;
+
+use akma_core::aka::Rand;
+use akma_core::ids::{Gpsi, Supi};
+use akma_core::milenage::Milenage;
+use akma_core::suci::{deconceal, ProtectionScheme, SuciError, SupiOrSuci};
+use akma_sbi::ueau::{
+    AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult, IdTranslationResult,
+};
+
+use crate::config::UdmConfig;
+use crate::rules::{self, Consumer, Operation, RuleError};
+use crate::store::{StoreError, StoredAuthEvent, SubscriberStore};
+use crate::subscriber::Subscriber;
+
+/// How often GenerateAuthData retries when a concurrent request moved the SQN first.
+pub const SQN_RETRIES: usize = 16;
+
+/// Why an operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UdmError {
+    /// Refused by the rules.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// A path variable is malformed (`name` is the YAML's parameter name).
+    #[error("{name}: {reason}")]
+    BadPathParam {
+        /// `supiOrSuci`, `supi`, `ueId`, `authEventId`.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A query parameter is malformed.
+    #[error("query {name}: {reason}")]
+    BadQueryParam {
+        /// The parameter.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// An optional body attribute has a value this operation cannot accept.
+    #[error("{pointer}: {reason}")]
+    BadOptionalAttribute {
+        /// JSON pointer.
+        pointer: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// No such subscriber (TS 29.503 `USER_NOT_FOUND`).
+    #[error("{0}")]
+    UserNotFound(String),
+    /// No such auth event (TS 29.503 `DATA_NOT_FOUND`).
+    #[error("{0}")]
+    EventNotFound(String),
+    /// SUCI de-concealment failed.
+    #[error("SUCI: {0}")]
+    Suci(SuciError),
+    /// The null scheme is switched off by configuration.
+    #[error("the null protection scheme is not accepted by this UDM")]
+    NullSchemeRefused,
+    /// Concurrent requests kept moving this subscriber's SQN.
+    #[error("too many concurrent authentication requests for this subscriber")]
+    Contention,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The system has no randomness.
+    #[error("no randomness: {0}")]
+    Random(String),
+}
+
+/// The UDM service: configuration, store, and the operations.
+#[derive(Clone)]
+pub struct Udm {
+    config: Arc<UdmConfig>,
+    store: Arc<dyn SubscriberStore>,
+}
+
+fn parse_supi(name: &'static str, s: &str) -> Result<Supi, UdmError> {
+    Supi::parse(s).map_err(|e| UdmError::BadPathParam {
+        name,
+        reason: e.to_string(),
+    })
+}
+
+fn random_rand() -> Result<Rand, UdmError> {
+    let mut r = [0u8; 16];
+    getrandom::getrandom(&mut r).map_err(|e| UdmError::Random(e.to_string()))?;
+    Ok(r)
+}
+
+/// A fresh `authEventId`: 128 random bits as 32 lowercase hex digits.
+fn new_event_id() -> Result<String, UdmError> {
+    Ok(akma_core::hex::encode(&random_rand()?))
+}
+
+impl Udm {
+    /// A UDM over `store`.
+    pub fn new(config: Arc<UdmConfig>, store: Arc<dyn SubscriberStore>) -> Self {
+        Self { config, store }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &UdmConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn SubscriberStore> {
+        &self.store
+    }
+
+    /// Provisions subscribers (all or nothing; see [`SubscriberStore::provision`]).
+    pub async fn provision(
+        &self,
+        records: Vec<Subscriber>,
+        replace: bool,
+    ) -> Result<usize, UdmError> {
+        for (index, r) in records.iter().enumerate() {
+            r.check().map_err(|e| StoreError::Conflict {
+                index,
+                field: e.field,
+                reason: e.reason,
+            })?;
+        }
+        Ok(self.store.provision(records, replace).await?)
+    }
+
+    /// The SUPI a `supiOrSuci` names: a SUPI as is, a SUCI de-concealed with the home
+    /// network keys (TS 33.501 §6.12.2, the SIDF). `true` when it was a SUCI.
+    pub fn resolve_supi_or_suci(&self, s: &str) -> Result<(Supi, bool), UdmError> {
+        match SupiOrSuci::parse(s).map_err(|e| UdmError::BadPathParam {
+            name: "supiOrSuci",
+            reason: e.to_string(),
+        })? {
+            SupiOrSuci::Supi(supi) => Ok((supi, false)),
+            SupiOrSuci::Suci(suci) => {
+                if suci.protection_scheme() == ProtectionScheme::NULL
+                    && !self.config.allow_null_scheme
+                {
+                    return Err(UdmError::NullSchemeRefused);
+                }
+                let supi =
+                    deconceal(&suci, self.config.hn_keys.as_slice()).map_err(UdmError::Suci)?;
+                Ok((supi, true))
+            }
+        }
+    }
+
+    /// Nudm_UEAU GenerateAuthData (TS 29.503 §5.4.2.2; TS 33.501 §6.1.3): one vector for the
+    /// subscriber's method, its SQN durable before the answer.
+    pub async fn generate_auth_data(
+        &self,
+        consumer: &Consumer,
+        supi_or_suci: &str,
+        req: &AuthenticationInfoRequest,
+    ) -> Result<AuthenticationInfoResult, UdmError> {
+        rules::authorize(consumer, Operation::GenerateAuthData)?;
+        let (supi, from_suci) = self.resolve_supi_or_suci(supi_or_suci)?;
+        rules::check_serving_network(&req.serving_network_name, &self.config.serving_networks)?;
+        for _ in 0..SQN_RETRIES {
+            let sub = self
+                .store
+                .get(&supi)
+                .await?
+                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber {supi}")))?;
+            let mut state = sub.sqn;
+            if let Some(info) = &req.resynchronization_info {
+                let m = Milenage::new(&sub.k, &sub.opc);
+                state = rules::resync(&state, &m, info)?;
+            }
+            let rand = random_rand()?;
+            let (sqn, next) = rules::next_sqn(&state, &rand)?;
+            // TS 33.102 C.1.1: the SQN is on disk before the vector leaves.
+            if !self.store.swap_sqn(&supi, &sub.sqn, &next).await? {
+                continue;
+            }
+            let (auth_type, vector) = rules::vector(&sub, &rand, &sqn, &req.serving_network_name);
+            return Ok(rules::answer(&sub, auth_type, vector, from_suci));
+        }
+        Err(UdmError::Contention)
+    }
+
+    /// Nudm_UEAU ConfirmAuth (TS 29.503 §5.4.2.3; TS 33.501 §6.1.4.1a): stores the event as
+    /// the subscriber's latest and returns it with its id.
+    pub async fn confirm_auth(
+        &self,
+        consumer: &Consumer,
+        supi: &str,
+        event: AuthEvent,
+    ) -> Result<StoredAuthEvent, UdmError> {
+        rules::authorize(consumer, Operation::ConfirmAuth)?;
+        let supi = parse_supi("supi", supi)?;
+        if event.auth_removal_ind {
+            return Err(UdmError::BadOptionalAttribute {
+                pointer: "/authRemovalInd",
+                reason: "a new auth event cannot be a removal; use PUT on the auth event".into(),
+            });
+        }
+        let stored = StoredAuthEvent {
+            id: new_event_id()?,
+            event,
+        };
+        if !self.store.put_auth_event(&supi, &stored).await? {
+            return Err(UdmError::UserNotFound(format!("no subscriber {supi}")));
+        }
+        Ok(stored)
+    }
+
+    /// Nudm_UEAU DeleteAuth (TS 29.503 §5.4.2.4): `PUT …/auth-events/{authEventId}` with
+    /// `authRemovalInd: true` removes the stored event.
+    pub async fn delete_auth(
+        &self,
+        consumer: &Consumer,
+        supi: &str,
+        event_id: &str,
+        event: &AuthEvent,
+    ) -> Result<(), UdmError> {
+        rules::authorize(consumer, Operation::DeleteAuth)?;
+        let supi = parse_supi("supi", supi)?;
+        if !event.auth_removal_ind {
+            return Err(UdmError::BadOptionalAttribute {
+                pointer: "/authRemovalInd",
+                reason: "DeleteAuth requires authRemovalInd: true".into(),
+            });
+        }
+        if self.store.get(&supi).await?.is_none() {
+            return Err(UdmError::UserNotFound(format!("no subscriber {supi}")));
+        }
+        if self.store.remove_auth_event(&supi, event_id).await? {
+            Ok(())
+        } else {
+            Err(UdmError::EventNotFound(format!(
+                "no auth event {event_id} for {supi}"
+            )))
+        }
+    }
+
+    /// Nudm_SDM GetSupiOrGpsi (TS 29.503 §5.2.2.2.x, `/{ueId}/id-translation-result`): a SUPI
+    /// gives its GPSI(s), a GPSI gives its SUPI.
+    pub async fn translate_id(
+        &self,
+        consumer: &Consumer,
+        ue_id: &str,
+        requested_gpsi_type: Option<&str>,
+    ) -> Result<IdTranslationResult, UdmError> {
+        rules::authorize(consumer, Operation::GetIdTranslation)?;
+        if ue_id.starts_with("msisdn-") || ue_id.starts_with("extid-") {
+            let gpsi = Gpsi::parse(ue_id).map_err(|e| UdmError::BadPathParam {
+                name: "ueId",
+                reason: e.to_string(),
+            })?;
+            let supi = self
+                .store
+                .supi_by_gpsi(&gpsi)
+                .await?
+                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber has {gpsi}")))?;
+            Ok(rules::translation(
+                &supi,
+                &[],
+                Some(&gpsi),
+                requested_gpsi_type,
+            ))
+        } else {
+            let supi = Supi::parse(ue_id).map_err(|e| UdmError::BadPathParam {
+                name: "ueId",
+                reason: format!("{e}; or a GPSI ('msisdn-<digits>' or 'extid-<local>@<domain>')"),
+            })?;
+            let sub = self
+                .store
+                .get(&supi)
+                .await?
+                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber {supi}")))?;
+            Ok(rules::translation(
+                &sub.supi,
+                &sub.gpsis,
+                None,
+                requested_gpsi_type,
+            ))
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! The UDM in production mode, in-process, over HTTP/2 with mutual TLS and OAuth2 access
+//! tokens: only an AUSF gets vectors and confirms results, the NEF and the AAnF translate
+//! identities, scopes are checked, refusals are ProblemDetails and change nothing, and the
+//! TLS handshake refuses clients without a certificate.
+
+mod common;
+
+use akma_core::aka::{sqn_to_u64, verify_autn};
+use akma_core::keys::{Opc, K};
+use akma_core::milenage::Milenage;
+use akma_sbi::test_pki::{TestPki, TestTokenIssuer};
+use akma_sbi::ueau::{AuthenticationInfoResult, AuthenticationVector};
+use akma_sbi::FromSbiJson;
+use akma_udm::server::{resolve, start, UdmArgs};
+use common::*;
+use reqwest::{Method, StatusCode, Version};
+use serde_json::json;
+
+const NEF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0004";
+const AANF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0005";
+const STRANGER_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0099";
+const NRF: &str = "nrf.5gc.mnc001.mcc001.3gppnetwork.org";
+const KEK: &str = "5a0e3c7b9d1f2468ace013579bdf02468ace13579bdf02468ace13579bdf0246";
+
+#[tokio::test]
+async fn production_mtls_and_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = TestPki::new();
+    let nrf = TestTokenIssuer::es256(NRF);
+    let server = pki.server_cert();
+    std::fs::write(d.join("server.crt"), &server.cert_pem).unwrap();
+    std::fs::write(d.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(d.join("ca.crt"), pki.ca_pem()).unwrap();
+    std::fs::write(d.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    let toml = format!(
+        r#"kek = "{KEK}"
+serving_networks = ["001-01"]
+[tls]
+cert = "server.crt"
+key = "server.key"
+client_ca = "ca.crt"
+[oauth2]
+issuer = "{NRF}"
+audience = ["UDM"]
+es256_public_keys = ["nrf-es256.pem"]
+[[consumer]]
+id = "urn:uuid:{AUSF_ID}"
+nf_type = "AUSF"
+[[consumer]]
+id = "urn:uuid:{NEF_ID}"
+nf_type = "NEF"
+[[consumer]]
+id = "{AANF_ID}"
+nf_type = "AANF"
+{}"#,
+        hn_keys_toml()
+    );
+    std::fs::write(d.join("udm.toml"), toml).unwrap();
+    let args = UdmArgs {
+        config: Some(d.join("udm.toml")),
+        data: Some(d.join("data")),
+        listen: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    };
+    let resolved = resolve(&args).expect("production configuration");
+    assert!(!resolved.dev);
+    let running = start(resolved).await.expect("production UDM starts");
+    running.udm().provision(subscribers(), false).await.unwrap();
+    assert!(
+        !d.join("data/dev-kek.hex").exists(),
+        "production uses the configured KEK"
+    );
+
+    let port = running.addr.port();
+    let gen_url = |ue: &str| {
+        format!(
+            "https://localhost:{port}/nudm-ueau/v1/{ue}/security-information/generate-auth-data"
+        )
+    };
+    let tr_url =
+        |ue: &str| format!("https://localhost:{port}/nudm-sdm/v2/{ue}/id-translation-result");
+    let ausf = pki.reqwest_client(Some(&pki.client_cert(AUSF_ID, &["ausf.example.org"])));
+    let nef = pki.reqwest_client(Some(&pki.client_cert(NEF_ID, &["nef.example.org"])));
+    let aanf = pki.reqwest_client(Some(&pki.client_cert(AANF_ID, &["aanf.example.org"])));
+    let stranger = pki.reqwest_client(Some(&pki.client_cert(STRANGER_ID, &[])));
+    let token = |sub: &str, scope: &str| nrf.mint(sub, json!("UDM"), scope, 3600);
+    let req = json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF_ID});
+    let body = || Some(("application/json", req.to_string().into_bytes()));
+
+    // The AUSF with the nudm-ueau scope: a vector, over HTTP/2 in TLS; by SUCI as well.
+    let t_ausf = token(AUSF_ID, "nudm-ueau");
+    let a = send(
+        &ausf,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&t_ausf),
+        body(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.version),
+        (StatusCode::OK, Version::HTTP_2),
+        "{}",
+        a.body
+    );
+    let r = AuthenticationInfoResult::from_sbi_json(&a.body).unwrap();
+    assert!(r.akma_ind);
+    let a = send(&ausf, Method::POST, &gen_url(SUCI_B), Some(&t_ausf), body()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["supi"], SUCI_SUPI);
+
+    // A serving network outside the configured list.
+    let other = json!({"servingNetworkName": "5G:mnc002.mcc001.3gppnetwork.org", "ausfInstanceId": AUSF_ID});
+    send(
+        &ausf,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&t_ausf),
+        Some(("application/json", other.to_string().into_bytes())),
+    )
+    .await
+    .assert_problem(403, Some("SERVING_NETWORK_NOT_AUTHORIZED"));
+
+    // Refusals: no token, wrong scope, the NEF, an unknown NF, a token of another NF.
+    let a = send(&ausf, Method::POST, &gen_url(AKMA_SUPI), None, body()).await;
+    a.assert_problem(401, None);
+    assert_eq!(
+        a.headers["www-authenticate"],
+        r#"Bearer error="invalid_token""#
+    );
+    let a = send(
+        &ausf,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&token(AUSF_ID, "nudm-sdm")),
+        body(),
+    )
+    .await;
+    a.assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    let t_nef = token(NEF_ID, "nudm-ueau nudm-sdm");
+    send(
+        &nef,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&t_nef),
+        body(),
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    send(
+        &stranger,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&token(STRANGER_ID, "nudm-ueau")),
+        body(),
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    send(
+        &nef,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&t_ausf),
+        body(),
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+
+    // None of the refusals used an SQN: the next vector has SEQ 2 (one SUPI vector so far).
+    let a = send(
+        &ausf,
+        Method::POST,
+        &gen_url(AKMA_SUPI),
+        Some(&t_ausf),
+        body(),
+    )
+    .await;
+    let r = AuthenticationInfoResult::from_sbi_json(&a.body).unwrap();
+    let AuthenticationVector::FiveGHeAka(av) = r.authentication_vector.unwrap() else {
+        panic!()
+    };
+    let m = Milenage::new(&K::from_hex(K1).unwrap(), &Opc::from_hex(OPC1).unwrap());
+    assert_eq!(
+        sqn_to_u64(&verify_autn(&m, &av.rand, &av.autn).unwrap().sqn) >> 5,
+        2
+    );
+
+    // ConfirmAuth: the AUSF only; the Location uses https.
+    let ev = json!({"nfInstanceId": AUSF_ID, "success": true, "timeStamp": "2025-01-01T12:00:00Z",
+                    "authType": "5G_AKA", "servingNetworkName": SNN});
+    let ev_url = format!("https://localhost:{port}/nudm-ueau/v1/{AKMA_SUPI}/auth-events");
+    let a = send(
+        &ausf,
+        Method::POST,
+        &ev_url,
+        Some(&t_ausf),
+        Some(("application/json", ev.to_string().into_bytes())),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert!(a.headers["location"]
+        .to_str()
+        .unwrap()
+        .starts_with(&format!("{ev_url}/")));
+    send(
+        &nef,
+        Method::POST,
+        &ev_url,
+        Some(&t_nef),
+        Some(("application/json", ev.to_string().into_bytes())),
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+
+    // Id translation: the NEF and the AAnF with nudm-sdm; not the AUSF.
+    let a = send(
+        &nef,
+        Method::GET,
+        &tr_url("msisdn-491700000001"),
+        Some(&t_nef),
+        None,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["supi"], AKMA_SUPI);
+    let a = send(
+        &aanf,
+        Method::GET,
+        &tr_url(AKMA_SUPI),
+        Some(&token(AANF_ID, "nudm-sdm")),
+        None,
+    )
+    .await;
+    assert_eq!(a.body["gpsi"], "msisdn-491700000001");
+    send(
+        &ausf,
+        Method::GET,
+        &tr_url(AKMA_SUPI),
+        Some(&token(AUSF_ID, "nudm-sdm")),
+        None,
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    send(
+        &aanf,
+        Method::GET,
+        &tr_url(AKMA_SUPI),
+        Some(&token(AANF_ID, "nudm-ueau")),
+        None,
+    )
+    .await
+    .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+
+    // No client certificate: the handshake fails.
+    let anonymous = pki.reqwest_client(None);
+    assert!(anonymous
+        .post(gen_url(AKMA_SUPI))
+        .bearer_auth(&t_ausf)
+        .json(&req)
+        .send()
+        .await
+        .is_err());
+    // A certificate from another CA: refused too.
+    let other_pki = TestPki::new();
+    let foreign = other_pki.reqwest_client(Some(&other_pki.client_cert(AUSF_ID, &[])));
+    assert!(foreign
+        .post(gen_url(AKMA_SUPI))
+        .bearer_auth(&t_ausf)
+        .json(&req)
+        .send()
+        .await
+        .is_err());
+    running.shutdown().await.unwrap();
+}
