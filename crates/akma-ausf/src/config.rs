@@ -1,0 +1,399 @@
+//! The AUSF configuration file (TOML). Flags and environment variables override it; the
+//! server module merges them.
+//!
+//! ```toml
+//! listen = "0.0.0.0:8443"
+//! nf_instance_id = "5f0c…"              # this AUSF's NF instance id (UUID)
+//! api_root = "https://ausf.5gc.mnc001.mcc001.3gppnetwork.org:8443"   # advertised in Location and _links
+//! mnc_len = 2                           # the home network's MNC length (A-KID realm)
+//! serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]   # accepted SNNs (absent: any)
+//! context_lifetime_secs = 60            # an unconfirmed authentication context is dropped after this
+//! require_akma_registration = false     # true: a failed AnchorKey_Register fails the authentication
+//! udm_uri = "https://udm.example:8443"  # {apiRoot} of the UDM
+//! aanf_uri = "https://aanf.example:8443"
+//!
+//! [tls]                                 # SBI server (required unless --dev)
+//! cert = "ausf.crt"
+//! key = "ausf.key"
+//! client_ca = "sbi-ca.crt"
+//!
+//! [oauth2]                              # access tokens of consumers (required unless --dev)
+//! issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
+//! audience = ["AUSF"]
+//! es256_public_keys = ["nrf-es256.pem"]
+//!
+//! [[consumer]]                          # NF instance ids and their NF types
+//! id = "urn:uuid:…"
+//! nf_type = "AMF"                       # AMF or SEAF: authenticate; UDM: deregister
+//!
+//! [client]                              # outgoing calls to the UDM and the AAnF (production)
+//! ca = "sbi-ca.crt"
+//! cert = "ausf.crt"
+//! key = "ausf.key"
+//! udm_token_file = "udm-token.jwt"      # optional static access tokens
+//! aanf_token_file = "aanf-token.jwt"
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use akma_core::ids::{MncLen, ServingNetworkName};
+use serde::Deserialize;
+
+/// Default lifetime of an authentication context, in seconds.
+pub const DEFAULT_CONTEXT_LIFETIME_SECS: u64 = 60;
+/// Default most authentication contexts held at a time.
+pub const DEFAULT_MAX_CONTEXTS: usize = 100_000;
+
+/// A configuration error, naming the file and the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
+/// lowercase.
+pub fn normalize_nf_id(id: &str) -> String {
+    let s = id.trim();
+    let s = s
+        .get(..9)
+        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
+        .map_or(s, |_| &s[9..]);
+    s.to_ascii_lowercase()
+}
+
+/// The NF types the AUSF serves (TS 29.510 `NFType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+pub enum NfType {
+    /// AMF (with the SEAF): authenticates UEs.
+    #[serde(rename = "AMF")]
+    Amf,
+    /// SEAF.
+    #[serde(rename = "SEAF")]
+    Seaf,
+    /// UDM: deregisters a stale K_AUSF (TS 33.501 §6.1.4.1).
+    #[serde(rename = "UDM")]
+    Udm,
+}
+
+impl fmt::Display for NfType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NfType::Amf => "AMF",
+            NfType::Seaf => "SEAF",
+            NfType::Udm => "UDM",
+        })
+    }
+}
+
+/// TLS settings of the SBI server.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain of this AUSF.
+    pub cert: PathBuf,
+    /// PEM private key.
+    pub key: PathBuf,
+    /// PEM CA bundle that consumer certificates must chain to.
+    pub client_ca: PathBuf,
+}
+
+/// Access token verification settings.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuth2Config {
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Accepted `aud` values (`AUSF` and/or this AUSF's NF instance id).
+    pub audience: Vec<String>,
+    /// PEM files of ES256 verification keys.
+    #[serde(default)]
+    pub es256_public_keys: Vec<PathBuf>,
+    /// PEM files of RS256 verification keys.
+    #[serde(default)]
+    pub rs256_public_keys: Vec<PathBuf>,
+    /// Allowed clock skew in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_secs: u64,
+}
+
+fn default_leeway() -> u64 {
+    30
+}
+
+/// Outgoing (client) TLS and tokens.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// PEM CA bundle the UDM's and the AAnF's certificates chain to.
+    pub ca: Option<PathBuf>,
+    /// PEM client certificate of this AUSF.
+    pub cert: Option<PathBuf>,
+    /// PEM private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// File holding a static access token for the UDM.
+    pub udm_token_file: Option<PathBuf>,
+    /// File holding a static access token for the AAnF.
+    pub aanf_token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConsumer {
+    id: String,
+    nf_type: NfType,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    listen: Option<String>,
+    nf_instance_id: Option<String>,
+    api_root: Option<String>,
+    mnc_len: Option<usize>,
+    serving_networks: Option<Vec<String>>,
+    context_lifetime_secs: Option<u64>,
+    max_contexts: Option<usize>,
+    require_akma_registration: Option<bool>,
+    udm_uri: Option<String>,
+    aanf_uri: Option<String>,
+    tls: Option<TlsConfig>,
+    oauth2: Option<OAuth2Config>,
+    #[serde(default)]
+    consumer: Vec<RawConsumer>,
+    client: Option<ClientConfig>,
+}
+
+/// The validated configuration file. Absent settings stay `None` so that the environment
+/// and flags can fill them.
+#[derive(Debug, Clone, Default)]
+pub struct AusfConfig {
+    /// Listen address.
+    pub listen: Option<String>,
+    /// This AUSF's NF instance id (normalised, no `urn:uuid:`).
+    pub nf_instance_id: Option<String>,
+    /// The `{apiRoot}` advertised in `Location` and `_links` (default: from the request).
+    pub api_root: Option<String>,
+    /// The home network's MNC length.
+    pub mnc_len: Option<MncLen>,
+    /// Serving network names accepted; `None` accepts any valid one.
+    pub serving_networks: Option<Vec<ServingNetworkName>>,
+    /// Lifetime of an authentication context.
+    pub context_lifetime_secs: Option<u64>,
+    /// Most contexts held at a time.
+    pub max_contexts: Option<usize>,
+    /// Whether a failed AnchorKey_Register fails the authentication.
+    pub require_akma_registration: bool,
+    /// The UDM's `{apiRoot}`.
+    pub udm_uri: Option<String>,
+    /// The AAnF's `{apiRoot}`.
+    pub aanf_uri: Option<String>,
+    /// SBI server TLS.
+    pub tls: Option<TlsConfig>,
+    /// Access tokens.
+    pub oauth2: Option<OAuth2Config>,
+    /// Consumers by normalised NF instance id.
+    pub consumers: HashMap<String, NfType>,
+    /// Outgoing TLS and tokens.
+    pub client: ClientConfig,
+}
+
+fn err(m: impl Into<String>) -> ConfigError {
+    ConfigError(m.into())
+}
+
+/// Checks an `{apiRoot}` (`http://host[:port]` or `https://…`, no query).
+pub fn check_uri(what: &str, s: &str) -> Result<String, ConfigError> {
+    let ok = (s.starts_with("http://") || s.starts_with("https://"))
+        && s.len() > "https://".len()
+        && !s.contains(['?', '#', ' ']);
+    if ok {
+        Ok(s.trim_end_matches('/').to_owned())
+    } else {
+        Err(err(format!(
+            "{what} {s:?} is not an apiRoot; expected http://host:port or https://host:port"
+        )))
+    }
+}
+
+impl AusfConfig {
+    /// Reads and validates a file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+        let mut c = Self::parse(&text).map_err(|e| err(format!("{}: {}", path.display(), e.0)))?;
+        // Relative paths in the file are relative to the file.
+        if let Some(dir) = path.parent() {
+            let fix = |p: &mut PathBuf| {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            };
+            if let Some(t) = &mut c.tls {
+                fix(&mut t.cert);
+                fix(&mut t.key);
+                fix(&mut t.client_ca);
+            }
+            if let Some(o) = &mut c.oauth2 {
+                o.es256_public_keys.iter_mut().for_each(fix);
+                o.rs256_public_keys.iter_mut().for_each(fix);
+            }
+            for p in [
+                &mut c.client.ca,
+                &mut c.client.cert,
+                &mut c.client.key,
+                &mut c.client.udm_token_file,
+                &mut c.client.aanf_token_file,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                fix(p);
+            }
+        }
+        Ok(c)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let nf_instance_id = raw
+            .nf_instance_id
+            .map(|id| {
+                let n = normalize_nf_id(&id);
+                if akma_sbi::tls::is_uuid(&n) {
+                    Ok(n)
+                } else {
+                    Err(err(format!("nf_instance_id {id:?} is not a UUID")))
+                }
+            })
+            .transpose()?;
+        let mnc_len = raw
+            .mnc_len
+            .map(|n| MncLen::from_digits(n).map_err(|e| err(format!("mnc_len: {e}"))))
+            .transpose()?;
+        let serving_networks = raw
+            .serving_networks
+            .map(|v| {
+                v.iter()
+                    .map(|s| {
+                        ServingNetworkName::parse(s)
+                            .map_err(|e| err(format!("serving_networks: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        if raw.context_lifetime_secs == Some(0) {
+            return Err(err("context_lifetime_secs must be positive"));
+        }
+        if raw.max_contexts == Some(0) {
+            return Err(err("max_contexts must be positive"));
+        }
+        let api_root = raw
+            .api_root
+            .as_deref()
+            .map(|s| check_uri("api_root", s))
+            .transpose()?;
+        let udm_uri = raw
+            .udm_uri
+            .as_deref()
+            .map(|s| check_uri("udm_uri", s))
+            .transpose()?;
+        let aanf_uri = raw
+            .aanf_uri
+            .as_deref()
+            .map(|s| check_uri("aanf_uri", s))
+            .transpose()?;
+        let mut consumers = HashMap::new();
+        for c in raw.consumer {
+            let id = normalize_nf_id(&c.id);
+            if !akma_sbi::tls::is_uuid(&id) {
+                return Err(err(format!("[[consumer]] id {:?} is not a UUID", c.id)));
+            }
+            if consumers.insert(id, c.nf_type).is_some() {
+                return Err(err(format!("[[consumer]] id {:?} is listed twice", c.id)));
+            }
+        }
+        let client = raw.client.unwrap_or_default();
+        if client.cert.is_some() != client.key.is_some() {
+            return Err(err("[client] cert and key go together"));
+        }
+        Ok(Self {
+            listen: raw.listen,
+            nf_instance_id,
+            api_root,
+            mnc_len,
+            serving_networks,
+            context_lifetime_secs: raw.context_lifetime_secs,
+            max_contexts: raw.max_contexts,
+            require_akma_registration: raw.require_akma_registration.unwrap_or(false),
+            udm_uri,
+            aanf_uri,
+            tls: raw.tls,
+            oauth2: raw.oauth2,
+            consumers,
+            client,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_file() {
+        let c = AusfConfig::parse(
+            r#"
+listen = "127.0.0.1:1"
+nf_instance_id = "urn:uuid:5F0C0000-0000-4000-8000-000000000001"
+api_root = "https://ausf.example:8443/"
+mnc_len = 3
+serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]
+context_lifetime_secs = 30
+require_akma_registration = true
+udm_uri = "http://127.0.0.1:2"
+aanf_uri = "http://127.0.0.1:3"
+[[consumer]]
+id = "6e3b0000-0000-4000-8000-000000000002"
+nf_type = "AMF"
+[client]
+ca = "ca.pem"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            c.nf_instance_id.as_deref(),
+            Some("5f0c0000-0000-4000-8000-000000000001")
+        );
+        assert_eq!(c.api_root.as_deref(), Some("https://ausf.example:8443"));
+        assert_eq!(c.mnc_len, Some(MncLen::Three));
+        assert_eq!(c.serving_networks.unwrap().len(), 1);
+        assert!(c.require_akma_registration);
+        assert_eq!(
+            c.consumers.get("6e3b0000-0000-4000-8000-000000000002"),
+            Some(&NfType::Amf)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        for (text, needle) in [
+            ("nf_instance_id = \"x\"", "nf_instance_id"),
+            ("mnc_len = 4", "mnc_len"),
+            ("serving_networks = [\"5G:x\"]", "serving_networks"),
+            ("context_lifetime_secs = 0", "context_lifetime_secs"),
+            ("udm_uri = \"ftp://x\"", "udm_uri"),
+            ("[[consumer]]\nid = \"x\"\nnf_type = \"AMF\"", "consumer"),
+            (
+                "[[consumer]]\nid = \"6e3b0000-0000-4000-8000-000000000002\"\nnf_type = \"SMF\"",
+                "nf_type",
+            ),
+            ("[client]\ncert = \"a\"", "cert and key"),
+            ("unknown = 1", "unknown"),
+        ] {
+            let e = AusfConfig::parse(text).unwrap_err().0;
+            assert!(e.contains(needle), "{text:?} -> {e}");
+        }
+    }
+}

@@ -1,0 +1,933 @@
+//! The AUSF's authentication contexts as a state machine, without I/O: no clock (times are
+//! passed in), no randomness (context ids and EAP identifiers are passed in), no network.
+//! The service drives it and does the UDM and AAnF calls between its steps.
+//!
+//! ```text
+//!            insert_5g_aka / insert_eap ──▶ Pending ──confirm_5g_aka / eap_step──▶ InProgress
+//!                                             ▲   │ (AT_AUTS: resync)                   │ finish
+//!                                  eap_rechallenge ◀┘                                     ▼
+//!                                                                                 Done{success}
+//!   expiry (lifetime from creation): any state is dropped, nothing is registered
+//! ```
+//!
+//! TS 33.501 §6.1.3.2 (5G AKA): the AUSF keeps XRES* and K_AUSF, gives the SEAF HXRES*,
+//! compares RES* with XRES* (here in constant time) and, on success, gives K_SEAF and the
+//! SUPI. §6.1.3.1 (EAP-AKA'): K_AUSF = EMSK[0..32]. TS 33.535 §6.1: after a successful
+//! authentication, and only with the AKMA indication, K_AKMA and the A-KID are derived from
+//! K_AUSF for registration at the AAnF.
+
+use std::collections::HashMap;
+
+use akma_core::aka::{derive_k_seaf, hxres_star, Autn, Auts, Rand, ResStar};
+use akma_core::akma::{derive_akma_keys, AkmaKeys};
+use akma_core::eap::{self, key_derivation_identity, EapError, PeerResponse};
+use akma_core::eap_aka_prime::EapAkaPrimeKeys;
+use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::keys::{CkPrime, IkPrime, KAusf, KSeaf, XresStar};
+use akma_sbi::nausf::{Av5gAka, SupiOrSuci};
+use akma_sbi::ueau::Xres;
+
+/// How many resynchronisations one EAP-AKA' context may go through (a UE that keeps
+/// answering with AT_AUTS is refused after this).
+pub const MAX_EAP_RESYNCS: u8 = 2;
+
+/// The authentication method of a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// 5G AKA.
+    FiveGAka,
+    /// EAP-AKA'.
+    EapAkaPrime,
+}
+
+/// A 5G HE AV as the UDM gave it (TS 33.501 §6.1.3.2 step 1).
+pub struct HeAv5g {
+    /// RAND.
+    pub rand: Rand,
+    /// AUTN.
+    pub autn: Autn,
+    /// XRES*.
+    pub xres_star: XresStar,
+    /// K_AUSF.
+    pub k_ausf: KAusf,
+}
+
+/// An EAP-AKA' vector as the UDM gave it (TS 33.501 §6.1.3.1 step 1).
+pub struct EapAv {
+    /// RAND.
+    pub rand: Rand,
+    /// AUTN.
+    pub autn: Autn,
+    /// XRES.
+    pub xres: Xres,
+    /// CK'.
+    pub ck_prime: CkPrime,
+    /// IK'.
+    pub ik_prime: IkPrime,
+}
+
+/// What the UDM said about the subscriber, besides the vector.
+#[derive(Clone, Debug)]
+pub struct Subscriber {
+    /// The SUPI (from the UDM when the request used a SUCI).
+    pub supi: Supi,
+    /// `Some(routing indicator)` when the UDM set `akmaInd` (TS 33.535 §6.1 step 2).
+    pub akma: Option<RoutingIndicator>,
+}
+
+/// The state of a context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the SEAF's confirmation or the next EAP response.
+    Pending,
+    /// A confirmation or EAP response is being processed (UDM / AAnF calls in flight).
+    InProgress,
+    /// Finished.
+    Done {
+        /// Whether the UE authenticated.
+        success: bool,
+    },
+}
+
+enum Kind {
+    FiveGAka { xres_star: XresStar, k_ausf: KAusf },
+    Eap(Box<EapState>),
+}
+
+struct EapState {
+    identifier: u8,
+    rand: Rand,
+    xres: Xres,
+    keys: EapAkaPrimeKeys,
+    resyncs: u8,
+}
+
+struct Context {
+    supi: Supi,
+    supi_or_suci: SupiOrSuci,
+    snn: ServingNetworkName,
+    akma: Option<RoutingIndicator>,
+    created: u64,
+    phase: Phase,
+    akma_registered: bool,
+    auth_event: Option<String>,
+    kind: Kind,
+}
+
+impl Context {
+    fn method(&self) -> Method {
+        match self.kind {
+            Kind::FiveGAka { .. } => Method::FiveGAka,
+            Kind::Eap(_) => Method::EapAkaPrime,
+        }
+    }
+}
+
+/// Why an operation on a context was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    /// No such context, or it expired.
+    #[error("no authentication context {0} (unknown, expired or removed)")]
+    NotFound(String),
+    /// The context uses the other method.
+    #[error("authentication context {id} uses {actual:?}, not {requested:?}")]
+    WrongMethod {
+        /// The context.
+        id: String,
+        /// Its method.
+        actual: Method,
+        /// The method the request is for.
+        requested: Method,
+    },
+    /// The confirmation was already received (or is being processed).
+    #[error("authentication context {0} has already been confirmed; a context is confirmed once")]
+    AlreadyConfirmed(String),
+    /// The EAP payload is not a valid EAP-AKA' response.
+    #[error("the EAP payload is not a valid EAP-AKA' response: {0}")]
+    BadEap(EapError),
+    /// The EAP Identifier does not match the outstanding request (RFC 3748 §4.1).
+    #[error("EAP Identifier {got} does not match the outstanding request's {expected}")]
+    IdentifierMismatch {
+        /// The request's identifier.
+        expected: u8,
+        /// The response's identifier.
+        got: u8,
+    },
+    /// Too many contexts in memory.
+    #[error("too many authentication contexts in progress ({0})")]
+    Full(usize),
+    /// A context id that is already in use (the caller must draw another).
+    #[error("authentication context id collision")]
+    IdInUse,
+}
+
+/// What the AAnF gets after a successful authentication of an AKMA subscriber
+/// (TS 33.535 §6.1 steps 3–4).
+pub struct AkmaRegistration {
+    /// The SUPI.
+    pub supi: Supi,
+    /// K_AKMA, A-TID and A-KID.
+    pub keys: AkmaKeys,
+}
+
+/// The result of a 5G AKA confirmation or of the final EAP step.
+pub enum Verdict {
+    /// The UE authenticated: K_SEAF for the SEAF, and the AKMA registration if the UDM set
+    /// `akmaInd`.
+    Success {
+        /// The SUPI.
+        supi: Supi,
+        /// The serving network name.
+        snn: ServingNetworkName,
+        /// K_SEAF (TS 33.501 A.6).
+        k_seaf: KSeaf,
+        /// What to register at the AAnF, if anything.
+        akma: Option<AkmaRegistration>,
+        /// The EAP-Success packet (EAP-AKA' only).
+        eap: Option<Vec<u8>>,
+    },
+    /// The UE did not authenticate.
+    Failure {
+        /// The SUPI.
+        supi: Supi,
+        /// The serving network name.
+        snn: ServingNetworkName,
+        /// Why, for logs (no key material).
+        reason: &'static str,
+        /// The EAP-Failure packet (EAP-AKA' only).
+        eap: Option<Vec<u8>>,
+    },
+}
+
+/// The outcome of one EAP-AKA' response.
+pub enum EapOutcome {
+    /// Finished (success or failure); call [`Contexts::finish`] after the I/O.
+    Final(Verdict),
+    /// The UE reported a synchronisation failure: ask the UDM for a new vector with
+    /// `(rand, auts)`, then call [`Contexts::eap_rechallenge`].
+    Resync {
+        /// The SUPI.
+        supi: Supi,
+        /// The SUPI or SUCI to ask the UDM about.
+        supi_or_suci: SupiOrSuci,
+        /// The serving network name.
+        snn: ServingNetworkName,
+        /// RAND of the failed challenge.
+        rand: Rand,
+        /// AUTS from the UE.
+        auts: Auts,
+    },
+}
+
+/// What a deleted authentication result was (for the UDM's removal event and the AAnF).
+pub struct Removed {
+    /// The SUPI.
+    pub supi: Supi,
+    /// The serving network name.
+    pub snn: ServingNetworkName,
+    /// The method.
+    pub method: Method,
+    /// Whether the authentication had succeeded.
+    pub success: bool,
+    /// Whether an AKMA context was registered for it.
+    pub akma_registered: bool,
+    /// The UDM's authentication event (its `Location`), if it was reported.
+    pub auth_event: Option<String>,
+}
+
+/// All authentication contexts of this AUSF.
+pub struct Contexts {
+    map: HashMap<String, Context>,
+    lifetime_secs: u64,
+    max: usize,
+    mnc_len: MncLen,
+}
+
+impl Contexts {
+    /// Contexts that expire `lifetime_secs` after creation, at most `max` at a time, for a
+    /// home network whose MNC has `mnc_len` digits (for the A-KID realm).
+    pub fn new(lifetime_secs: u64, max: usize, mnc_len: MncLen) -> Self {
+        Self {
+            map: HashMap::new(),
+            lifetime_secs,
+            max,
+            mnc_len,
+        }
+    }
+
+    /// How many contexts are held.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no context is held.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    fn expired(&self, c: &Context, now: u64) -> bool {
+        now.saturating_sub(c.created) >= self.lifetime_secs
+    }
+
+    fn room(&mut self, id: &str, now: u64) -> Result<(), CoreError> {
+        if self.map.contains_key(id) {
+            return Err(CoreError::IdInUse);
+        }
+        if self.map.len() >= self.max {
+            self.sweep(now);
+            if self.map.len() >= self.max {
+                return Err(CoreError::Full(self.max));
+            }
+        }
+        Ok(())
+    }
+
+    /// A live context, or `NotFound` (an expired one is dropped here).
+    fn live(&mut self, id: &str, now: u64) -> Result<&mut Context, CoreError> {
+        let expired = match self.map.get(id) {
+            None => return Err(CoreError::NotFound(id.to_owned())),
+            Some(c) => self.expired(c, now),
+        };
+        if expired {
+            self.map.remove(id);
+            return Err(CoreError::NotFound(id.to_owned()));
+        }
+        self.map
+            .get_mut(id)
+            .ok_or_else(|| CoreError::NotFound(id.to_owned()))
+    }
+
+    /// Drops expired contexts; returns how many. An abandoned authentication registers
+    /// nothing: registration happens only in a confirmation, which needs a live context.
+    pub fn sweep(&mut self, now: u64) -> usize {
+        let before = self.map.len();
+        let lifetime = self.lifetime_secs;
+        self.map
+            .retain(|_, c| now.saturating_sub(c.created) < lifetime);
+        before - self.map.len()
+    }
+
+    /// Starts 5G AKA (TS 33.501 §6.1.3.2 steps 3–4): stores XRES* and K_AUSF, returns the
+    /// 5G SE AV (RAND, AUTN, HXRES*) for the SEAF.
+    pub fn insert_5g_aka(
+        &mut self,
+        id: &str,
+        supi_or_suci: SupiOrSuci,
+        snn: ServingNetworkName,
+        sub: Subscriber,
+        av: HeAv5g,
+        now: u64,
+    ) -> Result<Av5gAka, CoreError> {
+        self.room(id, now)?;
+        let hx = hxres_star(&av.rand, av.xres_star.expose_secret());
+        self.map.insert(
+            id.to_owned(),
+            Context {
+                supi: sub.supi,
+                supi_or_suci,
+                snn,
+                akma: sub.akma,
+                created: now,
+                phase: Phase::Pending,
+                akma_registered: false,
+                auth_event: None,
+                kind: Kind::FiveGAka {
+                    xres_star: av.xres_star,
+                    k_ausf: av.k_ausf,
+                },
+            },
+        );
+        Ok(Av5gAka {
+            rand: av.rand,
+            hxres_star: hx,
+            autn: av.autn,
+        })
+    }
+
+    /// Starts EAP-AKA' (TS 33.501 §6.1.3.1, RFC 9048 §3): derives the key schedule with the
+    /// SUPI as identity (TS 33.501 Annex F.3) and returns the EAP-Request/AKA'-Challenge.
+    #[allow(clippy::too_many_arguments)]
+    pub fn insert_eap(
+        &mut self,
+        id: &str,
+        supi_or_suci: SupiOrSuci,
+        snn: ServingNetworkName,
+        sub: Subscriber,
+        av: EapAv,
+        identifier: u8,
+        now: u64,
+    ) -> Result<Vec<u8>, CoreError> {
+        self.room(id, now)?;
+        let (state, challenge) = eap_challenge(&sub.supi, &snn, av, identifier, 0)?;
+        self.map.insert(
+            id.to_owned(),
+            Context {
+                supi: sub.supi,
+                supi_or_suci,
+                snn,
+                akma: sub.akma,
+                created: now,
+                phase: Phase::Pending,
+                akma_registered: false,
+                auth_event: None,
+                kind: Kind::Eap(Box::new(state)),
+            },
+        );
+        Ok(challenge)
+    }
+
+    /// The SEAF's confirmation (TS 33.501 §6.1.3.2 steps 10–11): compares RES* with XRES*
+    /// in constant time; a context is confirmed once (the second call is refused, also
+    /// while the first is in progress). `None` (a null `resStar`) is a failure.
+    pub fn confirm_5g_aka(
+        &mut self,
+        id: &str,
+        res_star: Option<&ResStar>,
+        now: u64,
+    ) -> Result<Verdict, CoreError> {
+        let mnc_len = self.mnc_len;
+        let c = self.live(id, now)?;
+        let Kind::FiveGAka { xres_star, k_ausf } = &c.kind else {
+            return Err(CoreError::WrongMethod {
+                id: id.to_owned(),
+                actual: c.method(),
+                requested: Method::FiveGAka,
+            });
+        };
+        if c.phase != Phase::Pending {
+            return Err(CoreError::AlreadyConfirmed(id.to_owned()));
+        }
+        c.phase = Phase::InProgress;
+        let ok = res_star.is_some_and(|r| XresStar::from_bytes(*r).ct_eq(xres_star));
+        if !ok {
+            return Ok(Verdict::Failure {
+                supi: c.supi.clone(),
+                snn: c.snn.clone(),
+                reason: if res_star.is_some() {
+                    "RES* does not match XRES*"
+                } else {
+                    "no RES* (resStar null)"
+                },
+                eap: None,
+            });
+        }
+        Ok(success(c, k_ausf, mnc_len, None))
+    }
+
+    /// One EAP-AKA' response from the UE (via the SEAF). A malformed packet or a wrong
+    /// Identifier changes nothing; every other answer moves the context on.
+    pub fn eap_step(
+        &mut self,
+        id: &str,
+        payload: &[u8],
+        now: u64,
+    ) -> Result<EapOutcome, CoreError> {
+        let mnc_len = self.mnc_len;
+        let c = self.live(id, now)?;
+        let actual = c.method();
+        let Kind::Eap(state) = &mut c.kind else {
+            return Err(CoreError::WrongMethod {
+                id: id.to_owned(),
+                actual,
+                requested: Method::EapAkaPrime,
+            });
+        };
+        if c.phase != Phase::Pending {
+            return Err(CoreError::AlreadyConfirmed(id.to_owned()));
+        }
+        let resp = PeerResponse::decode(payload).map_err(CoreError::BadEap)?;
+        if resp.identifier() != state.identifier {
+            return Err(CoreError::IdentifierMismatch {
+                expected: state.identifier,
+                got: resp.identifier(),
+            });
+        }
+        let fail = |c: &mut Context, reason: &'static str, identifier: u8| {
+            c.phase = Phase::InProgress;
+            EapOutcome::Final(Verdict::Failure {
+                supi: c.supi.clone(),
+                snn: c.snn.clone(),
+                reason,
+                eap: Some(eap::failure(identifier)),
+            })
+        };
+        let identifier = state.identifier;
+        match resp {
+            PeerResponse::Challenge { res, res_bits, .. } => {
+                // RFC 4187 §9.4: the server checks AT_MAC first, then AT_RES.
+                if eap::verify_mac(&state.keys.k_aut, payload).is_err() {
+                    return Ok(fail(
+                        c,
+                        "AT_MAC of the EAP response does not verify",
+                        identifier,
+                    ));
+                }
+                let res_ok = usize::from(res_bits) == res.len() * 8
+                    && Xres::from_slice(&res).is_some_and(|r| r.ct_eq(&state.xres));
+                if !res_ok {
+                    return Ok(fail(c, "AT_RES does not match XRES", identifier));
+                }
+                // TS 33.501 §6.1.3.1: K_AUSF = EMSK[0..32].
+                let k_ausf = state.keys.k_ausf();
+                c.phase = Phase::InProgress;
+                Ok(EapOutcome::Final(success(
+                    c,
+                    &k_ausf,
+                    mnc_len,
+                    Some(eap::success(identifier)),
+                )))
+            }
+            PeerResponse::SynchronizationFailure { auts, .. } => {
+                if state.resyncs >= MAX_EAP_RESYNCS {
+                    return Ok(fail(
+                        c,
+                        "too many synchronisation failures in one authentication",
+                        identifier,
+                    ));
+                }
+                let rand = state.rand;
+                c.phase = Phase::InProgress;
+                Ok(EapOutcome::Resync {
+                    supi: c.supi.clone(),
+                    supi_or_suci: c.supi_or_suci.clone(),
+                    snn: c.snn.clone(),
+                    rand,
+                    auts,
+                })
+            }
+            PeerResponse::AuthenticationReject { .. } => Ok(fail(
+                c,
+                "the UE rejected the network (AKA'-Authentication-Reject)",
+                identifier,
+            )),
+            PeerResponse::ClientError { .. } => Ok(fail(
+                c,
+                "the UE could not process the challenge (AKA'-Client-Error)",
+                identifier,
+            )),
+            PeerResponse::KdfNegotiation { .. } => Ok(fail(
+                c,
+                "the UE asked for a KDF other than 1, the only one offered",
+                identifier,
+            )),
+            PeerResponse::Nak { .. } => Ok(fail(c, "the UE refused EAP-AKA' (Nak)", identifier)),
+        }
+    }
+
+    /// After a resynchronisation: a new challenge with the UDM's new vector, under the next
+    /// EAP Identifier (RFC 3748 §4.1: a new request has a new identifier).
+    pub fn eap_rechallenge(&mut self, id: &str, av: EapAv, now: u64) -> Result<Vec<u8>, CoreError> {
+        let c = self.live(id, now)?;
+        let Kind::Eap(state) = &mut c.kind else {
+            return Err(CoreError::WrongMethod {
+                id: id.to_owned(),
+                actual: c.method(),
+                requested: Method::EapAkaPrime,
+            });
+        };
+        let resyncs = state.resyncs.saturating_add(1);
+        let identifier = state.identifier.wrapping_add(1);
+        let (new_state, challenge) = eap_challenge(&c.supi, &c.snn, av, identifier, resyncs)?;
+        **state = new_state;
+        c.phase = Phase::Pending;
+        Ok(challenge)
+    }
+
+    /// Ends a confirmation or EAP step once its I/O is done: records the result, whether
+    /// an AKMA context was registered, and where the UDM keeps the authentication event.
+    pub fn finish(
+        &mut self,
+        id: &str,
+        success: bool,
+        akma_registered: bool,
+        auth_event: Option<String>,
+    ) {
+        if let Some(c) = self.map.get_mut(id) {
+            c.phase = Phase::Done { success };
+            c.akma_registered = akma_registered;
+            c.auth_event = auth_event;
+        }
+    }
+
+    /// Ends a context whose step could not complete (e.g. the UDM was unreachable during a
+    /// resynchronisation) as a failure, so that a half-done exchange cannot be resumed.
+    pub fn abort(&mut self, id: &str) {
+        if let Some(c) = self.map.get_mut(id) {
+            c.phase = Phase::Done { success: false };
+        }
+    }
+
+    /// The phase of a live context.
+    pub fn phase(&mut self, id: &str, now: u64) -> Result<Phase, CoreError> {
+        self.live(id, now).map(|c| c.phase)
+    }
+
+    /// Deletes the authentication result of a finished context (TS 29.509
+    /// `Delete5gAkaAuthenticationResult` / `DeleteEapAuthenticationResult`).
+    pub fn delete_result(
+        &mut self,
+        id: &str,
+        method: Method,
+        now: u64,
+    ) -> Result<Removed, CoreError> {
+        let c = self.live(id, now)?;
+        if c.method() != method {
+            return Err(CoreError::WrongMethod {
+                id: id.to_owned(),
+                actual: c.method(),
+                requested: method,
+            });
+        }
+        let Phase::Done { success } = c.phase else {
+            return Err(CoreError::NotFound(id.to_owned()));
+        };
+        let c = self
+            .map
+            .remove(id)
+            .ok_or_else(|| CoreError::NotFound(id.to_owned()))?;
+        Ok(Removed {
+            supi: c.supi,
+            snn: c.snn,
+            method,
+            success,
+            akma_registered: c.akma_registered,
+            auth_event: c.auth_event,
+        })
+    }
+
+    /// Drops every context of a SUPI (Nausf_UEAuthentication_Deregister: the stale K_AUSF
+    /// goes, TS 33.501 §6.1.4.1); returns how many.
+    pub fn remove_supi(&mut self, supi: &Supi) -> usize {
+        let before = self.map.len();
+        self.map.retain(|_, c| &c.supi != supi);
+        before - self.map.len()
+    }
+}
+
+fn eap_challenge(
+    supi: &Supi,
+    snn: &ServingNetworkName,
+    av: EapAv,
+    identifier: u8,
+    resyncs: u8,
+) -> Result<(EapState, Vec<u8>), CoreError> {
+    let keys = EapAkaPrimeKeys::derive(&av.ck_prime, &av.ik_prime, key_derivation_identity(supi));
+    let challenge = eap::challenge_request(
+        identifier,
+        &av.rand,
+        &av.autn,
+        snn.as_str().as_bytes(),
+        &keys.k_aut,
+    )
+    .map_err(CoreError::BadEap)?;
+    Ok((
+        EapState {
+            identifier,
+            rand: av.rand,
+            xres: av.xres,
+            keys,
+            resyncs,
+        },
+        challenge,
+    ))
+}
+
+/// A successful authentication: K_SEAF from K_AUSF and the serving network name
+/// (TS 33.501 A.6), and K_AKMA / A-KID when the UDM set `akmaInd` (TS 33.535 §6.1).
+fn success(c: &Context, k_ausf: &KAusf, mnc_len: MncLen, eap: Option<Vec<u8>>) -> Verdict {
+    let k_seaf = derive_k_seaf(k_ausf, c.snn.as_str());
+    let akma = c.akma.as_ref().and_then(|rid| {
+        derive_akma_keys(k_ausf, &c.supi, rid, mnc_len)
+            .ok()
+            .map(|keys| AkmaRegistration {
+                supi: c.supi.clone(),
+                keys,
+            })
+    });
+    Verdict::Success {
+        supi: c.supi.clone(),
+        snn: c.snn.clone(),
+        k_seaf,
+        akma,
+        eap,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use akma_core::aka::{generate_he_av, res_star, verify_autn};
+    use akma_core::eap::ChallengeRequest;
+    use akma_core::eap_aka_prime::derive_ck_ik_prime;
+    use akma_core::keys::{Opc, K};
+    use akma_core::milenage::Milenage;
+
+    const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
+    const SUPI: &str = "imsi-001010000000001";
+
+    fn milenage() -> Milenage {
+        Milenage::new(&K::from_bytes([0x11; 16]), &Opc::from_bytes([0x22; 16]))
+    }
+
+    fn sub(akma: bool) -> Subscriber {
+        Subscriber {
+            supi: Supi::parse(SUPI).unwrap(),
+            akma: akma.then(|| RoutingIndicator::parse("12").unwrap()),
+        }
+    }
+
+    fn he_av() -> HeAv5g {
+        let av = generate_he_av(&milenage(), &[7; 16], &[0, 0, 0, 0, 0, 33], &[0x80, 0], SNN);
+        HeAv5g {
+            rand: av.rand,
+            autn: av.autn,
+            xres_star: av.xres_star,
+            k_ausf: av.k_ausf,
+        }
+    }
+
+    fn snn() -> ServingNetworkName {
+        ServingNetworkName::parse(SNN).unwrap()
+    }
+
+    fn suc() -> SupiOrSuci {
+        SupiOrSuci::Supi(Supi::parse(SUPI).unwrap())
+    }
+
+    fn ue_res_star(av: &Av5gAka) -> ResStar {
+        let v = verify_autn(&milenage(), &av.rand, &av.autn).unwrap();
+        res_star(&v.ck, &v.ik, SNN, &av.rand, &v.res).unwrap()
+    }
+
+    #[test]
+    fn five_g_aka_success_once() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let expected = he_av();
+        let k_ausf = expected.k_ausf.clone();
+        let av = cs
+            .insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 100)
+            .unwrap();
+        let rs = ue_res_star(&av);
+        assert_eq!(av.hxres_star, hxres_star(&av.rand, &rs));
+        match cs.confirm_5g_aka("a", Some(&rs), 101).unwrap() {
+            Verdict::Success {
+                k_seaf, akma, supi, ..
+            } => {
+                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, SNN));
+                let reg = akma.expect("AKMA subscriber");
+                assert_eq!(reg.supi, supi);
+                let expected = derive_akma_keys(
+                    &k_ausf,
+                    &supi,
+                    &RoutingIndicator::parse("12").unwrap(),
+                    MncLen::Two,
+                )
+                .unwrap();
+                assert_eq!(reg.keys.k_akma, expected.k_akma);
+                assert_eq!(reg.keys.a_kid, expected.a_kid);
+            }
+            Verdict::Failure { reason, .. } => panic!("{reason}"),
+        }
+        // In progress, then done: refused either way.
+        assert_eq!(
+            cs.confirm_5g_aka("a", Some(&rs), 101).err(),
+            Some(CoreError::AlreadyConfirmed("a".into()))
+        );
+        cs.finish("a", true, true, None);
+        assert_eq!(cs.phase("a", 102).unwrap(), Phase::Done { success: true });
+        assert!(cs.confirm_5g_aka("a", Some(&rs), 102).is_err());
+    }
+
+    #[test]
+    fn five_g_aka_failures_and_expiry() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let av = cs
+            .insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 100)
+            .unwrap();
+        let mut rs = ue_res_star(&av);
+        rs[0] ^= 1;
+        assert!(matches!(
+            cs.confirm_5g_aka("a", Some(&rs), 100).unwrap(),
+            Verdict::Failure { .. }
+        ));
+        cs.insert_5g_aka("b", suc(), snn(), sub(true), he_av(), 100)
+            .unwrap();
+        assert!(matches!(
+            cs.confirm_5g_aka("b", None, 100).unwrap(),
+            Verdict::Failure { .. }
+        ));
+        // Non-AKMA subscriber: success without registration.
+        let av = cs
+            .insert_5g_aka("c", suc(), snn(), sub(false), he_av(), 100)
+            .unwrap();
+        let rs = ue_res_star(&av);
+        assert!(matches!(
+            cs.confirm_5g_aka("c", Some(&rs), 100).unwrap(),
+            Verdict::Success { akma: None, .. }
+        ));
+        // Expiry: at creation + lifetime the context is gone, even with the right RES*.
+        let av = cs
+            .insert_5g_aka("d", suc(), snn(), sub(true), he_av(), 100)
+            .unwrap();
+        let rs = ue_res_star(&av);
+        assert_eq!(
+            cs.confirm_5g_aka("d", Some(&rs), 160).err(),
+            Some(CoreError::NotFound("d".into()))
+        );
+        assert_eq!(cs.sweep(1000), 3);
+        assert!(cs.is_empty());
+        // Capacity and id collisions.
+        let mut small = Contexts::new(60, 1, MncLen::Two);
+        small
+            .insert_5g_aka("x", suc(), snn(), sub(false), he_av(), 0)
+            .unwrap();
+        assert_eq!(
+            small
+                .insert_5g_aka("x", suc(), snn(), sub(false), he_av(), 0)
+                .err(),
+            Some(CoreError::IdInUse)
+        );
+        assert_eq!(
+            small
+                .insert_5g_aka("y", suc(), snn(), sub(false), he_av(), 0)
+                .err(),
+            Some(CoreError::Full(1))
+        );
+        // …unless the old one has expired.
+        small
+            .insert_5g_aka("y", suc(), snn(), sub(false), he_av(), 60)
+            .unwrap();
+    }
+
+    fn eap_av(sqn: u64) -> (EapAv, [u8; 8]) {
+        let m = milenage();
+        let rand = [9u8; 16];
+        let sqn = akma_core::aka::sqn_from_u64(sqn);
+        let amf = [0x80, 0x00];
+        let he = generate_he_av(&m, &rand, &sqn, &amf, SNN);
+        let o = m.f2345(&rand);
+        let sqn_xor_ak: [u8; 6] = he.autn[..6].try_into().unwrap();
+        let (ck_prime, ik_prime) =
+            derive_ck_ik_prime(&o.ck, &o.ik, SNN.as_bytes(), &sqn_xor_ak).unwrap();
+        (
+            EapAv {
+                rand,
+                autn: he.autn,
+                xres: Xres::from_slice(&o.res).unwrap(),
+                ck_prime,
+                ik_prime,
+            },
+            o.res,
+        )
+    }
+
+    fn peer_keys(challenge: &ChallengeRequest) -> EapAkaPrimeKeys {
+        let v = verify_autn(&milenage(), &challenge.rand, &challenge.autn).unwrap();
+        let (ck, ik) =
+            derive_ck_ik_prime(&v.ck, &v.ik, &challenge.network_name, &v.sqn_xor_ak).unwrap();
+        EapAkaPrimeKeys::derive(&ck, &ik, b"001010000000001")
+    }
+
+    #[test]
+    fn eap_aka_prime_success_and_bad_mac() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let (av, res) = eap_av(64);
+        let ch = cs
+            .insert_eap("e", suc(), snn(), sub(true), av, 42, 0)
+            .unwrap();
+        let req = ChallengeRequest::decode(&ch).unwrap();
+        assert_eq!(req.network_name, SNN.as_bytes());
+        let keys = peer_keys(&req);
+        eap::verify_mac(&keys.k_aut, &ch).unwrap();
+        // A wrong identifier or garbage changes nothing.
+        let resp = eap::challenge_response(41, &res, &keys.k_aut).unwrap();
+        assert!(matches!(
+            cs.eap_step("e", &resp, 1),
+            Err(CoreError::IdentifierMismatch { .. })
+        ));
+        assert!(matches!(
+            cs.eap_step("e", &[2, 42, 0], 1),
+            Err(CoreError::BadEap(_))
+        ));
+        let resp = eap::challenge_response(42, &res, &keys.k_aut).unwrap();
+        match cs.eap_step("e", &resp, 1).unwrap() {
+            EapOutcome::Final(Verdict::Success {
+                k_seaf, akma, eap, ..
+            }) => {
+                assert_eq!(eap.unwrap(), eap::success(42));
+                let k_ausf = keys.k_ausf();
+                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, SNN));
+                assert!(akma.is_some());
+            }
+            _ => panic!("expected success"),
+        }
+        // Bad MAC: a response under another K_aut.
+        let (av, res) = eap_av(96);
+        cs.insert_eap("f", suc(), snn(), sub(true), av, 1, 0)
+            .unwrap();
+        let resp =
+            eap::challenge_response(1, &res, &akma_core::keys::KAut::from_bytes([0; 32])).unwrap();
+        match cs.eap_step("f", &resp, 1).unwrap() {
+            EapOutcome::Final(Verdict::Failure { eap, .. }) => {
+                assert_eq!(eap.unwrap(), eap::failure(1))
+            }
+            _ => panic!("expected failure"),
+        }
+        // Wrong method.
+        assert!(matches!(
+            cs.confirm_5g_aka("f", None, 1),
+            Err(CoreError::WrongMethod { .. })
+        ));
+    }
+
+    #[test]
+    fn eap_resync_then_success() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let (av, _) = eap_av(64);
+        let ch = cs
+            .insert_eap("e", suc(), snn(), sub(false), av, 5, 0)
+            .unwrap();
+        let req = ChallengeRequest::decode(&ch).unwrap();
+        let auts = [3u8; 14];
+        let sf = eap::synchronization_failure(5, &auts, &req.network_name).unwrap();
+        match cs.eap_step("e", &sf, 1).unwrap() {
+            EapOutcome::Resync { rand, auts: a, .. } => {
+                assert_eq!(rand, req.rand);
+                assert_eq!(a, auts);
+            }
+            _ => panic!("expected resync"),
+        }
+        let (av, res) = eap_av(128);
+        let ch = cs.eap_rechallenge("e", av, 1).unwrap();
+        let req = ChallengeRequest::decode(&ch).unwrap();
+        assert_eq!(req.identifier, 6);
+        let keys = peer_keys(&req);
+        let resp = eap::challenge_response(6, &res, &keys.k_aut).unwrap();
+        assert!(matches!(
+            cs.eap_step("e", &resp, 2).unwrap(),
+            EapOutcome::Final(Verdict::Success { akma: None, .. })
+        ));
+        cs.finish("e", true, false, Some("/x".into()));
+        let r = cs.delete_result("e", Method::EapAkaPrime, 3).unwrap();
+        assert!(r.success && !r.akma_registered);
+        assert_eq!(r.auth_event.as_deref(), Some("/x"));
+        assert!(cs.delete_result("e", Method::EapAkaPrime, 3).is_err());
+    }
+
+    #[test]
+    fn reject_and_deregister() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let (av, _) = eap_av(64);
+        cs.insert_eap("e", suc(), snn(), sub(true), av, 5, 0)
+            .unwrap();
+        let rej = eap::authentication_reject(5).unwrap();
+        assert!(matches!(
+            cs.eap_step("e", &rej, 1).unwrap(),
+            EapOutcome::Final(Verdict::Failure { .. })
+        ));
+        cs.insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 0)
+            .unwrap();
+        assert_eq!(cs.remove_supi(&Supi::parse(SUPI).unwrap()), 2);
+        assert!(cs.is_empty());
+    }
+}

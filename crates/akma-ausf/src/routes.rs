@@ -1,0 +1,425 @@
+//! The Nausf_UEAuthentication routes (TS 29.509 §6.1, `{apiRoot}/nausf-auth/v1`, the
+//! `ue-authentications` resources) and the operations endpoints. Handlers authenticate the
+//! consumer, authorise the operation before reading the body, parse it with the SBI
+//! extractor, call the service, and map its failures to HTTP in [`to_sbi_error`], the one
+//! place that does so.
+//!
+//! Not implemented (this project does not use them): `rg-authentications` (5G-RG, TS 29.509
+//! §6.1.3.5) and `prose-authentications` (5G ProSe); they answer 404 like any unknown path.
+
+use std::sync::Arc;
+
+use akma_sbi::client::ClientError;
+use akma_sbi::json::parse_request;
+use akma_sbi::nausf::{
+    AuthType, AuthenticationInfo, ConfirmationData, DeregistrationInfo, EapSession, Link, Links,
+    LinksValue, UEAuthenticationCtx, API_PATH, LINK_5G_AKA, LINK_EAP_SESSION, MEDIA_3GPP_HAL_JSON,
+    SCOPE,
+};
+use akma_sbi::problem::{ApiCause, InvalidParam};
+use akma_sbi::server::TransportInfo;
+use akma_sbi::{
+    ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
+};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use serde::Serialize;
+
+use crate::config::{normalize_nf_id, NfType};
+use crate::core::{CoreError, Method};
+use crate::service::{Ausf, AusfError, EapAnswer};
+
+/// How consumers are authenticated.
+#[derive(Clone)]
+pub enum AuthMode {
+    /// Development: no certificates or tokens.
+    Dev,
+    /// Production: the client certificate's NF instance id, a verified access token whose
+    /// `sub` is that id, and the NF type the configuration gives it.
+    Enforced {
+        /// The token verifier.
+        verifier: Arc<TokenVerifier>,
+        /// Consumers by normalised NF instance id.
+        consumers: Arc<std::collections::HashMap<String, NfType>>,
+    },
+}
+
+/// Shared state of the routes.
+#[derive(Clone)]
+pub struct AppState {
+    /// The AUSF.
+    pub ausf: Ausf,
+    /// Consumer authentication.
+    pub auth: AuthMode,
+    /// The `{apiRoot}` to advertise; `None`: from each request's scheme and authority.
+    pub api_root: Option<String>,
+}
+
+/// The operations, for authorisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST /ue-authentications`.
+    Authenticate,
+    /// `PUT …/5g-aka-confirmation`.
+    Confirm,
+    /// `POST …/eap-session`.
+    EapSession,
+    /// `DELETE …/5g-aka-confirmation`, `DELETE …/eap-session`.
+    DeleteResult,
+    /// `POST /ue-authentications/deregister`.
+    Deregister,
+}
+
+impl Operation {
+    /// The NF types that may call it: the AMF/SEAF authenticates (TS 33.501 §6.1.3); the
+    /// UDM deregisters (TS 33.501 §6.1.4.1, TS 29.509 §5.2.2.4).
+    pub fn allowed(self) -> &'static [NfType] {
+        match self {
+            Operation::Deregister => &[NfType::Udm],
+            _ => &[NfType::Amf, NfType::Seaf],
+        }
+    }
+}
+
+/// Maps an operation's failure to the error sent to the consumer.
+pub fn to_sbi_error(e: AusfError) -> SbiError {
+    match e {
+        AusfError::Core(c) => match c {
+            CoreError::NotFound(_) | CoreError::WrongMethod { .. } => {
+                SbiError::application(ApiCause::ContextNotFound, c.to_string())
+            }
+            // The confirmation resource is consumed by the first confirmation.
+            CoreError::AlreadyConfirmed(_) => {
+                SbiError::application(ApiCause::ContextNotFound, c.to_string())
+            }
+            CoreError::BadEap(e) => SbiError::mandatory_incorrect("/eapPayload", e.to_string()),
+            CoreError::IdentifierMismatch { .. } => {
+                SbiError::mandatory_incorrect("/eapPayload", c.to_string())
+            }
+            CoreError::Full(_) => SbiError::ServiceUnavailable {
+                detail: c.to_string(),
+            },
+            CoreError::IdInUse => SbiError::internal(c),
+        },
+        AusfError::ServingNetworkNotAuthorized(_) => {
+            SbiError::application(ApiCause::ServingNetworkNotAuthorized, e.to_string())
+        }
+        AusfError::NoEapPayload => SbiError::mandatory_incorrect(
+            "/eapPayload",
+            "null; the SEAF must send the UE's EAP-Response",
+        ),
+        AusfError::Udm(c) => udm_error(c),
+        AusfError::UdmAnswer(_) => SbiError::internal(e),
+        AusfError::Aanf(ClientError::Transport { .. }) => SbiError::ServiceUnavailable {
+            detail: "the AAnF is not reachable".into(),
+        },
+        AusfError::Aanf(c) => SbiError::internal(format!("AAnF: {c}")),
+        AusfError::Random(_) => SbiError::internal(e),
+    }
+}
+
+/// The UDM's refusals that concern the subscriber or the request are passed on with their
+/// cause (404 USER_NOT_FOUND, 403 AUTHENTICATION_REJECTED / SERVING_NETWORK_NOT_AUTHORIZED /
+/// INVALID_HN_PUBLIC_KEY_IDENTIFIER / INVALID_SCHEME_OUTPUT, 501
+/// UNSUPPORTED_PROTECTION_SCHEME); a 400 concerns what the AMF sent (the SUPI/SUCI, the
+/// resynchronisation data); anything else is the AUSF's problem.
+fn udm_error(c: ClientError) -> SbiError {
+    match &c {
+        ClientError::Transport { .. } => SbiError::ServiceUnavailable {
+            detail: "the UDM is not reachable".into(),
+        },
+        ClientError::Problem {
+            status, problem, ..
+        } => {
+            let detail = problem.detail.clone().unwrap_or_default();
+            if let Some(cause) = problem.cause.as_deref().and_then(ApiCause::from_cause) {
+                return SbiError::application(cause, format!("UDM: {detail}"));
+            }
+            if *status == StatusCode::BAD_REQUEST {
+                let params: Vec<InvalidParam> = problem
+                    .invalid_params
+                    .clone()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| {
+                        if p.param.starts_with("/resynchronizationInfo") {
+                            p
+                        } else {
+                            InvalidParam {
+                                param: "/supiOrSuci".into(),
+                                reason: p.reason.or_else(|| Some(detail.clone())),
+                            }
+                        }
+                    })
+                    .collect();
+                let params = if params.is_empty() {
+                    vec![InvalidParam::with_reason(
+                        "/supiOrSuci",
+                        format!("the UDM refused it: {detail}"),
+                    )]
+                } else {
+                    params
+                };
+                return SbiError::MandatoryIeIncorrect { params };
+            }
+            SbiError::internal(format!("UDM: {c}"))
+        }
+        _ => SbiError::internal(format!("UDM: {c}")),
+    }
+}
+
+/// Establishes who is calling and checks that it may use `op`.
+fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<(), SbiError> {
+    let AuthMode::Enforced { consumers, .. } = &state.auth else {
+        return Ok(());
+    };
+    let claims = req
+        .extensions()
+        .get::<VerifiedClaims>()
+        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
+    let cert_id = req
+        .extensions()
+        .get::<PeerIdentity>()
+        .and_then(|p| p.nf_instance_id.clone())
+        .ok_or_else(|| {
+            SbiError::forbidden(
+                ForbiddenCause::UnauthorizedConsumer,
+                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
+            )
+        })?;
+    let sub = normalize_nf_id(&claims.0.sub);
+    if sub != normalize_nf_id(&cert_id) {
+        return Err(SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            "the access token was issued to another NF than the one in the client certificate",
+        ));
+    }
+    let nf_type = *consumers.get(&sub).ok_or_else(|| {
+        SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            format!("consumer {sub} is not known to this AUSF"),
+        )
+    })?;
+    if !op.allowed().contains(&nf_type) {
+        return Err(SbiError::forbidden(
+            ForbiddenCause::UnauthorizedConsumer,
+            format!("an {nf_type} may not use {op:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// The `{apiRoot}` for links: configured, or the request's scheme and authority.
+fn api_root(state: &AppState, req: &Request) -> String {
+    if let Some(r) = &state.api_root {
+        return r.clone();
+    }
+    let tls = req
+        .extensions()
+        .get::<TransportInfo>()
+        .is_some_and(|t| t.tls);
+    let scheme = if tls { "https" } else { "http" };
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            req.headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']))
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{scheme}://{authority}")
+}
+
+fn ctx_url(root: &str, id: &str) -> String {
+    format!("{root}{API_PATH}/ue-authentications/{id}")
+}
+
+fn json_response<T: Serialize>(
+    status: StatusCode,
+    content_type: &'static str,
+    body: &T,
+) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut r = (status, bytes).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            r
+        }
+        Err(e) => SbiError::internal(format!("response serialisation failed: {e}")).into_response(),
+    }
+}
+
+fn one_link(name: &str, href: String) -> Links {
+    let mut l = Links::new();
+    l.insert(name.to_owned(), LinksValue::One(Link::new(href)));
+    l
+}
+
+async fn authenticate(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::Authenticate)?;
+    let root = api_root(&state, &req);
+    let info: AuthenticationInfo = parse_request(req).await?;
+    let started = state.ausf.authenticate(info).await.map_err(to_sbi_error)?;
+    let location = ctx_url(&root, &started.id);
+    let (auth_type, links) = match started.method {
+        Method::FiveGAka => (
+            AuthType::FiveGAka,
+            one_link(LINK_5G_AKA, format!("{location}/5g-aka-confirmation")),
+        ),
+        Method::EapAkaPrime => (
+            AuthType::EapAkaPrime,
+            one_link(LINK_EAP_SESSION, format!("{location}/eap-session")),
+        ),
+    };
+    let body = UEAuthenticationCtx {
+        auth_type,
+        auth_data: started.auth_data,
+        links,
+        serving_network_name: Some(started.snn),
+    };
+    let mut resp = json_response(StatusCode::CREATED, MEDIA_3GPP_HAL_JSON, &body);
+    match HeaderValue::from_str(&location) {
+        Ok(v) => {
+            resp.headers_mut().insert(header::LOCATION, v);
+            Ok(resp)
+        }
+        Err(_) => Err(SbiError::internal("Location header not representable")),
+    }
+}
+
+async fn confirm(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::Confirm)?;
+    let data: ConfirmationData = parse_request(req).await?;
+    let answer = state.ausf.confirm(&id, data).await.map_err(to_sbi_error)?;
+    Ok(SbiJson(answer).into_response())
+}
+
+async fn eap_session(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::EapSession)?;
+    let root = api_root(&state, &req);
+    let session: EapSession = parse_request(req).await?;
+    match state
+        .ausf
+        .eap_session(&id, session)
+        .await
+        .map_err(to_sbi_error)?
+    {
+        EapAnswer::Continue(packet) => {
+            // TS 29.509: a continuing session is answered with eapPayload and _links
+            // (application/3gppHal+json).
+            let body = EapSession {
+                eap_payload: Some(packet),
+                links: Some(one_link(
+                    LINK_EAP_SESSION,
+                    format!("{}/eap-session", ctx_url(&root, &id)),
+                )),
+                ..EapSession::default()
+            };
+            Ok(json_response(StatusCode::OK, MEDIA_3GPP_HAL_JSON, &body))
+        }
+        EapAnswer::Final(s) => Ok(SbiJson(*s).into_response()),
+    }
+}
+
+async fn delete_5g_aka(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::DeleteResult)?;
+    state
+        .ausf
+        .delete_result(&id, Method::FiveGAka)
+        .await
+        .map_err(to_sbi_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn delete_eap(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::DeleteResult)?;
+    state
+        .ausf
+        .delete_result(&id, Method::EapAkaPrime)
+        .await
+        .map_err(to_sbi_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn deregister(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    authorize(&state, &req, Operation::Deregister)?;
+    let info: DeregistrationInfo = parse_request(req).await?;
+    state.ausf.deregister(info).await.map_err(to_sbi_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz() -> &'static str {
+    // The AUSF holds no store; it is ready once it serves. (UDM/AAnF reachability is
+    // per request: a dependency's outage must not take the AUSF out of rotation.)
+    "ready\n"
+}
+
+/// The operations endpoints: liveness and readiness.
+pub fn ops_router() -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+}
+
+/// The Nausf_UEAuthentication router with the SBI fallbacks (404/405 ProblemDetails) and
+/// token checks (scope `nausf-auth`, TS 29.509 YAML).
+pub fn sbi_router(state: Arc<AppState>) -> Router {
+    let verifier = match &state.auth {
+        AuthMode::Dev => None,
+        AuthMode::Enforced { verifier, .. } => Some(verifier.clone()),
+    };
+    let scoped = || RequireScope::optional(verifier.clone(), &[SCOPE]);
+    let api = Router::new()
+        .route(
+            "/ue-authentications",
+            post(authenticate).route_layer(scoped()),
+        )
+        .route(
+            "/ue-authentications/deregister",
+            post(deregister).route_layer(scoped()),
+        )
+        .route(
+            "/ue-authentications/{authCtxId}/5g-aka-confirmation",
+            put(confirm).delete(delete_5g_aka).route_layer(scoped()),
+        )
+        .route(
+            "/ue-authentications/{authCtxId}/eap-session",
+            post(eap_session).delete(delete_eap).route_layer(scoped()),
+        );
+    let app = Router::new().nest(API_PATH, api).with_state(state);
+    akma_sbi::with_sbi_fallbacks(app)
+}

@@ -1,0 +1,563 @@
+//! The AUSF's operations: the I/O around the [`crate::core`] state machine. Each operation
+//! takes a validated request, calls the UDM (Nudm_UEAU) and the AAnF (Naanf_AKMA) as the
+//! procedure requires, and returns a typed result; `routes` maps its errors to HTTP.
+//!
+//! Ordering after a successful authentication (5G AKA confirmation or final EAP step):
+//! 1. K_AKMA and the A-KID are registered at the AAnF (TS 33.535 §6.1 step 4), only when the
+//!    UDM set `akmaInd`, BEFORE the SEAF gets the success, so that the UE's A-KID resolves
+//!    as soon as the UE can have derived it;
+//! 2. the result is reported to the UDM (`auth-events`, TS 33.501 §6.1.4.1a);
+//! 3. the answer goes to the SEAF.
+//!
+//! A failed AnchorKey_Register does not fail the primary authentication by default:
+//! TS 33.535 §6.1 makes AKMA a consumer of the primary authentication, not a condition of it,
+//! and refusing network access because the AAnF is down would turn an AKMA outage into a
+//! 5G outage. The failure is logged at error level and the UE's A-KID does not resolve (the
+//! AF gets 204) until its next primary authentication. `require_akma_registration = true`
+//! inverts this: the confirmation then fails with 503 and the UDM is told `success: false`.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::keys::KSeaf;
+use akma_sbi::client::{ClientError, NaanfClient, NudmUeauClient};
+use akma_sbi::models::{AkmaKeyInfo, CtxRemove, UeId};
+use akma_sbi::nausf::{
+    AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, ConfirmationDataResponse,
+    DeregistrationInfo, EapSession, ResynchronizationInfo, SupiOrSuci,
+};
+use akma_sbi::problem::ApiCause;
+use akma_sbi::ueau::{
+    AuthEvent, AuthType, AuthenticationInfoRequest, AuthenticationInfoResult, AuthenticationVector,
+    NfInstanceId,
+};
+use time::OffsetDateTime;
+
+use crate::core::{
+    AkmaRegistration, Contexts, CoreError, EapAv, EapOutcome, HeAv5g, Method, Subscriber, Verdict,
+};
+
+/// Seconds since the Unix epoch.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    })
+}
+
+/// The AUSF's settings, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// This AUSF's NF instance id (sent to the UDM).
+    pub nf_instance_id: NfInstanceId,
+    /// The home network's MNC length (for the A-KID realm).
+    pub mnc_len: MncLen,
+    /// Serving network names accepted; `None` accepts any.
+    pub serving_networks: Option<Vec<ServingNetworkName>>,
+    /// Lifetime of an authentication context in seconds.
+    pub context_lifetime_secs: u64,
+    /// Most contexts at a time.
+    pub max_contexts: usize,
+    /// Whether a failed AnchorKey_Register fails the authentication.
+    pub require_akma_registration: bool,
+}
+
+/// Why an operation failed (mapped to HTTP by `routes::to_sbi_error`).
+#[derive(Debug, thiserror::Error)]
+pub enum AusfError {
+    /// The context state machine refused.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    /// The serving network name is not one this AUSF serves (TS 33.501 §6.1.2).
+    #[error("serving network {0} is not authorised at this AUSF")]
+    ServingNetworkNotAuthorized(String),
+    /// The `eapPayload` of an EAP session request is null.
+    #[error("eapPayload is null; an EAP-Response is required")]
+    NoEapPayload,
+    /// The UDM answered with an error or could not be reached.
+    #[error("UDM: {0}")]
+    Udm(ClientError),
+    /// The UDM answered something the AUSF cannot use.
+    #[error("the UDM's answer is unusable: {0}")]
+    UdmAnswer(String),
+    /// The AAnF answered with an error or could not be reached.
+    #[error("AAnF: {0}")]
+    Aanf(ClientError),
+    /// No randomness for a context id.
+    #[error("no randomness available: {0}")]
+    Random(String),
+}
+
+/// A started authentication: what goes into the 201.
+pub struct Started {
+    /// The authCtxId.
+    pub id: String,
+    /// The method (selects the `_links` member).
+    pub method: Method,
+    /// `5gAuthData`.
+    pub auth_data: AuthData5g,
+    /// The serving network name.
+    pub snn: ServingNetworkName,
+}
+
+/// The answer to one EAP session request.
+pub enum EapAnswer {
+    /// The exchange continues with this EAP request (`application/3gppHal+json`).
+    Continue(Vec<u8>),
+    /// The exchange ended (`application/json`): EAP-Success/Failure, `authResult`, and on
+    /// success `kSeaf` and `supi`.
+    Final(Box<EapSession>),
+}
+
+struct Inner {
+    settings: Settings,
+    contexts: Mutex<Contexts>,
+    udm: NudmUeauClient,
+    aanf: NaanfClient,
+    clock: Clock,
+}
+
+/// The AUSF (cheap to clone).
+#[derive(Clone)]
+pub struct Ausf {
+    inner: Arc<Inner>,
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], AusfError> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|e| AusfError::Random(e.to_string()))?;
+    Ok(b)
+}
+
+fn auth_type(m: Method) -> AuthType {
+    match m {
+        Method::FiveGAka => AuthType::FiveGAka,
+        Method::EapAkaPrime => AuthType::EapAkaPrime,
+    }
+}
+
+impl Ausf {
+    /// An AUSF calling the UDM and the AAnF with these clients.
+    pub fn new(settings: Settings, udm: NudmUeauClient, aanf: NaanfClient, clock: Clock) -> Self {
+        let contexts = Contexts::new(
+            settings.context_lifetime_secs,
+            settings.max_contexts,
+            settings.mnc_len,
+        );
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                contexts: Mutex::new(contexts),
+                udm,
+                aanf,
+                clock,
+            }),
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    /// The current time (seconds).
+    pub fn now(&self) -> u64 {
+        (self.inner.clock)()
+    }
+
+    fn contexts(&self) -> MutexGuard<'_, Contexts> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.inner
+            .contexts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Drops expired contexts (called periodically); returns how many.
+    pub fn sweep(&self) -> usize {
+        let now = self.now();
+        self.contexts().sweep(now)
+    }
+
+    /// How many contexts are held.
+    pub fn contexts_held(&self) -> usize {
+        self.contexts().len()
+    }
+
+    async fn generate_auth_data(
+        &self,
+        supi_or_suci: &SupiOrSuci,
+        snn: &ServingNetworkName,
+        resync: Option<ResynchronizationInfo>,
+        info: Option<&AuthenticationInfo>,
+    ) -> Result<AuthenticationInfoResult, AusfError> {
+        let mut req =
+            AuthenticationInfoRequest::new(snn.clone(), self.inner.settings.nf_instance_id.clone());
+        req.resynchronization_info = resync;
+        if let Some(i) = info {
+            req.cell_cag_info = i.cell_cag_info.clone().unwrap_or_default();
+            req.n5gc_ind = i.n5gc_ind;
+            req.nswo_ind = i.nswo_ind;
+            req.disaster_roaming_ind = i.disaster_roaming_ind;
+            req.aun3_ind = i.aun3_ind;
+        }
+        self.inner
+            .udm
+            .generate_auth_data(akma_sbi::nausf::supi_or_suci_str(supi_or_suci), &req)
+            .await
+            .map_err(AusfError::Udm)
+    }
+
+    /// The subscriber as the UDM describes it: the SUPI (the UDM's when the request used a
+    /// SUCI) and, with `akmaInd`, the routing indicator (TS 33.535 §6.1 step 2; `0` when the
+    /// UDM sent the indication without one, as `conventions.md` writes "none provisioned").
+    fn subscriber(
+        supi_or_suci: &SupiOrSuci,
+        r: &AuthenticationInfoResult,
+    ) -> Result<Subscriber, AusfError> {
+        let supi = match (supi_or_suci, &r.supi) {
+            (SupiOrSuci::Supi(asked), Some(got)) if asked != got => {
+                return Err(AusfError::UdmAnswer(
+                    "the UDM answered for another SUPI than the one asked".into(),
+                ))
+            }
+            (SupiOrSuci::Supi(asked), _) => asked.clone(),
+            (SupiOrSuci::Suci(_), Some(got)) => got.clone(),
+            (SupiOrSuci::Suci(_), None) => {
+                return Err(AusfError::UdmAnswer(
+                    "no SUPI in the answer to a SUCI (TS 33.501 §6.1.3.2 step 2)".into(),
+                ))
+            }
+        };
+        let akma = r.akma_ind.then(|| {
+            r.routing_id.clone().unwrap_or_else(|| {
+                tracing::warn!(
+                    "the UDM set akmaInd without a routingId; using routing indicator 0"
+                );
+                RoutingIndicator::none_provisioned()
+            })
+        });
+        Ok(Subscriber { supi, akma })
+    }
+
+    /// `POST /ue-authentications` (Nausf_UEAuthentication_Authenticate, TS 33.501 §6.1.3):
+    /// checks the serving network, gets a vector from the UDM (forwarding
+    /// `resynchronizationInfo`), and creates the context.
+    pub async fn authenticate(&self, info: AuthenticationInfo) -> Result<Started, AusfError> {
+        let snn = info.serving_network_name.clone();
+        if let Some(allowed) = &self.inner.settings.serving_networks {
+            if !allowed.contains(&snn) {
+                return Err(AusfError::ServingNetworkNotAuthorized(snn.to_string()));
+            }
+        }
+        let result = self
+            .generate_auth_data(
+                &info.supi_or_suci,
+                &snn,
+                info.resynchronization_info.clone(),
+                Some(&info),
+            )
+            .await?;
+        let sub = Self::subscriber(&info.supi_or_suci, &result)?;
+        let id = akma_core::hex::encode(&random_bytes::<16>()?);
+        let now = self.now();
+        match (&result.auth_type, result.authentication_vector) {
+            (AuthType::FiveGAka, Some(AuthenticationVector::FiveGHeAka(av))) => {
+                let av = HeAv5g {
+                    rand: av.rand,
+                    autn: av.autn,
+                    xres_star: av.xres_star.clone(),
+                    k_ausf: av.kausf.clone(),
+                };
+                let se_av = self.contexts().insert_5g_aka(
+                    &id,
+                    info.supi_or_suci,
+                    snn.clone(),
+                    sub,
+                    av,
+                    now,
+                )?;
+                tracing::info!(auth_ctx = %id, method = "5G_AKA", "authentication started");
+                Ok(Started {
+                    id,
+                    method: Method::FiveGAka,
+                    auth_data: AuthData5g::Av5gAka(se_av),
+                    snn,
+                })
+            }
+            (AuthType::EapAkaPrime, Some(AuthenticationVector::EapAkaPrime(av))) => {
+                let av = EapAv {
+                    rand: av.rand,
+                    autn: av.autn,
+                    xres: av.xres.clone(),
+                    ck_prime: av.ck_prime.clone(),
+                    ik_prime: av.ik_prime.clone(),
+                };
+                let [identifier] = random_bytes::<1>()?;
+                let challenge = self.contexts().insert_eap(
+                    &id,
+                    info.supi_or_suci,
+                    snn.clone(),
+                    sub,
+                    av,
+                    identifier,
+                    now,
+                )?;
+                tracing::info!(auth_ctx = %id, method = "EAP_AKA_PRIME", "authentication started");
+                Ok(Started {
+                    id,
+                    method: Method::EapAkaPrime,
+                    auth_data: AuthData5g::EapPayload(challenge),
+                    snn,
+                })
+            }
+            (t, v) => Err(AusfError::UdmAnswer(format!(
+                "authType {t} with {} is not an authentication this AUSF performs (5G_AKA with 5G_HE_AKA, EAP_AKA_PRIME with EAP_AKA_PRIME)",
+                v.map_or("no vector", |v| v.av_type().as_str())
+            ))),
+        }
+    }
+
+    /// Registers K_AKMA and the A-KID at the AAnF (TS 33.535 §6.1 step 4). `Ok(true)` when
+    /// registered, `Ok(false)` when it failed and the policy lets the authentication
+    /// succeed anyway.
+    async fn register_akma(&self, reg: AkmaRegistration) -> Result<bool, AusfError> {
+        let info = AkmaKeyInfo {
+            supp_feat: None,
+            ue_id: UeId::Supi(reg.supi),
+            a_kid: reg.keys.a_kid,
+            k_akma: reg.keys.k_akma,
+        };
+        match self.inner.aanf.register_anchor_key(&info).await {
+            Ok(_) => {
+                tracing::info!(a_kid = %info.a_kid, "AKMA context registered at the AAnF");
+                Ok(true)
+            }
+            Err(e) if self.inner.settings.require_akma_registration => {
+                tracing::error!(error = %e, "AnchorKey_Register failed; failing the authentication (require_akma_registration)");
+                Err(AusfError::Aanf(e))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, a_kid = %info.a_kid, "AnchorKey_Register failed; the primary authentication succeeds, but this A-KID will not resolve until the next one");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Reports the result to the UDM (TS 33.501 §6.1.4.1a) and returns the event's
+    /// `Location`; a failure is logged, not propagated (the UDM's record is for tracking
+    /// which AUSF holds K_AUSF).
+    async fn report(
+        &self,
+        supi: &Supi,
+        snn: &ServingNetworkName,
+        method: Method,
+        success: bool,
+    ) -> Option<String> {
+        let event = AuthEvent::new(
+            self.inner.settings.nf_instance_id.clone(),
+            success,
+            OffsetDateTime::now_utc(),
+            auth_type(method),
+            snn.clone(),
+        );
+        match self.inner.udm.auth_event(supi.as_str(), &event).await {
+            Ok(location) => Some(location),
+            Err(e) => {
+                tracing::warn!(error = %e, "reporting the authentication result to the UDM failed");
+                None
+            }
+        }
+    }
+
+    /// Completes a verdict: AAnF registration, UDM report, context state. Returns the
+    /// SUPI and K_SEAF on success, `None` on failure.
+    async fn complete(
+        &self,
+        id: &str,
+        method: Method,
+        verdict: Verdict,
+    ) -> Result<(Option<(Supi, KSeaf)>, Option<Vec<u8>>), AusfError> {
+        match verdict {
+            Verdict::Success {
+                supi,
+                snn,
+                k_seaf,
+                akma,
+                eap,
+            } => {
+                let registered = match akma {
+                    Some(reg) => match self.register_akma(reg).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let ev = self.report(&supi, &snn, method, false).await;
+                            self.contexts().finish(id, false, false, ev);
+                            return Err(e);
+                        }
+                    },
+                    None => false,
+                };
+                let ev = self.report(&supi, &snn, method, true).await;
+                self.contexts().finish(id, true, registered, ev);
+                tracing::info!(auth_ctx = %id, akma = registered, "authentication succeeded");
+                tracing::debug!(auth_ctx = %id, %supi, "authenticated SUPI");
+                Ok((Some((supi, k_seaf)), eap))
+            }
+            Verdict::Failure {
+                supi,
+                snn,
+                reason,
+                eap,
+            } => {
+                let ev = self.report(&supi, &snn, method, false).await;
+                self.contexts().finish(id, false, false, ev);
+                tracing::info!(auth_ctx = %id, reason, "authentication failed");
+                Ok((None, eap))
+            }
+        }
+    }
+
+    /// `PUT …/{authCtxId}/5g-aka-confirmation` (TS 33.501 §6.1.3.2 steps 10–12).
+    pub async fn confirm(
+        &self,
+        id: &str,
+        data: ConfirmationData,
+    ) -> Result<ConfirmationDataResponse, AusfError> {
+        let now = self.now();
+        let verdict = self
+            .contexts()
+            .confirm_5g_aka(id, data.res_star.as_ref(), now)?;
+        let (ok, _) = self.complete(id, Method::FiveGAka, verdict).await?;
+        Ok(match ok {
+            Some((supi, k_seaf)) => ConfirmationDataResponse::success(supi, k_seaf),
+            None => ConfirmationDataResponse::failure(),
+        })
+    }
+
+    /// `POST …/{authCtxId}/eap-session` (TS 33.501 §6.1.3.1, RFC 9048).
+    pub async fn eap_session(&self, id: &str, session: EapSession) -> Result<EapAnswer, AusfError> {
+        let payload = session.eap_payload.ok_or(AusfError::NoEapPayload)?;
+        let now = self.now();
+        let outcome = self.contexts().eap_step(id, &payload, now)?;
+        match outcome {
+            EapOutcome::Final(verdict) => {
+                let (ok, eap) = self.complete(id, Method::EapAkaPrime, verdict).await?;
+                let mut s = EapSession {
+                    eap_payload: eap,
+                    ..EapSession::default()
+                };
+                match ok {
+                    Some((supi, k_seaf)) => {
+                        s.auth_result = Some(AuthResult::Success);
+                        s.supi = Some(supi);
+                        s.k_seaf = Some(k_seaf);
+                    }
+                    None => s.auth_result = Some(AuthResult::Failure),
+                }
+                Ok(EapAnswer::Final(Box::new(s)))
+            }
+            EapOutcome::Resync {
+                supi,
+                supi_or_suci,
+                snn,
+                rand,
+                auts,
+            } => {
+                // AT_AUTS: the UDM/ARPF checks AUTS and resynchronises (TS 33.102 §6.3.5),
+                // then a new challenge follows.
+                let resync = ResynchronizationInfo { rand, auts };
+                let result = match self
+                    .generate_auth_data(&supi_or_suci, &snn, Some(resync), None)
+                    .await
+                {
+                    Ok(r) => r,
+                    Err(AusfError::Udm(e))
+                        if e.cause() == Some(ApiCause::AuthenticationRejected.as_str()) =>
+                    {
+                        // The UDM refused the AUTS: the authentication fails.
+                        let identifier = payload.get(1).copied().unwrap_or(0);
+                        let ev = self.report(&supi, &snn, Method::EapAkaPrime, false).await;
+                        self.contexts().finish(id, false, false, ev);
+                        tracing::info!(auth_ctx = %id, "the UDM rejected the AUTS; authentication failed");
+                        return Ok(EapAnswer::Final(Box::new(EapSession {
+                            eap_payload: Some(akma_core::eap::failure(identifier)),
+                            auth_result: Some(AuthResult::Failure),
+                            ..EapSession::default()
+                        })));
+                    }
+                    Err(e) => {
+                        self.contexts().abort(id);
+                        return Err(e);
+                    }
+                };
+                let av = match result.authentication_vector {
+                    Some(AuthenticationVector::EapAkaPrime(av)) => EapAv {
+                        rand: av.rand,
+                        autn: av.autn,
+                        xres: av.xres.clone(),
+                        ck_prime: av.ck_prime.clone(),
+                        ik_prime: av.ik_prime.clone(),
+                    },
+                    _ => {
+                        self.contexts().abort(id);
+                        return Err(AusfError::UdmAnswer(
+                            "no EAP-AKA' vector after resynchronisation".into(),
+                        ));
+                    }
+                };
+                let now = self.now();
+                let challenge = self.contexts().eap_rechallenge(id, av, now)?;
+                tracing::info!(auth_ctx = %id, "resynchronised; new AKA'-Challenge sent");
+                Ok(EapAnswer::Continue(challenge))
+            }
+        }
+    }
+
+    /// `DELETE …/{authCtxId}/5g-aka-confirmation` or `…/eap-session`: removes the
+    /// authentication result at the UDM (`authRemovalInd`, TS 29.503 §5.4.2.4), e.g. after
+    /// the NAS security mode command failed. The AKMA context registered for it stays at the
+    /// AAnF: it cannot be told apart there from a newer one of the same SUPI, and an unused
+    /// context is harmless (the UE never derived its A-KID) and is replaced by the next
+    /// authentication.
+    pub async fn delete_result(&self, id: &str, method: Method) -> Result<(), AusfError> {
+        let now = self.now();
+        let removed = self.contexts().delete_result(id, method, now)?;
+        if let Some(location) = &removed.auth_event {
+            let mut event = AuthEvent::new(
+                self.inner.settings.nf_instance_id.clone(),
+                removed.success,
+                OffsetDateTime::now_utc(),
+                auth_type(removed.method),
+                removed.snn.clone(),
+            );
+            event.auth_removal_ind = true;
+            if let Err(e) = self.inner.udm.remove_auth_event(location, &event).await {
+                tracing::warn!(error = %e, "removing the authentication event at the UDM failed");
+            }
+        }
+        tracing::info!(auth_ctx = %id, "authentication result deleted");
+        Ok(())
+    }
+
+    /// `POST /ue-authentications/deregister` (Nausf_UEAuthentication_Deregister,
+    /// TS 33.501 §6.1.4.1): forgets the SUPI's K_AUSF and removes its AKMA context at the
+    /// AAnF (Naanf_AKMA_Context_Remove, TS 33.535 §6.x).
+    pub async fn deregister(&self, info: DeregistrationInfo) -> Result<(), AusfError> {
+        let dropped = self.contexts().remove_supi(&info.supi);
+        self.inner
+            .aanf
+            .remove_context(&CtxRemove {
+                supi: info.supi.clone(),
+            })
+            .await
+            .map_err(AusfError::Aanf)?;
+        tracing::info!(dropped, "deregistered: AKMA context removed at the AAnF");
+        tracing::debug!(supi = %info.supi, "deregistered SUPI");
+        Ok(())
+    }
+}
