@@ -13,16 +13,20 @@
 //! | [`ids`] | SUPI, GPSI, routing indicator, PLMN, A-KID, AF FQDN, serving network name |
 //! | [`milenage`] | Milenage f1–f5* and OPc (TS 35.206) |
 //! | [`aka`] | 5G AKA: AUTN, RES*/XRES*, HXRES*, K_AUSF, K_SEAF, K_AMF, AUTS (TS 33.501 Annex A, TS 33.102) |
+//! | [`eap`] | EAP packets and EAP-AKA' messages and attributes (RFC 3748, RFC 4187, RFC 9048): codec, AT_MAC |
 //! | [`eap_aka_prime`] | CK'/IK' and the PRF' key schedule of EAP-AKA' (RFC 5448 / RFC 9048) |
 //! | [`hex`] | strict hexadecimal parsing and lowercase formatting |
+//! | [`suci`] | SUCI: SBI text form, null scheme, ECIES Profile A/B conceal and de-conceal (TS 33.501 §6.12, Annex C) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod aka;
 pub mod akma;
+pub mod eap;
 pub mod eap_aka_prime;
 pub mod hex;
 pub mod ids;
 pub mod kdf;
 pub mod keys;
 pub mod milenage;
+pub mod suci;

@@ -8,6 +8,8 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod derive;
+mod udm_cmd;
+mod ue_cmd;
 
 /// AKMA (3GPP TS 33.535): network functions, UE simulator and key tools.
 #[derive(Parser)]
@@ -26,10 +28,19 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535).
     Aanf(akma_aanf::server::AanfArgs),
+    /// Run the AUSF (Nausf_UEAuthentication, TS 29.509: 5G AKA, EAP-AKA', AKMA anchoring).
+    Ausf(akma_ausf::server::AusfArgs),
+    /// Run the UDM/ARPF (Nudm_UEAU, Nudm_SDM id translation), or provision subscribers.
+    Udm(akma_udm::cli::UdmCommand),
     /// Benchmarks against a baseline measured in the same run.
     Bench {
         #[command(subcommand)]
         what: bench::BenchCommand,
+    },
+    /// UE simulator: a USIM and ME registering through a real AUSF (simulated AMF/SEAF).
+    Ue {
+        #[command(subcommand)]
+        what: ue_cmd::UeCommand,
     },
 }
 
@@ -42,9 +53,17 @@ fn main() -> ExitCode {
         Err(e) => return usage_error(e),
     };
     match cli.command {
+        Command::Udm(cmd) => udm_cmd::run(cmd),
         Command::Aanf(args) => {
             init_logging(args.log_format);
             serve_blocking(akma_aanf::server::run(args))
+        }
+        Command::Ausf(args) => {
+            init_logging(match args.log_format {
+                akma_ausf::server::LogFormat::Json => akma_aanf::server::LogFormat::Json,
+                akma_ausf::server::LogFormat::Text => akma_aanf::server::LogFormat::Text,
+            });
+            serve_blocking(akma_ausf::server::run(args))
         }
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
@@ -52,6 +71,7 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::BaselineServer { body_len },
         } => serve_blocking(bench::baseline_server(body_len)),
+        Command::Ue { what } => ue_blocking(what),
         Command::Derive { what } => match derive::run(&what) {
             Ok(json) => {
                 println!("{json}");
@@ -100,6 +120,31 @@ fn serve_blocking<E: std::fmt::Display>(
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("akma: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs `akma ue`: exit status 2 for bad arguments, 1 when the registration fails.
+fn ue_blocking(what: ue_cmd::UeCommand) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("akma: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(ue_cmd::run(what)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ue_cmd::UeCmdError::Usage(msg)) => {
+            eprintln!("akma: error: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(ue_cmd::UeCmdError::Failed(msg)) => {
+            eprintln!("akma: error: {msg}");
             ExitCode::FAILURE
         }
     }
