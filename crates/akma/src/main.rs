@@ -7,6 +7,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod demo;
 mod derive;
 mod udm_cmd;
 mod ue_cmd;
@@ -28,6 +29,9 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535).
     Aanf(akma_aanf::server::AanfArgs),
+    /// Run UDM, AUSF and AAnF in one process, authenticate a simulated UE, and show that the
+    /// UE and the AAnF derive the same K_AF (fingerprints only). Finishes in seconds.
+    Demo(demo::DemoArgs),
     /// Run the AUSF (Nausf_UEAuthentication, TS 29.509: 5G AKA, EAP-AKA', AKMA anchoring).
     Ausf(akma_ausf::server::AusfArgs),
     /// Run the UDM/ARPF (Nudm_UEAU, Nudm_SDM id translation), or provision subscribers.
@@ -54,6 +58,16 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Udm(cmd) => udm_cmd::run(cmd),
+        Command::Demo(args) => {
+            // Quiet by default so that the steps are readable; RUST_LOG overrides.
+            // (The development-mode notices about generated key files in the demo's temporary
+            // directory are left out.)
+            init_logging_with(
+                akma_aanf::server::LogFormat::Text,
+                "warn,akma_aanf::server=error,akma_udm::server=error",
+            );
+            serve_blocking(demo::run(args))
+        }
         Command::Aanf(args) => {
             init_logging(args.log_format);
             serve_blocking(akma_aanf::server::run(args))
@@ -88,8 +102,14 @@ fn main() -> ExitCode {
 /// Logs to stderr; the level comes from `RUST_LOG` (default `info`). Key material is never
 /// logged at any level.
 fn init_logging(format: akma_aanf::server::LogFormat) {
+    init_logging_with(format, "info")
+}
+
+/// [`init_logging`] with another default level.
+fn init_logging_with(format: akma_aanf::server::LogFormat, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

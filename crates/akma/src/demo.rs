@@ -1,0 +1,358 @@
+//! `akma demo`: the whole AKMA path in one process, in seconds.
+//!
+//! Starts a UDM, an AUSF and an AAnF in development mode (h2c on loopback ports chosen at run
+//! time, embedded stores in a temporary directory), provisions one AKMA subscriber, runs a UE
+//! through primary authentication with the simulated AMF/SEAF over the real SBI, then asks the
+//! AAnF for K_AF exactly as an AF inside the operator's network would (TS 33.535 §6.2) and
+//! checks that it equals the K_AF the UE derived for the same A-KID. Only fingerprints of keys
+//! are printed. With `--reauth` a second authentication follows: the UE's API returns a new
+//! A-KID, the old one no longer resolves at the AAnF (204), the new one does.
+
+use std::time::{Duration, Instant};
+
+use akma_core::akma::{AfId, UaProtocolId};
+use akma_core::ids::{AKid, AfFqdn, Gpsi, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::keys::{KAf, Opc, K};
+use akma_sbi::client::{NaanfClient, SbiClient};
+use akma_sbi::models::AkmaAfKeyRequest;
+use akma_udm::subscriber::{AuthMethod, Subscriber};
+use akma_ue::{AkmaApi, Faults, Outcome, SimulatedAmf, UeSpec};
+use clap::Args;
+use serde_json::json;
+
+/// The demo subscriber: the SUPI of the conventions.md example, K and OPc of TS 35.208 test
+/// set 1, routing indicator 0, home PLMN 901/70 (MNC length 2).
+const SUPI: &str = "imsi-901700000021309";
+const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
+const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
+const GPSI: &str = "msisdn-447700900123";
+const RID: &str = "0";
+const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
+
+/// `akma demo` options.
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Print one JSON object on stdout instead of the step-by-step text.
+    #[arg(long)]
+    pub json: bool,
+    /// Provision the subscriber for EAP-AKA' instead of 5G AKA.
+    #[arg(long)]
+    pub eap_aka_prime: bool,
+    /// Authenticate a second time and show that the old A-KID stops resolving.
+    #[arg(long)]
+    pub reauth: bool,
+    /// The AF's FQDN (the AF uses TLS 1.3 with K_AF as external PSK, Ua* id 0x0100000007).
+    #[arg(long, default_value = "app.example.com")]
+    pub af_fqdn: String,
+}
+
+/// One authentication and key check.
+struct Round {
+    a_kid: AKid,
+    auth_type: String,
+    ue_fp: String,
+    aanf_fp: String,
+}
+
+struct Steps {
+    text: bool,
+    log: Vec<serde_json::Value>,
+}
+
+impl Steps {
+    fn done(&mut self, what: &str, took: Duration, detail: String) {
+        let ms = took.as_secs_f64() * 1e3;
+        if self.text {
+            println!("  {what:<52} {ms:>7.1} ms  {detail}");
+        }
+        self.log
+            .push(json!({"step": what, "ms": (ms * 10.0).round() / 10.0, "detail": detail}));
+    }
+}
+
+/// Runs the demo; `Err` carries the message for stderr (exit 1).
+pub async fn run(a: DemoArgs) -> Result<(), String> {
+    let af_fqdn = AfFqdn::parse(&a.af_fqdn).map_err(|e| format!("--af-fqdn: {e}"))?;
+    let af_id = AfId::new(af_fqdn.clone(), UaProtocolId::TLS13_PSK);
+    let started = Instant::now();
+    let mut steps = Steps {
+        text: !a.json,
+        log: Vec::new(),
+    };
+    if steps.text {
+        println!("akma demo: UDM, AUSF and AAnF on loopback (development mode, h2c), one UE\n");
+    }
+
+    // 1. The network functions.
+    let t = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("akma-demo-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let core = Core::start(dir.path()).await?;
+    steps.done(
+        "start UDM, AUSF, AAnF",
+        t.elapsed(),
+        format!(
+            "UDM {}, AUSF {}, AAnF {}",
+            core.udm.addr, core.ausf.addr, core.aanf.addr
+        ),
+    );
+    let result = demo_rounds(&a, &core, &af_fqdn, &af_id, &mut steps).await;
+    let stop = Instant::now();
+    core.stop().await;
+    drop(dir);
+    let rounds = result?;
+    steps.done("stop, remove the stores", stop.elapsed(), String::new());
+
+    let first = &rounds[0];
+    if a.json {
+        let mut out = json!({
+            "supi": SUPI,
+            "authType": first.auth_type,
+            "afId": af_id.to_sbi_string(),
+            "aKid": first.a_kid.as_str(),
+            "ueKafFingerprint": first.ue_fp,
+            "aanfKafFingerprint": first.aanf_fp,
+            "keysMatch": true,
+            "steps": steps.log,
+            "totalMs": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        });
+        if let Some(second) = rounds.get(1) {
+            out["reauth"] = json!({
+                "aKid": second.a_kid.as_str(),
+                "ueKafFingerprint": second.ue_fp,
+                "aanfKafFingerprint": second.aanf_fp,
+                "oldAKidResolves": false,
+            });
+        }
+        println!("{out}");
+    } else {
+        println!();
+        println!("SUPI        {SUPI}");
+        println!("A-KID       {}", first.a_kid);
+        println!("afId        {}", af_id.to_sbi_string());
+        println!("K_AF (UE)   fingerprint {}", first.ue_fp);
+        println!("K_AF (AAnF) fingerprint {}", first.aanf_fp);
+        if let Some(second) = rounds.get(1) {
+            println!("after re-authentication: A-KID {}", second.a_kid);
+            println!(
+                "            K_AF fingerprints {} (UE) {} (AAnF); the old A-KID gets 204",
+                second.ue_fp, second.aanf_fp
+            );
+        }
+        println!(
+            "\nthe UE and the AAnF hold the same K_AF ({} ms in all)",
+            started.elapsed().as_millis()
+        );
+    }
+    Ok(())
+}
+
+async fn demo_rounds(
+    a: &DemoArgs,
+    core: &Core,
+    af_fqdn: &AfFqdn,
+    af_id: &AfId,
+    steps: &mut Steps,
+) -> Result<Vec<Round>, String> {
+    // 2. The subscriber, as the operator provisions it.
+    let t = Instant::now();
+    let method = if a.eap_aka_prime {
+        AuthMethod::EapAkaPrime
+    } else {
+        AuthMethod::FiveGAka
+    };
+    core.provision(method).await?;
+    steps.done(
+        "provision the subscriber at the UDM",
+        t.elapsed(),
+        format!("{SUPI}, AKMA on, routing indicator {RID}"),
+    );
+
+    // 3. The UE and its simulated AMF/SEAF.
+    let nas = UeSpec {
+        supi: parse_supi()?,
+        k: K::from_hex(K_HEX).map_err(|e| e.to_string())?,
+        opc: Opc::from_hex(OPC_HEX).map_err(|e| e.to_string())?,
+        routing_indicator: RoutingIndicator::parse(RID).map_err(|e| e.to_string())?,
+        mnc_len: MncLen::Two,
+        hn_public_key: None,
+    }
+    .build();
+    let api = nas.akma_api();
+    let snn = ServingNetworkName::parse(SNN).map_err(|e| e.to_string())?;
+    let amf = SimulatedAmf::h2c(&format!("http://{}", core.ausf.addr), snn)
+        .map_err(|e| format!("AMF client: {e}"))?;
+    let aanf = NaanfClient::new(
+        SbiClient::h2c().map_err(|e| format!("AF client: {e}"))?,
+        format!("http://{}", core.aanf.addr),
+    );
+
+    let mut rounds: Vec<Round> = Vec::new();
+    let n = if a.reauth { 2 } else { 1 };
+    for i in 0..n {
+        let again = if i == 0 { "" } else { " again" };
+        let t = Instant::now();
+        let report = amf
+            .register(&nas, &Faults::default())
+            .await
+            .map_err(|e| format!("primary authentication: {e}"))?;
+        if !matches!(report.outcome, Outcome::Registered) {
+            return Err(format!(
+                "primary authentication ended {}",
+                akma_ue::report::outcome_name(&report.outcome)
+            ));
+        }
+        let auth_type = report.auth_type.clone().unwrap_or_else(|| "?".into());
+        steps.done(
+            &format!("UE authenticates{again} ({auth_type}) and runs the SMC"),
+            t.elapsed(),
+            format!(
+                "AUSF anchored K_AKMA at the AAnF{}",
+                if report.resynchronisations > 0 {
+                    " after a resynchronisation"
+                } else {
+                    ""
+                }
+            ),
+        );
+
+        // The application on the UE asks the NAS layer for the current pair.
+        let t = Instant::now();
+        let (a_kid, ue_kaf) = ue_k_af(&api, af_fqdn)?;
+        steps.done(
+            "UE application derives K_AF",
+            t.elapsed(),
+            format!("A-KID {a_kid}"),
+        );
+
+        // The AF asks the AAnF (TS 33.535 §6.2, Naanf_AKMA_ApplicationKey_Get).
+        let t = Instant::now();
+        let aanf_kaf = retrieve(&aanf, af_id, &a_kid)
+            .await?
+            .ok_or_else(|| format!("the AAnF does not know A-KID {a_kid} (204)"))?;
+        steps.done(
+            "AF gets K_AF from the AAnF",
+            t.elapsed(),
+            format!("afId {}", af_id.to_sbi_string()),
+        );
+        // Constant-time comparison (KAf's PartialEq).
+        if ue_kaf != aanf_kaf {
+            return Err(format!(
+                "K_AF MISMATCH for A-KID {a_kid}: UE {} AAnF {}",
+                ue_kaf.fingerprint(),
+                aanf_kaf.fingerprint()
+            ));
+        }
+        if let Some(prev) = rounds.last() {
+            if prev.a_kid == a_kid {
+                return Err("re-authentication kept the same A-KID".into());
+            }
+            let t = Instant::now();
+            if retrieve(&aanf, af_id, &prev.a_kid).await?.is_some() {
+                return Err(format!(
+                    "the replaced A-KID {} still resolves at the AAnF",
+                    prev.a_kid
+                ));
+            }
+            steps.done(
+                "AF presents the old A-KID",
+                t.elapsed(),
+                "204: no key, the context was replaced".into(),
+            );
+        }
+        rounds.push(Round {
+            ue_fp: ue_kaf.fingerprint(),
+            aanf_fp: aanf_kaf.fingerprint(),
+            a_kid,
+            auth_type,
+        });
+    }
+    Ok(rounds)
+}
+
+fn parse_supi() -> Result<Supi, String> {
+    Supi::parse(SUPI).map_err(|e| e.to_string())
+}
+
+fn ue_k_af(api: &AkmaApi, af: &AfFqdn) -> Result<(AKid, KAf), String> {
+    api.derive_k_af(af, UaProtocolId::TLS13_PSK)
+        .map_err(|e| format!("UE: {e}"))
+}
+
+async fn retrieve(aanf: &NaanfClient, af_id: &AfId, a_kid: &AKid) -> Result<Option<KAf>, String> {
+    aanf.retrieve_application_key(&AkmaAfKeyRequest::new(af_id, a_kid.clone(), false))
+        .await
+        .map(|d| d.map(|d| d.kaf))
+        .map_err(|e| format!("AAnF retrieve-applicationkey: {e}"))
+}
+
+/// The three network functions, in this process.
+struct Core {
+    aanf: akma_aanf::server::Running,
+    udm: akma_udm::server::Running,
+    ausf: akma_ausf::server::Running,
+}
+
+impl Core {
+    async fn start(dir: &std::path::Path) -> Result<Self, String> {
+        let loopback = "127.0.0.1:0";
+        let aanf = akma_aanf::server::start(
+            akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
+                dev: true,
+                listen: Some(loopback.into()),
+                data: Some(dir.join("aanf")),
+                ..Default::default()
+            })
+            .map_err(|e| format!("AAnF: {e}"))?,
+        )
+        .await
+        .map_err(|e| format!("AAnF: {e}"))?;
+        let udm = akma_udm::server::start(akma_udm::server::Resolved::dev(
+            loopback.parse().map_err(|e| format!("{e}"))?,
+            dir.join("udm"),
+        ))
+        .await
+        .map_err(|e| format!("UDM: {e}"))?;
+        let ausf = akma_ausf::server::start(
+            akma_ausf::server::resolve(&akma_ausf::server::AusfArgs {
+                dev: true,
+                listen: Some(loopback.into()),
+                udm: Some(format!("http://{}", udm.addr)),
+                aanf: Some(format!("http://{}", aanf.addr)),
+                mnc_len: Some(2),
+                ..Default::default()
+            })
+            .map_err(|e| format!("AUSF: {e}"))?,
+        )
+        .await
+        .map_err(|e| format!("AUSF: {e}"))?;
+        Ok(Self { aanf, udm, ausf })
+    }
+
+    async fn provision(&self, method: AuthMethod) -> Result<(), String> {
+        let mut s = Subscriber::new(
+            parse_supi()?,
+            K::from_hex(K_HEX).map_err(|e| e.to_string())?,
+            Opc::from_hex(OPC_HEX).map_err(|e| e.to_string())?,
+            Plmn::new("901", "70").map_err(|e| e.to_string())?,
+        );
+        s.akma = true;
+        s.routing_indicator = RoutingIndicator::parse(RID).map_err(|e| e.to_string())?;
+        s.gpsis = vec![Gpsi::parse(GPSI).map_err(|e| e.to_string())?];
+        s.auth_method = method;
+        self.udm
+            .udm()
+            .provision(vec![s], false)
+            .await
+            .map_err(|e| format!("provisioning: {e}"))?;
+        Ok(())
+    }
+
+    async fn stop(self) {
+        let _ = self.ausf.shutdown().await;
+        let _ = self.udm.shutdown().await;
+        let _ = self.aanf.shutdown().await;
+    }
+}

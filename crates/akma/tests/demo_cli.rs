@@ -1,0 +1,99 @@
+//! `akma demo`, the README's main command: the real binary, its exit status and what it prints.
+
+use std::process::Command;
+
+fn demo(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
+        .arg("demo")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run akma demo");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `<RID>.<43 base64url>@5gc.mnc070.mcc901.3gppnetwork.org` for the demo subscriber
+/// (imsi-901700000021309, MNC length 2, routing indicator 0), as conventions.md fixes it.
+fn assert_a_kid(a_kid: &str) {
+    let (tid, realm) = a_kid
+        .strip_prefix("0.")
+        .and_then(|r| r.split_once('@'))
+        .unwrap_or_else(|| panic!("A-KID form: {a_kid}"));
+    assert_eq!(realm, "5gc.mnc070.mcc901.3gppnetwork.org", "{a_kid}");
+    assert_eq!(tid.len(), 43, "{a_kid}");
+    assert!(
+        tid.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{a_kid}"
+    );
+    akma_core::ids::AKid::parse_strict(a_kid).expect("a canonical A-KID");
+}
+
+fn fingerprint_ok(f: &str) -> bool {
+    f.len() == 8 && f.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
+#[test]
+fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
+    let (code, out, err) = demo(&[]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let field = |name: &str| -> String {
+        out.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name:?} line in\n{out}"))
+            .trim()
+            .to_string()
+    };
+    let ue = field("K_AF (UE)   fingerprint");
+    let aanf = field("K_AF (AAnF) fingerprint");
+    assert!(fingerprint_ok(&ue), "{ue}");
+    assert_eq!(ue, aanf);
+    assert_eq!(field("SUPI"), "imsi-901700000021309");
+    assert_eq!(field("afId"), "app.example.com;ua=0100000007");
+    assert_a_kid(&field("A-KID"));
+    assert!(out.contains("the UE and the AAnF hold the same K_AF"), "{out}");
+    // Quiet by default: no log lines, and never a key.
+    assert!(err.is_empty(), "stderr: {err}");
+}
+
+#[test]
+fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
+    for extra in [&[][..], &["--eap-aka-prime"][..]] {
+        let mut args = vec!["--json", "--reauth"];
+        args.extend_from_slice(extra);
+        let (code, out, err) = demo(&args);
+        assert_eq!(code, 0, "{args:?}: stdout:\n{out}\nstderr:\n{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+        let expect_type = if extra.is_empty() { "5G_AKA" } else { "EAP_AKA_PRIME" };
+        assert_eq!(v["authType"], expect_type);
+        assert_eq!(v["keysMatch"], true);
+        assert_eq!(v["ueKafFingerprint"], v["aanfKafFingerprint"]);
+        assert!(fingerprint_ok(v["ueKafFingerprint"].as_str().unwrap()));
+        let first = v["aKid"].as_str().unwrap();
+        let second = v["reauth"]["aKid"].as_str().unwrap();
+        assert_a_kid(first);
+        assert_a_kid(second);
+        assert_ne!(first, second, "re-authentication gives a new A-KID");
+        assert_eq!(v["reauth"]["oldAKidResolves"], false);
+        assert_eq!(
+            v["reauth"]["ueKafFingerprint"],
+            v["reauth"]["aanfKafFingerprint"]
+        );
+        assert_ne!(v["reauth"]["ueKafFingerprint"], v["ueKafFingerprint"]);
+        let steps = v["steps"].as_array().unwrap();
+        assert!(steps
+            .iter()
+            .any(|s| s["detail"] == "204: no key, the context was replaced"));
+    }
+}
+
+#[test]
+fn demo_refuses_a_bad_af_fqdn() {
+    let (code, out, err) = demo(&["--af-fqdn", "not a name"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("--af-fqdn"), "{err}");
+}
