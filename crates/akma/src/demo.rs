@@ -11,7 +11,9 @@
 use std::time::{Duration, Instant};
 
 use akma_core::akma::{AfId, UaProtocolId};
-use akma_core::ids::{AKid, AfFqdn, Gpsi, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::ids::{
+    AKid, AfFqdn, Gpsi, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi,
+};
 use akma_core::keys::{KAf, Opc, K};
 use akma_sbi::client::{NaanfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;

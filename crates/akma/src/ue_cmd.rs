@@ -72,6 +72,12 @@ pub struct AuthenticateArgs {
     /// Fault: corrupt RES* between the UE and the SEAF.
     #[arg(long)]
     corrupt_res_star: bool,
+    /// Fault: corrupt RES* only in registration N of --repeat (1-based).
+    #[arg(long, value_name = "N")]
+    corrupt_res_star_on: Option<u32>,
+    /// Fault: skip the security mode command only in registration N of --repeat (1-based).
+    #[arg(long, value_name = "N")]
+    skip_smc_on: Option<u32>,
     /// Fault: never send the security mode command.
     #[arg(long)]
     skip_smc: bool,
@@ -166,16 +172,16 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
     }
     .build();
     let api = nas.akma_api();
-    let faults = Faults {
-        corrupt_res_star: a.corrupt_res_star,
-        skip_smc: a.skip_smc,
+    let faults_for = |n: u32| Faults {
+        corrupt_res_star: a.corrupt_res_star || a.corrupt_res_star_on == Some(n),
+        skip_smc: a.skip_smc || a.skip_smc_on == Some(n),
         usim_sqn_ahead_by: a.usim_sqn_ahead,
         max_resynchronisations: None,
     };
     let mut last = None;
-    for _ in 0..a.repeat {
+    for n in 1..=a.repeat {
         let report = amf
-            .register(&nas, &faults)
+            .register(&nas, &faults_for(n))
             .await
             .map_err(|e| UeCmdError::Failed(e.to_string()))?;
         let summary = summary_json(&report, &api, af.as_ref().map(|f| (f, ua)));

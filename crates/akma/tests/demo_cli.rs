@@ -34,7 +34,9 @@ fn assert_a_kid(a_kid: &str) {
 }
 
 fn fingerprint_ok(f: &str) -> bool {
-    f.len() == 8 && f.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    f.len() == 8
+        && f.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 #[test]
@@ -55,7 +57,10 @@ fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
     assert_eq!(field("SUPI"), "imsi-901700000021309");
     assert_eq!(field("afId"), "app.example.com;ua=0100000007");
     assert_a_kid(&field("A-KID"));
-    assert!(out.contains("the UE and the AAnF hold the same K_AF"), "{out}");
+    assert!(
+        out.contains("the UE and the AAnF hold the same K_AF"),
+        "{out}"
+    );
     // Quiet by default: no log lines, and never a key.
     assert!(err.is_empty(), "stderr: {err}");
 }
@@ -68,7 +73,11 @@ fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
         let (code, out, err) = demo(&args);
         assert_eq!(code, 0, "{args:?}: stdout:\n{out}\nstderr:\n{err}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
-        let expect_type = if extra.is_empty() { "5G_AKA" } else { "EAP_AKA_PRIME" };
+        let expect_type = if extra.is_empty() {
+            "5G_AKA"
+        } else {
+            "EAP_AKA_PRIME"
+        };
         assert_eq!(v["authType"], expect_type);
         assert_eq!(v["keysMatch"], true);
         assert_eq!(v["ueKafFingerprint"], v["aanfKafFingerprint"]);

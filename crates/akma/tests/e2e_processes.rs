@@ -1,0 +1,323 @@
+//! End to end across separately started processes: `akma udm`, `akma aanf` and `akma ausf` in
+//! development mode (h2c on loopback ports chosen at run time), subscribers provisioned with
+//! `akma udm provision`, and `akma ue authenticate` as the UE with its simulated AMF/SEAF. The
+//! test then plays the AF: it asks the AAnF over HTTP/2 for K_AF with the A-KID the UE printed
+//! and compares the fingerprint with the UE's. Every scenario of issue 4 point 4 is covered.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
+const K: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
+const OPC: &str = "cd63cb71954a9f4e48a5994e37a02baf";
+const AF: &str = "app.example.com";
+/// afId of AF with Ua* TLS 1.3 PSK (conventions.md), as the UE's `--ua tls13-psk`.
+const AF_ID: &str = "app.example.com;ua=0100000007";
+
+fn akma() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_akma"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+/// Kills and reaps the child when dropped (also when a test fails).
+struct Proc(Child, &'static str);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Network {
+    _dir: tempfile::TempDir,
+    procs: Vec<Proc>,
+    aanf: String,
+    ausf: String,
+    client: reqwest::Client,
+}
+
+impl Network {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        // imsi-…01: AKMA, RID 12; imsi-…02: AKMA, EAP-AKA'; imsi-…03: no AKMA.
+        let csv = "supi,k,opc,akma,routing_indicator,home_plmn,auth_method\n\
+             imsi-901700000000001,K,OPC,true,12,901-70,5G_AKA\n\
+             imsi-901700000000002,K,OPC,true,0,901-70,EAP_AKA_PRIME\n\
+             imsi-901700000000003,K,OPC,false,0,901-70,5G_AKA\n"
+            .replace(",K,OPC,", &format!(",{K},{OPC},"));
+        std::fs::write(d.join("subs.csv"), csv).unwrap();
+        let st = akma()
+            .args(["udm", "provision", "--dev", "--quiet", "--data"])
+            .arg(d.join("udm"))
+            .arg("--file")
+            .arg(d.join("subs.csv"))
+            .status()
+            .unwrap();
+        assert!(st.success(), "provisioning");
+
+        let (udm_p, aanf_p, ausf_p) = (free_port(), free_port(), free_port());
+        let spawn = |args: Vec<String>, name: &'static str, log: &Path| {
+            let log = std::fs::File::create(log).unwrap();
+            Proc(
+                akma()
+                    .args(&args)
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap(),
+                name,
+            )
+        };
+        let s = |x: &str| x.to_string();
+        let p = |x: &Path| x.display().to_string();
+        let mut procs = vec![
+            spawn(
+                vec![
+                    s("udm"),
+                    s("--dev"),
+                    s("--listen"),
+                    format!("127.0.0.1:{udm_p}"),
+                    s("--data"),
+                    p(&d.join("udm")),
+                ],
+                "udm",
+                &d.join("udm.log"),
+            ),
+            spawn(
+                vec![
+                    s("aanf"),
+                    s("--dev"),
+                    s("--listen"),
+                    format!("127.0.0.1:{aanf_p}"),
+                    s("--data"),
+                    p(&d.join("aanf")),
+                ],
+                "aanf",
+                &d.join("aanf.log"),
+            ),
+        ];
+        procs.push(spawn(
+            vec![
+                s("ausf"),
+                s("--dev"),
+                s("--listen"),
+                format!("127.0.0.1:{ausf_p}"),
+                s("--udm"),
+                format!("http://127.0.0.1:{udm_p}"),
+                s("--aanf"),
+                format!("http://127.0.0.1:{aanf_p}"),
+                s("--mnc-len"),
+                s("2"),
+            ],
+            "ausf",
+            &d.join("ausf.log"),
+        ));
+        let client = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .build()
+            .unwrap();
+        for (port, name) in [(udm_p, "udm"), (aanf_p, "aanf"), (ausf_p, "ausf")] {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let ok = client
+                    .get(format!("http://127.0.0.1:{port}/readyz"))
+                    .send()
+                    .await
+                    .map(|r| r.status().is_success())
+                    .unwrap_or(false);
+                if ok {
+                    break;
+                }
+                for pr in procs.iter_mut() {
+                    if let Some(st) = pr.0.try_wait().unwrap() {
+                        let log = std::fs::read_to_string(d.join(format!("{}.log", pr.1)));
+                        panic!("{} exited with {st}: {log:?}", pr.1);
+                    }
+                }
+                assert!(Instant::now() < deadline, "{name} not ready");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        Self {
+            _dir: dir,
+            procs,
+            aanf: format!("http://127.0.0.1:{aanf_p}"),
+            ausf: format!("http://127.0.0.1:{ausf_p}"),
+            client,
+        }
+    }
+
+    /// Runs `akma ue authenticate` for `supi` with `extra` arguments: exit code and the JSON
+    /// line of each registration.
+    fn ue(&self, supi: &str, extra: &[&str]) -> (i32, Vec<Value>) {
+        let out = akma()
+            .args(["ue", "authenticate", "--ausf", &self.ausf, "--supi", supi])
+            .args([
+                "--k",
+                K,
+                "--opc",
+                OPC,
+                "--snn",
+                SNN,
+                "--af-fqdn",
+                AF,
+                "--ua",
+                "tls13-psk",
+            ])
+            .args(["--rid", if supi.ends_with('1') { "12" } else { "0" }])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let lines = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect();
+        (out.status.code().unwrap_or(-1), lines)
+    }
+
+    /// The AF's request: `Some(K_AF fingerprint)`, or `None` on 204.
+    async fn k_af(&self, a_kid: &str) -> Option<String> {
+        let r = self
+            .client
+            .post(format!(
+                "{}/naanf-akma/v1/retrieve-applicationkey",
+                self.aanf
+            ))
+            .json(&serde_json::json!({"afId": AF_ID, "aKId": a_kid}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.version(), reqwest::Version::HTTP_2);
+        match r.status().as_u16() {
+            204 => None,
+            200 => {
+                let v: Value = r.json().await.unwrap();
+                let k = akma_core::keys::KAf::from_hex(v["kaf"].as_str().unwrap()).unwrap();
+                Some(k.fingerprint())
+            }
+            s => panic!("retrieve-applicationkey: {s} {}", r.text().await.unwrap()),
+        }
+    }
+
+    /// `aanf_contexts_stored` from the AAnF's /metrics.
+    async fn contexts(&self) -> u64 {
+        let text = self
+            .client
+            .get(format!("{}/metrics", self.aanf))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix("aanf_contexts_stored "))
+            .unwrap_or_else(|| panic!("no aanf_contexts_stored in\n{text}"))
+            .trim()
+            .parse::<f64>()
+            .unwrap() as u64
+    }
+}
+
+fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_else(|| panic!("{k} in {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn akma_across_processes() {
+    let net = Network::start().await;
+    assert_eq!(net.procs.len(), 3);
+    const A: &str = "imsi-901700000000001";
+
+    // 5G AKA, then re-authentication in the same UE: a new A-KID and K_AKMA; the AAnF
+    // replaced the old context, the UE's API returns the new pair.
+    let (code, runs) = net.ue(A, &["--repeat", "2"]);
+    assert_eq!(code, 0, "{runs:?}");
+    assert_eq!(runs.len(), 2);
+    for r in &runs {
+        assert_eq!(s(r, "outcome"), "registered");
+        assert_eq!(s(r, "authType"), "5G_AKA");
+        assert!(s(r, "aKid").starts_with("12."), "{r}");
+    }
+    let (old, new) = (s(&runs[0], "aKid"), s(&runs[1], "aKid"));
+    assert_ne!(old, new);
+    assert_ne!(
+        s(&runs[0], "kAkmaFingerprint"),
+        s(&runs[1], "kAkmaFingerprint")
+    );
+    assert_eq!(net.k_af(old).await, None, "the old A-KID gets 204");
+    assert_eq!(
+        net.k_af(new).await.as_deref(),
+        Some(s(&runs[1], "kafFingerprint")),
+        "the UE's retry with its current A-KID gets the same K_AF"
+    );
+    assert_eq!(net.contexts().await, 1);
+
+    // A wrong RES* (second registration): AUTHENTICATION_FAILURE, nothing registered: the
+    // context of the first registration still resolves (a registration would replace it)
+    // and the AAnF still holds one context for this subscriber.
+    let (code, runs) = net.ue(A, &["--repeat", "2", "--corrupt-res-star-on", "2"]);
+    assert_eq!(code, 1, "{runs:?}");
+    assert_eq!(s(&runs[0], "outcome"), "registered");
+    assert_eq!(s(&runs[1], "outcome"), "networkRejected");
+    assert_eq!(s(&runs[1], "ausfResult"), "AUTHENTICATION_FAILURE");
+    let current = s(&runs[0], "aKid");
+    assert_eq!(
+        net.k_af(current).await.as_deref(),
+        Some(s(&runs[0], "kafFingerprint"))
+    );
+    assert_eq!(net.contexts().await, 1);
+
+    // The USIM's SQN is far ahead of the UDM's: AUTS, resynchronisation, then success.
+    let (code, runs) = net.ue(A, &["--usim-sqn-ahead", "100000"]);
+    assert_eq!(code, 0, "{runs:?}");
+    assert_eq!(s(&runs[0], "outcome"), "registered");
+    assert!(
+        runs[0]["resynchronisations"].as_u64().unwrap() >= 1,
+        "{}",
+        runs[0]
+    );
+    assert_eq!(
+        net.k_af(s(&runs[0], "aKid")).await.as_deref(),
+        Some(s(&runs[0], "kafFingerprint"))
+    );
+
+    // No security mode command in the second registration: the UE keeps its previous A-KID
+    // (and K_AF), although the network authenticated it again.
+    let (code, runs) = net.ue(A, &["--repeat", "2", "--skip-smc-on", "2"]);
+    assert_eq!(code, 1, "{runs:?}");
+    assert_eq!(s(&runs[1], "outcome"), "smcSkipped");
+    assert_eq!(s(&runs[1], "aKid"), s(&runs[0], "aKid"));
+    assert_eq!(s(&runs[1], "kafFingerprint"), s(&runs[0], "kafFingerprint"));
+
+    // EAP-AKA' through the eap-session resource.
+    let (code, runs) = net.ue("imsi-901700000000002", &[]);
+    assert_eq!(code, 0, "{runs:?}");
+    assert_eq!(s(&runs[0], "authType"), "EAP_AKA_PRIME");
+    assert_eq!(
+        net.k_af(s(&runs[0], "aKid")).await.as_deref(),
+        Some(s(&runs[0], "kafFingerprint"))
+    );
+
+    // A subscriber without AKMA: authenticated, but no AKMA context anywhere.
+    let before = net.contexts().await;
+    let (code, runs) = net.ue("imsi-901700000000003", &[]);
+    assert_eq!(code, 0, "{runs:?}");
+    assert_eq!(s(&runs[0], "outcome"), "registered");
+    assert_eq!(net.contexts().await, before);
+    assert_eq!(net.k_af(s(&runs[0], "aKid")).await, None);
+}
