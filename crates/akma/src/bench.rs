@@ -32,6 +32,9 @@ pub enum BenchCommand {
     /// The AAnF: ApplicationKey_Get throughput vs. a bare axum h2c endpoint, durable
     /// registrations/s, and resident memory with N contexts stored.
     Aanf(AanfBenchArgs),
+    /// Complete primary authentications (UE simulator → AUSF → UDM → AAnF) per second, with
+    /// AKMA anchoring and, as the baseline in the same run, without; time per hop.
+    Auth(crate::bench_auth::AuthBenchArgs),
     /// (internal) Serve the bare axum h2c baseline in this process and print its address;
     /// `bench aanf` runs it as a child process, like the AAnF.
     #[command(hide = true)]

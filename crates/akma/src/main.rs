@@ -7,6 +7,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_auth;
 mod demo;
 mod derive;
 mod udm_cmd;
@@ -82,6 +83,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Auth(args),
+        } => serve_blocking(bench_auth::run(args)),
         Command::Bench {
             what: bench::BenchCommand::BaselineServer { body_len },
         } => serve_blocking(bench::baseline_server(body_len)),
