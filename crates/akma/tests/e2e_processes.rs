@@ -275,6 +275,9 @@ async fn akma_across_processes() {
     assert_eq!(s(&runs[0], "outcome"), "registered");
     assert_eq!(s(&runs[1], "outcome"), "networkRejected");
     assert_eq!(s(&runs[1], "ausfResult"), "AUTHENTICATION_FAILURE");
+    // …and none on the UE either: AUTHENTICATION REJECT deletes its security contexts
+    // (TS 24.501 §5.4.1.3.5), so it has no A-KID to present.
+    assert!(runs[1]["aKid"].is_null(), "{}", runs[1]);
     let current = s(&runs[0], "aKid");
     assert_eq!(
         net.k_af(current).await.as_deref(),
