@@ -44,8 +44,13 @@ pub struct DemoArgs {
     #[arg(long)]
     pub reauth: bool,
     /// The AF's FQDN (the AF uses TLS 1.3 with K_AF as external PSK, Ua* id 0x0100000007).
-    #[arg(long, default_value = "app.example.com")]
-    pub af_fqdn: String,
+    #[arg(long, default_value = "app.example.com", value_parser = parse_af_fqdn)]
+    pub af_fqdn: AfFqdn,
+}
+
+/// Bad input is a usage error (exit 2), reported by clap with the argument's name.
+fn parse_af_fqdn(s: &str) -> Result<AfFqdn, String> {
+    AfFqdn::parse(s).map_err(|e| e.to_string())
 }
 
 /// One authentication and key check.
@@ -74,7 +79,7 @@ impl Steps {
 
 /// Runs the demo; `Err` carries the message for stderr (exit 1).
 pub async fn run(a: DemoArgs) -> Result<(), String> {
-    let af_fqdn = AfFqdn::parse(&a.af_fqdn).map_err(|e| format!("--af-fqdn: {e}"))?;
+    let af_fqdn = a.af_fqdn.clone();
     let af_id = AfId::new(af_fqdn.clone(), UaProtocolId::TLS13_PSK);
     let started = Instant::now();
     let mut steps = Steps {

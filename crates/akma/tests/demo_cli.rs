@@ -103,6 +103,6 @@ fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
 #[test]
 fn demo_refuses_a_bad_af_fqdn() {
     let (code, out, err) = demo(&["--af-fqdn", "not a name"]);
-    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--af-fqdn"), "{err}");
 }
