@@ -12,12 +12,14 @@
 //! | [`config`] | the TOML configuration |
 //! | [`service`] | the operations: the UDM (Nudm_UEAU) and AAnF (Naanf_AKMA) calls around the core |
 //! | [`routes`] | the Nausf routes, ops endpoints, and the one error mapping |
+//! | [`metrics`] | latency histograms of the operations and of the UDM/AAnF calls (`GET /metrics`) |
 //! | [`server`] | `akma ausf`: configuration merge, clients, TLS, tokens, serving, shutdown |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod core;
+pub mod metrics;
 pub mod routes;
 pub mod server;
 pub mod service;

@@ -21,8 +21,9 @@ use akma_sbi::server::TransportInfo;
 use akma_sbi::{
     ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
 };
-use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{header, HeaderValue, Method as HttpMethod, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -30,6 +31,7 @@ use serde::Serialize;
 
 use crate::config::{normalize_nf_id, NfType};
 use crate::core::{CoreError, Method};
+use crate::metrics::Op;
 use crate::service::{Ausf, AusfError, EapAnswer};
 
 /// How consumers are authenticated.
@@ -395,6 +397,46 @@ pub fn ops_router() -> Router {
         .route("/readyz", get(readyz))
 }
 
+async fn metrics_endpoint(State(ausf): State<Ausf>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        ausf.metrics().render(ausf.contexts_held()),
+    )
+        .into_response()
+}
+
+/// `GET /metrics`: this AUSF's latency histograms in the Prometheus text format
+/// ([`crate::metrics`]).
+pub fn metrics_router(ausf: Ausf) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_endpoint))
+        .with_state(ausf)
+}
+
+/// Records how long each Nausf operation took, from arrival to answer (refusals included).
+async fn track(
+    State(state): State<Arc<AppState>>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = matched.as_ref().map(MatchedPath::as_str).unwrap_or("");
+    let op = match *req.method() {
+        HttpMethod::POST if path.ends_with("/ue-authentications") => Some(Op::Authenticate),
+        HttpMethod::POST if path.ends_with("/deregister") => Some(Op::Deregister),
+        HttpMethod::POST if path.ends_with("/eap-session") => Some(Op::EapSession),
+        HttpMethod::PUT if path.ends_with("/5g-aka-confirmation") => Some(Op::Confirm5gAka),
+        HttpMethod::DELETE => Some(Op::DeleteResult),
+        _ => None,
+    };
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    if let Some(op) = op {
+        state.ausf.metrics().request(op, start.elapsed());
+    }
+    resp
+}
+
 /// The Nausf_UEAuthentication router with the SBI fallbacks (404/405 ProblemDetails) and
 /// token checks (scope `nausf-auth`, TS 29.509 YAML).
 pub fn sbi_router(state: Arc<AppState>) -> Router {
@@ -419,7 +461,8 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         .route(
             "/ue-authentications/{authCtxId}/eap-session",
             post(eap_session).delete(delete_eap).route_layer(scoped()),
-        );
+        )
+        .route_layer(middleware::from_fn_with_state(state.clone(), track));
     let app = Router::new().nest(API_PATH, api).with_state(state);
     akma_sbi::with_sbi_fallbacks(app)
 }

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use crate::config::{
     check_uri, AusfConfig, ConfigError, DEFAULT_CONTEXT_LIFETIME_SECS, DEFAULT_MAX_CONTEXTS,
 };
-use crate::routes::{ops_router, sbi_router, AppState, AuthMode};
+use crate::routes::{metrics_router, ops_router, sbi_router, AppState, AuthMode};
 use crate::service::{system_clock, Ausf, Clock, Settings};
 
 /// Development mode's default listen address.
@@ -412,7 +412,9 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Io(e.to_string()))?;
-    let app = sbi_router(state).merge(ops_router());
+    let app = sbi_router(state)
+        .merge(ops_router())
+        .merge(metrics_router(ausf.clone()));
     let (tx, rx) = tokio::sync::watch::channel(false);
 
     // Abandoned contexts are dropped in the background (and on access).

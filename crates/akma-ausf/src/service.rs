@@ -16,7 +16,9 @@
 //! AF gets 204) until its next primary authentication. `require_akma_registration = true`
 //! inverts this: the confirmation then fails with 503 and the UDM is told `success: false`.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
@@ -36,6 +38,7 @@ use time::OffsetDateTime;
 use crate::core::{
     AkmaRegistration, Contexts, CoreError, EapAv, EapOutcome, HeAv5g, Method, Subscriber, Verdict,
 };
+use crate::metrics::{Hop, Metrics};
 
 /// Seconds since the Unix epoch.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -120,6 +123,7 @@ struct Inner {
     udm: NudmUeauClient,
     aanf: NaanfClient,
     clock: Clock,
+    metrics: Metrics,
 }
 
 /// The AUSF (cheap to clone).
@@ -156,6 +160,7 @@ impl Ausf {
                 udm,
                 aanf,
                 clock,
+                metrics: Metrics::default(),
             }),
         }
     }
@@ -163,6 +168,23 @@ impl Ausf {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The latency figures (served at `/metrics`).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Runs one call to a peer and records its duration and outcome.
+    async fn timed<T>(
+        &self,
+        hop: Hop,
+        call: impl Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, ClientError> {
+        let start = Instant::now();
+        let r = call.await;
+        self.inner.metrics.hop(hop, start.elapsed(), r.is_ok());
+        r
     }
 
     /// The current time (seconds).
@@ -206,11 +228,14 @@ impl Ausf {
             req.disaster_roaming_ind = i.disaster_roaming_ind;
             req.aun3_ind = i.aun3_ind;
         }
-        self.inner
-            .udm
-            .generate_auth_data(akma_sbi::nausf::supi_or_suci_str(supi_or_suci), &req)
-            .await
-            .map_err(AusfError::Udm)
+        self.timed(
+            Hop::UdmGenerateAuthData,
+            self.inner
+                .udm
+                .generate_auth_data(akma_sbi::nausf::supi_or_suci_str(supi_or_suci), &req),
+        )
+        .await
+        .map_err(AusfError::Udm)
     }
 
     /// The subscriber as the UDM describes it: the SUPI (the UDM's when the request used a
@@ -333,7 +358,13 @@ impl Ausf {
             a_kid: reg.keys.a_kid,
             k_akma: reg.keys.k_akma,
         };
-        match self.inner.aanf.register_anchor_key(&info).await {
+        match self
+            .timed(
+                Hop::AanfRegisterAnchorKey,
+                self.inner.aanf.register_anchor_key(&info),
+            )
+            .await
+        {
             Ok(_) => {
                 tracing::info!(a_kid = %info.a_kid, "AKMA context registered at the AAnF");
                 Ok(true)
@@ -366,7 +397,13 @@ impl Ausf {
             auth_type(method),
             snn.clone(),
         );
-        match self.inner.udm.auth_event(supi.as_str(), &event).await {
+        match self
+            .timed(
+                Hop::UdmAuthEvents,
+                self.inner.udm.auth_event(supi.as_str(), &event),
+            )
+            .await
+        {
             Ok(location) => Some(location),
             Err(e) => {
                 tracing::warn!(error = %e, "reporting the authentication result to the UDM failed");
@@ -536,7 +573,13 @@ impl Ausf {
                 removed.snn.clone(),
             );
             event.auth_removal_ind = true;
-            if let Err(e) = self.inner.udm.remove_auth_event(location, &event).await {
+            if let Err(e) = self
+                .timed(
+                    Hop::UdmRemoveAuthEvent,
+                    self.inner.udm.remove_auth_event(location, &event),
+                )
+                .await
+            {
                 tracing::warn!(error = %e, "removing the authentication event at the UDM failed");
             }
         }
@@ -549,13 +592,14 @@ impl Ausf {
     /// AAnF (Naanf_AKMA_Context_Remove, TS 33.535 §6.x).
     pub async fn deregister(&self, info: DeregistrationInfo) -> Result<(), AusfError> {
         let dropped = self.contexts().remove_supi(&info.supi);
-        self.inner
-            .aanf
-            .remove_context(&CtxRemove {
+        self.timed(
+            Hop::AanfRemoveContext,
+            self.inner.aanf.remove_context(&CtxRemove {
                 supi: info.supi.clone(),
-            })
-            .await
-            .map_err(AusfError::Aanf)?;
+            }),
+        )
+        .await
+        .map_err(AusfError::Aanf)?;
         tracing::info!(dropped, "deregistered: AKMA context removed at the AAnF");
         tracing::debug!(supi = %info.supi, "deregistered SUPI");
         Ok(())
