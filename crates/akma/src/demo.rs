@@ -6,7 +6,8 @@
 //! AAnF for K_AF exactly as an AF inside the operator's network would (TS 33.535 §6.2) and
 //! checks that it equals the K_AF the UE derived for the same A-KID. Only fingerprints of keys
 //! are printed. With `--reauth` a second authentication follows: the UE's API returns a new
-//! A-KID, the old one no longer resolves at the AAnF (204), the new one does.
+//! A-KID, the old one no longer resolves at the AAnF (204), the new one does. `--fault` makes a
+//! step go wrong on purpose, to show that the demo then says so and exits 1.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use akma_sbi::client::{NaanfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
 use akma_udm::subscriber::{AuthMethod, Subscriber};
 use akma_ue::{AkmaApi, Faults, Outcome, SimulatedAmf, UeSpec};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use serde_json::json;
 
 /// The demo subscriber: the SUPI of the conventions.md example, K and OPc of TS 35.208 test
@@ -46,6 +47,21 @@ pub struct DemoArgs {
     /// The AF's FQDN (the AF uses TLS 1.3 with K_AF as external PSK, Ua* id 0x0100000007).
     #[arg(long, default_value = "app.example.com", value_parser = parse_af_fqdn)]
     pub af_fqdn: AfFqdn,
+    /// Make one step go wrong on purpose: the demo reports it and exits 1.
+    #[arg(long, value_enum)]
+    pub fault: Option<DemoFault>,
+}
+
+/// A deliberate failure, to show that the demo checks what it claims.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoFault {
+    /// The UE's RES* is corrupted on its way to the SEAF: authentication fails, nothing is
+    /// anchored at the AAnF.
+    WrongResStar,
+    /// The AF asks the AAnF for the key of another Ua* protocol (TLS 1.2 PSK instead of
+    /// TLS 1.3): the AAnF's K_AF differs from the UE's, and the comparison catches it.
+    /// (K_AF is bound to AF_ID = FQDN ‖ Ua* protocol identifier, TS 33.535 Annex A.4.)
+    KafMismatch,
 }
 
 /// Bad input is a usage error (exit 2), reported by clap with the argument's name.
@@ -70,7 +86,8 @@ impl Steps {
     fn done(&mut self, what: &str, took: Duration, detail: String) {
         let ms = took.as_secs_f64() * 1e3;
         if self.text {
-            println!("  {what:<52} {ms:>7.1} ms  {detail}");
+            let line = format!("  {what:<52} {ms:>7.1} ms  {detail}");
+            println!("{}", line.trim_end());
         }
         self.log
             .push(json!({"step": what, "ms": (ms * 10.0).round() / 10.0, "detail": detail}));
@@ -80,7 +97,15 @@ impl Steps {
 /// Runs the demo; `Err` carries the message for stderr (exit 1).
 pub async fn run(a: DemoArgs) -> Result<(), String> {
     let af_fqdn = a.af_fqdn.clone();
-    let af_id = AfId::new(af_fqdn.clone(), UaProtocolId::TLS13_PSK);
+    // The UE derives K_AF for TLS 1.3 PSK (conventions.md's default Ua* protocol); the AF asks
+    // for the same afId, unless the fault makes it ask for another protocol.
+    let af_ua = if a.fault == Some(DemoFault::KafMismatch) {
+        // TLS 1.2 shared key with TLS_PSK_WITH_AES_128_GCM_SHA256 (TS 33.220 H.3).
+        UaProtocolId::tls_suite(0x00a8)
+    } else {
+        UaProtocolId::TLS13_PSK
+    };
+    let af_id = AfId::new(af_fqdn.clone(), af_ua);
     let started = Instant::now();
     let mut steps = Steps {
         text: !a.json,
@@ -201,15 +226,28 @@ async fn demo_rounds(
     for i in 0..n {
         let again = if i == 0 { "" } else { " again" };
         let t = Instant::now();
+        let faults = Faults {
+            corrupt_res_star: a.fault == Some(DemoFault::WrongResStar),
+            ..Faults::default()
+        };
         let report = amf
-            .register(&nas, &Faults::default())
+            .register(&nas, &faults)
             .await
             .map_err(|e| format!("primary authentication: {e}"))?;
-        if !matches!(report.outcome, Outcome::Registered) {
-            return Err(format!(
-                "primary authentication ended {}",
-                akma_ue::report::outcome_name(&report.outcome)
-            ));
+        match &report.outcome {
+            Outcome::Registered => {}
+            Outcome::NetworkRejected { ausf_result, .. } => {
+                return Err(format!(
+                    "primary authentication failed: the AUSF answered {ausf_result}, \
+                     the UE got AUTHENTICATION REJECT and has no A-KID"
+                ))
+            }
+            other => {
+                return Err(format!(
+                    "primary authentication ended {}",
+                    akma_ue::report::outcome_name(other)
+                ))
+            }
         }
         let auth_type = report.auth_type.clone().unwrap_or_else(|| "?".into());
         steps.done(
@@ -244,8 +282,8 @@ async fn demo_rounds(
             t.elapsed(),
             format!("afId {}", af_id.to_sbi_string()),
         );
-        // Constant-time comparison (KAf's PartialEq).
-        if ue_kaf != aanf_kaf {
+        // The two keys are compared in constant time; only fingerprints are ever printed.
+        if !ue_kaf.ct_eq(&aanf_kaf) {
             return Err(format!(
                 "K_AF MISMATCH for A-KID {a_kid}: UE {} AAnF {}",
                 ue_kaf.fingerprint(),

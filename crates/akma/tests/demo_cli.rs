@@ -106,3 +106,38 @@ fn demo_refuses_a_bad_af_fqdn() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--af-fqdn"), "{err}");
 }
+
+/// The demo checks what it claims: a K_AF that differs (the AF asks for another Ua* protocol)
+/// or a failed authentication ends with exit status 1, one clear line on stderr, and no claim
+/// of equal keys on stdout.
+#[test]
+fn demo_exits_1_when_a_step_goes_wrong() {
+    let (code, out, err) = demo(&["--fault", "kaf-mismatch"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.starts_with("akma: error: K_AF MISMATCH for A-KID 0."),
+        "{err}"
+    );
+    // Both fingerprints are named, and they differ.
+    let fps: Vec<&str> = err
+        .trim_end()
+        .rsplit(' ')
+        .filter(|w| fingerprint_ok(w))
+        .collect();
+    assert_eq!(fps.len(), 2, "{err}");
+    assert_ne!(fps[0], fps[1], "{err}");
+    assert!(out.contains("afId app.example.com;ua=01000100a8"), "{out}");
+    assert!(!out.contains("the same K_AF"), "{out}");
+
+    let (code, out, err) = demo(&["--fault", "wrong-res-star", "--json"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(
+        err.trim_end(),
+        "akma: error: primary authentication failed: the AUSF answered \
+         AUTHENTICATION_FAILURE, the UE got AUTHENTICATION REJECT and has no A-KID"
+    );
+    assert!(
+        out.is_empty(),
+        "--json prints nothing when the demo fails: {out}"
+    );
+}

@@ -2,7 +2,8 @@
 //! development mode (h2c on loopback ports chosen at run time), subscribers provisioned with
 //! `akma udm provision`, and `akma ue authenticate` as the UE with its simulated AMF/SEAF. The
 //! test then plays the AF: it asks the AAnF over HTTP/2 for K_AF with the A-KID the UE printed
-//! and compares the fingerprint with the UE's. Every scenario of issue 4 point 4 is covered.
+//! and compares the fingerprint with the UE's. Every scenario of issue 4 point 4 is covered,
+//! plus deregistration at the AUSF and a graceful SIGTERM stop of every network function.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -59,14 +60,19 @@ impl Network {
              imsi-901700000000003,K,OPC,false,0,901-70,5G_AKA\n"
             .replace(",K,OPC,", &format!(",{K},{OPC},"));
         std::fs::write(d.join("subs.csv"), csv).unwrap();
-        let st = akma()
+        let out = akma()
             .args(["udm", "provision", "--dev", "--quiet", "--data"])
             .arg(d.join("udm"))
             .arg("--file")
             .arg(d.join("subs.csv"))
-            .status()
+            .output()
             .unwrap();
-        assert!(st.success(), "provisioning");
+        assert!(
+            out.status.success(),
+            "provisioning: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
 
         let (udm_p, aanf_p, ausf_p) = (free_port(), free_port(), free_port());
         let spawn = |args: Vec<String>, name: &'static str, log: &Path| {
@@ -213,6 +219,50 @@ impl Network {
         }
     }
 
+    /// `POST /nausf-auth/v1/ue-authentications/deregister` at the AUSF, as the UDM would.
+    async fn deregister(&self, supi: &str) -> u16 {
+        self.client
+            .post(format!(
+                "{}/nausf-auth/v1/ue-authentications/deregister",
+                self.ausf
+            ))
+            .json(&serde_json::json!({ "supi": supi }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// SIGTERM to each network function (the AUSF first, as it is the others' client), and
+    /// every one must drain and exit 0. The test's own HTTP/2 connections are closed first:
+    /// an open connection would hold a graceful shutdown back.
+    async fn stop(self) {
+        let Network {
+            _dir: dir,
+            mut procs,
+            client,
+            ..
+        } = self;
+        drop(client);
+        while let Some(mut p) = procs.pop() {
+            let pid = p.0.id().to_string();
+            let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+            assert!(st.success(), "kill -TERM {pid} ({})", p.1);
+            // A safety net against a hang, not a timing assertion.
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let status = loop {
+                if let Some(status) = p.0.try_wait().unwrap() {
+                    break status;
+                }
+                assert!(Instant::now() < deadline, "{} ignores SIGTERM", p.1);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            let log = std::fs::read_to_string(dir.path().join(format!("{}.log", p.1)));
+            assert!(status.success(), "{} exited with {status}: {log:?}", p.1);
+        }
+    }
+
     /// `aanf_contexts_stored` from the AAnF's /metrics.
     async fn contexts(&self) -> u64 {
         let text = self
@@ -303,18 +353,32 @@ async fn akma_across_processes() {
     // (and K_AF), although the network authenticated it again.
     let (code, runs) = net.ue(A, &["--repeat", "2", "--skip-smc-on", "2"]);
     assert_eq!(code, 1, "{runs:?}");
+    assert_eq!(s(&runs[0], "outcome"), "registered");
     assert_eq!(s(&runs[1], "outcome"), "smcSkipped");
     assert_eq!(s(&runs[1], "aKid"), s(&runs[0], "aKid"));
     assert_eq!(s(&runs[1], "kafFingerprint"), s(&runs[0], "kafFingerprint"));
+    // The AUSF anchored the second authentication's context (TS 33.535 §6.1), replacing the
+    // one the UE still uses: an AF gets 204 for the UE's A-KID and sends it to re-authenticate.
+    assert_eq!(net.k_af(s(&runs[1], "aKid")).await, None);
+    assert_eq!(net.contexts().await, 1);
 
     // EAP-AKA' through the eap-session resource.
     let (code, runs) = net.ue("imsi-901700000000002", &[]);
     assert_eq!(code, 0, "{runs:?}");
     assert_eq!(s(&runs[0], "authType"), "EAP_AKA_PRIME");
+    let eap_a_kid = s(&runs[0], "aKid");
+    assert!(eap_a_kid.starts_with("0."), "{eap_a_kid}");
     assert_eq!(
-        net.k_af(s(&runs[0], "aKid")).await.as_deref(),
+        net.k_af(eap_a_kid).await.as_deref(),
         Some(s(&runs[0], "kafFingerprint"))
     );
+    assert_eq!(net.contexts().await, 2);
+
+    // Deregistration (the UDM's call to the AUSF) removes that subscriber's context at the
+    // AAnF, and only that one.
+    assert_eq!(net.deregister("imsi-901700000000002").await, 204);
+    assert_eq!(net.k_af(eap_a_kid).await, None);
+    assert_eq!(net.contexts().await, 1);
 
     // A subscriber without AKMA: authenticated, but no AKMA context anywhere.
     let before = net.contexts().await;
@@ -323,4 +387,6 @@ async fn akma_across_processes() {
     assert_eq!(s(&runs[0], "outcome"), "registered");
     assert_eq!(net.contexts().await, before);
     assert_eq!(net.k_af(s(&runs[0], "aKid")).await, None);
+
+    net.stop().await;
 }
