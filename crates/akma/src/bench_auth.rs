@@ -1,62 +1,129 @@
-//! `akma bench auth`: complete primary authentications with AKMA anchoring per second.
+//! `akma bench auth`: complete primary authentications with AKMA anchoring per second, with
+//! the time spent per hop.
 //!
-//! 1. Provisions `2 × N` subscribers with `akma udm provision` (half with AKMA, half without).
+//! 1. Provisions `2 × N` subscribers with `akma udm provision` (its progress bar): `N` with
+//!    AKMA, `N` without, all 5G AKA.
 //! 2. Starts `akma udm`, `akma aanf` and `akma ausf` in development mode (h2c) as child
-//!    processes, so that each network function's CPU time can be read from `/proc`.
-//! 3. Drives complete 5G AKA runs from `C` concurrent simulated UEs (the `akma-ue` USIM, ME
-//!    and simulated AMF/SEAF over the real SBI: POST ue-authentications → RES* → PUT
-//!    5g-aka-confirmation, which makes the AUSF call UDM auth-events and AAnF
-//!    register-anchorkey → NAS security mode command → K_AKMA and A-KID on the UE), first for
-//!    the AKMA subscribers, then, as the baseline measured in the same run, for the others
-//!    (the same path without the AAnF hop). A subscriber is never used by two UEs at once.
-//! 4. Time per hop: the CPU each process spent per authentication, and the latency of the
-//!    two hops behind the AUSF measured alone at the same concurrency (UDM generate-auth-data,
-//!    AAnF register-anchorkey).
-//! 5. Checks a sample: the UEs' current A-KIDs resolve at the AAnF to the UEs' K_AF.
+//!    processes of this binary, so that each network function's CPU time can be read from
+//!    `/proc/<pid>/stat`. They are killed when the benchmark ends, fails or is interrupted;
+//!    the temporary directory is removed.
+//! 3. `C` concurrent UEs (the `akma-ue` USIM and ME, in this process) run complete
+//!    registrations back to back through the bench's AMF/SEAF, which is
+//!    `akma_ue::SimulatedAmf`'s 5G AKA path with a clock around each SBI call: POST
+//!    ue-authentications (AUSF → UDM generate-auth-data) → AUTHENTICATION REQUEST → RES* →
+//!    HRES* check → PUT 5g-aka-confirmation (AUSF → AAnF register-anchorkey, AUSF → UDM
+//!    auth-events) → NAS SECURITY MODE COMMAND/COMPLETE → K_AKMA and A-KID on the UE. Only
+//!    runs that end with the SMC completed count. A subscriber is never used by two UEs at
+//!    once. The AKMA subscribers, and as the baseline measured in the same run the others
+//!    (the same path without the AAnF hop), take turns: with, without, without, with, half
+//!    of the measured time each, each segment after a warm-up that is not measured.
+//! 4. Time per hop: the AMF's latency of each SBI call (measured here), and, from the AUSF's
+//!    `GET /metrics` histograms scraped at the start and end of each measured period, the
+//!    AUSF's handling of each request and its calls to the UDM and the AAnF. CPU per
+//!    authentication for each process from `/proc`.
+//! 5. Correctness inside the benchmark: a few UEs register once more through
+//!    `akma_ue::SimulatedAmf` itself; then a sample of AKMA UEs' current A-KIDs must resolve
+//!    at the AAnF to the K_AF each UE derives, and a sample of the baseline UEs' A-KIDs must
+//!    be unknown there.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use akma_ausf::metrics::{Hop, Op, BUCKETS};
 use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{Opc, K};
 use akma_loadgen::cpu_seconds_of;
-use akma_sbi::client::{NaanfClient, NudmUeauClient, SbiClient};
+use akma_sbi::client::{NaanfClient, NausfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi::nausf::{
+    AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, SupiOrSuci, LINK_5G_AKA,
+};
+use akma_ue::identity::{registration_identity, IdentityChoice};
+use akma_ue::nas::Message;
+use akma_ue::seaf::{self, AmfSecurityContext};
+use akma_ue::ue::ABBA_DEFAULT;
 use akma_ue::{Faults, NasLayer, Outcome, SimulatedAmf, UeSpec};
 use clap::Args;
 
 const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
+/// TS 35.208 test set 1 (every subscriber shares it; SQNs are per subscriber).
 const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
 const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 const AF: &str = "bench-af.example.com";
+/// UEs whose keys are checked at the AAnF after the run, per variant.
+const CHECK_SAMPLE: usize = 64;
+/// UEs that register once more through `SimulatedAmf` before the check.
+const CROSS_CHECK: usize = 8;
 
 /// `akma bench auth` options.
 #[derive(Args, Debug, Clone)]
 pub struct AuthBenchArgs {
-    /// Subscribers per phase (AKMA on; as many again with AKMA off for the baseline).
-    #[arg(long, default_value_t = 2000)]
+    /// Subscribers per variant (AKMA on; as many again with AKMA off for the baseline).
+    #[arg(long, default_value_t = 10_000)]
     pub subscribers: u64,
     /// Concurrent UEs.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// Seconds measured per phase.
+    /// Seconds measured per variant (in two halves: with, without, without, with AKMA).
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
-    /// Seconds of warm-up per phase (not measured).
+    /// Seconds of warm-up before each of the four segments (not measured).
     #[arg(long, default_value_t = 1)]
     pub warmup: u64,
 }
 
-/// Kills and reaps a child process when dropped.
-struct ChildGuard(Child);
+/// A child process, killed and reaped when dropped.
+struct ChildGuard {
+    child: Child,
+    name: &'static str,
+    log: PathBuf,
+}
+
 impl Drop for ChildGuard {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChildGuard {
+    /// The last lines of the child's stderr, for error messages.
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(5)..].join("\n  ");
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; its log ends with:\n  {tail}")
+        }
+    }
+
+    /// An error if the child has exited.
+    fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(st)) => Err(format!(
+                "the {} exited ({st}){}",
+                self.name,
+                self.log_tail()
+            )),
+            Err(e) => Err(format!("the {}: {e}", self.name)),
+        }
+    }
+}
+
+/// Sets the flag when dropped, so that the UE tasks stop on every way out of a segment.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
     }
 }
 
@@ -71,27 +138,36 @@ fn supi(akma: bool, i: u64) -> String {
     format!("imsi-90170{}{i:09}", if akma { 1 } else { 2 })
 }
 
-fn spawn(exe: &Path, args: &[String], log: &Path) -> Result<ChildGuard, String> {
-    let log = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-    Command::new(exe)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .map(ChildGuard)
-        .map_err(|e| format!("cannot start {}: {e}", exe.display()))
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "n/a".into())
 }
 
-async fn wait_ready(
-    client: &reqwest::Client,
-    port: u16,
-    child: &mut ChildGuard,
-    name: &str,
-) -> Result<(), String> {
+fn spawn(
+    exe: &Path,
+    name: &'static str,
+    args: &[String],
+    dir: &Path,
+) -> Result<ChildGuard, String> {
+    let log = dir.join(format!("{}.log", name.to_lowercase()));
+    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let child = Command::new(exe)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(file)
+        .spawn()
+        .map_err(|e| format!("cannot start the {name} ({}): {e}", exe.display()))?;
+    Ok(ChildGuard { child, name, log })
+}
+
+async fn wait_ready(probe: &reqwest::Client, port: u16, nf: &mut ChildGuard) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        if let Ok(r) = client
+        if let Ok(r) = probe
             .get(format!("http://127.0.0.1:{port}/readyz"))
             .send()
             .await
@@ -100,82 +176,16 @@ async fn wait_ready(
                 return Ok(());
             }
         }
-        if let Ok(Some(st)) = child.0.try_wait() {
-            return Err(format!("the {name} exited ({st})"));
-        }
+        nf.check_alive()?;
         if Instant::now() > deadline {
-            return Err(format!("the {name} did not become ready"));
+            return Err(format!(
+                "the {} did not become ready in 60 s{}",
+                nf.name,
+                nf.log_tail()
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Latencies (µs) of completed operations and how long the measured period lasted.
-struct Phase {
-    lat_us: Vec<u64>,
-    elapsed: Duration,
-    failures: u64,
-}
-
-impl Phase {
-    fn rate(&self) -> f64 {
-        self.lat_us.len() as f64 / self.elapsed.as_secs_f64()
-    }
-    fn pct(&mut self, p: f64) -> f64 {
-        if self.lat_us.is_empty() {
-            return 0.0;
-        }
-        self.lat_us.sort_unstable();
-        let i = ((self.lat_us.len() as f64 - 1.0) * p).round() as usize;
-        self.lat_us[i] as f64 / 1000.0
-    }
-}
-
-/// Runs `op(worker, n)` from `concurrency` tasks: a warm-up, then `duration` measured.
-async fn drive<F, Fut>(concurrency: usize, warmup: Duration, duration: Duration, op: F) -> Phase
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let op = Arc::new(op);
-    let stop = Arc::new(AtomicBool::new(false));
-    let t0 = Instant::now();
-    let measure_from = t0 + warmup;
-    let mut tasks = Vec::new();
-    for w in 0..concurrency {
-        let (op, stop) = (op.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let (mut lat, mut failures, mut n) = (Vec::new(), 0u64, 0u64);
-            while !stop.load(Ordering::Relaxed) {
-                let s = Instant::now();
-                let ok = op(w, n).await;
-                n += 1;
-                if s >= measure_from && !stop.load(Ordering::Relaxed) {
-                    if ok {
-                        lat.push(s.elapsed().as_micros() as u64);
-                    } else {
-                        failures += 1;
-                    }
-                }
-            }
-            (lat, failures)
-        }));
-    }
-    tokio::time::sleep_until((measure_from + duration).into()).await;
-    stop.store(true, Ordering::Relaxed);
-    let elapsed = measure_from.elapsed();
-    let mut phase = Phase {
-        lat_us: Vec::new(),
-        elapsed,
-        failures: 0,
-    };
-    for t in tasks {
-        if let Ok((lat, f)) = t.await {
-            phase.lat_us.extend(lat);
-            phase.failures += f;
-        }
-    }
-    phase
 }
 
 fn ue(supi: &str) -> Result<NasLayer, String> {
@@ -190,27 +200,404 @@ fn ue(supi: &str) -> Result<NasLayer, String> {
     .build())
 }
 
-/// CPU seconds of each process (the NFs, then this one).
-fn cpu(pids: &[u32]) -> Vec<Option<f64>> {
-    pids.iter()
-        .map(|p| cpu_seconds_of(*p))
-        .chain(std::iter::once(cpu_seconds_of(std::process::id())))
-        .collect()
+/// One completed registration: when it ended, and its timings in µs.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    end: Instant,
+    total: u64,
+    post: u64,
+    put: u64,
 }
 
-fn cpu_per_op(before: &[Option<f64>], after: &[Option<f64>], ops: f64) -> Vec<String> {
-    before
+fn us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The bench's AMF/SEAF: the 5G AKA path of `SimulatedAmf::register` (TS 33.501 §6.1.3.2,
+/// TS 24.501 §5.4.1.3 and §5.4.2) without fault injection or resynchronisation, with a
+/// clock around each SBI call. Anything but a completed SMC is an error.
+async fn register_timed(
+    ausf: &NausfClient,
+    snn: &ServingNetworkName,
+    nas: &NasLayer,
+) -> Result<Run, String> {
+    let t0 = Instant::now();
+    let request = {
+        let mut ue = nas.lock();
+        let identity =
+            registration_identity(ue.usim(), IdentityChoice::Auto).map_err(|e| e.to_string())?;
+        ue.start_registration(snn.clone(), identity)
+    };
+    let supi_or_suci = SupiOrSuci::parse(&request.identity).map_err(|e| e.to_string())?;
+    let ngksi = seaf::next_ngksi(request.ngksi);
+
+    // Nausf_UEAuthentication_Authenticate.
+    let t = Instant::now();
+    let ctx = ausf
+        .authenticate(&AuthenticationInfo::new(supi_or_suci, snn.clone()))
+        .await
+        .map_err(|e| format!("POST ue-authentications: {e}"))?
+        .body;
+    let post = t.elapsed();
+    let AuthData5g::Av5gAka(av) = ctx.auth_data else {
+        return Err("the AUSF did not choose 5G AKA".into());
+    };
+    let link = ctx
+        .link(LINK_5G_AKA)
+        .ok_or("no 5g-aka link in the authentication context")?
+        .to_owned();
+
+    // AUTHENTICATION REQUEST → RESPONSE; HRES* against HXRES* at the SEAF.
+    let step = nas
+        .deliver(&seaf::authentication_request(
+            ngksi,
+            &ABBA_DEFAULT,
+            av.rand,
+            av.autn,
+        ))
+        .map_err(|e| e.to_string())?;
+    let uplink = step.uplink.ok_or("the UE did not answer the challenge")?;
+    let Message::AuthenticationResponse {
+        res_star: Some(res_star),
+        ..
+    } = Message::decode(&uplink).map_err(|e| e.to_string())?
+    else {
+        return Err(format!("the UE refused the challenge ({:?})", step.event));
+    };
+    if !seaf::hres_star_matches(&av.rand, &res_star, &av.hxres_star) {
+        return Err("HRES* does not match HXRES*".into());
+    }
+
+    // Nausf_UEAuthentication_Authenticate (confirmation).
+    let t = Instant::now();
+    let answer = ausf
+        .confirm_5g_aka(&link, &ConfirmationData::new(res_star))
+        .await
+        .map_err(|e| format!("PUT 5g-aka-confirmation: {e}"))?;
+    let put = t.elapsed();
+    let (AuthResult::Success, Some(k_seaf), Some(supi)) =
+        (answer.auth_result, answer.kseaf, answer.supi)
+    else {
+        return Err("the AUSF did not confirm the authentication".into());
+    };
+
+    // NAS SMC under K_AMF: the UE's new context, with K_AKMA and the A-KID, becomes current.
+    let amf_ctx = AmfSecurityContext::new(
+        &k_seaf,
+        &supi,
+        &ABBA_DEFAULT,
+        ngksi,
+        request.ue_security_capability,
+    )
+    .map_err(|e| e.to_string())?;
+    let step = nas
+        .deliver(&amf_ctx.security_mode_command())
+        .map_err(|e| e.to_string())?;
+    let complete = step.uplink.ok_or("the UE did not answer the SMC")?;
+    amf_ctx
+        .check_answer(&complete)
+        .map_err(|e| format!("SMC: {e}"))?;
+    Ok(Run {
+        end: Instant::now(),
+        total: us(t0.elapsed()),
+        post: us(post),
+        put: us(put),
+    })
+}
+
+/// CPU seconds of each process and the AUSF's metrics at one instant.
+struct Snapshot {
+    at: Instant,
+    cpu: Vec<Option<f64>>,
+    metrics: HashMap<String, f64>,
+}
+
+/// The processes whose CPU is reported: UDM, AUSF, AAnF, this one.
+const PROCESSES: [&str; 4] = ["UDM", "AUSF", "AAnF", "bench"];
+
+async fn snapshot(
+    probe: &reqwest::Client,
+    ausf_port: u16,
+    pids: &[u32],
+) -> Result<Snapshot, String> {
+    let cpu = pids
         .iter()
-        .zip(after)
-        .map(|(b, a)| match (b, a) {
-            (Some(b), Some(a)) if ops > 0.0 => format!("{:>6.0} µs", (a - b) * 1e6 / ops),
-            _ => "   n/a".into(),
+        .copied()
+        .chain(std::iter::once(std::process::id()))
+        .map(cpu_seconds_of)
+        .collect();
+    let at = Instant::now();
+    let text = probe
+        .get(format!("http://127.0.0.1:{ausf_port}/metrics"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| format!("the AUSF's /metrics: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("the AUSF's /metrics: {e}"))?;
+    Ok(Snapshot {
+        at,
+        cpu,
+        metrics: parse_metrics(&text),
+    })
+}
+
+/// `series value` lines of the Prometheus text format, by series (name and labels).
+fn parse_metrics(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_owned(), value.parse().ok()?))
         })
         .collect()
 }
 
-/// The whole benchmark.
+/// Latency of one hop over a measured period, in ms; `calls` per authentication.
+#[derive(Debug, Clone, Copy)]
+struct Stat {
+    mean: f64,
+    p50: f64,
+    p99: f64,
+    calls: f64,
+}
+
+/// Exact figures from client-side samples (µs).
+fn exact(mut v: Vec<u64>, runs: usize) -> Option<Stat> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let q = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0;
+    Some(Stat {
+        mean: v.iter().sum::<u64>() as f64 / v.len() as f64 / 1000.0,
+        p50: q(0.5),
+        p99: q(0.99),
+        calls: v.len() as f64 / runs.max(1) as f64,
+    })
+}
+
+/// Figures from an AUSF histogram's growth over the measured periods (`delta`: series →
+/// increase): the mean is exact, the quantiles are interpolated linearly within a bucket (as
+/// Prometheus' `histogram_quantile` does).
+fn from_histogram(
+    delta: &HashMap<String, f64>,
+    name: &str,
+    labels: &str,
+    runs: usize,
+) -> Option<Stat> {
+    let d = |series: String| delta.get(&series).copied().unwrap_or(0.0);
+    let count = d(format!("{name}_count{{{labels}}}"));
+    if count <= 0.0 {
+        return None;
+    }
+    let sum = d(format!("{name}_sum{{{labels}}}"));
+    let cumulative: Vec<f64> = BUCKETS
+        .iter()
+        .map(|le| d(format!("{name}_bucket{{{labels},le=\"{le}\"}}")))
+        .collect();
+    let q = |p: f64| {
+        let rank = p * count;
+        let mut lower = (0.0, 0.0); // (bound, cumulative count)
+        for (i, &c) in cumulative.iter().enumerate() {
+            if c >= rank {
+                let width = c - lower.1;
+                let frac = if width > 0.0 {
+                    (rank - lower.1) / width
+                } else {
+                    1.0
+                };
+                return (lower.0 + (BUCKETS[i] - lower.0) * frac) * 1000.0;
+            }
+            lower = (BUCKETS[i], c);
+        }
+        BUCKETS[BUCKETS.len() - 1] * 1000.0 // beyond the last bound
+    };
+    Some(Stat {
+        mean: sum / count * 1000.0,
+        p50: q(0.5),
+        p99: q(0.99),
+        calls: count / runs.max(1) as f64,
+    })
+}
+
+/// The hops reported, in order: (label, where it is measured).
+const HOPS: [(&str, &str); 8] = [
+    ("AMF->AUSF POST ue-authentications", "AMF"),
+    ("AUSF handling of the POST", "AUSF"),
+    ("AUSF->UDM generate-auth-data", "AUSF"),
+    ("AMF->AUSF PUT 5g-aka-confirmation", "AMF"),
+    ("AUSF handling of the PUT", "AUSF"),
+    ("AUSF->AAnF register-anchorkey", "AUSF"),
+    ("AUSF->UDM auth-events", "AUSF"),
+    ("UE + SEAF + SMC, rest of a run", "bench"),
+];
+
+/// What the measured periods of one variant (with or without AKMA) added up to.
+#[derive(Default)]
+struct Measured {
+    runs: Vec<Run>,
+    window: Duration,
+    failures: usize,
+    first_failure: Option<String>,
+    /// CPU seconds per process of [`PROCESSES`]; `None` once one could not be read.
+    cpu: Vec<Option<f64>>,
+    /// The AUSF's series → increase.
+    metrics: HashMap<String, f64>,
+}
+
+impl Measured {
+    fn rate(&self) -> f64 {
+        self.runs.len() as f64 / self.window.as_secs_f64()
+    }
+
+    /// The increase between two snapshots, added.
+    fn add_period(&mut self, before: &Snapshot, after: &Snapshot) {
+        self.window += after.at - before.at;
+        let cpu = before
+            .cpu
+            .iter()
+            .zip(&after.cpu)
+            .map(|(b, a)| Some(a.as_ref()? - b.as_ref()?));
+        self.cpu = if self.cpu.is_empty() {
+            cpu.collect()
+        } else {
+            self.cpu
+                .iter()
+                .zip(cpu)
+                .map(|(s, c)| Some(s.as_ref()? + c?))
+                .collect()
+        };
+        for (k, v) in &after.metrics {
+            *self.metrics.entry(k.clone()).or_default() +=
+                v - before.metrics.get(k).copied().unwrap_or(0.0);
+        }
+    }
+
+    /// CPU µs per authentication, per process.
+    fn cpu_us(&self) -> Vec<Option<f64>> {
+        let n = self.runs.len() as f64;
+        self.cpu
+            .iter()
+            .map(|c| c.filter(|_| n > 0.0).map(|c| c * 1e6 / n))
+            .collect()
+    }
+
+    /// Latency of complete runs.
+    fn total(&self) -> Option<Stat> {
+        exact(self.runs.iter().map(|r| r.total).collect(), self.runs.len())
+    }
+
+    /// One entry per [`HOPS`] row.
+    fn hops(&self) -> Vec<Option<Stat>> {
+        let n = self.runs.len();
+        let op = |o: Op| {
+            from_histogram(
+                &self.metrics,
+                "ausf_request_duration_seconds",
+                &format!("operation=\"{}\"", o.label()),
+                n,
+            )
+        };
+        let hop = |h: Hop| {
+            from_histogram(
+                &self.metrics,
+                "ausf_peer_request_duration_seconds",
+                &format!("peer=\"{}\",operation=\"{}\"", h.peer(), h.label()),
+                n,
+            )
+        };
+        vec![
+            exact(self.runs.iter().map(|r| r.post).collect(), n),
+            op(Op::Authenticate),
+            hop(Hop::UdmGenerateAuthData),
+            exact(self.runs.iter().map(|r| r.put).collect(), n),
+            op(Op::Confirm5gAka),
+            hop(Hop::AanfRegisterAnchorKey),
+            hop(Hop::UdmAuthEvents),
+            exact(
+                self.runs
+                    .iter()
+                    .map(|r| r.total.saturating_sub(r.post + r.put))
+                    .collect(),
+                n,
+            ),
+        ]
+    }
+}
+
+struct Env {
+    probe: reqwest::Client,
+    ausf: NausfClient,
+    ausf_port: u16,
+    pids: Vec<u32>,
+    snn: ServingNetworkName,
+    concurrency: usize,
+    warmup: Duration,
+}
+
+/// Runs `C` UEs over `ues` for the warm-up and then `measured`, and adds what the measured
+/// period saw to `into`.
+async fn segment(
+    env: &Env,
+    ues: Arc<Vec<NasLayer>>,
+    measured: Duration,
+    into: &mut Measured,
+) -> Result<(), String> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let _stop_guard = StopOnDrop(stop.clone());
+    let mut tasks = Vec::new();
+    for w in 0..env.concurrency {
+        let (stop, ues, ausf, snn) = (stop.clone(), ues.clone(), env.ausf.clone(), env.snn.clone());
+        // Worker w owns subscribers w, w + C, w + 2C, …: never one UE in two tasks.
+        let mine: Vec<usize> = (w..ues.len()).step_by(env.concurrency).collect();
+        tasks.push(tokio::spawn(async move {
+            let (mut runs, mut failures) = (Vec::new(), Vec::new());
+            for i in mine.iter().cycle() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match register_timed(&ausf, &snn, &ues[*i]).await {
+                    Ok(r) => runs.push(r),
+                    Err(e) => failures.push((Instant::now(), e)),
+                }
+            }
+            (runs, failures)
+        }));
+    }
+    tokio::time::sleep(env.warmup).await;
+    let before = snapshot(&env.probe, env.ausf_port, &env.pids).await?;
+    tokio::time::sleep(measured).await;
+    let after = snapshot(&env.probe, env.ausf_port, &env.pids).await?;
+    stop.store(true, Ordering::Relaxed);
+
+    // Runs and failures that ended within the measured period.
+    let in_window = |t: Instant| t >= before.at && t <= after.at;
+    for t in tasks {
+        let (r, f) = t.await.map_err(|e| format!("a UE task failed: {e}"))?;
+        into.runs.extend(r.into_iter().filter(|r| in_window(r.end)));
+        for (at, e) in f {
+            if in_window(at) {
+                into.failures += 1;
+                into.first_failure.get_or_insert(e);
+            }
+        }
+    }
+    into.add_period(&before, &after);
+    Ok(())
+}
+
+/// The whole benchmark; interrupted by Ctrl-C, it still stops the children and removes its
+/// temporary directory.
 pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
+    tokio::select! {
+        r = bench(a) => r,
+        _ = tokio::signal::ctrl_c() => Err("interrupted".into()),
+    }
+}
+
+async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     if a.subscribers == 0 || a.concurrency == 0 || a.duration == 0 {
         return Err("--subscribers, --concurrency and --duration must be positive".into());
     }
@@ -219,6 +606,10 @@ pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
             "--concurrency cannot exceed --subscribers (a UE is never used twice at once)".into(),
         );
     }
+    if a.subscribers > 100_000_000 {
+        return Err("--subscribers: at most 100000000 (the SUPIs have 9 free digits)".into());
+    }
+    let load_at_start = load_average();
     let exe = std::env::current_exe().map_err(|e| format!("own executable: {e}"))?;
     let dir = tempfile::Builder::new()
         .prefix("akma-bench-auth-")
@@ -240,22 +631,32 @@ pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
     }
     std::fs::write(&csv, text).map_err(|e| format!("{}: {e}", csv.display()))?;
     let udm_data: PathBuf = d.join("udm");
+    eprintln!("provisioning {} subscribers in the UDM…", 2 * n);
     let st = Command::new(&exe)
         .args(["udm", "provision", "--dev", "--data"])
         .arg(&udm_data)
         .arg("--file")
         .arg(&csv)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .status()
         .map_err(|e| format!("akma udm provision: {e}"))?;
     if !st.success() {
         return Err(format!("akma udm provision failed ({st})"));
     }
 
-    // 2. The network functions, each in its own process.
+    // 2. The network functions, each in its own process. The AUSF keeps finished contexts
+    //    for the SEAF's DELETE for its default 60 s; its default cap of 100,000 contexts
+    //    would be reached above 1,667 authentications/s, so the bench raises it.
+    let ausf_toml = d.join("ausf.toml");
+    std::fs::write(&ausf_toml, "max_contexts = 2000000\n")
+        .map_err(|e| format!("{}: {e}", ausf_toml.display()))?;
     let (udm_p, aanf_p, ausf_p) = (free_port()?, free_port()?, free_port()?);
     let s = |x: &str| x.to_string();
     let mut udm = spawn(
         &exe,
+        "UDM",
         &[
             s("udm"),
             s("--dev"),
@@ -264,10 +665,11 @@ pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
             s("--data"),
             udm_data.display().to_string(),
         ],
-        &d.join("udm.log"),
+        d,
     )?;
     let mut aanf = spawn(
         &exe,
+        "AAnF",
         &[
             s("aanf"),
             s("--dev"),
@@ -276,13 +678,16 @@ pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
             s("--data"),
             d.join("aanf").display().to_string(),
         ],
-        &d.join("aanf.log"),
+        d,
     )?;
     let mut ausf = spawn(
         &exe,
+        "AUSF",
         &[
             s("ausf"),
             s("--dev"),
+            s("--config"),
+            ausf_toml.display().to_string(),
             s("--listen"),
             format!("127.0.0.1:{ausf_p}"),
             s("--udm"),
@@ -292,184 +697,219 @@ pub async fn run(a: AuthBenchArgs) -> Result<(), String> {
             s("--mnc-len"),
             s("2"),
         ],
-        &d.join("ausf.log"),
+        d,
     )?;
     let probe = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
         .map_err(|e| e.to_string())?;
-    wait_ready(&probe, udm_p, &mut udm, "UDM").await?;
-    wait_ready(&probe, aanf_p, &mut aanf, "AAnF").await?;
-    wait_ready(&probe, ausf_p, &mut ausf, "AUSF").await?;
-    let pids = [udm.0.id(), ausf.0.id(), aanf.0.id()];
+    wait_ready(&probe, udm_p, &mut udm).await?;
+    wait_ready(&probe, aanf_p, &mut aanf).await?;
+    wait_ready(&probe, ausf_p, &mut ausf).await?;
 
     let snn = ServingNetworkName::parse(SNN).map_err(|e| e.to_string())?;
-    let amf = Arc::new(
-        SimulatedAmf::h2c(&format!("http://127.0.0.1:{ausf_p}"), snn.clone())
-            .map_err(|e| format!("AMF client: {e}"))?,
-    );
-    let (warmup, duration) = (
-        Duration::from_secs(a.warmup),
-        Duration::from_secs(a.duration),
-    );
-    let c = a.concurrency;
+    let ausf_root = format!("http://127.0.0.1:{ausf_p}");
+    let env = Env {
+        probe,
+        ausf: NausfClient::new(
+            SbiClient::h2c().map_err(|e| e.to_string())?,
+            ausf_root.clone(),
+        ),
+        ausf_port: ausf_p,
+        pids: vec![udm.child.id(), ausf.child.id(), aanf.child.id()],
+        snn: snn.clone(),
+        concurrency: a.concurrency,
+        warmup: Duration::from_secs(a.warmup),
+    };
 
-    // 3. Complete authentications, with AKMA and (baseline) without.
-    let mut results = Vec::new();
-    let mut akma_ues = Vec::new();
-    for akma in [true, false] {
-        let ues: Arc<Vec<NasLayer>> = Arc::new(
+    // 3. Complete authentications, with AKMA (index 0) and without (1), in the order
+    //    with, without, without, with, half of the measured time each, so that a drift of
+    //    the machine's speed (other load, the UDM's growing tables) falls on both alike.
+    let ue_sets: Vec<Arc<Vec<NasLayer>>> = [true, false]
+        .iter()
+        .map(|&akma| {
             (0..n)
                 .map(|i| ue(&supi(akma, i)))
-                .collect::<Result<_, _>>()?,
-        );
-        let (amf2, ues2) = (amf.clone(), ues.clone());
-        let before = cpu(&pids);
-        let phase = drive(c, warmup, duration, move |w, k| {
-            let (amf, ues) = (amf2.clone(), ues2.clone());
-            // Worker w uses subscribers w, w + C, w + 2C, …: never one UE in two tasks.
-            let per = (n as usize - w).div_ceil(c) as u64;
-            let i = w + ((k % per) as usize) * c;
-            async move {
-                matches!(
-                    amf.register(&ues[i], &Faults::default())
-                        .await
-                        .map(|r| r.outcome),
-                    Ok(Outcome::Registered)
-                )
-            }
+                .collect::<Result<Vec<_>, _>>()
+                .map(Arc::new)
         })
-        .await;
-        let after = cpu(&pids);
-        // CPU per completed authentication, warm-up included in both counts.
-        let total = phase.lat_us.len() as f64 * (phase.elapsed + warmup).as_secs_f64()
-            / phase.elapsed.as_secs_f64();
-        results.push((akma, phase, cpu_per_op(&before, &after, total)));
-        if akma {
-            akma_ues = ues.iter().take(64).cloned().collect();
+        .collect::<Result<_, _>>()?;
+    let mut results = [Measured::default(), Measured::default()];
+    let half = Duration::from_secs_f64(a.duration as f64 / 2.0);
+    for (k, set) in [0, 1, 1, 0].into_iter().enumerate() {
+        eprintln!(
+            "{}/4 {}: {} s of warm-up, {:.1} s measured…",
+            k + 1,
+            ["with AKMA", "without AKMA (baseline)"][set],
+            a.warmup,
+            half.as_secs_f64()
+        );
+        let r = segment(&env, ue_sets[set].clone(), half, &mut results[set]).await;
+        for nf in [&mut udm, &mut ausf, &mut aanf] {
+            nf.check_alive()?;
+        }
+        r?;
+    }
+    for r in &results {
+        if r.runs.is_empty() {
+            return Err(format!(
+                "no registration completed in the measured periods{}",
+                r.first_failure
+                    .as_deref()
+                    .map(|e| format!(" (first failure: {e})"))
+                    .unwrap_or_default()
+            ));
         }
     }
 
-    // 4. The hops behind the AUSF alone, at the same concurrency.
-    let sbi = SbiClient::h2c().map_err(|e| e.to_string())?;
-    let udm_c = Arc::new(NudmUeauClient::new(
-        sbi.clone(),
-        format!("http://127.0.0.1:{udm_p}"),
-    ));
-    let aanf_c = Arc::new(NaanfClient::new(sbi, format!("http://127.0.0.1:{aanf_p}")));
-    let ausf_id = akma_sbi::ueau::NfInstanceId::parse("5a4d1e0c-4b1e-4c5e-9a52-3f6c2b1d9e70")
-        .map_err(|e| e.to_string())?;
-    let (u2, snn2) = (udm_c.clone(), snn.clone());
-    let mut udm_hop = drive(c, warmup, duration, move |_, k| {
-        let (u, snn, id) = (u2.clone(), snn2.clone(), ausf_id.clone());
-        let who = supi(false, k % n);
-        async move {
-            let req = akma_sbi::ueau::AuthenticationInfoRequest::new(snn, id);
-            u.generate_auth_data(&who, &req).await.is_ok()
+    // 4. Correctness: SimulatedAmf itself, then K_AF of UE and AAnF.
+    let amf = SimulatedAmf::new(
+        SbiClient::h2c().map_err(|e| e.to_string())?,
+        &ausf_root,
+        snn,
+    );
+    for nas in ue_sets[0].iter().take(CROSS_CHECK) {
+        let report = amf
+            .register(nas, &Faults::default())
+            .await
+            .map_err(|e| format!("check: SimulatedAmf: {e}"))?;
+        if report.outcome != Outcome::Registered {
+            return Err(format!(
+                "check: SimulatedAmf ended with {:?}",
+                report.outcome
+            ));
         }
-    })
-    .await;
-    let a2 = aanf_c.clone();
-    let mut aanf_hop = drive(c, warmup, duration, move |w, k| {
-        let a = a2.clone();
-        async move {
-            let supi = Supi::parse(&format!(
-                "imsi-90170{:010}",
-                3_000_000_000u64 + (w as u64) * 10_000_000 + k
-            ))
-            .expect("valid IMSI");
-            let mut kausf = [0x11u8; 32];
-            kausf[..8].copy_from_slice(&k.to_be_bytes());
-            kausf[8] = w as u8;
-            let keys = akma_core::akma::derive_akma_keys(
-                &akma_core::keys::KAusf::from_bytes(kausf),
-                &supi,
-                &RoutingIndicator::none_provisioned(),
-                MncLen::Two,
-            )
-            .expect("keys");
-            let info = akma_sbi::models::AkmaKeyInfo {
-                supp_feat: None,
-                ue_id: akma_sbi::models::UeId::Supi(supi),
-                a_kid: keys.a_kid,
-                k_akma: keys.k_akma,
-            };
-            a.register_anchor_key(&info).await.is_ok()
-        }
-    })
-    .await;
-
-    // 5. Correctness inside the benchmark: the UEs' A-KIDs give the UEs' K_AF at the AAnF.
+    }
+    let aanf_c = NaanfClient::new(
+        SbiClient::h2c().map_err(|e| e.to_string())?,
+        format!("http://127.0.0.1:{aanf_p}"),
+    );
     let af = AfFqdn::parse(AF).map_err(|e| e.to_string())?;
     let af_id = AfId::new(af.clone(), UaProtocolId::TLS13_PSK);
-    let mut checked = 0;
-    for nas in &akma_ues {
-        let api = nas.akma_api();
-        let Ok((a_kid, ue_kaf)) = api.derive_k_af(&af, UaProtocolId::TLS13_PSK) else {
-            continue; // never authenticated during the run
-        };
-        let got = aanf_c
-            .retrieve_application_key(&AkmaAfKeyRequest::new(&af_id, a_kid.clone(), false))
-            .await
-            .map_err(|e| format!("check: {e}"))?
-            .ok_or_else(|| format!("check: A-KID {a_kid} unknown at the AAnF"))?;
-        if got.kaf != ue_kaf {
-            return Err(format!("check: K_AF differs for A-KID {a_kid}"));
+    let mut checked = [0usize; 2];
+    for (set, ues) in ue_sets.iter().enumerate() {
+        let akma = set == 0;
+        for nas in ues.iter() {
+            if checked[set] == CHECK_SAMPLE {
+                break;
+            }
+            let Ok((a_kid, ue_kaf)) = nas.akma_api().derive_k_af(&af, UaProtocolId::TLS13_PSK)
+            else {
+                continue; // not registered during the run
+            };
+            let got = aanf_c
+                .retrieve_application_key(&AkmaAfKeyRequest::new(&af_id, a_kid.clone(), false))
+                .await
+                .map_err(|e| format!("check: the AAnF: {e}"))?;
+            match (akma, got) {
+                (true, Some(got)) if got.kaf == ue_kaf => {}
+                (true, Some(_)) => return Err(format!("check: K_AF differs for A-KID {a_kid}")),
+                (true, None) => return Err(format!("check: A-KID {a_kid} unknown at the AAnF")),
+                (false, None) => {}
+                (false, Some(_)) => {
+                    return Err(format!(
+                        "check: A-KID {a_kid} of a subscriber without AKMA resolves at the AAnF"
+                    ))
+                }
+            }
+            checked[set] += 1;
         }
-        checked += 1;
     }
-    if checked == 0 {
-        return Err("check: no UE completed an authentication".into());
+    if checked[0] == 0 || checked[1] == 0 {
+        return Err("check: no UE completed a registration in one of the variants".into());
     }
+    let load_at_end = load_average();
     drop((udm, ausf, aanf));
 
+    // 5. The report.
+    let (with, without) = (&results[0], &results[1]);
+    let (with_hops, without_hops) = (with.hops(), without.hops());
     println!();
     println!(
-        "akma bench auth: {n} subscribers per phase, {c} concurrent UEs, {} s per phase (+{} s warm-up); UDM, AUSF, AAnF as child processes (h2c)",
-        a.duration, a.warmup
+        "akma bench auth: {n} subscribers per variant, {} concurrent UEs, {} s measured per variant (in two halves, order with/without/without/with, each after {} s of warm-up)",
+        a.concurrency, a.duration, a.warmup
     );
     println!(
-        "{:<36} {:>9} {:>9} {:>9} {:>8} | CPU per authentication: {:>9} {:>9} {:>9} {:>9}",
-        "", "auth/s", "p50 ms", "p99 ms", "failed", "UDM", "AUSF", "AAnF", "UE+AMF"
+        "UDM, AUSF and AAnF as child processes over h2c; {} CPUs; load average {load_at_start} at start, {load_at_end} at end",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    let mut rates = Vec::new();
-    for (akma, mut p, cpu) in results {
-        let (p50, p99) = (p.pct(0.5), p.pct(0.99));
-        rates.push(p.rate());
+    println!();
+    println!(
+        "{:<28} {:>8} {:>8} {:>8} {:>7} | CPU µs per authentication: {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "",
+        "auth/s",
+        "p50 ms",
+        "p99 ms",
+        "failed",
+        PROCESSES[0],
+        PROCESSES[1],
+        PROCESSES[2],
+        PROCESSES[3],
+        "all"
+    );
+    for (label, r) in [
+        ("5G AKA + AKMA anchoring", with),
+        ("5G AKA, no AKMA (baseline)", without),
+    ] {
+        let t = r.total().expect("runs > 0");
+        let cpu_us = r.cpu_us();
+        let cpu: Vec<String> = cpu_us
+            .iter()
+            .map(|c| c.map_or("n/a".into(), |c| format!("{c:.0}")))
+            .collect();
+        let all = cpu_us
+            .iter()
+            .try_fold(0.0, |s, c| c.map(|c| s + c))
+            .map_or("n/a".into(), |c| format!("{c:.0}"));
         println!(
-            "{:<36} {:>9.0} {:>9.2} {:>9.2} {:>8} | {:>32} {:>9} {:>9} {:>9}",
-            if akma {
-                "5G AKA + AKMA anchoring"
-            } else {
-                "5G AKA, no AKMA (baseline)"
-            },
-            p.rate(),
-            p50,
-            p99,
-            p.failures,
+            "{label:<28} {:>8.0} {:>8.2} {:>8.2} {:>7} | {:>26} {:>6} {:>6} {:>6} {:>6} {all:>6}",
+            r.rate(),
+            t.p50,
+            t.p99,
+            r.failures,
+            "",
             cpu[0],
             cpu[1],
             cpu[2],
             cpu[3]
         );
     }
-    for (name, p) in [
-        ("hop AUSF->UDM generate-auth-data", &mut udm_hop),
-        ("hop AUSF->AAnF register-anchorkey", &mut aanf_hop),
-    ] {
-        let (p50, p99) = (p.pct(0.5), p.pct(0.99));
+    println!(
+        "ratio with AKMA / without AKMA: {:.3}",
+        with.rate() / without.rate()
+    );
+    for (r, what) in [(with, "with AKMA"), (without, "without AKMA")] {
+        if let Some(e) = &r.first_failure {
+            println!("first failure {what}: {e}");
+        }
+    }
+    println!();
+    println!(
+        "{:<36} {:>6} | {:>29} | {:>29} | calls per auth",
+        "time per hop, ms (mean p50 p99)", "where", "with AKMA", "without AKMA"
+    );
+    let cell = |s: Option<Stat>| {
+        s.map_or(format!("{:>29}", "-"), |s| {
+            format!("{:>9.2} {:>9.2} {:>9.2}", s.mean, s.p50, s.p99)
+        })
+    };
+    for (i, (label, place)) in HOPS.iter().enumerate() {
+        let calls = |s: Option<Stat>| s.map_or("0".into(), |s| format!("{:.2}", s.calls));
         println!(
-            "{name:<36} {:>9.0} {:>9.2} {:>9.2} {:>8} | (alone, same concurrency)",
-            p.rate(),
-            p50,
-            p99,
-            p.failures
+            "{label:<36} {place:>6} | {} | {} | {} / {}",
+            cell(with_hops[i]),
+            cell(without_hops[i]),
+            calls(with_hops[i]),
+            calls(without_hops[i])
         );
     }
     println!(
-        "ratio with AKMA / without AKMA: {:.3}",
-        rates[0] / rates[1].max(f64::MIN_POSITIVE)
+        "(AMF: measured by the bench around each call; AUSF: from the AUSF's /metrics histograms, mean exact, p50/p99 interpolated within buckets)"
     );
-    println!("check: {checked} UEs' A-KIDs resolve at the AAnF to the UEs' K_AF: ok");
+    println!();
+    println!(
+        "check: {CROSS_CHECK} UEs registered again through akma_ue::SimulatedAmf; {} AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF, {} baseline UEs' A-KIDs are unknown there: ok",
+        checked[0], checked[1]
+    );
     Ok(())
 }

@@ -1,12 +1,21 @@
-//! `akma bench auth` with tiny parameters: it runs end to end, reports every line, and its
-//! built-in correctness check passes. No assertion on timing values.
+//! `akma bench auth` with tiny parameters: it runs end to end, reports both variants, the ratio
+//! and every hop, and its built-in correctness check passes. No assertion on timing values.
 
 use std::process::Command;
 
+/// The whitespace-separated fields of the line that starts with `label`, after the label.
+fn fields<'a>(stdout: &'a str, label: &str) -> Vec<&'a str> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in\n{stdout}"));
+    line[label.len()..].split_whitespace().collect()
+}
+
 #[test]
-fn bench_auth_runs_and_checks_keys() {
+fn bench_auth_runs_reports_every_hop_and_checks_keys() {
     let out = Command::new(env!("CARGO_BIN_EXE_akma"))
-        .args(["bench", "auth", "--subscribers", "40", "--concurrency", "4"])
+        .args(["bench", "auth", "--subscribers", "50", "--concurrency", "4"])
         .args(["--duration", "1", "--warmup", "0"])
         .env_remove("RUST_LOG")
         .output()
@@ -14,29 +23,70 @@ fn bench_auth_runs_and_checks_keys() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    let rate = |prefix: &str| -> f64 {
-        let line = stdout
-            .lines()
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("no {prefix:?} line in\n{stdout}"));
-        let fields: Vec<&str> = line[prefix.len()..].split_whitespace().collect();
-        assert_eq!(fields[3], "0", "failures in {line}");
-        fields[0].parse().unwrap()
-    };
-    for p in [
-        "5G AKA + AKMA anchoring",
-        "5G AKA, no AKMA (baseline)",
-        "hop AUSF->UDM generate-auth-data",
-        "hop AUSF->AAnF register-anchorkey",
+
+    // Both variants: a positive rate, no failed registration, CPU figures for the four
+    // processes and their sum; the baseline's AAnF spends nothing.
+    for phase in ["5G AKA + AKMA anchoring", "5G AKA, no AKMA (baseline)"] {
+        let f = fields(&stdout, phase);
+        let rate: f64 = f[0].parse().unwrap();
+        assert!(rate > 0.0, "{phase}: {f:?}");
+        assert_eq!(f[3], "0", "failures in {phase}: {f:?}");
+        assert_eq!(f[4], "|");
+        assert_eq!(f.len(), 10, "{phase}: {f:?}");
+        for cpu in &f[5..] {
+            cpu.parse::<f64>()
+                .unwrap_or_else(|_| panic!("{phase}: CPU {cpu:?}"));
+        }
+    }
+    assert_eq!(fields(&stdout, "5G AKA, no AKMA (baseline)")[7], "0");
+    let ratio: f64 = fields(&stdout, "ratio with AKMA / without AKMA:")[0]
+        .parse()
+        .unwrap();
+    assert!(ratio > 0.0);
+
+    // Every hop, with AKMA: mean, p50, p99, and calls per authentication: exactly one where
+    // the bench measures each run, about one where the AUSF's counters are scraped at the
+    // edges of the measured period (calls in flight at either edge).
+    for hop in [
+        "AMF->AUSF POST ue-authentications",
+        "AUSF handling of the POST",
+        "AUSF->UDM generate-auth-data",
+        "AMF->AUSF PUT 5g-aka-confirmation",
+        "AUSF handling of the PUT",
+        "AUSF->AAnF register-anchorkey",
+        "AUSF->UDM auth-events",
+        "UE + SEAF + SMC, rest of a run",
     ] {
-        assert!(rate(p) > 0.0, "{p}");
+        let f = fields(&stdout, hop);
+        assert_eq!(f[1], "|", "{hop}: {f:?}");
+        for v in &f[2..5] {
+            let v: f64 = v.parse().unwrap_or_else(|_| panic!("{hop}: {f:?}"));
+            assert!(v >= 0.0, "{hop}: {f:?}");
+        }
+        let calls: Vec<f64> = [f[f.len() - 3], f[f.len() - 1]]
+            .iter()
+            .map(|c| c.parse().unwrap())
+            .collect();
+        if f[0] == "AUSF" {
+            assert!(calls[0] > 0.0, "{hop}: {f:?}");
+        } else {
+            assert_eq!(
+                calls,
+                [1.0, 1.0],
+                "{hop}: one call per authentication: {f:?}"
+            );
+        }
+        if hop == "AUSF->AAnF register-anchorkey" {
+            // No AAnF hop without AKMA.
+            assert_eq!(&f[5..8], ["|", "-", "|"], "{f:?}");
+            assert_eq!(calls[1], 0.0, "{f:?}");
+        } else {
+            assert!(calls[1] > 0.0, "{hop}: {f:?}");
+        }
     }
     assert!(
-        stdout.contains("ratio with AKMA / without AKMA: "),
-        "{stdout}"
-    );
-    assert!(
-        stdout.contains("UEs' A-KIDs resolve at the AAnF to the UEs' K_AF: ok"),
+        stdout.contains("AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF")
+            && stdout.contains("baseline UEs' A-KIDs are unknown there: ok"),
         "{stdout}"
     );
 }
@@ -49,4 +99,5 @@ fn bench_auth_refuses_more_ues_than_subscribers() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--concurrency"));
+    assert!(out.stdout.is_empty());
 }
