@@ -17,8 +17,12 @@ use crate::rules::{self, Consumer, Operation, RuleError};
 use crate::store::{StoreError, StoredAuthEvent, SubscriberStore};
 use crate::subscriber::Subscriber;
 
-/// How often GenerateAuthData retries when a concurrent request moved the SQN first.
+/// How often GenerateAuthData retries when a concurrent request moved the SQN first (another
+/// UDM instance on a shared store; within one instance, requests for one subscriber queue).
 pub const SQN_RETRIES: usize = 16;
+
+/// Stripes of the per-subscriber SQN lock.
+const SQN_LOCK_STRIPES: usize = 1024;
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +82,10 @@ pub enum UdmError {
 pub struct Udm {
     config: Arc<UdmConfig>,
     store: Arc<dyn SubscriberStore>,
+    /// Serialises one instance's requests for the same subscriber (striped by SUPI), so that
+    /// they queue instead of failing each other's compare-and-set of the SQN when the store
+    /// commits writes in batches.
+    sqn_locks: Arc<[tokio::sync::Mutex<()>]>,
 }
 
 fn parse_supi(name: &'static str, s: &str) -> Result<Supi, UdmError> {
@@ -101,7 +109,24 @@ fn new_event_id() -> Result<String, UdmError> {
 impl Udm {
     /// A UDM over `store`.
     pub fn new(config: Arc<UdmConfig>, store: Arc<dyn SubscriberStore>) -> Self {
-        Self { config, store }
+        Self {
+            config,
+            store,
+            sqn_locks: (0..SQN_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+        }
+    }
+
+    fn sqn_lock(&self, supi: &Supi) -> &tokio::sync::Mutex<()> {
+        // FNV-1a over the SUPI: only spreads subscribers over the stripes.
+        let h = supi
+            .as_str()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+        &self.sqn_locks[(h % SQN_LOCK_STRIPES as u64) as usize]
     }
 
     /// The configuration.
@@ -162,6 +187,7 @@ impl Udm {
         rules::authorize(consumer, Operation::GenerateAuthData)?;
         let (supi, from_suci) = self.resolve_supi_or_suci(supi_or_suci)?;
         rules::check_serving_network(&req.serving_network_name, &self.config.serving_networks)?;
+        let _queued = self.sqn_lock(&supi).lock().await;
         for _ in 0..SQN_RETRIES {
             let sub = self
                 .store

@@ -9,10 +9,17 @@
 //! `synchronous=FULL`, so an SQN is on disk before the vector that uses it leaves the UDM and
 //! is never issued twice across a crash (TS 33.102 Annex C.1.1: SQN_HE only grows).
 //!
+//! Group commit: writes go to one writer thread, which takes every write waiting for it (up to
+//! [`MAX_BATCH`]), runs each in its own savepoint inside one transaction, commits once (one
+//! `fsync`) and only then answers each. A write that fails rolls back its savepoint alone.
+//! Reads run on a second connection and see only committed data, so an answered write is
+//! visible to every later read.
+//!
 //! Keys at rest: K and OPc are sealed with AES-256-GCM under the [`Kek`], the field name and
 //! the SUPI bound as associated data ([`crate::kek::aad`]).
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 use akma_core::aka::Rand;
@@ -145,11 +152,21 @@ CREATE TABLE IF NOT EXISTS auth_event (
 PRAGMA user_version = 1;
 ";
 
+/// The most writes the writer commits together.
+pub const MAX_BATCH: usize = 256;
+
+/// Answers one write once the batch it ran in has committed (or failed to).
+type Done = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+/// One write: runs inside its own savepoint on the writer's connection.
+type Job = Box<dyn FnOnce(&mut Connection, &Kek) -> Done + Send>;
+
 /// The embedded backend: one SQLite database in the data directory, WAL journal,
-/// `synchronous=FULL` (every commit is fsynced), foreign keys on.
+/// `synchronous=FULL` (every commit is fsynced), foreign keys on; writes are group-committed
+/// by one writer thread, reads use their own connection.
 #[derive(Clone)]
 pub struct SqliteSubscriberStore {
-    conn: Arc<Mutex<Connection>>,
+    reader: Arc<Mutex<Connection>>,
+    writer: mpsc::Sender<Job>,
     kek: Kek,
     path: PathBuf,
 }
@@ -164,26 +181,25 @@ impl std::fmt::Debug for SqliteSubscriberStore {
 }
 
 impl SqliteSubscriberStore {
-    /// Opens (creating if needed) the database in `dir`.
+    /// Opens (creating if needed) the database in `dir` and starts its writer thread (which
+    /// ends when the last clone of the store is dropped, after answering every write sent).
     pub fn open(dir: &Path, kek: Kek) -> Result<Self, StoreError> {
         create_private_dir(dir)
             .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join(DB_FILE);
-        let conn = Connection::open(&path)
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+        let writer_conn = connect(&path)?;
         restrict_file(&path);
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
-                "{}: journal mode {mode}, WAL required",
-                path.display()
-            )));
-        }
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
-        conn.execute_batch(SCHEMA)?;
+        writer_conn.execute_batch(SCHEMA)?;
+        let reader = connect(&path)?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let wkek = kek.clone();
+        std::thread::Builder::new()
+            .name("udm-store-writer".into())
+            .spawn(move || writer_loop(writer_conn, wkek, rx))
+            .map_err(|e| StoreError::Backend(format!("cannot start the store writer: {e}")))?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            reader: Arc::new(Mutex::new(reader)),
+            writer: tx,
             kek,
             path,
         })
@@ -194,18 +210,18 @@ impl SqliteSubscriberStore {
         &self.path
     }
 
-    /// Runs `f` on the connection on the blocking pool.
-    async fn with_conn<T: Send + 'static>(
+    /// Runs the read `f` on the reader connection, on the blocking pool.
+    async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection, &Kek) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Connection, &Kek) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
+        let conn = self.reader.clone();
         let kek = self.kek.clone();
         let run = move || {
-            let mut c = conn
+            let c = conn
                 .lock()
                 .map_err(|_| StoreError::Backend("connection lock poisoned".into()))?;
-            f(&mut c, &kek)
+            f(&c, &kek)
         };
         match tokio::runtime::Handle::try_current() {
             Ok(h) => h
@@ -216,19 +232,111 @@ impl SqliteSubscriberStore {
         }
     }
 
+    /// Runs the write `f` in its own savepoint on the writer thread; the answer comes once its
+    /// batch has committed. An `Err` from `f` rolls back what `f` did and nothing else.
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Kek) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = tokio::sync::oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |c: &mut Connection, kek: &Kek| {
+            let outcome = (|| {
+                let sp = c.savepoint()?;
+                let v = f(&sp, kek)?;
+                sp.commit()?;
+                Ok(v)
+            })();
+            Box::new(move |committed: Result<(), StoreError>| {
+                let _ = tx.send(committed.and(outcome));
+            })
+        });
+        self.writer.send(job).map_err(|_| writer_gone())?;
+        rx.await.map_err(|_| writer_gone())?
+    }
+
     /// Provisions without an async runtime (the `akma udm provision` tool), calling
     /// `progress` with the number of records written so far (the commit follows the last).
+    /// It uses a connection of its own, in one transaction.
     pub fn provision_blocking(
         &self,
         records: &[Subscriber],
         replace: bool,
         progress: &mut dyn FnMut(usize),
     ) -> Result<usize, StoreError> {
-        let mut c = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Backend("connection lock poisoned".into()))?;
-        provision_tx(&mut c, &self.kek, records, replace, progress)
+        let mut c = connect(&self.path)?;
+        let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let n = provision_rows(&tx, &self.kek, records, replace, progress)?;
+        tx.commit()?;
+        Ok(n)
+    }
+}
+
+fn writer_gone() -> StoreError {
+    StoreError::Backend("the store's writer thread has stopped".into())
+}
+
+/// A connection with the store's settings: WAL (required), `synchronous=FULL`, foreign keys.
+fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", path.display())))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!(
+            "{}: journal mode {mode}, WAL required",
+            path.display()
+        )));
+    }
+    conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
+    Ok(conn)
+}
+
+/// The writer thread: takes every write waiting (up to [`MAX_BATCH`]), runs each in its own
+/// savepoint inside one transaction, commits once, then answers each.
+fn writer_loop(mut c: Connection, kek: Kek, rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut done: Vec<Done> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut began = c.execute_batch("BEGIN IMMEDIATE");
+        for job in batch.drain(..) {
+            done.push(job(&mut c, &kek));
+            if began.is_ok() && c.is_autocommit() {
+                // SQLite rolled the whole batch back (an I/O error, a full disk): nothing of
+                // it is on disk, whatever each write's own outcome said.
+                let e = StoreError::Backend("a batch of writes was rolled back by SQLite".into());
+                tracing::error!(writes = done.len(), "a batch of writes was rolled back");
+                for d in done.drain(..) {
+                    d(Err(e.clone()));
+                }
+                began = c.execute_batch("BEGIN IMMEDIATE");
+            }
+        }
+        let committed: Result<(), StoreError> = match began {
+            // Committed once for all.
+            Ok(()) => c.execute_batch("COMMIT").map_err(StoreError::from),
+            // Without the batch transaction each savepoint committed on its own, and each
+            // write's own outcome says whether it did.
+            Err(e) => {
+                tracing::warn!(error = %e, "the store writer could not begin a batch");
+                Ok(())
+            }
+        };
+        if committed.is_err() && !c.is_autocommit() {
+            let _ = c.execute_batch("ROLLBACK");
+        }
+        if let Err(e) = &committed {
+            tracing::error!(error = %e, writes = done.len(), "a batch of writes failed to commit");
+        }
+        for d in done.drain(..) {
+            d(committed.clone());
+        }
     }
 }
 
@@ -256,14 +364,14 @@ fn restrict_file(path: &Path) {
     let _ = path;
 }
 
-fn provision_tx(
-    c: &mut Connection,
+/// Writes `records`; the caller's transaction or savepoint makes it all or nothing.
+fn provision_rows(
+    tx: &Connection,
     kek: &Kek,
     records: &[Subscriber],
     replace: bool,
     progress: &mut dyn FnMut(usize),
 ) -> Result<usize, StoreError> {
-    let tx = c.transaction()?;
     for (index, s) in records.iter().enumerate() {
         let supi = s.supi.as_str();
         let exists = tx
@@ -326,7 +434,6 @@ fn provision_tx(
         }
         progress(index + 1);
     }
-    tx.commit()?;
     Ok(records.len())
 }
 
@@ -353,27 +460,26 @@ fn load(c: &Connection, kek: &Kek, supi: &Supi) -> Result<Option<Subscriber>, St
     );
     let s = supi.as_str();
     let row: Option<Row> = c
-        .query_row(
+        .prepare_cached(
             "SELECT kek_id, k_sealed, opc_sealed, amf, seq, ind, last_rand, akma,
                     routing_indicator, home_plmn, auth_method
              FROM subscriber WHERE supi = ?1",
-            [s],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                ))
-            },
-        )
+        )?
+        .query_row([s], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })
         .optional()?;
     let Some((kek_id, k_sealed, opc_sealed, amf, seq, ind, last_rand, akma, rid, plmn, method)) =
         row
@@ -444,20 +550,21 @@ impl SubscriberStore for SqliteSubscriberStore {
         records: Vec<Subscriber>,
         replace: bool,
     ) -> Result<usize, StoreError> {
-        self.with_conn(move |c, kek| provision_tx(c, kek, &records, replace, &mut |_| {}))
+        self.write(move |c, kek| provision_rows(c, kek, &records, replace, &mut |_| {}))
             .await
     }
 
     async fn get(&self, supi: &Supi) -> Result<Option<Subscriber>, StoreError> {
         let supi = supi.clone();
-        self.with_conn(move |c, kek| load(c, kek, &supi)).await
+        self.read(move |c, kek| load(c, kek, &supi)).await
     }
 
     async fn supi_by_gpsi(&self, gpsi: &Gpsi) -> Result<Option<Supi>, StoreError> {
         let g = gpsi.to_string();
-        self.with_conn(move |c, _| {
+        self.read(move |c, _| {
             let s: Option<String> = c
-                .query_row("SELECT supi FROM gpsi WHERE gpsi = ?1", [&g], |r| r.get(0))
+                .prepare_cached("SELECT supi FROM gpsi WHERE gpsi = ?1")?
+                .query_row([&g], |r| r.get(0))
                 .optional()?;
             s.map(|s| Supi::parse(&s).map_err(|e| corrupt(&s, e.to_string())))
                 .transpose()
@@ -473,11 +580,13 @@ impl SubscriberStore for SqliteSubscriberStore {
     ) -> Result<bool, StoreError> {
         let supi = supi.as_str().to_owned();
         let (expected, new) = (*expected, *new);
-        self.with_conn(move |c, _| {
-            let n = c.execute(
-                "UPDATE subscriber SET seq = ?1, ind = ?2, last_rand = ?3
-                 WHERE supi = ?4 AND seq = ?5 AND ind = ?6 AND last_rand IS ?7",
-                params![
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE subscriber SET seq = ?1, ind = ?2, last_rand = ?3
+                     WHERE supi = ?4 AND seq = ?5 AND ind = ?6 AND last_rand IS ?7",
+                )?
+                .execute(params![
                     new.seq as i64,
                     new.ind,
                     new.last_rand.as_ref().map(|r| &r[..]),
@@ -485,8 +594,7 @@ impl SubscriberStore for SqliteSubscriberStore {
                     expected.seq as i64,
                     expected.ind,
                     expected.last_rand.as_ref().map(|r| &r[..]),
-                ],
-            )?;
+                ])?;
             Ok(n == 1)
         })
         .await
@@ -501,23 +609,20 @@ impl SubscriberStore for SqliteSubscriberStore {
         let id = event.id.clone();
         let body = serde_json::to_string(&event.event)
             .map_err(|e| StoreError::Backend(format!("cannot encode the auth event: {e}")))?;
-        self.with_conn(move |c, _| {
-            let tx = c.transaction()?;
-            let exists = tx
-                .query_row("SELECT 1 FROM subscriber WHERE supi = ?1", [&supi], |_| {
-                    Ok(())
-                })
+        self.write(move |c, _| {
+            let exists = c
+                .prepare_cached("SELECT 1 FROM subscriber WHERE supi = ?1")?
+                .query_row([&supi], |_| Ok(()))
                 .optional()?
                 .is_some();
             if !exists {
                 return Ok(false);
             }
-            tx.execute(
+            c.prepare_cached(
                 "INSERT INTO auth_event (supi, event_id, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(supi) DO UPDATE SET event_id = excluded.event_id, body = excluded.body",
-                params![supi, id, body],
-            )?;
-            tx.commit()?;
+            )?
+            .execute(params![supi, id, body])?;
             Ok(true)
         })
         .await
@@ -525,7 +630,7 @@ impl SubscriberStore for SqliteSubscriberStore {
 
     async fn auth_event(&self, supi: &Supi) -> Result<Option<StoredAuthEvent>, StoreError> {
         let supi = supi.as_str().to_owned();
-        self.with_conn(move |c, _| {
+        self.read(move |c, _| {
             let row: Option<(String, String)> = c
                 .query_row(
                     "SELECT event_id, body FROM auth_event WHERE supi = ?1",
@@ -546,26 +651,31 @@ impl SubscriberStore for SqliteSubscriberStore {
     async fn remove_auth_event(&self, supi: &Supi, id: &str) -> Result<bool, StoreError> {
         let supi = supi.as_str().to_owned();
         let id = id.to_owned();
-        self.with_conn(move |c, _| {
-            let n = c.execute(
-                "DELETE FROM auth_event WHERE supi = ?1 AND event_id = ?2",
-                params![supi, id],
-            )?;
+        self.write(move |c, _| {
+            let n = c
+                .prepare_cached("DELETE FROM auth_event WHERE supi = ?1 AND event_id = ?2")?
+                .execute(params![supi, id])?;
             Ok(n == 1)
         })
         .await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
-        self.with_conn(|c, _| {
+        self.read(|c, _| {
             let n: i64 = c.query_row("SELECT COUNT(*) FROM subscriber", [], |r| r.get(0))?;
             Ok(n as u64)
         })
         .await
     }
 
+    /// Both connections answer, and the writer thread runs (an empty write round trip).
     async fn ready(&self) -> Result<(), StoreError> {
-        self.with_conn(|c, _| {
+        self.read(|c, _| {
+            c.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await?;
+        self.write(|c, _| {
             c.query_row("SELECT 1", [], |_| Ok(()))?;
             Ok(())
         })
@@ -676,6 +786,47 @@ mod tests {
                 !hay.windows(16).any(|w| w == [0xa5; 16]),
                 "OPc in the clear"
             );
+        }
+    }
+
+    /// Writes sent together are committed together, and one that fails undoes only itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_in_a_batch_undoes_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = Kek::from_hex(&"33".repeat(32), "test").unwrap();
+        let st = SqliteSubscriberStore::open(dir.path(), kek.clone()).unwrap();
+        let subs: Vec<Subscriber> = (1..=64).map(sub).collect();
+        st.provision(subs.clone(), false).await.unwrap();
+        let next = |s: &SqnState| SqnState {
+            seq: s.seq + 1,
+            ind: 1,
+            last_rand: Some([7; 16]),
+        };
+        let mut tasks = Vec::new();
+        for s in &subs {
+            let (st, supi, old) = (st.clone(), s.supi.clone(), s.sqn);
+            tasks.push(tokio::spawn(async move {
+                st.swap_sqn(&supi, &old, &next(&old)).await
+            }));
+        }
+        // In the middle of them: a provisioning whose second record conflicts.
+        let bad = {
+            let st = st.clone();
+            tokio::spawn(async move { st.provision(vec![sub(100), sub(5)], false).await })
+        };
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), Ok(true));
+        }
+        assert!(matches!(
+            bad.await.unwrap(),
+            Err(StoreError::Conflict { index: 1, .. })
+        ));
+        drop(st);
+        let st = SqliteSubscriberStore::open(dir.path(), kek).unwrap();
+        assert_eq!(st.get(&sub(100).supi).await.unwrap(), None);
+        assert_eq!(st.count().await.unwrap(), 64);
+        for s in &subs {
+            assert_eq!(st.get(&s.supi).await.unwrap().unwrap().sqn, next(&s.sqn));
         }
     }
 }
