@@ -20,6 +20,7 @@
 
 pub mod auth;
 pub mod client;
+pub mod histogram;
 pub mod json;
 pub mod models;
 pub mod nausf;
