@@ -17,6 +17,7 @@
 //! | [`provision`] | bulk provisioning from CSV or JSON (the formats are documented there) |
 //! | [`config`] | the TOML configuration (consumers, SUCI keys, serving networks) |
 //! | [`routes`] | the Nudm_UEAU / Nudm_SDM routes and the one error mapping |
+//! | [`metrics`] | latency per operation, answers by status class, the store's group commits (`GET /metrics`) |
 //! | [`server`] | `akma udm`: configuration merge, KEK, TLS, tokens, serving, shutdown |
 //! | [`cli`] | the `akma udm` command line, including `provision` with a progress bar |
 //!
@@ -29,6 +30,7 @@
 pub mod cli;
 pub mod config;
 pub mod kek;
+pub mod metrics;
 pub mod provision;
 pub mod routes;
 pub mod rules;

@@ -24,11 +24,13 @@ use akma_sbi::{
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::config::normalize_nf_id;
+use crate::metrics::{Metrics, Op};
 use crate::rules::{Consumer, Operation, RuleError};
 use crate::service::{Udm, UdmError};
 use crate::store::StoreError;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub udm: Udm,
     /// Consumer authentication.
     pub auth: AuthMode,
+    /// This UDM's figures (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 fn suci_cause(e: &SuciError) -> Option<ApiCause> {
@@ -333,11 +337,35 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiE
     Ok("ready\n")
 }
 
-/// The operations endpoints: liveness and readiness.
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// Records how long an operation took, from arrival to answer, and the answer's class
+/// (refusals by the token check included).
+async fn track(
+    State((state, op)): State<(Arc<AppState>, Op)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    state
+        .metrics
+        .request(op, resp.status().as_u16(), start.elapsed());
+    resp
+}
+
+/// The operations endpoints: liveness, readiness and the Prometheus figures.
 pub fn ops_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -349,22 +377,31 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         AuthMode::Enforced(v) => Some(v.clone()),
     };
     let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.required_scopes());
+    let tracked = |op: Op| middleware::from_fn_with_state((state.clone(), op), track);
     let ueau = Router::new()
         .route(
             "/{supi_or_suci}/security-information/generate-auth-data",
-            post(generate_auth_data).route_layer(scoped(Operation::GenerateAuthData)),
+            post(generate_auth_data)
+                .route_layer(scoped(Operation::GenerateAuthData))
+                .route_layer(tracked(Op::GenerateAuthData)),
         )
         .route(
             "/{supi}/auth-events",
-            post(confirm_auth).route_layer(scoped(Operation::ConfirmAuth)),
+            post(confirm_auth)
+                .route_layer(scoped(Operation::ConfirmAuth))
+                .route_layer(tracked(Op::ConfirmAuth)),
         )
         .route(
             "/{supi}/auth-events/{auth_event_id}",
-            put(delete_auth).route_layer(scoped(Operation::DeleteAuth)),
+            put(delete_auth)
+                .route_layer(scoped(Operation::DeleteAuth))
+                .route_layer(tracked(Op::DeleteAuth)),
         );
     let sdm = Router::new().route(
         "/{ue_id}/id-translation-result",
-        get(id_translation).route_layer(scoped(Operation::GetIdTranslation)),
+        get(id_translation)
+            .route_layer(scoped(Operation::GetIdTranslation))
+            .route_layer(tracked(Op::IdTranslation)),
     );
     let app = Router::new()
         .nest(UEAU_ROOT, ueau)

@@ -26,6 +26,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, UdmConfig};
 use crate::kek::{Kek, KEK_ENV};
+use crate::metrics::Metrics;
 use crate::routes::{ops_router, sbi_router, AppState, AuthMode};
 use crate::service::Udm;
 use crate::store::{SqliteSubscriberStore, StoreError, SubscriberStore};
@@ -320,11 +321,14 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     } else {
         Some(tls_config(&config)?)
     };
-    let store: Arc<dyn SubscriberStore> = Arc::new(SqliteSubscriberStore::open(&data, kek)?);
+    let sqlite = SqliteSubscriberStore::open(&data, kek)?;
+    let metrics = Arc::new(Metrics::new(Some(sqlite.write_stats())));
+    let store: Arc<dyn SubscriberStore> = Arc::new(sqlite);
     let udm = Udm::new(Arc::new(config), store);
     let state = Arc::new(AppState {
         udm: udm.clone(),
         auth,
+        metrics,
     });
     let listener = TcpListener::bind(listen)
         .await

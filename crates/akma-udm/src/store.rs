@@ -31,6 +31,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::kek::{aad, Kek};
+use crate::metrics::WriteStats;
 use crate::subscriber::{AuthMethod, SqnState, Subscriber};
 
 /// A store failure.
@@ -167,6 +168,7 @@ type Job = Box<dyn FnOnce(&mut Connection, &Kek) -> Done + Send>;
 pub struct SqliteSubscriberStore {
     reader: Arc<Mutex<Connection>>,
     writer: mpsc::Sender<Job>,
+    stats: Arc<WriteStats>,
     kek: Kek,
     path: PathBuf,
 }
@@ -193,16 +195,24 @@ impl SqliteSubscriberStore {
         let reader = connect(&path)?;
         let (tx, rx) = mpsc::channel::<Job>();
         let wkek = kek.clone();
+        let stats = Arc::new(WriteStats::default());
+        let wstats = stats.clone();
         std::thread::Builder::new()
             .name("udm-store-writer".into())
-            .spawn(move || writer_loop(writer_conn, wkek, rx))
+            .spawn(move || writer_loop(writer_conn, wkek, rx, &wstats))
             .map_err(|e| StoreError::Backend(format!("cannot start the store writer: {e}")))?;
         Ok(Self {
             reader: Arc::new(Mutex::new(reader)),
             writer: tx,
+            stats,
             kek,
             path,
         })
+    }
+
+    /// The writer's group-commit figures (for `/metrics`).
+    pub fn write_stats(&self) -> Arc<WriteStats> {
+        self.stats.clone()
     }
 
     /// The database file.
@@ -293,7 +303,7 @@ fn connect(path: &Path) -> Result<Connection, StoreError> {
 
 /// The writer thread: takes every write waiting (up to [`MAX_BATCH`]), runs each in its own
 /// savepoint inside one transaction, commits once, then answers each.
-fn writer_loop(mut c: Connection, kek: Kek, rx: mpsc::Receiver<Job>) {
+fn writer_loop(mut c: Connection, kek: Kek, rx: mpsc::Receiver<Job>, stats: &WriteStats) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut done: Vec<Done> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
@@ -304,6 +314,8 @@ fn writer_loop(mut c: Connection, kek: Kek, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
+        let writes = batch.len();
         let mut began = c.execute_batch("BEGIN IMMEDIATE");
         for job in batch.drain(..) {
             done.push(job(&mut c, &kek));
@@ -333,6 +345,8 @@ fn writer_loop(mut c: Connection, kek: Kek, rx: mpsc::Receiver<Job>) {
         }
         if let Err(e) = &committed {
             tracing::error!(error = %e, writes = done.len(), "a batch of writes failed to commit");
+        } else {
+            stats.batch(writes, started.elapsed());
         }
         for d in done.drain(..) {
             d(committed.clone());

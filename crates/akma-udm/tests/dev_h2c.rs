@@ -567,3 +567,77 @@ async fn dev_mode_refuses_non_loopback() {
     let e = start(r).await.err().expect("refused");
     assert!(e.to_string().contains("loopback"), "{e}");
 }
+
+/// `GET /metrics` counts what was served: answers by operation and class, latencies, and the
+/// writes the store committed (provisioning, each SQN, the auth event).
+#[tokio::test]
+async fn metrics_count_operations_and_store_writes() {
+    let (_dir, running, api) = started().await;
+    for _ in 0..3 {
+        api.generate_ok(AKMA_SUPI).await;
+    }
+    let a = api
+        .generate(
+            "imsi-001019999999999",
+            &json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF_ID}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+    let a = api
+        .call(
+            Method::POST,
+            &format!("/nudm-ueau/v1/{AKMA_SUPI}/auth-events"),
+            Some(&auth_event(true)),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+
+    let r = api
+        .client
+        .get(format!("{}/metrics", api.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()[reqwest::header::CONTENT_TYPE],
+        "text/plain; version=0.0.4"
+    );
+    let text = r.text().await.unwrap();
+    let value = |series: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line[series.len() + 1..].parse().unwrap()
+    };
+    assert_eq!(
+        value("udm_responses_total{operation=\"generate-auth-data\",class=\"2xx\"}"),
+        3
+    );
+    assert_eq!(
+        value("udm_responses_total{operation=\"generate-auth-data\",class=\"4xx\"}"),
+        1
+    );
+    assert_eq!(
+        value("udm_responses_total{operation=\"confirm-auth\",class=\"2xx\"}"),
+        1
+    );
+    assert_eq!(
+        value("udm_request_duration_seconds_count{operation=\"generate-auth-data\"}"),
+        4
+    );
+    assert_eq!(
+        value("udm_request_duration_seconds_count{operation=\"id-translation\"}"),
+        0
+    );
+    // One provisioning, three SQNs, one auth event; the 404 wrote nothing.
+    assert_eq!(value("udm_store_writes_total"), 5);
+    let commits = value("udm_store_commits_total");
+    assert!((1..=5).contains(&commits), "{commits} commits");
+    assert_eq!(
+        value("udm_store_commit_duration_seconds_count{store=\"sqlite\"}"),
+        commits
+    );
+    running.shutdown().await.unwrap();
+}
