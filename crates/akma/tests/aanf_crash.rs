@@ -3,9 +3,7 @@
 //! was answered with 200 resolves to the expected K_AF (a 200 is sent only once the
 //! registration is durable, issue 3 §4).
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,6 +12,9 @@ use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::{KAkma, KAusf};
 use serde_json::{json, Value};
+
+mod common;
+use common::{h2c, ChildNf};
 
 /// Concurrent registering clients.
 const TASKS: u64 = 32;
@@ -24,8 +25,6 @@ const KILL_AFTER: Duration = Duration::from_millis(1500);
 const KILL_AFTER_ACKS: usize = 300;
 /// ... or at the latest after this long.
 const KILL_DEADLINE: Duration = Duration::from_secs(30);
-/// Upper bound for the server to become ready.
-const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The AF the keys are checked for (development mode: the default policy).
 const AF_FQDN: &str = "crash.example.com";
 
@@ -66,102 +65,6 @@ impl Reg {
         let af = AfId::new(AfFqdn::parse(AF_FQDN).unwrap(), UaProtocolId::TLS13_PSK);
         derive_k_af(&self.k_akma, &af).expose_hex().to_string()
     }
-}
-
-/// A running `akma aanf --dev` child process, killed (SIGKILL) when dropped.
-struct Server {
-    child: Option<Child>,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
-impl Server {
-    fn spawn(data: &Path, log: PathBuf) -> Self {
-        // A free loopback port (the server is told it explicitly, as a user would).
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let stderr = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_akma"))
-            .args(["aanf", "--dev", "--listen", &addr.to_string(), "--data"])
-            .arg(data)
-            // Only the flags count: no configuration or key from the environment.
-            .env_remove("AKMA_KEK")
-            .env_remove("AKMA_AANF_CONFIG")
-            .env_remove("AKMA_AANF_LISTEN")
-            .env_remove("AKMA_AANF_DATA")
-            .env_remove("AKMA_AANF_OPS_LISTEN")
-            .env_remove("AKMA_AANF_CONTEXT_LIFETIME")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("start akma aanf");
-        Self {
-            child: Some(child),
-            addr,
-            log,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls `GET /readyz` until 200; fails if the process exits or the bound passes.
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
-        let url = format!("http://{}/readyz", self.addr);
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "akma aanf exited with {status} before ready:\n{}",
-                    self.log_text()
-                );
-            }
-            if let Ok(r) = client.get(&url).send().await {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(
-                start.elapsed() < READY_TIMEOUT,
-                "akma aanf not ready after {READY_TIMEOUT:?}:\n{}",
-                self.log_text()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// SIGKILL (`Child::kill` on Unix) and reap.
-    fn kill9(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().expect("SIGKILL");
-        let status = child.wait().unwrap();
-        assert!(!status.success(), "killed process exited cleanly: {status}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn h2c() -> reqwest::Client {
-    reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .no_proxy()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap()
 }
 
 #[derive(Default)]
@@ -282,7 +185,7 @@ async fn every_acknowledged_registration_survives_kill_9() {
     let data = dir.path().join("data");
     let probe = h2c();
 
-    let mut server = Server::spawn(&data, dir.path().join("aanf-1.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-1.log"));
     server.wait_ready(&probe).await;
     assert!(
         data.join("dev-kek.hex").exists(),
@@ -357,7 +260,7 @@ async fn every_acknowledged_registration_survives_kill_9() {
     );
 
     // --- restart on the same data directory and check every acknowledgement -----------------
-    let mut server = Server::spawn(&data, dir.path().join("aanf-2.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-2.log"));
     server.wait_ready(&probe).await;
     let base = format!("http://{}", server.addr);
 
@@ -414,7 +317,7 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let client = h2c();
-    let mut server = Server::spawn(&data, dir.path().join("aanf-term.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term.log"));
     server.wait_ready(&client).await;
     let base = format!("http://{}", server.addr);
     let regs: Vec<Reg> = (0..20).map(|i| Reg::new(900_000 + i)).collect();
@@ -456,7 +359,7 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
         !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
         "the write-ahead log is empty after a clean shutdown"
     );
-    let mut again = Server::spawn(&data, dir.path().join("aanf-term2.log"));
+    let mut again = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term2.log"));
     again.wait_ready(&client).await;
     let regs = Arc::new(regs);
     let got = retrieve_all(&format!("http://{}", again.addr), regs.clone()).await;

@@ -8,8 +8,6 @@
 //! SQN = SEQ ‖ IND (5 bits); the SQN is read back from each AUTN with the subscriber's keys.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -20,6 +18,9 @@ use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
 use serde_json::{json, Value};
 
+mod common;
+use common::{akma, h2c, ChildNf};
+
 const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
 const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 /// Subscribers; fewer than the tasks, so several requests for one subscriber are in flight.
@@ -28,102 +29,11 @@ const TASKS: u32 = 32;
 /// Kill once this many vectors were acknowledged (or at the deadline).
 const KILL_AFTER_ACKS: usize = 600;
 const KILL_DEADLINE: Duration = Duration::from_secs(30);
-/// A guard against a hung child, not a timing assertion.
-const READY_BOUND: Duration = Duration::from_secs(60);
 const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
 const AUSF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0001";
 
 fn supi(n: u32) -> String {
     format!("imsi-0010100000000{n:02}")
-}
-
-fn akma(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_akma"));
-    c.args(args)
-        .env_remove("AKMA_UDM_KEK")
-        .env_remove("AKMA_UDM_CONFIG")
-        .env_remove("AKMA_UDM_DATA")
-        .env_remove("AKMA_UDM_LISTEN")
-        .env_remove("AKMA_UDM_OPS_LISTEN")
-        .env("RUST_LOG", "warn");
-    c
-}
-
-struct Udm {
-    child: Option<Child>,
-    addr: String,
-    log: PathBuf,
-}
-
-impl Udm {
-    fn spawn(data: &Path, log: PathBuf) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let child = akma(&["udm", "--dev", "--listen", &addr, "--data"])
-            .arg(data)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("start akma udm");
-        Self {
-            child: Some(child),
-            addr,
-            log,
-        }
-    }
-
-    async fn wait_ready(&mut self, client: &reqwest::Client) {
-        let start = Instant::now();
-        loop {
-            if let Some(s) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
-                    "akma udm exited with {s}: {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if let Ok(r) = client
-                .get(format!("http://{}/readyz", self.addr))
-                .send()
-                .await
-            {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(start.elapsed() < READY_BOUND, "akma udm not ready");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn kill9(&mut self) {
-        let mut child = self.child.take().unwrap();
-        child.kill().unwrap();
-        let status = child.wait().unwrap();
-        assert!(!status.success(), "killed process exited cleanly: {status}");
-    }
-}
-
-impl Drop for Udm {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn h2c() -> reqwest::Client {
-    reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .no_proxy()
-        .timeout(Duration::from_secs(15))
-        .build()
-        .unwrap()
 }
 
 /// One vector for subscriber `n`: its SEQ, or the error text (status and body, or transport).
@@ -164,7 +74,8 @@ async fn no_acknowledged_sqn_is_reissued_after_kill_9() {
         csv.push_str(&format!("{},{K_HEX},{OPC_HEX},true,001-01\n", supi(n)));
     }
     std::fs::write(&file, csv).unwrap();
-    let o = akma(&["udm", "provision", "--quiet", "--dev", "--data"])
+    let o = akma()
+        .args(["udm", "provision", "--quiet", "--dev", "--data"])
         .arg(&data)
         .arg("--file")
         .arg(&file)
@@ -173,7 +84,7 @@ async fn no_acknowledged_sqn_is_reissued_after_kill_9() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let client = h2c();
-    let mut udm = Udm::spawn(&data, dir.path().join("udm-1.log"));
+    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-1.log"));
     udm.wait_ready(&client).await;
 
     // SEQs acknowledged per subscriber, and anything unexpected before the kill.
@@ -241,7 +152,7 @@ async fn no_acknowledged_sqn_is_reissued_after_kill_9() {
     }
 
     // After a restart every subscriber's next SEQ is above all it was given before.
-    let mut udm = Udm::spawn(&data, dir.path().join("udm-2.log"));
+    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-2.log"));
     udm.wait_ready(&client).await;
     for n in 1..=SUBSCRIBERS {
         let before = acked.get(&n).and_then(|s| s.iter().max().copied());
