@@ -305,7 +305,7 @@ async fn register_timed(
     })
 }
 
-/// CPU seconds of each process and the AUSF's metrics at one instant.
+/// CPU seconds of each process and the AUSF's and UDM's metrics at one instant.
 struct Snapshot {
     at: Instant,
     cpu: Vec<Option<f64>>,
@@ -315,9 +315,21 @@ struct Snapshot {
 /// The processes whose CPU is reported: UDM, AUSF, AAnF, this one.
 const PROCESSES: [&str; 4] = ["UDM", "AUSF", "AAnF", "bench"];
 
+async fn scrape(probe: &reqwest::Client, nf: &str, port: u16) -> Result<String, String> {
+    probe
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| format!("the {nf}'s /metrics: {e}"))?
+        .text()
+        .await
+        .map_err(|e| format!("the {nf}'s /metrics: {e}"))
+}
+
 async fn snapshot(
     probe: &reqwest::Client,
-    ausf_port: u16,
+    (ausf_port, udm_port): (u16, u16),
     pids: &[u32],
 ) -> Result<Snapshot, String> {
     let cpu = pids
@@ -327,20 +339,9 @@ async fn snapshot(
         .map(cpu_seconds_of)
         .collect();
     let at = Instant::now();
-    let text = probe
-        .get(format!("http://127.0.0.1:{ausf_port}/metrics"))
-        .send()
-        .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| format!("the AUSF's /metrics: {e}"))?
-        .text()
-        .await
-        .map_err(|e| format!("the AUSF's /metrics: {e}"))?;
-    Ok(Snapshot {
-        at,
-        cpu,
-        metrics: parse_metrics(&text),
-    })
+    let mut metrics = parse_metrics(&scrape(probe, "AUSF", ausf_port).await?);
+    metrics.extend(parse_metrics(&scrape(probe, "UDM", udm_port).await?));
+    Ok(Snapshot { at, cpu, metrics })
 }
 
 /// `series value` lines of the Prometheus text format, by series (name and labels).
@@ -443,7 +444,7 @@ struct Measured {
     first_failure: Option<String>,
     /// CPU seconds per process of [`PROCESSES`]; `None` once one could not be read.
     cpu: Vec<Option<f64>>,
-    /// The AUSF's series → increase.
+    /// The AUSF's and the UDM's series → increase.
     metrics: HashMap<String, f64>,
 }
 
@@ -530,7 +531,8 @@ impl Measured {
 struct Env {
     probe: reqwest::Client,
     ausf: NausfClient,
-    ausf_port: u16,
+    /// The AUSF's and the UDM's ports (for `/metrics`).
+    ports: (u16, u16),
     pids: Vec<u32>,
     snn: ServingNetworkName,
     concurrency: usize,
@@ -567,9 +569,9 @@ async fn segment(
         }));
     }
     tokio::time::sleep(env.warmup).await;
-    let before = snapshot(&env.probe, env.ausf_port, &env.pids).await?;
+    let before = snapshot(&env.probe, env.ports, &env.pids).await?;
     tokio::time::sleep(measured).await;
-    let after = snapshot(&env.probe, env.ausf_port, &env.pids).await?;
+    let after = snapshot(&env.probe, env.ports, &env.pids).await?;
     stop.store(true, Ordering::Relaxed);
 
     // Runs and failures that ended within the measured period.
@@ -715,7 +717,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
             SbiClient::h2c().map_err(|e| e.to_string())?,
             ausf_root.clone(),
         ),
-        ausf_port: ausf_p,
+        ports: (ausf_p, udm_p),
         pids: vec![udm.child.id(), ausf.child.id(), aanf.child.id()],
         snn: snn.clone(),
         concurrency: a.concurrency,
@@ -906,6 +908,28 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     println!(
         "(AMF: measured by the bench around each call; AUSF: from the AUSF's /metrics histograms, mean exact, p50/p99 interpolated within buckets)"
     );
+    // The UDM store's group commits (its /metrics): writes per fsync.
+    let batches = |m: &Measured| {
+        let commits = m.metrics.get("udm_store_commits_total").copied()?;
+        let writes = m.metrics.get("udm_store_writes_total").copied()?;
+        let time = m
+            .metrics
+            .get("udm_store_commit_duration_seconds_sum{store=\"sqlite\"}")
+            .copied()?;
+        (commits > 0.0).then(|| {
+            format!(
+                "{:.0} commits/s, {:.1} writes per commit, {:.2} ms per commit",
+                commits / m.window.as_secs_f64(),
+                writes / commits,
+                time * 1e3 / commits
+            )
+        })
+    };
+    for (m, what) in [(with, "with AKMA"), (without, "without AKMA")] {
+        if let Some(b) = batches(m) {
+            println!("UDM store {what:<13} {b}");
+        }
+    }
     println!();
     println!(
         "check: {CROSS_CHECK} UEs registered again through akma_ue::SimulatedAmf; {} AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF, {} baseline UEs' A-KIDs are unknown there: ok",

@@ -84,6 +84,22 @@ fn bench_auth_runs_reports_every_hop_and_checks_keys() {
             assert!(calls[1] > 0.0, "{hop}: {f:?}");
         }
     }
+    // The UDM store's group commits, from the UDM's /metrics: at least one write per commit.
+    for what in ["UDM store with AKMA", "UDM store without AKMA"] {
+        let f = fields(&stdout, what);
+        assert_eq!(
+            (f[1], f[3], f[4], f[5], f[7]),
+            ("commits/s,", "writes", "per", "commit,", "ms"),
+            "{what}: {f:?}"
+        );
+        let commits: f64 = f[0].parse().unwrap();
+        let per_commit: f64 = f[2].parse().unwrap();
+        let ms: f64 = f[6].parse().unwrap();
+        assert!(
+            commits > 0.0 && per_commit >= 1.0 && ms > 0.0,
+            "{what}: {f:?}"
+        );
+    }
     assert!(
         stdout.contains("AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF")
             && stdout.contains("baseline UEs' A-KIDs are unknown there: ok"),
