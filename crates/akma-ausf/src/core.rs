@@ -16,7 +16,7 @@
 //! authentication, and only with the AKMA indication, K_AKMA and the A-KID are derived from
 //! K_AUSF for registration at the AAnF.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use akma_core::aka::{derive_k_seaf, hxres_star, Autn, Auts, Rand, ResStar};
 use akma_core::akma::{derive_akma_keys, AkmaKeys};
@@ -238,6 +238,10 @@ pub struct Removed {
 /// All authentication contexts of this AUSF.
 pub struct Contexts {
     map: HashMap<String, Context>,
+    /// `(created, id)` in the order of creation, so that a sweep looks only at the contexts
+    /// that have expired (every context lives the same time). An entry whose context is
+    /// already gone is skipped when its turn comes.
+    expiry: VecDeque<(u64, String)>,
     lifetime_secs: u64,
     max: usize,
     mnc_len: MncLen,
@@ -249,6 +253,7 @@ impl Contexts {
     pub fn new(lifetime_secs: u64, max: usize, mnc_len: MncLen) -> Self {
         Self {
             map: HashMap::new(),
+            expiry: VecDeque::new(),
             lifetime_secs,
             max,
             mnc_len,
@@ -299,12 +304,33 @@ impl Contexts {
 
     /// Drops expired contexts; returns how many. An abandoned authentication registers
     /// nothing: registration happens only in a confirmation, which needs a live context.
+    /// The cost is proportional to the number of contexts that expired, not to all held.
     pub fn sweep(&mut self, now: u64) -> usize {
-        let before = self.map.len();
-        let lifetime = self.lifetime_secs;
-        self.map
-            .retain(|_, c| now.saturating_sub(c.created) < lifetime);
-        before - self.map.len()
+        let mut dropped = 0;
+        while let Some((created, _)) = self.expiry.front() {
+            if now.saturating_sub(*created) < self.lifetime_secs {
+                // A clock that went back delays expiry; it never drops a live context.
+                break;
+            }
+            let (created, id) = self.expiry.pop_front().expect("front exists");
+            if self.map.get(&id).is_some_and(|c| c.created == created) {
+                self.map.remove(&id);
+                dropped += 1;
+            }
+        }
+        // Entries of contexts removed early (deleted results, deregistrations) would
+        // otherwise wait for their turn; compact when they outnumber the live ones.
+        if self.expiry.len() > 2 * self.map.len() + 1024 {
+            let map = &self.map;
+            self.expiry
+                .retain(|(created, id)| map.get(id).is_some_and(|c| c.created == *created));
+        }
+        dropped
+    }
+
+    fn insert(&mut self, id: &str, c: Context) {
+        self.expiry.push_back((c.created, id.to_owned()));
+        self.map.insert(id.to_owned(), c);
     }
 
     /// Starts 5G AKA (TS 33.501 §6.1.3.2 steps 3–4): stores XRES* and K_AUSF, returns the
@@ -320,8 +346,8 @@ impl Contexts {
     ) -> Result<Av5gAka, CoreError> {
         self.room(id, now)?;
         let hx = hxres_star(&av.rand, av.xres_star.expose_secret());
-        self.map.insert(
-            id.to_owned(),
+        self.insert(
+            id,
             Context {
                 supi: sub.supi,
                 supi_or_suci,
@@ -359,8 +385,8 @@ impl Contexts {
     ) -> Result<Vec<u8>, CoreError> {
         self.room(id, now)?;
         let (state, challenge) = eap_challenge(&sub.supi, &snn, av, identifier, 0)?;
-        self.map.insert(
-            id.to_owned(),
+        self.insert(
+            id,
             Context {
                 supi: sub.supi,
                 supi_or_suci,
@@ -797,6 +823,47 @@ mod tests {
         small
             .insert_5g_aka("y", suc(), snn(), sub(false), he_av(), 60)
             .unwrap();
+    }
+
+    /// A sweep drops exactly the expired contexts, oldest first, and passes over those
+    /// that went early (deleted, deregistered) or whose id was used again later.
+    #[test]
+    fn sweep_drops_only_what_expired() {
+        let mut cs = Contexts::new(60, 100, MncLen::Two);
+        for (i, t) in [0u64, 10, 20, 30, 40].iter().enumerate() {
+            cs.insert_5g_aka(&format!("c{i}"), suc(), snn(), sub(false), he_av(), *t)
+                .unwrap();
+        }
+        // c1 goes early (deregistration of its SUPI takes every context of that SUPI, so
+        // use a lone context for it), and its id is used again at t = 45.
+        let mut other = sub(false);
+        other.supi = Supi::parse("imsi-001010000000099").unwrap();
+        cs.insert_5g_aka("lone", suc(), snn(), other.clone(), he_av(), 10)
+            .unwrap();
+        assert_eq!(cs.remove_supi(&other.supi), 1);
+        cs.map.remove("c1");
+        cs.insert_5g_aka("c1", suc(), snn(), sub(false), he_av(), 45)
+            .unwrap();
+        assert_eq!(cs.len(), 5);
+        assert_eq!(cs.sweep(59), 0);
+        // At 70: c0 (0) and the old c1 entry (10, gone) and lone (10, gone) are due; only c0
+        // is dropped; the new c1 (45) stays.
+        assert_eq!(cs.sweep(70), 1);
+        assert!(!cs.map.contains_key("c0"));
+        assert!(cs.map.contains_key("c1"));
+        assert_eq!(cs.sweep(90), 2); // c2 (20) and c3 (30)
+        assert_eq!(cs.sweep(100), 1); // c4 (40)
+        assert_eq!(cs.len(), 1);
+        assert_eq!(cs.sweep(105), 1); // the new c1 (45)
+        assert!(cs.is_empty());
+        assert!(cs.expiry.is_empty());
+        // A clock that goes back drops nothing early.
+        cs.insert_5g_aka("late", suc(), snn(), sub(false), he_av(), 500)
+            .unwrap();
+        cs.insert_5g_aka("early", suc(), snn(), sub(false), he_av(), 400)
+            .unwrap();
+        assert_eq!(cs.sweep(470), 0);
+        assert_eq!(cs.sweep(560), 2);
     }
 
     fn eap_av(sqn: u64) -> (EapAv, [u8; 8]) {

@@ -37,7 +37,7 @@ use akma_ausf::metrics::{Hop, Op, BUCKETS};
 use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{Opc, K};
-use akma_loadgen::cpu_seconds_of;
+use akma_loadgen::{cpu_seconds_of, rss_of};
 use akma_sbi::client::{NaanfClient, NausfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
 use akma_sbi::nausf::{
@@ -649,8 +649,8 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     }
 
     // 2. The network functions, each in its own process. The AUSF keeps finished contexts
-    //    for the SEAF's DELETE for its default 60 s; its default cap of 100,000 contexts
-    //    would be reached above 1,667 authentications/s, so the bench raises it.
+    //    for the SEAF's DELETE for its default 60 s; its default cap of 250,000 contexts
+    //    would be reached above about 4,000 authentications/s, so the bench raises it.
     let ausf_toml = d.join("ausf.toml");
     std::fs::write(&ausf_toml, "max_contexts = 2000000\n")
         .map_err(|e| format!("{}: {e}", ausf_toml.display()))?;
@@ -821,6 +821,20 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
         return Err("check: no UE completed a registration in one of the variants".into());
     }
     let load_at_end = load_average();
+    // Memory at the end, and the AUSF's contexts (kept for the context lifetime).
+    let mib =
+        |pid: u32| rss_of(pid).map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
+    let held = scrape(&env.probe, "AUSF", ausf_p)
+        .await
+        .ok()
+        .and_then(|t| parse_metrics(&t).get("ausf_contexts_held").copied())
+        .map_or("?".into(), |n| format!("{n:.0}"));
+    let memory = format!(
+        "memory at the end (RSS): UDM {}, AUSF {} with {held} authentication contexts held, AAnF {}",
+        mib(udm.child.id()),
+        mib(ausf.child.id()),
+        mib(aanf.child.id())
+    );
     drop((udm, ausf, aanf));
 
     // 5. The report.
@@ -930,6 +944,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
             println!("UDM store {what:<13} {b}");
         }
     }
+    println!("{memory}");
     println!();
     println!(
         "check: {CROSS_CHECK} UEs registered again through akma_ue::SimulatedAmf; {} AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF, {} baseline UEs' A-KIDs are unknown there: ok",

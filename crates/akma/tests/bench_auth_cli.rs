@@ -100,6 +100,22 @@ fn bench_auth_runs_reports_every_hop_and_checks_keys() {
             "{what}: {f:?}"
         );
     }
+    // Memory of each NF at the end, and the AUSF's contexts (every run left one).
+    let f = fields(&stdout, "memory at the end (RSS):");
+    assert_eq!(
+        (f[0], f[2], f[3], f[5]),
+        ("UDM", "MiB,", "AUSF", "MiB"),
+        "{f:?}"
+    );
+    let held: u64 = f[7].parse().unwrap_or_else(|_| panic!("{f:?}"));
+    assert!(held > 0, "{f:?}");
+    assert_eq!(
+        f[8..],
+        ["authentication", "contexts", "held,", "AAnF", f[12], "MiB"]
+    );
+    for mib in [f[1], f[4], f[12]] {
+        assert!(mib.parse::<u64>().unwrap() > 0, "{f:?}");
+    }
     assert!(
         stdout.contains("AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF")
             && stdout.contains("baseline UEs' A-KIDs are unknown there: ok"),
