@@ -30,19 +30,23 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "sbi")]
 pub mod amf;
 pub mod api;
 pub mod eap_peer;
 pub mod identity;
 pub mod nas;
 pub mod nia;
+#[cfg(feature = "sbi")]
 pub mod report;
 pub mod seaf;
 pub mod ue;
 pub mod usim;
 
+#[cfg(feature = "sbi")]
 pub use amf::{Faults, Outcome, RegistrationReport, SimulatedAmf};
 pub use api::{AkmaApi, AkmaApiError, NasLayer};
+#[cfg(feature = "sbi")]
 pub use report::{summary_json, UeSpec};
 pub use ue::{Ue, UeEvent, UeStep};
 pub use usim::{Usim, UsimFailure, UsimProfile};
