@@ -1,4 +1,4 @@
-//! SUCI: every entry of `tests/data/suci_ecies.json` (copied from `shared/vectors`) in both
+//! SUCI: every entry of `spec/vectors/suci_ecies.json` (copied from `shared/vectors`) in both
 //! directions where the entry allows, round trips, tampering, wrong keys and parse errors.
 
 use std::path::Path;
@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 // Helpers
 
 fn entries() -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/suci_ecies.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/suci_ecies.json");
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).expect("vector file"))
         .expect("valid JSON");
     v["entries"].as_array().expect("entries").clone()
@@ -371,11 +371,11 @@ fn data_file_is_the_shared_one() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/suci_ecies.json");
     if let Ok(want) = std::fs::read(&shared) {
         let have =
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/suci_ecies.json"))
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/suci_ecies.json"))
                 .unwrap();
         assert!(
             have == want,
-            "tests/data/suci_ecies.json differs from shared/vectors"
+            "spec/vectors/suci_ecies.json differs from shared/vectors"
         );
     }
 }

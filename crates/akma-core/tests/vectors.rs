@@ -1,4 +1,4 @@
-//! Every entry of the published vector files (`tests/data`, copied from `shared/vectors`),
+//! Every entry of the published vector files (`spec/vectors` at the repository root, copied from `shared/vectors`),
 //! checked against this crate. Each test walks all entries of its file and fails on an entry
 //! it does not know how to check, so a new vector cannot be skipped silently.
 
@@ -15,7 +15,7 @@ use akma_core::milenage::{opc_from_op, Milenage};
 use serde_json::Value;
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors")
 }
 
 fn load(name: &str) -> Vec<Value> {
@@ -393,7 +393,7 @@ fn copies_match_shared_vectors() {
         let b = std::fs::read(shared.join(name)).unwrap();
         assert!(
             a == b,
-            "tests/data/{name} differs from shared/vectors/{name}: refresh the copy"
+            "spec/vectors/{name} differs from shared/vectors/{name}: refresh the copy"
         );
     }
 }

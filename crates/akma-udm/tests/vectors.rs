@@ -1,4 +1,4 @@
-//! The UDM's vector generation against the published 5G AKA data (`tests/data/5g_aka.json`,
+//! The UDM's vector generation against the published 5G AKA data (`spec/vectors/5g_aka.json`,
 //! a copy of `shared/vectors`): every entry that gives a whole 5G HE AV with a serving
 //! network name of the TS 33.501 form, and the SUCI de-concealment of TS 33.501 C.4 keys.
 
@@ -11,7 +11,7 @@ use akma_udm::rules::{eap_aka_prime_av, five_g_he_av};
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let p = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!("{}/../../spec/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
 }
 
