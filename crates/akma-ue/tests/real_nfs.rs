@@ -36,9 +36,12 @@ impl Core {
         let dir = tempfile::tempdir().unwrap();
         let aanf = akma_aanf::server::start(
             akma_aanf::server::resolve(&AanfArgs {
-                dev: true,
-                listen: Some("127.0.0.1:0".into()),
-                data: Some(dir.path().join("aanf")),
+                host: akma_aanf::server::HostArgs {
+                    dev: true,
+                    listen: Some("127.0.0.1:0".into()),
+                    data: Some(dir.path().join("aanf")),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .unwrap(),

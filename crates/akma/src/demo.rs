@@ -345,9 +345,12 @@ impl Core {
         let loopback = "127.0.0.1:0";
         let aanf = akma_aanf::server::start(
             akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
-                dev: true,
-                listen: Some(loopback.into()),
-                data: Some(dir.join("aanf")),
+                host: akma_aanf::server::HostArgs {
+                    dev: true,
+                    listen: Some(loopback.into()),
+                    data: Some(dir.join("aanf")),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .map_err(|e| format!("AAnF: {e}"))?,

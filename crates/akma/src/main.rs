@@ -65,14 +65,12 @@ fn main() -> ExitCode {
             // directory are left out.)
             init_logging_with(
                 akma_aanf::server::LogFormat::Text,
-                "warn,akma_aanf::server=error,akma_udm::server=error",
+                "warn,akma_aanf::server=error,akma_udm::server=error,akma_nf_host::kek=error",
             );
             serve_blocking(demo::run(args))
         }
-        Command::Aanf(args) => {
-            init_logging(args.log_format);
-            serve_blocking(akma_aanf::server::run(args))
-        }
+        // The AAnF initialises its logging from its flags and file.
+        Command::Aanf(args) => serve_blocking(akma_aanf::server::run(args)),
         Command::Ausf(args) => {
             init_logging(match args.log_format {
                 akma_ausf::server::LogFormat::Json => akma_aanf::server::LogFormat::Json,
