@@ -365,8 +365,11 @@ impl Core {
         .map_err(|e| format!("UDM: {e}"))?;
         let ausf = akma_ausf::server::start(
             akma_ausf::server::resolve(&akma_ausf::server::AusfArgs {
-                dev: true,
-                listen: Some(loopback.into()),
+                host: akma_ausf::server::HostArgs {
+                    dev: true,
+                    listen: Some(loopback.into()),
+                    ..Default::default()
+                },
                 udm: Some(format!("http://{}", udm.addr)),
                 aanf: Some(format!("http://{}", aanf.addr)),
                 mnc_len: Some(2),

@@ -71,13 +71,8 @@ fn main() -> ExitCode {
         }
         // The AAnF initialises its logging from its flags and file.
         Command::Aanf(args) => serve_blocking(akma_aanf::server::run(args)),
-        Command::Ausf(args) => {
-            init_logging(match args.log_format {
-                akma_ausf::server::LogFormat::Json => akma_aanf::server::LogFormat::Json,
-                akma_ausf::server::LogFormat::Text => akma_aanf::server::LogFormat::Text,
-            });
-            serve_blocking(akma_ausf::server::run(args))
-        }
+        // The AUSF initialises its logging from its flags and file.
+        Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),

@@ -148,9 +148,12 @@ impl Stack {
             p
         });
         let args = AusfArgs {
-            config,
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
+            host: akma_ausf::server::HostArgs {
+                config,
+                dev: true,
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
             udm: Some(format!("http://{}", udm.addr)),
             aanf: Some(format!("http://{}", aanf.addr)),
             context_lifetime_secs: Some(opts.lifetime),
