@@ -34,22 +34,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use akma_core::akma::UaProtocolId;
 use akma_core::ids::AfFqdn;
+use akma_nf_host::HostConfig;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
-/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
-/// lowercase (TS 29.510 `NfInstanceId` is a UUID; certificates carry it as `urn:uuid:<uuid>`).
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
+pub use akma_nf_host::config::normalize_nf_id;
 
 /// Default K_AF lifetime (`conventions.md`: 1 h).
 pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
@@ -61,7 +54,8 @@ pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The NF types the AAnF distinguishes (TS 29.510 `NFType`).
+/// The NF types the AAnF distinguishes (TS 29.510 `NFType`): the one place that maps the
+/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the AAnF's types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub enum NfType {
     /// AUSF: registers and removes contexts.
@@ -131,48 +125,6 @@ impl AfPolicy {
     }
 }
 
-/// TLS settings of the SBI server.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain of this AAnF.
-    pub cert: PathBuf,
-    /// PEM private key.
-    pub key: PathBuf,
-    /// PEM CA bundle that consumer certificates must chain to (mutual TLS).
-    pub client_ca: PathBuf,
-}
-
-/// Access token verification settings (TS 33.501 §13.4.1, TS 29.510).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct OAuth2Config {
-    /// Expected `iss` (the NRF).
-    pub issuer: String,
-    /// Accepted `aud` values (the NF type `AANF` and/or this AAnF's NF instance id).
-    pub audience: Vec<String>,
-    /// PEM files of ES256 verification keys.
-    #[serde(default)]
-    pub es256_public_keys: Vec<PathBuf>,
-    /// PEM files of RS256 verification keys.
-    #[serde(default)]
-    pub rs256_public_keys: Vec<PathBuf>,
-    /// Allowed clock skew in seconds.
-    #[serde(default = "default_leeway")]
-    pub leeway_secs: u64,
-}
-
-fn default_leeway() -> u64 {
-    30
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConsumer {
-    id: String,
-    nf_type: NfType,
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawAf {
@@ -187,42 +139,40 @@ struct RawAf {
     allow_gpsi: bool,
 }
 
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// The AAnF's own settings; the host's (listen, data_dir, [tls], [oauth2], [[consumer]], …)
+/// are in `rest`.
+#[derive(Deserialize)]
 struct RawConfig {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
-    kek: Option<String>,
+    #[serde(default, deserialize_with = "secret_string")]
+    kek: Option<Zeroizing<String>>,
     context_lifetime_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
-    tls: Option<TlsConfig>,
-    oauth2: Option<OAuth2Config>,
-    #[serde(default)]
-    consumer: Vec<RawConsumer>,
     #[serde(default)]
     af: Vec<RawAf>,
+    #[serde(flatten)]
+    rest: toml::Table,
+}
+
+/// A secret string setting, wiped from memory when dropped.
+fn secret_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Zeroizing<String>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Zeroizing::new))
 }
 
 /// The validated configuration file. Absent settings stay `None` so that the environment
 /// and flags can fill them.
 #[derive(Clone, Default)]
 pub struct AanfConfig {
-    /// Listen address.
-    pub listen: Option<String>,
-    /// Data directory of the embedded store.
-    pub data_dir: Option<PathBuf>,
+    /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
+    /// NF type of each known consumer identity (those of `[[af]]` identities included).
+    pub host: HostConfig<NfType>,
     /// The key-encryption key as hex (prefer the environment).
-    pub kek_hex: Option<String>,
+    pub kek_hex: Option<Zeroizing<String>>,
     /// AKMA context lifetime; `None` = until replaced or removed.
     pub context_lifetime_secs: Option<u64>,
     /// How often expired contexts are swept.
     pub sweep_interval_secs: u64,
-    /// SBI TLS.
-    pub tls: Option<TlsConfig>,
-    /// Access tokens.
-    pub oauth2: Option<OAuth2Config>,
-    /// NF type of each known consumer identity.
-    pub consumers: HashMap<String, NfType>,
     /// The AF registry, by FQDN.
     pub afs: HashMap<AfFqdn, AfPolicy>,
 }
@@ -230,13 +180,9 @@ pub struct AanfConfig {
 impl fmt::Debug for AanfConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AanfConfig")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
+            .field("host", &self.host)
             .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
             .field("context_lifetime_secs", &self.context_lifetime_secs)
-            .field("tls", &self.tls)
-            .field("oauth2", &self.oauth2)
-            .field("consumers", &self.consumers.len())
             .field("afs", &self.afs.len())
             .finish()
     }
@@ -250,24 +196,7 @@ impl AanfConfig {
             .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
         let mut cfg = Self::parse(&text)
             .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        let rebase = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
-        if let Some(t) = cfg.tls.as_mut() {
-            rebase(&mut t.cert);
-            rebase(&mut t.key);
-            rebase(&mut t.client_ca);
-        }
-        if let Some(o) = cfg.oauth2.as_mut() {
-            o.es256_public_keys.iter_mut().for_each(rebase);
-            o.rs256_public_keys.iter_mut().for_each(rebase);
-        }
-        if let Some(d) = cfg.data_dir.as_mut() {
-            rebase(d);
-        }
+        cfg.host.rebase(path.parent().unwrap_or(Path::new(".")));
         Ok(cfg)
     }
 
@@ -275,21 +204,9 @@ impl AanfConfig {
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-        let mut consumers = HashMap::new();
-        for c in raw.consumer {
-            if c.id.is_empty() {
-                return Err(ConfigError("[[consumer]] with an empty id".into()));
-            }
-            if consumers
-                .insert(normalize_nf_id(&c.id), c.nf_type)
-                .is_some()
-            {
-                return Err(ConfigError(format!(
-                    "[[consumer]] id {:?} listed twice",
-                    c.id
-                )));
-            }
-        }
+        let mut host =
+            HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
+        let consumers = &mut host.consumers;
         let mut afs = HashMap::new();
         for a in raw.af {
             let fqdn =
@@ -338,16 +255,12 @@ impl AanfConfig {
             return Err(ConfigError("sweep_interval_secs must be positive".into()));
         }
         Ok(Self {
-            listen: raw.listen,
-            data_dir: raw.data_dir,
+            host,
             kek_hex: raw.kek,
             context_lifetime_secs: raw.context_lifetime_secs,
             sweep_interval_secs: raw
                 .sweep_interval_secs
                 .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS),
-            tls: raw.tls,
-            oauth2: raw.oauth2,
-            consumers,
             afs,
         })
     }
@@ -378,9 +291,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert_eq!(c.listen.as_deref(), Some("127.0.0.1:9000"));
-        assert_eq!(c.consumers["ausf-1"], NfType::Ausf);
-        assert_eq!(c.consumers["af-1"], NfType::Af);
+        assert_eq!(c.host.listen.as_deref(), Some("127.0.0.1:9000"));
+        assert_eq!(c.host.consumers["ausf-1"], NfType::Ausf);
+        assert_eq!(c.host.consumers["af-1"], NfType::Af);
         assert_eq!(normalize_nf_id("URN:UUID:AB-CD"), "ab-cd");
         assert_eq!(normalize_nf_id("Ab-Cd"), "ab-cd");
         let af = &c.afs[&AfFqdn::parse("msgin5g.example.com").unwrap()];

@@ -8,12 +8,14 @@
 //! | [`config`] | the TOML configuration and the AF registry |
 //! | [`rules`] | authorisation, AF resolution and answer building, as plain functions |
 //! | [`service`] | the three operations over an `AkmaStore` |
-//! | [`routes`] | the Naanf_AKMA routes, ops endpoints, and the one error mapping |
-//! | [`server`] | `akma aanf`: configuration merge, store, TLS, tokens, serving, shutdown |
+//! | [`metrics`] | this instance's figures (`GET /metrics`) and their names |
+//! | [`routes`] | the Naanf_AKMA routes, the ops figures, and the one error mapping |
+//! | [`server`] | `akma aanf`: its own settings and wiring on the `akma-nf-host` host |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod metrics;
 pub mod routes;
 pub mod rules;
 pub mod server;

@@ -13,14 +13,14 @@ use akma_sbi::{
 };
 use akma_store::StoreError;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::post;
 use axum::Router;
-use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::config::normalize_nf_id;
+use crate::metrics::Metrics;
 use crate::rules::{self, Consumer, Operation, RuleError};
 use crate::service::{Aanf, AanfError};
 
@@ -44,8 +44,8 @@ pub struct AppState {
     pub aanf: Aanf,
     /// Consumer authentication.
     pub auth: AuthMode,
-    /// The Prometheus exporter's handle, for `/metrics`.
-    pub metrics: Option<PrometheusHandle>,
+    /// This AAnF's figures (`GET /metrics`).
+    pub metrics: Arc<Metrics>,
 }
 
 /// Maps an operation's failure to the SBI error sent to the consumer.
@@ -99,12 +99,18 @@ fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
             "the access token was issued to another NF than the one in the client certificate",
         ));
     }
-    let nf_type = *state.aanf.config().consumers.get(&sub).ok_or_else(|| {
-        SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            format!("consumer {sub} is not known to this AAnF"),
-        )
-    })?;
+    let nf_type = *state
+        .aanf
+        .config()
+        .host
+        .consumers
+        .get(&sub)
+        .ok_or_else(|| {
+            SbiError::forbidden(
+                ForbiddenCause::UnauthorizedConsumer,
+                format!("consumer {sub} is not known to this AAnF"),
+            )
+        })?;
     Ok(Consumer::Authenticated {
         id: sub,
         nf_type,
@@ -173,80 +179,54 @@ async fn remove_context(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
+/// What the ops endpoints report: the store's readiness, and the figures with the number
+/// of stored contexts.
+pub struct AanfOps {
+    /// The AAnF.
+    pub aanf: Aanf,
+    /// Its figures.
+    pub metrics: Arc<Metrics>,
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiError> {
-    state
-        .aanf
-        .store()
-        .ready()
-        .await
-        .map_err(|e| SbiError::ServiceUnavailable {
-            detail: format!("store not ready: {e}"),
-        })?;
-    Ok("ready\n")
-}
-
-async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(n) = state.aanf.store().count().await {
-        metrics::gauge!("aanf_contexts_stored").set(n as f64);
+#[async_trait::async_trait]
+impl akma_nf_host::NfOps for AanfOps {
+    async fn ready(&self) -> Result<(), akma_nf_host::NotReady> {
+        self.aanf
+            .store()
+            .ready()
+            .await
+            .map_err(|e| akma_nf_host::NotReady {
+                component: "store",
+                source: Box::new(e),
+            })
     }
-    match &state.metrics {
-        Some(h) => (
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            h.render(),
-        )
-            .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+
+    async fn metrics(&self) -> String {
+        let stored = self.aanf.store().count().await.ok();
+        self.metrics.render(stored)
     }
 }
 
 /// Counts requests by operation and status and records their latency. Labels are static
 /// strings: no allocation per request.
-async fn track(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
-    let op: &'static str = match matched.as_ref().map(MatchedPath::as_str) {
-        Some(p) if p.ends_with("/register-anchorkey") => Operation::RegisterAnchorKey.label(),
+async fn track(
+    State(metrics): State<Arc<Metrics>>,
+    matched: Option<MatchedPath>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let op = match matched.as_ref().map(MatchedPath::as_str) {
+        Some(p) if p.ends_with("/register-anchorkey") => Some(Operation::RegisterAnchorKey),
         Some(p) if p.ends_with("/retrieve-applicationkey") => {
-            Operation::RetrieveApplicationKey.label()
+            Some(Operation::RetrieveApplicationKey)
         }
-        Some(p) if p.ends_with("/remove-context") => Operation::RemoveContext.label(),
-        _ => "other",
+        Some(p) if p.ends_with("/remove-context") => Some(Operation::RemoveContext),
+        _ => None,
     };
     let start = Instant::now();
     let resp = next.run(req).await;
-    let status: &'static str = status_label(resp.status());
-    metrics::counter!("aanf_requests_total", "operation" => op, "status" => status).increment(1);
-    metrics::histogram!("aanf_request_duration_seconds", "operation" => op)
-        .record(start.elapsed().as_secs_f64());
+    metrics.request(op, resp.status().as_u16(), start.elapsed());
     resp
-}
-
-fn status_label(s: StatusCode) -> &'static str {
-    match s.as_u16() {
-        200 => "200",
-        204 => "204",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        413 => "413",
-        415 => "415",
-        500 => "500",
-        503 => "503",
-        _ => "other",
-    }
-}
-
-/// The operations endpoints: liveness, readiness and Prometheus metrics.
-pub fn ops_router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_endpoint))
-        .with_state(state)
 }
 
 /// The Naanf_AKMA router with the SBI fallbacks (404/405 ProblemDetails), token checks per
@@ -273,6 +253,6 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
     let app = Router::new()
         .nest(API_ROOT, api)
         .with_state(state.clone())
-        .layer(middleware::from_fn(track));
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), track));
     akma_sbi::with_sbi_fallbacks(app)
 }

@@ -25,10 +25,13 @@ async fn start_dev(dir: &Path) -> Running {
     let cfg = dir.join("aanf.toml");
     std::fs::write(&cfg, CONFIG).unwrap();
     let args = AanfArgs {
-        config: Some(cfg),
-        dev: true,
-        listen: Some("127.0.0.1:0".into()),
-        data: Some(dir.join("data")),
+        host: akma_aanf::server::HostArgs {
+            config: Some(cfg),
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.join("data")),
+            ..Default::default()
+        },
         ..Default::default()
     };
     start(resolve(&args).expect("valid dev config"))
@@ -528,16 +531,22 @@ async fn contexts_survive_a_restart_and_ops_endpoints_answer() {
 async fn dev_mode_refuses_non_loopback_and_production_needs_tls() {
     let dir = tempfile::tempdir().unwrap();
     let dev = AanfArgs {
-        dev: true,
-        listen: Some("0.0.0.0:8080".into()),
-        data: Some(dir.path().to_owned()),
+        host: akma_aanf::server::HostArgs {
+            dev: true,
+            listen: Some("0.0.0.0:8080".into()),
+            data: Some(dir.path().to_owned()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let e = resolve(&dev).err().expect("refused").to_string();
     assert!(e.contains("loopback"), "{e}");
     let prod = AanfArgs {
-        listen: Some("127.0.0.1:0".into()),
-        data: Some(dir.path().to_owned()),
+        host: akma_aanf::server::HostArgs {
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().to_owned()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let e = resolve(&prod).err().expect("refused").to_string();

@@ -99,9 +99,12 @@ fn prod_args(dir: &Path, toml: &str) -> AanfArgs {
     let cfg = dir.join("aanf.toml");
     std::fs::write(&cfg, toml).unwrap();
     AanfArgs {
-        config: Some(cfg),
-        data: Some(dir.join("data")),
-        listen: Some("127.0.0.1:0".into()),
+        host: akma_aanf::server::HostArgs {
+            config: Some(cfg),
+            data: Some(dir.join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
@@ -121,7 +124,7 @@ impl Prod {
             Ok(r) => r,
             Err(e) => panic!("production config refused: {e}"),
         };
-        assert!(!resolved.dev);
+        assert!(!resolved.host.dev);
         let running = match start(resolved).await {
             Ok(r) => r,
             Err(e) => panic!("production AAnF did not start: {e}"),
@@ -779,9 +782,12 @@ async fn production_needs_tls_and_oauth2_and_dev_needs_loopback() {
     // Development mode refuses a non-loopback listen address, from the flag or the file.
     for listen in ["0.0.0.0:0", "192.0.2.1:8080", "[::]:8080"] {
         let args = AanfArgs {
-            dev: true,
-            listen: Some(listen.into()),
-            data: Some(dir.path().join("dev-data")),
+            host: akma_aanf::server::HostArgs {
+                dev: true,
+                listen: Some(listen.into()),
+                data: Some(dir.path().join("dev-data")),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let e = start_error(&args);
@@ -790,26 +796,35 @@ async fn production_needs_tls_and_oauth2_and_dev_needs_loopback() {
     let cfg = dir.path().join("dev.toml");
     std::fs::write(&cfg, "listen = \"0.0.0.0:8080\"\n").unwrap();
     let args = AanfArgs {
-        dev: true,
-        config: Some(cfg),
-        data: Some(dir.path().join("dev-data")),
+        host: akma_aanf::server::HostArgs {
+            dev: true,
+            config: Some(cfg),
+            data: Some(dir.path().join("dev-data")),
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(start_error(&args).contains("loopback"));
     // Nor may the ops listener of a dev server leave loopback.
     let args = AanfArgs {
-        dev: true,
-        listen: Some("127.0.0.1:0".into()),
-        ops_listen: Some("0.0.0.0:0".into()),
-        data: Some(dir.path().join("dev-data")),
+        host: akma_aanf::server::HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            ops_listen: Some("0.0.0.0:0".into()),
+            data: Some(dir.path().join("dev-data")),
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(start_error(&args).contains("loopback"));
     // A loopback dev address is accepted.
     let args = AanfArgs {
-        dev: true,
-        listen: Some("127.0.0.1:0".into()),
-        data: Some(dir.path().join("dev-data")),
+        host: akma_aanf::server::HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().join("dev-data")),
+            ..Default::default()
+        },
         ..Default::default()
     };
     assert!(resolve(&args).is_ok());

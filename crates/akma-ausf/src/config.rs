@@ -35,11 +35,12 @@
 //! aanf_token_file = "aanf-token.jwt"
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use akma_core::ids::{MncLen, ServingNetworkName};
+use akma_nf_host::api_root::check_api_root;
+use akma_nf_host::HostConfig;
 use serde::Deserialize;
 
 /// Default lifetime of an authentication context, in seconds.
@@ -56,18 +57,10 @@ pub const DEFAULT_MAX_CONTEXTS: usize = 250_000;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
-/// lowercase.
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
+pub use akma_nf_host::config::normalize_nf_id;
 
-/// The NF types the AUSF serves (TS 29.510 `NFType`).
+/// The NF types the AUSF serves (TS 29.510 `NFType`): the one place that maps the
+/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the AUSF's types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub enum NfType {
     /// AMF (with the SEAF): authenticates UEs.
@@ -91,41 +84,6 @@ impl fmt::Display for NfType {
     }
 }
 
-/// TLS settings of the SBI server.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain of this AUSF.
-    pub cert: PathBuf,
-    /// PEM private key.
-    pub key: PathBuf,
-    /// PEM CA bundle that consumer certificates must chain to.
-    pub client_ca: PathBuf,
-}
-
-/// Access token verification settings.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct OAuth2Config {
-    /// Expected `iss`.
-    pub issuer: String,
-    /// Accepted `aud` values (`AUSF` and/or this AUSF's NF instance id).
-    pub audience: Vec<String>,
-    /// PEM files of ES256 verification keys.
-    #[serde(default)]
-    pub es256_public_keys: Vec<PathBuf>,
-    /// PEM files of RS256 verification keys.
-    #[serde(default)]
-    pub rs256_public_keys: Vec<PathBuf>,
-    /// Allowed clock skew in seconds.
-    #[serde(default = "default_leeway")]
-    pub leeway_secs: u64,
-}
-
-fn default_leeway() -> u64 {
-    30
-}
-
 /// Outgoing (client) TLS and tokens.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
 #[serde(deny_unknown_fields)]
@@ -142,17 +100,10 @@ pub struct ClientConfig {
     pub aanf_token_file: Option<PathBuf>,
 }
 
+/// The AUSF's own settings; the host's (listen, [tls], [oauth2], [[consumer]], …) are in
+/// `rest`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConsumer {
-    id: String,
-    nf_type: NfType,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
-    listen: Option<String>,
     nf_instance_id: Option<String>,
     api_root: Option<String>,
     mnc_len: Option<usize>,
@@ -162,19 +113,18 @@ struct RawConfig {
     require_akma_registration: Option<bool>,
     udm_uri: Option<String>,
     aanf_uri: Option<String>,
-    tls: Option<TlsConfig>,
-    oauth2: Option<OAuth2Config>,
-    #[serde(default)]
-    consumer: Vec<RawConsumer>,
     client: Option<ClientConfig>,
+    #[serde(flatten)]
+    rest: toml::Table,
 }
 
 /// The validated configuration file. Absent settings stay `None` so that the environment
 /// and flags can fill them.
 #[derive(Debug, Clone, Default)]
 pub struct AusfConfig {
-    /// Listen address.
-    pub listen: Option<String>,
+    /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
+    /// consumers by normalised NF instance id (UUIDs).
+    pub host: HostConfig<NfType>,
     /// This AUSF's NF instance id (normalised, no `urn:uuid:`).
     pub nf_instance_id: Option<String>,
     /// The `{apiRoot}` advertised in `Location` and `_links` (default: from the request).
@@ -193,12 +143,6 @@ pub struct AusfConfig {
     pub udm_uri: Option<String>,
     /// The AAnF's `{apiRoot}`.
     pub aanf_uri: Option<String>,
-    /// SBI server TLS.
-    pub tls: Option<TlsConfig>,
-    /// Access tokens.
-    pub oauth2: Option<OAuth2Config>,
-    /// Consumers by normalised NF instance id.
-    pub consumers: HashMap<String, NfType>,
     /// Outgoing TLS and tokens.
     pub client: ClientConfig,
 }
@@ -207,18 +151,10 @@ fn err(m: impl Into<String>) -> ConfigError {
     ConfigError(m.into())
 }
 
-/// Checks an `{apiRoot}` (`http://host[:port]` or `https://…`, no query).
-pub fn check_uri(what: &str, s: &str) -> Result<String, ConfigError> {
-    let ok = (s.starts_with("http://") || s.starts_with("https://"))
-        && s.len() > "https://".len()
-        && !s.contains(['?', '#', ' ']);
-    if ok {
-        Ok(s.trim_end_matches('/').to_owned())
-    } else {
-        Err(err(format!(
-            "{what} {s:?} is not an apiRoot; expected http://host:port or https://host:port"
-        )))
-    }
+/// Checks an `{apiRoot}` (`http://host[:port]` or `https://…`, no query) by the host's
+/// one rule, and returns it without a trailing `/`.
+pub fn check_uri(what: &'static str, s: &str) -> Result<String, ConfigError> {
+    check_api_root(what, s).map_err(|e| err(e.to_string()))
 }
 
 impl AusfConfig {
@@ -234,15 +170,7 @@ impl AusfConfig {
                     *p = dir.join(&*p);
                 }
             };
-            if let Some(t) = &mut c.tls {
-                fix(&mut t.cert);
-                fix(&mut t.key);
-                fix(&mut t.client_ca);
-            }
-            if let Some(o) = &mut c.oauth2 {
-                o.es256_public_keys.iter_mut().for_each(fix);
-                o.rs256_public_keys.iter_mut().for_each(fix);
-            }
+            c.host.rebase(dir);
             for p in [
                 &mut c.client.ca,
                 &mut c.client.cert,
@@ -309,22 +237,17 @@ impl AusfConfig {
             .as_deref()
             .map(|s| check_uri("aanf_uri", s))
             .transpose()?;
-        let mut consumers = HashMap::new();
-        for c in raw.consumer {
-            let id = normalize_nf_id(&c.id);
-            if !akma_sbi::tls::is_uuid(&id) {
-                return Err(err(format!("[[consumer]] id {:?} is not a UUID", c.id)));
-            }
-            if consumers.insert(id, c.nf_type).is_some() {
-                return Err(err(format!("[[consumer]] id {:?} is listed twice", c.id)));
-            }
+        let host = HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| err(e.to_string()))?;
+        // The AUSF's own rule: its consumers are named by NF instance id (UUIDs).
+        if let Some(id) = host.consumers.keys().find(|id| !akma_sbi::tls::is_uuid(id)) {
+            return Err(err(format!("[[consumer]] id {id:?} is not a UUID")));
         }
         let client = raw.client.unwrap_or_default();
         if client.cert.is_some() != client.key.is_some() {
             return Err(err("[client] cert and key go together"));
         }
         Ok(Self {
-            listen: raw.listen,
+            host,
             nf_instance_id,
             api_root,
             mnc_len,
@@ -334,9 +257,6 @@ impl AusfConfig {
             require_akma_registration: raw.require_akma_registration.unwrap_or(false),
             udm_uri,
             aanf_uri,
-            tls: raw.tls,
-            oauth2: raw.oauth2,
-            consumers,
             client,
         })
     }
@@ -376,7 +296,7 @@ ca = "ca.pem"
         assert_eq!(c.serving_networks.unwrap().len(), 1);
         assert!(c.require_akma_registration);
         assert_eq!(
-            c.consumers.get("6e3b0000-0000-4000-8000-000000000002"),
+            c.host.consumers.get("6e3b0000-0000-4000-8000-000000000002"),
             Some(&NfType::Amf)
         );
     }

@@ -13,7 +13,7 @@
 //! | [`service`] | the operations: the UDM (Nudm_UEAU) and AAnF (Naanf_AKMA) calls around the core |
 //! | [`routes`] | the Nausf routes, ops endpoints, and the one error mapping |
 //! | [`metrics`] | latency histograms of the operations and of the UDM/AAnF calls (`GET /metrics`) |
-//! | [`server`] | `akma ausf`: configuration merge, clients, TLS, tokens, serving, shutdown |
+//! | [`server`] | `akma ausf`: its own settings (peers, NF instance id, serving networks) and wiring on the `akma-nf-host` host |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -14,7 +14,16 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use akma_sbi::histogram::{Histogram, BUCKETS};
+pub use akma_nf_host::metrics::{Histogram, BUCKETS};
+
+/// Time from a Nausf request's arrival to its answer, by `operation` (histogram).
+pub const REQUEST_DURATION_SECONDS: &str = "ausf_request_duration_seconds";
+/// Each call to the UDM or the AAnF, by `peer` and `operation` (histogram).
+pub const PEER_REQUEST_DURATION_SECONDS: &str = "ausf_peer_request_duration_seconds";
+/// Failed calls to the UDM or the AAnF, by `peer` and `operation` (counter).
+pub const PEER_FAILURES_TOTAL: &str = "ausf_peer_failures_total";
+/// Authentication contexts held in memory (gauge).
+pub const CONTEXTS_HELD: &str = "ausf_contexts_held";
 
 /// The AUSF's own Nausf_UEAuthentication operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,8 +140,11 @@ impl Metrics {
     /// The Prometheus text exposition, with `contexts_held` as a gauge.
     pub fn render(&self, contexts_held: usize) -> String {
         let mut out = String::with_capacity(16 * 1024);
-        let name = "ausf_request_duration_seconds";
-        out.push_str("# HELP ausf_request_duration_seconds Time from a Nausf request's arrival to its answer.\n");
+        let name = REQUEST_DURATION_SECONDS;
+        let _ = writeln!(
+            out,
+            "# HELP {name} Time from a Nausf request's arrival to its answer."
+        );
         let _ = writeln!(out, "# TYPE {name} histogram");
         for op in Op::ALL {
             self.requests[op as usize].render(
@@ -141,8 +153,11 @@ impl Metrics {
                 &format!("operation=\"{}\"", op.label()),
             );
         }
-        let name = "ausf_peer_request_duration_seconds";
-        out.push_str("# HELP ausf_peer_request_duration_seconds Duration of the AUSF's calls to the UDM and the AAnF, failed ones included.\n");
+        let name = PEER_REQUEST_DURATION_SECONDS;
+        let _ = writeln!(
+            out,
+            "# HELP {name} Duration of the AUSF's calls to the UDM and the AAnF, failed ones included."
+        );
         let _ = writeln!(out, "# TYPE {name} histogram");
         for hop in Hop::ALL {
             self.hops[hop as usize].render(
@@ -151,20 +166,25 @@ impl Metrics {
                 &format!("peer=\"{}\",operation=\"{}\"", hop.peer(), hop.label()),
             );
         }
-        out.push_str("# HELP ausf_peer_failures_total Calls to the UDM and the AAnF that failed (transport or error answer).\n");
-        out.push_str("# TYPE ausf_peer_failures_total counter\n");
+        let name = PEER_FAILURES_TOTAL;
+        let _ = writeln!(
+            out,
+            "# HELP {name} Calls to the UDM and the AAnF that failed (transport or error answer)."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
         for hop in Hop::ALL {
             let _ = writeln!(
                 out,
-                "ausf_peer_failures_total{{peer=\"{}\",operation=\"{}\"}} {}",
+                "{name}{{peer=\"{}\",operation=\"{}\"}} {}",
                 hop.peer(),
                 hop.label(),
                 self.hop_failures[hop as usize].load(Ordering::Relaxed)
             );
         }
-        out.push_str("# HELP ausf_contexts_held Authentication contexts held in memory.\n");
-        out.push_str("# TYPE ausf_contexts_held gauge\n");
-        let _ = writeln!(out, "ausf_contexts_held {contexts_held}");
+        let name = CONTEXTS_HELD;
+        let _ = writeln!(out, "# HELP {name} Authentication contexts held in memory.");
+        let _ = writeln!(out, "# TYPE {name} gauge");
+        let _ = writeln!(out, "{name} {contexts_held}");
         out
     }
 }

@@ -17,7 +17,6 @@ use akma_sbi::nausf::{
     SCOPE,
 };
 use akma_sbi::problem::{ApiCause, InvalidParam};
-use akma_sbi::server::TransportInfo;
 use akma_sbi::{
     ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
 };
@@ -25,7 +24,7 @@ use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderValue, Method as HttpMethod, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{post, put};
 use axum::Router;
 use serde::Serialize;
 
@@ -214,29 +213,10 @@ fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<(), SbiEr
     Ok(())
 }
 
-/// The `{apiRoot}` for links: configured, or the request's scheme and authority.
+/// The `{apiRoot}` for links: configured, or the request's scheme and authority (the
+/// host's one rule).
 fn api_root(state: &AppState, req: &Request) -> String {
-    if let Some(r) = &state.api_root {
-        return r.clone();
-    }
-    let tls = req
-        .extensions()
-        .get::<TransportInfo>()
-        .is_some_and(|t| t.tls);
-    let scheme = if tls { "https" } else { "http" };
-    let authority = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| !h.is_empty() && !h.contains(['/', ' ', '@']))
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost".to_owned());
-    format!("{scheme}://{authority}")
+    akma_nf_host::api_root::api_root(state.api_root.as_deref(), req)
 }
 
 fn ctx_url(root: &str, id: &str) -> String {
@@ -380,37 +360,16 @@ async fn deregister(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
-}
+/// What the ops endpoints report: the AUSF holds no store, so it is ready once it serves
+/// (UDM/AAnF reachability is per request: a dependency's outage must not take the AUSF out
+/// of rotation); its figures with the contexts held.
+pub struct AusfOps(pub Ausf);
 
-async fn readyz() -> &'static str {
-    // The AUSF holds no store; it is ready once it serves. (UDM/AAnF reachability is
-    // per request: a dependency's outage must not take the AUSF out of rotation.)
-    "ready\n"
-}
-
-/// The operations endpoints: liveness and readiness.
-pub fn ops_router() -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-}
-
-async fn metrics_endpoint(State(ausf): State<Ausf>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        ausf.metrics().render(ausf.contexts_held()),
-    )
-        .into_response()
-}
-
-/// `GET /metrics`: this AUSF's latency histograms in the Prometheus text format
-/// ([`crate::metrics`]).
-pub fn metrics_router(ausf: Ausf) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics_endpoint))
-        .with_state(ausf)
+#[async_trait::async_trait]
+impl akma_nf_host::NfOps for AusfOps {
+    async fn metrics(&self) -> String {
+        self.0.metrics().render(self.0.contexts_held())
+    }
 }
 
 /// Records how long each Nausf operation took, from arrival to answer (refusals included).

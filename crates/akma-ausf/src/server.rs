@@ -13,40 +13,48 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_core::ids::{MncLen, ServingNetworkName};
-use akma_sbi::auth::{TokenAlg, VerificationKey};
+use akma_nf_host::error::read_file;
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
 use akma_sbi::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
 use akma_sbi::ueau::NfInstanceId;
-use akma_sbi::{TokenVerifier, TokenVerifierConfig};
 use clap::Args;
-use tokio::net::TcpListener;
 use zeroize::Zeroizing;
 
 use crate::config::{
     check_uri, AusfConfig, ConfigError, DEFAULT_CONTEXT_LIFETIME_SECS, DEFAULT_MAX_CONTEXTS,
 };
-use crate::routes::{metrics_router, ops_router, sbi_router, AppState, AuthMode};
+use crate::routes::{sbi_router, AppState, AusfOps, AuthMode};
 use crate::service::{system_clock, Ausf, Clock, Settings};
+
+pub use akma_nf_host::{HostArgs, LogFormat};
 
 /// Development mode's default listen address.
 pub const DEV_DEFAULT_LISTEN: &str = "127.0.0.1:8082";
 
+/// The AUSF's host settings: its name, environment variables and defaults.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AusfNf;
+
+impl NfKind for AusfNf {
+    const NAME: &'static str = "AUSF";
+    const NF_TYPE: &'static str = "AUSF";
+    const ENV_CONFIG: &'static str = "AKMA_AUSF_CONFIG";
+    const ENV_LISTEN: &'static str = "AKMA_AUSF_LISTEN";
+    const ENV_OPS_LISTEN: &'static str = "AKMA_AUSF_OPS_LISTEN";
+    // Accepted for uniformity with the other NFs; the AUSF keeps no data (authentication
+    // contexts live in memory for seconds).
+    const ENV_DATA: &'static str = "AKMA_AUSF_DATA";
+    const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
+    const DATA_REQUIRED: bool = false;
+}
+
 /// Flags of `akma ausf`. Each also reads an environment variable; both override the file.
+/// In development mode the AUSF calls the UDM and the AAnF in h2c.
 #[derive(Args, Debug, Clone, Default)]
 pub struct AusfArgs {
-    /// TOML configuration file (see the `config` module for its settings).
-    #[arg(long, value_name = "FILE", env = "AKMA_AUSF_CONFIG")]
-    pub config: Option<PathBuf>,
-    /// Development mode: cleartext h2c and HTTP/1.1 on a loopback address, no client
-    /// certificates or access tokens; calls the UDM and the AAnF in h2c.
-    #[arg(long)]
-    pub dev: bool,
-    /// Listen address (development default 127.0.0.1:8082).
-    #[arg(long, value_name = "ADDR", env = "AKMA_AUSF_LISTEN")]
-    pub listen: Option<String>,
-    /// Data directory (accepted for uniformity with the other NFs; the AUSF keeps no data:
-    /// authentication contexts live in memory for seconds).
-    #[arg(long, value_name = "DIR", env = "AKMA_AUSF_DATA")]
-    pub data: Option<PathBuf>,
+    /// The common flags (`--config --dev --listen --ops-listen --data --log-format`).
+    #[command(flatten)]
+    pub host: HostArgs<AusfNf>,
     /// The UDM's apiRoot, e.g. http://127.0.0.1:8081.
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_UDM")]
     pub udm: Option<String>,
@@ -68,35 +76,24 @@ pub struct AusfArgs {
     /// The apiRoot advertised in Location headers and _links (default: from each request).
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_API_ROOT")]
     pub api_root: Option<String>,
-    /// Log format.
-    #[arg(
-        long,
-        value_name = "text|json",
-        env = "AKMA_LOG_FORMAT",
-        default_value = "text"
-    )]
-    pub log_format: LogFormat,
-}
-
-/// Log output formats.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
 }
 
 /// A startup failure, with what to do about it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StartError {
-    /// The configuration is invalid or incomplete.
+    /// A host setting, TLS, tokens or a listener.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// An AUSF setting is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// An I/O failure (binding, reading files).
+    /// No randomness for a development NF instance id.
+    #[error("no randomness: {0}")]
+    Random(getrandom::Error),
+    /// Serving failed.
     #[error("{0}")]
-    Io(String),
+    Io(#[from] std::io::Error),
 }
 
 fn cfg_err(m: impl Into<String>) -> StartError {
@@ -108,10 +105,8 @@ fn cfg_err(m: impl Into<String>) -> StartError {
 pub struct Resolved {
     /// The merged configuration.
     pub config: AusfConfig,
-    /// Development mode.
-    pub dev: bool,
-    /// The SBI listen address.
-    pub listen: SocketAddr,
+    /// Mode and addresses.
+    pub host: HostSettings,
     /// The UDM's apiRoot.
     pub udm_uri: String,
     /// The AAnF's apiRoot.
@@ -120,14 +115,9 @@ pub struct Resolved {
     pub settings: Settings,
 }
 
-fn parse_addr(what: &str, s: &str) -> Result<SocketAddr, StartError> {
-    s.parse()
-        .map_err(|e| cfg_err(format!("{what} {s:?} is not an IP:port address: {e}")))
-}
-
 fn random_uuid() -> Result<String, StartError> {
     let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).map_err(|e| StartError::Io(format!("no randomness: {e}")))?;
+    getrandom::getrandom(&mut b).map_err(StartError::Random)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = akma_core::hex::encode(&b);
@@ -143,24 +133,14 @@ fn random_uuid() -> Result<String, StartError> {
 
 /// Merges file, environment and flags, and checks that the result can run.
 pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
-    let mut config = match &args.config {
+    let mut config = match &args.host.config {
         Some(p) => AusfConfig::load(p)?,
         None => AusfConfig::default(),
     };
     if let Some(r) = &args.api_root {
         config.api_root = Some(check_uri("--api-root", r)?);
     }
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| config.listen.clone())
-        .or_else(|| args.dev.then(|| DEV_DEFAULT_LISTEN.to_owned()))
-        .ok_or_else(|| {
-            cfg_err(
-                "no listen address: give --listen, AKMA_AUSF_LISTEN or `listen` in the config file",
-            )
-        })?;
-    let listen = parse_addr("listen address", &listen)?;
+    let host = args.host.resolve(&config.host)?;
     let udm_uri = match &args.udm {
         Some(u) => check_uri("--udm", u)?,
         None => config.udm_uri.clone().ok_or_else(|| {
@@ -180,7 +160,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         .or_else(|| config.nf_instance_id.clone())
     {
         Some(id) => id,
-        None if args.dev => random_uuid()?,
+        None if host.dev => random_uuid()?,
         None => return Err(cfg_err(
             "no NF instance id: give --nf-instance-id UUID or `nf_instance_id` in the config file",
         )),
@@ -211,19 +191,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     if context_lifetime_secs == 0 {
         return Err(cfg_err("--context-lifetime-secs must be positive"));
     }
-    if args.dev {
-        akma_sbi::dev_listen_guard(listen).map_err(|e| cfg_err(e.to_string()))?;
-    } else {
-        if config.tls.is_none() {
-            return Err(cfg_err(
-                "production mode needs a [tls] section (cert, key, client_ca) for mutual TLS; use --dev for a loopback development server",
-            ));
-        }
-        if config.oauth2.is_none() {
-            return Err(cfg_err(
-                "production mode needs an [oauth2] section (issuer, audience, public keys) for access tokens; use --dev for a loopback development server",
-            ));
-        }
+    if !host.dev {
         for (what, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri)] {
             if uri.starts_with("https://") && config.client.ca.is_none() {
                 return Err(cfg_err(format!(
@@ -242,8 +210,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     };
     Ok(Resolved {
         config,
-        dev: args.dev,
-        listen,
+        host,
         udm_uri,
         aanf_uri,
         settings,
@@ -251,48 +218,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, StartError> {
-    std::fs::read(p).map_err(|e| StartError::Io(format!("cannot read {}: {e}", p.display())))
-}
-
-fn token_verifier(config: &AusfConfig) -> Result<Arc<TokenVerifier>, StartError> {
-    let o = config
-        .oauth2
-        .as_ref()
-        .ok_or_else(|| cfg_err("missing [oauth2] section"))?;
-    let first_aud = o
-        .audience
-        .first()
-        .ok_or_else(|| cfg_err("[oauth2] audience must list at least one value (e.g. \"AUSF\")"))?;
-    let mut vc = TokenVerifierConfig::new(o.issuer.clone(), first_aud.clone());
-    vc.audiences = o.audience.clone();
-    vc.leeway = Duration::from_secs(o.leeway_secs);
-    let mut n = 0;
-    for (alg, files) in [
-        (TokenAlg::Es256, &o.es256_public_keys),
-        (TokenAlg::Rs256, &o.rs256_public_keys),
-    ] {
-        for f in files {
-            let key = VerificationKey::from_pem(alg, &read(f)?, None)
-                .map_err(|e| cfg_err(format!("{}: {e}", f.display())))?;
-            vc = vc.with_key(key);
-            n += 1;
-        }
-    }
-    if n == 0 {
-        return Err(cfg_err(
-            "[oauth2] lists no public keys (es256_public_keys or rs256_public_keys)",
-        ));
-    }
-    Ok(Arc::new(TokenVerifier::new(vc)))
-}
-
-fn tls_config(config: &AusfConfig) -> Result<Arc<rustls::ServerConfig>, StartError> {
-    let t = config
-        .tls
-        .as_ref()
-        .ok_or_else(|| cfg_err("missing [tls] section"))?;
-    akma_sbi::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
-        .map_err(|e| cfg_err(format!("[tls]: {e}")))
+    Ok(read_file(p)?)
 }
 
 /// The client for one peer: h2c for `http://`, TLS (with the `[client]` certificate) for
@@ -335,19 +261,17 @@ fn peer_client(
 pub struct Running {
     /// The SBI address actually bound.
     pub addr: SocketAddr,
+    /// The ops address, if separate.
+    pub ops_addr: Option<SocketAddr>,
     /// The AUSF (for inspection in tests).
     pub ausf: Ausf,
-    shutdown: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    host: akma_nf_host::Running,
 }
 
 impl Running {
     /// Stops accepting, drains in-flight requests, and waits.
     pub async fn shutdown(self) -> std::io::Result<()> {
-        let _ = self.shutdown.send(true);
-        self.task
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))?
+        self.host.shutdown().await
     }
 }
 
@@ -361,12 +285,12 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Running, StartError> {
     let Resolved {
         config,
-        dev,
-        listen,
+        host,
         udm_uri,
         aanf_uri,
         settings,
     } = resolved;
+    host.check(&config.host)?;
     let user_agent = format!("AUSF-{}", settings.nf_instance_id);
     let udm = NudmUeauClient::new(
         peer_client(
@@ -386,19 +310,15 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         )?,
         aanf_uri.clone(),
     );
-    let auth = if dev {
-        AuthMode::Dev
-    } else {
-        AuthMode::Enforced {
-            verifier: token_verifier(&config)?,
-            consumers: Arc::new(config.consumers.clone()),
-        }
+    let security = SbiSecurity::resolve(host.dev, &config.host, AusfNf::NF_TYPE)?;
+    let auth = match &security.verifier {
+        None => AuthMode::Dev,
+        Some(verifier) => AuthMode::Enforced {
+            verifier: verifier.clone(),
+            consumers: Arc::new(config.host.consumers.clone()),
+        },
     };
-    let tls = if dev {
-        None
-    } else {
-        Some(tls_config(&config)?)
-    };
+    let tls = security.tls.is_some();
     let lifetime = settings.context_lifetime_secs;
     let ausf = Ausf::new(settings, udm, aanf, clock);
     let state = Arc::new(AppState {
@@ -406,87 +326,35 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         auth,
         api_root: config.api_root.clone(),
     });
-    let listener = TcpListener::bind(listen)
-        .await
-        .map_err(|e| StartError::Io(format!("cannot listen on {listen}: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| StartError::Io(e.to_string()))?;
-    let app = sbi_router(state)
-        .merge(ops_router())
-        .merge(metrics_router(ausf.clone()));
-    let (tx, rx) = tokio::sync::watch::channel(false);
-
-    // Abandoned contexts are dropped in the background (and on access).
-    let sweeper = {
-        let ausf = ausf.clone();
-        let mut rx = rx.clone();
-        let every = Duration::from_secs(lifetime.clamp(1, 10));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let n = ausf.sweep();
-                        if n > 0 {
-                            tracing::info!(dropped = n, "dropped expired authentication contexts");
-                        }
-                    }
-                    _ = rx.changed() => break,
-                }
+    let sweeper = ausf.clone();
+    let running = NfHost::new(AusfNf::NAME, &host, security)
+        .sbi(sbi_router(state))
+        .ops(Arc::new(AusfOps(ausf.clone())))
+        // Abandoned contexts are dropped in the background (and on access).
+        .every(Duration::from_secs(lifetime.clamp(1, 10)), move || {
+            let n = sweeper.sweep();
+            if n > 0 {
+                tracing::info!(dropped = n, "dropped expired authentication contexts");
             }
+            std::future::ready(())
         })
-    };
-    tracing::info!(%addr, dev, tls = tls.is_some(), udm = %udm_uri, aanf = %aanf_uri,
+        .start()
+        .await?;
+    tracing::info!(addr = %running.addr, dev = host.dev, tls, udm = %udm_uri, aanf = %aanf_uri,
         "AUSF serving Nausf_UEAuthentication at {}", akma_sbi::nausf::API_PATH);
-    let task = tokio::spawn(async move {
-        let mut rx = rx;
-        let served = akma_sbi::serve(listener, app, tls, async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        })
-        .await;
-        let _ = sweeper.await;
-        tracing::info!("AUSF stopped");
-        served
-    });
     Ok(Running {
-        addr,
+        addr: running.addr,
+        ops_addr: running.ops_addr,
         ausf,
-        shutdown: tx,
-        task,
+        host: running,
     })
 }
 
-/// Runs until SIGTERM or SIGINT.
+/// Runs until SIGTERM or SIGINT (logging as the flags and file say; the `listening` line on
+/// stdout once bound).
 pub async fn run(args: AusfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
+    akma_nf_host::logging::init(resolved.host.log_format, "info");
     let running = start(resolved).await?;
-    shutdown_signal().await;
-    tracing::info!("shutdown requested: draining in-flight requests");
-    running
-        .shutdown()
-        .await
-        .map_err(|e| StartError::Io(e.to_string()))
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = tokio::signal::ctrl_c() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    Ok(running.host.serve_until_signal().await?)
 }

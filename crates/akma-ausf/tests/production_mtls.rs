@@ -69,14 +69,17 @@ async fn mtls_and_tokens_end_to_end() {
     let nrf = TestTokenIssuer::es256(NRF);
     write_files(dir.path(), &pki, &nrf);
     let args = AusfArgs {
-        config: Some(dir.path().join("ausf.toml")),
-        listen: Some("127.0.0.1:0".into()),
+        host: akma_ausf::server::HostArgs {
+            config: Some(dir.path().join("ausf.toml")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
         udm: Some(format!("http://{}", udm.addr)),
         aanf: Some(format!("http://{}", aanf.addr)),
         ..Default::default()
     };
     let resolved = resolve(&args).unwrap_or_else(|e| panic!("production config refused: {e}"));
-    assert!(!resolved.dev);
+    assert!(!resolved.host.dev);
     let running: Running = start(resolved).await.expect("production AUSF starts");
     let port = running.addr.port();
     let root = format!("https://localhost:{port}");

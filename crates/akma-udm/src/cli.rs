@@ -11,15 +11,7 @@ use crate::provision::{self, ProvisionError};
 use crate::server::{resolve_kek, UdmArgs};
 use crate::store::SqliteSubscriberStore;
 
-/// Log output formats.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines.
-    #[default]
-    Text,
-    /// One JSON object per line.
-    Json,
-}
+pub use akma_nf_host::LogFormat;
 
 /// `akma udm`: run the UDM, or a maintenance action.
 #[derive(Args, Debug, Clone)]
@@ -28,17 +20,9 @@ pub struct UdmCommand {
     /// A maintenance action instead of serving.
     #[command(subcommand)]
     pub action: Option<UdmAction>,
-    /// Server flags.
+    /// Server flags (`--log-format` among them).
     #[command(flatten)]
     pub server: UdmArgs,
-    /// Log format.
-    #[arg(
-        long,
-        value_name = "text|json",
-        env = "AKMA_LOG_FORMAT",
-        default_value = "text"
-    )]
-    pub log_format: LogFormat,
 }
 
 /// Maintenance actions.
@@ -83,7 +67,7 @@ pub fn provision(args: &ProvisionArgs) -> Result<String, String> {
     let data = args
         .data
         .clone()
-        .or_else(|| config.data_dir.clone())
+        .or_else(|| config.host.data_dir.clone())
         .ok_or("no data directory: give --data, AKMA_UDM_DATA or `data_dir` in --config")?;
     let records = provision::parse_file(&args.file).map_err(|e| e.to_string())?;
     let kek = resolve_kek(&config, args.dev, &data).map_err(|e| e.to_string())?;

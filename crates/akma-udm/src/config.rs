@@ -29,12 +29,13 @@
 //! private_key = "…64 hex digits…"     # or private_key_file = "hn-key-1.hex"
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use akma_core::ids::Plmn;
 use akma_core::suci::{HomeNetworkKey, ProtectionScheme};
+use akma_nf_host::api_root::check_api_root;
+use akma_nf_host::HostConfig;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -45,50 +46,7 @@ use crate::rules::NfType;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The canonical form of an NF instance id: without `urn:uuid:`, lowercase.
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
-
-/// TLS settings of the SBI server.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM certificate chain of this UDM.
-    pub cert: PathBuf,
-    /// PEM private key.
-    pub key: PathBuf,
-    /// PEM CA bundle that consumer certificates must chain to.
-    pub client_ca: PathBuf,
-}
-
-/// Access token verification settings (TS 33.501 §13.4.1, TS 29.510).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct OAuth2Config {
-    /// Expected `iss`.
-    pub issuer: String,
-    /// Accepted `aud` values (`UDM` and/or this UDM's NF instance id).
-    pub audience: Vec<String>,
-    /// PEM files of ES256 verification keys.
-    #[serde(default)]
-    pub es256_public_keys: Vec<PathBuf>,
-    /// PEM files of RS256 verification keys.
-    #[serde(default)]
-    pub rs256_public_keys: Vec<PathBuf>,
-    /// Allowed clock skew in seconds.
-    #[serde(default = "default_leeway")]
-    pub leeway_secs: u64,
-}
-
-fn default_leeway() -> u64 {
-    30
-}
+pub use akma_nf_host::config::normalize_nf_id;
 
 /// A secret string setting, wiped from memory when dropped.
 fn secret_string<'de, D: serde::Deserializer<'de>>(
@@ -101,13 +59,6 @@ fn default_true() -> bool {
     true
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConsumer {
-    id: String,
-    nf_type: NfType,
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHnKey {
@@ -118,11 +69,10 @@ struct RawHnKey {
     private_key_file: Option<PathBuf>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+/// The UDM's own settings; the host's (listen, data_dir, [tls], [oauth2], [[consumer]], …)
+/// are in `rest`.
+#[derive(Deserialize)]
 struct RawConfig {
-    listen: Option<String>,
-    data_dir: Option<PathBuf>,
     #[serde(default, deserialize_with = "secret_string")]
     kek: Option<Zeroizing<String>>,
     api_root: Option<String>,
@@ -130,22 +80,19 @@ struct RawConfig {
     serving_networks: Vec<String>,
     #[serde(default = "default_true")]
     allow_null_scheme: bool,
-    tls: Option<TlsConfig>,
-    oauth2: Option<OAuth2Config>,
-    #[serde(default)]
-    consumer: Vec<RawConsumer>,
     #[serde(default)]
     hn_key: Vec<RawHnKey>,
+    #[serde(flatten)]
+    rest: toml::Table,
 }
 
 /// The validated configuration. Every field is public so that tests and `akma demo` can
 /// build one in code ([`UdmConfig::default`] is a development configuration with no keys).
 #[derive(Clone)]
 pub struct UdmConfig {
-    /// Listen address.
-    pub listen: Option<String>,
-    /// Data directory of the embedded store.
-    pub data_dir: Option<PathBuf>,
+    /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
+    /// NF type of each known consumer.
+    pub host: HostConfig<NfType>,
     /// The key-encryption key as hex (prefer the environment).
     pub kek_hex: Option<Zeroizing<String>>,
     /// `{apiRoot}` for `Location` headers; default `http(s)://<Host of the request>`.
@@ -154,12 +101,6 @@ pub struct UdmConfig {
     pub serving_networks: Vec<Plmn>,
     /// Accept SUCIs with the null scheme.
     pub allow_null_scheme: bool,
-    /// SBI TLS.
-    pub tls: Option<TlsConfig>,
-    /// Access tokens.
-    pub oauth2: Option<OAuth2Config>,
-    /// NF type of each known consumer (normalised NF instance id).
-    pub consumers: HashMap<String, NfType>,
     /// SUCI de-concealment keys.
     pub hn_keys: Vec<HomeNetworkKey>,
 }
@@ -167,15 +108,11 @@ pub struct UdmConfig {
 impl Default for UdmConfig {
     fn default() -> Self {
         Self {
-            listen: None,
-            data_dir: None,
+            host: HostConfig::default(),
             kek_hex: None,
             api_root: None,
             serving_networks: Vec::new(),
             allow_null_scheme: true,
-            tls: None,
-            oauth2: None,
-            consumers: HashMap::new(),
             hn_keys: Vec::new(),
         }
     }
@@ -184,15 +121,11 @@ impl Default for UdmConfig {
 impl fmt::Debug for UdmConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UdmConfig")
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
+            .field("host", &self.host)
             .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
             .field("api_root", &self.api_root)
             .field("serving_networks", &self.serving_networks)
             .field("allow_null_scheme", &self.allow_null_scheme)
-            .field("tls", &self.tls)
-            .field("oauth2", &self.oauth2)
-            .field("consumers", &self.consumers.len())
             .field("hn_keys", &self.hn_keys)
             .finish()
     }
@@ -214,23 +147,7 @@ impl UdmConfig {
         let base = path.parent().unwrap_or(Path::new("."));
         let mut cfg = Self::parse_with_base(&text, base)
             .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
-        let rebase = |p: &mut PathBuf| {
-            if p.is_relative() {
-                *p = base.join(&*p);
-            }
-        };
-        if let Some(t) = cfg.tls.as_mut() {
-            rebase(&mut t.cert);
-            rebase(&mut t.key);
-            rebase(&mut t.client_ca);
-        }
-        if let Some(o) = cfg.oauth2.as_mut() {
-            o.es256_public_keys.iter_mut().for_each(rebase);
-            o.rs256_public_keys.iter_mut().for_each(rebase);
-        }
-        if let Some(d) = cfg.data_dir.as_mut() {
-            rebase(d);
-        }
+        cfg.host.rebase(base);
         Ok(cfg)
     }
 
@@ -242,21 +159,8 @@ impl UdmConfig {
     fn parse_with_base(text: &str, base: &Path) -> Result<Self, ConfigError> {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-        let mut consumers = HashMap::new();
-        for c in raw.consumer {
-            if c.id.trim().is_empty() {
-                return Err(ConfigError("[[consumer]] with an empty id".into()));
-            }
-            if consumers
-                .insert(normalize_nf_id(&c.id), c.nf_type)
-                .is_some()
-            {
-                return Err(ConfigError(format!(
-                    "[[consumer]] id {:?} listed twice",
-                    c.id
-                )));
-            }
-        }
+        let host =
+            HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
         let mut serving_networks = Vec::new();
         for s in &raw.serving_networks {
             serving_networks.push(s.parse::<Plmn>().map_err(|e| {
@@ -305,23 +209,18 @@ impl UdmConfig {
             }
             hn_keys.push(key);
         }
-        if let Some(r) = &raw.api_root {
-            if !(r.starts_with("http://") || r.starts_with("https://")) || r.ends_with('/') {
-                return Err(ConfigError(format!(
-                    "api_root {r:?}: expected http(s)://host[:port] without a trailing '/'"
-                )));
-            }
-        }
+        let api_root = raw
+            .api_root
+            .as_deref()
+            .map(|r| check_api_root("api_root", r))
+            .transpose()
+            .map_err(|e| ConfigError(e.to_string()))?;
         Ok(Self {
-            listen: raw.listen,
-            data_dir: raw.data_dir,
+            host,
             kek_hex: raw.kek,
-            api_root: raw.api_root,
+            api_root,
             serving_networks,
             allow_null_scheme: raw.allow_null_scheme,
-            tls: raw.tls,
-            oauth2: raw.oauth2,
-            consumers,
             hn_keys,
         })
     }
@@ -359,8 +258,8 @@ mod tests {
             "#
         ))
         .unwrap();
-        assert_eq!(c.consumers["ab-cd"], NfType::Ausf);
-        assert_eq!(c.consumers["nef-1"], NfType::Nef);
+        assert_eq!(c.host.consumers["ab-cd"], NfType::Ausf);
+        assert_eq!(c.host.consumers["nef-1"], NfType::Nef);
         assert_eq!(c.serving_networks.len(), 2);
         assert_eq!(c.hn_keys.len(), 2);
         assert!(c.allow_null_scheme);

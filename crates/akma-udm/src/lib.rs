@@ -18,7 +18,7 @@
 //! | [`config`] | the TOML configuration (consumers, SUCI keys, serving networks) |
 //! | [`routes`] | the Nudm_UEAU / Nudm_SDM routes and the one error mapping |
 //! | [`metrics`] | latency per operation, answers by status class, the store's group commits (`GET /metrics`) |
-//! | [`server`] | `akma udm`: configuration merge, KEK, TLS, tokens, serving, shutdown |
+//! | [`server`] | `akma udm`: its own settings and wiring on the `akma-nf-host` host |
 //! | [`cli`] | the `akma udm` command line, including `provision` with a progress bar |
 //!
 //! SUPI↔GPSI translation is Nudm_SDM `GET /nudm-sdm/v2/{ueId}/id-translation-result`

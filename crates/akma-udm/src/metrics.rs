@@ -14,7 +14,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use akma_sbi::histogram::Histogram;
+pub use akma_nf_host::metrics::Histogram;
+
+/// Time from a request's arrival to its answer, by `operation` (histogram).
+pub const REQUEST_DURATION_SECONDS: &str = "udm_request_duration_seconds";
+/// Answers by `operation` and status `class` (counter).
+pub const RESPONSES_TOTAL: &str = "udm_responses_total";
+/// The store's group commits (counter).
+pub const STORE_COMMITS_TOTAL: &str = "udm_store_commits_total";
+/// The writes the store's group commits carried (counter).
+pub const STORE_WRITES_TOTAL: &str = "udm_store_writes_total";
+/// One store batch from `BEGIN` to the end of its `COMMIT`, by `store` (histogram).
+pub const STORE_COMMIT_DURATION_SECONDS: &str = "udm_store_commit_duration_seconds";
 
 /// The UDM's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,7 +127,7 @@ impl Metrics {
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let name = "udm_request_duration_seconds";
+        let name = REQUEST_DURATION_SECONDS;
         let _ = writeln!(
             out,
             "# HELP {name} Time from a Nudm request's arrival to its answer."
@@ -129,28 +140,35 @@ impl Metrics {
                 &format!("operation=\"{}\"", op.label()),
             );
         }
-        out.push_str("# HELP udm_responses_total Answers by operation and status class.\n");
-        out.push_str("# TYPE udm_responses_total counter\n");
+        let name = RESPONSES_TOTAL;
+        let _ = writeln!(out, "# HELP {name} Answers by operation and status class.");
+        let _ = writeln!(out, "# TYPE {name} counter");
         for op in Op::ALL {
             for (i, class) in CLASSES.iter().enumerate() {
                 let _ = writeln!(
                     out,
-                    "udm_responses_total{{operation=\"{}\",class=\"{class}\"}} {}",
+                    "{name}{{operation=\"{}\",class=\"{class}\"}} {}",
                     op.label(),
                     self.responses[op as usize][i].load(Ordering::Relaxed)
                 );
             }
         }
         if let Some(st) = &self.store {
-            out.push_str("# HELP udm_store_commits_total Group commits of the subscriber store (one fsync each).\n");
-            out.push_str("# TYPE udm_store_commits_total counter\n");
-            let _ = writeln!(out, "udm_store_commits_total {}", st.commits());
-            out.push_str(
-                "# HELP udm_store_writes_total Writes carried by the subscriber store's commits.\n",
+            let name = STORE_COMMITS_TOTAL;
+            let _ = writeln!(
+                out,
+                "# HELP {name} Group commits of the subscriber store (one fsync each)."
             );
-            out.push_str("# TYPE udm_store_writes_total counter\n");
-            let _ = writeln!(out, "udm_store_writes_total {}", st.writes());
-            let name = "udm_store_commit_duration_seconds";
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", st.commits());
+            let name = STORE_WRITES_TOTAL;
+            let _ = writeln!(
+                out,
+                "# HELP {name} Writes carried by the subscriber store's commits."
+            );
+            let _ = writeln!(out, "# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", st.writes());
+            let name = STORE_COMMIT_DURATION_SECONDS;
             let _ = writeln!(
                 out,
                 "# HELP {name} One batch of writes from BEGIN to the end of COMMIT."

@@ -15,7 +15,6 @@ use std::sync::Arc;
 
 use akma_core::suci::SuciError;
 use akma_sbi::json::parse_request;
-use akma_sbi::server::TransportInfo;
 use akma_sbi::ueau::AuthEvent;
 use akma_sbi::{
     ApiCause, ForbiddenCause, InvalidParam, PeerIdentity, RequireScope, SbiError, SbiJson,
@@ -148,7 +147,7 @@ fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
             "the access token was issued to another NF than the one in the client certificate",
         ));
     }
-    let nf_type = *state.udm.config().consumers.get(&sub).ok_or_else(|| {
+    let nf_type = *state.udm.config().host.consumers.get(&sub).ok_or_else(|| {
         SbiError::forbidden(
             ForbiddenCause::UnauthorizedConsumer,
             format!("consumer {sub} is not known to this UDM"),
@@ -175,28 +174,10 @@ fn path_error(e: PathRejection) -> SbiError {
     }
 }
 
-/// `{apiRoot}`: the configured one, else the scheme of the connection and the request's
-/// authority (`:authority` in HTTP/2, `Host` in HTTP/1.1).
+/// `{apiRoot}`: the configured one, else the connection's scheme and the request's
+/// authority (the host's one rule).
 fn api_root(state: &AppState, req: &Request) -> String {
-    if let Some(r) = &state.udm.config().api_root {
-        return r.clone();
-    }
-    let tls = req
-        .extensions()
-        .get::<TransportInfo>()
-        .is_some_and(|t| t.tls);
-    let host = req
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            req.headers()
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "localhost".to_owned());
-    format!("{}://{host}", if tls { "https" } else { "http" })
+    akma_nf_host::api_root::api_root(state.udm.config().api_root.as_deref(), req)
 }
 
 async fn generate_auth_data(
@@ -321,28 +302,26 @@ fn check_app_port_id(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn healthz() -> &'static str {
-    "ok\n"
-}
+/// What the ops endpoints report: the store's readiness and this UDM's figures.
+pub struct UdmOps(pub Arc<AppState>);
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiError> {
-    state
-        .udm
-        .store()
-        .ready()
-        .await
-        .map_err(|e| SbiError::ServiceUnavailable {
-            detail: format!("store not ready: {e}"),
-        })?;
-    Ok("ready\n")
-}
+#[async_trait::async_trait]
+impl akma_nf_host::NfOps for UdmOps {
+    async fn ready(&self) -> Result<(), akma_nf_host::NotReady> {
+        self.0
+            .udm
+            .store()
+            .ready()
+            .await
+            .map_err(|e| akma_nf_host::NotReady {
+                component: "store",
+                source: Box::new(e),
+            })
+    }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    async fn metrics(&self) -> String {
+        self.0.metrics.render()
+    }
 }
 
 /// Records how long an operation took, from arrival to answer, and the answer's class
@@ -358,15 +337,6 @@ async fn track(
         .metrics
         .request(op, resp.status().as_u16(), start.elapsed());
     resp
-}
-
-/// The operations endpoints: liveness, readiness and the Prometheus figures.
-pub fn ops_router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .with_state(state)
 }
 
 /// The Nudm_UEAU and Nudm_SDM routes with the SBI fallbacks (404/405 ProblemDetails) and

@@ -29,7 +29,8 @@ pub mod scope {
     pub const SDM: &str = "nudm-sdm";
 }
 
-/// The NF types the UDM distinguishes (TS 29.510 `NFType`).
+/// The NF types the UDM distinguishes (TS 29.510 `NFType`): the one place that maps the
+/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the UDM's types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub enum NfType {
     /// AUSF: authentication data and results (Nudm_UEAU).

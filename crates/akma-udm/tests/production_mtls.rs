@@ -58,13 +58,15 @@ nf_type = "AANF"
     );
     std::fs::write(d.join("udm.toml"), toml).unwrap();
     let args = UdmArgs {
-        config: Some(d.join("udm.toml")),
-        data: Some(d.join("data")),
-        listen: Some("127.0.0.1:0".into()),
-        ..Default::default()
+        host: akma_udm::server::HostArgs {
+            config: Some(d.join("udm.toml")),
+            data: Some(d.join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
     };
     let resolved = resolve(&args).expect("production configuration");
-    assert!(!resolved.dev);
+    assert!(!resolved.host.dev);
     let running = start(resolved).await.expect("production UDM starts");
     running.udm().provision(subscribers(), false).await.unwrap();
     assert!(
@@ -272,4 +274,39 @@ nf_type = "AANF"
         .await
         .is_err());
     running.shutdown().await.unwrap();
+}
+
+/// The one KEK rule: production never reads a development key file, even one left in its
+/// data directory (the UDM used to); it refuses to start and says what to set.
+#[tokio::test]
+async fn production_refuses_to_start_on_a_development_key_file() {
+    if std::env::var_os("AKMA_UDM_KEK").is_some() {
+        return; // the environment provides a KEK: the rule does not reach the file
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("data")).unwrap();
+    std::fs::write(d.join("data/dev-kek.hex"), "11".repeat(32)).unwrap();
+    let toml = format!(
+        "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\nclient_ca = \"ca.crt\"\n\
+         [oauth2]\nissuer = \"{NRF}\"\naudience = [\"UDM\"]\nes256_public_keys = [\"n.pem\"]\n"
+    );
+    std::fs::write(d.join("udm.toml"), toml).unwrap();
+    let args = UdmArgs {
+        host: akma_udm::server::HostArgs {
+            config: Some(d.join("udm.toml")),
+            data: Some(d.join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+    };
+    let e = match start(resolve(&args).expect("valid production settings")).await {
+        Ok(_) => panic!("a production UDM started on dev-kek.hex"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("AKMA_UDM_KEK") && e.contains("never reads"),
+        "{e}"
+    );
+    assert!(!e.contains("1111"), "{e}");
 }

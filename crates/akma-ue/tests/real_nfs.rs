@@ -36,9 +36,12 @@ impl Core {
         let dir = tempfile::tempdir().unwrap();
         let aanf = akma_aanf::server::start(
             akma_aanf::server::resolve(&AanfArgs {
-                dev: true,
-                listen: Some("127.0.0.1:0".into()),
-                data: Some(dir.path().join("aanf")),
+                host: akma_aanf::server::HostArgs {
+                    dev: true,
+                    listen: Some("127.0.0.1:0".into()),
+                    data: Some(dir.path().join("aanf")),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .unwrap(),
@@ -51,8 +54,11 @@ impl Core {
         let udm = akma_udm::server::start(udm_cfg).await.expect("UDM starts");
         let ausf = akma_ausf::server::start(
             akma_ausf::server::resolve(&AusfArgs {
-                dev: true,
-                listen: Some("127.0.0.1:0".into()),
+                host: akma_ausf::server::HostArgs {
+                    dev: true,
+                    listen: Some("127.0.0.1:0".into()),
+                    ..Default::default()
+                },
                 udm: Some(format!("http://{}", udm.addr)),
                 aanf: Some(format!("http://{}", aanf.addr)),
                 mnc_len: Some(2),

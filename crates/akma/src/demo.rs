@@ -345,9 +345,12 @@ impl Core {
         let loopback = "127.0.0.1:0";
         let aanf = akma_aanf::server::start(
             akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
-                dev: true,
-                listen: Some(loopback.into()),
-                data: Some(dir.join("aanf")),
+                host: akma_aanf::server::HostArgs {
+                    dev: true,
+                    listen: Some(loopback.into()),
+                    data: Some(dir.join("aanf")),
+                    ..Default::default()
+                },
                 ..Default::default()
             })
             .map_err(|e| format!("AAnF: {e}"))?,
@@ -362,8 +365,11 @@ impl Core {
         .map_err(|e| format!("UDM: {e}"))?;
         let ausf = akma_ausf::server::start(
             akma_ausf::server::resolve(&akma_ausf::server::AusfArgs {
-                dev: true,
-                listen: Some(loopback.into()),
+                host: akma_ausf::server::HostArgs {
+                    dev: true,
+                    listen: Some(loopback.into()),
+                    ..Default::default()
+                },
                 udm: Some(format!("http://{}", udm.addr)),
                 aanf: Some(format!("http://{}", aanf.addr)),
                 mnc_len: Some(2),

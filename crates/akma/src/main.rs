@@ -63,23 +63,15 @@ fn main() -> ExitCode {
             // Quiet by default so that the steps are readable; RUST_LOG overrides.
             // (The development-mode notices about generated key files in the demo's temporary
             // directory are left out.)
-            init_logging_with(
-                akma_aanf::server::LogFormat::Text,
-                "warn,akma_aanf::server=error,akma_udm::server=error",
+            akma_nf_host::logging::init(
+                akma_nf_host::LogFormat::Text,
+                "warn,akma_aanf::server=error,akma_udm::server=error,akma_nf_host::kek=error",
             );
             serve_blocking(demo::run(args))
         }
-        Command::Aanf(args) => {
-            init_logging(args.log_format);
-            serve_blocking(akma_aanf::server::run(args))
-        }
-        Command::Ausf(args) => {
-            init_logging(match args.log_format {
-                akma_ausf::server::LogFormat::Json => akma_aanf::server::LogFormat::Json,
-                akma_ausf::server::LogFormat::Text => akma_aanf::server::LogFormat::Text,
-            });
-            serve_blocking(akma_ausf::server::run(args))
-        }
+        // Each NF initialises its logging from its flags and file.
+        Command::Aanf(args) => serve_blocking(akma_aanf::server::run(args)),
+        Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),
@@ -105,24 +97,8 @@ fn main() -> ExitCode {
 
 /// Logs to stderr; the level comes from `RUST_LOG` (default `info`). Key material is never
 /// logged at any level.
-fn init_logging(format: akma_aanf::server::LogFormat) {
-    init_logging_with(format, "info")
-}
-
-/// [`init_logging`] with another default level.
-fn init_logging_with(format: akma_aanf::server::LogFormat, default_level: &str) {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
-    match format {
-        akma_aanf::server::LogFormat::Json => builder.json().init(),
-        akma_aanf::server::LogFormat::Text => builder.init(),
-    }
+fn init_logging(format: akma_nf_host::LogFormat) {
+    akma_nf_host::logging::init(format, "info")
 }
 
 /// Runs a server future on a multi-threaded runtime; a startup error is one line on stderr

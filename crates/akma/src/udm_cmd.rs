@@ -2,26 +2,26 @@
 
 use std::process::ExitCode;
 
-use akma_udm::cli::{LogFormat, UdmAction, UdmCommand};
+use akma_udm::cli::{UdmAction, UdmCommand};
 
 /// Runs `akma udm …`: the server until SIGTERM, or a provisioning run (exit status 1 with
 /// one line naming the bad line and field).
 pub fn run(cmd: UdmCommand) -> ExitCode {
-    crate::init_logging(match cmd.log_format {
-        LogFormat::Text => akma_aanf::server::LogFormat::Text,
-        LogFormat::Json => akma_aanf::server::LogFormat::Json,
-    });
     match cmd.action {
+        // The server initialises its logging from its flags and file.
         None => crate::serve_blocking(akma_udm::server::run(cmd.server)),
-        Some(UdmAction::Provision(args)) => match akma_udm::cli::provision(&args) {
-            Ok(summary) => {
-                println!("{summary}");
-                ExitCode::SUCCESS
+        Some(UdmAction::Provision(args)) => {
+            crate::init_logging(cmd.server.host.log_format.unwrap_or_default());
+            match akma_udm::cli::provision(&args) {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(msg) => {
+                    eprintln!("akma: error: {msg}");
+                    ExitCode::FAILURE
+                }
             }
-            Err(msg) => {
-                eprintln!("akma: error: {msg}");
-                ExitCode::FAILURE
-            }
-        },
+        }
     }
 }

@@ -100,7 +100,18 @@ fn provisioning_errors_name_the_line_and_store_nothing() {
         "{}",
         stderr(&o)
     );
-    assert!(provision(&data, &good, &["--replace"]).status.success());
+    // Without --dev the development key file is never read (the one KEK rule): refused,
+    // saying what to set; with --dev --replace: accepted.
+    let o = provision(&data, &good, &["--replace"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("AKMA_UDM_KEK") && stderr(&o).contains("never reads"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(provision(&data, &good, &["--dev", "--replace"])
+        .status
+        .success());
 
     // JSON: the entry and its line.
     let json_file = dir.path().join("subs.json");

@@ -124,9 +124,12 @@ pub async fn start_udm(dir: &std::path::Path) -> akma_udm::Running {
 
 pub async fn start_aanf(dir: &std::path::Path) -> akma_aanf::server::Running {
     let args = akma_aanf::server::AanfArgs {
-        dev: true,
-        listen: Some("127.0.0.1:0".into()),
-        data: Some(dir.join("aanf")),
+        host: akma_aanf::server::HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.join("aanf")),
+            ..Default::default()
+        },
         ..Default::default()
     };
     akma_aanf::server::start(akma_aanf::server::resolve(&args).unwrap())
@@ -145,9 +148,12 @@ impl Stack {
             p
         });
         let args = AusfArgs {
-            config,
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
+            host: akma_ausf::server::HostArgs {
+                config,
+                dev: true,
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
             udm: Some(format!("http://{}", udm.addr)),
             aanf: Some(format!("http://{}", aanf.addr)),
             context_lifetime_secs: Some(opts.lifetime),

@@ -1,0 +1,42 @@
+//! # akma-nf-host
+//!
+//! The host every AKMA network function (AAnF, UDM, AUSF, and later the NEF and the NRF)
+//! runs in, so that an NF crate holds only its own rules, routes and settings:
+//!
+//! | Module | Holds |
+//! |---|---|
+//! | [`args`] | [`HostArgs`], the common flags (`--config --dev --listen --ops-listen --data --log-format`), with each NF's environment variables named by its [`NfKind`]; [`HostSettings`], the resolved addresses and mode |
+//! | [`config`] | [`HostConfig`], the common TOML settings (`listen`, `ops_listen`, `data_dir`, `log_format`, `[tls]`, `[oauth2]`, `[[consumer]]`) taken out of an NF's file |
+//! | [`kek`] | the one key-encryption-key rule ([`kek::resolve_kek`]) |
+//! | [`security`] | the SBI server's mutual TLS configuration and access-token verifier from `[tls]` / `[oauth2]` |
+//! | [`api_root`] | the one way to build the `{apiRoot}` of `Location` headers and links |
+//! | [`ops`] | `/healthz`, `/readyz`, `/metrics` over an NF's [`NfOps`] |
+//! | [`metrics`] | per-instance Prometheus figures (histograms, counters, exposition helpers) |
+//! | [`logging`] | the tracing subscriber (stderr, text or JSON) |
+//! | [`signal`] | SIGTERM / SIGINT |
+//! | [`host`] | [`NfHost`], the builder that binds, serves and drains, and its [`Running`] handle |
+//! | [`error`] | [`HostError`], every startup failure with what to do about it |
+//!
+//! It never holds an NF's business rules, models or store.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod api_root;
+pub mod args;
+pub mod config;
+pub mod error;
+pub mod host;
+pub mod kek;
+pub mod logging;
+pub mod metrics;
+pub mod ops;
+pub mod security;
+pub mod signal;
+
+pub use args::{HostArgs, HostSettings, LogFormat, NfKind};
+pub use config::{ConfigError, HostConfig, OAuth2Config, TlsConfig};
+pub use error::HostError;
+pub use host::{NfHost, Running, Shutdown};
+pub use kek::{KekError, KekRule, DEV_KEK_FILE};
+pub use ops::{NfOps, NotReady};
+pub use security::SbiSecurity;

@@ -1,0 +1,251 @@
+//! The host builder: binding, the ops endpoints on both ports, background tasks and stop
+//! hooks at shutdown, the listening line, and the flags' resolution.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use akma_nf_host::{
+    HostArgs, HostConfig, HostSettings, NfHost, NfKind, NfOps, NotReady, SbiSecurity,
+};
+use axum::routing::get;
+use axum::Router;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Test;
+impl NfKind for Test {
+    const NAME: &'static str = "TestNF";
+    const NF_TYPE: &'static str = "TEST";
+    const ENV_CONFIG: &'static str = "AKMA_TESTNF_CONFIG";
+    const ENV_LISTEN: &'static str = "AKMA_TESTNF_LISTEN";
+    const ENV_OPS_LISTEN: &'static str = "AKMA_TESTNF_OPS_LISTEN";
+    const ENV_DATA: &'static str = "AKMA_TESTNF_DATA";
+    const DEV_LISTEN: &'static str = "127.0.0.1:8099";
+    const DATA_REQUIRED: bool = true;
+}
+
+struct Ops {
+    ready: AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl NfOps for Ops {
+    async fn ready(&self) -> Result<(), NotReady> {
+        if self.ready.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(NotReady {
+                component: "store",
+                source: "closed".into(),
+            })
+        }
+    }
+    async fn metrics(&self) -> String {
+        "test_up 1\n".into()
+    }
+}
+
+fn h2c() -> reqwest::Client {
+    reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn serves_sbi_and_ops_then_drains_tasks_and_runs_stop_hooks() {
+    let mut settings = HostSettings::dev("127.0.0.1:0".parse().unwrap(), None);
+    settings.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    let ops = Arc::new(Ops {
+        ready: AtomicBool::new(true),
+    });
+    let ticks = Arc::new(AtomicU64::new(0));
+    let stopped = Arc::new(AtomicBool::new(false));
+    let task_saw_stop = Arc::new(AtomicBool::new(false));
+    let (t, s, seen) = (ticks.clone(), stopped.clone(), task_saw_stop.clone());
+    let running = NfHost::new("TestNF", &settings, SbiSecurity::default())
+        .sbi(akma_sbi::with_sbi_fallbacks(
+            Router::new().route("/test/v1/x", get(|| async { "x" })),
+        ))
+        .ops(ops.clone())
+        .every(Duration::from_millis(10), move || {
+            let t = t.clone();
+            async move {
+                t.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .task(move |mut stop| async move {
+            stop.wait().await;
+            seen.store(true, Ordering::SeqCst);
+        })
+        .on_stop(async move {
+            s.store(true, Ordering::SeqCst);
+        })
+        .start()
+        .await
+        .expect("starts");
+    let ops_addr = running.ops_addr.expect("ops listener");
+    assert_eq!(
+        running.listening_line(),
+        format!("listening sbi={} ops={ops_addr}", running.addr)
+    );
+    let c = h2c();
+    let get = |url: String| {
+        let c = c.clone();
+        async move { c.get(url).send().await.unwrap() }
+    };
+    let sbi = format!("http://{}", running.addr);
+    let opsu = format!("http://{ops_addr}");
+    assert_eq!(
+        get(format!("{sbi}/test/v1/x")).await.text().await.unwrap(),
+        "x"
+    );
+    // Unknown paths get the SBI's ProblemDetails 404.
+    assert_eq!(get(format!("{sbi}/nope")).await.status(), 404);
+    for base in [&sbi, &opsu] {
+        assert_eq!(
+            get(format!("{base}/healthz")).await.text().await.unwrap(),
+            "ok\n"
+        );
+        assert_eq!(
+            get(format!("{base}/readyz")).await.text().await.unwrap(),
+            "ready\n"
+        );
+        let m = get(format!("{base}/metrics")).await;
+        assert_eq!(m.headers()["content-type"], "text/plain; version=0.0.4");
+        assert_eq!(m.text().await.unwrap(), "test_up 1\n");
+    }
+    // The SBI routes are not on the ops port.
+    assert_eq!(get(format!("{opsu}/test/v1/x")).await.status(), 404);
+    ops.ready.store(false, Ordering::SeqCst);
+    let r = get(format!("{opsu}/readyz")).await;
+    assert_eq!(r.status(), 503);
+    assert!(r.text().await.unwrap().contains("store not ready: closed"));
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(ticks.load(Ordering::SeqCst) >= 2);
+    running.shutdown().await.expect("clean shutdown");
+    assert!(task_saw_stop.load(Ordering::SeqCst), "the task was joined");
+    assert!(stopped.load(Ordering::SeqCst), "the stop hook ran");
+    let n = ticks.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(ticks.load(Ordering::SeqCst), n, "the periodic task stopped");
+    assert!(c.get(format!("{sbi}/healthz")).send().await.is_err());
+}
+
+#[tokio::test]
+async fn a_busy_port_is_named() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let settings = HostSettings::dev(l.local_addr().unwrap(), None);
+    let e = NfHost::new("TestNF", &settings, SbiSecurity::default())
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("cannot listen on 127.0.0.1:"), "{e}");
+}
+
+fn args(dev: bool, listen: Option<&str>, data: bool) -> HostArgs<Test> {
+    HostArgs {
+        dev,
+        listen: listen.map(str::to_owned),
+        data: data.then(|| "/tmp/x".into()),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn resolution_names_what_is_missing_and_what_to_do() {
+    let none = HostConfig::<()>::default();
+    let e = args(false, None, true)
+        .resolve(&none)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--listen, AKMA_TESTNF_LISTEN or `listen`"),
+        "{e}"
+    );
+    let e = args(false, Some("127.0.0.1:1"), false)
+        .resolve(&none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--data, AKMA_TESTNF_DATA or `data_dir`"), "{e}");
+    let e = args(false, Some("localhost"), true)
+        .resolve(&none)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("listen address \"localhost\" is not an IP:port"),
+        "{e}"
+    );
+    let e = args(false, Some("127.0.0.1:1"), true)
+        .resolve(&none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[tls]"), "{e}");
+    let e = args(true, Some("0.0.0.0:1"), true)
+        .resolve(&none)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("loopback"), "{e}");
+    let mut a = args(true, Some("127.0.0.1:1"), true);
+    a.ops_listen = Some("192.0.2.1:1".into());
+    assert!(a
+        .resolve(&none)
+        .unwrap_err()
+        .to_string()
+        .contains("loopback"));
+    // Development defaults.
+    let s = args(true, None, true).resolve(&none).unwrap();
+    assert_eq!(s.listen.to_string(), Test::DEV_LISTEN);
+    assert_eq!(s.log_format, akma_nf_host::LogFormat::Text);
+    // Flags over file.
+    let file = HostConfig::<()> {
+        listen: Some("127.0.0.1:7".into()),
+        log_format: Some(akma_nf_host::LogFormat::Json),
+        ..Default::default()
+    };
+    let s = args(true, None, true).resolve(&file).unwrap();
+    assert_eq!(s.listen.port(), 7);
+    assert_eq!(s.log_format, akma_nf_host::LogFormat::Json);
+    let s = args(true, Some("127.0.0.1:8"), true)
+        .resolve(&file)
+        .unwrap();
+    assert_eq!(s.listen.port(), 8);
+}
+
+#[test]
+fn the_flags_read_the_nf_s_environment_variables() {
+    use clap::{CommandFactory, Parser};
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        host: HostArgs<Test>,
+    }
+    let cmd = Cli::command();
+    let env_of = |id: &str| {
+        cmd.get_arguments()
+            .find(|a| a.get_id() == id)
+            .and_then(|a| a.get_env())
+            .map(|e| e.to_string_lossy().into_owned())
+    };
+    assert_eq!(env_of("listen").as_deref(), Some("AKMA_TESTNF_LISTEN"));
+    assert_eq!(env_of("config").as_deref(), Some("AKMA_TESTNF_CONFIG"));
+    assert_eq!(
+        env_of("ops_listen").as_deref(),
+        Some("AKMA_TESTNF_OPS_LISTEN")
+    );
+    assert_eq!(env_of("data").as_deref(), Some("AKMA_TESTNF_DATA"));
+    assert_eq!(env_of("log_format").as_deref(), Some("AKMA_LOG_FORMAT"));
+    let cli = Cli::try_parse_from([
+        "x",
+        "--dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+    ])
+    .unwrap();
+    assert!(cli.host.dev);
+    assert_eq!(cli.host.log_format, Some(akma_nf_host::LogFormat::Json));
+}
