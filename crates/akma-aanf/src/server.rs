@@ -433,6 +433,17 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 pub async fn run(args: AanfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
     let running = start(resolved).await?;
+    // The harness contract (akma-sim): exactly this one line on stdout once bound, flushed
+    // (a closed stdout is not an error).
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = match running.ops_addr {
+            Some(ops) => writeln!(out, "listening sbi={} ops={ops}", running.addr),
+            None => writeln!(out, "listening sbi={}", running.addr),
+        };
+        let _ = out.flush();
+    }
     shutdown_signal().await;
     tracing::info!("shutdown requested: draining in-flight requests");
     running

@@ -461,6 +461,14 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
 pub async fn run(args: AusfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
     let running = start(resolved).await?;
+    // The harness contract (akma-sim): exactly this one line on stdout once bound, flushed
+    // (a closed stdout is not an error).
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening sbi={}", running.addr);
+        let _ = out.flush();
+    }
     shutdown_signal().await;
     tracing::info!("shutdown requested: draining in-flight requests");
     running

@@ -379,6 +379,17 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 /// Runs until SIGTERM or SIGINT.
 pub async fn run(args: UdmArgs) -> Result<(), StartError> {
     let running = start(resolve(&args)?).await?;
+    // The harness contract (akma-sim): exactly this one line on stdout once bound, flushed
+    // (a closed stdout is not an error).
+    {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        let _ = match running.ops_addr {
+            Some(ops) => writeln!(out, "listening sbi={} ops={ops}", running.addr),
+            None => writeln!(out, "listening sbi={}", running.addr),
+        };
+        let _ = out.flush();
+    }
     shutdown_signal().await;
     tracing::info!("shutdown requested: draining in-flight requests");
     running
