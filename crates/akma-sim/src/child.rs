@@ -223,7 +223,6 @@ impl NfCommand {
             child: Some(child),
             sbi,
             ops,
-            probe: None,
         })
     }
 
@@ -361,7 +360,6 @@ pub struct ChildNf {
     child: Option<Child>,
     sbi: SocketAddr,
     ops: Option<SocketAddr>,
-    probe: Option<reqwest::Client>,
 }
 
 impl ChildNf {
@@ -421,19 +419,13 @@ impl ChildNf {
     /// Polls `GET /readyz` (h2c) until it answers 200; fails if the child exits or the bound
     /// passes.
     pub async fn wait_ready(&mut self) -> Result<(), HarnessError> {
-        let probe = match &self.probe {
-            Some(p) => p.clone(),
-            None => {
-                let p = reqwest::Client::builder()
-                    .http2_prior_knowledge()
-                    .no_proxy()
-                    .timeout(Duration::from_secs(5))
-                    .build()
-                    .map_err(|e| self.cmd.io(std::io::Error::other(e)))?;
-                self.probe = Some(p.clone());
-                p
-            }
-        };
+        // A client of its own, dropped on return: no connection to the child stays open.
+        let probe = reqwest::Client::builder()
+            .http2_prior_knowledge()
+            .no_proxy()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| self.cmd.io(std::io::Error::other(e)))?;
         let url = format!("{}/readyz", self.ops_root());
         let deadline = Instant::now() + self.cmd.bound;
         loop {
