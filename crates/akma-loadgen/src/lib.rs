@@ -10,6 +10,8 @@
 //!   as a ratio against this baseline measured in the same run
 //!   ([`LoadReport::throughput_ratio`]).
 //! - [`rss_bytes`] and [`rss_of`] read the resident set size from `/proc`.
+//! - [`prometheus`] parses a server's `GET /metrics` (the Prometheus text format), the
+//!   increase between two scrapes, and a histogram's mean and quantiles.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), akma_loadgen::LoadError> {
@@ -32,6 +34,7 @@
 
 mod baseline;
 mod load;
+pub mod prometheus;
 mod rss;
 
 pub use baseline::{baseline_body, spawn_baseline, BaselineHandle, BASELINE_PATH};

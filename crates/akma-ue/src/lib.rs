@@ -1,9 +1,9 @@
 //! # akma-ue
 //!
 //! A UE for AKMA (TS 33.535) tests and demonstrations: the USIM, the ME's key handling, the
-//! NAS layer with the upper-layer AKMA API, and a simulated AMF/SEAF that drives a real AUSF
-//! over the SBI. The radio and the NAS transport are simulated in-process (the NAS PDUs are
-//! the TS 24.501 octets); the key hierarchy and the SBI traffic are real.
+//! NAS layer with the upper-layer AKMA API. The crate has no I/O: the simulated AMF/SEAF that
+//! drives a real AUSF over the SBI lives in `akma-sim`. The radio and the NAS transport are
+//! simulated in-process (the NAS PDUs are the TS 24.501 octets); the key hierarchy is real.
 //!
 //! | Module | Holds |
 //! |---|---|
@@ -12,11 +12,11 @@
 //! | [`api`] | [`NasLayer`] (the shared UE) and [`AkmaApi`], which asks NAS on every call |
 //! | [`nas`] | the 5GMM authentication and security mode messages (TS 24.501) and the protected NAS PDU |
 //! | [`nia`] | AES-CMAC and 128-NIA2 |
-//! | [`seaf`] | the AMF/SEAF side without I/O: HRES* check, K_AMF, SMC |
-//! | [`amf`] | the simulated AMF/SEAF that calls Nausf_UEAuthentication over HTTP/2 |
 //! | [`identity`] | the SUPI or SUCI the UE registers with |
 //! | [`eap_peer`] | the EAP-AKA' peer (RFC 9048) |
-//! | [`report`] | building a UE from provisioning data; a JSON summary with key fingerprints only |
+//! | [`spec`] | building a UE from provisioning data; the Ua* protocol names |
+//!
+//! The procedure, with the AMF/SEAF of `akma-sim`:
 //!
 //! ```text
 //! AMF ──POST ue-authentications──▶ AUSF ──▶ UDM          (real SBI)
@@ -30,23 +30,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[cfg(feature = "sbi")]
-pub mod amf;
 pub mod api;
 pub mod eap_peer;
 pub mod identity;
 pub mod nas;
 pub mod nia;
-#[cfg(feature = "sbi")]
-pub mod report;
-pub mod seaf;
+pub mod spec;
 pub mod ue;
 pub mod usim;
 
-#[cfg(feature = "sbi")]
-pub use amf::{Faults, Outcome, RegistrationReport, SimulatedAmf};
 pub use api::{AkmaApi, AkmaApiError, NasLayer};
-#[cfg(feature = "sbi")]
-pub use report::{summary_json, UeSpec};
+pub use spec::UeSpec;
 pub use ue::{Ue, UeEvent, UeStep};
 pub use usim::{Usim, UsimFailure, UsimProfile};

@@ -22,6 +22,7 @@ use akma_core::keys::KAusf;
 use akma_loadgen::{
     cpu_seconds_of, rss_of, run_load, spawn_baseline, LoadConfig, LoadReport, RequestSpec,
 };
+use akma_sim::child::NfCommand;
 use akma_store::{AkmaContext, AkmaStore, Kek, SqliteStore};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
@@ -122,12 +123,6 @@ impl Drop for ChildGuard {
     }
 }
 
-fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
 async fn preload(dir: &Path, kek_hex: &str, n: u64) -> Result<(), String> {
     let kek = Kek::from_hex(kek_hex).map_err(|e| e.to_string())?;
     let store: Arc<SqliteStore> =
@@ -178,30 +173,6 @@ async fn preload(dir: &Path, kek_hex: &str, n: u64) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_ready(addr: SocketAddr, child: &mut Child) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!("the AAnF exited during startup: {status}"));
-        }
-        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = s
-                .write_all(b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-                .await;
-            let mut buf = Vec::new();
-            let _ = s.read_to_end(&mut buf).await;
-            if buf.starts_with(b"HTTP/1.1 200") {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            return Err("the AAnF did not become ready within 60 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 fn load_config(target: SocketAddr, a: &AanfBenchArgs, expected: Vec<u16>) -> LoadConfig {
     let mut c = LoadConfig::new(target);
     c.connections = a.connections;
@@ -245,21 +216,18 @@ pub async fn run(a: AanfBenchArgs) -> Result<(), String> {
     preload(&dir, &kek_hex, a.contexts).await?;
 
     // The AAnF as a child process, so that its memory is measured alone.
-    let port = free_port().map_err(|e| e.to_string())?;
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    // It binds a port of the kernel's choosing and prints it (`akma_sim::child`).
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let child = Command::new(exe)
-        .args(["aanf", "--dev", "--listen", &addr.to_string(), "--data"])
-        .arg(&dir)
+    let child = NfCommand::new(exe, "aanf")
+        .name("AAnF")
+        .data(&dir)
         .env("AKMA_KEK", kek_hex.as_str())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("cannot start the AAnF: {e}"))?;
-    let mut child = ChildGuard(child);
-    wait_ready(addr, &mut child.0).await?;
-    let pid = child.0.id();
+        .inherit_stderr()
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = child.sbi_addr();
+    let pid = child.pid().ok_or("the AAnF is not running")?;
     let rss_idle = rss_of(pid);
 
     // ApplicationKey_Get bodies for A-KIDs spread over the whole preloaded set.

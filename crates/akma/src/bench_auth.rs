@@ -5,11 +5,12 @@
 //!    AKMA, `N` without, all 5G AKA.
 //! 2. Starts `akma udm`, `akma aanf` and `akma ausf` in development mode (h2c) as child
 //!    processes of this binary, so that each network function's CPU time can be read from
-//!    `/proc/<pid>/stat`. They are killed when the benchmark ends, fails or is interrupted;
+//!    `/proc/<pid>/stat` (the `akma_sim::child` harness: each prints the address it bound).
+//!    They are killed when the benchmark ends, fails or is interrupted;
 //!    the temporary directory is removed.
 //! 3. `C` concurrent UEs (the `akma-ue` USIM and ME, in this process) run complete
-//!    registrations back to back through the bench's AMF/SEAF, which is
-//!    `akma_ue::SimulatedAmf`'s 5G AKA path with a clock around each SBI call: POST
+//!    registrations back to back through `akma_sim::SimulatedAmf`, whose timing hook
+//!    ([`akma_sim::SbiTimings`]) gives the AMF's clock around each SBI call: POST
 //!    ue-authentications (AUSF → UDM generate-auth-data) → AUTHENTICATION REQUEST → RES* →
 //!    HRES* check → PUT 5g-aka-confirmation (AUSF → AAnF register-anchorkey, AUSF → UDM
 //!    auth-events) → NAS SECURITY MODE COMMAND/COMPLETE → K_AKMA and A-KID on the UE. Only
@@ -22,38 +23,34 @@
 //!    AUSF's handling of each request and its calls to the UDM and the AAnF. CPU per
 //!    authentication for each process from `/proc`.
 //! 5. Correctness inside the benchmark: a few UEs register once more through
-//!    `akma_ue::SimulatedAmf` itself; then a sample of AKMA UEs' current A-KIDs must resolve
+//!    `akma_sim::SimulatedAmf` with its default faults (resynchronisation allowed); then a sample of AKMA UEs' current A-KIDs must resolve
 //!    at the AAnF to the K_AF each UE derives, and a sample of the baseline UEs' A-KIDs must
 //!    be unknown there.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use akma_ausf::metrics::{Hop, Op, BUCKETS};
+use akma_ausf::metrics::{Hop, Op};
 use akma_core::akma::{AfId, UaProtocolId};
-use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
-use akma_core::keys::{Opc, K};
+use akma_core::ids::{AfFqdn, MncLen, ServingNetworkName};
+use akma_loadgen::prometheus::{HistogramView, Scrape};
 use akma_loadgen::{cpu_seconds_of, rss_of};
-use akma_sbi::client::{NaanfClient, NausfClient, SbiClient};
+use akma_sbi::client::{NaanfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
-use akma_sbi::nausf::{
-    AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, SupiOrSuci, LINK_5G_AKA,
+use akma_sim::child::{ChildNf, NfCommand};
+use akma_sim::fixtures::{SubscriberFixture, K1 as K_HEX, OPC1 as OPC_HEX, SNN_901_70 as SNN};
+use akma_sim::metric_names::{
+    AUSF_CONTEXTS_HELD, AUSF_PEER_REQUEST_DURATION_SECONDS, AUSF_REQUEST_DURATION_SECONDS,
+    UDM_STORE_COMMITS_TOTAL, UDM_STORE_COMMIT_DURATION_SECONDS, UDM_STORE_WRITES_TOTAL,
 };
-use akma_ue::identity::{registration_identity, IdentityChoice};
-use akma_ue::nas::Message;
-use akma_ue::seaf::{self, AmfSecurityContext};
-use akma_ue::ue::ABBA_DEFAULT;
-use akma_ue::{Faults, NasLayer, Outcome, SimulatedAmf, UeSpec};
+use akma_sim::{Faults, Outcome, RegistrationReport, SimulatedAmf};
+use akma_ue::NasLayer;
 use clap::Args;
 
-const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
-/// TS 35.208 test set 1 (every subscriber shares it; SQNs are per subscriber).
-const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
+// Every subscriber shares TS 35.208 test set 1 (K_HEX, OPC_HEX); SQNs are per subscriber.
 const AF: &str = "bench-af.example.com";
 /// UEs whose keys are checked at the AAnF after the run, per variant.
 const CHECK_SAMPLE: usize = 64;
@@ -77,47 +74,6 @@ pub struct AuthBenchArgs {
     pub warmup: u64,
 }
 
-/// A child process, killed and reaped when dropped.
-struct ChildGuard {
-    child: Child,
-    name: &'static str,
-    log: PathBuf,
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ChildGuard {
-    /// The last lines of the child's stderr, for error messages.
-    fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        let tail = lines[lines.len().saturating_sub(5)..].join("\n  ");
-        if tail.is_empty() {
-            String::new()
-        } else {
-            format!("; its log ends with:\n  {tail}")
-        }
-    }
-
-    /// An error if the child has exited.
-    fn check_alive(&mut self) -> Result<(), String> {
-        match self.child.try_wait() {
-            Ok(None) => Ok(()),
-            Ok(Some(st)) => Err(format!(
-                "the {} exited ({st}){}",
-                self.name,
-                self.log_tail()
-            )),
-            Err(e) => Err(format!("the {}: {e}", self.name)),
-        }
-    }
-}
-
 /// Sets the flag when dropped, so that the UE tasks stop on every way out of a segment.
 struct StopOnDrop(Arc<AtomicBool>);
 
@@ -125,13 +81,6 @@ impl Drop for StopOnDrop {
     fn drop(&mut self) {
         self.0.store(true, Ordering::Relaxed);
     }
-}
-
-fn free_port() -> Result<u16, String> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port())
 }
 
 fn supi(akma: bool, i: u64) -> String {
@@ -145,59 +94,10 @@ fn load_average() -> String {
         .unwrap_or_else(|| "n/a".into())
 }
 
-fn spawn(
-    exe: &Path,
-    name: &'static str,
-    args: &[String],
-    dir: &Path,
-) -> Result<ChildGuard, String> {
-    let log = dir.join(format!("{}.log", name.to_lowercase()));
-    let file = std::fs::File::create(&log).map_err(|e| format!("{}: {e}", log.display()))?;
-    let child = Command::new(exe)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .map_err(|e| format!("cannot start the {name} ({}): {e}", exe.display()))?;
-    Ok(ChildGuard { child, name, log })
-}
-
-async fn wait_ready(probe: &reqwest::Client, port: u16, nf: &mut ChildGuard) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = probe
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
-            if r.status().is_success() {
-                return Ok(());
-            }
-        }
-        nf.check_alive()?;
-        if Instant::now() > deadline {
-            return Err(format!(
-                "the {} did not become ready in 60 s{}",
-                nf.name,
-                nf.log_tail()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 fn ue(supi: &str) -> Result<NasLayer, String> {
-    Ok(UeSpec {
-        supi: Supi::parse(supi).map_err(|e| e.to_string())?,
-        k: K::from_hex(K_HEX).map_err(|e| e.to_string())?,
-        opc: Opc::from_hex(OPC_HEX).map_err(|e| e.to_string())?,
-        routing_indicator: RoutingIndicator::none_provisioned(),
-        mnc_len: MncLen::Two,
-        hn_public_key: None,
-    }
-    .build())
+    SubscriberFixture::akma(supi)
+        .ue(MncLen::Two)
+        .map_err(|e| e.to_string())
 }
 
 /// One completed registration: when it ended, and its timings in µs.
@@ -213,95 +113,41 @@ fn us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
-/// The bench's AMF/SEAF: the 5G AKA path of `SimulatedAmf::register` (TS 33.501 §6.1.3.2,
-/// TS 24.501 §5.4.1.3 and §5.4.2) without fault injection or resynchronisation, with a
-/// clock around each SBI call. Anything but a completed SMC is an error.
-async fn register_timed(
-    ausf: &NausfClient,
-    snn: &ServingNetworkName,
-    nas: &NasLayer,
-) -> Result<Run, String> {
-    let t0 = Instant::now();
-    let request = {
-        let mut ue = nas.lock();
-        let identity =
-            registration_identity(ue.usim(), IdentityChoice::Auto).map_err(|e| e.to_string())?;
-        ue.start_registration(snn.clone(), identity)
-    };
-    let supi_or_suci = SupiOrSuci::parse(&request.identity).map_err(|e| e.to_string())?;
-    let ngksi = seaf::next_ngksi(request.ngksi);
+/// The bench's faults: none, and no resynchronisation either (each subscriber's SQN is in
+/// step with its UE's), so that anything but a completed SMC is a failure.
+const BENCH_FAULTS: Faults = Faults {
+    corrupt_res_star: false,
+    skip_smc: false,
+    usim_sqn_ahead_by: None,
+    max_resynchronisations: Some(0),
+};
 
-    // Nausf_UEAuthentication_Authenticate.
-    let t = Instant::now();
-    let ctx = ausf
-        .authenticate(&AuthenticationInfo::new(supi_or_suci, snn.clone()))
+/// One registration through the simulated AMF/SEAF (TS 33.501 §6.1.3.2, TS 24.501 §5.4.1.3
+/// and §5.4.2), timed by its hook. Anything but a completed 5G AKA with the SMC is an error.
+async fn register_timed(amf: &SimulatedAmf, nas: &NasLayer) -> Result<Run, String> {
+    let report: RegistrationReport = amf
+        .register(nas, &BENCH_FAULTS)
         .await
-        .map_err(|e| format!("POST ue-authentications: {e}"))?
-        .body;
-    let post = t.elapsed();
-    let AuthData5g::Av5gAka(av) = ctx.auth_data else {
-        return Err("the AUSF did not choose 5G AKA".into());
-    };
-    let link = ctx
-        .link(LINK_5G_AKA)
-        .ok_or("no 5g-aka link in the authentication context")?
-        .to_owned();
-
-    // AUTHENTICATION REQUEST → RESPONSE; HRES* against HXRES* at the SEAF.
-    let step = nas
-        .deliver(&seaf::authentication_request(
-            ngksi,
-            &ABBA_DEFAULT,
-            av.rand,
-            av.autn,
-        ))
         .map_err(|e| e.to_string())?;
-    let uplink = step.uplink.ok_or("the UE did not answer the challenge")?;
-    let Message::AuthenticationResponse {
-        res_star: Some(res_star),
-        ..
-    } = Message::decode(&uplink).map_err(|e| e.to_string())?
-    else {
-        return Err(format!("the UE refused the challenge ({:?})", step.event));
-    };
-    if !seaf::hres_star_matches(&av.rand, &res_star, &av.hxres_star) {
-        return Err("HRES* does not match HXRES*".into());
+    if report.auth_type.as_deref() != Some("5G_AKA") {
+        return Err(format!(
+            "the AUSF did not choose 5G AKA ({:?})",
+            report.auth_type
+        ));
     }
-
-    // Nausf_UEAuthentication_Authenticate (confirmation).
-    let t = Instant::now();
-    let answer = ausf
-        .confirm_5g_aka(&link, &ConfirmationData::new(res_star))
-        .await
-        .map_err(|e| format!("PUT 5g-aka-confirmation: {e}"))?;
-    let put = t.elapsed();
-    let (AuthResult::Success, Some(k_seaf), Some(supi)) =
-        (answer.auth_result, answer.kseaf, answer.supi)
-    else {
-        return Err("the AUSF did not confirm the authentication".into());
-    };
-
-    // NAS SMC under K_AMF: the UE's new context, with K_AKMA and the A-KID, becomes current.
-    let amf_ctx = AmfSecurityContext::new(
-        &k_seaf,
-        &supi,
-        &ABBA_DEFAULT,
-        ngksi,
-        request.ue_security_capability,
-    )
-    .map_err(|e| e.to_string())?;
-    let step = nas
-        .deliver(&amf_ctx.security_mode_command())
-        .map_err(|e| e.to_string())?;
-    let complete = step.uplink.ok_or("the UE did not answer the SMC")?;
-    amf_ctx
-        .check_answer(&complete)
-        .map_err(|e| format!("SMC: {e}"))?;
+    if report.outcome != Outcome::Registered {
+        return Err(format!(
+            "the registration ended {} ({:?})",
+            akma_sim::outcome_name(&report.outcome),
+            report.outcome
+        ));
+    }
+    let t = report.timings;
     Ok(Run {
         end: Instant::now(),
-        total: us(t0.elapsed()),
-        post: us(post),
-        put: us(put),
+        total: us(t.total),
+        post: us(t.authenticate),
+        put: us(t.confirm_5g_aka),
     })
 }
 
@@ -309,15 +155,15 @@ async fn register_timed(
 struct Snapshot {
     at: Instant,
     cpu: Vec<Option<f64>>,
-    metrics: HashMap<String, f64>,
+    metrics: Scrape,
 }
 
 /// The processes whose CPU is reported: UDM, AUSF, AAnF, this one.
 const PROCESSES: [&str; 4] = ["UDM", "AUSF", "AAnF", "bench"];
 
-async fn scrape(probe: &reqwest::Client, nf: &str, port: u16) -> Result<String, String> {
+async fn scrape(probe: &reqwest::Client, nf: &str, root: &str) -> Result<String, String> {
     probe
-        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .get(format!("{root}/metrics"))
         .send()
         .await
         .and_then(|r| r.error_for_status())
@@ -327,9 +173,14 @@ async fn scrape(probe: &reqwest::Client, nf: &str, port: u16) -> Result<String, 
         .map_err(|e| format!("the {nf}'s /metrics: {e}"))
 }
 
+/// The AUSF's or the UDM's `/metrics`, parsed.
+async fn scrape_parsed(probe: &reqwest::Client, nf: &str, root: &str) -> Result<Scrape, String> {
+    Scrape::parse(&scrape(probe, nf, root).await?).map_err(|e| format!("the {nf}'s /metrics: {e}"))
+}
+
 async fn snapshot(
     probe: &reqwest::Client,
-    (ausf_port, udm_port): (u16, u16),
+    (ausf_root, udm_root): (&str, &str),
     pids: &[u32],
 ) -> Result<Snapshot, String> {
     let cpu = pids
@@ -339,20 +190,9 @@ async fn snapshot(
         .map(cpu_seconds_of)
         .collect();
     let at = Instant::now();
-    let mut metrics = parse_metrics(&scrape(probe, "AUSF", ausf_port).await?);
-    metrics.extend(parse_metrics(&scrape(probe, "UDM", udm_port).await?));
+    let mut metrics = scrape_parsed(probe, "AUSF", ausf_root).await?;
+    metrics.extend(scrape_parsed(probe, "UDM", udm_root).await?);
     Ok(Snapshot { at, cpu, metrics })
-}
-
-/// `series value` lines of the Prometheus text format, by series (name and labels).
-fn parse_metrics(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (series, value) = l.rsplit_once(' ')?;
-            Some((series.to_owned(), value.parse().ok()?))
-        })
-        .collect()
 }
 
 /// Latency of one hop over a measured period, in ms; `calls` per authentication.
@@ -379,47 +219,16 @@ fn exact(mut v: Vec<u64>, runs: usize) -> Option<Stat> {
     })
 }
 
-/// Figures from an AUSF histogram's growth over the measured periods (`delta`: series →
-/// increase): the mean is exact, the quantiles are interpolated linearly within a bucket (as
-/// Prometheus' `histogram_quantile` does).
-fn from_histogram(
-    delta: &HashMap<String, f64>,
-    name: &str,
-    labels: &str,
-    runs: usize,
-) -> Option<Stat> {
-    let d = |series: String| delta.get(&series).copied().unwrap_or(0.0);
-    let count = d(format!("{name}_count{{{labels}}}"));
-    if count <= 0.0 {
-        return None;
-    }
-    let sum = d(format!("{name}_sum{{{labels}}}"));
-    let cumulative: Vec<f64> = BUCKETS
-        .iter()
-        .map(|le| d(format!("{name}_bucket{{{labels},le=\"{le}\"}}")))
-        .collect();
-    let q = |p: f64| {
-        let rank = p * count;
-        let mut lower = (0.0, 0.0); // (bound, cumulative count)
-        for (i, &c) in cumulative.iter().enumerate() {
-            if c >= rank {
-                let width = c - lower.1;
-                let frac = if width > 0.0 {
-                    (rank - lower.1) / width
-                } else {
-                    1.0
-                };
-                return (lower.0 + (BUCKETS[i] - lower.0) * frac) * 1000.0;
-            }
-            lower = (BUCKETS[i], c);
-        }
-        BUCKETS[BUCKETS.len() - 1] * 1000.0 // beyond the last bound
-    };
+/// Figures from an AUSF histogram's growth over the measured periods: the mean is exact,
+/// the quantiles are interpolated linearly within a bucket (as Prometheus'
+/// `histogram_quantile` does; `akma_loadgen::prometheus`).
+fn from_histogram(h: Option<HistogramView>, runs: usize) -> Option<Stat> {
+    let h = h?;
     Some(Stat {
-        mean: sum / count * 1000.0,
-        p50: q(0.5),
-        p99: q(0.99),
-        calls: count / runs.max(1) as f64,
+        mean: h.mean()? * 1000.0,
+        p50: h.quantile(0.5)? * 1000.0,
+        p99: h.quantile(0.99)? * 1000.0,
+        calls: h.count / runs.max(1) as f64,
     })
 }
 
@@ -445,7 +254,7 @@ struct Measured {
     /// CPU seconds per process of [`PROCESSES`]; `None` once one could not be read.
     cpu: Vec<Option<f64>>,
     /// The AUSF's and the UDM's series → increase.
-    metrics: HashMap<String, f64>,
+    metrics: Scrape,
 }
 
 impl Measured {
@@ -470,10 +279,8 @@ impl Measured {
                 .map(|(s, c)| Some(s.as_ref()? + c?))
                 .collect()
         };
-        for (k, v) in &after.metrics {
-            *self.metrics.entry(k.clone()).or_default() +=
-                v - before.metrics.get(k).copied().unwrap_or(0.0);
-        }
+        self.metrics
+            .add(&after.metrics.increase_since(&before.metrics));
     }
 
     /// CPU µs per authentication, per process.
@@ -495,17 +302,17 @@ impl Measured {
         let n = self.runs.len();
         let op = |o: Op| {
             from_histogram(
-                &self.metrics,
-                "ausf_request_duration_seconds",
-                &format!("operation=\"{}\"", o.label()),
+                self.metrics
+                    .histogram(AUSF_REQUEST_DURATION_SECONDS, &[("operation", o.label())]),
                 n,
             )
         };
         let hop = |h: Hop| {
             from_histogram(
-                &self.metrics,
-                "ausf_peer_request_duration_seconds",
-                &format!("peer=\"{}\",operation=\"{}\"", h.peer(), h.label()),
+                self.metrics.histogram(
+                    AUSF_PEER_REQUEST_DURATION_SECONDS,
+                    &[("peer", h.peer()), ("operation", h.label())],
+                ),
                 n,
             )
         };
@@ -530,11 +337,10 @@ impl Measured {
 
 struct Env {
     probe: reqwest::Client,
-    ausf: NausfClient,
-    /// The AUSF's and the UDM's ports (for `/metrics`).
-    ports: (u16, u16),
+    amf: SimulatedAmf,
+    /// The AUSF's and the UDM's ops roots (for `/metrics`).
+    roots: (String, String),
     pids: Vec<u32>,
-    snn: ServingNetworkName,
     concurrency: usize,
     warmup: Duration,
 }
@@ -551,7 +357,7 @@ async fn segment(
     let _stop_guard = StopOnDrop(stop.clone());
     let mut tasks = Vec::new();
     for w in 0..env.concurrency {
-        let (stop, ues, ausf, snn) = (stop.clone(), ues.clone(), env.ausf.clone(), env.snn.clone());
+        let (stop, ues, amf) = (stop.clone(), ues.clone(), env.amf.clone());
         // Worker w owns subscribers w, w + C, w + 2C, …: never one UE in two tasks.
         let mine: Vec<usize> = (w..ues.len()).step_by(env.concurrency).collect();
         tasks.push(tokio::spawn(async move {
@@ -560,7 +366,7 @@ async fn segment(
                 if stop.load(Ordering::Relaxed) {
                     break;
                 }
-                match register_timed(&ausf, &snn, &ues[*i]).await {
+                match register_timed(&amf, &ues[*i]).await {
                     Ok(r) => runs.push(r),
                     Err(e) => failures.push((Instant::now(), e)),
                 }
@@ -569,9 +375,10 @@ async fn segment(
         }));
     }
     tokio::time::sleep(env.warmup).await;
-    let before = snapshot(&env.probe, env.ports, &env.pids).await?;
+    let roots = (env.roots.0.as_str(), env.roots.1.as_str());
+    let before = snapshot(&env.probe, roots, &env.pids).await?;
     tokio::time::sleep(measured).await;
-    let after = snapshot(&env.probe, env.ports, &env.pids).await?;
+    let after = snapshot(&env.probe, roots, &env.pids).await?;
     stop.store(true, Ordering::Relaxed);
 
     // Runs and failures that ended within the measured period.
@@ -654,72 +461,48 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     let ausf_toml = d.join("ausf.toml");
     std::fs::write(&ausf_toml, "max_contexts = 2000000\n")
         .map_err(|e| format!("{}: {e}", ausf_toml.display()))?;
-    let (udm_p, aanf_p, ausf_p) = (free_port()?, free_port()?, free_port()?);
-    let s = |x: &str| x.to_string();
-    let mut udm = spawn(
-        &exe,
-        "UDM",
-        &[
-            s("udm"),
-            s("--dev"),
-            s("--listen"),
-            format!("127.0.0.1:{udm_p}"),
-            s("--data"),
-            udm_data.display().to_string(),
-        ],
-        d,
-    )?;
-    let mut aanf = spawn(
-        &exe,
-        "AAnF",
-        &[
-            s("aanf"),
-            s("--dev"),
-            s("--listen"),
-            format!("127.0.0.1:{aanf_p}"),
-            s("--data"),
-            d.join("aanf").display().to_string(),
-        ],
-        d,
-    )?;
-    let mut ausf = spawn(
-        &exe,
-        "AUSF",
-        &[
-            s("ausf"),
-            s("--dev"),
-            s("--config"),
-            ausf_toml.display().to_string(),
-            s("--listen"),
-            format!("127.0.0.1:{ausf_p}"),
-            s("--udm"),
-            format!("http://127.0.0.1:{udm_p}"),
-            s("--aanf"),
-            format!("http://127.0.0.1:{aanf_p}"),
-            s("--mnc-len"),
-            s("2"),
-        ],
-        d,
+    let nf = |sub: &str, name: &str| {
+        NfCommand::new(&exe, sub)
+            .name(name)
+            .log_to(d.join(format!("{}.log", name.to_lowercase())))
+    };
+    let started = |r: Result<ChildNf, akma_sim::HarnessError>| r.map_err(|e| e.to_string());
+    let mut udm = started(nf("udm", "UDM").data(&udm_data).start().await)?;
+    let mut aanf = started(nf("aanf", "AAnF").data(&d.join("aanf")).start().await)?;
+    let mut ausf = started(
+        nf("ausf", "AUSF")
+            .arg("--config")
+            .arg(&ausf_toml)
+            .arg("--udm")
+            .arg(udm.api_root())
+            .arg("--aanf")
+            .arg(aanf.api_root())
+            .args(["--mnc-len", "2"])
+            .start()
+            .await,
     )?;
     let probe = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()
         .map_err(|e| e.to_string())?;
-    wait_ready(&probe, udm_p, &mut udm).await?;
-    wait_ready(&probe, aanf_p, &mut aanf).await?;
-    wait_ready(&probe, ausf_p, &mut ausf).await?;
 
     let snn = ServingNetworkName::parse(SNN).map_err(|e| e.to_string())?;
-    let ausf_root = format!("http://127.0.0.1:{ausf_p}");
+    let ausf_root = ausf.api_root();
     let env = Env {
         probe,
-        ausf: NausfClient::new(
+        amf: SimulatedAmf::new(
             SbiClient::h2c().map_err(|e| e.to_string())?,
-            ausf_root.clone(),
+            &ausf_root,
+            snn.clone(),
         ),
-        ports: (ausf_p, udm_p),
-        pids: vec![udm.child.id(), ausf.child.id(), aanf.child.id()],
-        snn: snn.clone(),
+        roots: (ausf.ops_root(), udm.ops_root()),
+        pids: [&udm, &ausf, &aanf]
+            .iter()
+            .map(|c| {
+                c.pid()
+                    .ok_or_else(|| format!("the {} is not running", c.name()))
+            })
+            .collect::<Result<_, _>>()?,
         concurrency: a.concurrency,
         warmup: Duration::from_secs(a.warmup),
     };
@@ -748,7 +531,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
         );
         let r = segment(&env, ue_sets[set].clone(), half, &mut results[set]).await;
         for nf in [&mut udm, &mut ausf, &mut aanf] {
-            nf.check_alive()?;
+            nf.check_alive().map_err(|e| e.to_string())?;
         }
         r?;
     }
@@ -784,7 +567,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     }
     let aanf_c = NaanfClient::new(
         SbiClient::h2c().map_err(|e| e.to_string())?,
-        format!("http://127.0.0.1:{aanf_p}"),
+        aanf.api_root(),
     );
     let af = AfFqdn::parse(AF).map_err(|e| e.to_string())?;
     let af_id = AfId::new(af.clone(), UaProtocolId::TLS13_PSK);
@@ -822,18 +605,21 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     }
     let load_at_end = load_average();
     // Memory at the end, and the AUSF's contexts (kept for the context lifetime).
-    let mib =
-        |pid: u32| rss_of(pid).map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0));
-    let held = scrape(&env.probe, "AUSF", ausf_p)
+    let mib = |nf: &ChildNf| {
+        nf.pid()
+            .and_then(rss_of)
+            .map_or("?".into(), |b| format!("{:.0} MiB", b as f64 / 1048576.0))
+    };
+    let held = scrape_parsed(&env.probe, "AUSF", &env.roots.0)
         .await
         .ok()
-        .and_then(|t| parse_metrics(&t).get("ausf_contexts_held").copied())
+        .and_then(|m| m.get(AUSF_CONTEXTS_HELD, &[]))
         .map_or("?".into(), |n| format!("{n:.0}"));
     let memory = format!(
         "memory at the end (RSS): UDM {}, AUSF {} with {held} authentication contexts held, AAnF {}",
-        mib(udm.child.id()),
-        mib(ausf.child.id()),
-        mib(aanf.child.id())
+        mib(&udm),
+        mib(&ausf),
+        mib(&aanf)
     );
     drop((udm, ausf, aanf));
 
@@ -924,12 +710,12 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     );
     // The UDM store's group commits (its /metrics): writes per fsync.
     let batches = |m: &Measured| {
-        let commits = m.metrics.get("udm_store_commits_total").copied()?;
-        let writes = m.metrics.get("udm_store_writes_total").copied()?;
-        let time = m
-            .metrics
-            .get("udm_store_commit_duration_seconds_sum{store=\"sqlite\"}")
-            .copied()?;
+        let commits = m.metrics.get(UDM_STORE_COMMITS_TOTAL, &[])?;
+        let writes = m.metrics.get(UDM_STORE_WRITES_TOTAL, &[])?;
+        let time = m.metrics.get(
+            &format!("{UDM_STORE_COMMIT_DURATION_SECONDS}_sum"),
+            &[("store", "sqlite")],
+        )?;
         (commits > 0.0).then(|| {
             format!(
                 "{:.0} commits/s, {:.1} writes per commit, {:.2} ms per commit",
@@ -947,7 +733,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     println!("{memory}");
     println!();
     println!(
-        "check: {CROSS_CHECK} UEs registered again through akma_ue::SimulatedAmf; {} AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF, {} baseline UEs' A-KIDs are unknown there: ok",
+        "check: {CROSS_CHECK} UEs registered again through akma_sim::SimulatedAmf; {} AKMA UEs' A-KIDs resolve at the AAnF to the UEs' K_AF, {} baseline UEs' A-KIDs are unknown there: ok",
         checked[0], checked[1]
     );
     Ok(())

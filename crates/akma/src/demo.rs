@@ -12,25 +12,36 @@
 use std::time::{Duration, Instant};
 
 use akma_core::akma::{AfId, UaProtocolId};
-use akma_core::ids::{
-    AKid, AfFqdn, Gpsi, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi,
-};
-use akma_core::keys::{KAf, Opc, K};
-use akma_sbi::client::{NaanfClient, SbiClient};
+use akma_core::ids::{AKid, AfFqdn, Gpsi, MncLen, ServingNetworkName};
+use akma_core::keys::KAf;
+use akma_sbi::client::NaanfClient;
 use akma_sbi::models::AkmaAfKeyRequest;
-use akma_udm::subscriber::{AuthMethod, Subscriber};
-use akma_ue::{AkmaApi, Faults, Outcome, SimulatedAmf, UeSpec};
+use akma_sim::fixtures::{SubscriberFixture, K1, OPC1, SNN_901_70};
+use akma_sim::network::{Network, NetworkBuilder};
+use akma_sim::{Faults, Outcome};
+use akma_udm::subscriber::AuthMethod;
+use akma_ue::AkmaApi;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 
 /// The demo subscriber: the SUPI of the conventions.md example, K and OPc of TS 35.208 test
 /// set 1, routing indicator 0, home PLMN 901/70 (MNC length 2).
 const SUPI: &str = "imsi-901700000021309";
-const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 const GPSI: &str = "msisdn-447700900123";
 const RID: &str = "0";
-const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
+
+/// The demo subscriber with this authentication method.
+fn subscriber(method: AuthMethod) -> SubscriberFixture<'static> {
+    SubscriberFixture {
+        supi: SUPI,
+        k: K1,
+        opc: OPC1,
+        home_plmn: "901-70",
+        routing_indicator: RID,
+        akma: true,
+        auth_method: method,
+    }
+}
 
 /// `akma demo` options.
 #[derive(Args, Debug, Clone)]
@@ -121,7 +132,12 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
         .prefix("akma-demo-")
         .tempdir()
         .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let core = Core::start(dir.path()).await?;
+    let core = NetworkBuilder::new()
+        .data_dir(dir.path())
+        .ausf_mnc_len(2)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
     steps.done(
         "start UDM, AUSF, AAnF",
         t.elapsed(),
@@ -132,7 +148,7 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
     );
     let result = demo_rounds(&a, &core, &af_fqdn, &af_id, &mut steps).await;
     let stop = Instant::now();
-    core.stop().await;
+    let _ = core.shutdown().await;
     drop(dir);
     let rounds = result?;
     steps.done("stop, remove the stores", stop.elapsed(), String::new());
@@ -183,7 +199,7 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
 
 async fn demo_rounds(
     a: &DemoArgs,
-    core: &Core,
+    core: &Network,
     af_fqdn: &AfFqdn,
     af_id: &AfId,
     steps: &mut Steps,
@@ -195,7 +211,11 @@ async fn demo_rounds(
     } else {
         AuthMethod::FiveGAka
     };
-    core.provision(method).await?;
+    let mut record = subscriber(method).subscriber().map_err(|e| e.to_string())?;
+    record.gpsis = vec![Gpsi::parse(GPSI).map_err(|e| e.to_string())?];
+    core.provision(vec![record])
+        .await
+        .map_err(|e| e.to_string())?;
     steps.done(
         "provision the subscriber at the UDM",
         t.elapsed(),
@@ -203,23 +223,13 @@ async fn demo_rounds(
     );
 
     // 3. The UE and its simulated AMF/SEAF.
-    let nas = UeSpec {
-        supi: parse_supi()?,
-        k: K::from_hex(K_HEX).map_err(|e| e.to_string())?,
-        opc: Opc::from_hex(OPC_HEX).map_err(|e| e.to_string())?,
-        routing_indicator: RoutingIndicator::parse(RID).map_err(|e| e.to_string())?,
-        mnc_len: MncLen::Two,
-        hn_public_key: None,
-    }
-    .build();
+    let nas = subscriber(method)
+        .ue(MncLen::Two)
+        .map_err(|e| e.to_string())?;
     let api = nas.akma_api();
-    let snn = ServingNetworkName::parse(SNN).map_err(|e| e.to_string())?;
-    let amf = SimulatedAmf::h2c(&format!("http://{}", core.ausf.addr), snn)
-        .map_err(|e| format!("AMF client: {e}"))?;
-    let aanf = NaanfClient::new(
-        SbiClient::h2c().map_err(|e| format!("AF client: {e}"))?,
-        format!("http://{}", core.aanf.addr),
-    );
+    let snn = ServingNetworkName::parse(SNN_901_70).map_err(|e| e.to_string())?;
+    let amf = core.amf(snn).map_err(|e| format!("AMF client: {e}"))?;
+    let aanf = core.aanf_client().map_err(|e| format!("AF client: {e}"))?;
 
     let mut rounds: Vec<Round> = Vec::new();
     let n = if a.reauth { 2 } else { 1 };
@@ -245,7 +255,7 @@ async fn demo_rounds(
             other => {
                 return Err(format!(
                     "primary authentication ended {}",
-                    akma_ue::report::outcome_name(other)
+                    akma_sim::outcome_name(other)
                 ))
             }
         }
@@ -317,10 +327,6 @@ async fn demo_rounds(
     Ok(rounds)
 }
 
-fn parse_supi() -> Result<Supi, String> {
-    Supi::parse(SUPI).map_err(|e| e.to_string())
-}
-
 fn ue_k_af(api: &AkmaApi, af: &AfFqdn) -> Result<(AKid, KAf), String> {
     api.derive_k_af(af, UaProtocolId::TLS13_PSK)
         .map_err(|e| format!("UE: {e}"))
@@ -331,79 +337,4 @@ async fn retrieve(aanf: &NaanfClient, af_id: &AfId, a_kid: &AKid) -> Result<Opti
         .await
         .map(|d| d.map(|d| d.kaf))
         .map_err(|e| format!("AAnF retrieve-applicationkey: {e}"))
-}
-
-/// The three network functions, in this process.
-struct Core {
-    aanf: akma_aanf::server::Running,
-    udm: akma_udm::server::Running,
-    ausf: akma_ausf::server::Running,
-}
-
-impl Core {
-    async fn start(dir: &std::path::Path) -> Result<Self, String> {
-        let loopback = "127.0.0.1:0";
-        let aanf = akma_aanf::server::start(
-            akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
-                host: akma_aanf::server::HostArgs {
-                    dev: true,
-                    listen: Some(loopback.into()),
-                    data: Some(dir.join("aanf")),
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .map_err(|e| format!("AAnF: {e}"))?,
-        )
-        .await
-        .map_err(|e| format!("AAnF: {e}"))?;
-        let udm = akma_udm::server::start(akma_udm::server::Resolved::dev(
-            loopback.parse().map_err(|e| format!("{e}"))?,
-            dir.join("udm"),
-        ))
-        .await
-        .map_err(|e| format!("UDM: {e}"))?;
-        let ausf = akma_ausf::server::start(
-            akma_ausf::server::resolve(&akma_ausf::server::AusfArgs {
-                host: akma_ausf::server::HostArgs {
-                    dev: true,
-                    listen: Some(loopback.into()),
-                    ..Default::default()
-                },
-                udm: Some(format!("http://{}", udm.addr)),
-                aanf: Some(format!("http://{}", aanf.addr)),
-                mnc_len: Some(2),
-                ..Default::default()
-            })
-            .map_err(|e| format!("AUSF: {e}"))?,
-        )
-        .await
-        .map_err(|e| format!("AUSF: {e}"))?;
-        Ok(Self { aanf, udm, ausf })
-    }
-
-    async fn provision(&self, method: AuthMethod) -> Result<(), String> {
-        let mut s = Subscriber::new(
-            parse_supi()?,
-            K::from_hex(K_HEX).map_err(|e| e.to_string())?,
-            Opc::from_hex(OPC_HEX).map_err(|e| e.to_string())?,
-            Plmn::new("901", "70").map_err(|e| e.to_string())?,
-        );
-        s.akma = true;
-        s.routing_indicator = RoutingIndicator::parse(RID).map_err(|e| e.to_string())?;
-        s.gpsis = vec![Gpsi::parse(GPSI).map_err(|e| e.to_string())?];
-        s.auth_method = method;
-        self.udm
-            .udm()
-            .provision(vec![s], false)
-            .await
-            .map_err(|e| format!("provisioning: {e}"))?;
-        Ok(())
-    }
-
-    async fn stop(self) {
-        let _ = self.ausf.shutdown().await;
-        let _ = self.udm.shutdown().await;
-        let _ = self.aanf.shutdown().await;
-    }
 }

@@ -8,8 +8,9 @@ use akma_core::keys::{Op, Opc, K};
 use akma_core::milenage::opc_from_op;
 use akma_core::suci::{HomeNetworkPublicKey, ProtectionScheme};
 use akma_sbi::client::{ClientTls, SbiClient};
+use akma_sim::{summary_json, Faults, Outcome, SimulatedAmf};
 use akma_ue::identity::IdentityChoice;
-use akma_ue::{summary_json, Faults, Outcome, SimulatedAmf, UeSpec};
+use akma_ue::UeSpec;
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
 
@@ -155,7 +156,7 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
         None => None,
         Some(f) => Some(AfFqdn::parse(f).map_err(|e| usage(format!("--af-fqdn: {e}")))?),
     };
-    let ua = akma_ue::report::parse_ua(&a.ua).map_err(|e| usage(format!("--ua: {e}")))?;
+    let ua = akma_ue::spec::parse_ua(&a.ua).map_err(|e| usage(format!("--ua: {e}")))?;
     if a.repeat == 0 {
         return Err(usage("--repeat: at least 1".into()));
     }
@@ -192,7 +193,7 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
         Some(Outcome::Registered) => Ok(()),
         Some(o) => Err(UeCmdError::Failed(format!(
             "the registration ended {}",
-            akma_ue::report::outcome_name(&o)
+            akma_sim::outcome_name(&o)
         ))),
         None => Ok(()),
     }

@@ -3,7 +3,6 @@
 //! was answered with 200 resolves to the expected K_AF (a 200 is sent only once the
 //! registration is durable, issue 3 §4).
 
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -185,7 +184,7 @@ async fn every_acknowledged_registration_survives_kill_9() {
     let data = dir.path().join("data");
     let probe = h2c();
 
-    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-1.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-1.log")).await;
     server.wait_ready(&probe).await;
     assert!(
         data.join("dev-kek.hex").exists(),
@@ -260,7 +259,7 @@ async fn every_acknowledged_registration_survives_kill_9() {
     );
 
     // --- restart on the same data directory and check every acknowledgement -----------------
-    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-2.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-2.log")).await;
     server.wait_ready(&probe).await;
     let base = format!("http://{}", server.addr);
 
@@ -317,7 +316,7 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let client = h2c();
-    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term.log"));
+    let mut server = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term.log")).await;
     server.wait_ready(&client).await;
     let base = format!("http://{}", server.addr);
     let regs: Vec<Reg> = (0..20).map(|i| Reg::new(900_000 + i)).collect();
@@ -330,24 +329,12 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
             .unwrap();
         assert_eq!(resp.status(), 200);
     }
-    let pid = server.child.as_ref().unwrap().id();
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill -TERM");
-    assert!(sent.success());
-    let mut child = server.child.take().unwrap();
     let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no exit within 20 s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = server.terminate().await;
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "no exit within 20 s of SIGTERM"
+    );
     assert!(
         status.success(),
         "exit after SIGTERM: {status}\n{}",
@@ -359,7 +346,7 @@ async fn sigterm_drains_flushes_and_exits_cleanly() {
         !wal.exists() || std::fs::metadata(&wal).unwrap().len() == 0,
         "the write-ahead log is empty after a clean shutdown"
     );
-    let mut again = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term2.log"));
+    let mut again = ChildNf::spawn("aanf", &data, dir.path().join("aanf-term2.log")).await;
     again.wait_ready(&client).await;
     let regs = Arc::new(regs);
     let got = retrieve_all(&format!("http://{}", again.addr), regs.clone()).await;

@@ -5,15 +5,13 @@
 //! and compares the fingerprint with the UE's. Every scenario of issue 4 point 4 is covered,
 //! plus deregistration at the AUSF and a graceful SIGTERM stop of every network function.
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use akma_sim::child::{ChildNf, NfCommand};
+use akma_sim::fixtures::{K1 as K, OPC1 as OPC, SNN_901_70 as SNN};
+use akma_sim::metric_names::AANF_CONTEXTS_STORED;
 use serde_json::Value;
 
-const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
-const K: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-const OPC: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 const AF: &str = "app.example.com";
 /// afId of AF with Ua* TLS 1.3 PSK (conventions.md), as the UE's `--ua tls13-psk`.
 const AF_ID: &str = "app.example.com;ua=0100000007";
@@ -24,26 +22,10 @@ fn akma() -> Command {
     c
 }
 
-/// Kills and reaps the child when dropped (also when a test fails).
-struct Proc(Child, &'static str);
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct Network {
     _dir: tempfile::TempDir,
-    procs: Vec<Proc>,
+    /// UDM, AAnF, AUSF (killed and reaped when dropped, also when a test fails).
+    procs: Vec<ChildNf>,
     aanf: String,
     ausf: String,
     client: reqwest::Client,
@@ -74,94 +56,33 @@ impl Network {
             String::from_utf8_lossy(&out.stderr)
         );
 
-        let (udm_p, aanf_p, ausf_p) = (free_port(), free_port(), free_port());
-        let spawn = |args: Vec<String>, name: &'static str, log: &Path| {
-            let log = std::fs::File::create(log).unwrap();
-            Proc(
-                akma()
-                    .args(&args)
-                    .stdout(Stdio::null())
-                    .stderr(log)
-                    .spawn()
-                    .unwrap(),
-                name,
-            )
+        // Each binds a port of the kernel's choosing and prints it; then `/readyz` is 200.
+        let nf = |sub: &str| {
+            NfCommand::new(env!("CARGO_BIN_EXE_akma"), sub).log_to(d.join(format!("{sub}.log")))
         };
-        let s = |x: &str| x.to_string();
-        let p = |x: &Path| x.display().to_string();
-        let mut procs = vec![
-            spawn(
-                vec![
-                    s("udm"),
-                    s("--dev"),
-                    s("--listen"),
-                    format!("127.0.0.1:{udm_p}"),
-                    s("--data"),
-                    p(&d.join("udm")),
-                ],
-                "udm",
-                &d.join("udm.log"),
-            ),
-            spawn(
-                vec![
-                    s("aanf"),
-                    s("--dev"),
-                    s("--listen"),
-                    format!("127.0.0.1:{aanf_p}"),
-                    s("--data"),
-                    p(&d.join("aanf")),
-                ],
-                "aanf",
-                &d.join("aanf.log"),
-            ),
-        ];
-        procs.push(spawn(
-            vec![
-                s("ausf"),
-                s("--dev"),
-                s("--listen"),
-                format!("127.0.0.1:{ausf_p}"),
-                s("--udm"),
-                format!("http://127.0.0.1:{udm_p}"),
-                s("--aanf"),
-                format!("http://127.0.0.1:{aanf_p}"),
-                s("--mnc-len"),
-                s("2"),
-            ],
-            "ausf",
-            &d.join("ausf.log"),
-        ));
+        let started =
+            |r: Result<ChildNf, akma_sim::HarnessError>| r.unwrap_or_else(|e| panic!("{e}"));
+        let udm = started(nf("udm").data(&d.join("udm")).start().await);
+        let aanf = started(nf("aanf").data(&d.join("aanf")).start().await);
+        let ausf = started(
+            nf("ausf")
+                .arg("--udm")
+                .arg(udm.api_root())
+                .arg("--aanf")
+                .arg(aanf.api_root())
+                .args(["--mnc-len", "2"])
+                .start()
+                .await,
+        );
         let client = reqwest::Client::builder()
             .http2_prior_knowledge()
             .build()
             .unwrap();
-        for (port, name) in [(udm_p, "udm"), (aanf_p, "aanf"), (ausf_p, "ausf")] {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            loop {
-                let ok = client
-                    .get(format!("http://127.0.0.1:{port}/readyz"))
-                    .send()
-                    .await
-                    .map(|r| r.status().is_success())
-                    .unwrap_or(false);
-                if ok {
-                    break;
-                }
-                for pr in procs.iter_mut() {
-                    if let Some(st) = pr.0.try_wait().unwrap() {
-                        let log = std::fs::read_to_string(d.join(format!("{}.log", pr.1)));
-                        panic!("{} exited with {st}: {log:?}", pr.1);
-                    }
-                }
-                assert!(Instant::now() < deadline, "{name} not ready");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
         Self {
             _dir: dir,
-            procs,
-            aanf: format!("http://127.0.0.1:{aanf_p}"),
-            ausf: format!("http://127.0.0.1:{ausf_p}"),
+            aanf: aanf.api_root(),
+            ausf: ausf.api_root(),
+            procs: vec![udm, aanf, ausf],
             client,
         }
     }
@@ -246,20 +167,17 @@ impl Network {
         } = self;
         drop(client);
         while let Some(mut p) = procs.pop() {
-            let pid = p.0.id().to_string();
-            let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-            assert!(st.success(), "kill -TERM {pid} ({})", p.1);
-            // A safety net against a hang, not a timing assertion.
-            let deadline = Instant::now() + Duration::from_secs(60);
-            let status = loop {
-                if let Some(status) = p.0.try_wait().unwrap() {
-                    break status;
-                }
-                assert!(Instant::now() < deadline, "{} ignores SIGTERM", p.1);
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            };
-            let log = std::fs::read_to_string(dir.path().join(format!("{}.log", p.1)));
-            assert!(status.success(), "{} exited with {status}: {log:?}", p.1);
+            // A safety net against a hang (the harness's bound), not a timing assertion.
+            let status = p
+                .terminate()
+                .await
+                .unwrap_or_else(|e| panic!("{} ignores SIGTERM: {e}", p.name()));
+            let log = std::fs::read_to_string(dir.path().join(format!("{}.log", p.name())));
+            assert!(
+                status.success(),
+                "{} exited with {status}: {log:?}",
+                p.name()
+            );
         }
     }
 
@@ -275,8 +193,8 @@ impl Network {
             .await
             .unwrap();
         text.lines()
-            .find_map(|l| l.strip_prefix("aanf_contexts_stored "))
-            .unwrap_or_else(|| panic!("no aanf_contexts_stored in\n{text}"))
+            .find_map(|l| l.strip_prefix(&format!("{AANF_CONTEXTS_STORED} ")))
+            .unwrap_or_else(|| panic!("no {AANF_CONTEXTS_STORED} in\n{text}"))
             .trim()
             .parse::<f64>()
             .unwrap() as u64

@@ -3,13 +3,13 @@
 //! the provisioned subscriber over h2c, and a clean exit on SIGTERM.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
+use akma_sim::child::NfCommand;
+use akma_sim::fixtures::{K1 as K, OPC1 as OPC};
 use serde_json::{json, Value};
 
-const K: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-const OPC: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 const HEADER: &str = "supi,k,opc,akma,routing_indicator,gpsis,home_plmn";
 /// A guard against a hung child, not a timing assertion.
 const READY_BOUND: Duration = Duration::from_secs(60);
@@ -137,41 +137,21 @@ async fn serves_a_provisioned_subscriber_and_stops_on_sigterm() {
     std::fs::write(&file, format!("{HEADER}\n{}\n", row(1, "7"))).unwrap();
     assert!(provision(&data, &file, &["--dev"]).status.success());
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
-    let log = std::fs::File::create(dir.path().join("udm.log")).unwrap();
-    let mut child = akma(&["udm", "--dev", "--listen", &addr, "--data"])
-        .arg(&data)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    // It binds a port of the kernel's choosing, prints it, then `/readyz` is 200.
+    let mut udm = NfCommand::new(env!("CARGO_BIN_EXE_akma"), "udm")
+        .without_env_prefix("AKMA_UDM_")
+        .data(&data)
+        .log_to(dir.path().join("udm.log"))
+        .bound(READY_BOUND)
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("akma udm: {e}"));
+    let addr = udm.sbi_addr();
     let client = reqwest::Client::builder()
         .http2_prior_knowledge()
         .no_proxy()
         .build()
         .unwrap();
-    let start = Instant::now();
-    loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            panic!(
-                "akma udm exited with {s}: {}",
-                std::fs::read_to_string(dir.path().join("udm.log")).unwrap_or_default()
-            );
-        }
-        if let Ok(r) = client.get(format!("http://{addr}/readyz")).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(start.elapsed() < READY_BOUND, "akma udm not ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let r = client
         .post(format!(
             "http://{addr}/nudm-ueau/v1/imsi-001010000000001/security-information/generate-auth-data"
@@ -186,20 +166,8 @@ async fn serves_a_provisioned_subscriber_and_stops_on_sigterm() {
     assert_eq!(v["akmaInd"], true);
     assert_eq!(v["routingId"], "7");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // Poll (rather than block) so that the client's connection task keeps running and
+    // Polls (rather than blocks), so that the client's connection task keeps running and
     // closes its idle HTTP/2 connection when the server's GOAWAY arrives.
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(start.elapsed() < READY_BOUND, "no exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let status = udm.terminate().await.expect("exit after SIGTERM");
     assert!(status.success(), "exit after SIGTERM: {status}");
 }

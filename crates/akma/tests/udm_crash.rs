@@ -16,13 +16,12 @@ use akma_core::aka::{sqn_to_u64, verify_autn};
 use akma_core::hex;
 use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
+use akma_sim::fixtures::{K1 as K_HEX, OPC1 as OPC_HEX};
 use serde_json::{json, Value};
 
 mod common;
 use common::{akma, h2c, ChildNf};
 
-const K_HEX: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-const OPC_HEX: &str = "cd63cb71954a9f4e48a5994e37a02baf";
 /// Subscribers; fewer than the tasks, so several requests for one subscriber are in flight.
 const SUBSCRIBERS: u32 = 12;
 const TASKS: u32 = 32;
@@ -84,7 +83,7 @@ async fn no_acknowledged_sqn_is_reissued_after_kill_9() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     let client = h2c();
-    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-1.log"));
+    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-1.log")).await;
     udm.wait_ready(&client).await;
 
     // SEQs acknowledged per subscriber, and anything unexpected before the kill.
@@ -152,7 +151,7 @@ async fn no_acknowledged_sqn_is_reissued_after_kill_9() {
     }
 
     // After a restart every subscriber's next SEQ is above all it was given before.
-    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-2.log"));
+    let mut udm = ChildNf::spawn("udm", &data, dir.path().join("udm-2.log")).await;
     udm.wait_ready(&client).await;
     for n in 1..=SUBSCRIBERS {
         let before = acked.get(&n).and_then(|s| s.iter().max().copied());

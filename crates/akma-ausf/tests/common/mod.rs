@@ -1,12 +1,13 @@
 //! Shared fixtures: a real UDM, a real AAnF and the AUSF under test, all in-process on
-//! loopback ports chosen at run time; the subscribers; the UE side of 5G AKA computed with
-//! akma-core.
+//! loopback ports chosen at run time (the network builder of `akma_sim::network`); the
+//! subscribers; the UE side of 5G AKA computed with akma-core. The answer helpers are
+//! `akma_sim::answer`'s. Only akma-sim's API is used here (akma-sim depends on this crate).
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use akma_ausf::server::{resolve, start_with_clock, AusfArgs, Running as AusfRunning};
+use akma_ausf::server::Running as AusfRunning;
 use akma_core::aka::{derive_k_ausf, res_star, verify_autn, AutnVerified};
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolId};
 use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, Supi};
@@ -14,16 +15,13 @@ use akma_core::keys::{KAf, KAusf, Opc, K};
 use akma_core::milenage::Milenage;
 use akma_sbi::client::{NaanfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sim::network::{dev_aanf, dev_udm, DataDir, Network, NetworkBuilder};
 use akma_udm::{AuthMethod, Subscriber};
-use reqwest::{Client, Method, StatusCode, Version};
+use reqwest::{Client, Method};
 use serde_json::Value;
 
-/// TS 35.208 test set 1.
-pub const K1: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-pub const OPC1: &str = "cd63cb71954a9f4e48a5994e37a02baf";
-/// TS 35.208 test set 20.
-pub const K20: &str = "90dca4eda45b53cf0f12d7c9c3bc6a89";
-pub const OPC20: &str = "cb9cccc4b9258e6dca4760379fb82581";
+pub use akma_sim::answer::Answer;
+pub use akma_sim::fixtures::{K1, K20, OPC1, OPC20, SNN_001_01 as SNN};
 
 /// 5G AKA, AKMA subscriber (routing indicator 12).
 pub const AKMA_SUPI: &str = "imsi-001010000000001";
@@ -33,7 +31,6 @@ pub const EAP_SUPI: &str = "imsi-001010000000002";
 pub const PLAIN_SUPI: &str = "imsi-001010000000003";
 /// EAP-AKA', no AKMA subscription.
 pub const EAP_PLAIN_SUPI: &str = "imsi-001010000000004";
-pub const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
 pub const AF_FQDN: &str = "af.example.com";
 
 pub fn milenage(supi: &str) -> Milenage {
@@ -84,9 +81,10 @@ impl TestClock {
     }
 }
 
-/// A UDM, an AAnF and an AUSF, all in development mode.
+/// A UDM, an AAnF and an AUSF, all in development mode (an `akma_sim::network::Network`
+/// taken apart, so that a test can stop one of them alone).
 pub struct Stack {
-    pub dir: tempfile::TempDir,
+    pub dir: DataDir,
     pub udm: akma_udm::Running,
     pub aanf: akma_aanf::server::Running,
     pub ausf: AusfRunning,
@@ -109,64 +107,32 @@ impl Default for Options {
 }
 
 pub async fn start_udm(dir: &std::path::Path) -> akma_udm::Running {
-    let udm = akma_udm::start(akma_udm::Resolved::dev(
-        "127.0.0.1:0".parse().unwrap(),
-        dir.join("udm"),
-    ))
-    .await
-    .expect("UDM starts");
-    udm.udm()
-        .provision(subscribers(), false)
+    dev_udm(dir.join("udm"), Vec::new(), subscribers())
         .await
-        .expect("subscribers provisioned");
-    udm
+        .expect("UDM starts, subscribers provisioned")
 }
 
 pub async fn start_aanf(dir: &std::path::Path) -> akma_aanf::server::Running {
-    let args = akma_aanf::server::AanfArgs {
-        host: akma_aanf::server::HostArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(dir.join("aanf")),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    akma_aanf::server::start(akma_aanf::server::resolve(&args).unwrap())
-        .await
-        .expect("AAnF starts")
+    dev_aanf(dir.join("aanf")).await.expect("AAnF starts")
 }
 
 impl Stack {
     pub async fn start(opts: Options) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let udm = start_udm(dir.path()).await;
-        let aanf = start_aanf(dir.path()).await;
-        let config = opts.ausf_toml.map(|t| {
-            let p = dir.path().join("ausf.toml");
-            std::fs::write(&p, t).unwrap();
-            p
-        });
-        let args = AusfArgs {
-            host: akma_ausf::server::HostArgs {
-                config,
-                dev: true,
-                listen: Some("127.0.0.1:0".into()),
-                ..Default::default()
-            },
-            udm: Some(format!("http://{}", udm.addr)),
-            aanf: Some(format!("http://{}", aanf.addr)),
-            context_lifetime_secs: Some(opts.lifetime),
-            ..Default::default()
-        };
         let clock = TestClock(Arc::new(AtomicU64::new(1_700_000_000)));
         let c = clock.clone();
-        let ausf = start_with_clock(
-            resolve(&args).expect("valid AUSF args"),
-            Arc::new(move || c.0.load(Ordering::SeqCst)),
-        )
-        .await
-        .expect("AUSF starts");
+        let mut b = NetworkBuilder::new()
+            .subscribers(subscribers())
+            .ausf_context_lifetime_secs(opts.lifetime)
+            .ausf_clock(Arc::new(move || c.0.load(Ordering::SeqCst)));
+        if let Some(t) = opts.ausf_toml {
+            b = b.ausf_config_toml(t);
+        }
+        let Network {
+            udm,
+            aanf,
+            ausf,
+            dir,
+        } = b.start().await.expect("UDM, AAnF and AUSF start");
         Self {
             dir,
             udm,
@@ -259,51 +225,6 @@ pub fn hex16(v: &Value) -> [u8; 16] {
     akma_core::hex::decode_array::<16>(v.as_str().expect("a hex string")).unwrap()
 }
 
-/// An answer: status, content type, JSON body (Null when empty), headers, HTTP version.
-pub struct Answer {
-    pub status: StatusCode,
-    pub content_type: Option<String>,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
-    pub version: Version,
-}
-
-impl Answer {
-    pub fn cause(&self) -> Option<&str> {
-        self.body["cause"].as_str()
-    }
-
-    /// Asserts a ProblemDetails with this status and cause.
-    pub fn assert_problem(&self, status: u16, cause: Option<&str>) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        assert_eq!(
-            self.content_type.as_deref(),
-            Some("application/problem+json"),
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status, "{}", self.body);
-        assert_eq!(self.cause(), cause, "{}", self.body);
-    }
-
-    pub fn invalid_params(&self) -> Vec<String> {
-        self.body["invalidParams"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| p["param"].as_str().unwrap().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    pub fn location(&self) -> Option<String> {
-        self.headers
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned())
-    }
-}
-
 pub async fn send(
     client: &Client,
     method: Method,
@@ -311,55 +232,17 @@ pub async fn send(
     bearer: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> Answer {
-    let mut rb = client.request(method, url);
-    if let Some(t) = bearer {
-        rb = rb.bearer_auth(t);
-    }
-    if let Some((ct, b)) = body {
-        rb = rb.header("content-type", ct).body(b);
-    }
-    let resp = rb.send().await.unwrap();
-    let status = resp.status();
-    let version = resp.version();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = resp.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        // Plain-text answers (/healthz, /readyz) are kept as a JSON string.
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    };
-    Answer {
-        status,
-        content_type,
-        body,
-        headers,
-        version,
-    }
+    akma_sim::answer::send(client, method, url, bearer, body)
+        .await
+        .unwrap()
 }
 
 pub async fn post_json(client: &Client, url: &str, body: &Value) -> Answer {
-    send(
-        client,
-        Method::POST,
-        url,
-        None,
-        Some(("application/json", body.to_string().into_bytes())),
-    )
-    .await
+    akma_sim::answer::post_json(client, url, body)
+        .await
+        .unwrap()
 }
 
 pub async fn put_json(client: &Client, url: &str, body: &Value) -> Answer {
-    send(
-        client,
-        Method::PUT,
-        url,
-        None,
-        Some(("application/json", body.to_string().into_bytes())),
-    )
-    .await
+    akma_sim::answer::put_json(client, url, body).await.unwrap()
 }

@@ -1,18 +1,15 @@
-//! Shared test fixtures: subscribers and a small SBI client.
+//! Shared test fixtures: subscribers and a small SBI client (the answer helpers and the
+//! standard K/OPc are `akma_sim`'s; only akma-sim's API is used here, as it depends on this
+//! crate).
 #![allow(dead_code)]
 
 use akma_core::ids::{Gpsi, RoutingIndicator, Supi};
 use akma_core::keys::{Opc, K};
 use akma_udm::{AuthMethod, Subscriber};
-use reqwest::{Client, Method, StatusCode, Version};
-use serde_json::Value;
+use reqwest::{Client, Method};
 
-/// TS 35.208 test set 1.
-pub const K1: &str = "465b5ce8b199b49faa5f0a2ee238a6bc";
-pub const OPC1: &str = "cd63cb71954a9f4e48a5994e37a02baf";
-/// TS 35.208 test set 20.
-pub const K20: &str = "90dca4eda45b53cf0f12d7c9c3bc6a89";
-pub const OPC20: &str = "cb9cccc4b9258e6dca4760379fb82581";
+pub use akma_sim::answer::Answer;
+pub use akma_sim::fixtures::{K1, K20, OPC1, OPC20, SNN_001_01 as SNN};
 
 pub const AKMA_SUPI: &str = "imsi-001010000000001";
 pub const EAP_SUPI: &str = "imsi-001010000000002";
@@ -20,7 +17,6 @@ pub const EAP_SUPI: &str = "imsi-001010000000002";
 pub const SUCI_SUPI: &str = "imsi-20893001002086";
 /// The SUPI behind free5GC's null-scheme SUCI.
 pub const NULL_SUPI: &str = "imsi-2089300007487";
-pub const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
 pub const AUSF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0001";
 
 /// TS 33.501 C.4.3 (Profile A) and C.4.4 (Profile B) home network private keys.
@@ -74,45 +70,7 @@ pub fn hn_keys_toml() -> String {
     )
 }
 
-/// An answer: status, content type, JSON body (Null when empty), headers, HTTP version.
-pub struct Answer {
-    pub status: StatusCode,
-    pub content_type: Option<String>,
-    pub body: Value,
-    pub headers: reqwest::header::HeaderMap,
-    pub version: Version,
-}
-
-impl Answer {
-    pub fn cause(&self) -> Option<&str> {
-        self.body["cause"].as_str()
-    }
-
-    /// Asserts a ProblemDetails with this status and cause.
-    pub fn assert_problem(&self, status: u16, cause: Option<&str>) {
-        assert_eq!(self.status.as_u16(), status, "{}", self.body);
-        assert_eq!(
-            self.content_type.as_deref(),
-            Some("application/problem+json"),
-            "{}",
-            self.body
-        );
-        assert_eq!(self.body["status"], status, "{}", self.body);
-        assert_eq!(self.cause(), cause, "{}", self.body);
-    }
-
-    pub fn invalid_params(&self) -> Vec<String> {
-        self.body["invalidParams"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|p| p["param"].as_str().unwrap().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
+/// Sends one request; a non-empty body must be JSON.
 pub async fn send(
     client: &Client,
     method: Method,
@@ -120,32 +78,9 @@ pub async fn send(
     bearer: Option<&str>,
     body: Option<(&str, Vec<u8>)>,
 ) -> Answer {
-    let mut rb = client.request(method, url);
-    if let Some(t) = bearer {
-        rb = rb.bearer_auth(t);
-    }
-    if let Some((ct, b)) = body {
-        rb = rb.header("content-type", ct).body(b);
-    }
-    let resp = rb.send().await.unwrap();
-    let status = resp.status();
-    let version = resp.version();
-    let headers = resp.headers().clone();
-    let content_type = headers
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let bytes = resp.bytes().await.unwrap();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
-    };
-    Answer {
-        status,
-        content_type,
-        body,
-        headers,
-        version,
-    }
+    let a = akma_sim::answer::send(client, method, url, bearer, body)
+        .await
+        .unwrap();
+    assert!(a.json || a.body.is_null(), "not JSON: {}", a.body);
+    a
 }

@@ -3,6 +3,12 @@
 //!
 //! Faults can be injected for tests ([`Faults`]): a corrupted RES* on the way to the SEAF,
 //! an SMC that is never sent, and a USIM whose SQN is ahead of the network's.
+//!
+//! The timing hook: every [`RegistrationReport`] carries [`SbiTimings`], the time the AMF
+//! waited on each kind of Nausf call and the whole registration, measured around the calls
+//! themselves (`akma bench auth` reports them per hop).
+
+use std::time::{Duration, Instant};
 
 use akma_core::aka::{Autn, Rand};
 use akma_core::ids::{ServingNetworkName, Supi};
@@ -13,11 +19,12 @@ use akma_sbi::nausf::{
     ResynchronizationInfo, SupiOrSuci, LINK_5G_AKA, LINK_EAP_SESSION,
 };
 
-use crate::api::NasLayer;
-use crate::identity::{registration_identity, IdentityChoice, IdentityError};
-use crate::nas::{Cause, Message, NgKsi};
+use akma_ue::identity::{registration_identity, IdentityChoice, IdentityError};
+use akma_ue::nas::{Cause, Message, NgKsi, UeSecurityCapability};
+use akma_ue::ue::{UeError, UeEvent, ABBA_DEFAULT};
+use akma_ue::NasLayer;
+
 use crate::seaf::{self, AmfSecurityContext, SmcError};
-use crate::ue::{UeError, UeEvent, ABBA_DEFAULT};
 
 /// Faults to inject into one registration.
 #[derive(Debug, Clone, Default)]
@@ -27,7 +34,7 @@ pub struct Faults {
     /// Never send the SECURITY MODE COMMAND (the UE keeps its previous context).
     pub skip_smc: bool,
     /// Before registering, move every IND slot of the USIM's SQN array this far beyond its
-    /// highest accepted SEQ ([`crate::Usim::advance_sqn`]), so that the network's next SQN is
+    /// highest accepted SEQ ([`akma_ue::Usim::advance_sqn`]), so that the network's next SQN is
     /// not fresh and a resynchronisation follows.
     pub usim_sqn_ahead_by: Option<u64>,
     /// How many resynchronisations to allow before giving up (default 2).
@@ -75,6 +82,28 @@ pub struct RegistrationReport {
     /// The (RAND, AUTN) of each 5G AKA challenge sent to the UE, in order (public values,
     /// for diagnostics and for tests that recompute what the home network derived).
     pub challenges: Vec<(Rand, Autn)>,
+    /// How long the AMF waited on the AUSF, per kind of call, and the whole registration.
+    pub timings: SbiTimings,
+}
+
+/// The AMF's clock around its SBI calls during one registration (the timing hook). Each
+/// figure is the sum over the calls of that kind (a resynchronisation makes two POSTs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SbiTimings {
+    /// `POST ue-authentications` (Nausf_UEAuthentication_Authenticate), summed.
+    pub authenticate: Duration,
+    /// How many `POST ue-authentications` were made.
+    pub authenticate_calls: u32,
+    /// `PUT …/5g-aka-confirmation`, summed.
+    pub confirm_5g_aka: Duration,
+    /// How many `PUT …/5g-aka-confirmation` were made.
+    pub confirm_calls: u32,
+    /// `POST …/eap-session`, summed.
+    pub eap_session: Duration,
+    /// How many `POST …/eap-session` were made.
+    pub eap_session_calls: u32,
+    /// The whole registration: from the UE's registration request to the outcome.
+    pub total: Duration,
 }
 
 /// Errors that stop a registration (as opposed to an [`Outcome`] of the procedure).
@@ -130,7 +159,19 @@ impl SimulatedAmf {
     }
 
     /// Runs a registration with primary authentication and NAS SMC for the UE behind `nas`.
+    /// The report's [`RegistrationReport::timings`] hold the AMF's clock around each SBI call.
     pub async fn register(
+        &self,
+        nas: &NasLayer,
+        faults: &Faults,
+    ) -> Result<RegistrationReport, AmfError> {
+        let started = Instant::now();
+        let mut report = self.register_inner(nas, faults).await?;
+        report.timings.total = started.elapsed();
+        Ok(report)
+    }
+
+    async fn register_inner(
         &self,
         nas: &NasLayer,
         faults: &Faults,
@@ -154,6 +195,7 @@ impl SimulatedAmf {
             resynchronisations: 0,
             ue_events: Vec::new(),
             challenges: Vec::new(),
+            timings: SbiTimings::default(),
         };
         let max_resync = faults.max_resynchronisations.unwrap_or(2);
         let mut resync: Option<ResynchronizationInfo> = None;
@@ -162,7 +204,11 @@ impl SimulatedAmf {
             // TS 33.501 §6.1.2 / TS 29.509 §5.2.2.2.2: Nausf_UEAuthentication_Authenticate.
             let mut info = AuthenticationInfo::new(supi_or_suci.clone(), self.snn.clone());
             info.resynchronization_info = resync.take();
-            let ctx = self.ausf.authenticate(&info).await?;
+            let t = Instant::now();
+            let ctx = self.ausf.authenticate(&info).await;
+            report.timings.authenticate += t.elapsed();
+            report.timings.authenticate_calls += 1;
+            let ctx = ctx?;
             let location = ctx.location.clone();
             let ctx = ctx.body;
             report.auth_type = Some(auth_type_str(&ctx.auth_type));
@@ -220,10 +266,14 @@ impl SimulatedAmf {
                     }
                     // Step 10: HRES* against HXRES*; step 11: RES* to the AUSF as received.
                     let hres_ok = seaf::hres_star_matches(&av.rand, &res_star, &av.hxres_star);
+                    let t = Instant::now();
                     let answer = self
                         .ausf
                         .confirm_5g_aka(&link, &ConfirmationData::new(res_star))
-                        .await?;
+                        .await;
+                    report.timings.confirm_5g_aka += t.elapsed();
+                    report.timings.confirm_calls += 1;
+                    let answer = answer?;
                     match (hres_ok, answer.auth_result, answer.kseaf, answer.supi) {
                         (true, AuthResult::Success, Some(k_seaf), Some(supi)) => {
                             report.supi = Some(supi.clone());
@@ -312,7 +362,7 @@ impl SimulatedAmf {
         k_seaf: &KSeaf,
         supi: &Supi,
         ngksi: NgKsi,
-        caps: crate::nas::UeSecurityCapability,
+        caps: UeSecurityCapability,
     ) -> Result<RegistrationReport, AmfError> {
         if faults.skip_smc {
             report.outcome = Outcome::SmcSkipped;
@@ -350,7 +400,7 @@ impl SimulatedAmf {
         faults: &Faults,
         mut report: RegistrationReport,
         ngksi: NgKsi,
-        caps: crate::nas::UeSecurityCapability,
+        caps: UeSecurityCapability,
         first: Vec<u8>,
         mut link: String,
     ) -> Result<RegistrationReport, AmfError> {
@@ -381,10 +431,14 @@ impl SimulatedAmf {
                         )))
                     }
                 };
+            let t = Instant::now();
             let answer = self
                 .ausf
                 .eap_session(&link, &EapSession::with_payload(response))
-                .await?;
+                .await;
+            report.timings.eap_session += t.elapsed();
+            report.timings.eap_session_calls += 1;
+            let answer = answer?;
             match answer.auth_result {
                 Some(AuthResult::Success) => {
                     let (Some(k_seaf), Some(supi)) = (answer.k_seaf.clone(), answer.supi.clone())

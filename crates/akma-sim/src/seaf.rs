@@ -8,12 +8,12 @@ use akma_core::ids::Supi;
 use akma_core::keys::{KAmf, KNas, KSeaf};
 use subtle::ConstantTimeEq;
 
-use crate::nas::{
+use akma_ue::nas::{
     decode_pdu, Message, NasError, NgKsi, Protected, Received, SecurityHeaderType,
     UeSecurityCapability,
 };
-use crate::nia::Direction;
-use crate::ue::{N_NAS_ENC_ALG, N_NAS_INT_ALG};
+use akma_ue::nia::Direction;
+use akma_ue::ue::{N_NAS_ENC_ALG, N_NAS_INT_ALG};
 
 /// The integrity algorithm the simulated AMF selects: 128-NIA2.
 pub const SELECTED_INTEGRITY: u8 = 2;

@@ -2,107 +2,66 @@
 //! development mode over h2c on loopback ports chosen at run time. The check that matters:
 //! for the A-KID the UE's API returns, the AAnF hands an AF the same K_AF the UE derives.
 
-use akma_aanf::server::AanfArgs;
-use akma_ausf::server::AusfArgs;
 use akma_core::aka::{self, Autn, Rand};
 use akma_core::akma::{derive_akma_keys, AfId, UaProtocolId};
-use akma_core::ids::{AKid, AfFqdn, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
 use akma_core::suci::{HomeNetworkKey, ProtectionScheme};
-use akma_sbi::client::{NaanfClient, SbiClient};
 use akma_sbi::models::AkmaAfKeyRequest;
-use akma_udm::subscriber::{AuthMethod, Subscriber};
+use akma_sim::fixtures::{SubscriberFixture, SNN_901_70 as SNN};
+use akma_sim::network::{Network, NetworkBuilder};
+use akma_sim::{Faults, Outcome, SimulatedAmf};
+use akma_udm::subscriber::AuthMethod;
 use akma_ue::identity::IdentityChoice;
 use akma_ue::nas::Cause;
-use akma_ue::{AkmaApi, Faults, NasLayer, Outcome, SimulatedAmf, UeEvent, UeSpec};
-use tempfile::TempDir;
+use akma_ue::{AkmaApi, NasLayer, UeEvent, UeSpec};
 
-const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
 const K_HEX: &str = "8baf473f2f8fd09487cccbd7097c6862";
 const OPC_HEX: &str = "8e27b6af0e692e750f32667a3b14605d";
 const RID: &str = "12";
 const AF: &str = "app.example.com";
 
+/// The in-process network of `akma_sim::network`, with this test's subscriber and checks.
 struct Core {
-    _dir: TempDir,
-    aanf: akma_aanf::server::Running,
-    udm: akma_udm::server::Running,
-    ausf: akma_ausf::server::Running,
+    net: Network,
 }
 
 impl Core {
     async fn start(hn_keys: Vec<HomeNetworkKey>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let aanf = akma_aanf::server::start(
-            akma_aanf::server::resolve(&AanfArgs {
-                host: akma_aanf::server::HostArgs {
-                    dev: true,
-                    listen: Some("127.0.0.1:0".into()),
-                    data: Some(dir.path().join("aanf")),
-                    ..Default::default()
-                },
-                ..Default::default()
-            })
-            .unwrap(),
-        )
-        .await
-        .expect("AAnF starts");
-        let mut udm_cfg =
-            akma_udm::server::Resolved::dev("127.0.0.1:0".parse().unwrap(), dir.path().join("udm"));
-        udm_cfg.config.hn_keys = hn_keys;
-        let udm = akma_udm::server::start(udm_cfg).await.expect("UDM starts");
-        let ausf = akma_ausf::server::start(
-            akma_ausf::server::resolve(&AusfArgs {
-                host: akma_ausf::server::HostArgs {
-                    dev: true,
-                    listen: Some("127.0.0.1:0".into()),
-                    ..Default::default()
-                },
-                udm: Some(format!("http://{}", udm.addr)),
-                aanf: Some(format!("http://{}", aanf.addr)),
-                mnc_len: Some(2),
-                ..Default::default()
-            })
-            .unwrap(),
-        )
-        .await
-        .expect("AUSF starts");
-        Self {
-            _dir: dir,
-            aanf,
-            udm,
-            ausf,
-        }
+        let net = NetworkBuilder::new()
+            .udm_hn_keys(hn_keys)
+            .ausf_mnc_len(2)
+            .start()
+            .await
+            .expect("UDM, AAnF and AUSF start");
+        Self { net }
     }
 
     async fn provision(&self, supi: &str, method: AuthMethod) {
-        let mut s = Subscriber::new(
-            Supi::parse(supi).unwrap(),
-            K::from_hex(K_HEX).unwrap(),
-            Opc::from_hex(OPC_HEX).unwrap(),
-            Plmn::new("901", "70").unwrap(),
-        );
-        s.akma = true;
-        s.routing_indicator = RoutingIndicator::parse(RID).unwrap();
-        s.auth_method = method;
-        self.udm.udm().provision(vec![s], false).await.unwrap();
+        let s = SubscriberFixture {
+            supi,
+            k: K_HEX,
+            opc: OPC_HEX,
+            home_plmn: "901-70",
+            routing_indicator: RID,
+            akma: true,
+            auth_method: method,
+        }
+        .subscriber()
+        .unwrap();
+        self.net.provision(vec![s]).await.unwrap();
     }
 
     fn amf(&self) -> SimulatedAmf {
-        SimulatedAmf::h2c(
-            &format!("http://{}", self.ausf.addr),
-            ServingNetworkName::parse(SNN).unwrap(),
-        )
-        .unwrap()
+        self.net
+            .amf(ServingNetworkName::parse(SNN).unwrap())
+            .unwrap()
     }
 
     /// K_AF as an AF gets it from the AAnF, or `None` on 204.
     async fn aanf_k_af(&self, a_kid: &AKid) -> Option<String> {
-        let c = NaanfClient::new(
-            SbiClient::h2c().unwrap(),
-            format!("http://{}", self.aanf.addr),
-        );
+        let c = self.net.aanf_client().unwrap();
         let af_id = AfId::new(AfFqdn::parse(AF).unwrap(), UaProtocolId::TLS13_PSK);
         c.retrieve_application_key(&AkmaAfKeyRequest::new(&af_id, a_kid.clone(), false))
             .await
@@ -111,9 +70,7 @@ impl Core {
     }
 
     async fn stop(self) {
-        self.ausf.shutdown().await.unwrap();
-        self.udm.shutdown().await.unwrap();
-        self.aanf.shutdown().await.unwrap();
+        self.net.shutdown().await.unwrap();
     }
 }
 

@@ -11,8 +11,8 @@ use akma_core::hex;
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{KAusf, KSeaf, Op, Opc, K};
 use akma_core::milenage::{opc_from_op, Milenage};
+use akma_sim::seaf::{authentication_request, hres_star_matches, AmfSecurityContext};
 use akma_ue::nas::{Cause, Message, NgKsi, UeSecurityCapability};
-use akma_ue::seaf::{authentication_request, hres_star_matches, AmfSecurityContext};
 use akma_ue::ue::ABBA_DEFAULT;
 use akma_ue::{NasLayer, Ue, UeEvent, Usim, UsimFailure, UsimProfile};
 use serde_json::Value;
@@ -260,7 +260,7 @@ fn authenticate(
     smc_k_seaf: Option<KSeaf>,
 ) -> (Challenge, UeEvent) {
     let c = home.challenge();
-    let ngksi = akma_ue::seaf::next_ngksi(nas.lock().current_ngksi());
+    let ngksi = akma_sim::seaf::next_ngksi(nas.lock().current_ngksi());
     let step = nas
         .deliver(&authentication_request(
             ngksi,

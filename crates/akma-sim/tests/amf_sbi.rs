@@ -17,8 +17,9 @@ use akma_sbi::nausf::{
     AuthData5g, AuthType, AuthenticationInfo, Av5gAka, ConfirmationData, ConfirmationDataResponse,
     Link, LinksValue, SupiOrSuci, UEAuthenticationCtx, MEDIA_3GPP_HAL_JSON,
 };
+use akma_sim::{Faults, Outcome, SimulatedAmf};
 use akma_ue::identity::IdentityChoice;
-use akma_ue::{Faults, Outcome, SimulatedAmf, UeEvent, UeSpec};
+use akma_ue::{UeEvent, UeSpec};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -331,7 +332,7 @@ async fn the_ausfs_problem_details_reach_the_caller() {
     .unwrap();
     let err = amf.register(&ue(), &Faults::default()).await.unwrap_err();
     match err {
-        akma_ue::amf::AmfError::Sbi(e) => assert_eq!(e.status().map(|s| s.as_u16()), Some(404)),
+        akma_sim::amf::AmfError::Sbi(e) => assert_eq!(e.status().map(|s| s.as_u16()), Some(404)),
         other => panic!("{other:?}"),
     }
 }
