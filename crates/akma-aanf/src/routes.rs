@@ -190,7 +190,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, SbiE
 }
 
 async fn metrics_endpoint(State(state): State<Arc<AppState>>) -> Response {
-    if let Ok(n) = state.aanf.store().count().await {
+    if let Ok(Some(n)) = state.aanf.store().count().await {
         metrics::gauge!("aanf_contexts_stored").set(n as f64);
     }
     match &state.metrics {

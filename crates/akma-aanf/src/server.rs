@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use akma_sbi::auth::{TokenAlg, VerificationKey};
 use akma_sbi::{TokenVerifier, TokenVerifierConfig};
-use akma_store::{AkmaStore, Kek, SqliteStore, KEK_ENV};
+use akma_store::{AkmaStore, Kek, SqliteOptions, SqliteStore, KEK_ENV};
 use clap::Args;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
@@ -337,8 +337,16 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     } else {
         Some(tls_config(&config)?)
     };
-    let store: Arc<dyn AkmaStore> = Arc::new(SqliteStore::open(&data, kek)?);
+    // Expired contexts are swept by the store itself.
     let sweep_every = Duration::from_secs(config.sweep_interval_secs.max(1));
+    let store: Arc<dyn AkmaStore> = Arc::new(SqliteStore::open_with(
+        &data,
+        kek,
+        SqliteOptions {
+            sweep_every: Some(sweep_every),
+            ..SqliteOptions::default()
+        },
+    )?);
     let aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
     let state = Arc::new(AppState {
         aanf: aanf.clone(),
@@ -366,27 +374,6 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    // Expired contexts are swept in the background.
-    let sweeper = {
-        let aanf = aanf.clone();
-        let mut rx = rx.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(sweep_every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        match aanf.store().sweep_expired(aanf.now()).await {
-                            Ok(0) => {}
-                            Ok(n) => tracing::info!(removed = n, "swept expired AKMA contexts"),
-                            Err(e) => tracing::warn!(error = %e, "sweeping expired contexts failed"),
-                        }
-                    }
-                    _ = rx.changed() => break,
-                }
-            }
-        })
-    };
-
     // Histogram samples are buffered until drained; drain them regularly so that memory
     // stays flat whether or not anyone scrapes /metrics.
     if let Some(handle) = state.metrics.clone() {
@@ -409,7 +396,6 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     tracing::info!(%addr, dev, tls = tls.is_some(), "AAnF serving Naanf_AKMA at {}", crate::routes::API_ROOT);
     let task = tokio::spawn(async move {
         let served = akma_sbi::serve(listener, app, tls, wait(rx)).await;
-        let _ = sweeper.await;
         if let Some(t) = ops_task {
             let _ = t.await;
         }
