@@ -25,11 +25,11 @@ use clap::Args;
 use tokio::net::TcpListener;
 
 use crate::config::{ConfigError, UdmConfig};
-use crate::kek::{Kek, KEK_ENV};
 use crate::metrics::Metrics;
 use crate::routes::{ops_router, sbi_router, AppState, AuthMode};
 use crate::service::Udm;
-use crate::store::{SqliteSubscriberStore, StoreError, SubscriberStore};
+use crate::store::{SqliteSubscriberStore, StoreError, SubscriberStore, KEK_ENV};
+use akma_store::Kek;
 
 /// Development mode's default listen address.
 pub const DEV_DEFAULT_LISTEN: &str = "127.0.0.1:8081";
@@ -179,16 +179,16 @@ pub fn resolve_kek(config: &UdmConfig, create_dev: bool, data: &Path) -> Result<
         let v = zeroize::Zeroizing::new(
             std::env::var(KEK_ENV).map_err(|_| cfg_err(format!("{KEK_ENV} is not UTF-8")))?,
         );
-        return Kek::from_hex(&v, KEK_ENV).map_err(|e| cfg_err(e.to_string()));
+        return Kek::from_hex_named(&v, KEK_ENV).map_err(|e| cfg_err(e.to_string()));
     }
     if let Some(hex) = &config.kek_hex {
-        return Kek::from_hex(hex, "config `kek`").map_err(|e| cfg_err(e.to_string()));
+        return Kek::from_hex_named(hex, "config `kek`").map_err(|e| cfg_err(e.to_string()));
     }
     let path = data.join(DEV_KEK_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
             let text = zeroize::Zeroizing::new(text);
-            Kek::from_hex(&text, &path.display().to_string()).map_err(|e| cfg_err(e.to_string()))
+            Kek::from_hex_named(&text, &path.display().to_string()).map_err(|e| cfg_err(e.to_string()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create_dev => {
             std::fs::create_dir_all(data)
