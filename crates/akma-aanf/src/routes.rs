@@ -202,7 +202,7 @@ impl akma_nf_host::NfOps for AanfOps {
     }
 
     async fn metrics(&self) -> String {
-        let stored = self.aanf.store().count().await.ok();
+        let stored = self.aanf.store().count().await.ok().flatten();
         self.metrics.render(stored)
     }
 }

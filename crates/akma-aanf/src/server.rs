@@ -1,6 +1,6 @@
 //! `akma aanf`: the AAnF's own settings and wiring on the NF host (`akma-nf-host`): the
 //! configuration merge (file, then environment, then flags), the store under the one KEK
-//! rule, the sweep of expired contexts, and the flush at shutdown. Serves Naanf_AKMA until
+//! rule, the store's sweep interval, and the flush at shutdown. Serves Naanf_AKMA until
 //! SIGTERM or SIGINT, then drains in-flight requests and flushes the store.
 
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use akma_nf_host::kek::{resolve_kek, KekRule};
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
-use akma_store::{AkmaStore, SqliteStore, KEK_ENV};
+use akma_store::{AkmaStore, SqliteOptions, SqliteStore, KEK_ENV};
 use clap::Args;
 
 use crate::config::{AanfConfig, ConfigError};
@@ -121,8 +121,16 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         Some(v) => AuthMode::Enforced(v.clone()),
     };
     let tls = security.tls.is_some();
-    let store: Arc<dyn AkmaStore> = Arc::new(SqliteStore::open(&data, kek)?);
+    // Expired contexts are swept by the store itself.
     let sweep_every = Duration::from_secs(config.sweep_interval_secs.max(1));
+    let store: Arc<dyn AkmaStore> = Arc::new(SqliteStore::open_with(
+        &data,
+        kek,
+        SqliteOptions {
+            sweep_every: Some(sweep_every),
+            ..SqliteOptions::default()
+        },
+    )?);
     let aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
@@ -130,24 +138,12 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         auth,
         metrics: metrics.clone(),
     });
-    let sweeper = aanf.clone();
     let running = NfHost::new(AanfNf::NAME, &host, security)
         .sbi(sbi_router(state))
         .ops(Arc::new(AanfOps {
             aanf: aanf.clone(),
             metrics,
         }))
-        // Expired contexts are swept in the background.
-        .every(sweep_every, move || {
-            let aanf = sweeper.clone();
-            async move {
-                match aanf.store().sweep_expired(aanf.now()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(removed = n, "swept expired AKMA contexts"),
-                    Err(e) => tracing::warn!(error = %e, "sweeping expired contexts failed"),
-                }
-            }
-        })
         // Every acknowledged registration is already durable; flushing makes the shutdown
         // leave the files tidy (WAL checkpointed).
         .on_stop(async move {

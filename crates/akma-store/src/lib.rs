@@ -1,19 +1,22 @@
 //! # akma-store
 //!
-//! The AAnF's durable state: each subscriber's current AKMA context (TS 33.535 §6.1: the
-//! AAnF stores the latest K_AKMA and A-KID of the UE, replacing any earlier one).
+//! The store foundation of the network functions, and the AAnF's durable state: each
+//! subscriber's current AKMA context (TS 33.535 §6.1: the AAnF stores the latest K_AKMA and
+//! A-KID of the UE, replacing any earlier one).
 //!
 //! | Item | Holds |
 //! |---|---|
-//! | [`AkmaStore`] | the object-safe store trait every backend implements (`Arc<dyn AkmaStore>`) |
+//! | [`AkmaStore`] | the object-safe store trait every AAnF backend implements (`Arc<dyn AkmaStore>`) |
 //! | [`AkmaContext`] | one subscriber's context: SUPI and/or GPSI, A-KID, K_AKMA, times |
-//! | [`StoreError`] | what went wrong, precisely; never carries key bytes |
-//! | [`Kek`], [`seal`] | the key-encryption key and the AES-256-GCM sealing of K_AKMA at rest |
-//! | [`SqliteStore`] | the embedded default backend (SQLite, WAL, `synchronous=FULL`, one batching writer) |
+//! | [`StoreError`] | what went wrong, precisely; never carries key bytes (every store's error) |
+//! | [`Kek`], [`kek`], [`seal`] | the key-encryption key, its AES-256-GCM seal/open with associated data, and the sealing of K_AKMA |
+//! | [`writer`] | the SQLite group-commit writer (one thread, a savepoint per write, one `fsync` per batch), used by the AAnF's and the UDM's stores |
+//! | [`SqliteStore`] | the AAnF's embedded default backend (SQLite, WAL, `synchronous=FULL`, the group-commit writer) |
 //! | `testsuite` (feature `testsuite`) | the conformance suite every backend's tests call |
 //!
-//! A store backend decides no policy: it keeps what it is given, answers lookups, and hides
-//! expired contexts. Which consumer may do what is the AAnF crate's business.
+//! A store backend decides no policy: it keeps what it is given, answers lookups, hides
+//! expired contexts and deletes them in its own way. Which consumer may do what is the AAnF
+//! crate's business.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -28,9 +31,11 @@ pub mod seal;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
+pub mod writer;
 
-pub use kek::{Kek, KekError, KEK_ENV};
-pub use sqlite::{SqliteOptions, SqliteStore, WriterStats, DB_FILE_NAME};
+pub use kek::{Kek, KekError, SealError, KEK_ENV};
+pub use sqlite::{SqliteOptions, SqliteStore, DB_FILE_NAME};
+pub use writer::WriterStats;
 
 /// One subscriber's AKMA context as the AAnF keeps it (TS 33.535 §6.1; TS 29.535
 /// `AkmaKeyInfo`).
@@ -90,8 +95,11 @@ pub fn is_live(expires_at: Option<u64>, now: u64) -> bool {
     }
 }
 
-/// Why a store operation failed. Messages name the A-KID or file concerned, never key bytes.
-#[derive(Debug, thiserror::Error)]
+/// Why a store operation failed: the one error type of the store foundation (the AAnF's
+/// context store, the UDM's subscriber store, the [`writer`]). Messages name the record
+/// (A-KID, SUPI) or file concerned, never key bytes. Cloneable, because one failed commit
+/// fails every caller of its batch.
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A file-system operation on the store's directory or files failed.
@@ -101,7 +109,7 @@ pub enum StoreError {
         path: std::path::PathBuf,
         /// The underlying error.
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// SQLite failed (disk full, I/O error, locked database, ...). Nothing of the failed
     /// operation was applied.
@@ -113,6 +121,10 @@ pub enum StoreError {
         #[source]
         source: Arc<rusqlite::Error>,
     },
+    /// The database rolled back a whole batch transaction by itself (an I/O error, a full
+    /// disk): nothing of it was stored, whatever each operation's own outcome was.
+    #[error("the database rolled back the batch this write was in; nothing of it was stored")]
+    RolledBack,
     /// Another backend's failure (for backends other than SQLite, e.g. Redis).
     #[error("{backend} backend error: {source}")]
     Backend {
@@ -120,26 +132,26 @@ pub enum StoreError {
         backend: &'static str,
         /// The underlying error.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: Arc<dyn std::error::Error + Send + Sync>,
     },
-    /// A stored row could not be decoded or its K_AKMA did not decrypt: the row was altered,
-    /// moved to another subscriber or A-KID, or sealed under a different key-encryption key.
-    #[error("stored context for A-KID {a_kid:?} is corrupt: {reason}")]
+    /// A stored record could not be decoded or its sealed key did not open: it was altered,
+    /// moved to another record, or sealed under a different key-encryption key.
+    #[error("stored record {record:?} is corrupt: {reason}")]
     Corrupt {
-        /// The A-KID of the row, as stored.
-        a_kid: String,
+        /// The record's key as stored: the A-KID of an AKMA context, the SUPI of a subscriber.
+        record: String,
         /// What is wrong (never key bytes).
         reason: String,
     },
-    /// A row is sealed under a key-encryption key id other than the configured one.
+    /// A record is sealed under a key-encryption key id other than the configured one.
     #[error(
-        "stored context for A-KID {a_kid:?} is sealed under key-encryption key id {stored}, \
+        "stored record {record:?} is sealed under key-encryption key id {stored}, \
          but this store holds key id {configured}; configure the key it was sealed with"
     )]
     KeyIdMismatch {
-        /// The A-KID of the row.
-        a_kid: String,
-        /// The key id recorded in the row.
+        /// The record's key (A-KID, SUPI).
+        record: String,
+        /// The key id recorded with it.
         stored: u32,
         /// The key id of the configured [`Kek`].
         configured: u32,
@@ -160,9 +172,28 @@ pub enum StoreError {
         /// The contested A-KID.
         a_kid: AKid,
     },
+    /// Record `index` of a batch (0-based, in the order given) conflicts with what is stored
+    /// (the UDM's provisioning: a SUPI or GPSI already provisioned). Nothing was changed.
+    #[error("record {index}: {field}: {reason}")]
+    Conflict {
+        /// The record's position in the batch.
+        index: usize,
+        /// The field at fault.
+        field: &'static str,
+        /// What conflicts.
+        reason: String,
+    },
     /// The context cannot be stored as given (no SUPI and no GPSI, a time out of range, ...).
     #[error("invalid AKMA context: {0}")]
     InvalidContext(String),
+    /// A value cannot be encoded for storage (e.g. an event body that does not serialize).
+    #[error("cannot encode {what} for storage: {reason}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// Why it failed.
+        reason: String,
+    },
     /// The store's files were written by a newer version of this software.
     #[error("store schema version {found} is newer than this software supports ({supported}); upgrade the AAnF")]
     UnsupportedSchema {
@@ -177,52 +208,104 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub(crate) fn sqlite(during: &'static str, e: rusqlite::Error) -> Self {
+    /// A SQLite failure while doing `during`.
+    pub fn sqlite(during: &'static str, e: rusqlite::Error) -> Self {
         StoreError::Sqlite {
             during,
             source: Arc::new(e),
         }
+    }
+
+    /// An I/O failure on `path`.
+    pub fn io(path: impl Into<std::path::PathBuf>, e: std::io::Error) -> Self {
+        StoreError::Io {
+            path: path.into(),
+            source: Arc::new(e),
+        }
+    }
+}
+
+/// For `?` on SQLite calls whose context is the operation as a whole.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::sqlite("accessing the database", e)
     }
 }
 
 /// The AAnF's context store. Object-safe: the AAnF holds an `Arc<dyn AkmaStore>`.
 ///
 /// Every backend passes the conformance suite in `testsuite` (feature `testsuite`).
+///
+/// # The data model, and what a backend must guarantee
+///
+/// A backend keeps two kinds of record, which a sharded backend (Redis Cluster) may hold in
+/// different hash slots, so that no operation needs a multi-key transaction:
+///
+/// * the **A-KID record**, keyed by A-KID: the context (identities, sealed K_AKMA, times);
+/// * the **subscriber pointer**, keyed by the subscriber id ([`AkmaContext::subscriber_id`]):
+///   the A-KID of the subscriber's current context.
+///
+/// **An A-KID resolves only if its record exists, is live, and the pointer of the subscriber
+/// it names names that A-KID.** Every operation below is a sequence of single-key steps, and
+/// this rule makes every prefix of the sequence (a crash, a concurrent reader between two
+/// steps) look either like "before" or like "after", never like a mix:
+///
+/// [`register`](Self::register)`(ctx)`:
+/// 1. check the A-KID record of `ctx.a_kid`, if any: if it belongs to another subscriber and
+///    resolves (live at `ctx.registered_at`, pointed at), fail with
+///    [`StoreError::AKidConflict`] and change nothing;
+/// 2. write the A-KID record of `ctx.a_kid` (it does not resolve yet: no pointer names it);
+/// 3. point the subscriber at `ctx.a_kid`, reading the A-KID it pointed at before (a swap;
+///    from here on the new A-KID resolves and the old one does not);
+/// 4. delete the old A-KID record (housekeeping: it already no longer resolves), and
+///    return the old A-KID;
+/// 5. return only once steps 2 and 3 are durable.
+///
+/// [`remove_by_supi`](Self::remove_by_supi): delete the subscriber's pointer (the A-KID stops
+/// resolving), then its A-KID record.
+///
+/// Observable contract, which the suite checks (`testsuite::replaced_a_kid_never_resolves_again`
+/// and `testsuite::unpointed_record_never_resolves`):
+/// * while a re-registration replaces A-KID `old` by `new`, a reader that has seen `new`
+///   resolve never sees `old` resolve again, and once `register` has returned `old` gives
+///   nothing;
+/// * a record that its subscriber's pointer does not name (a crash after step 2, or before
+///   step 4) never resolves, and does not stop the subscriber's current context resolving;
+/// * a record that is not live at `now` never resolves. Deleting expired records is the
+///   backend's own business (the SQLite backend sweeps them; a Redis backend sets TTLs);
+///   the trait has no sweep.
+///
+/// The SQLite backend keeps one row per subscriber (the row is the pointer and the record
+/// at once) and performs each operation in one transaction, so it passes through no
+/// intermediate state; it honours the same observable contract.
 #[async_trait]
 pub trait AkmaStore: Send + Sync + 'static {
-    /// Stores `ctx` durably before returning `Ok`, atomically replacing any context of the
-    /// same subscriber (same SUPI, or same GPSI when there is no SUPI; see
-    /// [`AkmaContext::subscriber_id`]): afterwards the old A-KID no longer resolves
-    /// (TS 33.535 §6.1, `conventions.md`). Returns the A-KID that was replaced, if any
-    /// (expired or not; it is `ctx.a_kid` itself when the same context is registered again).
+    /// Stores `ctx` durably before returning `Ok`, replacing any context of the same
+    /// subscriber (same SUPI, or same GPSI when there is no SUPI; see
+    /// [`AkmaContext::subscriber_id`]) in the steps of the trait documentation: afterwards
+    /// the old A-KID no longer resolves (TS 33.535 §6.1, `conventions.md`). Returns the
+    /// A-KID that was replaced, if any (expired or not; it is `ctx.a_kid` itself when the
+    /// same context is registered again).
     ///
     /// If `ctx.a_kid` belongs to a live context of another subscriber, returns
     /// [`StoreError::AKidConflict`] and changes nothing. An expired context of another
     /// subscriber holding the A-KID (expired at `ctx.registered_at`) is dropped instead.
     async fn register(&self, ctx: AkmaContext) -> Result<Option<AKid>, StoreError>;
 
-    /// The context whose A-KID is exactly `a_kid`, if there is one and it is live at `now`
-    /// (unix seconds). Expired contexts give `None`.
+    /// The context whose A-KID is exactly `a_kid`, if its record exists, its subscriber's
+    /// pointer names it, and it is live at `now` (unix seconds). Expired contexts give `None`.
     async fn get_by_a_kid(&self, a_kid: &AKid, now: u64)
         -> Result<Option<AkmaContext>, StoreError>;
-
-    /// The context registered for `supi`, if there is one and it is live at `now`.
-    async fn get_by_supi(&self, supi: &Supi, now: u64) -> Result<Option<AkmaContext>, StoreError>;
-
-    /// The live context carrying `gpsi` (as its only identity or next to a SUPI) that was
-    /// registered last; ties go to the greatest A-KID. For AKMA push, where an internal AF
-    /// names the UE by GPSI (`conventions.md`, project extension).
-    async fn get_by_gpsi(&self, gpsi: &Gpsi, now: u64) -> Result<Option<AkmaContext>, StoreError>;
 
     /// Removes the context registered for `supi` (TS 29.535 AKMAContext_Remove), durably
     /// before returning. `true` if there was one (live or expired).
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError>;
 
-    /// Deletes every context expired at `now`; returns how many were deleted.
-    async fn sweep_expired(&self, now: u64) -> Result<u64, StoreError>;
-
-    /// The number of stored contexts, including expired ones not yet swept.
-    async fn count(&self) -> Result<u64, StoreError>;
+    /// The number of stored contexts, if the backend keeps it cheaply (for a gauge; it may
+    /// include expired contexts not yet deleted). `Ok(None)` when it does not: the default.
+    async fn count(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 
     /// Readiness probe: `Ok` when the store can serve reads and accept writes.
     async fn ready(&self) -> Result<(), StoreError>;

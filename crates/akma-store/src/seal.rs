@@ -1,4 +1,5 @@
-//! Sealing K_AKMA at rest: AES-256-GCM under the [`Kek`], with the row's identity as
+//! Sealing K_AKMA at rest: AES-256-GCM under the [`Kek`] (the "parts" layout of
+//! [`crate::kek`]), with the row's identity as
 //! associated data, so that a ciphertext moved to another subscriber or A-KID, or a row
 //! whose identity or expiry was edited, fails to open (`conventions.md`: "the SUPI/A-KID are
 //! bound as associated data").
@@ -6,20 +7,17 @@
 //! Every backend seals and opens through these functions, so the at-rest format lives in one
 //! place.
 
-use aes_gcm::aead::{AeadCore, AeadInPlace, OsRng};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use akma_core::ids::{Gpsi, Supi};
 use akma_core::keys::KAkma;
 use zeroize::Zeroizing;
 
+pub use crate::kek::{NONCE_LEN, TAG_LEN};
 use crate::{subscriber_id, AkmaContext, Kek, StoreError};
 
 /// Domain-separation prefix of the associated data, format version 1.
 pub const AAD_PREFIX: &[u8] = b"akma-ctx-v1\0";
-/// Length of the AES-GCM nonce, octets (96 bits, fresh and random for every seal).
-pub const NONCE_LEN: usize = 12;
 /// Length of a sealed K_AKMA: 32 octets of ciphertext followed by the 16-octet tag.
-pub const SEALED_LEN: usize = KAkma::LEN + 16;
+pub const SEALED_LEN: usize = KAkma::LEN + TAG_LEN;
 
 /// A sealed K_AKMA as a backend stores it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,18 +95,16 @@ impl<'a> Binding<'a> {
 /// Seals `ctx.k_akma` under `kek`, bound to the context's identity, with a fresh random nonce.
 pub fn seal(kek: &Kek, ctx: &AkmaContext) -> Result<SealedKey, StoreError> {
     let aad = Binding::of(ctx).aad()?;
-    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
     let mut buf = Zeroizing::new(*ctx.k_akma.expose_secret());
-    let tag = kek
-        .cipher()
-        .encrypt_in_place_detached(&nonce, &aad, &mut buf[..])
+    let (nonce, tag) = kek
+        .seal_in_place(&aad, &mut buf[..])
         .map_err(|_| StoreError::InvalidContext("AES-GCM refused to seal the key".into()))?;
     let mut ciphertext = Vec::with_capacity(SEALED_LEN);
     ciphertext.extend_from_slice(&buf[..]);
     ciphertext.extend_from_slice(&tag);
     Ok(SealedKey {
         key_id: kek.key_id(),
-        nonce: nonce.into(),
+        nonce,
         ciphertext,
     })
 }
@@ -118,12 +114,12 @@ pub fn seal(kek: &Kek, ctx: &AkmaContext) -> Result<SealedKey, StoreError> {
 /// [`StoreError::KeyIdMismatch`], naming the A-KID only.
 pub fn open(kek: &Kek, sealed: &SealedKey, binding: &Binding<'_>) -> Result<KAkma, StoreError> {
     let corrupt = |reason: &str| StoreError::Corrupt {
-        a_kid: binding.a_kid.to_owned(),
+        record: binding.a_kid.to_owned(),
         reason: reason.to_owned(),
     };
     if sealed.key_id != kek.key_id() {
         return Err(StoreError::KeyIdMismatch {
-            a_kid: binding.a_kid.to_owned(),
+            record: binding.a_kid.to_owned(),
             stored: sealed.key_id,
             configured: kek.key_id(),
         });
@@ -139,9 +135,9 @@ pub fn open(kek: &Kek, sealed: &SealedKey, binding: &Binding<'_>) -> Result<KAkm
         .map_err(|_| corrupt("the row has neither a SUPI nor a GPSI"))?;
     let mut buf = Zeroizing::new([0u8; KAkma::LEN]);
     buf.copy_from_slice(&sealed.ciphertext[..KAkma::LEN]);
-    let tag = Tag::from_slice(&sealed.ciphertext[KAkma::LEN..]);
-    kek.cipher()
-        .decrypt_in_place_detached(Nonce::from_slice(&sealed.nonce), &aad, &mut buf[..], tag)
+    let mut tag = [0u8; TAG_LEN];
+    tag.copy_from_slice(&sealed.ciphertext[KAkma::LEN..]);
+    kek.open_in_place(sealed.key_id, &sealed.nonce, &aad, &mut buf[..], &tag)
         .map_err(|_| {
             corrupt(
                 "K_AKMA failed authentication: the row was altered or moved to another \
@@ -183,6 +179,26 @@ mod tests {
         );
     }
 
+    /// A K_AKMA sealed by format 1 (AAD as in [`aad_layout`]), computed independently of
+    /// this code (Python `cryptography`, AESGCM, fixed nonce): rows on disk must keep opening.
+    #[test]
+    fn format_1_vector_opens() {
+        let kek = Kek::from_hex(&"11".repeat(32)).unwrap();
+        let hex = |s: &str| akma_core::hex::decode(s).unwrap();
+        let sealed = SealedKey {
+            key_id: 1,
+            nonce: hex("18191a1b1c1d1e1f20212223").try_into().unwrap(),
+            ciphertext: hex("f3bc2a1437ac6c7e0378dee71c322a7cc5e7f9f876eff2ddc4d231830fa6ecc89944ebdd952cecc7dcd3bfaa812824c8"),
+        };
+        let c = ctx();
+        assert_eq!(
+            open(&kek, &sealed, &Binding::of(&c))
+                .unwrap()
+                .expose_secret(),
+            &[0x5a; 32]
+        );
+    }
+
     #[test]
     fn round_trip_and_fresh_nonces() {
         let kek = Kek::from_hex(&"11".repeat(32)).unwrap();
@@ -220,8 +236,8 @@ mod tests {
         variants.push(v);
         for v in &variants {
             match open(&kek, &sealed, &Binding::of(v)) {
-                Err(StoreError::Corrupt { a_kid, reason }) => {
-                    assert_eq!(a_kid, v.a_kid.as_str());
+                Err(StoreError::Corrupt { record, reason }) => {
+                    assert_eq!(record, v.a_kid.as_str());
                     assert!(!reason.contains("5a5a"));
                 }
                 other => panic!("expected Corrupt for {v:?}, got {other:?}"),

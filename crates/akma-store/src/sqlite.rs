@@ -25,22 +25,39 @@
 //!   [`AkmaStore::flush`] truncates the log at shutdown.
 //! * Read connections are opened read-only with `query_only=ON`.
 //!
-//! Because each `fsync` costs the same whether it covers one registration or a thousand, the
-//! writer thread takes every operation queued at the moment, runs them in one transaction
-//! (each in its own savepoint, so one failing operation does not undo the others), commits,
-//! and only then answers each caller. Callers therefore get `Ok` only after `COMMIT` with
+//! Writes go through the store foundation's group-commit writer ([`crate::writer`]): it takes
+//! every operation queued at the moment, runs them in one transaction (each in its own
+//! savepoint, so one failing operation does not undo the others), commits, and only then
+//! answers each caller. Callers therefore get `Ok` only after `COMMIT` with
 //! `synchronous=FULL` has returned.
+//!
+//! # Expiry
+//!
+//! Lookups never return a context expired at the `now` they are given. Deleting expired rows
+//! is this backend's own job: the housekeeping thread queues a sweep by the system clock
+//! every [`SqliteOptions::sweep_every`] (60 s by default); [`SqliteStore::sweep_expired`]
+//! sweeps on demand.
+//!
+//! # The register contract
+//!
+//! One row per subscriber is the subscriber's pointer and its A-KID record at once, and each
+//! operation is one transaction; the memory index is updated only after the commit, in
+//! commit order (the replaced A-KID is removed before the new one is inserted), so the
+//! observable contract of [`AkmaStore`] holds: a replaced A-KID never resolves again once
+//! the new one has, and not at all once `register` has returned.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use akma_core::ids::{AKid, Gpsi, Supi};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, Semaphore};
 
 use crate::seal::{self, Binding, SealedKey, NONCE_LEN};
+use crate::writer::{Apply, End, Reply, Writer, WriterOptions, WriterStats};
 use crate::{is_live, AkmaContext, AkmaStore, Kek, StoreError};
 
 /// The database file's name inside the store directory.
@@ -116,6 +133,10 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Capacity of the writer's queue; callers wait when it is full. Default 8192.
     pub queue: usize,
+    /// How often the store deletes expired contexts by itself (expiry is the backend's
+    /// job; lookups never return an expired context in between). `None`: never (call
+    /// [`SqliteStore::sweep_expired`]). Default: every 60 s.
+    pub sweep_every: Option<Duration>,
 }
 
 impl Default for SqliteOptions {
@@ -125,23 +146,9 @@ impl Default for SqliteOptions {
             readers: (cpus * 2).clamp(4, 16),
             max_batch: 1024,
             queue: 8192,
+            sweep_every: Some(Duration::from_secs(60)),
         }
     }
-}
-
-/// Counters of the writer thread, for metrics: how well concurrent commits are batched.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WriterStats {
-    /// Transactions committed (each one `fsync` of the log).
-    pub commits: u64,
-    /// Write operations (registrations, removals, sweeps, flushes) those commits carried.
-    pub operations: u64,
-}
-
-#[derive(Default)]
-struct StatCounters {
-    commits: AtomicU64,
-    operations: AtomicU64,
 }
 
 /// The embedded [`AkmaStore`]: `<dir>/aanf.sqlite3`, see the module documentation for the
@@ -151,15 +158,13 @@ struct StatCounters {
 /// a dedicated OS thread. Dropping the store stops the writer after it has committed what
 /// was queued; [`SqliteStore::close`] also waits for that.
 pub struct SqliteStore {
-    writer: mpsc::Sender<WriteOp>,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    /// Dropping it stops the checkpointer thread.
-    _checkpointer: std::sync::mpsc::Sender<()>,
+    writer: Writer<WriteOp>,
+    /// Dropping it stops the housekeeping thread (checkpoints, expiry sweeps).
+    housekeeper: Option<std::sync::mpsc::Sender<()>>,
     readers: Arc<Readers>,
     read_permits: Arc<Semaphore>,
     index: Arc<Index>,
     count: Arc<AtomicU64>,
-    stats: Arc<StatCounters>,
     kek: Arc<Kek>,
     path: PathBuf,
 }
@@ -184,8 +189,6 @@ struct NewRow {
     expires_at: Option<i64>,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
-
 enum WriteOp {
     Register(Box<NewRow>, Reply<Option<AKid>>),
     RemoveBySupi(String, Reply<bool>),
@@ -198,7 +201,7 @@ enum Done {
     Register(Reply<Option<AKid>>, Result<Option<AKid>, StoreError>),
     RemoveBySupi(Reply<bool>, Result<bool, StoreError>),
     Sweep(Reply<u64>, Result<u64, StoreError>),
-    Flush(Reply<()>),
+    Flush(Reply<()>, Result<(), StoreError>),
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
@@ -206,10 +209,7 @@ fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    move |source| StoreError::io(path, source)
 }
 
 impl SqliteStore {
@@ -252,29 +252,31 @@ impl SqliteStore {
         let probe = readers.take()?;
         readers.give_back(probe);
 
-        let (tx, rx) = mpsc::channel(opts.queue.max(1));
-        let stats = Arc::new(StatCounters::default());
-        let writer = Writer {
+        let writer = Writer::spawn(
             conn,
-            count: count.clone(),
-            stats: stats.clone(),
-            max_batch: opts.max_batch.max(1),
-            index: index.clone(),
-        };
-        let handle = std::thread::Builder::new()
-            .name("akma-store-writer".into())
-            .spawn(move || writer.run(rx))
-            .map_err(io_err(&path))?;
-        let checkpointer = spawn_checkpointer(&path)?;
+            ContextWriter {
+                count: count.clone(),
+                index: index.clone(),
+                delta: 0,
+                flush: false,
+                changes: Vec::new(),
+                pending: Pending::new(),
+            },
+            WriterOptions {
+                max_batch: opts.max_batch.max(1),
+                queue: opts.queue.max(1),
+                thread_name: "akma-store-writer".into(),
+            },
+        )
+        .map_err(io_err(&path))?;
+        let housekeeper = spawn_housekeeper(&path, writer.downgrade(), opts.sweep_every)?;
         Ok(Self {
-            writer: tx,
-            writer_thread: Mutex::new(Some(handle)),
-            _checkpointer: checkpointer,
+            writer,
+            housekeeper: Some(housekeeper),
             readers,
             read_permits: Arc::new(Semaphore::new(opts.readers.max(1))),
             index,
             count,
-            stats,
             kek: Arc::new(kek),
             path,
         })
@@ -287,35 +289,38 @@ impl SqliteStore {
 
     /// The writer's counters so far; `operations / commits` is the mean batch size.
     pub fn writer_stats(&self) -> WriterStats {
-        WriterStats {
-            commits: self.stats.commits.load(Ordering::Relaxed),
-            operations: self.stats.operations.load(Ordering::Relaxed),
-        }
+        self.writer.stats()
+    }
+
+    /// The number of stored contexts, expired ones not yet swept included (kept in memory).
+    pub fn len(&self) -> u64 {
+        self.count.load(Ordering::Acquire)
+    }
+
+    /// Whether the store holds no context.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Deletes every context expired at `now` (unix seconds) and returns how many were
+    /// deleted. The store does this by itself every [`SqliteOptions::sweep_every`].
+    pub async fn sweep_expired(&self, now: u64) -> Result<u64, StoreError> {
+        // Times beyond i64::MAX: everything with an expiry has expired.
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.write(|reply| WriteOp::Sweep(now, reply)).await
     }
 
     /// Flushes, stops the writer and waits for it to close the database.
-    pub async fn close(self) -> Result<(), StoreError> {
+    pub async fn close(mut self) -> Result<(), StoreError> {
         let flushed = self.flush().await;
-        let handle = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        drop(self.writer);
-        if let Some(h) = handle {
-            // The writer exits once its queue is closed and empty.
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
-        }
+        // Stop the housekeeper first: it holds only a weak handle on the writer's queue.
+        drop(self.housekeeper.take());
+        self.writer.close().await;
         flushed
     }
 
     async fn write<T>(&self, op: impl FnOnce(Reply<T>) -> WriteOp) -> Result<T, StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.writer
-            .send(op(tx))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+        self.writer.call(op).await
     }
 
     async fn read<T: Send + 'static>(
@@ -368,9 +373,14 @@ fn create_private_file(_path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Starts the checkpointer: a thread with its own connection that runs
-/// `wal_checkpoint(PASSIVE)` every 250 ms until the returned sender is dropped.
-fn spawn_checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
+/// Starts the housekeeping thread: with its own connection it runs
+/// `wal_checkpoint(PASSIVE)` every 250 ms, and every `sweep_every` it queues a sweep of the
+/// contexts expired by the system clock; it stops when the returned sender is dropped.
+fn spawn_housekeeper(
+    path: &Path,
+    writer: mpsc::WeakSender<WriteOp>,
+    sweep_every: Option<Duration>,
+) -> Result<std::sync::mpsc::Sender<()>, StoreError> {
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -381,20 +391,48 @@ fn spawn_checkpointer(path: &Path) -> Result<std::sync::mpsc::Sender<()>, StoreE
     conn.pragma_update(None, "wal_autocheckpoint", 0)
         .map_err(|e| StoreError::sqlite("setting wal_autocheckpoint", e))?;
     let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let mut next_sweep = sweep_every.map(|d| std::time::Instant::now() + d);
     std::thread::Builder::new()
         .name("akma-store-checkpoint".into())
         .spawn(move || loop {
-            match rx.recv_timeout(std::time::Duration::from_millis(250)) {
+            match rx.recv_timeout(Duration::from_millis(250)) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                     // A failed passive checkpoint is retried at the next tick; it never
                     // affects what is durable.
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if let (Some(at), Some(every)) = (next_sweep, sweep_every) {
+                        if std::time::Instant::now() >= at {
+                            next_sweep = Some(std::time::Instant::now() + every);
+                            sweep_now(&writer);
+                        }
+                    }
                 }
                 _ => return,
             }
         })
         .map_err(io_err(path))?;
     Ok(tx)
+}
+
+/// Queues a sweep of what has expired by the system clock and waits for its outcome.
+fn sweep_now(writer: &mpsc::WeakSender<WriteOp>) {
+    let Some(writer) = writer.upgrade() else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let now = i64::try_from(now).unwrap_or(i64::MAX);
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if writer.blocking_send(WriteOp::Sweep(now, reply)).is_err() {
+        return;
+    }
+    drop(writer);
+    match answer.blocking_recv() {
+        Ok(Ok(0)) | Err(_) => {}
+        Ok(Ok(n)) => tracing::info!(removed = n, "swept expired AKMA contexts"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired contexts failed"),
+    }
 }
 
 fn configure_writer(conn: &Connection) -> Result<(), StoreError> {
@@ -473,7 +511,7 @@ fn check_kek(conn: &Connection, kek: &Kek) -> Result<(), StoreError> {
     match stored {
         Some((nonce, sealed)) => {
             let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| StoreError::Corrupt {
-                a_kid: CHECK_A_KID.into(),
+                record: CHECK_A_KID.into(),
                 reason: "KEK check nonce has the wrong length".into(),
             })?;
             let sealed = SealedKey {
@@ -622,277 +660,159 @@ impl RawRow {
 
     fn decode(self, kek: &Kek) -> Result<AkmaContext, StoreError> {
         let (a_kid, entry) = self.checked().map_err(|reason| StoreError::Corrupt {
-            a_kid: self.a_kid.clone(),
+            record: self.a_kid.clone(),
             reason,
         })?;
         entry.unseal(&a_kid, kek)
     }
 }
 
-fn lookup(
-    conn: &Connection,
-    kek: &Kek,
-    sql: &'static str,
-    key: &str,
-    now: u64,
-    during: &'static str,
-) -> Result<Option<AkmaContext>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(sql)
-        .map_err(|e| StoreError::sqlite(during, e))?;
-    let row = stmt
-        .query_row([key], RawRow::from_row)
-        .optional()
-        .map_err(|e| StoreError::sqlite(during, e))?;
-    match row {
-        Some(row) if row.live(now) => row.decode(kek).map(Some),
-        _ => Ok(None),
-    }
-}
-
-/// The live context with this GPSI registered last (ties: the greatest A-KID).
-fn lookup_gpsi(
-    conn: &Connection,
-    kek: &Kek,
-    gpsi: &str,
-    now: u64,
-) -> Result<Option<AkmaContext>, StoreError> {
-    let during = "looking up by GPSI";
-    let mut stmt = conn
-        .prepare_cached(select_where!("gpsi = ?1"))
-        .map_err(|e| StoreError::sqlite(during, e))?;
-    let rows = stmt
-        .query_map([gpsi], RawRow::from_row)
-        .map_err(|e| StoreError::sqlite(during, e))?;
-    let mut best: Option<RawRow> = None;
-    for row in rows {
-        let row = row.map_err(|e| StoreError::sqlite(during, e))?;
-        if !row.live(now) {
-            continue;
-        }
-        let better = best.as_ref().is_none_or_else(|b| {
-            (row.registered_at, row.a_kid.as_str()) > (b.registered_at, b.a_kid.as_str())
-        });
-        if better {
-            best = Some(row);
-        }
-    }
-    best.map(|r| r.decode(kek)).transpose()
-}
-
-/// `Option::is_none_or` for the workspace's minimum Rust version.
-trait IsNoneOrElse<T> {
-    fn is_none_or_else(&self, f: impl FnOnce(&T) -> bool) -> bool;
-}
-
-impl<T> IsNoneOrElse<T> for Option<T> {
-    fn is_none_or_else(&self, f: impl FnOnce(&T) -> bool) -> bool {
-        match self {
-            None => true,
-            Some(t) => f(t),
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------
-// The writer
+// The writer: what the group-commit writer thread does with each operation
 
-struct Writer {
-    conn: Connection,
+/// The writer thread's state. Everything but `count` and `index` lasts one transaction.
+struct ContextWriter {
     count: Arc<AtomicU64>,
-    stats: Arc<StatCounters>,
-    max_batch: usize,
     index: Arc<Index>,
+    /// Change in the number of rows.
+    delta: i64,
+    /// Whether a flush is in the transaction (it checkpoints once committed).
+    flush: bool,
+    /// Index changes of the operations that succeeded, applied only once committed.
+    changes: Vec<IndexChange>,
+    /// A-KIDs this transaction has registered (holder, expiry) or removed (`None`) so far:
+    /// the memory index shows only committed state.
+    pending: Pending,
 }
 
-impl Writer {
-    fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
-        let mut batch = Vec::with_capacity(self.max_batch);
-        while let Some(first) = rx.blocking_recv() {
-            batch.push(first);
-            while batch.len() < self.max_batch {
-                match rx.try_recv() {
-                    Ok(op) => batch.push(op),
-                    Err(_) => break,
+impl ContextWriter {
+    fn removed(&mut self, gone: &[String]) {
+        self.delta -= gone.len() as i64;
+        for a in gone {
+            self.pending.insert(a.as_str().into(), None);
+            self.changes.push(IndexChange::Remove(a.as_str().into()));
+        }
+    }
+}
+
+impl Apply for ContextWriter {
+    type Op = WriteOp;
+    type Done = Done;
+
+    fn apply(&mut self, conn: &Connection, op: WriteOp) -> Result<Done, Done> {
+        match op {
+            WriteOp::Register(row, reply) => {
+                match register(conn, &row, &self.index, &self.pending) {
+                    Ok(reg) => {
+                        self.delta += reg.delta;
+                        for old in reg.replaced.iter().chain(&reg.dropped_expired) {
+                            self.pending.insert(old.as_str().into(), None);
+                            self.changes.push(IndexChange::Remove(old.as_str().into()));
+                        }
+                        self.pending.insert(
+                            row.a_kid.as_str().into(),
+                            Some((row.subscriber.clone(), row.expires_at)),
+                        );
+                        self.changes.push(IndexChange::Insert(
+                            row.a_kid.clone(),
+                            IndexEntry::from_new(&row),
+                        ));
+                        Ok(Done::Register(reply, Ok(reg.replaced)))
+                    }
+                    Err(e) => Err(Done::Register(reply, Err(e))),
                 }
             }
-            self.commit_batch(&mut batch);
+            WriteOp::RemoveBySupi(supi, reply) => match delete_returning(
+                conn,
+                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1 RETURNING a_kid",
+                &supi,
+                "removing a context",
+            ) {
+                Ok(gone) => {
+                    self.removed(&gone);
+                    Ok(Done::RemoveBySupi(reply, Ok(!gone.is_empty())))
+                }
+                Err(e) => Err(Done::RemoveBySupi(reply, Err(e))),
+            },
+            WriteOp::Sweep(now, reply) => match delete_returning(
+                conn,
+                "DELETE FROM akma_context \
+                 WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING a_kid",
+                &now,
+                "sweeping expired contexts",
+            ) {
+                Ok(gone) => {
+                    self.removed(&gone);
+                    Ok(Done::Sweep(reply, Ok(gone.len() as u64)))
+                }
+                Err(e) => Err(Done::Sweep(reply, Err(e))),
+            },
+            WriteOp::Flush(reply) => {
+                self.flush = true;
+                Ok(Done::Flush(reply, Ok(())))
+            }
         }
-        // Queue closed and drained: fold the log into the main file before closing.
-        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 
-    fn commit_batch(&mut self, batch: &mut Vec<WriteOp>) {
-        let mut done = Vec::with_capacity(batch.len());
-        let mut delta: i64 = 0;
-        let mut flush = false;
-        // Index changes of the operations that succeeded, applied only once committed.
-        let mut changes: Vec<IndexChange> = Vec::new();
-        // A-KIDs this batch has registered (holder, expiry) or removed (`None`) so far: the
-        // memory index shows only committed state.
-        let mut pending: Pending = std::collections::HashMap::new();
-        let mut tx = match self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        {
-            Ok(tx) => tx,
-            Err(e) => {
-                // Nothing ran: every caller of the batch gets the error.
-                let e = Arc::new(e);
-                let err = || StoreError::Sqlite {
-                    during: "starting a transaction",
-                    source: e.clone(),
-                };
-                for op in batch.drain(..) {
-                    match op {
-                        WriteOp::Register(_, r) => drop(r.send(Err(err()))),
-                        WriteOp::RemoveBySupi(_, r) => drop(r.send(Err(err()))),
-                        WriteOp::Sweep(_, r) => drop(r.send(Err(err()))),
-                        WriteOp::Flush(r) => drop(r.send(Err(err()))),
-                    }
-                }
-                return;
-            }
-        };
-        let outcome = {
-            for op in batch.drain(..) {
-                match op {
-                    WriteOp::Register(row, reply) => {
-                        let r =
-                            in_savepoint(&mut tx, |sp| register(sp, &row, &self.index, &pending));
-                        if let Ok(reg) = &r {
-                            delta += reg.delta;
-                            for old in reg.replaced.iter().chain(&reg.dropped_expired) {
-                                pending.insert(old.as_str().into(), None);
-                                changes.push(IndexChange::Remove(old.as_str().into()));
-                            }
-                            pending.insert(
-                                row.a_kid.as_str().into(),
-                                Some((row.subscriber.clone(), row.expires_at)),
-                            );
-                            changes.push(IndexChange::Insert(
-                                row.a_kid.clone(),
-                                IndexEntry::from_new(&row),
-                            ));
-                        }
-                        done.push(Done::Register(reply, r.map(|reg| reg.replaced)));
-                    }
-                    WriteOp::RemoveBySupi(supi, reply) => {
-                        let r = in_savepoint(&mut tx, |sp| {
-                            delete_returning(
-                                sp,
-                                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1 \
-                                 RETURNING a_kid",
-                                &supi,
-                                "removing a context",
-                            )
-                        });
-                        if let Ok(gone) = &r {
-                            delta -= gone.len() as i64;
-                            for a in gone {
-                                pending.insert(a.as_str().into(), None);
-                                changes.push(IndexChange::Remove(a.as_str().into()));
-                            }
-                        }
-                        done.push(Done::RemoveBySupi(reply, r.map(|g| !g.is_empty())));
-                    }
-                    WriteOp::Sweep(now, reply) => {
-                        let r = in_savepoint(&mut tx, |sp| {
-                            delete_returning(
-                                sp,
-                                "DELETE FROM akma_context \
-                                 WHERE expires_at IS NOT NULL AND expires_at <= ?1 RETURNING a_kid",
-                                &now,
-                                "sweeping expired contexts",
-                            )
-                        });
-                        if let Ok(gone) = &r {
-                            delta -= gone.len() as i64;
-                            for a in gone {
-                                pending.insert(a.as_str().into(), None);
-                                changes.push(IndexChange::Remove(a.as_str().into()));
-                            }
-                        }
-                        done.push(Done::Sweep(reply, r.map(|g| g.len() as u64)));
-                    }
-                    WriteOp::Flush(reply) => {
-                        flush = true;
-                        done.push(Done::Flush(reply));
-                    }
-                }
-            }
-            tx.commit()
-        };
+    fn reject(&mut self, op: WriteOp, err: &StoreError) -> Done {
+        match op {
+            WriteOp::Register(_, r) => Done::Register(r, Err(err.clone())),
+            WriteOp::RemoveBySupi(_, r) => Done::RemoveBySupi(r, Err(err.clone())),
+            WriteOp::Sweep(_, r) => Done::Sweep(r, Err(err.clone())),
+            WriteOp::Flush(r) => Done::Flush(r, Err(err.clone())),
+        }
+    }
 
-        let checkpoint = match (&outcome, flush) {
-            (Ok(()), true) => self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(|e| StoreError::sqlite("checkpointing the log", e)),
-            _ => Ok(()),
-        };
-        let failed = match outcome {
+    fn finish(&mut self, conn: &Connection, done: &mut Vec<Done>, end: End<'_>) {
+        let flush = std::mem::take(&mut self.flush);
+        let delta = std::mem::take(&mut self.delta);
+        self.pending.clear();
+        let checkpoint = match end.result {
             Ok(()) => {
                 // Committed (and fsynced): update the index in commit order (a replaced
                 // A-KID stops resolving before the new registration is acknowledged),
                 // publish the new count, then answer.
-                for c in changes.drain(..) {
+                for c in self.changes.drain(..) {
                     self.index.apply(c);
                 }
-                self.stats.commits.fetch_add(1, Ordering::Relaxed);
-                self.stats
-                    .operations
-                    .fetch_add(done.len() as u64, Ordering::Relaxed);
                 if delta >= 0 {
                     self.count.fetch_add(delta as u64, Ordering::Release);
                 } else {
                     self.count
                         .fetch_sub(delta.unsigned_abs(), Ordering::Release);
                 }
-                None
+                if flush {
+                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                        .map_err(|e| StoreError::sqlite("checkpointing the log", e))
+                } else {
+                    Ok(())
+                }
             }
-            Err(e) => Some(Arc::new(e)),
+            Err(_) => {
+                self.changes.clear();
+                Ok(())
+            }
         };
-        let fail = |f: &Arc<rusqlite::Error>| StoreError::Sqlite {
-            during: "committing",
-            source: f.clone(),
-        };
-        for d in done {
-            // A caller that gave up (dropped its receiver) is not an error here.
+        // A caller that gave up (dropped its receiver) is not an error here.
+        fn answer<T>(tx: Reply<T>, r: Result<T, StoreError>, end: &End<'_>) {
+            let _ = tx.send(match end.result {
+                Ok(()) => r,
+                Err(e) => Err(e.clone()),
+            });
+        }
+        for d in done.drain(..) {
             match d {
-                Done::Register(tx, r) => {
-                    let _ = tx.send(match &failed {
-                        Some(f) => Err(fail(f)),
-                        None => r,
-                    });
-                }
-                Done::RemoveBySupi(tx, r) => {
-                    let _ = tx.send(match &failed {
-                        Some(f) => Err(fail(f)),
-                        None => r,
-                    });
-                }
-                Done::Sweep(tx, r) => {
-                    let _ = tx.send(match &failed {
-                        Some(f) => Err(fail(f)),
-                        None => r,
-                    });
-                }
-                Done::Flush(tx) => {
-                    let _ = tx.send(match &failed {
-                        Some(f) => Err(fail(f)),
-                        None => match &checkpoint {
-                            Ok(()) => Ok(()),
-                            Err(StoreError::Sqlite { during, source }) => Err(StoreError::Sqlite {
-                                during,
-                                source: source.clone(),
-                            }),
-                            Err(_) => Err(StoreError::Closed),
-                        },
-                    });
-                }
+                Done::Register(tx, r) => answer(tx, r, &end),
+                Done::RemoveBySupi(tx, r) => answer(tx, r, &end),
+                Done::Sweep(tx, r) => answer(tx, r, &end),
+                Done::Flush(tx, r) => answer(tx, r.and(checkpoint.clone()), &end),
             }
         }
+    }
+
+    fn close(&mut self, conn: &Connection) {
+        // Queue closed and drained: fold the log into the main file before closing.
+        let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
 }
 
@@ -1111,20 +1031,6 @@ impl Index {
     }
 }
 
-/// Runs `f` in a savepoint: its changes stay only if it succeeds.
-fn in_savepoint<T>(
-    tx: &mut rusqlite::Transaction<'_>,
-    f: impl FnOnce(&rusqlite::Savepoint<'_>) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    let sp = tx
-        .savepoint()
-        .map_err(|e| StoreError::sqlite("opening a savepoint", e))?;
-    let r = f(&sp)?; // dropping an uncommitted savepoint rolls it back
-    sp.commit()
-        .map_err(|e| StoreError::sqlite("releasing a savepoint", e))?;
-    Ok(r)
-}
-
 /// A-KIDs registered (holder subscriber, expiry) or removed (`None`) earlier in the batch.
 type Pending = std::collections::HashMap<Box<str>, Option<(String, Option<i64>)>>;
 
@@ -1203,7 +1109,7 @@ fn register(
     let replaced = replaced
         .map(|t| {
             AKid::parse(&t).map_err(|e| StoreError::Corrupt {
-                a_kid: t.clone(),
+                record: t.clone(),
                 reason: e.to_string(),
             })
         })
@@ -1260,45 +1166,16 @@ impl AkmaStore for SqliteStore {
         self.index.get(a_kid, now, &self.kek)
     }
 
-    async fn get_by_supi(&self, supi: &Supi, now: u64) -> Result<Option<AkmaContext>, StoreError> {
-        let key = supi.as_str().to_owned();
-        self.read(move |conn, kek| {
-            lookup(
-                conn,
-                kek,
-                // The subscriber id of a context with a SUPI is its SUPI; a GPSI text never
-                // equals a SUPI text, so this also excludes GPSI-only contexts.
-                select_where!("subscriber = ?1 AND supi = ?1"),
-                &key,
-                now,
-                "looking up by SUPI",
-            )
-        })
-        .await
-    }
-
-    async fn get_by_gpsi(&self, gpsi: &Gpsi, now: u64) -> Result<Option<AkmaContext>, StoreError> {
-        let key = gpsi.to_string();
-        self.read(move |conn, kek| lookup_gpsi(conn, kek, &key, now))
-            .await
-    }
-
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
         let key = supi.as_str().to_owned();
         self.write(|reply| WriteOp::RemoveBySupi(key, reply)).await
     }
 
-    async fn sweep_expired(&self, now: u64) -> Result<u64, StoreError> {
-        // Times beyond i64::MAX: everything with an expiry has expired.
-        let now = i64::try_from(now).unwrap_or(i64::MAX);
-        self.write(|reply| WriteOp::Sweep(now, reply)).await
-    }
-
-    async fn count(&self) -> Result<u64, StoreError> {
+    async fn count(&self) -> Result<Option<u64>, StoreError> {
         if self.writer.is_closed() {
             return Err(StoreError::Closed);
         }
-        Ok(self.count.load(Ordering::Acquire))
+        Ok(Some(self.len()))
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

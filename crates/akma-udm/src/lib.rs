@@ -11,7 +11,6 @@
 //! |---|---|
 //! | [`subscriber`] | the subscriber record and its SQN state (SEQ/IND, TS 33.102 Annex C) |
 //! | [`rules`] | authorisation, serving networks, SQN progression, resync, vectors, answers — plain functions |
-//! | [`kek`] | the key-encryption key and the sealing of K and OPc at rest |
 //! | [`store`] | the [`store::SubscriberStore`] trait and its SQLite backend |
 //! | [`service`] | the operations over a store |
 //! | [`provision`] | bulk provisioning from CSV or JSON (the formats are documented there) |
@@ -29,7 +28,6 @@
 
 pub mod cli;
 pub mod config;
-pub mod kek;
 pub mod metrics;
 pub mod provision;
 pub mod routes;

@@ -24,7 +24,8 @@ use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
 use clap::Args;
 
 use crate::config::{ConfigError, UdmConfig};
-use crate::kek::{Kek, KEK_ENV};
+use crate::store::KEK_ENV;
+use akma_store::Kek;
 use crate::metrics::Metrics;
 use crate::routes::{sbi_router, AppState, AuthMode, UdmOps};
 use crate::service::Udm;

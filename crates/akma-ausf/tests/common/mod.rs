@@ -179,7 +179,7 @@ impl Stack {
         let store =
             akma_store::SqliteStore::open(&data, akma_store::Kek::from_hex(kek.trim()).unwrap())
                 .unwrap();
-        let n = store.count().await.unwrap();
+        let n = store.len();
         store.flush().await.unwrap();
         n
     }
