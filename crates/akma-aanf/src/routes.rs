@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use akma_sbi::json::parse_request;
-use akma_sbi::models::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
-use akma_sbi::{
+use akma_sbi_model::naanf::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::{
     ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
 };
 use akma_store::StoreError;
@@ -274,5 +274,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         .nest(API_ROOT, api)
         .with_state(state.clone())
         .layer(middleware::from_fn(track));
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use akma_sbi::auth::{TokenAlg, VerificationKey};
-use akma_sbi::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::auth::{TokenAlg, VerificationKey};
+use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
 use akma_store::{AkmaStore, Kek, SqliteStore, KEK_ENV};
 use clap::Args;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -145,7 +145,7 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
         })?;
     if args.dev {
         for addr in std::iter::once(listen).chain(ops_listen) {
-            akma_sbi::dev_listen_guard(addr).map_err(|e| cfg_err(e.to_string()))?;
+            akma_sbi_server::dev_listen_guard(addr).map_err(|e| cfg_err(e.to_string()))?;
         }
     } else {
         if config.tls.is_none() {
@@ -291,9 +291,12 @@ fn tls_config(config: &AanfConfig) -> Result<Arc<rustls::ServerConfig>, StartErr
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| StartError::Io(format!("cannot read {}: {e}", p.display())))
     };
-    let sc =
-        akma_sbi::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
-            .map_err(|e| cfg_err(format!("[tls]: {e}")))?;
+    let sc = akma_sbi_server::tls::mtls_server_config(
+        &read(&t.cert)?,
+        &read(&t.key)?,
+        &read(&t.client_ca)?,
+    )
+    .map_err(|e| cfg_err(format!("[tls]: {e}")))?;
     Ok(sc)
 }
 
@@ -404,11 +407,11 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 
     let ops_task = ops_listener.map(|l| {
         let router = ops_router(state.clone());
-        tokio::spawn(akma_sbi::serve(l, router, None, wait(rx.clone())))
+        tokio::spawn(akma_sbi_server::serve(l, router, None, wait(rx.clone())))
     });
     tracing::info!(%addr, dev, tls = tls.is_some(), "AAnF serving Naanf_AKMA at {}", crate::routes::API_ROOT);
     let task = tokio::spawn(async move {
-        let served = akma_sbi::serve(listener, app, tls, wait(rx)).await;
+        let served = akma_sbi_server::serve(listener, app, tls, wait(rx)).await;
         let _ = sweeper.await;
         if let Some(t) = ops_task {
             let _ = t.await;

@@ -266,7 +266,7 @@ impl AusfConfig {
             .nf_instance_id
             .map(|id| {
                 let n = normalize_nf_id(&id);
-                if akma_sbi::tls::is_uuid(&n) {
+                if akma_sbi_model::common::fields::is_uuid(&n) {
                     Ok(n)
                 } else {
                     Err(err(format!("nf_instance_id {id:?} is not a UUID")))
@@ -312,7 +312,7 @@ impl AusfConfig {
         let mut consumers = HashMap::new();
         for c in raw.consumer {
             let id = normalize_nf_id(&c.id);
-            if !akma_sbi::tls::is_uuid(&id) {
+            if !akma_sbi_model::common::fields::is_uuid(&id) {
                 return Err(err(format!("[[consumer]] id {:?} is not a UUID", c.id)));
             }
             if consumers.insert(id, c.nf_type).is_some() {

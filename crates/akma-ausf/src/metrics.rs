@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-pub use akma_sbi::histogram::{Histogram, BUCKETS};
+pub use akma_sbi_server::histogram::{Histogram, BUCKETS};
 
 /// The AUSF's own Nausf_UEAuthentication operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,16 +9,16 @@
 
 use std::sync::Arc;
 
-use akma_sbi::client::ClientError;
-use akma_sbi::json::parse_request;
-use akma_sbi::nausf::{
+use akma_sbi_client::client::ClientError;
+use akma_sbi_model::nausf::{
     AuthType, AuthenticationInfo, ConfirmationData, DeregistrationInfo, EapSession, Link, Links,
     LinksValue, UEAuthenticationCtx, API_PATH, LINK_5G_AKA, LINK_EAP_SESSION, MEDIA_3GPP_HAL_JSON,
     SCOPE,
 };
-use akma_sbi::problem::{ApiCause, InvalidParam};
-use akma_sbi::server::TransportInfo;
-use akma_sbi::{
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::problem::{ApiCause, InvalidParam};
+use akma_sbi_server::server::TransportInfo;
+use akma_sbi_server::{
     ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
 };
 use axum::extract::{MatchedPath, Path, Request, State};
@@ -464,5 +464,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), track));
     let app = Router::new().nest(API_PATH, api).with_state(state);
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

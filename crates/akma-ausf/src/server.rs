@@ -13,10 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_core::ids::{MncLen, ServingNetworkName};
-use akma_sbi::auth::{TokenAlg, VerificationKey};
-use akma_sbi::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
-use akma_sbi::ueau::NfInstanceId;
-use akma_sbi::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_client::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
+use akma_sbi_model::common::NfInstanceId;
+use akma_sbi_server::auth::{TokenAlg, VerificationKey};
+use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
 use clap::Args;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
@@ -212,7 +212,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         return Err(cfg_err("--context-lifetime-secs must be positive"));
     }
     if args.dev {
-        akma_sbi::dev_listen_guard(listen).map_err(|e| cfg_err(e.to_string()))?;
+        akma_sbi_server::dev_listen_guard(listen).map_err(|e| cfg_err(e.to_string()))?;
     } else {
         if config.tls.is_none() {
             return Err(cfg_err(
@@ -291,7 +291,7 @@ fn tls_config(config: &AusfConfig) -> Result<Arc<rustls::ServerConfig>, StartErr
         .tls
         .as_ref()
         .ok_or_else(|| cfg_err("missing [tls] section"))?;
-    akma_sbi::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
+    akma_sbi_server::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
         .map_err(|e| cfg_err(format!("[tls]: {e}")))
 }
 
@@ -438,10 +438,10 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         })
     };
     tracing::info!(%addr, dev, tls = tls.is_some(), udm = %udm_uri, aanf = %aanf_uri,
-        "AUSF serving Nausf_UEAuthentication at {}", akma_sbi::nausf::API_PATH);
+        "AUSF serving Nausf_UEAuthentication at {}", akma_sbi_model::nausf::API_PATH);
     let task = tokio::spawn(async move {
         let mut rx = rx;
-        let served = akma_sbi::serve(listener, app, tls, async move {
+        let served = akma_sbi_server::serve(listener, app, tls, async move {
             let _ = rx.wait_for(|stop| *stop).await;
         })
         .await;

@@ -30,11 +30,12 @@ use crate::common::fields::{
 };
 use crate::common::validation::kind;
 use crate::common::{
-    read_links, FromSbiJson, Links, LinksValue, NfType, ObjectReader, Operation, SupportedFeatures,
-    ValidationError,
+    read_links, FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
 };
 
 pub use crate::common::fields::supi_or_suci_str;
+/// The HAL `_links` of TS 29.571, used by `UEAuthenticationCtx` and `EapSession`.
+pub use crate::common::{Link, Links, LinksValue};
 
 /// TS 29.509 `AuthType` is the same forward-compatible enumeration as TS 29.503's (`NONE`
 /// is not listed by Nausf but any string is valid), and `ResynchronizationInfo` is TS

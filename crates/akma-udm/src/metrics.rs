@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use akma_sbi::histogram::Histogram;
+use akma_sbi_server::histogram::Histogram;
 
 /// The UDM's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

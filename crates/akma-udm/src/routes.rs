@@ -14,10 +14,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use akma_core::suci::SuciError;
-use akma_sbi::json::parse_request;
-use akma_sbi::server::TransportInfo;
-use akma_sbi::ueau::AuthEvent;
-use akma_sbi::{
+use akma_sbi_model::nudm_ueau::AuthEvent;
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::server::TransportInfo;
+use akma_sbi_server::{
     ApiCause, ForbiddenCause, InvalidParam, PeerIdentity, RequireScope, SbiError, SbiJson,
     TokenVerifier, VerifiedClaims,
 };
@@ -277,7 +277,7 @@ async fn id_translation(
         params: vec![InvalidParam::with_reason("query", e.body_text())],
     })?;
     if let Some(f) = q.get("supported-features") {
-        akma_sbi::SupportedFeatures::parse(f).map_err(|reason| {
+        akma_sbi_model::SupportedFeatures::parse(f).map_err(|reason| {
             to_sbi_error(UdmError::BadQueryParam {
                 name: "supported-features",
                 reason,
@@ -407,5 +407,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         .nest(UEAU_ROOT, ueau)
         .nest(SDM_ROOT, sdm)
         .with_state(state);
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

@@ -12,9 +12,10 @@ use akma_core::aka::{
 use akma_core::eap_aka_prime::derive_ck_ik_prime;
 use akma_core::ids::{Gpsi, Plmn, ServingNetworkName, Supi};
 use akma_core::milenage::Milenage;
-use akma_sbi::ueau::{
+use akma_sbi_model::nudm_sdm::IdTranslationResult;
+use akma_sbi_model::nudm_ueau::{
     AuthType, AuthenticationInfoResult, AuthenticationVector, Av5GHeAka, AvEapAkaPrime,
-    IdTranslationResult, ResynchronizationInfo, Xres,
+    ResynchronizationInfo, Xres,
 };
 use serde::Deserialize;
 

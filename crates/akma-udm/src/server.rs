@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use akma_sbi::auth::{TokenAlg, VerificationKey};
-use akma_sbi::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::auth::{TokenAlg, VerificationKey};
+use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
 use clap::Args;
 use tokio::net::TcpListener;
 
@@ -154,7 +154,7 @@ pub fn resolve(args: &UdmArgs) -> Result<Resolved, StartError> {
 fn check(r: &Resolved) -> Result<(), StartError> {
     if r.dev {
         for addr in std::iter::once(r.listen).chain(r.ops_listen) {
-            akma_sbi::dev_listen_guard(addr).map_err(|e| cfg_err(e.to_string()))?;
+            akma_sbi_server::dev_listen_guard(addr).map_err(|e| cfg_err(e.to_string()))?;
         }
     } else {
         if r.config.tls.is_none() {
@@ -270,7 +270,7 @@ fn tls_config(config: &UdmConfig) -> Result<Arc<rustls::ServerConfig>, StartErro
     let read = |p: &Path| {
         std::fs::read(p).map_err(|e| StartError::Io(format!("cannot read {}: {e}", p.display())))
     };
-    akma_sbi::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
+    akma_sbi_server::tls::mtls_server_config(&read(&t.cert)?, &read(&t.key)?, &read(&t.client_ca)?)
         .map_err(|e| cfg_err(format!("[tls]: {e}")))
 }
 
@@ -351,7 +351,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let ops_task = ops_listener.map(|l| {
-        tokio::spawn(akma_sbi::serve(
+        tokio::spawn(akma_sbi_server::serve(
             l,
             ops_router(state.clone()),
             None,
@@ -360,7 +360,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     });
     tracing::info!(%addr, dev, tls = tls.is_some(), "UDM serving Nudm_UEAU and Nudm_SDM");
     let task = tokio::spawn(async move {
-        let served = akma_sbi::serve(listener, app, tls, wait(rx)).await;
+        let served = akma_sbi_server::serve(listener, app, tls, wait(rx)).await;
         if let Some(t) = ops_task {
             let _ = t.await;
         }

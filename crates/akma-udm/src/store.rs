@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use akma_core::aka::Rand;
 use akma_core::ids::{Gpsi, Plmn, RoutingIndicator, Supi};
 use akma_core::keys::{Opc, K};
-use akma_sbi::ueau::AuthEvent;
-use akma_sbi::FromSbiJson;
+use akma_sbi_model::nudm_ueau::AuthEvent;
+use akma_sbi_model::FromSbiJson;
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension};
 

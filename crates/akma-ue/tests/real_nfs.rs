@@ -10,8 +10,8 @@ use akma_core::ids::{AKid, AfFqdn, MncLen, Plmn, RoutingIndicator, ServingNetwor
 use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
 use akma_core::suci::{HomeNetworkKey, ProtectionScheme};
-use akma_sbi::client::{NaanfClient, SbiClient};
-use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi_client::client::{NaanfClient, SbiClient};
+use akma_sbi_model::naanf::AkmaAfKeyRequest;
 use akma_udm::subscriber::{AuthMethod, Subscriber};
 use akma_ue::identity::IdentityChoice;
 use akma_ue::nas::Cause;

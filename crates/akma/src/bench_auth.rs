@@ -38,9 +38,9 @@ use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{Opc, K};
 use akma_loadgen::{cpu_seconds_of, rss_of};
-use akma_sbi::client::{NaanfClient, NausfClient, SbiClient};
-use akma_sbi::models::AkmaAfKeyRequest;
-use akma_sbi::nausf::{
+use akma_sbi_client::client::{NaanfClient, NausfClient, SbiClient};
+use akma_sbi_model::naanf::AkmaAfKeyRequest;
+use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, SupiOrSuci, LINK_5G_AKA,
 };
 use akma_ue::identity::{registration_identity, IdentityChoice};

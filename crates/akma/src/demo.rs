@@ -16,8 +16,8 @@ use akma_core::ids::{
     AKid, AfFqdn, Gpsi, MncLen, Plmn, RoutingIndicator, ServingNetworkName, Supi,
 };
 use akma_core::keys::{KAf, Opc, K};
-use akma_sbi::client::{NaanfClient, SbiClient};
-use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi_client::client::{NaanfClient, SbiClient};
+use akma_sbi_model::naanf::AkmaAfKeyRequest;
 use akma_udm::subscriber::{AuthMethod, Subscriber};
 use akma_ue::{AkmaApi, Faults, Outcome, SimulatedAmf, UeSpec};
 use clap::{Args, ValueEnum};
