@@ -40,16 +40,10 @@ use akma_core::akma::UaProtocolId;
 use akma_core::ids::AfFqdn;
 use serde::Deserialize;
 
-/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
-/// lowercase (TS 29.510 `NfInstanceId` is a UUID; certificates carry it as `urn:uuid:<uuid>`).
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
+/// The canonical form of an NF instance id for comparisons (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
+/// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
+pub use akma_sbi_model::NfType;
 
 /// Default K_AF lifetime (`conventions.md`: 1 h).
 pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
@@ -60,30 +54,6 @@ pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
-
-/// The NF types the AAnF distinguishes (TS 29.510 `NFType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum NfType {
-    /// AUSF: registers and removes contexts.
-    #[serde(rename = "AUSF")]
-    Ausf,
-    /// An AF inside the operator network: retrieves application keys for its own FQDNs.
-    #[serde(rename = "AF")]
-    Af,
-    /// The NEF: retrieves application keys on behalf of external AFs.
-    #[serde(rename = "NEF")]
-    Nef,
-}
-
-impl fmt::Display for NfType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NfType::Ausf => "AUSF",
-            NfType::Af => "AF",
-            NfType::Nef => "NEF",
-        })
-    }
-}
 
 /// One AF registry entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,7 +246,17 @@ impl AanfConfig {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
         let mut consumers = HashMap::new();
+        let accepted = {
+            use akma_sbi_model::naanf::op;
+            akma_sbi_model::common::allowed_nf_types(&[
+                &op::REGISTER_ANCHOR_KEY,
+                &op::RETRIEVE_APPLICATION_KEY,
+                &op::REMOVE_CONTEXT,
+            ])
+        };
         for c in raw.consumer {
+            akma_sbi_model::common::check_consumer_type(c.nf_type, &accepted, "AAnF")
+                .map_err(|e| ConfigError(format!("[[consumer]] {:?}: {e}", c.id)))?;
             if c.id.is_empty() {
                 return Err(ConfigError("[[consumer]] with an empty id".into()));
             }

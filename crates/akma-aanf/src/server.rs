@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use akma_sbi_server::auth::{TokenAlg, VerificationKey};
-use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::{ConsumerRegistry, TokenVerifier, TokenVerifierConfig};
 use akma_store::{AkmaStore, Kek, SqliteStore, KEK_ENV};
 use clap::Args;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -333,7 +333,9 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let auth = if dev {
         AuthMode::Dev
     } else {
-        AuthMode::Enforced(token_verifier(&config)?)
+        let registry =
+            ConsumerRegistry::from_entries("AAnF", config.consumers.iter().map(|(id, t)| (id, *t)));
+        AuthMode::enforced(token_verifier(&config)?, registry)
     };
     let tls = if dev {
         None

@@ -36,7 +36,6 @@
 //! ```
 
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use akma_core::ids::{MncLen, ServingNetworkName};
@@ -56,40 +55,10 @@ pub const DEFAULT_MAX_CONTEXTS: usize = 250_000;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
-/// lowercase.
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
-
-/// The NF types the AUSF serves (TS 29.510 `NFType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum NfType {
-    /// AMF (with the SEAF): authenticates UEs.
-    #[serde(rename = "AMF")]
-    Amf,
-    /// SEAF.
-    #[serde(rename = "SEAF")]
-    Seaf,
-    /// UDM: deregisters a stale K_AUSF (TS 33.501 §6.1.4.1).
-    #[serde(rename = "UDM")]
-    Udm,
-}
-
-impl fmt::Display for NfType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NfType::Amf => "AMF",
-            NfType::Seaf => "SEAF",
-            NfType::Udm => "UDM",
-        })
-    }
-}
+/// The canonical form of an NF instance id for comparisons (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
+/// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
+pub use akma_sbi_model::NfType;
 
 /// TLS settings of the SBI server.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -310,7 +279,19 @@ impl AusfConfig {
             .map(|s| check_uri("aanf_uri", s))
             .transpose()?;
         let mut consumers = HashMap::new();
+        let accepted = {
+            use akma_sbi_model::nausf::op;
+            akma_sbi_model::common::allowed_nf_types(&[
+                &op::AUTHENTICATE,
+                &op::CONFIRM_5G_AKA,
+                &op::EAP_SESSION,
+                &op::DELETE_RESULT,
+                &op::DEREGISTER,
+            ])
+        };
         for c in raw.consumer {
+            akma_sbi_model::common::check_consumer_type(c.nf_type, &accepted, "AUSF")
+                .map_err(|e| err(format!("[[consumer]] {:?}: {e}", c.id)))?;
             let id = normalize_nf_id(&c.id);
             if !akma_sbi_model::common::fields::is_uuid(&id) {
                 return Err(err(format!("[[consumer]] id {:?} is not a UUID", c.id)));

@@ -16,7 +16,7 @@ use akma_core::ids::{MncLen, ServingNetworkName};
 use akma_sbi_client::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
 use akma_sbi_model::common::NfInstanceId;
 use akma_sbi_server::auth::{TokenAlg, VerificationKey};
-use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::{ConsumerRegistry, TokenVerifier, TokenVerifierConfig};
 use clap::Args;
 use tokio::net::TcpListener;
 use zeroize::Zeroizing;
@@ -389,10 +389,9 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
     let auth = if dev {
         AuthMode::Dev
     } else {
-        AuthMode::Enforced {
-            verifier: token_verifier(&config)?,
-            consumers: Arc::new(config.consumers.clone()),
-        }
+        let registry =
+            ConsumerRegistry::from_entries("AUSF", config.consumers.iter().map(|(id, t)| (id, *t)));
+        AuthMode::enforced(token_verifier(&config)?, registry)
     };
     let tls = if dev {
         None

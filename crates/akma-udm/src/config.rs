@@ -45,15 +45,8 @@ use crate::rules::NfType;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-/// The canonical form of an NF instance id: without `urn:uuid:`, lowercase.
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
+/// The canonical form of an NF instance id (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
 
 /// TLS settings of the SBI server.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -243,7 +236,18 @@ impl UdmConfig {
         let raw: RawConfig =
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
         let mut consumers = HashMap::new();
+        let accepted = {
+            use akma_sbi_model::{nudm_sdm, nudm_ueau};
+            akma_sbi_model::common::allowed_nf_types(&[
+                &nudm_ueau::op::GENERATE_AUTH_DATA,
+                &nudm_ueau::op::CONFIRM_AUTH,
+                &nudm_ueau::op::DELETE_AUTH,
+                &nudm_sdm::op::GET_ID_TRANSLATION,
+            ])
+        };
         for c in raw.consumer {
+            akma_sbi_model::common::check_consumer_type(c.nf_type, &accepted, "UDM")
+                .map_err(|e| ConfigError(format!("[[consumer]] {:?}: {e}", c.id)))?;
             if c.id.trim().is_empty() {
                 return Err(ConfigError("[[consumer]] with an empty id".into()));
             }

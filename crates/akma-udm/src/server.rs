@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_sbi_server::auth::{TokenAlg, VerificationKey};
-use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::{ConsumerRegistry, TokenVerifier, TokenVerifierConfig};
 use clap::Args;
 use tokio::net::TcpListener;
 
@@ -314,7 +314,9 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let auth = if dev {
         AuthMode::Dev
     } else {
-        AuthMode::Enforced(token_verifier(&config)?)
+        let registry =
+            ConsumerRegistry::from_entries("UDM", config.consumers.iter().map(|(id, t)| (id, *t)));
+        AuthMode::enforced(token_verifier(&config)?, registry)
     };
     let tls = if dev {
         None

@@ -8,7 +8,10 @@ pub mod problem;
 pub mod types;
 pub mod validation;
 
-pub use nf::{authorize, normalize_nf_id, AuthorizeError, Caller, Consumer, NfType, Operation};
+pub use nf::{
+    allowed_nf_types, authorize, check_consumer_type, normalize_nf_id, AuthorizeError, Caller,
+    Consumer, NfType, Operation,
+};
 pub use problem::{
     cause, ApiCause, ForbiddenCause, InvalidParam, ProblemDetails, MAX_BODY_BYTES, PROBLEM_JSON,
 };

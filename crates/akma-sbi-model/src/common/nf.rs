@@ -122,6 +122,39 @@ pub struct Operation {
     pub scopes: &'static [&'static str],
 }
 
+/// The NF types that any of `ops` allows, in order of first appearance: the consumer types
+/// a producer serving those operations accepts in its configuration.
+pub fn allowed_nf_types(ops: &[&Operation]) -> Vec<NfType> {
+    let mut out = Vec::new();
+    for t in ops.iter().flat_map(|op| op.allowed.iter()) {
+        if !out.contains(t) {
+            out.push(*t);
+        }
+    }
+    out
+}
+
+/// Checks a configured consumer type against the types a producer accepts; the error
+/// names the setting (`nf_type`) and the accepted types.
+pub fn check_consumer_type(
+    nf_type: NfType,
+    accepted: &[NfType],
+    producer: &str,
+) -> Result<(), String> {
+    if accepted.contains(&nf_type) {
+        Ok(())
+    } else {
+        Err(format!(
+            "nf_type {nf_type} is not a consumer type of this {producer}; expected one of {}",
+            accepted
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+    }
+}
+
 /// The NF instance id form used for comparisons: trimmed, without a `urn:uuid:` prefix,
 /// lowercase.
 pub fn normalize_nf_id(id: &str) -> String {
@@ -275,6 +308,22 @@ mod tests {
         assert!(Caller::Nf(consumer(NfType::Af, &[]))
             .authorize(&OP)
             .is_err());
+    }
+
+    #[test]
+    fn consumer_types_of_a_producer() {
+        let other = Operation {
+            allowed: &[NfType::Nef, NfType::Udm],
+            ..OP
+        };
+        let types = allowed_nf_types(&[&OP, &other]);
+        assert_eq!(types, vec![NfType::Ausf, NfType::Nef, NfType::Udm]);
+        assert!(check_consumer_type(NfType::Udm, &types, "X").is_ok());
+        let e = check_consumer_type(NfType::Smf, &types, "X").unwrap_err();
+        assert!(
+            e.contains("nf_type SMF") && e.contains("AUSF, NEF, UDM"),
+            "{e}"
+        );
     }
 
     #[test]
