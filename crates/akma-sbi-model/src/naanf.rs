@@ -204,7 +204,7 @@ impl FromSbiJson for CtxRemove {
         let supi = r.req_parse("supi", parse_supi);
         r.finish()?;
         supi.map(|supi| Self { supi })
-            .ok_or_else(|| ValidationError::Incomplete { model: "CtxRemove" })
+            .ok_or(ValidationError::Incomplete { model: "CtxRemove" })
     }
 }
 

@@ -641,7 +641,7 @@ impl FromSbiJson for ConfirmationData {
                 res_star,
                 supported_features,
             })
-            .ok_or_else(|| ValidationError::Incomplete {
+            .ok_or(ValidationError::Incomplete {
                 model: "ConfirmationData",
             })
     }
@@ -731,7 +731,7 @@ impl FromSbiJson for ConfirmationDataResponse {
                 kseaf,
                 pvs_info,
             })
-            .ok_or_else(|| ValidationError::Incomplete {
+            .ok_or(ValidationError::Incomplete {
                 model: "ConfirmationDataResponse",
             })
     }
@@ -847,7 +847,7 @@ impl FromSbiJson for EapSession {
                 pvs_info,
                 msk,
             })
-            .ok_or_else(|| ValidationError::Incomplete {
+            .ok_or(ValidationError::Incomplete {
                 model: "EapSession",
             })
     }
@@ -925,7 +925,7 @@ impl FromSbiJson for DeregistrationInfo {
             supi,
             supported_features,
         })
-        .ok_or_else(|| ValidationError::Incomplete {
+        .ok_or(ValidationError::Incomplete {
             model: "DeregistrationInfo",
         })
     }

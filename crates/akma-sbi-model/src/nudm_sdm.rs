@@ -75,7 +75,7 @@ impl FromSbiJson for IdTranslationResult {
         r.finish()?;
         Ok(Self {
             supported_features,
-            supi: supi.ok_or_else(|| ValidationError::Incomplete {
+            supi: supi.ok_or(ValidationError::Incomplete {
                 model: "IdTranslationResult",
             })?,
             gpsi,

@@ -208,7 +208,7 @@ impl FromSbiJson for ResynchronizationInfo {
         let mut r = ObjectReader::root(value)?;
         let v = Self::read(&mut r);
         r.finish()?;
-        v.ok_or_else(|| ValidationError::Incomplete {
+        v.ok_or(ValidationError::Incomplete {
             model: "ResynchronizationInfo",
         })
     }
@@ -481,7 +481,7 @@ impl FromSbiJson for AuthenticationVector {
         let mut r = ObjectReader::root(value)?;
         let v = Self::read(&mut r);
         r.finish()?;
-        v.ok_or_else(|| ValidationError::Incomplete {
+        v.ok_or(ValidationError::Incomplete {
             model: "AuthenticationVector",
         })
     }
@@ -601,7 +601,7 @@ impl FromSbiJson for AuthenticationInfoResult {
         let msk_ind = r.opt_bool("mskInd").unwrap_or(false);
         r.finish()?;
         Ok(Self {
-            auth_type: auth_type.ok_or_else(|| ValidationError::Incomplete {
+            auth_type: auth_type.ok_or(ValidationError::Incomplete {
                 model: "AuthenticationInfoResult",
             })?,
             supported_features,

@@ -233,6 +233,8 @@ pub fn authorize(consumer: &Consumer, op: &Operation) -> Result<(), AuthorizeErr
 }
 
 /// Who is calling, as the business rules see it.
+// One per request, passed by reference: the size of `Consumer` (its claims) is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// Development mode: no certificates or tokens; every operation is allowed (what each
