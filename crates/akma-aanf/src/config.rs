@@ -42,7 +42,10 @@ use akma_nf_host::HostConfig;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-pub use akma_nf_host::config::normalize_nf_id;
+/// The canonical form of an NF instance id for comparisons (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
+/// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
+pub use akma_sbi_model::NfType;
 
 /// Default K_AF lifetime (`conventions.md`: 1 h).
 pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
@@ -53,31 +56,6 @@ pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
-
-/// The NF types the AAnF distinguishes (TS 29.510 `NFType`): the one place that maps the
-/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the AAnF's types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum NfType {
-    /// AUSF: registers and removes contexts.
-    #[serde(rename = "AUSF")]
-    Ausf,
-    /// An AF inside the operator network: retrieves application keys for its own FQDNs.
-    #[serde(rename = "AF")]
-    Af,
-    /// The NEF: retrieves application keys on behalf of external AFs.
-    #[serde(rename = "NEF")]
-    Nef,
-}
-
-impl fmt::Display for NfType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NfType::Ausf => "AUSF",
-            NfType::Af => "AF",
-            NfType::Nef => "NEF",
-        })
-    }
-}
 
 /// One AF registry entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +184,18 @@ impl AanfConfig {
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
         let mut host =
             HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
+        let accepted = {
+            use akma_sbi_model::naanf::op;
+            akma_sbi_model::common::allowed_nf_types(&[
+                &op::REGISTER_ANCHOR_KEY,
+                &op::RETRIEVE_APPLICATION_KEY,
+                &op::REMOVE_CONTEXT,
+            ])
+        };
+        for (id, nf_type) in &host.consumers {
+            akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "AAnF")
+                .map_err(|e| ConfigError(format!("[[consumer]] {id:?}: {e}")))?;
+        }
         let consumers = &mut host.consumers;
         let mut afs = HashMap::new();
         for a in raw.af {

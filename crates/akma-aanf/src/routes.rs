@@ -6,11 +6,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use akma_sbi::json::parse_request;
-use akma_sbi::models::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
-use akma_sbi::{
-    ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
-};
+use akma_sbi_model::naanf::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::{ConsumerAuth, ForbiddenCause, RequireScope, SbiError, SbiJson};
 use akma_store::StoreError;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
@@ -19,23 +17,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 
-use crate::config::normalize_nf_id;
 use crate::metrics::Metrics;
-use crate::rules::{self, Consumer, Operation, RuleError};
+use crate::rules::{Consumer, Operation, RuleError};
 use crate::service::{Aanf, AanfError};
 
 /// The API root path of Naanf_AKMA.
-pub const API_ROOT: &str = "/naanf-akma/v1";
+pub const API_ROOT: &str = akma_sbi_model::naanf::API_ROOT;
 
-/// How consumers are authenticated.
-#[derive(Clone)]
-pub enum AuthMode {
-    /// Development: no certificates or tokens.
-    Dev,
-    /// Production: the client certificate's NF instance id and a verified access token whose
-    /// `sub` is that id.
-    Enforced(Arc<TokenVerifier>),
-}
+/// How consumers are authenticated: the one consumer authentication of
+/// `akma-sbi-server` (development mode, or certificate + token + consumer registry).
+pub type AuthMode = ConsumerAuth;
 
 /// Shared state of the routes.
 #[derive(Clone)]
@@ -71,60 +62,12 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
     }
 }
 
-/// Establishes who is calling: in development mode nobody in particular; otherwise the NF
-/// whose certificate identity equals the verified token's `sub`, with the NF type the
-/// configuration gives it.
-fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
-    let AuthMode::Enforced(_) = &state.auth else {
-        return Ok(Consumer::Dev);
-    };
-    let claims = req
-        .extensions()
-        .get::<VerifiedClaims>()
-        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
-    let cert_id = req
-        .extensions()
-        .get::<PeerIdentity>()
-        .and_then(|p| p.nf_instance_id.clone())
-        .ok_or_else(|| {
-            SbiError::forbidden(
-                ForbiddenCause::UnauthorizedConsumer,
-                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
-            )
-        })?;
-    let sub = normalize_nf_id(&claims.0.sub);
-    if sub != normalize_nf_id(&cert_id) {
-        return Err(SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            "the access token was issued to another NF than the one in the client certificate",
-        ));
-    }
-    let nf_type = *state
-        .aanf
-        .config()
-        .host
-        .consumers
-        .get(&sub)
-        .ok_or_else(|| {
-            SbiError::forbidden(
-                ForbiddenCause::UnauthorizedConsumer,
-                format!("consumer {sub} is not known to this AAnF"),
-            )
-        })?;
-    Ok(Consumer::Authenticated {
-        id: sub,
-        nf_type,
-        scopes: claims.0.scopes.iter().cloned().collect(),
-    })
-}
-
-/// Authorises before the body is read, so that an unauthorised caller learns nothing from
-/// validation errors. (The service checks again: it is also a library API; the check is a
-/// slice lookup.)
+/// Authenticates the consumer (`akma_sbi_server::consumer`) and authorises the operation
+/// before the body is read, so that an unauthorised caller learns nothing from validation
+/// errors. (The service checks again: it is also a library API; the check is a slice
+/// lookup.)
 fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer, SbiError> {
-    let c = consumer(state, req)?;
-    rules::authorize(&c, op).map_err(|e| to_sbi_error(e.into()))?;
-    Ok(c)
+    state.auth.authorize(req.extensions(), op.descriptor())
 }
 
 async fn register_anchor_key(
@@ -232,11 +175,8 @@ async fn track(
 /// The Naanf_AKMA router with the SBI fallbacks (404/405 ProblemDetails), token checks per
 /// operation (TS 29.535 scopes) and request metrics.
 pub fn sbi_router(state: Arc<AppState>) -> Router {
-    let verifier = match &state.auth {
-        AuthMode::Dev => None,
-        AuthMode::Enforced(v) => Some(v.clone()),
-    };
-    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.required_scopes());
+    let verifier = state.auth.verifier().cloned();
+    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.descriptor().scopes);
     let api = Router::new()
         .route(
             "/register-anchorkey",
@@ -254,5 +194,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         .nest(API_ROOT, api)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track));
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

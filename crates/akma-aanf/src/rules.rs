@@ -1,25 +1,18 @@
 //! The AAnF's rules as plain functions: who may call what, which AF an `afId` names and with
 //! which Ua* protocol, and what an application key answer contains. No I/O, no HTTP.
 
-use std::collections::HashSet;
-
 use akma_core::akma::{derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, Gpsi, Supi};
 use akma_core::keys::{KAf, KAkma};
 
 use crate::config::{AanfConfig, AfPolicy, NfType};
 
-/// OAuth2 scopes of Naanf_AKMA (TS 29.535 YAML; the operations use the hyphen form).
-pub mod scope {
-    /// The API scope.
-    pub const API: &str = "naanf-akma";
-    /// AnchorKey_Register and Context_Remove.
-    pub const ANCHOR_KEY: &str = "naanf-akma:anchorkey";
-    /// ApplicationKey_Get.
-    pub const APPLICATION_KEY_GET: &str = "naanf-akma:applicationkeyget";
-    /// Return the SUPI in the application key answer.
-    pub const SUPI_ACCESS: &str = "naanf-akma:applicationkeyget:supi-access";
-}
+/// OAuth2 scopes of Naanf_AKMA (declared once, in `akma-sbi-model`).
+pub use akma_sbi_model::naanf::scope;
+
+/// The caller of an operation: [`Consumer::Dev`] in development mode, else
+/// `Consumer::Nf` with the authenticated consumer (`akma_sbi_model::Caller`).
+pub use akma_sbi_model::Caller as Consumer;
 
 /// The Naanf_AKMA operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,49 +26,21 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The operation's descriptor: allowed NF types and scopes (`conventions.md`; TS 29.535
+    /// §4.1 and YAML), declared once in `akma_sbi_model::naanf::op`.
+    pub fn descriptor(self) -> &'static akma_sbi_model::Operation {
+        use akma_sbi_model::naanf::op;
+        match self {
+            Operation::RegisterAnchorKey => &op::REGISTER_ANCHOR_KEY,
+            Operation::RetrieveApplicationKey => &op::RETRIEVE_APPLICATION_KEY,
+            Operation::RemoveContext => &op::REMOVE_CONTEXT,
+        }
+    }
+
     /// The metric / log label.
     pub fn label(self) -> &'static str {
-        match self {
-            Operation::RegisterAnchorKey => "register-anchorkey",
-            Operation::RetrieveApplicationKey => "retrieve-applicationkey",
-            Operation::RemoveContext => "remove-context",
-        }
+        self.descriptor().name
     }
-
-    /// The NF types allowed to call the operation (`conventions.md`; TS 29.535 §4.1).
-    pub fn allowed_nf_types(self) -> &'static [NfType] {
-        match self {
-            Operation::RegisterAnchorKey | Operation::RemoveContext => &[NfType::Ausf],
-            Operation::RetrieveApplicationKey => &[NfType::Af, NfType::Nef],
-        }
-    }
-
-    /// The scopes an access token must carry for the operation (TS 29.535 YAML).
-    pub fn required_scopes(self) -> &'static [&'static str] {
-        match self {
-            Operation::RegisterAnchorKey | Operation::RemoveContext => {
-                &[scope::API, scope::ANCHOR_KEY]
-            }
-            Operation::RetrieveApplicationKey => &[scope::API, scope::APPLICATION_KEY_GET],
-        }
-    }
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Consumer {
-    /// Development mode: no certificates or tokens; every operation is allowed and AFs the
-    /// registry does not list get the default policy.
-    Dev,
-    /// A consumer authenticated by its certificate and access token.
-    Authenticated {
-        /// The NF instance id (`urn:uuid:…`), from the certificate and the token's `sub`.
-        id: String,
-        /// Its NF type, from the configuration.
-        nf_type: NfType,
-        /// The token's scopes.
-        scopes: HashSet<String>,
-    },
 }
 
 /// Why a request is refused by the rules.
@@ -89,33 +54,12 @@ pub enum RuleError {
     AfNotAuthorized(String),
 }
 
-/// Checks that the consumer may call the operation at all.
+/// Checks that the consumer may call the operation at all (the generic
+/// `akma_sbi_model::authorize`: NF type, then scopes).
 pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
-    let Consumer::Authenticated {
-        id,
-        nf_type,
-        scopes,
-    } = consumer
-    else {
-        return Ok(());
-    };
-    if !op.allowed_nf_types().contains(nf_type) {
-        return Err(RuleError::UnauthorizedConsumer(format!(
-            "consumer {id} is an {nf_type}; {} is for {}",
-            op.label(),
-            op.allowed_nf_types()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" or ")
-        )));
-    }
-    if let Some(missing) = op.required_scopes().iter().find(|s| !scopes.contains(**s)) {
-        return Err(RuleError::UnauthorizedConsumer(format!(
-            "the access token lacks the scope {missing}"
-        )));
-    }
-    Ok(())
+    consumer
+        .authorize(op.descriptor())
+        .map_err(|e| RuleError::UnauthorizedConsumer(e.to_string()))
 }
 
 /// Resolves a parsed SBI `afId` (FQDN and optional `;ua=`, from [`AfId::parse_sbi`]) to the
@@ -130,19 +74,15 @@ pub fn resolve_af(
     let policy = match (config.afs.get(&fqdn), consumer) {
         (Some(p), _) => p.clone(),
         (None, Consumer::Dev) => AfPolicy::dev_default(fqdn.clone()),
-        (None, Consumer::Authenticated { .. }) => {
+        (None, Consumer::Nf(_)) => {
             return Err(RuleError::AfNotAuthorized(format!(
                 "AF {fqdn} is not registered for AKMA"
             )))
         }
     };
-    if let Consumer::Authenticated {
-        id,
-        nf_type: NfType::Af,
-        ..
-    } = consumer
-    {
-        if policy.identity.as_deref() != Some(id.as_str()) {
+    if let Consumer::Nf(c) = consumer {
+        let id = &c.nf_instance_id;
+        if c.nf_type == NfType::Af && policy.identity.as_deref() != Some(id.as_str()) {
             return Err(RuleError::AfNotAuthorized(format!(
                 "consumer {id} may not request keys for AF {fqdn}"
             )));
@@ -203,11 +143,9 @@ pub fn answer(
     } else {
         match consumer {
             Consumer::Dev => (policy.allow_supi, policy.allow_gpsi),
-            Consumer::Authenticated {
-                nf_type, scopes, ..
-            } => {
-                let scope_ok = scopes.contains(scope::SUPI_ACCESS);
-                match nf_type {
+            Consumer::Nf(c) => {
+                let scope_ok = c.has_scope(scope::SUPI_ACCESS);
+                match c.nf_type {
                     // The NEF needs the SUPI to map it to the GPSI it may pass on; it never
                     // gives the SUPI to an external AF (TS 33.535 §6.3).
                     NfType::Nef => (
@@ -264,11 +202,15 @@ mod tests {
     }
 
     fn auth(id: &str, nf_type: NfType, scopes: &[&str]) -> Consumer {
-        Consumer::Authenticated {
-            id: id.into(),
+        Consumer::Nf(akma_sbi_model::Consumer {
+            nf_instance_id: id.into(),
             nf_type,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-        }
+            claims: akma_sbi_model::nnrf::Claims {
+                sub: id.into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                ..Default::default()
+            },
+        })
     }
 
     #[test]

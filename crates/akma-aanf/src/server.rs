@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use akma_nf_host::kek::{resolve_kek, KekRule};
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
+use akma_sbi_server::ConsumerRegistry;
 use akma_store::{AkmaStore, SqliteOptions, SqliteStore, KEK_ENV};
 use clap::Args;
 
@@ -118,7 +119,13 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let security = SbiSecurity::resolve(host.dev, &config.host, AanfNf::NF_TYPE)?;
     let auth = match &security.verifier {
         None => AuthMode::Dev,
-        Some(v) => AuthMode::Enforced(v.clone()),
+        Some(v) => AuthMode::enforced(
+            v.clone(),
+            ConsumerRegistry::from_entries(
+                "AAnF",
+                config.host.consumers.iter().map(|(id, t)| (id, *t)),
+            ),
+        ),
     };
     let tls = security.tls.is_some();
     // Expired contexts are swept by the store itself.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use akma_sbi::models::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
 use akma_store::{AkmaContext, AkmaStore, StoreError};
 use time::OffsetDateTime;
 

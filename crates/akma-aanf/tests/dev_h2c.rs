@@ -8,7 +8,7 @@ use akma_aanf::server::{resolve, start, AanfArgs, Running};
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::KAusf;
-use akma_sbi::test_pki::{h2c_client, http1_client};
+use akma_sbi_server::test_pki::{h2c_client, http1_client};
 use reqwest::{Client, StatusCode, Version};
 use serde_json::{json, Value};
 

@@ -11,7 +11,7 @@ use akma_aanf::server::{resolve, start, AanfArgs, Running};
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::KAusf;
-use akma_sbi::test_pki::{CertAndKey, TestPki, TestTokenIssuer};
+use akma_sbi_server::test_pki::{CertAndKey, TestPki, TestTokenIssuer};
 use reqwest::{Client, StatusCode, Version};
 use serde_json::{json, Value};
 
@@ -725,7 +725,7 @@ async fn tls_handshake_needs_a_client_certificate_of_the_sbi_ca() {
     // Cleartext h2c to the TLS port gets no HTTP answer either.
     let r = tokio::time::timeout(
         Duration::from_secs(20),
-        akma_sbi::test_pki::h2c_client()
+        akma_sbi_server::test_pki::h2c_client()
             .post(format!(
                 "http://127.0.0.1:{}/naanf-akma/v1/register-anchorkey",
                 p.running.addr.port()

@@ -35,7 +35,6 @@
 //! aanf_token_file = "aanf-token.jwt"
 //! ```
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use akma_core::ids::{MncLen, ServingNetworkName};
@@ -57,32 +56,10 @@ pub const DEFAULT_MAX_CONTEXTS: usize = 250_000;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-pub use akma_nf_host::config::normalize_nf_id;
-
-/// The NF types the AUSF serves (TS 29.510 `NFType`): the one place that maps the
-/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the AUSF's types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum NfType {
-    /// AMF (with the SEAF): authenticates UEs.
-    #[serde(rename = "AMF")]
-    Amf,
-    /// SEAF.
-    #[serde(rename = "SEAF")]
-    Seaf,
-    /// UDM: deregisters a stale K_AUSF (TS 33.501 §6.1.4.1).
-    #[serde(rename = "UDM")]
-    Udm,
-}
-
-impl fmt::Display for NfType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NfType::Amf => "AMF",
-            NfType::Seaf => "SEAF",
-            NfType::Udm => "UDM",
-        })
-    }
-}
+/// The canonical form of an NF instance id for comparisons (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
+/// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
+pub use akma_sbi_model::NfType;
 
 /// Outgoing (client) TLS and tokens.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
@@ -194,7 +171,7 @@ impl AusfConfig {
             .nf_instance_id
             .map(|id| {
                 let n = normalize_nf_id(&id);
-                if akma_sbi::tls::is_uuid(&n) {
+                if akma_sbi_model::common::fields::is_uuid(&n) {
                     Ok(n)
                 } else {
                     Err(err(format!("nf_instance_id {id:?} is not a UUID")))
@@ -238,8 +215,26 @@ impl AusfConfig {
             .map(|s| check_uri("aanf_uri", s))
             .transpose()?;
         let host = HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| err(e.to_string()))?;
+        let accepted = {
+            use akma_sbi_model::nausf::op;
+            akma_sbi_model::common::allowed_nf_types(&[
+                &op::AUTHENTICATE,
+                &op::CONFIRM_5G_AKA,
+                &op::EAP_SESSION,
+                &op::DELETE_RESULT,
+                &op::DEREGISTER,
+            ])
+        };
+        for (id, nf_type) in &host.consumers {
+            akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "AUSF")
+                .map_err(|e| err(format!("[[consumer]] {id:?}: {e}")))?;
+        }
         // The AUSF's own rule: its consumers are named by NF instance id (UUIDs).
-        if let Some(id) = host.consumers.keys().find(|id| !akma_sbi::tls::is_uuid(id)) {
+        if let Some(id) = host
+            .consumers
+            .keys()
+            .find(|id| !akma_sbi_model::common::fields::is_uuid(id))
+        {
             return Err(err(format!("[[consumer]] id {id:?} is not a UUID")));
         }
         let client = raw.client.unwrap_or_default();

@@ -23,9 +23,8 @@ use akma_core::akma::{derive_akma_keys, AkmaKeys};
 use akma_core::eap::{self, key_derivation_identity, EapError, PeerResponse};
 use akma_core::eap_aka_prime::EapAkaPrimeKeys;
 use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
-use akma_core::keys::{CkPrime, IkPrime, KAusf, KSeaf, XresStar};
-use akma_sbi::nausf::{Av5gAka, SupiOrSuci};
-use akma_sbi::ueau::Xres;
+use akma_core::keys::{CkPrime, IkPrime, KAusf, KSeaf, Xres, XresStar};
+use akma_sbi_model::nausf::{Av5gAka, SupiOrSuci};
 
 /// How many resynchronisations one EAP-AKA' context may go through (a UE that keeps
 /// answering with AT_AUTS is refused after this).

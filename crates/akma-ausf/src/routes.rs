@@ -9,17 +9,15 @@
 
 use std::sync::Arc;
 
-use akma_sbi::client::ClientError;
-use akma_sbi::json::parse_request;
-use akma_sbi::nausf::{
+use akma_sbi_client::client::ClientError;
+use akma_sbi_model::nausf::{
     AuthType, AuthenticationInfo, ConfirmationData, DeregistrationInfo, EapSession, Link, Links,
     LinksValue, UEAuthenticationCtx, API_PATH, LINK_5G_AKA, LINK_EAP_SESSION, MEDIA_3GPP_HAL_JSON,
     SCOPE,
 };
-use akma_sbi::problem::{ApiCause, InvalidParam};
-use akma_sbi::{
-    ForbiddenCause, PeerIdentity, RequireScope, SbiError, SbiJson, TokenVerifier, VerifiedClaims,
-};
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::problem::{ApiCause, InvalidParam};
+use akma_sbi_server::{ConsumerAuth, RequireScope, SbiError, SbiJson};
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{header, HeaderValue, Method as HttpMethod, StatusCode};
 use axum::middleware::{self, Next};
@@ -28,25 +26,14 @@ use axum::routing::{post, put};
 use axum::Router;
 use serde::Serialize;
 
-use crate::config::{normalize_nf_id, NfType};
+use crate::config::NfType;
 use crate::core::{CoreError, Method};
 use crate::metrics::Op;
 use crate::service::{Ausf, AusfError, EapAnswer};
 
-/// How consumers are authenticated.
-#[derive(Clone)]
-pub enum AuthMode {
-    /// Development: no certificates or tokens.
-    Dev,
-    /// Production: the client certificate's NF instance id, a verified access token whose
-    /// `sub` is that id, and the NF type the configuration gives it.
-    Enforced {
-        /// The token verifier.
-        verifier: Arc<TokenVerifier>,
-        /// Consumers by normalised NF instance id.
-        consumers: Arc<std::collections::HashMap<String, NfType>>,
-    },
-}
+/// How consumers are authenticated: the one consumer authentication of
+/// `akma-sbi-server` (development mode, or certificate + token + consumer registry).
+pub type AuthMode = ConsumerAuth;
 
 /// Shared state of the routes.
 #[derive(Clone)]
@@ -75,13 +62,23 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The NF types that may call it: the AMF/SEAF authenticates (TS 33.501 §6.1.3); the
-    /// UDM deregisters (TS 33.501 §6.1.4.1, TS 29.509 §5.2.2.4).
-    pub fn allowed(self) -> &'static [NfType] {
+    /// The operation's descriptor, declared once in `akma_sbi_model::nausf::op`: the
+    /// AMF/SEAF authenticates (TS 33.501 §6.1.3); the UDM deregisters (TS 33.501 §6.1.4.1,
+    /// TS 29.509 §5.2.2.4).
+    pub fn descriptor(self) -> &'static akma_sbi_model::Operation {
+        use akma_sbi_model::nausf::op;
         match self {
-            Operation::Deregister => &[NfType::Udm],
-            _ => &[NfType::Amf, NfType::Seaf],
+            Operation::Authenticate => &op::AUTHENTICATE,
+            Operation::Confirm => &op::CONFIRM_5G_AKA,
+            Operation::EapSession => &op::EAP_SESSION,
+            Operation::DeleteResult => &op::DELETE_RESULT,
+            Operation::Deregister => &op::DEREGISTER,
         }
+    }
+
+    /// The NF types that may call it.
+    pub fn allowed(self) -> &'static [NfType] {
+        self.descriptor().allowed
     }
 }
 
@@ -172,45 +169,13 @@ fn udm_error(c: ClientError) -> SbiError {
     }
 }
 
-/// Establishes who is calling and checks that it may use `op`.
+/// Authenticates the consumer (`akma_sbi_server::consumer`) and checks that it may use
+/// `op`.
 fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<(), SbiError> {
-    let AuthMode::Enforced { consumers, .. } = &state.auth else {
-        return Ok(());
-    };
-    let claims = req
-        .extensions()
-        .get::<VerifiedClaims>()
-        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
-    let cert_id = req
-        .extensions()
-        .get::<PeerIdentity>()
-        .and_then(|p| p.nf_instance_id.clone())
-        .ok_or_else(|| {
-            SbiError::forbidden(
-                ForbiddenCause::UnauthorizedConsumer,
-                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
-            )
-        })?;
-    let sub = normalize_nf_id(&claims.0.sub);
-    if sub != normalize_nf_id(&cert_id) {
-        return Err(SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            "the access token was issued to another NF than the one in the client certificate",
-        ));
-    }
-    let nf_type = *consumers.get(&sub).ok_or_else(|| {
-        SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            format!("consumer {sub} is not known to this AUSF"),
-        )
-    })?;
-    if !op.allowed().contains(&nf_type) {
-        return Err(SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            format!("an {nf_type} may not use {op:?}"),
-        ));
-    }
-    Ok(())
+    state
+        .auth
+        .authorize(req.extensions(), op.descriptor())
+        .map(|_| ())
 }
 
 /// The `{apiRoot}` for links: configured, or the request's scheme and authority (the
@@ -399,10 +364,7 @@ async fn track(
 /// The Nausf_UEAuthentication router with the SBI fallbacks (404/405 ProblemDetails) and
 /// token checks (scope `nausf-auth`, TS 29.509 YAML).
 pub fn sbi_router(state: Arc<AppState>) -> Router {
-    let verifier = match &state.auth {
-        AuthMode::Dev => None,
-        AuthMode::Enforced { verifier, .. } => Some(verifier.clone()),
-    };
+    let verifier = state.auth.verifier().cloned();
     let scoped = || RequireScope::optional(verifier.clone(), &[SCOPE]);
     let api = Router::new()
         .route(
@@ -423,5 +385,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         )
         .route_layer(middleware::from_fn_with_state(state.clone(), track));
     let app = Router::new().nest(API_PATH, api).with_state(state);
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

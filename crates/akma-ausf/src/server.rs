@@ -15,8 +15,9 @@ use std::time::Duration;
 use akma_core::ids::{MncLen, ServingNetworkName};
 use akma_nf_host::error::read_file;
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
-use akma_sbi::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
-use akma_sbi::ueau::NfInstanceId;
+use akma_sbi_client::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
+use akma_sbi_model::common::NfInstanceId;
+use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
 use zeroize::Zeroizing;
 
@@ -313,10 +314,13 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
     let security = SbiSecurity::resolve(host.dev, &config.host, AusfNf::NF_TYPE)?;
     let auth = match &security.verifier {
         None => AuthMode::Dev,
-        Some(verifier) => AuthMode::Enforced {
-            verifier: verifier.clone(),
-            consumers: Arc::new(config.host.consumers.clone()),
-        },
+        Some(verifier) => AuthMode::enforced(
+            verifier.clone(),
+            ConsumerRegistry::from_entries(
+                "AUSF",
+                config.host.consumers.iter().map(|(id, t)| (id, *t)),
+            ),
+        ),
     };
     let tls = security.tls.is_some();
     let lifetime = settings.context_lifetime_secs;
@@ -341,7 +345,7 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         .start()
         .await?;
     tracing::info!(addr = %running.addr, dev = host.dev, tls, udm = %udm_uri, aanf = %aanf_uri,
-        "AUSF serving Nausf_UEAuthentication at {}", akma_sbi::nausf::API_PATH);
+        "AUSF serving Nausf_UEAuthentication at {}", akma_sbi_model::nausf::API_PATH);
     Ok(Running {
         addr: running.addr,
         ops_addr: running.ops_addr,

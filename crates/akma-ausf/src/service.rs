@@ -22,17 +22,17 @@ use std::time::Instant;
 
 use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
-use akma_sbi::client::{ClientError, NaanfClient, NudmUeauClient};
-use akma_sbi::models::{AkmaKeyInfo, CtxRemove, UeId};
-use akma_sbi::nausf::{
+use akma_sbi_client::client::{ClientError, NaanfClient, NudmUeauClient};
+use akma_sbi_model::common::NfInstanceId;
+use akma_sbi_model::naanf::{AkmaKeyInfo, CtxRemove, UeId};
+use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, ConfirmationDataResponse,
     DeregistrationInfo, EapSession, ResynchronizationInfo, SupiOrSuci,
 };
-use akma_sbi::problem::ApiCause;
-use akma_sbi::ueau::{
+use akma_sbi_model::nudm_ueau::{
     AuthEvent, AuthType, AuthenticationInfoRequest, AuthenticationInfoResult, AuthenticationVector,
-    NfInstanceId,
 };
+use akma_sbi_server::problem::ApiCause;
 use time::OffsetDateTime;
 
 use crate::core::{
@@ -232,7 +232,7 @@ impl Ausf {
             Hop::UdmGenerateAuthData,
             self.inner
                 .udm
-                .generate_auth_data(akma_sbi::nausf::supi_or_suci_str(supi_or_suci), &req),
+                .generate_auth_data(akma_sbi_model::nausf::supi_or_suci_str(supi_or_suci), &req),
         )
         .await
         .map_err(AusfError::Udm)

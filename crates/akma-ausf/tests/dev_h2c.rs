@@ -10,8 +10,8 @@ use akma_core::eap::{self, key_derivation_identity, ChallengeRequest, Code, EapP
 use akma_core::eap_aka_prime::{derive_ck_ik_prime, EapAkaPrimeKeys};
 use akma_core::ids::{MncLen, Supi};
 use akma_core::keys::{KAut, KSeaf};
-use akma_sbi::client::{NausfClient, SbiClient};
-use akma_sbi::nausf::{
+use akma_sbi_client::client::{NausfClient, SbiClient};
+use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, DeregistrationInfo, EapSession,
     SupiOrSuci, LINK_EAP_SESSION,
 };
@@ -621,7 +621,7 @@ async fn malformed_inputs_are_400_and_unknown_contexts_404() {
     assert_eq!(a.invalid_params(), vec!["/supi"]);
 
     // HTTP/1.1 works too (conformance tools speak it).
-    let h1 = akma_sbi::test_pki::http1_client();
+    let h1 = akma_sbi_server::test_pki::http1_client();
     let a = post_json(&h1, &url, &json!({})).await;
     assert_eq!(a.version, Version::HTTP_11);
     a.assert_problem(400, Some("MANDATORY_IE_MISSING"));

@@ -7,11 +7,11 @@ mod common;
 use std::path::Path;
 
 use akma_ausf::server::{resolve, start, AusfArgs, Running};
-use akma_sbi::client::{NausfClient, SbiClient};
-use akma_sbi::nausf::{
+use akma_sbi_client::client::{NausfClient, SbiClient};
+use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, SupiOrSuci, LINK_5G_AKA,
 };
-use akma_sbi::test_pki::{TestPki, TestTokenIssuer};
+use akma_sbi_server::test_pki::{TestPki, TestTokenIssuer};
 use common::*;
 use reqwest::{Method, StatusCode, Version};
 use serde_json::json;
@@ -182,7 +182,7 @@ async fn mtls_and_tokens_end_to_end() {
     );
 
     // The A-KID resolves at the AAnF (dev mode) with the K_AF of our K_AKMA.
-    let aanf_client = akma_sbi::client::NaanfClient::new(
+    let aanf_client = akma_sbi_client::client::NaanfClient::new(
         SbiClient::h2c().unwrap(),
         format!("http://{}", aanf.addr),
     );
@@ -191,7 +191,7 @@ async fn mtls_and_tokens_end_to_end() {
         akma_core::akma::UaProtocolId::TLS13_PSK,
     );
     let got = aanf_client
-        .retrieve_application_key(&akma_sbi::models::AkmaAfKeyRequest::new(
+        .retrieve_application_key(&akma_sbi_model::naanf::AkmaAfKeyRequest::new(
             &af,
             ue.akma.a_kid.clone(),
             false,
@@ -226,7 +226,7 @@ async fn mtls_and_tokens_end_to_end() {
     .await;
     assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
     assert!(aanf_client
-        .retrieve_application_key(&akma_sbi::models::AkmaAfKeyRequest::new(
+        .retrieve_application_key(&akma_sbi_model::naanf::AkmaAfKeyRequest::new(
             &af,
             ue.akma.a_kid.clone(),
             false,

@@ -162,6 +162,83 @@ fn fingerprint(label: &[u8], key: &[u8]) -> String {
     hex::encode(&h.finalize()[..4])
 }
 
+/// XRES of EAP-AKA' (TS 29.503 `Xres`, `^[A-Fa-f0-9]{8,32}$`): 4 to 16 octets, held like a
+/// key (zeroized on drop, constant-time equality, never printed).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Xres {
+    buf: [u8; 16],
+    len: u8,
+}
+
+impl Xres {
+    /// Copies 4 to 16 octets.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        if !(4..=16).contains(&bytes.len()) {
+            return None;
+        }
+        let mut buf = [0u8; 16];
+        buf[..bytes.len()].copy_from_slice(bytes);
+        Some(Self {
+            buf,
+            len: bytes.len() as u8,
+        })
+    }
+
+    /// Parses 8 to 32 hex digits (an even number, either case).
+    pub fn from_hex(s: &str) -> Result<Self, String> {
+        if !(8..=32).contains(&s.len()) {
+            return Err(format!(
+                "expected 8 to 32 hexadecimal characters (4 to 16 octets), got {} characters",
+                s.chars().count()
+            ));
+        }
+        let v = zeroize::Zeroizing::new(hex::decode(s).map_err(|e| e.to_string())?);
+        Self::from_slice(&v).ok_or_else(|| "expected 4 to 16 octets".to_owned())
+    }
+
+    /// The octets. Every call site is a place where the expected response is used.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.buf[..self.len as usize]
+    }
+
+    /// Lowercase hex, zeroized on drop.
+    pub fn expose_hex(&self) -> zeroize::Zeroizing<String> {
+        zeroize::Zeroizing::new(hex::encode(self.expose_secret()))
+    }
+
+    /// Constant-time equality (the lengths are not secret).
+    pub fn ct_eq(&self, other: &Self) -> bool {
+        self.len == other.len && bool::from(self.expose_secret().ct_eq(other.expose_secret()))
+    }
+}
+
+impl PartialEq for Xres {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other)
+    }
+}
+impl Eq for Xres {}
+
+impl fmt::Debug for Xres {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Xres(<{} octets redacted>)", self.len)
+    }
+}
+
+#[cfg(test)]
+mod xres_tests {
+    use super::Xres;
+
+    #[test]
+    fn xres_lengths() {
+        assert!(Xres::from_hex("0011223").is_err());
+        assert!(Xres::from_hex("001122334").is_err());
+        assert!(Xres::from_hex(&"a".repeat(34)).is_err());
+        assert_eq!(Xres::from_hex("00112233").unwrap().expose_secret().len(), 4);
+        assert!(Xres::from_hex("0011223g").is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -370,9 +370,10 @@ fn data_file_is_the_shared_one() {
     let shared =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/suci_ecies.json");
     if let Ok(want) = std::fs::read(&shared) {
-        let have =
-            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/suci_ecies.json"))
-                .unwrap();
+        let have = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/vectors/suci_ecies.json"),
+        )
+        .unwrap();
         assert!(
             have == want,
             "spec/vectors/suci_ecies.json differs from shared/vectors"

@@ -40,7 +40,7 @@ pub fn api_root(configured: Option<&str>, req: &Request) -> String {
     }
     let tls = req
         .extensions()
-        .get::<akma_sbi::server::TransportInfo>()
+        .get::<akma_sbi_server::server::TransportInfo>()
         .is_some_and(|t| t.tls);
     let scheme = if tls { "https" } else { "http" };
     let authority = req

@@ -162,7 +162,7 @@ impl HostSettings {
     pub fn check<N>(&self, config: &HostConfig<N>) -> Result<(), HostError> {
         if self.dev {
             for addr in std::iter::once(self.listen).chain(self.ops_listen) {
-                akma_sbi::dev_listen_guard(addr)?;
+                akma_sbi_server::dev_listen_guard(addr)?;
             }
         } else {
             if config.tls.is_none() {

@@ -160,16 +160,8 @@ fn default_leeway() -> u64 {
     DEFAULT_LEEWAY_SECS
 }
 
-/// The canonical form of an NF instance id for comparisons: without a `urn:uuid:` prefix,
-/// lowercase (TS 29.510 `NfInstanceId` is a UUID; certificates carry it as `urn:uuid:<uuid>`).
-pub fn normalize_nf_id(id: &str) -> String {
-    let s = id.trim();
-    let s = s
-        .get(..9)
-        .filter(|p| p.eq_ignore_ascii_case("urn:uuid:"))
-        .map_or(s, |_| &s[9..]);
-    s.to_ascii_lowercase()
-}
+/// The canonical form of an NF instance id (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
 
 /// The common settings of an NF's file. Absent settings stay `None` so that the
 /// environment and flags can fill them. `N` is the NF's enum of consumer NF types.

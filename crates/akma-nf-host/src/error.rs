@@ -37,7 +37,7 @@ pub enum HostError {
     },
     /// Development mode on a non-loopback address.
     #[error(transparent)]
-    NonLoopback(#[from] akma_sbi::server::NonLoopbackError),
+    NonLoopback(#[from] akma_sbi_server::server::NonLoopbackError),
     /// Production mode without `[tls]`.
     #[error("production mode needs a [tls] section (cert, key, client_ca) for mutual TLS; use --dev for a loopback development server")]
     NeedsTls,
@@ -59,11 +59,11 @@ pub enum HostError {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: akma_sbi::auth::KeyError,
+        source: akma_sbi_server::auth::KeyError,
     },
     /// The `[tls]` files do not make a server configuration.
     #[error("[tls]: {0}")]
-    Tls(#[from] akma_sbi::tls::TlsSetupError),
+    Tls(#[from] akma_sbi_server::tls::TlsSetupError),
     /// A file named by the configuration cannot be read.
     #[error("cannot read {}: {source}", path.display())]
     Read {

@@ -96,7 +96,7 @@ impl NfHost {
         }
     }
 
-    /// The NF's SBI router (its API roots, with `akma_sbi::with_sbi_fallbacks`).
+    /// The NF's SBI router (its API roots, with `akma_sbi_server::with_sbi_fallbacks`).
     pub fn sbi(mut self, router: Router) -> Self {
         self.sbi = router;
         self
@@ -167,7 +167,7 @@ impl NfHost {
         let (tx, rx) = watch::channel(false);
         let app = self.sbi.merge(ops_router(self.ops.clone()));
         let ops_task = ops_listener.map(|l| {
-            tokio::spawn(akma_sbi::serve(
+            tokio::spawn(akma_sbi_server::serve(
                 l,
                 ops_router(self.ops.clone()),
                 None,
@@ -182,7 +182,8 @@ impl NfHost {
         let (name, tls, on_stop) = (self.name, self.security.tls, self.on_stop);
         tracing::debug!(%addr, ?ops_addr, dev = self.dev, tls = tls.is_some(), "{name} listening");
         let task = tokio::spawn(async move {
-            let served = akma_sbi::serve(listener, app, tls, Shutdown(rx).wait_owned()).await;
+            let served =
+                akma_sbi_server::serve(listener, app, tls, Shutdown(rx).wait_owned()).await;
             if let Some(t) = ops_task {
                 let _ = t.await;
             }

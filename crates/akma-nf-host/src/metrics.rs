@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use akma_sbi::histogram::{Histogram, BUCKETS};
+pub use akma_sbi_server::histogram::{Histogram, BUCKETS};
 
 /// The Prometheus metric types used here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use akma_sbi::SbiError;
+use akma_sbi_server::SbiError;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use akma_sbi::auth::{TokenAlg, VerificationKey};
-use akma_sbi::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::auth::{TokenAlg, VerificationKey};
+use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
 
 use crate::config::{HostConfig, OAuth2Config, TlsConfig};
 use crate::error::{read_file, HostError};
@@ -88,7 +88,7 @@ pub fn token_verifier(
 /// The mutual TLS server configuration of `[tls]`.
 pub fn tls_config(t: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, HostError> {
     let key = zeroize::Zeroizing::new(read_file(&t.key)?);
-    Ok(akma_sbi::tls::mtls_server_config(
+    Ok(akma_sbi_server::tls::mtls_server_config(
         &read_file(&t.cert)?,
         &key,
         &read_file(&t.client_ca)?,

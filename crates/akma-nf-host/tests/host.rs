@@ -64,7 +64,7 @@ async fn serves_sbi_and_ops_then_drains_tasks_and_runs_stop_hooks() {
     let task_saw_stop = Arc::new(AtomicBool::new(false));
     let (t, s, seen) = (ticks.clone(), stopped.clone(), task_saw_stop.clone());
     let running = NfHost::new("TestNF", &settings, SbiSecurity::default())
-        .sbi(akma_sbi::with_sbi_fallbacks(
+        .sbi(akma_sbi_server::with_sbi_fallbacks(
             Router::new().route("/test/v1/x", get(|| async { "x" })),
         ))
         .ops(ops.clone())

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use akma_core::aka::{Autn, Rand};
 use akma_core::ids::{ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
-use akma_sbi::client::{ClientError, NausfClient, SbiClient};
-use akma_sbi::nausf::{
+use akma_sbi_client::client::{ClientError, NausfClient, SbiClient};
+use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthType, AuthenticationInfo, ConfirmationData, EapSession,
     ResynchronizationInfo, SupiOrSuci, LINK_5G_AKA, LINK_EAP_SESSION,
 };

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use akma_ausf::service::Clock;
 use akma_core::ids::ServingNetworkName;
 use akma_core::suci::HomeNetworkKey;
-use akma_sbi::client::{ClientError, NaanfClient, SbiClient};
+use akma_sbi_client::client::{ClientError, NaanfClient, SbiClient};
 use akma_udm::subscriber::Subscriber;
 
 use crate::amf::{AmfError, SimulatedAmf};

@@ -1,5 +1,5 @@
 //! The simulated AMF/SEAF over real HTTP/2 (h2c) against a stand-in AUSF written here on
-//! `akma_core` and the `akma_sbi::nausf` models: checks the SBI shell (POST, HAL links, PUT
+//! `akma_core` and the `akma_sbi_model::nausf` models: checks the SBI shell (POST, HAL links, PUT
 //! confirmation, resynchronisation) and the fault options, independently of the project's
 //! AUSF and UDM. The stand-in records an "AKMA registration" only when it confirms RES*, as
 //! the AUSF registers at the AAnF.
@@ -12,11 +12,11 @@ use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{KAkma, Opc, XresStar, K};
 use akma_core::milenage::Milenage;
-use akma_sbi::json::FromSbiJson;
-use akma_sbi::nausf::{
+use akma_sbi_model::nausf::{
     AuthData5g, AuthType, AuthenticationInfo, Av5gAka, ConfirmationData, ConfirmationDataResponse,
     Link, LinksValue, SupiOrSuci, UEAuthenticationCtx, MEDIA_3GPP_HAL_JSON,
 };
+use akma_sbi_model::FromSbiJson;
 use akma_sim::{Faults, Outcome, SimulatedAmf};
 use akma_ue::identity::IdentityChoice;
 use akma_ue::{UeEvent, UeSpec};
@@ -61,7 +61,7 @@ fn milenage() -> Milenage {
 async fn authenticate(State(home): State<Shared>, body: Bytes) -> Response {
     let info = match AuthenticationInfo::from_sbi_slice(&body) {
         Ok(i) => i,
-        Err(e) => return e.into_response(),
+        Err(e) => return akma_sbi_server::SbiError::from(e).into_response(),
     };
     let supi = match &info.supi_or_suci {
         SupiOrSuci::Supi(s) => s.clone(),
@@ -128,7 +128,7 @@ async fn authenticate(State(home): State<Shared>, body: Bytes) -> Response {
 async fn confirm(State(home): State<Shared>, Path(id): Path<String>, body: Bytes) -> Response {
     let data = match ConfirmationData::from_sbi_slice(&body) {
         Ok(d) => d,
-        Err(e) => return e.into_response(),
+        Err(e) => return akma_sbi_server::SbiError::from(e).into_response(),
     };
     let mut h = home.lock().unwrap();
     let Some(ctx) = h.contexts.remove(&id) else {
@@ -173,7 +173,7 @@ async fn start() -> (String, Shared, tokio::sync::oneshot::Sender<()>) {
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        akma_sbi::serve(listener, app, None, async {
+        akma_sbi_server::serve(listener, app, None, async {
             let _ = rx.await;
         })
         .await

@@ -8,7 +8,7 @@ use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, ServingNetworkName,
 use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
 use akma_core::suci::{HomeNetworkKey, ProtectionScheme};
-use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi_model::AkmaAfKeyRequest;
 use akma_sim::fixtures::{SubscriberFixture, SNN_901_70 as SNN};
 use akma_sim::network::{Network, NetworkBuilder};
 use akma_sim::{Faults, Outcome, SimulatedAmf};

@@ -46,7 +46,8 @@ use crate::rules::NfType;
 #[error("{0}")]
 pub struct ConfigError(pub String);
 
-pub use akma_nf_host::config::normalize_nf_id;
+/// The canonical form of an NF instance id (the one of `akma-sbi-model`).
+pub use akma_sbi_model::common::normalize_nf_id;
 
 /// A secret string setting, wiped from memory when dropped.
 fn secret_string<'de, D: serde::Deserializer<'de>>(
@@ -161,6 +162,19 @@ impl UdmConfig {
             toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
         let host =
             HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
+        let accepted = {
+            use akma_sbi_model::{nudm_sdm, nudm_ueau};
+            akma_sbi_model::common::allowed_nf_types(&[
+                &nudm_ueau::op::GENERATE_AUTH_DATA,
+                &nudm_ueau::op::CONFIRM_AUTH,
+                &nudm_ueau::op::DELETE_AUTH,
+                &nudm_sdm::op::GET_ID_TRANSLATION,
+            ])
+        };
+        for (id, nf_type) in &host.consumers {
+            akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "UDM")
+                .map_err(|e| ConfigError(format!("[[consumer]] {id:?}: {e}")))?;
+        }
         let mut serving_networks = Vec::new();
         for s in &raw.serving_networks {
             serving_networks.push(s.parse::<Plmn>().map_err(|e| {

@@ -14,11 +14,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use akma_core::suci::SuciError;
-use akma_sbi::json::parse_request;
-use akma_sbi::ueau::AuthEvent;
-use akma_sbi::{
-    ApiCause, ForbiddenCause, InvalidParam, PeerIdentity, RequireScope, SbiError, SbiJson,
-    TokenVerifier, VerifiedClaims,
+use akma_sbi_model::nudm_ueau::AuthEvent;
+use akma_sbi_server::extract::parse_request;
+use akma_sbi_server::{
+    ApiCause, ConsumerAuth, ForbiddenCause, InvalidParam, RequireScope, SbiError, SbiJson,
 };
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
@@ -28,26 +27,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Router;
 
-use crate::config::normalize_nf_id;
 use crate::metrics::{Metrics, Op};
 use crate::rules::{Consumer, Operation, RuleError};
 use crate::service::{Udm, UdmError};
 use crate::store::StoreError;
 
 /// The API root path of Nudm_UEAU.
-pub const UEAU_ROOT: &str = "/nudm-ueau/v1";
+pub const UEAU_ROOT: &str = akma_sbi_model::nudm_ueau::API_ROOT;
 /// The API root path of Nudm_SDM.
-pub const SDM_ROOT: &str = "/nudm-sdm/v2";
+pub const SDM_ROOT: &str = akma_sbi_model::nudm_sdm::API_ROOT;
 
-/// How consumers are authenticated.
-#[derive(Clone)]
-pub enum AuthMode {
-    /// Development: no certificates or tokens.
-    Dev,
-    /// Production: the client certificate's NF instance id and a verified access token
-    /// whose `sub` is that id.
-    Enforced(Arc<TokenVerifier>),
-}
+/// How consumers are authenticated: the one consumer authentication of
+/// `akma-sbi-server` (development mode, or certificate + token + consumer registry).
+pub type AuthMode = ConsumerAuth;
 
 /// Shared state of the routes.
 #[derive(Clone)]
@@ -120,52 +112,11 @@ pub fn to_sbi_error(e: UdmError) -> SbiError {
     }
 }
 
-/// Establishes who is calling (see the AAnF): in development mode nobody in particular;
-/// otherwise the NF whose certificate identity equals the verified token's `sub`.
-fn consumer(state: &AppState, req: &Request) -> Result<Consumer, SbiError> {
-    let AuthMode::Enforced(_) = &state.auth else {
-        return Ok(Consumer::Dev);
-    };
-    let claims = req
-        .extensions()
-        .get::<VerifiedClaims>()
-        .ok_or_else(|| SbiError::unauthorized("no access token"))?;
-    let cert_id = req
-        .extensions()
-        .get::<PeerIdentity>()
-        .and_then(|p| p.nf_instance_id.clone())
-        .ok_or_else(|| {
-            SbiError::forbidden(
-                ForbiddenCause::UnauthorizedConsumer,
-                "the client certificate carries no NF instance id (SAN URI urn:uuid:…)",
-            )
-        })?;
-    let sub = normalize_nf_id(&claims.0.sub);
-    if sub != normalize_nf_id(&cert_id) {
-        return Err(SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            "the access token was issued to another NF than the one in the client certificate",
-        ));
-    }
-    let nf_type = *state.udm.config().host.consumers.get(&sub).ok_or_else(|| {
-        SbiError::forbidden(
-            ForbiddenCause::UnauthorizedConsumer,
-            format!("consumer {sub} is not known to this UDM"),
-        )
-    })?;
-    Ok(Consumer::Authenticated {
-        id: sub,
-        nf_type,
-        scopes: claims.0.scopes.iter().cloned().collect(),
-    })
-}
-
-/// Authorises before the body is read, so that an unauthorised caller learns nothing from
-/// validation errors.
+/// Authenticates the consumer (`akma_sbi_server::consumer`) and authorises the operation
+/// before the body is read, so that an unauthorised caller learns nothing from validation
+/// errors.
 fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer, SbiError> {
-    let c = consumer(state, req)?;
-    crate::rules::authorize(&c, op).map_err(|e| to_sbi_error(e.into()))?;
-    Ok(c)
+    state.auth.authorize(req.extensions(), op.descriptor())
 }
 
 fn path_error(e: PathRejection) -> SbiError {
@@ -258,7 +209,7 @@ async fn id_translation(
         params: vec![InvalidParam::with_reason("query", e.body_text())],
     })?;
     if let Some(f) = q.get("supported-features") {
-        akma_sbi::SupportedFeatures::parse(f).map_err(|reason| {
+        akma_sbi_model::SupportedFeatures::parse(f).map_err(|reason| {
             to_sbi_error(UdmError::BadQueryParam {
                 name: "supported-features",
                 reason,
@@ -342,11 +293,8 @@ async fn track(
 /// The Nudm_UEAU and Nudm_SDM routes with the SBI fallbacks (404/405 ProblemDetails) and
 /// the token checks per operation (TS 29.503 scopes).
 pub fn sbi_router(state: Arc<AppState>) -> Router {
-    let verifier = match &state.auth {
-        AuthMode::Dev => None,
-        AuthMode::Enforced(v) => Some(v.clone()),
-    };
-    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.required_scopes());
+    let verifier = state.auth.verifier().cloned();
+    let scoped = |op: Operation| RequireScope::optional(verifier.clone(), op.descriptor().scopes);
     let tracked = |op: Op| middleware::from_fn_with_state((state.clone(), op), track);
     let ueau = Router::new()
         .route(
@@ -377,5 +325,5 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
         .nest(UEAU_ROOT, ueau)
         .nest(SDM_ROOT, sdm)
         .with_state(state);
-    akma_sbi::with_sbi_fallbacks(app)
+    akma_sbi_server::with_sbi_fallbacks(app)
 }

@@ -3,56 +3,35 @@
 //! Annex C), the authentication vectors (TS 33.501 §6.1.3) and the content of the answers
 //! (TS 33.535 §6.1, TS 29.503). No I/O, no clock, no randomness: RAND comes from the caller.
 
-use std::collections::HashSet;
-use std::fmt;
-
 use akma_core::aka::{
     amf_separation_bit, generate_he_av, sqn_from_u64, sqn_to_u64, verify_auts, Amf, Rand, Sqn,
 };
 use akma_core::eap_aka_prime::derive_ck_ik_prime;
 use akma_core::ids::{Gpsi, Plmn, ServingNetworkName, Supi};
 use akma_core::milenage::Milenage;
-use akma_sbi::ueau::{
+use akma_sbi_model::nudm_sdm::IdTranslationResult;
+use akma_sbi_model::nudm_ueau::{
     AuthType, AuthenticationInfoResult, AuthenticationVector, Av5GHeAka, AvEapAkaPrime,
-    IdTranslationResult, ResynchronizationInfo, Xres,
+    ResynchronizationInfo, Xres,
 };
-use serde::Deserialize;
 
 use crate::subscriber::{AuthMethod, SqnState, Subscriber};
 
-/// OAuth2 scopes (TS 29.503 YAMLs). The API scope is required; the YAMLs list the
-/// operation scopes only as an alternative together with it.
+/// OAuth2 scopes (TS 29.503 YAMLs; declared once in `akma-sbi-model`). The API scope is
+/// required.
 pub mod scope {
     /// Nudm_UEAU.
-    pub const UEAU: &str = "nudm-ueau";
+    pub const UEAU: &str = akma_sbi_model::nudm_ueau::scope::API;
     /// Nudm_SDM.
-    pub const SDM: &str = "nudm-sdm";
+    pub const SDM: &str = akma_sbi_model::nudm_sdm::scope::API;
 }
 
-/// The NF types the UDM distinguishes (TS 29.510 `NFType`): the one place that maps the
-/// `nf_type` of `[[consumer]]` (parsed by the host, `HostConfig<NfType>`) to the UDM's types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-pub enum NfType {
-    /// AUSF: authentication data and results (Nudm_UEAU).
-    #[serde(rename = "AUSF")]
-    Ausf,
-    /// NEF: GPSI↔SUPI translation (Nudm_SDM) for external AFs (TS 33.535 §6.3).
-    #[serde(rename = "NEF")]
-    Nef,
-    /// AAnF: SUPI→GPSI translation (TS 33.535 §4.2.1, Rel-18).
-    #[serde(rename = "AANF")]
-    Aanf,
-}
+/// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
+pub use akma_sbi_model::NfType;
 
-impl fmt::Display for NfType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            NfType::Ausf => "AUSF",
-            NfType::Nef => "NEF",
-            NfType::Aanf => "AANF",
-        })
-    }
-}
+/// The caller of an operation: `Consumer::Dev` in development mode, else `Consumer::Nf`
+/// with the authenticated consumer (`akma_sbi_model::Caller`).
+pub use akma_sbi_model::Caller as Consumer;
 
 /// The operations the UDM serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -68,52 +47,23 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The operation's descriptor, declared once in `akma-sbi-model`: only an AUSF uses
+    /// Nudm_UEAU (TS 33.501 §6.1.3); the NEF and the AAnF translate identities (TS 33.535
+    /// §6.3, §4.2.1).
+    pub fn descriptor(self) -> &'static akma_sbi_model::Operation {
+        use akma_sbi_model::{nudm_sdm, nudm_ueau};
+        match self {
+            Operation::GenerateAuthData => &nudm_ueau::op::GENERATE_AUTH_DATA,
+            Operation::ConfirmAuth => &nudm_ueau::op::CONFIRM_AUTH,
+            Operation::DeleteAuth => &nudm_ueau::op::DELETE_AUTH,
+            Operation::GetIdTranslation => &nudm_sdm::op::GET_ID_TRANSLATION,
+        }
+    }
+
     /// The metric / log label.
     pub fn label(self) -> &'static str {
-        match self {
-            Operation::GenerateAuthData => "generate-auth-data",
-            Operation::ConfirmAuth => "confirm-auth",
-            Operation::DeleteAuth => "delete-auth",
-            Operation::GetIdTranslation => "id-translation-result",
-        }
+        self.descriptor().name
     }
-
-    /// The NF types allowed: only an AUSF uses Nudm_UEAU (TS 33.501 §6.1.3); the NEF and
-    /// the AAnF translate identities (TS 33.535 §6.3, §4.2.1).
-    pub fn allowed_nf_types(self) -> &'static [NfType] {
-        match self {
-            Operation::GenerateAuthData | Operation::ConfirmAuth | Operation::DeleteAuth => {
-                &[NfType::Ausf]
-            }
-            Operation::GetIdTranslation => &[NfType::Nef, NfType::Aanf],
-        }
-    }
-
-    /// The scopes an access token must carry.
-    pub fn required_scopes(self) -> &'static [&'static str] {
-        match self {
-            Operation::GenerateAuthData | Operation::ConfirmAuth | Operation::DeleteAuth => {
-                &[scope::UEAU]
-            }
-            Operation::GetIdTranslation => &[scope::SDM],
-        }
-    }
-}
-
-/// The authenticated caller of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Consumer {
-    /// Development mode: no certificates or tokens; everything is allowed.
-    Dev,
-    /// A consumer authenticated by its certificate and access token.
-    Authenticated {
-        /// Its NF instance id (lowercase UUID).
-        id: String,
-        /// Its NF type, from the configuration.
-        nf_type: NfType,
-        /// The token's scopes.
-        scopes: HashSet<String>,
-    },
 }
 
 /// Why the rules refuse a request.
@@ -134,33 +84,12 @@ pub enum RuleError {
     SqnExhausted,
 }
 
-/// Checks that the consumer may call the operation at all.
+/// Checks that the consumer may call the operation at all (the generic
+/// `akma_sbi_model::authorize`: NF type, then scopes).
 pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
-    let Consumer::Authenticated {
-        id,
-        nf_type,
-        scopes,
-    } = consumer
-    else {
-        return Ok(());
-    };
-    if !op.allowed_nf_types().contains(nf_type) {
-        return Err(RuleError::UnauthorizedConsumer(format!(
-            "consumer {id} is an {nf_type}; {} is for {}",
-            op.label(),
-            op.allowed_nf_types()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" or ")
-        )));
-    }
-    if let Some(missing) = op.required_scopes().iter().find(|s| !scopes.contains(**s)) {
-        return Err(RuleError::UnauthorizedConsumer(format!(
-            "the access token lacks the scope {missing}"
-        )));
-    }
-    Ok(())
+    consumer
+        .authorize(op.descriptor())
+        .map_err(|e| RuleError::UnauthorizedConsumer(e.to_string()))
 }
 
 /// The PLMN part of a serving network name (`5G:mnc<MNC>.mcc<MCC>.3gppnetwork.org[:NID]`),
@@ -495,18 +424,21 @@ mod tests {
         let nswo = ServingNetworkName::parse("5G:NSWO").unwrap();
         assert!(check_serving_network(&nswo, &[]).is_err());
 
-        let nef = Consumer::Authenticated {
-            id: "x".into(),
-            nf_type: NfType::Nef,
-            scopes: [scope::SDM.to_owned()].into_iter().collect(),
+        let consumer = |id: &str, nf_type, scopes: &[&str]| {
+            Consumer::Nf(akma_sbi_model::Consumer {
+                nf_instance_id: id.into(),
+                nf_type,
+                claims: akma_sbi_model::nnrf::Claims {
+                    sub: id.into(),
+                    scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                },
+            })
         };
+        let nef = consumer("x", NfType::Nef, &[scope::SDM]);
         assert!(authorize(&nef, Operation::GetIdTranslation).is_ok());
         assert!(authorize(&nef, Operation::GenerateAuthData).is_err());
-        let ausf = Consumer::Authenticated {
-            id: "y".into(),
-            nf_type: NfType::Ausf,
-            scopes: HashSet::new(),
-        };
+        let ausf = consumer("y", NfType::Ausf, &[]);
         assert!(matches!(
             authorize(&ausf, Operation::GenerateAuthData),
             Err(RuleError::UnauthorizedConsumer(m)) if m.contains("nudm-ueau")

@@ -21,15 +21,16 @@ use std::sync::Arc;
 
 use akma_nf_host::kek::{resolve_kek_bytes, KekRule};
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
+use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
 
 use crate::config::{ConfigError, UdmConfig};
-use crate::store::KEK_ENV;
-use akma_store::Kek;
 use crate::metrics::Metrics;
 use crate::routes::{sbi_router, AppState, AuthMode, UdmOps};
 use crate::service::Udm;
+use crate::store::KEK_ENV;
 use crate::store::{SqliteSubscriberStore, StoreError, SubscriberStore};
+use akma_store::Kek;
 
 pub use akma_nf_host::kek::DEV_KEK_FILE;
 pub use akma_nf_host::{HostArgs, LogFormat};
@@ -164,7 +165,13 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let security = SbiSecurity::resolve(host.dev, &config.host, UdmNf::NF_TYPE)?;
     let auth = match &security.verifier {
         None => AuthMode::Dev,
-        Some(v) => AuthMode::Enforced(v.clone()),
+        Some(v) => AuthMode::enforced(
+            v.clone(),
+            ConsumerRegistry::from_entries(
+                "UDM",
+                config.host.consumers.iter().map(|(id, t)| (id, *t)),
+            ),
+        ),
     };
     let tls = security.tls.is_some();
     let sqlite = SqliteSubscriberStore::open(&data, kek)?;

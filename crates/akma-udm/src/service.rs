@@ -8,9 +8,8 @@ use akma_core::aka::Rand;
 use akma_core::ids::{Gpsi, Supi};
 use akma_core::milenage::Milenage;
 use akma_core::suci::{deconceal, ProtectionScheme, SuciError, SupiOrSuci};
-use akma_sbi::ueau::{
-    AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult, IdTranslationResult,
-};
+use akma_sbi_model::nudm_sdm::IdTranslationResult;
+use akma_sbi_model::nudm_ueau::{AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult};
 
 use crate::config::UdmConfig;
 use crate::rules::{self, Consumer, Operation, RuleError};

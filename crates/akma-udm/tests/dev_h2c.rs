@@ -12,9 +12,10 @@ use akma_core::eap_aka_prime::derive_ck_ik_prime;
 use akma_core::hex;
 use akma_core::keys::{Opc, K};
 use akma_core::milenage::Milenage;
-use akma_sbi::test_pki::{h2c_client, http1_client};
-use akma_sbi::ueau::{AuthenticationInfoResult, IdTranslationResult};
-use akma_sbi::FromSbiJson;
+use akma_sbi_model::nudm_sdm::IdTranslationResult;
+use akma_sbi_model::nudm_ueau::AuthenticationInfoResult;
+use akma_sbi_model::FromSbiJson;
+use akma_sbi_server::test_pki::{h2c_client, http1_client};
 use akma_udm::config::UdmConfig;
 use akma_udm::server::{start, Resolved, Running};
 use common::*;
@@ -151,7 +152,8 @@ async fn five_g_aka_vector_verifies_at_the_usim_with_akma_indication() {
 
     // The next vector has the next SQN and is fresh too.
     let next = api.generate_ok(AKMA_SUPI).await;
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av2) = next.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av2) =
+        next.authentication_vector.unwrap()
     else {
         panic!("5G HE AV expected")
     };
@@ -175,9 +177,13 @@ async fn five_g_aka_vector_verifies_at_the_usim_with_akma_indication() {
 async fn eap_aka_prime_vector() {
     let (_dir, running, api) = started().await;
     let r = api.generate_ok(EAP_SUPI).await;
-    assert_eq!(r.auth_type, akma_sbi::ueau::AuthType::EapAkaPrime);
+    assert_eq!(
+        r.auth_type,
+        akma_sbi_model::nudm_ueau::AuthType::EapAkaPrime
+    );
     assert!(!r.akma_ind && r.routing_id.is_none());
-    let akma_sbi::ueau::AuthenticationVector::EapAkaPrime(av) = r.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::EapAkaPrime(av) =
+        r.authentication_vector.unwrap()
     else {
         panic!("EAP-AKA' vector expected")
     };
@@ -259,7 +265,8 @@ async fn generate_auth_data_errors() {
 
     // None of the refusals moved the SQN: the next vector is still the first.
     let r = api.generate_ok(AKMA_SUPI).await;
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av) = r.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av) =
+        r.authentication_vector.unwrap()
     else {
         panic!()
     };
@@ -273,7 +280,8 @@ async fn resynchronisation_from_auts() {
     let (_dir, running, api) = started().await;
     let m = usim(K1, OPC1);
     let first = api.generate_ok(AKMA_SUPI).await;
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av) = first.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av) =
+        first.authentication_vector.unwrap()
     else {
         panic!()
     };
@@ -303,7 +311,8 @@ async fn resynchronisation_from_auts() {
     let a = api.generate(AKMA_SUPI, &resync(&av.rand, &auts)).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     let r = AuthenticationInfoResult::from_sbi_json(&a.body).unwrap();
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av2) = r.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av2) =
+        r.authentication_vector.unwrap()
     else {
         panic!()
     };
@@ -317,7 +326,8 @@ async fn resynchronisation_from_auts() {
         .await
         .assert_problem(403, Some("AUTHENTICATION_REJECTED"));
     let r = api.generate_ok(AKMA_SUPI).await;
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av3) = r.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av3) =
+        r.authentication_vector.unwrap()
     else {
         panic!()
     };
@@ -518,7 +528,8 @@ async fn ops_endpoints_and_restart_keeps_sqn() {
     let running = start_dev(dir.path()).await;
     let api = Api::new(&running, h2c_client());
     let r = api.generate_ok(AKMA_SUPI).await;
-    let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av) = r.authentication_vector.unwrap()
+    let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av) =
+        r.authentication_vector.unwrap()
     else {
         panic!()
     };
@@ -549,7 +560,8 @@ async fn concurrent_requests_never_share_an_sqn() {
     let mut seqs = Vec::new();
     for t in tasks {
         let r = t.await.unwrap();
-        let akma_sbi::ueau::AuthenticationVector::FiveGHeAka(av) = r.authentication_vector.unwrap()
+        let akma_sbi_model::nudm_ueau::AuthenticationVector::FiveGHeAka(av) =
+            r.authentication_vector.unwrap()
         else {
             panic!()
         };

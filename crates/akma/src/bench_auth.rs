@@ -38,8 +38,8 @@ use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, ServingNetworkName};
 use akma_loadgen::prometheus::{HistogramView, Scrape};
 use akma_loadgen::{cpu_seconds_of, rss_of};
-use akma_sbi::client::{NaanfClient, SbiClient};
-use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi_client::client::{NaanfClient, SbiClient};
+use akma_sbi_model::AkmaAfKeyRequest;
 use akma_sim::child::{ChildNf, NfCommand};
 use akma_sim::fixtures::{SubscriberFixture, K1 as K_HEX, OPC1 as OPC_HEX, SNN_901_70 as SNN};
 use akma_sim::metric_names::{

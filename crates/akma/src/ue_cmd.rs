@@ -7,7 +7,7 @@ use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi}
 use akma_core::keys::{Op, Opc, K};
 use akma_core::milenage::opc_from_op;
 use akma_core::suci::{HomeNetworkPublicKey, ProtectionScheme};
-use akma_sbi::client::{ClientTls, SbiClient};
+use akma_sbi_client::client::{ClientTls, SbiClient};
 use akma_sim::{summary_json, Faults, Outcome, SimulatedAmf};
 use akma_ue::identity::IdentityChoice;
 use akma_ue::UeSpec;

@@ -71,20 +71,31 @@ fn every_referenced_openapi_file_is_in_the_repository() {
         }
         let path = dir.join(&name);
         if KNOWN_ABSENT.contains(&name.as_str()) {
-            assert!(!path.exists(), "{name} is now in spec/openapi: drop it from KNOWN_ABSENT");
+            assert!(
+                !path.exists(),
+                "{name} is now in spec/openapi: drop it from KNOWN_ABSENT"
+            );
             continue;
         }
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("spec/openapi/{name} is missing ({e}): copy it from shared/openapi"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("spec/openapi/{name} is missing ({e}): copy it from shared/openapi")
+        });
         todo.extend(referenced_files(&text));
     }
     // The AAnF's YAML pulls in the 29.571 and 29.122 common data, and through them most of
     // Release 18: the closure is far larger than the roots.
     assert!(seen.contains("TS29571_CommonData.yaml"));
-    assert!(seen.len() > ROOTS.len() + 10, "closure has only {} files", seen.len());
+    assert!(
+        seen.len() > ROOTS.len() + 10,
+        "closure has only {} files",
+        seen.len()
+    );
     // TS 29.522 V18.6.0 (AkmaAfKeyRequest with notifUri), as spec/openapi/README.md says.
     let akma = std::fs::read_to_string(dir.join("TS29522_AKMA.yaml")).unwrap();
-    assert!(akma.contains("notifUri"), "TS29522_AKMA.yaml is not the V18.6.0 file");
+    assert!(
+        akma.contains("notifUri"),
+        "TS29522_AKMA.yaml is not the V18.6.0 file"
+    );
 }
 
 fn compare_dirs(ours: &Path, theirs: &Path) {
@@ -131,5 +142,8 @@ fn copies_match_the_shared_reference_set_when_it_is_there() {
     compare_dirs(&repo().join("spec/vectors"), &shared.join("vectors"));
     let ours = std::fs::read(repo().join("spec/conventions.md")).unwrap();
     let theirs = std::fs::read(shared.join("spec/conventions.md")).unwrap();
-    assert!(ours == theirs, "spec/conventions.md differs from shared/spec/conventions.md");
+    assert!(
+        ours == theirs,
+        "spec/conventions.md differs from shared/spec/conventions.md"
+    );
 }

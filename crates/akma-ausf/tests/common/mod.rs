@@ -13,8 +13,8 @@ use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolI
 use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::{KAf, KAusf, Opc, K};
 use akma_core::milenage::Milenage;
-use akma_sbi::client::{NaanfClient, SbiClient};
-use akma_sbi::models::AkmaAfKeyRequest;
+use akma_sbi_client::client::{NaanfClient, SbiClient};
+use akma_sbi_model::AkmaAfKeyRequest;
 use akma_sim::network::{dev_aanf, dev_udm, DataDir, Network, NetworkBuilder};
 use akma_udm::{AuthMethod, Subscriber};
 use reqwest::{Client, Method};
@@ -139,7 +139,7 @@ impl Stack {
             aanf,
             ausf,
             clock,
-            http: akma_sbi::test_pki::h2c_client(),
+            http: akma_sbi_server::test_pki::h2c_client(),
         }
     }
 

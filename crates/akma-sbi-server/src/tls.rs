@@ -11,67 +11,14 @@ use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::CertificateDer;
 
 use crate::problem::{ForbiddenCause, SbiError};
 
-/// ALPN protocols offered by SBI servers: HTTP/2 first, HTTP/1.1 for tools that need it.
-pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
-
-/// A TLS configuration that could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum TlsSetupError {
-    /// A PEM input held no certificate.
-    #[error(
-        "no certificate found in the {what} PEM; expected '-----BEGIN CERTIFICATE-----' blocks"
-    )]
-    NoCertificate {
-        /// Which input.
-        what: &'static str,
-    },
-    /// A PEM input could not be read.
-    #[error("could not read the {what} PEM: {source}")]
-    Pem {
-        /// Which input.
-        what: &'static str,
-        /// The PEM error.
-        source: rustls_pki_types::pem::Error,
-    },
-    /// rustls refused the configuration (e.g. the key does not match the certificate).
-    #[error("TLS configuration rejected: {0}")]
-    Rustls(#[from] rustls::Error),
-    /// The client CA bundle could not be used.
-    #[error("client CA bundle unusable: {0}")]
-    Verifier(#[from] rustls::server::VerifierBuilderError),
-}
-
-/// The rustls crypto provider used throughout (aws-lc-rs, ENGINEERING.md).
-pub fn crypto_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
-}
-
-/// Reads every certificate of a PEM bundle.
-pub fn certs_from_pem(
-    pem: &[u8],
-    what: &'static str,
-) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|source| TlsSetupError::Pem { what, source })?;
-    if certs.is_empty() {
-        return Err(TlsSetupError::NoCertificate { what });
-    }
-    Ok(certs)
-}
-
-/// Reads one private key (PKCS#8, PKCS#1 or SEC1) from PEM.
-pub fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
-    PrivateKeyDer::from_pem_slice(pem).map_err(|source| TlsSetupError::Pem {
-        what: "private key",
-        source,
-    })
-}
+pub use akma_sbi_client::tls::{
+    certs_from_pem, crypto_provider, key_from_pem, TlsSetupError, ALPN,
+};
+pub use akma_sbi_model::common::fields::is_uuid;
 
 /// A TLS server configuration (HTTP/2 and HTTP/1.1 by ALPN). With `client_ca_pem`, every
 /// client must present a certificate chaining to one of those CAs (mutual TLS).
@@ -127,16 +74,6 @@ pub struct PeerIdentity {
 #[derive(Debug, thiserror::Error)]
 #[error("could not parse the peer certificate: {0}")]
 pub struct PeerCertError(String);
-
-/// Whether `s` is a UUID in the 8-4-4-4-12 hex form (RFC 9562).
-pub fn is_uuid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
 
 impl PeerIdentity {
     /// Reads the identity from a DER certificate.

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use akma_sbi::auth::{TokenVerifier, TokenVerifierConfig, VerifiedClaims};
-use akma_sbi::test_pki::TestTokenIssuer;
-use akma_sbi::{with_sbi_fallbacks, RequireScope, SbiError};
+use akma_sbi_server::auth::{TokenVerifier, TokenVerifierConfig, VerifiedClaims};
+use akma_sbi_server::test_pki::TestTokenIssuer;
+use akma_sbi_server::{with_sbi_fallbacks, RequireScope, SbiError};
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
@@ -33,7 +33,7 @@ fn verifier(issuer: &TestTokenIssuer) -> TokenVerifier {
     TokenVerifier::new(cfg)
 }
 
-fn unauthorized_detail(r: Result<Arc<akma_sbi::Claims>, SbiError>) -> String {
+fn unauthorized_detail(r: Result<Arc<akma_sbi_server::Claims>, SbiError>) -> String {
     match r {
         Err(SbiError::Unauthorized { detail }) => detail,
         other => panic!("expected Unauthorized, got {other:?}"),

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use akma_sbi::server::TransportInfo;
-use akma_sbi::test_pki::{h2c_client, http1_client, TestPki};
-use akma_sbi::{serve, with_sbi_fallbacks, PeerIdentity};
+use akma_sbi_server::server::TransportInfo;
+use akma_sbi_server::test_pki::{h2c_client, http1_client, TestPki};
+use akma_sbi_server::{serve, with_sbi_fallbacks, PeerIdentity};
 use axum::routing::{get, post};
 use axum::Router;
 use http::Version;
@@ -223,7 +223,7 @@ fn peer_identity_from_der_ignores_non_uuid_uris() {
             rcgen::SanType::URI(format!("urn:uuid:{NF_ID}").as_str().try_into().unwrap()),
         ],
     );
-    let der = akma_sbi::tls::certs_from_pem(c.cert_pem.as_bytes(), "t").unwrap();
+    let der = akma_sbi_server::tls::certs_from_pem(c.cert_pem.as_bytes(), "t").unwrap();
     let id = PeerIdentity::from_der(der[0].as_ref()).unwrap();
     assert_eq!(id.nf_instance_id.as_deref(), Some(NF_ID));
     assert_eq!(id.uris.len(), 3);

@@ -15,28 +15,37 @@
 //! `SupiOrSuci`, the unanchored key patterns), the stricter rule applies: a malformed value
 //! is a 400 with `invalidParams`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use akma_core::aka::{Autn, HxresStar, Rand, ResStar};
 use akma_core::ids::{RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{KSeaf, Msk};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::Value;
 
-use crate::json::{kind, FromSbiJson, ObjectReader};
-use crate::models::SupportedFeatures;
-use crate::problem::{InvalidParam, SbiError};
+use crate::common::fields::{
+    encode_base64, has_line_break, parse_base64, parse_hex_array, parse_kseaf, parse_msk,
+    parse_rid, parse_snn, parse_supi, parse_supi_or_suci, parse_supp_feat,
+    server_addressing_info_ok, trace_data_ok,
+};
+use crate::common::validation::kind;
+use crate::common::{
+    read_links, FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
+};
+
+pub use crate::common::fields::supi_or_suci_str;
+/// The HAL `_links` of TS 29.571, used by `UEAuthenticationCtx` and `EapSession`.
+pub use crate::common::{Link, Links, LinksValue};
 
 /// TS 29.509 `AuthType` is the same forward-compatible enumeration as TS 29.503's (`NONE`
 /// is not listed by Nausf but any string is valid), and `ResynchronizationInfo` is TS
-/// 29.503's schema: both are shared with [`crate::ueau`].
-pub use crate::ueau::{AuthType, ResynchronizationInfo};
+/// 29.503's schema: both are shared with [`crate::nudm_ueau`].
+pub use crate::nudm_ueau::{AuthType, ResynchronizationInfo};
 
 /// The API name and version path of Nausf_UEAuthentication: `{apiRoot}/nausf-auth/v1`.
-pub const API_PATH: &str = "/nausf-auth/v1";
+pub const API_ROOT: &str = "/nausf-auth/v1";
+/// The former name of [`API_ROOT`].
+pub const API_PATH: &str = API_ROOT;
 /// The media type of the 201 answer to `POST /ue-authentications` and of a continuing
 /// EAP session (TS 29.509 §6.1.3, `application/3gppHal+json`).
 pub const MEDIA_3GPP_HAL_JSON: &str = "application/3gppHal+json";
@@ -49,126 +58,51 @@ pub const SCOPE: &str = "nausf-auth";
 /// The OAuth2 scope of the `ue-authentications` resources (TS 29.509 YAML).
 pub const SCOPE_UE_AUTHENTICATIONS: &str = "nausf-auth:ue-authentications";
 
-// ---------------------------------------------------------------------------------------
-// Field parsers. Their error strings become `invalidParams[].reason`: no key material.
-
-fn parse_supi(s: &str) -> Result<Supi, String> {
-    Supi::parse(s).map_err(|e| e.to_string())
+/// OAuth2 scopes of Nausf_UEAuthentication (TS 29.509 YAML).
+pub mod scope {
+    /// The API scope.
+    pub const API: &str = super::SCOPE;
+    /// The `ue-authentications` resources.
+    pub const UE_AUTHENTICATIONS: &str = super::SCOPE_UE_AUTHENTICATIONS;
 }
 
-fn parse_snn(s: &str) -> Result<ServingNetworkName, String> {
-    ServingNetworkName::parse(s).map_err(|e| e.to_string())
-}
+/// The operations: the AMF/SEAF authenticates (TS 33.501 §6.1.3); the UDM deregisters
+/// (TS 33.501 §6.1.4.1, TS 29.509 §5.2.2.4).
+pub mod op {
+    use super::{scope, NfType, Operation};
 
-fn parse_rid(s: &str) -> Result<RoutingIndicator, String> {
-    RoutingIndicator::parse(s).map_err(|e| e.to_string())
-}
+    const SEAF: &[NfType] = &[NfType::Amf, NfType::Seaf];
 
-fn parse_supp_feat(s: &str) -> Result<SupportedFeatures, String> {
-    SupportedFeatures::parse(s)
-}
-
-/// Exactly `2 * N` hex digits (non-secret values: RAND, AUTN, AUTS, RES*, HXRES*).
-fn parse_hex_array<const N: usize>(s: &str) -> Result<[u8; N], String> {
-    akma_core::hex::decode_array::<N>(s).map_err(|e| e.to_string())
-}
-
-/// A key: exactly `2 * len` hex digits. The reason never echoes the value.
-fn key_hex_ok(s: &str, len: usize) -> Result<(), String> {
-    if s.len() != 2 * len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "expected {} hexadecimal characters ({len} octets), got {} characters{}",
-            2 * len,
-            s.chars().count(),
-            if s.len() == 2 * len {
-                " with a non-hex character"
-            } else {
-                ""
-            }
-        ));
-    }
-    Ok(())
-}
-
-fn parse_kseaf(s: &str) -> Result<KSeaf, String> {
-    key_hex_ok(s, KSeaf::LEN)?;
-    KSeaf::from_hex(s).map_err(|_| "expected 64 hexadecimal characters".to_owned())
-}
-
-fn parse_msk(s: &str) -> Result<Msk, String> {
-    key_hex_ok(s, Msk::LEN)?;
-    Msk::from_hex(s).map_err(|_| "expected 128 hexadecimal characters".to_owned())
-}
-
-/// TS 29.571 `Bytes` / OpenAPI `format: byte`: base64 (RFC 4648 §4) with padding.
-fn parse_base64(s: &str) -> Result<Vec<u8>, String> {
-    STANDARD
-        .decode(s)
-        .map_err(|e| format!("expected base64 (RFC 4648 §4, format: byte): {e}"))
-}
-
-/// Merges the errors of several readers into one: the most severe class wins (missing
-/// mandatory > incorrect mandatory > incorrect optional) and `invalidParams` lists all.
-fn merge_errors(errors: Vec<SbiError>) -> Result<(), SbiError> {
-    let mut missing = Vec::new();
-    let mut mandatory = Vec::new();
-    let mut optional = Vec::new();
-    for e in errors {
-        match e {
-            SbiError::MandatoryIeMissing { params } => {
-                // A missing-class error lists missing ones first, then incorrect ones; keep
-                // them in the missing list in order.
-                missing.extend(params)
-            }
-            SbiError::MandatoryIeIncorrect { params } => mandatory.extend(params),
-            SbiError::OptionalIeIncorrect { params } => optional.extend(params),
-            other => return Err(other),
-        }
-    }
-    let class = if !missing.is_empty() {
-        0
-    } else if !mandatory.is_empty() {
-        1
-    } else if !optional.is_empty() {
-        2
-    } else {
-        return Ok(());
+    /// `POST /ue-authentications`.
+    pub const AUTHENTICATE: Operation = Operation {
+        name: "authenticate",
+        allowed: SEAF,
+        scopes: &[scope::API],
     };
-    let mut params = missing;
-    params.extend(mandatory);
-    params.extend(optional);
-    Err(match class {
-        0 => SbiError::MandatoryIeMissing { params },
-        1 => SbiError::MandatoryIeIncorrect { params },
-        _ => SbiError::OptionalIeIncorrect { params },
-    })
-}
-
-/// Ends reading an object with nested objects: the object's own problems first, then
-/// those of the nested objects.
-fn finish_all(r: ObjectReader<'_>, nested: Vec<SbiError>) -> Result<(), SbiError> {
-    let mut all = Vec::with_capacity(nested.len() + 1);
-    if let Err(e) = r.finish() {
-        all.push(e);
-    }
-    all.extend(nested);
-    merge_errors(all)
-}
-
-/// Implements `Deserialize` through `FromSbiJson`, so clients get the same checks.
-macro_rules! deserialize_via_sbi {
-    ($t:ty) => {
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = Value::deserialize(d)?;
-                <$t as FromSbiJson>::from_sbi_json(&v).map_err(serde::de::Error::custom)
-            }
-        }
+    /// `PUT /ue-authentications/{authCtxId}/5g-aka-confirmation`.
+    pub const CONFIRM_5G_AKA: Operation = Operation {
+        name: "confirm-5g-aka",
+        allowed: SEAF,
+        scopes: &[scope::API],
     };
-}
-
-fn to_json<T: Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+    /// `POST /ue-authentications/{authCtxId}/eap-session`.
+    pub const EAP_SESSION: Operation = Operation {
+        name: "eap-session",
+        allowed: SEAF,
+        scopes: &[scope::API],
+    };
+    /// `DELETE …/5g-aka-confirmation` and `DELETE …/eap-session`.
+    pub const DELETE_RESULT: Operation = Operation {
+        name: "delete-result",
+        allowed: SEAF,
+        scopes: &[scope::API],
+    };
+    /// `POST /ue-authentications/deregister`.
+    pub const DEREGISTER: Operation = Operation {
+        name: "deregister",
+        allowed: &[NfType::Udm],
+        scopes: &[scope::API],
+    };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -177,73 +111,6 @@ fn to_json<T: Serialize>(v: &T) -> Value {
 /// TS 29.571 `SupiOrSuci` and the SUCI are `akma-core`'s (one parser for the UE, the AUSF
 /// and the UDM); a malformed value is 400 `MANDATORY_IE_INCORRECT`.
 pub use akma_core::suci::{Suci, SupiOrSuci};
-
-fn parse_supi_or_suci(s: &str) -> Result<SupiOrSuci, String> {
-    SupiOrSuci::parse(s).map_err(|e| e.to_string())
-}
-
-/// The SBI text of a `SupiOrSuci`.
-pub fn supi_or_suci_str(v: &SupiOrSuci) -> &str {
-    match v {
-        SupiOrSuci::Supi(s) => s.as_str(),
-        SupiOrSuci::Suci(s) => s.as_str(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// ResynchronizationInfo (TS 29.503, shared with Nudm_UEAU)
-
-/// Prefixes every JSON pointer of a validation error with `base` (for nested objects
-/// validated on their own).
-fn rebase(e: SbiError, base: &str) -> SbiError {
-    let fix = |params: Vec<InvalidParam>| {
-        params
-            .into_iter()
-            .map(|mut p| {
-                p.param = format!("{base}{}", p.param);
-                p
-            })
-            .collect()
-    };
-    match e {
-        SbiError::MandatoryIeMissing { params } => SbiError::MandatoryIeMissing {
-            params: fix(params),
-        },
-        SbiError::MandatoryIeIncorrect { params } => SbiError::MandatoryIeIncorrect {
-            params: fix(params),
-        },
-        SbiError::OptionalIeIncorrect { params } => SbiError::OptionalIeIncorrect {
-            params: fix(params),
-        },
-        other => other,
-    }
-}
-
-/// Reads an optional nested `ResynchronizationInfo` member of `r`'s object.
-fn read_resync(
-    r: &mut ObjectReader<'_>,
-    value: &Value,
-    nested: &mut Vec<SbiError>,
-) -> Option<ResynchronizationInfo> {
-    match value.get("resynchronizationInfo") {
-        None => None,
-        Some(v @ Value::Object(_)) => match ResynchronizationInfo::from_sbi_json(v) {
-            Ok(info) => Some(info),
-            Err(e) => {
-                nested.push(rebase(e, "/resynchronizationInfo"));
-                None
-            }
-        },
-        Some(other) => {
-            r.report_incorrect(
-                "resynchronizationInfo",
-                false,
-                format!("expected an object {{rand, auts}}, got {}", kind(other)),
-            );
-            None
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // AuthResult
@@ -293,224 +160,8 @@ impl fmt::Display for AuthResult {
 // ---------------------------------------------------------------------------------------
 // Links (TS 29.571 LinksValueSchema)
 
-/// TS 29.571 `Link`: `{href}`.
-#[derive(Clone, PartialEq, Eq, Debug, Default)]
-pub struct Link {
-    /// `href` (a URI; optional in the YAML).
-    pub href: Option<String>,
-}
-
-impl Link {
-    /// A link to `href`.
-    pub fn new(href: impl Into<String>) -> Self {
-        Self {
-            href: Some(href.into()),
-        }
-    }
-}
-
-impl Serialize for Link {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            href: Option<&'a str>,
-        }
-        W {
-            href: self.href.as_deref(),
-        }
-        .serialize(s)
-    }
-}
-
-/// TS 29.571 `LinksValueSchema`: one link or a non-empty list of alternatives.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub enum LinksValue {
-    /// A single `Link` object.
-    One(Link),
-    /// An array of `Link` (minItems 1).
-    Many(Vec<Link>),
-}
-
-impl LinksValue {
-    /// The first `href` of this value.
-    pub fn href(&self) -> Option<&str> {
-        match self {
-            LinksValue::One(l) => l.href.as_deref(),
-            LinksValue::Many(v) => v.iter().find_map(|l| l.href.as_deref()),
-        }
-    }
-}
-
-impl Serialize for LinksValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            LinksValue::One(l) => l.serialize(s),
-            LinksValue::Many(v) => v.serialize(s),
-        }
-    }
-}
-
-/// A `_links` map (member name → link).
-pub type Links = BTreeMap<String, LinksValue>;
-
-fn read_link(v: &Value) -> Result<Link, String> {
-    let Value::Object(o) = v else {
-        return Err(format!("expected a Link object {{href}}, got {}", kind(v)));
-    };
-    match o.get("href") {
-        None => Ok(Link { href: None }),
-        Some(Value::String(h)) => Ok(Link {
-            href: Some(h.clone()),
-        }),
-        Some(other) => Err(format!("href: expected a string, got {}", kind(other))),
-    }
-}
-
-/// Reads a `_links` member (`minProperties` given by `min`); errors as the member `name`.
-fn read_links(
-    r: &mut ObjectReader<'_>,
-    value: &Value,
-    name: &str,
-    mandatory: bool,
-    min: usize,
-) -> Option<Links> {
-    let v = match value.get(name) {
-        None => {
-            if mandatory {
-                r.report_missing(name);
-            }
-            return None;
-        }
-        Some(v) => v,
-    };
-    let Value::Object(o) = v else {
-        r.report_incorrect(
-            name,
-            mandatory,
-            format!("expected an object (map of links), got {}", kind(v)),
-        );
-        return None;
-    };
-    if o.len() < min {
-        r.report_incorrect(name, mandatory, format!("expected at least {min} link(s)"));
-        return None;
-    }
-    let mut out = Links::new();
-    for (k, lv) in o {
-        let parsed = match lv {
-            Value::Array(items) if items.is_empty() => {
-                Err("a list of links has at least one item".to_owned())
-            }
-            Value::Array(items) => items
-                .iter()
-                .map(read_link)
-                .collect::<Result<Vec<_>, _>>()
-                .map(LinksValue::Many),
-            other => read_link(other).map(LinksValue::One),
-        };
-        match parsed {
-            Ok(l) => {
-                out.insert(k.clone(), l);
-            }
-            Err(reason) => {
-                r.report_incorrect(name, mandatory, format!("member {k:?}: {reason}"));
-                return None;
-            }
-        }
-    }
-    Some(out)
-}
-
 // ---------------------------------------------------------------------------------------
 // Small readers for members ObjectReader does not cover
-
-/// TS 29.571 `Ipv4Addr`: dotted decimal, no leading zeros.
-fn ipv4_ok(s: &str) -> bool {
-    s.parse::<std::net::Ipv4Addr>().is_ok()
-        && s.split('.')
-            .all(|o| o == "0" || (!o.is_empty() && !o.starts_with('0')))
-}
-
-/// TS 29.571 `Ipv6Addr`: RFC 5952 text (lowercase, no leading zeros in a group, no
-/// embedded IPv4).
-fn ipv6_ok(s: &str) -> bool {
-    s.parse::<std::net::Ipv6Addr>().is_ok()
-        && !s.contains('.')
-        && s.split(':').all(|g| {
-            g.is_empty()
-                || (g.len() <= 4
-                    && g.bytes()
-                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                    && (g == "0" || !g.starts_with('0')))
-        })
-}
-
-/// TS 29.571 `Fqdn`: `^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$`,
-/// 4 to 253 characters.
-fn fqdn_ok(s: &str) -> bool {
-    if !(4..=253).contains(&s.len()) {
-        return false;
-    }
-    let body = s.strip_suffix('.').unwrap_or(s);
-    let labels: Vec<&str> = body.split('.').collect();
-    let Some((tld, rest)) = labels.split_last() else {
-        return false;
-    };
-    let label_ok = |l: &str| {
-        let b = l.as_bytes();
-        !b.is_empty()
-            && b.len() <= 63
-            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
-            && b[0] != b'-'
-            && b[b.len() - 1] != b'-'
-    };
-    !rest.is_empty()
-        && rest.iter().all(|l| label_ok(l))
-        && (2..=63).contains(&tld.len())
-        && tld.bytes().all(|c| c.is_ascii_alphabetic())
-}
-
-fn hex_string_ok(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// A non-empty array of strings each passing `ok`.
-fn string_array_ok(v: &Value, ok: fn(&str) -> bool) -> bool {
-    matches!(v, Value::Array(items)
-        if !items.is_empty() && items.iter().all(|i| i.as_str().is_some_and(ok)))
-}
-
-/// TS 29.571 `ServerAddressingInfo`: at least one of `ipv4Addresses`, `ipv6Addresses`,
-/// `fqdnList`, each a non-empty array of valid addresses/names.
-fn server_addressing_info_ok(v: &Value) -> Result<(), String> {
-    let Value::Object(o) = v else {
-        return Err(format!(
-            "expected a ServerAddressingInfo object, got {}",
-            kind(v)
-        ));
-    };
-    type Check = fn(&str) -> bool;
-    let members: [(&str, Check); 3] = [
-        ("ipv4Addresses", ipv4_ok),
-        ("ipv6Addresses", ipv6_ok),
-        ("fqdnList", fqdn_ok),
-    ];
-    let mut any = false;
-    for (name, ok) in members {
-        if let Some(m) = o.get(name) {
-            any = true;
-            if !string_array_ok(m, ok) {
-                return Err(format!("{name} must be a non-empty array of valid entries"));
-            }
-        }
-    }
-    if any {
-        Ok(())
-    } else {
-        Err("needs ipv4Addresses, ipv6Addresses or fqdnList".to_owned())
-    }
-}
 
 /// The optional `pvsInfo` array (`ServerAddressingInfo`, minItems 1), kept opaque once valid.
 fn read_pvs_info(r: &mut ObjectReader<'_>, value: &Value, name: &str) -> Option<Vec<Value>> {
@@ -541,60 +192,6 @@ fn read_pvs_info(r: &mut ObjectReader<'_>, value: &Value, name: &str) -> Option<
             None
         }
     }
-}
-
-/// TS 29.571 `TraceData` (nullable): kept opaque once its members are checked.
-fn trace_data_ok(v: &Value) -> Result<(), String> {
-    let o = match v {
-        Value::Null => return Ok(()),
-        Value::Object(o) => o,
-        other => return Err(format!("expected an object or null, got {}", kind(other))),
-    };
-    let string = |name: &str| -> Result<Option<&str>, String> {
-        match o.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.as_str())),
-            Some(other) => Err(format!("{name}: expected a string, got {}", kind(other))),
-        }
-    };
-    let trace_ref = string("traceRef")?.ok_or("traceRef is missing")?;
-    let ok_ref = trace_ref.split_once('-').is_some_and(|(plmn, id)| {
-        (5..=6).contains(&plmn.len())
-            && plmn.bytes().all(|b| b.is_ascii_digit())
-            && id.len() == 6
-            && id.bytes().all(|b| b.is_ascii_hexdigit())
-    });
-    if !ok_ref {
-        return Err("traceRef must be <MCC><MNC>-<6 hex digits>".to_owned());
-    }
-    string("traceDepth")?.ok_or("traceDepth is missing")?;
-    for name in ["neTypeList", "eventList"] {
-        let s = string(name)?.ok_or_else(|| format!("{name} is missing"))?;
-        if !hex_string_ok(s) {
-            return Err(format!("{name} must be hexadecimal"));
-        }
-    }
-    if let Some(s) = string("interfaceList")? {
-        if !hex_string_ok(s) {
-            return Err("interfaceList must be hexadecimal".to_owned());
-        }
-    }
-    if let Some(s) = string("collectionEntityIpv4Addr")? {
-        if !ipv4_ok(s) {
-            return Err("collectionEntityIpv4Addr is not an IPv4 address".to_owned());
-        }
-    }
-    if let Some(s) = string("collectionEntityIpv6Addr")? {
-        if !ipv6_ok(s) {
-            return Err("collectionEntityIpv6Addr is not an IPv6 address (RFC 5952)".to_owned());
-        }
-    }
-    Ok(())
-}
-
-/// Whether a string holds a line terminator (which `.` in the YAML patterns does not match).
-fn has_line_break(s: &str) -> bool {
-    s.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
 }
 
 /// The EAP payload of an `EapSession`: required and nullable (`EapPayload`,
@@ -690,12 +287,11 @@ impl AuthenticationInfo {
 }
 
 impl FromSbiJson for AuthenticationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
-        let mut nested = Vec::new();
         let supi_or_suci = r.req_parse("supiOrSuci", parse_supi_or_suci);
         let snn = r.req_parse("servingNetworkName", parse_snn);
-        let resync = read_resync(&mut r, value, &mut nested);
+        let resync = ResynchronizationInfo::read_nested(&mut r, false);
         let pei = r.opt_parse("pei", |s| {
             if s.is_empty() || has_line_break(s) {
                 Err("expected a PEI (imei-…, imeisv-…, mac-…, eui-…) on one line".to_owned())
@@ -755,7 +351,7 @@ impl FromSbiJson for AuthenticationInfo {
         let disaster_roaming_ind = r.opt_bool("disasterRoamingInd").unwrap_or(false);
         let onboarding_ind = r.opt_bool("onboardingInd").unwrap_or(false);
         let aun3_ind = r.opt_bool("aun3Ind").unwrap_or(false);
-        finish_all(r, nested)?;
+        r.finish()?;
         match (supi_or_suci, snn) {
             (Some(supi_or_suci), Some(serving_network_name)) => Ok(Self {
                 supi_or_suci,
@@ -773,9 +369,9 @@ impl FromSbiJson for AuthenticationInfo {
                 onboarding_ind,
                 aun3_ind,
             }),
-            _ => Err(SbiError::internal(
-                "AuthenticationInfo validation incomplete",
-            )),
+            _ => Err(ValidationError::Incomplete {
+                model: "AuthenticationInfo",
+            }),
         }
     }
 }
@@ -836,7 +432,7 @@ impl Serialize for AuthenticationInfo {
     }
 }
 
-deserialize_via_sbi!(AuthenticationInfo);
+crate::deserialize_via_sbi!(AuthenticationInfo);
 
 // ---------------------------------------------------------------------------------------
 // Av5gAka and 5gAuthData
@@ -853,23 +449,16 @@ pub struct Av5gAka {
 }
 
 impl Av5gAka {
-    fn read(obj: &Map<String, Value>, base: &str) -> (Option<Self>, Result<(), SbiError>) {
-        let mut r = ObjectReader::at(obj, base);
+    /// Reads the members of an object whose pointer is the reader's base.
+    fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
         let rand = r.req_parse("rand", parse_hex_array::<16>);
         let hxres_star = r.req_parse("hxresStar", parse_hex_array::<16>);
         let autn = r.req_parse("autn", parse_hex_array::<16>);
-        let res = r.finish();
-        match (rand, hxres_star, autn, &res) {
-            (Some(rand), Some(hxres_star), Some(autn), Ok(())) => (
-                Some(Self {
-                    rand,
-                    hxres_star,
-                    autn,
-                }),
-                res,
-            ),
-            _ => (None, res),
-        }
+        Some(Self {
+            rand: rand?,
+            hxres_star: hxres_star?,
+            autn: autn?,
+        })
     }
 }
 
@@ -904,7 +493,7 @@ impl Serialize for AuthData5g {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             AuthData5g::Av5gAka(av) => av.serialize(s),
-            AuthData5g::EapPayload(p) => s.serialize_str(&STANDARD.encode(p)),
+            AuthData5g::EapPayload(p) => s.serialize_str(&encode_base64(p)),
         }
     }
 }
@@ -935,9 +524,8 @@ impl UEAuthenticationCtx {
 }
 
 impl FromSbiJson for UEAuthenticationCtx {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
-        let mut nested = Vec::new();
         let auth_type = r.req_str("authType").map(AuthType::from_wire);
         let auth_data = match value.get("5gAuthData") {
             None => {
@@ -945,11 +533,11 @@ impl FromSbiJson for UEAuthenticationCtx {
                 None
             }
             Some(Value::Object(o)) => {
-                let (av, res) = Av5gAka::read(o, "/5gAuthData");
-                if let Err(e) = res {
-                    nested.push(e);
-                }
-                av.map(AuthData5g::Av5gAka)
+                let mut sub = ObjectReader::at(o, &r.pointer("5gAuthData"));
+                let av = Av5gAka::read(&mut sub);
+                let complete = !sub.has_errors();
+                r.absorb(sub);
+                av.filter(|_| complete).map(AuthData5g::Av5gAka)
             }
             Some(Value::String(s)) => match parse_base64(s) {
                 Ok(b) => Some(AuthData5g::EapPayload(b)),
@@ -972,7 +560,7 @@ impl FromSbiJson for UEAuthenticationCtx {
         };
         let links = read_links(&mut r, value, "_links", true, 0);
         let snn = r.opt_parse("servingNetworkName", parse_snn);
-        finish_all(r, nested)?;
+        r.finish()?;
         match (auth_type, auth_data, links) {
             (Some(auth_type), Some(auth_data), Some(links)) => Ok(Self {
                 auth_type,
@@ -980,9 +568,9 @@ impl FromSbiJson for UEAuthenticationCtx {
                 links,
                 serving_network_name: snn,
             }),
-            _ => Err(SbiError::internal(
-                "UEAuthenticationCtx validation incomplete",
-            )),
+            _ => Err(ValidationError::Incomplete {
+                model: "UEAuthenticationCtx",
+            }),
         }
     }
 }
@@ -1010,7 +598,7 @@ impl Serialize for UEAuthenticationCtx {
     }
 }
 
-deserialize_via_sbi!(UEAuthenticationCtx);
+crate::deserialize_via_sbi!(UEAuthenticationCtx);
 
 // ---------------------------------------------------------------------------------------
 // ConfirmationData
@@ -1036,7 +624,7 @@ impl ConfirmationData {
 }
 
 impl FromSbiJson for ConfirmationData {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let res_star = match value.get("resStar") {
             None => {
@@ -1053,7 +641,9 @@ impl FromSbiJson for ConfirmationData {
                 res_star,
                 supported_features,
             })
-            .ok_or_else(|| SbiError::internal("ConfirmationData validation incomplete"))
+            .ok_or(ValidationError::Incomplete {
+                model: "ConfirmationData",
+            })
     }
 }
 
@@ -1074,7 +664,7 @@ impl Serialize for ConfirmationData {
     }
 }
 
-deserialize_via_sbi!(ConfirmationData);
+crate::deserialize_via_sbi!(ConfirmationData);
 
 // ---------------------------------------------------------------------------------------
 // ConfirmationDataResponse
@@ -1127,7 +717,7 @@ impl fmt::Debug for ConfirmationDataResponse {
 }
 
 impl FromSbiJson for ConfirmationDataResponse {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let auth_result = r.req_parse("authResult", AuthResult::parse);
         let supi = r.opt_parse("supi", parse_supi);
@@ -1141,7 +731,9 @@ impl FromSbiJson for ConfirmationDataResponse {
                 kseaf,
                 pvs_info,
             })
-            .ok_or_else(|| SbiError::internal("ConfirmationDataResponse validation incomplete"))
+            .ok_or(ValidationError::Incomplete {
+                model: "ConfirmationDataResponse",
+            })
     }
 }
 
@@ -1169,7 +761,7 @@ impl Serialize for ConfirmationDataResponse {
     }
 }
 
-deserialize_via_sbi!(ConfirmationDataResponse);
+crate::deserialize_via_sbi!(ConfirmationDataResponse);
 
 // ---------------------------------------------------------------------------------------
 // EapSession
@@ -1233,7 +825,7 @@ impl fmt::Debug for EapSession {
 }
 
 impl FromSbiJson for EapSession {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let eap_payload = read_eap_payload(&mut r, value, "eapPayload", true);
         let k_seaf = r.opt_parse("kSeaf", parse_kseaf);
@@ -1255,7 +847,9 @@ impl FromSbiJson for EapSession {
                 pvs_info,
                 msk,
             })
-            .ok_or_else(|| SbiError::internal("EapSession validation incomplete"))
+            .ok_or(ValidationError::Incomplete {
+                model: "EapSession",
+            })
     }
 }
 
@@ -1283,7 +877,7 @@ impl Serialize for EapSession {
         let k = self.k_seaf.as_ref().map(|k| k.expose_hex());
         let m = self.msk.as_ref().map(|k| k.expose_hex());
         W {
-            eap_payload: self.eap_payload.as_ref().map(|p| STANDARD.encode(p)),
+            eap_payload: self.eap_payload.as_ref().map(|p| encode_base64(p)),
             k_seaf: k.as_ref().map(|k| k.as_str()),
             links: self.links.as_ref(),
             auth_result: self.auth_result,
@@ -1296,7 +890,7 @@ impl Serialize for EapSession {
     }
 }
 
-deserialize_via_sbi!(EapSession);
+crate::deserialize_via_sbi!(EapSession);
 
 // ---------------------------------------------------------------------------------------
 // DeregistrationInfo
@@ -1322,7 +916,7 @@ impl DeregistrationInfo {
 }
 
 impl FromSbiJson for DeregistrationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let supi = r.req_parse("supi", parse_supi);
         let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
@@ -1331,7 +925,9 @@ impl FromSbiJson for DeregistrationInfo {
             supi,
             supported_features,
         })
-        .ok_or_else(|| SbiError::internal("DeregistrationInfo validation incomplete"))
+        .ok_or(ValidationError::Incomplete {
+            model: "DeregistrationInfo",
+        })
     }
 }
 
@@ -1352,24 +948,29 @@ impl Serialize for DeregistrationInfo {
     }
 }
 
-deserialize_via_sbi!(DeregistrationInfo);
+crate::deserialize_via_sbi!(DeregistrationInfo);
 
 /// Serialises any model of this module to a JSON value (for tests and logs of non-secret
 /// models).
 pub fn to_value<T: Serialize>(v: &T) -> Value {
-    to_json(v)
+    serde_json::to_value(v).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::fields::{
+        fqdn_ok, ipv4_ok, ipv6_ok, parse_supi_or_suci, server_addressing_info_ok, supi_or_suci_str,
+        trace_data_ok,
+    };
+    use crate::common::Link;
     use serde_json::json;
 
-    fn err_params(e: &SbiError) -> Vec<String> {
+    fn err_params(e: &ValidationError) -> Vec<String> {
         match e {
-            SbiError::MandatoryIeMissing { params }
-            | SbiError::MandatoryIeIncorrect { params }
-            | SbiError::OptionalIeIncorrect { params } => {
+            ValidationError::MandatoryIeMissing { params }
+            | ValidationError::MandatoryIeIncorrect { params }
+            | ValidationError::OptionalIeIncorrect { params } => {
                 params.iter().map(|p| p.param.clone()).collect()
             }
             _ => vec![],
@@ -1457,15 +1058,20 @@ mod tests {
             "routingIndicator": "12345"
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeMissing { .. }), "{e:?}");
+        assert!(
+            matches!(e, ValidationError::MandatoryIeMissing { .. }),
+            "{e:?}"
+        );
         assert_eq!(
             err_params(&e),
+            // One merger (common::validation::Problems): missing, then incorrect mandatory,
+            // then incorrect optional attributes; the body's own before the nested ones.
             vec![
                 "/supiOrSuci",
-                "/servingNetworkName",
-                "/routingIndicator",
                 "/resynchronizationInfo/auts",
-                "/resynchronizationInfo/rand"
+                "/servingNetworkName",
+                "/resynchronizationInfo/rand",
+                "/routingIndicator"
             ]
         );
         let e = AuthenticationInfo::from_sbi_json(&json!({
@@ -1474,11 +1080,14 @@ mod tests {
             "resynchronizationInfo": "x"
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::OptionalIeIncorrect { .. }), "{e:?}");
+        assert!(
+            matches!(e, ValidationError::OptionalIeIncorrect { .. }),
+            "{e:?}"
+        );
         assert_eq!(err_params(&e), vec!["/resynchronizationInfo"]);
         assert!(matches!(
             AuthenticationInfo::from_sbi_json(&json!([1])),
-            Err(SbiError::InvalidMsgFormat { .. })
+            Err(ValidationError::InvalidMsgFormat { .. })
         ));
     }
 
@@ -1550,7 +1159,7 @@ mod tests {
         let e = ConfirmationData::from_sbi_json(&json!({})).unwrap_err();
         assert_eq!(err_params(&e), vec!["/resStar"]);
         let e = ConfirmationData::from_sbi_json(&json!({"resStar": "abc"})).unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeIncorrect { .. }));
+        assert!(matches!(e, ValidationError::MandatoryIeIncorrect { .. }));
 
         let k = KSeaf::from_bytes([0x5a; 32]);
         let r = ConfirmationDataResponse::success(
@@ -1572,7 +1181,7 @@ mod tests {
         );
         let e =
             ConfirmationDataResponse::from_sbi_json(&json!({"authResult": "MAYBE"})).unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeIncorrect { .. }));
+        assert!(matches!(e, ValidationError::MandatoryIeIncorrect { .. }));
     }
 
     #[test]
@@ -1582,7 +1191,7 @@ mod tests {
         let null = EapSession::from_sbi_json(&json!({"eapPayload": null})).unwrap();
         assert_eq!(null.eap_payload, None);
         let e = EapSession::from_sbi_json(&json!({})).unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeMissing { .. }));
+        assert!(matches!(e, ValidationError::MandatoryIeMissing { .. }));
         let e = EapSession::from_sbi_json(&json!({"eapPayload": "!!"})).unwrap_err();
         assert_eq!(err_params(&e), vec!["/eapPayload"]);
         let fin = EapSession {
@@ -1602,6 +1211,6 @@ mod tests {
             DeregistrationInfo::from_sbi_json(&json!({"supi": "imsi-001010000000001"})).unwrap();
         assert_eq!(to_value(&d), json!({"supi": "imsi-001010000000001"}));
         let e = DeregistrationInfo::from_sbi_json(&json!({"supi": "foo"})).unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeIncorrect { .. }));
+        assert!(matches!(e, ValidationError::MandatoryIeIncorrect { .. }));
     }
 }

@@ -20,18 +20,21 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use akma_sbi_model::common::{FromSbiJson, NfType, ProblemDetails, ValidationError};
+use akma_sbi_model::naanf::{self, AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_model::nausf::{
+    self, AuthenticationInfo, ConfirmationData, ConfirmationDataResponse, DeregistrationInfo,
+    EapSession, UEAuthenticationCtx, API_ROOT as NAUSF_API_PATH,
+};
+use akma_sbi_model::nudm_ueau::{
+    self, AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult,
+};
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::json::FromSbiJson;
-use crate::models::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
-use crate::nausf::{
-    AuthenticationInfo, ConfirmationData, ConfirmationDataResponse, DeregistrationInfo, EapSession,
-    UEAuthenticationCtx, API_PATH as NAUSF_API_PATH,
-};
-use crate::problem::{ProblemDetails, SbiError};
-use crate::ueau::{AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult};
+use crate::resolve::{NfHint, NfResolver, StaticResolver};
+use crate::token::{StaticToken, TokenRequest, TokenSource};
 
 /// Default timeout of one request (connect, send, answer).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,6 +51,15 @@ pub enum ClientError {
     /// The client could not be built (certificate files, TLS settings).
     #[error("SBI client setup failed: {0}")]
     Setup(String),
+    /// The resolver knows no producer of this NF type for the request.
+    #[error("no {nf_type} is known to this client")]
+    NoProducer {
+        /// The NF type looked for.
+        nf_type: NfType,
+    },
+    /// The token source could not provide an access token.
+    #[error("no access token: {0}")]
+    Token(String),
     /// No answer: connection refused, TLS failure, timeout, reset.
     #[error("{method} {url}: no answer: {detail}")]
     Transport {
@@ -94,7 +106,7 @@ pub enum ClientError {
         /// The HTTP status.
         status: StatusCode,
         /// What was wrong with the body.
-        error: SbiError,
+        error: ValidationError,
     },
 }
 
@@ -186,7 +198,7 @@ impl ClientTls {
 #[derive(Debug, Clone)]
 pub struct SbiClientBuilder {
     tls: Option<ClientTls>,
-    bearer: Option<Zeroizing<String>>,
+    tokens: Option<Arc<dyn TokenSource>>,
     timeout: Duration,
     user_agent: Option<String>,
 }
@@ -195,7 +207,7 @@ impl Default for SbiClientBuilder {
     fn default() -> Self {
         Self {
             tls: None,
-            bearer: None,
+            tokens: None,
             timeout: DEFAULT_TIMEOUT,
             user_agent: None,
         }
@@ -211,8 +223,13 @@ impl SbiClientBuilder {
     }
 
     /// A static OAuth2 access token sent as `Authorization: Bearer …` on every request.
-    pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer = Some(Zeroizing::new(token.into()));
+    pub fn bearer_token(self, token: impl Into<String>) -> Self {
+        self.token_source(Arc::new(StaticToken::new(token)))
+    }
+
+    /// Where the access tokens of outgoing requests come from.
+    pub fn token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = Some(tokens);
         self
     }
 
@@ -246,7 +263,8 @@ impl SbiClientBuilder {
             .map_err(|e| ClientError::Setup(format!("HTTP client: {e}")))?;
         Ok(SbiClient {
             http,
-            bearer: self.bearer.map(Arc::new),
+            tokens: self.tokens,
+            target: Target::default(),
         })
     }
 }
@@ -291,17 +309,25 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
     h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
+/// The producer a client talks to, for its token requests.
+#[derive(Clone, Copy, Debug, Default)]
+struct Target {
+    nf_type: Option<NfType>,
+    scopes: &'static [&'static str],
+}
+
 /// An HTTP/2 SBI client (cheap to clone; clones share connections).
 #[derive(Clone)]
 pub struct SbiClient {
     http: reqwest::Client,
-    bearer: Option<Arc<Zeroizing<String>>>,
+    tokens: Option<Arc<dyn TokenSource>>,
+    target: Target,
 }
 
 impl fmt::Debug for SbiClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SbiClient")
-            .field("bearer_token", &self.bearer.is_some())
+            .field("token_source", &self.tokens)
             .finish_non_exhaustive()
     }
 }
@@ -319,12 +345,31 @@ impl SbiClient {
 
     /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token.
     pub fn from_reqwest(http: reqwest::Client) -> Self {
-        Self { http, bearer: None }
+        Self {
+            http,
+            tokens: None,
+            target: Target::default(),
+        }
     }
 
     /// Sends `Authorization: Bearer <token>` on every request from now on.
-    pub fn with_bearer_token(mut self, token: impl Into<String>) -> Self {
-        self.bearer = Some(Arc::new(Zeroizing::new(token.into())));
+    pub fn with_bearer_token(self, token: impl Into<String>) -> Self {
+        self.with_token_source(Arc::new(StaticToken::new(token)))
+    }
+
+    /// Takes the access tokens of every request from `tokens` from now on.
+    pub fn with_token_source(mut self, tokens: Arc<dyn TokenSource>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// This client for calls to a producer of `nf_type` whose operations need `scopes` (what
+    /// the token source is asked for).
+    pub fn for_target(mut self, nf_type: NfType, scopes: &'static [&'static str]) -> Self {
+        self.target = Target {
+            nf_type: Some(nf_type),
+            scopes,
+        };
         self
     }
 
@@ -350,7 +395,18 @@ impl SbiClient {
             .http
             .request(method.clone(), url)
             .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
-        if let Some(token) = &self.bearer {
+        let token = match &self.tokens {
+            Some(source) => {
+                source
+                    .token(TokenRequest {
+                        target: self.target.nf_type,
+                        scopes: self.target.scopes,
+                    })
+                    .await?
+            }
+            None => None,
+        };
+        if let Some(token) = token {
             let mut v = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
                 .map_err(|_| ClientError::Setup("the bearer token is not a valid header".into()))?;
             v.set_sensitive(true);
@@ -433,7 +489,7 @@ impl SbiClient {
                 method: Method::POST,
                 url: url.to_owned(),
                 status: r.status,
-                error: SbiError::InvalidMsgFormat {
+                error: ValidationError::InvalidMsgFormat {
                     detail: "201 without a Location header".into(),
                 },
             });
@@ -592,33 +648,53 @@ fn origin(url: &str) -> &str {
 #[derive(Debug, Clone)]
 pub struct NausfClient {
     sbi: SbiClient,
-    api_root: String,
+    resolver: Arc<dyn NfResolver>,
+    hint: NfHint,
 }
 
 impl NausfClient {
     /// A client for the AUSF at `api_root` (e.g. `http://127.0.0.1:8082`).
     pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
-        Self {
+        Self::with_resolver(
             sbi,
-            api_root: api_root.into(),
+            Arc::new(StaticResolver::single(NfType::Ausf, api_root)),
+        )
+    }
+
+    /// A client for the AUSF that `resolver` finds.
+    pub fn with_resolver(sbi: SbiClient, resolver: Arc<dyn NfResolver>) -> Self {
+        Self {
+            sbi: sbi.for_target(NfType::Ausf, &[nausf::scope::API]),
+            resolver,
+            hint: NfHint::default(),
         }
     }
 
+    /// This client with a selection hint (e.g. the UE's routing indicator).
+    pub fn with_hint(mut self, hint: NfHint) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    fn api_root(&self) -> Result<String, ClientError> {
+        self.resolver.resolve(NfType::Ausf, &self.hint)
+    }
+
     /// The `{apiRoot}/nausf-auth/v1` prefix.
-    pub fn base(&self) -> String {
-        join(&self.api_root, NAUSF_API_PATH)
+    pub fn base(&self) -> Result<String, ClientError> {
+        Ok(join(&self.api_root()?, NAUSF_API_PATH))
     }
 
     /// An `href` from `_links` or a `Location` as an absolute URL: absolute ones unchanged,
     /// absolute paths against the API root's origin, others against `{apiRoot}/nausf-auth/v1/`.
-    pub fn resolve(&self, href: &str) -> String {
-        if href.contains("://") {
+    pub fn resolve(&self, href: &str) -> Result<String, ClientError> {
+        Ok(if href.contains("://") {
             href.to_owned()
         } else if href.starts_with('/') {
-            format!("{}{href}", origin(&self.api_root))
+            format!("{}{href}", origin(&self.api_root()?))
         } else {
-            format!("{}/{href}", self.base())
-        }
+            format!("{}/{href}", self.base()?)
+        })
     }
 
     /// `POST /ue-authentications`: 201 with the context (`application/3gppHal+json`) and its
@@ -628,7 +704,7 @@ impl NausfClient {
         info: &AuthenticationInfo,
     ) -> Result<SbiResponse<UEAuthenticationCtx>, ClientError> {
         self.sbi
-            .post_created(&format!("{}/ue-authentications", self.base()), info)
+            .post_created(&format!("{}/ue-authentications", self.base()?), info)
             .await
     }
 
@@ -640,7 +716,7 @@ impl NausfClient {
         data: &ConfirmationData,
     ) -> Result<ConfirmationDataResponse, ClientError> {
         self.sbi
-            .put(&self.resolve(link), data)
+            .put(&self.resolve(link)?, data)
             .await
             .map(|r| r.body)
     }
@@ -653,7 +729,7 @@ impl NausfClient {
     ) -> Result<ConfirmationDataResponse, ClientError> {
         let url = format!(
             "{}/ue-authentications/{}/5g-aka-confirmation",
-            self.base(),
+            self.base()?,
             path_segment(auth_ctx_id)
         );
         self.sbi.put(&url, data).await.map(|r| r.body)
@@ -668,7 +744,7 @@ impl NausfClient {
         session: &EapSession,
     ) -> Result<EapSession, ClientError> {
         self.sbi
-            .post(&self.resolve(link), session)
+            .post(&self.resolve(link)?, session)
             .await
             .map(|r| r.body)
     }
@@ -677,7 +753,7 @@ impl NausfClient {
     pub async fn deregister(&self, info: &DeregistrationInfo) -> Result<(), ClientError> {
         self.sbi
             .post_no_content(
-                &format!("{}/ue-authentications/deregister", self.base()),
+                &format!("{}/ue-authentications/deregister", self.base()?),
                 info,
             )
             .await
@@ -688,26 +764,43 @@ impl NausfClient {
 // Nudm_UEAU
 
 /// The API path of Nudm_UEAU.
-pub const NUDM_UEAU_API_PATH: &str = "/nudm-ueau/v1";
+pub const NUDM_UEAU_API_PATH: &str = nudm_ueau::API_ROOT;
 
 /// A client of Nudm_UEAU (TS 29.503), as the AUSF uses it.
 #[derive(Debug, Clone)]
 pub struct NudmUeauClient {
     sbi: SbiClient,
-    api_root: String,
+    resolver: Arc<dyn NfResolver>,
+    hint: NfHint,
 }
 
 impl NudmUeauClient {
     /// A client for the UDM at `api_root`.
     pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self::with_resolver(sbi, Arc::new(StaticResolver::single(NfType::Udm, api_root)))
+    }
+
+    /// A client for the UDM that `resolver` finds.
+    pub fn with_resolver(sbi: SbiClient, resolver: Arc<dyn NfResolver>) -> Self {
         Self {
-            sbi,
-            api_root: api_root.into(),
+            sbi: sbi.for_target(NfType::Udm, &[nudm_ueau::scope::API]),
+            resolver,
+            hint: NfHint::default(),
         }
     }
 
-    fn base(&self) -> String {
-        join(&self.api_root, NUDM_UEAU_API_PATH)
+    /// This client with a selection hint (e.g. the UE's routing indicator).
+    pub fn with_hint(mut self, hint: NfHint) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    fn api_root(&self) -> Result<String, ClientError> {
+        self.resolver.resolve(NfType::Udm, &self.hint)
+    }
+
+    fn base(&self) -> Result<String, ClientError> {
+        Ok(join(&self.api_root()?, NUDM_UEAU_API_PATH))
     }
 
     /// `POST /{supiOrSuci}/security-information/generate-auth-data`: 200 with the vector.
@@ -718,7 +811,7 @@ impl NudmUeauClient {
     ) -> Result<AuthenticationInfoResult, ClientError> {
         let url = format!(
             "{}/{}/security-information/generate-auth-data",
-            self.base(),
+            self.base()?,
             path_segment(supi_or_suci)
         );
         self.sbi.post(&url, req).await.map(|r| r.body)
@@ -726,7 +819,7 @@ impl NudmUeauClient {
 
     /// `POST /{supi}/auth-events`: 201; returns the `Location` of the event.
     pub async fn auth_event(&self, supi: &str, event: &AuthEvent) -> Result<String, ClientError> {
-        let url = format!("{}/{}/auth-events", self.base(), path_segment(supi));
+        let url = format!("{}/{}/auth-events", self.base()?, path_segment(supi));
         let raw = self
             .sbi
             .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
@@ -735,7 +828,7 @@ impl NudmUeauClient {
             method: Method::POST,
             url,
             status: raw.status,
-            error: SbiError::InvalidMsgFormat {
+            error: ValidationError::InvalidMsgFormat {
                 detail: "201 without a Location header".into(),
             },
         })
@@ -752,7 +845,7 @@ impl NudmUeauClient {
         let url = if location.contains("://") {
             location.to_owned()
         } else {
-            format!("{}{location}", origin(&self.api_root))
+            format!("{}{location}", origin(&self.api_root()?))
         };
         self.sbi
             .call_no_content(
@@ -770,27 +863,45 @@ impl NudmUeauClient {
 // Naanf_AKMA
 
 /// The API path of Naanf_AKMA.
-pub const NAANF_API_PATH: &str = "/naanf-akma/v1";
+pub const NAANF_API_PATH: &str = naanf::API_ROOT;
 
 /// A client of Naanf_AKMA (TS 29.535), as the AUSF (register, remove) and AFs/the NEF
 /// (retrieve) use it.
 #[derive(Debug, Clone)]
 pub struct NaanfClient {
     sbi: SbiClient,
-    api_root: String,
+    resolver: Arc<dyn NfResolver>,
+    hint: NfHint,
 }
 
 impl NaanfClient {
     /// A client for the AAnF at `api_root`.
     pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
-        Self {
+        Self::with_resolver(
             sbi,
-            api_root: api_root.into(),
+            Arc::new(StaticResolver::single(NfType::Aanf, api_root)),
+        )
+    }
+
+    /// A client for the AAnF that `resolver` finds.
+    pub fn with_resolver(sbi: SbiClient, resolver: Arc<dyn NfResolver>) -> Self {
+        Self {
+            sbi: sbi.for_target(NfType::Aanf, &[naanf::scope::API]),
+            resolver,
+            hint: NfHint::default(),
         }
     }
 
-    fn url(&self, op: &str) -> String {
-        format!("{}/{op}", join(&self.api_root, NAANF_API_PATH))
+    /// This client with a selection hint (e.g. the routing indicator the UDM returned with
+    /// `akmaInd`, TS 33.535 §6.1).
+    pub fn with_hint(mut self, hint: NfHint) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    fn url(&self, op: &str) -> Result<String, ClientError> {
+        let root = self.resolver.resolve(NfType::Aanf, &self.hint)?;
+        Ok(format!("{}/{op}", join(&root, NAANF_API_PATH)))
     }
 
     /// `POST /register-anchorkey`: 200 with the stored `AkmaKeyInfo`.
@@ -799,7 +910,7 @@ impl NaanfClient {
         info: &AkmaKeyInfo,
     ) -> Result<AkmaKeyInfo, ClientError> {
         self.sbi
-            .post(&self.url("register-anchorkey"), info)
+            .post(&self.url("register-anchorkey")?, info)
             .await
             .map(|r| r.body)
     }
@@ -810,7 +921,7 @@ impl NaanfClient {
         req: &AkmaAfKeyRequest,
     ) -> Result<Option<AkmaAfKeyData>, ClientError> {
         self.sbi
-            .post_optional(&self.url("retrieve-applicationkey"), req)
+            .post_optional(&self.url("retrieve-applicationkey")?, req)
             .await
             .map(|r| r.map(|r| r.body))
     }
@@ -818,7 +929,7 @@ impl NaanfClient {
     /// `POST /remove-context`: 204.
     pub async fn remove_context(&self, req: &CtxRemove) -> Result<(), ClientError> {
         self.sbi
-            .post_no_content(&self.url("remove-context"), req)
+            .post_no_content(&self.url("remove-context")?, req)
             .await
     }
 }
@@ -833,14 +944,14 @@ mod tests {
         assert_eq!(path_segment("nai-a@b.example"), "nai-a@b.example");
         assert_eq!(path_segment("a/b?c#d e%"), "a%2Fb%3Fc%23d%20e%25");
         let c = NausfClient::new(SbiClient::h2c().unwrap(), "http://127.0.0.1:9/");
-        assert_eq!(c.base(), "http://127.0.0.1:9/nausf-auth/v1");
-        assert_eq!(c.resolve("https://x/y"), "https://x/y");
+        assert_eq!(c.base().unwrap(), "http://127.0.0.1:9/nausf-auth/v1");
+        assert_eq!(c.resolve("https://x/y").unwrap(), "https://x/y");
         assert_eq!(
-            c.resolve("/nausf-auth/v1/ue-authentications/1"),
+            c.resolve("/nausf-auth/v1/ue-authentications/1").unwrap(),
             "http://127.0.0.1:9/nausf-auth/v1/ue-authentications/1"
         );
         assert_eq!(
-            c.resolve("ue-authentications/1/eap-session"),
+            c.resolve("ue-authentications/1/eap-session").unwrap(),
             "http://127.0.0.1:9/nausf-auth/v1/ue-authentications/1/eap-session"
         );
         assert_eq!(origin("http://h:1/a/b"), "http://h:1");

@@ -1,9 +1,8 @@
 //! Every error case of the SbiJson extractor and the router fallbacks, through a real axum
 //! router (in memory): status, content type, cause and invalidParams.
 
-use akma_sbi::{
-    with_sbi_fallbacks, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, SbiError, SbiJson, MAX_BODY_BYTES,
-};
+use akma_sbi_model::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_server::{with_sbi_fallbacks, SbiError, SbiForm, SbiHalJson, SbiJson, MAX_BODY_BYTES};
 use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
@@ -448,4 +447,110 @@ async fn wrong_method_is_405_problem_with_allow() {
     .await;
     assert_problem(&r, 405, None);
     assert_eq!(r.headers[header::ALLOW], "POST");
+}
+
+// ---------------------------------------------------------------------------------------
+// application/3gppHal+json and application/x-www-form-urlencoded
+
+#[derive(serde::Deserialize, serde::Serialize)]
+struct TokenReq {
+    grant_type: String,
+    #[serde(rename = "nfInstanceId")]
+    nf_instance_id: String,
+    scope: String,
+}
+
+async fn hal(SbiHalJson(r): SbiHalJson<CtxRemove>) -> SbiHalJson<CtxRemove> {
+    SbiHalJson(r)
+}
+
+async fn token(SbiForm(t): SbiForm<TokenReq>) -> SbiJson<Value> {
+    SbiJson(json!({"grant": t.grant_type, "id": t.nf_instance_id, "scope": t.scope}))
+}
+
+fn other_app() -> Router {
+    with_sbi_fallbacks(
+        Router::new()
+            .route("/hal", post(hal))
+            .route("/oauth2/token", post(token)),
+    )
+}
+
+async fn send_to(app: Router, path: &str, ct: &str, body: &str) -> (StatusCode, String, Value) {
+    let req = Request::post(path)
+        .header(header::CONTENT_TYPE, ct)
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    let resp = app.oneshot(req).await.unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, ct, v)
+}
+
+#[tokio::test]
+async fn hal_json_in_and_out() {
+    let body = r#"{"supi":"imsi-001010000000001"}"#;
+    for ct in [
+        "application/3gppHal+json",
+        "application/json; charset=utf-8",
+    ] {
+        let (s, ct, v) = send_to(other_app(), "/hal", ct, body).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(ct, "application/3gppHal+json");
+        assert_eq!(v["supi"], "imsi-001010000000001");
+    }
+    let (s, ct, v) = send_to(other_app(), "/hal", "text/plain", body).await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(ct, "application/problem+json");
+    assert_eq!(v["cause"], "UNSUPPORTED_MEDIA_TYPE");
+    let (s, _, v) = send_to(other_app(), "/hal", "application/3gppHal+json", "{}").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["cause"], "MANDATORY_IE_MISSING");
+    assert_eq!(v["invalidParams"][0]["param"], "/supi");
+}
+
+#[tokio::test]
+async fn form_urlencoded_token_request() {
+    let form = "grant_type=client_credentials&nfInstanceId=3fa85f64-5717-4562-b3fc-2c963f66afa6&scope=naanf-akma%20naanf-akma%3Aanchorkey";
+    let (s, _, v) = send_to(
+        other_app(),
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        form,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["grant"], "client_credentials");
+    assert_eq!(v["scope"], "naanf-akma naanf-akma:anchorkey");
+
+    let (s, _, v) = send_to(other_app(), "/oauth2/token", "application/json", "{}").await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(v["cause"], "UNSUPPORTED_MEDIA_TYPE");
+
+    let (s, _, v) = send_to(
+        other_app(),
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        "grant_type=client_credentials&scope=x",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(v["cause"], "MANDATORY_IE_MISSING");
+    assert_eq!(v["invalidParams"][0]["param"], "nfInstanceId");
+
+    let big = format!("grant_type={}", "a".repeat(MAX_BODY_BYTES + 1));
+    let (s, _, _) = send_to(
+        other_app(),
+        "/oauth2/token",
+        "application/x-www-form-urlencoded",
+        &big,
+    )
+    .await;
+    assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE);
 }

@@ -1,12 +1,12 @@
-//! Validated models of Nudm_UEAU (TS 29.503, `TS29503_Nudm_UEAU.yaml`) and of the one
-//! Nudm_SDM schema AKMA needs, `IdTranslationResult` (`TS29503_Nudm_SDM.yaml`).
+//! Nudm_UEAU (TS 29.503, `TS29503_Nudm_UEAU.yaml`): the API root, the scope, the
+//! operations and their validated models. (`IdTranslationResult` of Nudm_SDM is in
+//! [`crate::nudm_sdm`].)
 //!
 //! | Schema | Used by |
 //! |---|---|
 //! | [`AuthenticationInfoRequest`], [`ResynchronizationInfo`] | AUSF → UDM `POST /{supiOrSuci}/security-information/generate-auth-data` |
 //! | [`AuthenticationInfoResult`], [`AuthenticationVector`] ([`Av5GHeAka`], [`AvEapAkaPrime`]) | its 200 answer |
 //! | [`AuthEvent`] | AUSF → UDM `POST /{supi}/auth-events` (201) and `PUT /{supi}/auth-events/{authEventId}` |
-//! | [`IdTranslationResult`] | NEF/AAnF → UDM `GET /nudm-sdm/v2/{ueId}/id-translation-result` |
 //! | [`AuthType`], [`AvType`] | the YAML's forward-compatible enumerations |
 //!
 //! Field names on the wire are exactly the YAML's. Both directions go through the same
@@ -23,238 +23,55 @@ use std::fmt;
 
 use akma_core::aka::{Autn, Auts, Rand};
 use akma_core::hex;
-use akma_core::ids::{Gpsi, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::ids::{RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{CkPrime, IkPrime, KAusf, XresStar};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use serde_json::{Map, Value};
-use subtle::ConstantTimeEq;
-use time::format_description::well_known::Rfc3339;
+use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
-use zeroize::{Zeroize, ZeroizeOnDrop};
+use zeroize::Zeroize;
 
-use crate::json::{kind, FromSbiJson, ObjectReader};
-use crate::models::{format_date_time, SupportedFeatures};
-use crate::problem::{InvalidParam, SbiError};
+use crate::common::fields::{
+    format_date_time, parse_cag_id, parse_ck_prime, parse_date_time, parse_hex_array,
+    parse_ik_prime, parse_kausf, parse_rid, parse_snn, parse_supi, parse_supp_feat,
+};
+use crate::common::{
+    FromSbiJson, NfInstanceId, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
+};
 
-// ---------------------------------------------------------------------------------------
-// Small helpers
+/// XRES of EAP-AKA' (TS 29.503 `Xres`), held like a key; now in `akma-core`.
+pub use akma_core::keys::Xres;
 
-/// Implements `Deserialize` through `FromSbiJson`, so clients get the same checks.
-macro_rules! deserialize_via_sbi {
-    ($t:ty) => {
-        impl<'de> Deserialize<'de> for $t {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = Value::deserialize(d)?;
-                <$t as FromSbiJson>::from_sbi_json(&v).map_err(serde::de::Error::custom)
-            }
-        }
+/// The API root path of Nudm_UEAU: `{apiRoot}/nudm-ueau/v1`.
+pub const API_ROOT: &str = "/nudm-ueau/v1";
+
+/// OAuth2 scopes of Nudm_UEAU (TS 29.503 YAML).
+pub mod scope {
+    /// The API scope.
+    pub const API: &str = "nudm-ueau";
+}
+
+/// The operations: only an AUSF uses Nudm_UEAU (TS 33.501 §6.1.3).
+pub mod op {
+    use super::{scope, NfType, Operation};
+
+    /// GenerateAuthData, `POST /{supiOrSuci}/security-information/generate-auth-data`.
+    pub const GENERATE_AUTH_DATA: Operation = Operation {
+        name: "generate-auth-data",
+        allowed: &[NfType::Ausf],
+        scopes: &[scope::API],
     };
-}
-
-/// Parses exactly `N` octets of hex; the reason never echoes the value.
-fn octets<const N: usize>(s: &str) -> Result<[u8; N], String> {
-    hex::decode_array::<N>(s).map_err(|e| e.to_string())
-}
-
-fn parse_supp_feat(s: &str) -> Result<SupportedFeatures, String> {
-    SupportedFeatures::parse(s)
-}
-
-fn parse_supi(s: &str) -> Result<Supi, String> {
-    Supi::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_gpsi(s: &str) -> Result<Gpsi, String> {
-    Gpsi::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_snn(s: &str) -> Result<ServingNetworkName, String> {
-    ServingNetworkName::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_rid(s: &str) -> Result<RoutingIndicator, String> {
-    // TS 29.503: routingId `^[0-9]{1,4}$`.
-    RoutingIndicator::parse(s).map_err(|e| e.to_string())
-}
-
-fn parse_date_time(s: &str) -> Result<OffsetDateTime, String> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(|t| t.to_offset(UtcOffset::UTC))
-        .map_err(|e| format!("expected an RFC 3339 date-time: {e}"))
-}
-
-/// A mandatory boolean attribute (the reader has only optional booleans).
-fn req_bool(r: &mut ObjectReader<'_>, obj: &Map<String, Value>, name: &str) -> Option<bool> {
-    match obj.get(name) {
-        None => {
-            r.report_missing(name);
-            None
-        }
-        Some(Value::Bool(b)) => Some(*b),
-        Some(other) => {
-            r.report_incorrect(
-                name,
-                true,
-                format!("expected a boolean, got {}", kind(other)),
-            );
-            None
-        }
-    }
-}
-
-/// An optional array of strings with `minItems: 1`, each item converted by `parse`.
-/// An absent array is an empty vector.
-fn opt_string_array<T>(
-    r: &mut ObjectReader<'_>,
-    obj: &Map<String, Value>,
-    name: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Vec<T> {
-    let Some(v) = obj.get(name) else {
-        return Vec::new();
+    /// ConfirmAuth, `POST /{supi}/auth-events`.
+    pub const CONFIRM_AUTH: Operation = Operation {
+        name: "confirm-auth",
+        allowed: &[NfType::Ausf],
+        scopes: &[scope::API],
     };
-    let Value::Array(items) = v else {
-        r.report_incorrect(name, false, format!("expected an array, got {}", kind(v)));
-        return Vec::new();
+    /// DeleteAuth, `PUT /{supi}/auth-events/{authEventId}`.
+    pub const DELETE_AUTH: Operation = Operation {
+        name: "delete-auth",
+        allowed: &[NfType::Ausf],
+        scopes: &[scope::API],
     };
-    if items.is_empty() {
-        r.report_incorrect(
-            name,
-            false,
-            "the array must have at least one item (minItems: 1)",
-        );
-        return Vec::new();
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        match item {
-            Value::String(s) => match parse(s) {
-                Ok(t) => out.push(t),
-                Err(reason) => {
-                    r.report_incorrect(name, false, format!("item {i}: {reason}"));
-                    return Vec::new();
-                }
-            },
-            other => {
-                r.report_incorrect(
-                    name,
-                    false,
-                    format!("item {i}: expected a string, got {}", kind(other)),
-                );
-                return Vec::new();
-            }
-        }
-    }
-    out
-}
-
-/// Combines the outcomes of an object reader and of the readers of its nested objects into
-/// one error: the most severe cause (missing > mandatory incorrect > optional incorrect),
-/// with every `invalidParams` entry.
-fn combine(results: Vec<Result<(), SbiError>>) -> Result<(), SbiError> {
-    let mut missing: Vec<InvalidParam> = Vec::new();
-    let mut mandatory: Vec<InvalidParam> = Vec::new();
-    let mut optional: Vec<InvalidParam> = Vec::new();
-    for r in results {
-        match r {
-            Ok(()) => {}
-            Err(SbiError::MandatoryIeMissing { params }) => {
-                // `finish` puts missing ones first, then incorrect ones; keep them together.
-                for p in params {
-                    if p.reason.is_none() {
-                        missing.push(p);
-                    } else {
-                        mandatory.push(p);
-                    }
-                }
-            }
-            Err(SbiError::MandatoryIeIncorrect { params }) => mandatory.extend(params),
-            Err(SbiError::OptionalIeIncorrect { params }) => optional.extend(params),
-            Err(other) => return Err(other),
-        }
-    }
-    let has_missing = !missing.is_empty();
-    let has_mandatory = !mandatory.is_empty();
-    let has_optional = !optional.is_empty();
-    let mut params = missing;
-    params.extend(mandatory);
-    params.extend(optional);
-    if has_missing {
-        Err(SbiError::MandatoryIeMissing { params })
-    } else if has_mandatory {
-        Err(SbiError::MandatoryIeIncorrect { params })
-    } else if has_optional {
-        Err(SbiError::OptionalIeIncorrect { params })
-    } else {
-        Ok(())
-    }
-}
-
-/// Reads a nested object attribute: `Some(Ok(reader))` when present and an object, `None`
-/// when absent (reported if `mandatory`), `Some(Err)` when present but not an object
-/// (reported).
-fn nested<'a>(
-    r: &mut ObjectReader<'_>,
-    obj: &'a Map<String, Value>,
-    name: &str,
-    mandatory: bool,
-) -> Option<Result<ObjectReader<'a>, ()>> {
-    match obj.get(name) {
-        None => {
-            if mandatory {
-                r.report_missing(name);
-            }
-            None
-        }
-        Some(Value::Object(o)) => Some(Ok(ObjectReader::at(o, &r.pointer(name)))),
-        Some(other) => {
-            r.report_incorrect(
-                name,
-                mandatory,
-                format!("expected an object, got {}", kind(other)),
-            );
-            Some(Err(()))
-        }
-    }
-}
-
-fn root_object(value: &Value) -> Result<&Map<String, Value>, SbiError> {
-    value.as_object().ok_or_else(|| SbiError::InvalidMsgFormat {
-        detail: format!("the body must be a JSON object, not {}", kind(value)),
-    })
-}
-
-fn incomplete(what: &str) -> SbiError {
-    SbiError::internal(format!("{what} validation incomplete"))
-}
-
-// ---------------------------------------------------------------------------------------
-// NfInstanceId
-
-/// TS 29.571 `NfInstanceId`: a UUID (`format: uuid`), kept in lowercase.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
-pub struct NfInstanceId(String);
-
-impl NfInstanceId {
-    /// Parses the 8-4-4-4-12 hexadecimal form (either case; stored lowercase).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if crate::tls::is_uuid(s) {
-            Ok(Self(s.to_ascii_lowercase()))
-        } else {
-            Err("expected a UUID (8-4-4-4-12 hexadecimal digits)".to_owned())
-        }
-    }
-
-    /// The lowercase UUID.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for NfInstanceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -343,72 +160,6 @@ impl AvType {
 }
 
 // ---------------------------------------------------------------------------------------
-// Xres
-
-/// XRES of EAP-AKA' (TS 29.503 `Xres`, `^[A-Fa-f0-9]{8,32}$`): 4 to 16 octets, held like a
-/// key (zeroized on drop, constant-time equality, never printed).
-#[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Xres {
-    buf: [u8; 16],
-    len: u8,
-}
-
-impl Xres {
-    /// Copies 4 to 16 octets.
-    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
-        if !(4..=16).contains(&bytes.len()) {
-            return None;
-        }
-        let mut buf = [0u8; 16];
-        buf[..bytes.len()].copy_from_slice(bytes);
-        Some(Self {
-            buf,
-            len: bytes.len() as u8,
-        })
-    }
-
-    /// Parses 8 to 32 hex digits (an even number, either case).
-    pub fn from_hex(s: &str) -> Result<Self, String> {
-        if !(8..=32).contains(&s.len()) {
-            return Err(format!(
-                "expected 8 to 32 hexadecimal characters (4 to 16 octets), got {} characters",
-                s.chars().count()
-            ));
-        }
-        let v = zeroize::Zeroizing::new(hex::decode(s).map_err(|e| e.to_string())?);
-        Self::from_slice(&v).ok_or_else(|| "expected 4 to 16 octets".to_owned())
-    }
-
-    /// The octets. Every call site is a place where the expected response is used.
-    pub fn expose_secret(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
-    }
-
-    /// Lowercase hex, zeroized on drop.
-    pub fn expose_hex(&self) -> zeroize::Zeroizing<String> {
-        zeroize::Zeroizing::new(hex::encode(self.expose_secret()))
-    }
-
-    /// Constant-time equality (the lengths are not secret).
-    pub fn ct_eq(&self, other: &Self) -> bool {
-        self.len == other.len && bool::from(self.expose_secret().ct_eq(other.expose_secret()))
-    }
-}
-
-impl PartialEq for Xres {
-    fn eq(&self, other: &Self) -> bool {
-        self.ct_eq(other)
-    }
-}
-impl Eq for Xres {}
-
-impl fmt::Debug for Xres {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Xres(<{} octets redacted>)", self.len)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
 // ResynchronizationInfo
 
 /// `ResynchronizationInfo` (TS 29.503): the RAND of the failed challenge and the UE's AUTS.
@@ -431,9 +182,9 @@ impl fmt::Debug for ResynchronizationInfo {
 
 impl ResynchronizationInfo {
     /// Reads the members of an object whose pointer is the reader's base.
-    fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
-        let rand = r.req_parse("rand", octets::<16>);
-        let auts = r.req_parse("auts", octets::<14>);
+    pub(crate) fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
+        let rand = r.req_parse("rand", parse_hex_array::<16>);
+        let auts = r.req_parse("auts", parse_hex_array::<14>);
         Some(Self {
             rand: rand?,
             auts: auts?,
@@ -441,12 +192,25 @@ impl ResynchronizationInfo {
     }
 }
 
+impl ResynchronizationInfo {
+    /// Reads the nested member `resynchronizationInfo` of `r`'s object (problems merged
+    /// into `r`); `None` when absent or invalid.
+    pub(crate) fn read_nested(r: &mut ObjectReader<'_>, mandatory: bool) -> Option<Self> {
+        let mut sub = r.nested("resynchronizationInfo", mandatory)?;
+        let v = Self::read(&mut sub);
+        r.absorb(sub);
+        v
+    }
+}
+
 impl FromSbiJson for ResynchronizationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let v = Self::read(&mut r);
         r.finish()?;
-        v.ok_or_else(|| incomplete("ResynchronizationInfo"))
+        v.ok_or(ValidationError::Incomplete {
+            model: "ResynchronizationInfo",
+        })
     }
 }
 
@@ -471,7 +235,7 @@ impl Serialize for ResynchronizationInfo {
     }
 }
 
-deserialize_via_sbi!(ResynchronizationInfo);
+crate::deserialize_via_sbi!(ResynchronizationInfo);
 
 // ---------------------------------------------------------------------------------------
 // AuthenticationInfoRequest
@@ -516,38 +280,19 @@ impl AuthenticationInfoRequest {
     }
 }
 
-fn parse_cag_id(s: &str) -> Result<String, String> {
-    // TS 29.571 CagId `^[A-Fa-f0-9]{8}$`.
-    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(s.to_owned())
-    } else {
-        Err("a CAG id is 8 hexadecimal characters".to_owned())
-    }
-}
-
 impl FromSbiJson for AuthenticationInfoRequest {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
-        let obj = root_object(value)?;
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
         let snn = r.req_parse("servingNetworkName", parse_snn);
-        let mut nested_results = Vec::new();
-        let resync = match nested(&mut r, obj, "resynchronizationInfo", false) {
-            Some(Ok(mut sub)) => {
-                let v = ResynchronizationInfo::read(&mut sub);
-                nested_results.push(sub.finish());
-                v
-            }
-            _ => None,
-        };
+        let resync = ResynchronizationInfo::read_nested(&mut r, false);
         let ausf = r.req_parse("ausfInstanceId", NfInstanceId::parse);
-        let cell_cag_info = opt_string_array(&mut r, obj, "cellCagInfo", parse_cag_id);
+        let cell_cag_info = r.opt_string_array("cellCagInfo", parse_cag_id);
         let n5gc_ind = r.opt_bool("n5gcInd").unwrap_or(false);
         let nswo_ind = r.opt_bool("nswoInd").unwrap_or(false);
         let disaster_roaming_ind = r.opt_bool("disasterRoamingInd").unwrap_or(false);
         let aun3_ind = r.opt_bool("aun3Ind").unwrap_or(false);
-        nested_results.insert(0, r.finish());
-        combine(nested_results)?;
+        r.finish()?;
         match (snn, ausf) {
             (Some(serving_network_name), Some(ausf_instance_id)) => Ok(Self {
                 supported_features,
@@ -560,7 +305,9 @@ impl FromSbiJson for AuthenticationInfoRequest {
                 disaster_roaming_ind,
                 aun3_ind,
             }),
-            _ => Err(incomplete("AuthenticationInfoRequest")),
+            _ => Err(ValidationError::Incomplete {
+                model: "AuthenticationInfoRequest",
+            }),
         }
     }
 }
@@ -606,7 +353,7 @@ impl Serialize for AuthenticationInfoRequest {
     }
 }
 
-deserialize_via_sbi!(AuthenticationInfoRequest);
+crate::deserialize_via_sbi!(AuthenticationInfoRequest);
 
 // ---------------------------------------------------------------------------------------
 // Authentication vectors
@@ -685,24 +432,16 @@ impl AuthenticationVector {
         let av_type = r.req_str("avType");
         match av_type {
             Some("5G_HE_AKA") => {
-                let rand = r.req_parse("rand", octets::<16>);
+                let rand = r.req_parse("rand", parse_hex_array::<16>);
                 let xres_star = r.req_parse("xresStar", |s| {
-                    octets::<16>(s).map(|mut b| {
+                    parse_hex_array::<16>(s).map(|mut b| {
                         let k = XresStar::from_bytes(b);
                         b.zeroize();
                         k
                     })
                 });
-                let autn = r.req_parse("autn", octets::<16>);
-                let kausf = r.req_parse("kausf", |s| {
-                    if s.len() != 64 {
-                        return Err(format!(
-                            "expected 64 hexadecimal characters (32 octets), got {} characters",
-                            s.chars().count()
-                        ));
-                    }
-                    KAusf::from_hex(s).map_err(|e| e.to_string())
-                });
+                let autn = r.req_parse("autn", parse_hex_array::<16>);
+                let kausf = r.req_parse("kausf", parse_kausf);
                 Some(AuthenticationVector::FiveGHeAka(Av5GHeAka {
                     rand: rand?,
                     xres_star: xres_star?,
@@ -711,15 +450,11 @@ impl AuthenticationVector {
                 }))
             }
             Some("EAP_AKA_PRIME") => {
-                let rand = r.req_parse("rand", octets::<16>);
+                let rand = r.req_parse("rand", parse_hex_array::<16>);
                 let xres = r.req_parse("xres", Xres::from_hex);
-                let autn = r.req_parse("autn", octets::<16>);
-                let ck_prime = r.req_parse("ckPrime", |s| {
-                    CkPrime::from_hex(s).map_err(|e| e.to_string())
-                });
-                let ik_prime = r.req_parse("ikPrime", |s| {
-                    IkPrime::from_hex(s).map_err(|e| e.to_string())
-                });
+                let autn = r.req_parse("autn", parse_hex_array::<16>);
+                let ck_prime = r.req_parse("ckPrime", parse_ck_prime);
+                let ik_prime = r.req_parse("ikPrime", parse_ik_prime);
                 Some(AuthenticationVector::EapAkaPrime(AvEapAkaPrime {
                     rand: rand?,
                     xres: xres?,
@@ -742,11 +477,13 @@ impl AuthenticationVector {
 }
 
 impl FromSbiJson for AuthenticationVector {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let v = Self::read(&mut r);
         r.finish()?;
-        v.ok_or_else(|| incomplete("AuthenticationVector"))
+        v.ok_or(ValidationError::Incomplete {
+            model: "AuthenticationVector",
+        })
     }
 }
 
@@ -802,7 +539,7 @@ impl Serialize for AuthenticationVector {
     }
 }
 
-deserialize_via_sbi!(AuthenticationVector);
+crate::deserialize_via_sbi!(AuthenticationVector);
 
 // ---------------------------------------------------------------------------------------
 // AuthenticationInfoResult
@@ -845,29 +582,28 @@ impl AuthenticationInfoResult {
 }
 
 impl FromSbiJson for AuthenticationInfoResult {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
-        let obj = root_object(value)?;
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let auth_type = r.req_str("authType").map(AuthType::from_wire);
         let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let mut nested_results = Vec::new();
-        let authentication_vector = match nested(&mut r, obj, "authenticationVector", false) {
-            Some(Ok(mut sub)) => {
+        let authentication_vector = match r.nested("authenticationVector", false) {
+            Some(mut sub) => {
                 let v = AuthenticationVector::read(&mut sub);
-                nested_results.push(sub.finish());
+                r.absorb(sub);
                 v
             }
-            _ => None,
+            None => None,
         };
         let supi = r.opt_parse("supi", parse_supi);
         let akma_ind = r.opt_bool("akmaInd").unwrap_or(false);
         let auth_aaa = r.opt_bool("authAaa").unwrap_or(false);
         let routing_id = r.opt_parse("routingId", parse_rid);
         let msk_ind = r.opt_bool("mskInd").unwrap_or(false);
-        nested_results.insert(0, r.finish());
-        combine(nested_results)?;
+        r.finish()?;
         Ok(Self {
-            auth_type: auth_type.ok_or_else(|| incomplete("AuthenticationInfoResult"))?,
+            auth_type: auth_type.ok_or(ValidationError::Incomplete {
+                model: "AuthenticationInfoResult",
+            })?,
             supported_features,
             authentication_vector,
             supi,
@@ -914,7 +650,7 @@ impl Serialize for AuthenticationInfoResult {
     }
 }
 
-deserialize_via_sbi!(AuthenticationInfoResult);
+crate::deserialize_via_sbi!(AuthenticationInfoResult);
 
 // ---------------------------------------------------------------------------------------
 // AuthEvent
@@ -970,17 +706,16 @@ impl AuthEvent {
 }
 
 impl FromSbiJson for AuthEvent {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
-        let obj = root_object(value)?;
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
         let nf = r.req_parse("nfInstanceId", NfInstanceId::parse);
-        let success = req_bool(&mut r, obj, "success");
+        let success = r.req_bool("success");
         let ts = r.req_parse("timeStamp", parse_date_time);
         let auth_type = r.req_str("authType").map(AuthType::from_wire);
         let snn = r.req_parse("servingNetworkName", parse_snn);
         let auth_removal_ind = r.opt_bool("authRemovalInd").unwrap_or(false);
         let nf_set_id = r.opt_str("nfSetId").map(str::to_owned);
-        let reset_ids = opt_string_array(&mut r, obj, "resetIds", |s| Ok(s.to_owned()));
+        let reset_ids = r.opt_string_array("resetIds", |s| Ok(s.to_owned()));
         let data_restoration_callback_uri =
             r.opt_str("dataRestorationCallbackUri").map(str::to_owned);
         let udr_restart_ind = r.opt_bool("udrRestartInd").unwrap_or(false);
@@ -1000,7 +735,7 @@ impl FromSbiJson for AuthEvent {
                     udr_restart_ind,
                 })
             }
-            _ => Err(incomplete("AuthEvent")),
+            _ => Err(ValidationError::Incomplete { model: "AuthEvent" }),
         }
     }
 }
@@ -1042,92 +777,7 @@ impl Serialize for AuthEvent {
     }
 }
 
-deserialize_via_sbi!(AuthEvent);
-
-// ---------------------------------------------------------------------------------------
-// IdTranslationResult (Nudm_SDM)
-
-/// `IdTranslationResult` (TS 29.503 §6.1.6.2.x, `TS29503_Nudm_SDM.yaml`): the answer of
-/// `GET /nudm-sdm/v2/{ueId}/id-translation-result` (GetSupiOrGpsi), the SUPI↔GPSI mapping
-/// the NEF and the AAnF use (TS 33.535 §6.3, §4.2.1).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct IdTranslationResult {
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `supi` (mandatory).
-    pub supi: Supi,
-    /// `gpsi`.
-    pub gpsi: Option<Gpsi>,
-    /// `additionalSupis`; empty when absent.
-    pub additional_supis: Vec<Supi>,
-    /// `additionalGpsis`; empty when absent.
-    pub additional_gpsis: Vec<Gpsi>,
-}
-
-impl IdTranslationResult {
-    /// A result with a SUPI and an optional GPSI.
-    pub fn new(supi: Supi, gpsi: Option<Gpsi>) -> Self {
-        Self {
-            supported_features: None,
-            supi,
-            gpsi,
-            additional_supis: Vec::new(),
-            additional_gpsis: Vec::new(),
-        }
-    }
-}
-
-impl FromSbiJson for IdTranslationResult {
-    fn from_sbi_json(value: &Value) -> Result<Self, SbiError> {
-        let obj = root_object(value)?;
-        let mut r = ObjectReader::root(value)?;
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let supi = r.req_parse("supi", parse_supi);
-        let gpsi = r.opt_parse("gpsi", parse_gpsi);
-        let additional_supis = opt_string_array(&mut r, obj, "additionalSupis", parse_supi);
-        let additional_gpsis = opt_string_array(&mut r, obj, "additionalGpsis", parse_gpsi);
-        r.finish()?;
-        Ok(Self {
-            supported_features,
-            supi: supi.ok_or_else(|| incomplete("IdTranslationResult"))?,
-            gpsi,
-            additional_supis,
-            additional_gpsis,
-        })
-    }
-}
-
-impl Serialize for IdTranslationResult {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            supi: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            gpsi: Option<String>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            additional_supis: Vec<&'a str>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            additional_gpsis: Vec<String>,
-        }
-        W {
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            supi: self.supi.as_str(),
-            gpsi: self.gpsi.as_ref().map(|g| g.to_string()),
-            additional_supis: self.additional_supis.iter().map(|s| s.as_str()).collect(),
-            additional_gpsis: self
-                .additional_gpsis
-                .iter()
-                .map(|g| g.to_string())
-                .collect(),
-        }
-        .serialize(s)
-    }
-}
-
-deserialize_via_sbi!(IdTranslationResult);
+crate::deserialize_via_sbi!(AuthEvent);
 
 #[cfg(test)]
 mod tests {
@@ -1137,11 +787,11 @@ mod tests {
     const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
     const AUSF: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
 
-    fn params(e: &SbiError) -> Vec<String> {
+    fn params(e: &ValidationError) -> Vec<String> {
         match e {
-            SbiError::MandatoryIeMissing { params }
-            | SbiError::MandatoryIeIncorrect { params }
-            | SbiError::OptionalIeIncorrect { params } => {
+            ValidationError::MandatoryIeMissing { params }
+            | ValidationError::MandatoryIeIncorrect { params }
+            | ValidationError::OptionalIeIncorrect { params } => {
                 params.iter().map(|p| p.param.clone()).collect()
             }
             other => panic!("not a 400 with params: {other:?}"),
@@ -1192,7 +842,10 @@ mod tests {
             "resynchronizationInfo": {"rand": "00"}
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeMissing { .. }), "{e:?}");
+        assert!(
+            matches!(e, ValidationError::MandatoryIeMissing { .. }),
+            "{e:?}"
+        );
         let p = params(&e);
         assert_eq!(
             p,
@@ -1209,7 +862,7 @@ mod tests {
             "ausfInstanceId": AUSF
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeIncorrect { .. }));
+        assert!(matches!(e, ValidationError::MandatoryIeIncorrect { .. }));
         assert_eq!(params(&e), vec!["/servingNetworkName"]);
 
         let e = AuthenticationInfoRequest::from_sbi_json(&json!({
@@ -1219,7 +872,10 @@ mod tests {
             "cellCagInfo": []
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::OptionalIeIncorrect { .. }), "{e:?}");
+        assert!(
+            matches!(e, ValidationError::OptionalIeIncorrect { .. }),
+            "{e:?}"
+        );
         assert_eq!(params(&e), vec!["/resynchronizationInfo", "/cellCagInfo"]);
     }
 
@@ -1292,7 +948,10 @@ mod tests {
             "routingId": "12345"
         }))
         .unwrap_err();
-        assert!(matches!(e, SbiError::MandatoryIeMissing { .. }), "{e:?}");
+        assert!(
+            matches!(e, ValidationError::MandatoryIeMissing { .. }),
+            "{e:?}"
+        );
         assert_eq!(
             params(&e),
             vec![
@@ -1346,31 +1005,5 @@ mod tests {
                 "/success"
             ]
         );
-    }
-
-    #[test]
-    fn id_translation_round_trip() {
-        let r = IdTranslationResult::new(
-            Supi::parse("imsi-001010000000001").unwrap(),
-            Some(Gpsi::parse("msisdn-33612345678").unwrap()),
-        );
-        let v = serde_json::to_value(&r).unwrap();
-        assert_eq!(
-            v,
-            json!({"supi": "imsi-001010000000001", "gpsi": "msisdn-33612345678"})
-        );
-        let back: IdTranslationResult = serde_json::from_value(v).unwrap();
-        assert_eq!(back, r);
-        let e = IdTranslationResult::from_sbi_json(&json!({"gpsi": "x"})).unwrap_err();
-        assert_eq!(params(&e), vec!["/supi", "/gpsi"]);
-    }
-
-    #[test]
-    fn xres_lengths() {
-        assert!(Xres::from_hex("0011223").is_err());
-        assert!(Xres::from_hex("001122334").is_err());
-        assert!(Xres::from_hex(&"a".repeat(34)).is_err());
-        assert_eq!(Xres::from_hex("00112233").unwrap().expose_secret().len(), 4);
-        assert!(Xres::from_hex("0011223g").is_err());
     }
 }

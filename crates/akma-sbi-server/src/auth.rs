@@ -6,7 +6,7 @@
 //! [`RequireScope`] is a tower layer that demands a valid token with given scopes and puts
 //! the [`Claims`] into the request for handlers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
@@ -119,31 +119,9 @@ impl TokenVerifierConfig {
     }
 }
 
-/// The verified claims of an access token (TS 29.510 `AccessTokenClaims`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Claims {
-    /// `iss`: the NRF.
-    pub iss: String,
-    /// `sub`: the consumer's NF instance id.
-    pub sub: String,
-    /// `aud`, as a list (a single NF type becomes a one-element list).
-    pub aud: Vec<String>,
-    /// `scope`, split on spaces.
-    pub scopes: BTreeSet<String>,
-    /// `exp`, seconds since the epoch.
-    pub exp: u64,
-    /// `nbf`, if present.
-    pub nbf: Option<u64>,
-    /// Every other claim (e.g. `consumerPlmnId`, `producerSnssaiList`), untouched.
-    pub extra: Map<String, Value>,
-}
-
-impl Claims {
-    /// Whether the token grants `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.contains(scope)
-    }
-}
+/// The verified claims of an access token (TS 29.510 `AccessTokenClaims`), a model of
+/// `akma-sbi-model`.
+pub use akma_sbi_model::nnrf::Claims;
 
 type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 

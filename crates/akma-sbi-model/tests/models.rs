@@ -3,8 +3,8 @@
 
 use akma_core::ids::{AKid, Gpsi, Supi};
 use akma_core::keys::{KAf, KAkma};
-use akma_sbi::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, FromSbiJson, UeId};
-use serde_json::{json, Value};
+use akma_sbi_model::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, FromSbiJson, UeId};
+use serde_json::json;
 use time::macros::datetime;
 
 const AKID: &str =
@@ -137,42 +137,8 @@ fn af_key_data_serialises_lowercase_kaf_and_utc_expiry() {
 }
 
 #[test]
-fn af_key_data_parsing_errors() {
-    let e = AkmaAfKeyData::from_sbi_json(&json!({"kaf": KEY, "expiry": "tomorrow"})).unwrap_err();
-    let p = e.to_problem();
-    assert_eq!(p.cause.as_deref(), Some("MANDATORY_IE_INCORRECT"));
-    assert_eq!(p.invalid_params.unwrap()[0].param, "/expiry");
-
-    let e = AkmaAfKeyData::from_sbi_json(&json!({"kaf": KEY})).unwrap_err();
-    let p = e.to_problem();
-    assert_eq!(p.cause.as_deref(), Some("MANDATORY_IE_MISSING"));
-
-    let e = AkmaAfKeyData::from_sbi_json(&json!({
-        "kaf": KEY, "expiry": "2030-01-02T03:04:05Z", "gpsi": "bogus"
-    }))
-    .unwrap_err();
-    let p = e.to_problem();
-    assert_eq!(p.cause.as_deref(), Some("OPTIONAL_IE_INCORRECT"));
-    assert_eq!(p.invalid_params.unwrap()[0].param, "/gpsi");
-
-    // Offsets are accepted and normalised to UTC.
-    let d =
-        AkmaAfKeyData::from_sbi_json(&json!({"kaf": KEY, "expiry": "2030-01-02T05:04:05+02:00"}))
-            .unwrap();
-    assert_eq!(d.expiry, datetime!(2030-01-02 03:04:05 UTC));
-}
-
-#[test]
-fn from_sbi_slice_rejects_non_json() {
-    let e = CtxRemove::from_sbi_slice(b"{").unwrap_err();
-    assert_eq!(e.to_problem().cause.as_deref(), Some("INVALID_MSG_FORMAT"));
-    let v: Value = serde_json::to_value(e.to_problem()).unwrap();
-    assert_eq!(v["status"], 400);
-}
-
-#[test]
 fn supported_features_bits() {
-    let f = akma_sbi::SupportedFeatures::parse("1A").unwrap();
+    let f = akma_sbi_model::SupportedFeatures::parse("1A").unwrap();
     // "A" = 1010: features 2 and 4; "1": feature 5.
     assert!(!f.is_set(1));
     assert!(f.is_set(2));
@@ -181,5 +147,5 @@ fn supported_features_bits() {
     assert!(f.is_set(5));
     assert!(!f.is_set(6));
     assert!(!f.is_set(100));
-    assert!(akma_sbi::SupportedFeatures::parse("x").is_err());
+    assert!(akma_sbi_model::SupportedFeatures::parse("x").is_err());
 }

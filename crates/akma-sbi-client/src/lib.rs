@@ -1,0 +1,25 @@
+//! # akma-sbi-client
+//!
+//! The consumer side of the 3GPP Service Based Interface for the AKMA network functions:
+//!
+//! | Module | Holds |
+//! |---|---|
+//! | [`client`] | [`SbiClient`] (h2c or mTLS reqwest client, typed calls that turn ProblemDetails answers into [`ClientError`]) and the typed [`NausfClient`], [`NudmUeauClient`], [`NaanfClient`] |
+//! | [`token`] | [`TokenSource`]: where access tokens come from ([`StaticToken`] now) |
+//! | [`resolve`] | [`NfResolver`]: where a producer is, with a routing-indicator / PLMN hint ([`StaticResolver`] now) |
+//! | [`tls`] | the rustls crypto provider, ALPN and PEM helpers shared with the server crate |
+//!
+//! No server code: no axum, no hyper server.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod client;
+pub mod resolve;
+pub mod tls;
+pub mod token;
+
+pub use client::{
+    ClientError, ClientTls, NaanfClient, NausfClient, NudmUeauClient, SbiClient, SbiResponse,
+};
+pub use resolve::{NfHint, NfResolver, StaticResolver};
+pub use token::{StaticToken, TokenRequest, TokenSource};

@@ -1,0 +1,121 @@
+//! How a client finds a producer: [`NfResolver`] gives the `{apiRoot}` of an NF of a type,
+//! with a hint (routing indicator and/or PLMN, TS 29.510 discovery parameters
+//! `routing-indicator` and `target-plmn-list`). Now a [`StaticResolver`] (configured URIs);
+//! the NRF issue adds one backed by Nnrf_NFDiscovery with a cache it refreshes, so that a
+//! lookup stays synchronous.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use akma_sbi_model::common::NfType;
+
+use crate::client::ClientError;
+
+/// What the caller knows about the NF it needs, for selection.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NfHint {
+    /// The UE's routing indicator (`^[0-9]{1,4}$`, e.g. from the SUCI or the UDM's
+    /// `routingId`), which selects the AUSF/UDM/AAnF group.
+    pub routing_indicator: Option<String>,
+    /// The target PLMN as MCC and MNC.
+    pub plmn: Option<(String, String)>,
+}
+
+impl NfHint {
+    /// A hint with a routing indicator.
+    pub fn routing_indicator(ri: impl Into<String>) -> Self {
+        Self {
+            routing_indicator: Some(ri.into()),
+            plmn: None,
+        }
+    }
+}
+
+/// Finds the `{apiRoot}` (`scheme://authority[/prefix]`) of an NF of a type.
+pub trait NfResolver: Send + Sync + fmt::Debug {
+    /// The `{apiRoot}` of an NF of type `nf_type` for `hint`.
+    fn resolve(&self, nf_type: NfType, hint: &NfHint) -> Result<String, ClientError>;
+}
+
+/// Configured `{apiRoot}`s: one per NF type, optionally one per NF type and routing
+/// indicator.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaticResolver {
+    by_type: HashMap<NfType, String>,
+    by_routing_indicator: HashMap<(NfType, String), String>,
+}
+
+impl StaticResolver {
+    /// No NF known.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One NF of one type at `api_root`.
+    pub fn single(nf_type: NfType, api_root: impl Into<String>) -> Self {
+        Self::new().with(nf_type, api_root)
+    }
+
+    /// Adds (or replaces) the NF of `nf_type`.
+    pub fn with(mut self, nf_type: NfType, api_root: impl Into<String>) -> Self {
+        self.by_type.insert(nf_type, api_root.into());
+        self
+    }
+
+    /// Adds (or replaces) the NF of `nf_type` that serves routing indicator `ri`.
+    pub fn with_routing_indicator(
+        mut self,
+        nf_type: NfType,
+        ri: impl Into<String>,
+        api_root: impl Into<String>,
+    ) -> Self {
+        self.by_routing_indicator
+            .insert((nf_type, ri.into()), api_root.into());
+        self
+    }
+}
+
+impl NfResolver for StaticResolver {
+    fn resolve(&self, nf_type: NfType, hint: &NfHint) -> Result<String, ClientError> {
+        hint.routing_indicator
+            .as_ref()
+            .and_then(|ri| self.by_routing_indicator.get(&(nf_type, ri.clone())))
+            .or_else(|| self.by_type.get(&nf_type))
+            .cloned()
+            .ok_or(ClientError::NoProducer { nf_type })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_indicator_then_type() {
+        let r = StaticResolver::single(NfType::Aanf, "http://a").with_routing_indicator(
+            NfType::Aanf,
+            "0012",
+            "http://b",
+        );
+        assert_eq!(
+            r.resolve(NfType::Aanf, &NfHint::default()).unwrap(),
+            "http://a"
+        );
+        assert_eq!(
+            r.resolve(NfType::Aanf, &NfHint::routing_indicator("0012"))
+                .unwrap(),
+            "http://b"
+        );
+        assert_eq!(
+            r.resolve(NfType::Aanf, &NfHint::routing_indicator("0099"))
+                .unwrap(),
+            "http://a"
+        );
+        assert!(matches!(
+            r.resolve(NfType::Udm, &NfHint::default()),
+            Err(ClientError::NoProducer {
+                nf_type: NfType::Udm
+            })
+        ));
+    }
+}

@@ -1,0 +1,309 @@
+//! The field parsers and emitters of the TS 29.571 / TS 29.503 / TS 29.509 / TS 29.535 data
+//! types, each defined once. A parser's error string becomes `invalidParams[].reason`: it
+//! never contains key material or echoes a key value.
+
+use akma_core::ids::{AKid, Gpsi, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::keys::{CkPrime, IkPrime, KAf, KAkma, KAusf, KSeaf, Msk};
+use akma_core::suci::SupiOrSuci;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+use super::types::SupportedFeatures;
+use super::validation::kind;
+
+/// TS 29.571 `Supi`.
+pub fn parse_supi(s: &str) -> Result<Supi, String> {
+    Supi::parse(s).map_err(|e| e.to_string())
+}
+
+/// TS 29.571 `Gpsi`.
+pub fn parse_gpsi(s: &str) -> Result<Gpsi, String> {
+    Gpsi::parse(s).map_err(|e| e.to_string())
+}
+
+/// TS 29.535 `AKId`: an exact string key (`conventions.md`); malformed →
+/// `MANDATORY_IE_INCORRECT`.
+pub fn parse_akid(s: &str) -> Result<AKid, String> {
+    AKid::parse(s).map_err(|e| e.to_string())
+}
+
+/// TS 29.571 `ServingNetworkName`.
+pub fn parse_snn(s: &str) -> Result<ServingNetworkName, String> {
+    ServingNetworkName::parse(s).map_err(|e| e.to_string())
+}
+
+/// TS 29.503 / TS 29.509 routing indicator, `^[0-9]{1,4}$`.
+pub fn parse_rid(s: &str) -> Result<RoutingIndicator, String> {
+    RoutingIndicator::parse(s).map_err(|e| e.to_string())
+}
+
+/// TS 29.571 `SupportedFeatures`.
+pub fn parse_supp_feat(s: &str) -> Result<SupportedFeatures, String> {
+    SupportedFeatures::parse(s)
+}
+
+/// TS 29.571 `SupiOrSuci` (`akma-core`'s one parser for the UE, the AUSF and the UDM).
+pub fn parse_supi_or_suci(s: &str) -> Result<SupiOrSuci, String> {
+    SupiOrSuci::parse(s).map_err(|e| e.to_string())
+}
+
+/// The SBI text of a `SupiOrSuci`.
+pub fn supi_or_suci_str(v: &SupiOrSuci) -> &str {
+    match v {
+        SupiOrSuci::Supi(s) => s.as_str(),
+        SupiOrSuci::Suci(s) => s.as_str(),
+    }
+}
+
+/// Exactly `N` octets as `2 * N` hex digits, either case (non-secret values: RAND, AUTN,
+/// AUTS, RES*, HXRES*).
+pub fn parse_hex_array<const N: usize>(s: &str) -> Result<[u8; N], String> {
+    akma_core::hex::decode_array::<N>(s).map_err(|e| e.to_string())
+}
+
+/// A key: exactly `2 * len` hex digits. The reason never echoes the value.
+pub fn key_hex_ok(s: &str, len: usize) -> Result<(), String> {
+    if s.len() != 2 * len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "expected {} hexadecimal characters ({len} octets), got {} characters{}",
+            2 * len,
+            s.chars().count(),
+            if s.len() == 2 * len {
+                " with a non-hex character"
+            } else {
+                ""
+            }
+        ));
+    }
+    Ok(())
+}
+
+fn parse_key<K, E>(s: &str, len: usize, from_hex: fn(&str) -> Result<K, E>) -> Result<K, String> {
+    key_hex_ok(s, len)?;
+    from_hex(s).map_err(|_| format!("expected {} hexadecimal characters", 2 * len))
+}
+
+/// `kAkma` (32 octets).
+pub fn parse_k_akma(s: &str) -> Result<KAkma, String> {
+    parse_key(s, 32, KAkma::from_hex)
+}
+
+/// `kaf` (32 octets).
+pub fn parse_kaf(s: &str) -> Result<KAf, String> {
+    parse_key(s, 32, KAf::from_hex)
+}
+
+/// `kseaf` / `kSeaf` (32 octets).
+pub fn parse_kseaf(s: &str) -> Result<KSeaf, String> {
+    parse_key(s, KSeaf::LEN, KSeaf::from_hex)
+}
+
+/// `msk` (64 octets).
+pub fn parse_msk(s: &str) -> Result<Msk, String> {
+    parse_key(s, Msk::LEN, Msk::from_hex)
+}
+
+/// `kausf` (32 octets).
+pub fn parse_kausf(s: &str) -> Result<KAusf, String> {
+    parse_key(s, 32, KAusf::from_hex)
+}
+
+/// `ckPrime` (16 octets).
+pub fn parse_ck_prime(s: &str) -> Result<CkPrime, String> {
+    parse_key(s, 16, CkPrime::from_hex)
+}
+
+/// `ikPrime` (16 octets).
+pub fn parse_ik_prime(s: &str) -> Result<IkPrime, String> {
+    parse_key(s, 16, IkPrime::from_hex)
+}
+
+/// TS 29.571 `DateTime`: RFC 3339, held in UTC.
+pub fn parse_date_time(s: &str) -> Result<OffsetDateTime, String> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map(|t| t.to_offset(UtcOffset::UTC))
+        .map_err(|e| format!("expected an RFC 3339 date-time: {e}"))
+}
+
+/// Formats a time as RFC 3339 in UTC (`...Z`), the form of TS 29.571 `DateTime` used here.
+pub fn format_date_time(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// TS 29.571 `Bytes` / OpenAPI `format: byte`: base64 (RFC 4648 §4) with padding.
+pub fn parse_base64(s: &str) -> Result<Vec<u8>, String> {
+    STANDARD
+        .decode(s)
+        .map_err(|e| format!("expected base64 (RFC 4648 §4, format: byte): {e}"))
+}
+
+/// Emits TS 29.571 `Bytes` (base64 with padding).
+pub fn encode_base64(b: &[u8]) -> String {
+    STANDARD.encode(b)
+}
+
+/// TS 29.571 `CagId`, `^[A-Fa-f0-9]{8}$`.
+pub fn parse_cag_id(s: &str) -> Result<String, String> {
+    if s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(s.to_owned())
+    } else {
+        Err("a CAG id is 8 hexadecimal characters".to_owned())
+    }
+}
+
+/// Whether `s` is a UUID in the 8-4-4-4-12 hex form (RFC 9562; TS 29.571 `NfInstanceId`).
+pub fn is_uuid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// TS 29.571 `Ipv4Addr`: dotted decimal, no leading zeros.
+pub fn ipv4_ok(s: &str) -> bool {
+    s.parse::<std::net::Ipv4Addr>().is_ok()
+        && s.split('.')
+            .all(|o| o == "0" || (!o.is_empty() && !o.starts_with('0')))
+}
+
+/// TS 29.571 `Ipv6Addr`: RFC 5952 text (lowercase, no leading zeros in a group, no
+/// embedded IPv4).
+pub fn ipv6_ok(s: &str) -> bool {
+    s.parse::<std::net::Ipv6Addr>().is_ok()
+        && !s.contains('.')
+        && s.split(':').all(|g| {
+            g.is_empty()
+                || (g.len() <= 4
+                    && g.bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                    && (g == "0" || !g.starts_with('0')))
+        })
+}
+
+/// TS 29.571 `Fqdn`: `^([0-9A-Za-z]([-0-9A-Za-z]{0,61}[0-9A-Za-z])?\.)+[A-Za-z]{2,63}\.?$`,
+/// 4 to 253 characters.
+pub fn fqdn_ok(s: &str) -> bool {
+    if !(4..=253).contains(&s.len()) {
+        return false;
+    }
+    let body = s.strip_suffix('.').unwrap_or(s);
+    let labels: Vec<&str> = body.split('.').collect();
+    let Some((tld, rest)) = labels.split_last() else {
+        return false;
+    };
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.len() <= 63
+            && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    !rest.is_empty()
+        && rest.iter().all(|l| label_ok(l))
+        && (2..=63).contains(&tld.len())
+        && tld.bytes().all(|c| c.is_ascii_alphabetic())
+}
+
+/// A non-empty hexadecimal string.
+pub fn hex_string_ok(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A non-empty array of strings each passing `ok`.
+fn string_array_ok(v: &Value, ok: fn(&str) -> bool) -> bool {
+    matches!(v, Value::Array(items)
+        if !items.is_empty() && items.iter().all(|i| i.as_str().is_some_and(ok)))
+}
+
+/// TS 29.571 `ServerAddressingInfo`: at least one of `ipv4Addresses`, `ipv6Addresses`,
+/// `fqdnList`, each a non-empty array of valid addresses/names.
+pub fn server_addressing_info_ok(v: &Value) -> Result<(), String> {
+    let Value::Object(o) = v else {
+        return Err(format!(
+            "expected a ServerAddressingInfo object, got {}",
+            kind(v)
+        ));
+    };
+    type Check = fn(&str) -> bool;
+    let members: [(&str, Check); 3] = [
+        ("ipv4Addresses", ipv4_ok),
+        ("ipv6Addresses", ipv6_ok),
+        ("fqdnList", fqdn_ok),
+    ];
+    let mut any = false;
+    for (name, ok) in members {
+        if let Some(m) = o.get(name) {
+            any = true;
+            if !string_array_ok(m, ok) {
+                return Err(format!("{name} must be a non-empty array of valid entries"));
+            }
+        }
+    }
+    if any {
+        Ok(())
+    } else {
+        Err("needs ipv4Addresses, ipv6Addresses or fqdnList".to_owned())
+    }
+}
+
+/// TS 29.571 `TraceData` (nullable): kept opaque once its members are checked.
+pub fn trace_data_ok(v: &Value) -> Result<(), String> {
+    let o = match v {
+        Value::Null => return Ok(()),
+        Value::Object(o) => o,
+        other => return Err(format!("expected an object or null, got {}", kind(other))),
+    };
+    let string = |name: &str| -> Result<Option<&str>, String> {
+        match o.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => Err(format!("{name}: expected a string, got {}", kind(other))),
+        }
+    };
+    let trace_ref = string("traceRef")?.ok_or("traceRef is missing")?;
+    let ok_ref = trace_ref.split_once('-').is_some_and(|(plmn, id)| {
+        (5..=6).contains(&plmn.len())
+            && plmn.bytes().all(|b| b.is_ascii_digit())
+            && id.len() == 6
+            && id.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    if !ok_ref {
+        return Err("traceRef must be <MCC><MNC>-<6 hex digits>".to_owned());
+    }
+    string("traceDepth")?.ok_or("traceDepth is missing")?;
+    for name in ["neTypeList", "eventList"] {
+        let s = string(name)?.ok_or_else(|| format!("{name} is missing"))?;
+        if !hex_string_ok(s) {
+            return Err(format!("{name} must be hexadecimal"));
+        }
+    }
+    if let Some(s) = string("interfaceList")? {
+        if !hex_string_ok(s) {
+            return Err("interfaceList must be hexadecimal".to_owned());
+        }
+    }
+    if let Some(s) = string("collectionEntityIpv4Addr")? {
+        if !ipv4_ok(s) {
+            return Err("collectionEntityIpv4Addr is not an IPv4 address".to_owned());
+        }
+    }
+    if let Some(s) = string("collectionEntityIpv6Addr")? {
+        if !ipv6_ok(s) {
+            return Err("collectionEntityIpv6Addr is not an IPv6 address (RFC 5952)".to_owned());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a string holds a line terminator (which `.` in the YAML patterns does not match).
+pub fn has_line_break(s: &str) -> bool {
+    s.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
+}

@@ -1,0 +1,39 @@
+//! # akma-sbi-model
+//!
+//! The validated JSON models of the 3GPP Service Based Interface APIs the AKMA network
+//! functions serve or call, with no I/O: no HTTP stack, no TLS, no async runtime. One
+//! module per API, each with its API root, its OAuth2 scopes, its operations (as
+//! [`common::Operation`] descriptors: allowed NF types and scopes) and its models.
+//!
+//! | Module | API |
+//! |---|---|
+//! | [`naanf`] | Naanf_AKMA (TS 29.535): `AkmaKeyInfo`, `CtxRemove` |
+//! | [`nef_akma`] | 3gpp-akma (TS 29.522 §5.14), served by the NEF: `AkmaAfKeyRequest`, `AkmaAfKeyData` |
+//! | [`nausf`] | Nausf_UEAuthentication (TS 29.509) |
+//! | [`nudm_ueau`] | Nudm_UEAU (TS 29.503) |
+//! | [`nudm_sdm`] | Nudm_SDM (TS 29.503): `IdTranslationResult` |
+//! | [`nudm_uecm`] | Nudm_UECM (TS 29.503): root and scope only |
+//! | [`nnrf`] | Nnrf (TS 29.510): roots, scopes, `AccessTokenClaims` |
+//! | [`common`] | TS 29.571 types, `ProblemDetails`, causes, [`ValidationError`], [`FromSbiJson`], field parsers, [`NfType`], [`Operation`], [`authorize`] |
+//!
+//! Parsing goes through [`FromSbiJson`], which names each bad attribute with a JSON
+//! pointer; the serde `Deserialize` impls reuse it ([`deserialize_via_sbi!`]), so a
+//! consumer gets the same checks as the producer. Keys are never printed by `Debug`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod common;
+pub mod naanf;
+pub mod nausf;
+pub mod nef_akma;
+pub mod nnrf;
+pub mod nudm_sdm;
+pub mod nudm_ueau;
+pub mod nudm_uecm;
+
+pub use common::{
+    authorize, ApiCause, Caller, Consumer, ForbiddenCause, FromSbiJson, InvalidParam, NfType,
+    Operation, ProblemDetails, SupportedFeatures, ValidationError,
+};
+pub use naanf::{AkmaKeyInfo, CtxRemove, UeId};
+pub use nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
