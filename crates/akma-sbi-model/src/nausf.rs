@@ -291,7 +291,12 @@ impl FromSbiJson for AuthenticationInfo {
         let mut r = ObjectReader::root(value)?;
         let supi_or_suci = r.req_parse("supiOrSuci", parse_supi_or_suci);
         let snn = r.req_parse("servingNetworkName", parse_snn);
-        let resync = ResynchronizationInfo::read_nested(&mut r, false);
+        let resync =
+            <crate::common::fields::Nested<ResynchronizationInfo> as crate::common::Codec>::read(
+                &mut r,
+                "resynchronizationInfo",
+                false,
+            );
         let pei = r.opt_parse("pei", |s| {
             if s.is_empty() || has_line_break(s) {
                 Err("expected a PEI (imei-…, imeisv-…, mac-…, eui-…) on one line".to_owned())
