@@ -6,7 +6,7 @@
 //! `resynchronizationInfo`, `5gAuthData`, `_links`, `hxresStar`, `resStar`, `authResult`,
 //! `kseaf` in `ConfirmationDataResponse` but `kSeaf` in `EapSession`, …). In memory the
 //! models hold `akma-core` types, so a value of these types is valid. Parsing goes through
-//! [`FromSbiJson`], which names each bad attribute with a JSON pointer; the serde
+//! [`FromSbiJson`](crate::FromSbiJson), which names each bad attribute with a JSON pointer; the serde
 //! `Deserialize` impls reuse it, so a consumer (the AMF/SEAF role) gets the same checks as
 //! the producer. Keys (`kseaf`, `msk`) are emitted as lowercase hex, accepted in either case
 //! (`conventions.md`), and never printed by `Debug`.
