@@ -88,7 +88,9 @@ fn all() -> Vec<String> {
             json!({"aun3Ind": true, "onboardingInd": true, "disasterRoamingInd": true, "nswoInd": true,
                    "supportedFeatures": "4", "n5gcInd": true, "cellCagInfo": ["0a0b0c0d", "FFFFFFFF"],
                    "routingIndicator": "0012", "udmGroupId": "g1",
-                   "traceData": {"traceRef": "00101-abcdef", "traceDepth": "MINIMUM", "neTypeList": "01", "eventList": "ff"},
+                   // Opaque members in sorted order: the bytes are then the same with or without
+                   // serde_json's `preserve_order` (enabled in some workspace builds).
+                   "traceData": {"eventList": "ff", "neTypeList": "01", "traceDepth": "MINIMUM", "traceRef": "00101-abcdef"},
                    "pei": "imei-490154203237518",
                    "resynchronizationInfo": {"auts": "0102030405060708090a0b0c0d0e", "rand": h16},
                    "servingNetworkName": SNN, "supiOrSuci": "suci-0-208-93-0-0-0-00007487"}),
