@@ -16,9 +16,13 @@
 //! | [`nnrf`] | Nnrf (TS 29.510): roots, scopes, `AccessTokenClaims` |
 //! | [`common`] | TS 29.571 types, `ProblemDetails`, causes, [`ValidationError`], [`FromSbiJson`], field parsers, [`NfType`], [`Operation`], [`authorize`] |
 //!
-//! Parsing goes through [`FromSbiJson`], which names each bad attribute with a JSON
-//! pointer; the serde `Deserialize` impls reuse it ([`deserialize_via_sbi!`]), so a
-//! consumer gets the same checks as the producer. Keys are never printed by `Debug`.
+//! Each model is written once, as a field table given to [`sbi_model!`] (see
+//! [`common::model`]): JSON name, Rust field, presence, the codec of `common::fields` that
+//! parses and emits that kind of value, and whether it is secret. The macro generates the
+//! struct, its [`FromSbiJson`] (which names each bad attribute with a JSON pointer), its
+//! `Serialize`, its `Deserialize` (through `FromSbiJson`, [`deserialize_via_sbi!`], so a
+//! consumer gets the same checks as the producer) and a `Debug` that never prints a secret
+//! field.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

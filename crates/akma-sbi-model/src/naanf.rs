@@ -7,17 +7,13 @@
 //! always valid. Keys are emitted as lowercase hex, accepted in either case
 //! (`conventions.md`), and never printed by `Debug`.
 
-use std::fmt;
-
 use akma_core::ids::{AKid, Gpsi, Supi};
 use akma_core::keys::KAkma;
-use serde::{Serialize, Serializer};
-use serde_json::Value;
+use serde::ser::SerializeStruct;
 
-use crate::common::fields::{parse_akid, parse_gpsi, parse_k_akma, parse_supi, parse_supp_feat};
-use crate::common::{
-    FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
-};
+use crate::common::fields::{AKidCodec, GpsiCodec, KAkmaHex, SupiCodec, SuppFeat};
+use crate::common::model::Emit;
+use crate::common::{Codec, FlatCodec, NfType, ObjectReader, Operation, SupportedFeatures};
 
 pub use crate::nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
 
@@ -93,38 +89,15 @@ impl UeId {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// AkmaKeyInfo (TS 29.535)
+/// The `oneOf` `supi` | `gpsi` of an `AkmaKeyInfo`, read from and written to the object
+/// itself: both present → both `MANDATORY_IE_INCORRECT`; neither → both missing.
+pub struct UeIdMembers;
 
-/// `AkmaKeyInfo` (TS 29.535 §6.1.6.2.2): AnchorKey_Register request and response.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AkmaKeyInfo {
-    /// `suppFeat`.
-    pub supp_feat: Option<SupportedFeatures>,
-    /// `supi` or `gpsi` (exactly one).
-    pub ue_id: UeId,
-    /// `aKId`.
-    pub a_kid: AKid,
-    /// `kAkma`.
-    pub k_akma: KAkma,
-}
+impl FlatCodec for UeIdMembers {
+    type Value = UeId;
 
-impl fmt::Debug for AkmaKeyInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AkmaKeyInfo")
-            .field("supp_feat", &self.supp_feat)
-            .field("ue_id", &self.ue_id)
-            .field("a_kid", &self.a_kid)
-            .field("k_akma", &"<redacted>")
-            .finish()
-    }
-}
-
-impl FromSbiJson for AkmaKeyInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supp_feat = r.opt_parse("suppFeat", parse_supp_feat);
-        let ue_id = match (r.has("supi"), r.has("gpsi")) {
+    fn read(r: &mut ObjectReader<'_>) -> Option<UeId> {
+        match (r.has("supi"), r.has("gpsi")) {
             (true, true) => {
                 // oneOf: a body matching both alternatives matches neither.
                 let reason = "exactly one of supi or gpsi may be present (oneOf), not both";
@@ -137,88 +110,50 @@ impl FromSbiJson for AkmaKeyInfo {
                 r.report_missing("gpsi");
                 None
             }
-            (true, false) => r.req_parse("supi", parse_supi).map(UeId::Supi),
-            (false, true) => r.req_parse("gpsi", parse_gpsi).map(UeId::Gpsi),
-        };
-        let a_kid = r.req_parse("aKId", parse_akid);
-        let k_akma = r.req_parse("kAkma", parse_k_akma);
-        r.finish()?;
-        match (ue_id, a_kid, k_akma) {
-            (Some(ue_id), Some(a_kid), Some(k_akma)) => Ok(Self {
-                supp_feat,
-                ue_id,
-                a_kid,
-                k_akma,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "AkmaKeyInfo",
-            }),
+            (true, false) => SupiCodec::read(r, "supi", true).map(UeId::Supi),
+            (false, true) => GpsiCodec::read(r, "gpsi", true).map(UeId::Gpsi),
         }
+    }
+
+    fn emit<M: SerializeStruct>(v: &UeId, m: &mut M) -> Result<(), M::Error> {
+        match v {
+            UeId::Supi(x) => m.serialize_field("supi", &Emit::<SupiCodec>::new(x)),
+            UeId::Gpsi(x) => m.serialize_field("gpsi", &Emit::<GpsiCodec>::new(x)),
+        }
+    }
+
+    fn count(_: &UeId) -> usize {
+        1
     }
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AkmaKeyInfoWire<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    supp_feat: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    supi: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    gpsi: Option<String>,
-    #[serde(rename = "aKId")]
-    a_kid: &'a str,
-    k_akma: &'a str,
-}
+// ---------------------------------------------------------------------------------------
+// AkmaKeyInfo (TS 29.535)
 
-impl Serialize for AkmaKeyInfo {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let k = self.k_akma.expose_hex();
-        AkmaKeyInfoWire {
-            supp_feat: self.supp_feat.as_ref().map(|f| f.as_str()),
-            supi: self.ue_id.supi().map(|x| x.as_str()),
-            gpsi: self.ue_id.gpsi().map(|g| g.to_string()),
-            a_kid: self.a_kid.as_str(),
-            k_akma: k.as_str(),
-        }
-        .serialize(s)
+crate::sbi_model! {
+    /// `AkmaKeyInfo` (TS 29.535 §6.1.6.2.2): AnchorKey_Register request and response.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AkmaKeyInfo {
+        /// `suppFeat`.
+        supp_feat: Option<SupportedFeatures> = opt("suppFeat", SuppFeat),
+        /// `supi` or `gpsi` (exactly one).
+        ue_id: UeId = flat(UeIdMembers),
+        /// `aKId`.
+        a_kid: AKid = req("aKId", AKidCodec),
+        /// `kAkma`.
+        k_akma: KAkma = req("kAkma", KAkmaHex) secret,
     }
 }
-
-crate::deserialize_via_sbi!(AkmaKeyInfo);
 
 // ---------------------------------------------------------------------------------------
 // CtxRemove (TS 29.535)
 
-/// `CtxRemove` (TS 29.535): Context_Remove request. The YAML lists no `required`, but its
-/// description says `supi` "shall be included", so it is treated as mandatory.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct CtxRemove {
-    /// `supi`.
-    pub supi: Supi,
-}
-
-impl FromSbiJson for CtxRemove {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supi = r.req_parse("supi", parse_supi);
-        r.finish()?;
-        supi.map(|supi| Self { supi })
-            .ok_or(ValidationError::Incomplete { model: "CtxRemove" })
+crate::sbi_model! {
+    /// `CtxRemove` (TS 29.535): Context_Remove request. The YAML lists no `required`, but
+    /// its description says `supi` "shall be included", so it is treated as mandatory.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct CtxRemove {
+        /// `supi`.
+        supi: Supi = req("supi", SupiCodec),
     }
 }
-
-impl Serialize for CtxRemove {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct W<'a> {
-            supi: &'a str,
-        }
-        W {
-            supi: self.supi.as_str(),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(CtxRemove);

@@ -6,7 +6,7 @@
 //! `resynchronizationInfo`, `5gAuthData`, `_links`, `hxresStar`, `resStar`, `authResult`,
 //! `kseaf` in `ConfirmationDataResponse` but `kSeaf` in `EapSession`, …). In memory the
 //! models hold `akma-core` types, so a value of these types is valid. Parsing goes through
-//! [`FromSbiJson`], which names each bad attribute with a JSON pointer; the serde
+//! [`FromSbiJson`](crate::FromSbiJson), which names each bad attribute with a JSON pointer; the serde
 //! `Deserialize` impls reuse it, so a consumer (the AMF/SEAF role) gets the same checks as
 //! the producer. Keys (`kseaf`, `msk`) are emitted as lowercase hex, accepted in either case
 //! (`conventions.md`), and never printed by `Debug`.
@@ -24,14 +24,13 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
 use crate::common::fields::{
-    encode_base64, has_line_break, parse_base64, parse_hex_array, parse_kseaf, parse_msk,
-    parse_rid, parse_snn, parse_supi, parse_supi_or_suci, parse_supp_feat,
-    server_addressing_info_ok, trace_data_ok,
+    encode_base64, parse_base64, str_codec, CagIdArray, EapPayload, Hex, KSeafHex, LinksCodec,
+    MskHex, Nested, Nullable, Pei, PvsInfo, Rid, Snn, SupiCodec, SupiOrSuciCodec, SuppFeat, Text,
+    TraceData,
 };
 use crate::common::validation::kind;
-use crate::common::{
-    read_links, FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
-};
+use crate::common::{Codec, NfType, ObjectReader, Operation, SbiObject, SupportedFeatures};
+use crate::nudm_ueau::AuthTypeCodec;
 
 pub use crate::common::fields::supi_or_suci_str;
 /// The HAL `_links` of TS 29.571, used by `UEAuthenticationCtx` and `EapSession`.
@@ -157,111 +156,48 @@ impl fmt::Display for AuthResult {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Links (TS 29.571 LinksValueSchema)
-
-// ---------------------------------------------------------------------------------------
-// Small readers for members ObjectReader does not cover
-
-/// The optional `pvsInfo` array (`ServerAddressingInfo`, minItems 1), kept opaque once valid.
-fn read_pvs_info(r: &mut ObjectReader<'_>, value: &Value, name: &str) -> Option<Vec<Value>> {
-    match value.get(name) {
-        None => None,
-        Some(Value::Array(items)) if items.is_empty() => {
-            r.report_incorrect(name, false, "expected at least one item (minItems: 1)");
-            None
-        }
-        Some(Value::Array(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                if let Err(reason) = server_addressing_info_ok(item) {
-                    r.report_incorrect(name, false, format!("item {i}: {reason}"));
-                    return None;
-                }
-            }
-            Some(items.clone())
-        }
-        Some(other) => {
-            r.report_incorrect(
-                name,
-                false,
-                format!(
-                    "expected an array of ServerAddressingInfo, got {}",
-                    kind(other)
-                ),
-            );
-            None
-        }
-    }
-}
-
-/// The EAP payload of an `EapSession`: required and nullable (`EapPayload`,
-/// `format: byte`, `nullable: true`). `Some(None)` is an explicit null.
-fn read_eap_payload(
-    r: &mut ObjectReader<'_>,
-    value: &Value,
-    name: &str,
-    mandatory: bool,
-) -> Option<Option<Vec<u8>>> {
-    match value.get(name) {
-        None => {
-            if mandatory {
-                r.report_missing(name);
-            }
-            None
-        }
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) => match parse_base64(s) {
-            Ok(b) => Some(Some(b)),
-            Err(reason) => {
-                r.report_incorrect(name, mandatory, reason);
-                None
-            }
-        },
-        Some(other) => {
-            r.report_incorrect(
-                name,
-                mandatory,
-                format!("expected a base64 string or null, got {}", kind(other)),
-            );
-            None
-        }
-    }
-}
+str_codec!(
+    /// TS 29.509 `AuthResult`.
+    AuthResultCodec: AuthResult, parse = AuthResult::parse, text = |v| v.as_str()
+);
 
 // ---------------------------------------------------------------------------------------
 // AuthenticationInfo
 
-/// `AuthenticationInfo` (TS 29.509 §6.1.6.2.2): the body of `POST /ue-authentications`.
-#[derive(Clone, PartialEq, Debug)]
-pub struct AuthenticationInfo {
-    /// `supiOrSuci` (required).
-    pub supi_or_suci: SupiOrSuci,
-    /// `servingNetworkName` (required).
-    pub serving_network_name: ServingNetworkName,
-    /// `resynchronizationInfo`: present when the UE reported a synchronisation failure.
-    pub resynchronization_info: Option<ResynchronizationInfo>,
-    /// `pei`.
-    pub pei: Option<String>,
-    /// `traceData` (kept opaque; an object or null).
-    pub trace_data: Option<Value>,
-    /// `udmGroupId`.
-    pub udm_group_id: Option<String>,
-    /// `routingIndicator`, `^[0-9]{1,4}$`.
-    pub routing_indicator: Option<RoutingIndicator>,
-    /// `cellCagInfo`: CAG ids, each `^[A-Fa-f0-9]{8}$`, at least one.
-    pub cell_cag_info: Option<Vec<String>>,
-    /// `n5gcInd` (default false).
-    pub n5gc_ind: bool,
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `nswoInd` (default false).
-    pub nswo_ind: bool,
-    /// `disasterRoamingInd` (default false).
-    pub disaster_roaming_ind: bool,
-    /// `onboardingInd` (default false).
-    pub onboarding_ind: bool,
-    /// `aun3Ind` (default false).
-    pub aun3_ind: bool,
+crate::sbi_model! {
+    /// `AuthenticationInfo` (TS 29.509 §6.1.6.2.2): the body of `POST /ue-authentications`.
+    #[derive(Clone, PartialEq)]
+    pub struct AuthenticationInfo {
+        /// `supiOrSuci` (required).
+        supi_or_suci: SupiOrSuci = req("supiOrSuci", SupiOrSuciCodec),
+        /// `servingNetworkName` (required).
+        serving_network_name: ServingNetworkName = req("servingNetworkName", Snn),
+        /// `resynchronizationInfo`: present when the UE reported a synchronisation failure.
+        resynchronization_info: Option<ResynchronizationInfo> =
+            opt("resynchronizationInfo", Nested<ResynchronizationInfo>),
+        /// `pei`.
+        pei: Option<String> = opt("pei", Pei),
+        /// `traceData` (kept opaque; an object or null).
+        trace_data: Option<Value> = opt("traceData", TraceData),
+        /// `udmGroupId`.
+        udm_group_id: Option<String> = opt("udmGroupId", Text),
+        /// `routingIndicator`, `^[0-9]{1,4}$`.
+        routing_indicator: Option<RoutingIndicator> = opt("routingIndicator", Rid),
+        /// `cellCagInfo`: CAG ids, each `^[A-Fa-f0-9]{8}$`, at least one.
+        cell_cag_info: Option<Vec<String>> = opt("cellCagInfo", CagIdArray),
+        /// `n5gcInd` (default false).
+        n5gc_ind: bool = flag("n5gcInd"),
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+        /// `nswoInd` (default false).
+        nswo_ind: bool = flag("nswoInd"),
+        /// `disasterRoamingInd` (default false).
+        disaster_roaming_ind: bool = flag("disasterRoamingInd"),
+        /// `onboardingInd` (default false).
+        onboarding_ind: bool = flag("onboardingInd"),
+        /// `aun3Ind` (default false).
+        aun3_ind: bool = flag("aun3Ind"),
+    }
 }
 
 impl AuthenticationInfo {
@@ -286,197 +222,19 @@ impl AuthenticationInfo {
     }
 }
 
-impl FromSbiJson for AuthenticationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supi_or_suci = r.req_parse("supiOrSuci", parse_supi_or_suci);
-        let snn = r.req_parse("servingNetworkName", parse_snn);
-        let resync = ResynchronizationInfo::read_nested(&mut r, false);
-        let pei = r.opt_parse("pei", |s| {
-            if s.is_empty() || has_line_break(s) {
-                Err("expected a PEI (imei-…, imeisv-…, mac-…, eui-…) on one line".to_owned())
-            } else {
-                Ok(s.to_owned())
-            }
-        });
-        let trace_data = match value.get("traceData") {
-            None => None,
-            Some(v) => match trace_data_ok(v) {
-                Ok(()) => Some(v.clone()),
-                Err(reason) => {
-                    r.report_incorrect("traceData", false, reason);
-                    None
-                }
-            },
-        };
-        let udm_group_id = r.opt_str("udmGroupId").map(str::to_owned);
-        let routing_indicator = r.opt_parse("routingIndicator", parse_rid);
-        let cell_cag_info = match value.get("cellCagInfo") {
-            None => None,
-            Some(Value::Array(items)) => {
-                let ok = !items.is_empty()
-                    && items.iter().all(|i| {
-                        i.as_str().is_some_and(|s| {
-                            s.len() == 8 && s.bytes().all(|b| b.is_ascii_hexdigit())
-                        })
-                    });
-                if ok {
-                    Some(
-                        items
-                            .iter()
-                            .filter_map(|i| i.as_str().map(str::to_owned))
-                            .collect(),
-                    )
-                } else {
-                    r.report_incorrect(
-                        "cellCagInfo",
-                        false,
-                        "expected a non-empty array of CAG ids (8 hexadecimal characters each)",
-                    );
-                    None
-                }
-            }
-            Some(other) => {
-                r.report_incorrect(
-                    "cellCagInfo",
-                    false,
-                    format!("expected an array, got {}", kind(other)),
-                );
-                None
-            }
-        };
-        let n5gc_ind = r.opt_bool("n5gcInd").unwrap_or(false);
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let nswo_ind = r.opt_bool("nswoInd").unwrap_or(false);
-        let disaster_roaming_ind = r.opt_bool("disasterRoamingInd").unwrap_or(false);
-        let onboarding_ind = r.opt_bool("onboardingInd").unwrap_or(false);
-        let aun3_ind = r.opt_bool("aun3Ind").unwrap_or(false);
-        r.finish()?;
-        match (supi_or_suci, snn) {
-            (Some(supi_or_suci), Some(serving_network_name)) => Ok(Self {
-                supi_or_suci,
-                serving_network_name,
-                resynchronization_info: resync,
-                pei,
-                trace_data,
-                udm_group_id,
-                routing_indicator,
-                cell_cag_info,
-                n5gc_ind,
-                supported_features,
-                nswo_ind,
-                disaster_roaming_ind,
-                onboarding_ind,
-                aun3_ind,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "AuthenticationInfo",
-            }),
-        }
-    }
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-impl Serialize for AuthenticationInfo {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            supi_or_suci: &'a str,
-            serving_network_name: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            resynchronization_info: Option<&'a ResynchronizationInfo>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pei: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            trace_data: Option<&'a Value>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            udm_group_id: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            routing_indicator: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            cell_cag_info: Option<&'a [String]>,
-            #[serde(skip_serializing_if = "is_false")]
-            n5gc_ind: bool,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            #[serde(skip_serializing_if = "is_false")]
-            nswo_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            disaster_roaming_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            onboarding_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            aun3_ind: bool,
-        }
-        W {
-            supi_or_suci: supi_or_suci_str(&self.supi_or_suci),
-            serving_network_name: self.serving_network_name.as_str(),
-            resynchronization_info: self.resynchronization_info.as_ref(),
-            pei: self.pei.as_deref(),
-            trace_data: self.trace_data.as_ref(),
-            udm_group_id: self.udm_group_id.as_deref(),
-            routing_indicator: self.routing_indicator.as_ref().map(|r| r.as_str()),
-            cell_cag_info: self.cell_cag_info.as_deref(),
-            n5gc_ind: self.n5gc_ind,
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            nswo_ind: self.nswo_ind,
-            disaster_roaming_ind: self.disaster_roaming_ind,
-            onboarding_ind: self.onboarding_ind,
-            aun3_ind: self.aun3_ind,
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(AuthenticationInfo);
-
 // ---------------------------------------------------------------------------------------
 // Av5gAka and 5gAuthData
 
-/// `Av5gAka` (TS 29.509 §6.1.6.2.4): the 5G SE AV the SEAF receives.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Av5gAka {
-    /// `rand`.
-    pub rand: Rand,
-    /// `hxresStar`.
-    pub hxres_star: HxresStar,
-    /// `autn`.
-    pub autn: Autn,
-}
-
-impl Av5gAka {
-    /// Reads the members of an object whose pointer is the reader's base.
-    fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
-        let rand = r.req_parse("rand", parse_hex_array::<16>);
-        let hxres_star = r.req_parse("hxresStar", parse_hex_array::<16>);
-        let autn = r.req_parse("autn", parse_hex_array::<16>);
-        Some(Self {
-            rand: rand?,
-            hxres_star: hxres_star?,
-            autn: autn?,
-        })
-    }
-}
-
-impl Serialize for Av5gAka {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W {
-            rand: String,
-            hxres_star: String,
-            autn: String,
-        }
-        W {
-            rand: akma_core::hex::encode(&self.rand),
-            hxres_star: akma_core::hex::encode(&self.hxres_star),
-            autn: akma_core::hex::encode(&self.autn),
-        }
-        .serialize(s)
+crate::sbi_model! {
+    /// `Av5gAka` (TS 29.509 §6.1.6.2.4): the 5G SE AV the SEAF receives.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct Av5gAka {
+        /// `rand`.
+        rand: Rand = req("rand", Hex<16>),
+        /// `hxresStar`.
+        hxres_star: HxresStar = req("hxresStar", Hex<16>),
+        /// `autn`.
+        autn: Autn = req("autn", Hex<16>),
     }
 }
 
@@ -498,22 +256,69 @@ impl Serialize for AuthData5g {
     }
 }
 
+/// `5gAuthData`: the hand-written `oneOf` `Av5gAka` (an object) | `EapPayload` (a base64
+/// string), used as the codec of that table field.
+pub struct AuthData5gCodec;
+
+impl Codec for AuthData5gCodec {
+    type Value = AuthData5g;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<AuthData5g> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Object(o)) => {
+                let mut sub = ObjectReader::at(o, &r.pointer(name));
+                let av = Av5gAka::read_members(&mut sub);
+                let complete = !sub.has_errors();
+                r.absorb(sub);
+                av.filter(|_| complete).map(AuthData5g::Av5gAka)
+            }
+            Some(Value::String(s)) => match parse_base64(s) {
+                Ok(b) => Some(AuthData5g::EapPayload(b)),
+                Err(reason) => {
+                    r.report_incorrect(name, mandatory, reason);
+                    None
+                }
+            },
+            Some(other) => {
+                let reason = format!(
+                    "expected an Av5gAka object or a base64 EAP payload, got {}",
+                    kind(other)
+                );
+                r.report_incorrect(name, mandatory, reason);
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &AuthData5g, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // UEAuthenticationCtx
 
-/// `UEAuthenticationCtx` (TS 29.509 §6.1.6.2.3): the 201 body of `POST /ue-authentications`,
-/// sent as `application/3gppHal+json`.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct UEAuthenticationCtx {
-    /// `authType`.
-    pub auth_type: AuthType,
-    /// `5gAuthData`.
-    pub auth_data: AuthData5g,
-    /// `_links`: for 5G AKA the member [`LINK_5G_AKA`] (the confirmation resource), for
-    /// EAP the member [`LINK_EAP_SESSION`].
-    pub links: Links,
-    /// `servingNetworkName`.
-    pub serving_network_name: Option<ServingNetworkName>,
+crate::sbi_model! {
+    /// `UEAuthenticationCtx` (TS 29.509 §6.1.6.2.3): the 201 body of `POST
+    /// /ue-authentications`, sent as `application/3gppHal+json`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct UEAuthenticationCtx {
+        /// `authType`.
+        auth_type: AuthType = req("authType", AuthTypeCodec),
+        /// `5gAuthData`.
+        auth_data: AuthData5g = req("5gAuthData", AuthData5gCodec),
+        /// `_links`: for 5G AKA the member [`LINK_5G_AKA`] (the confirmation resource), for
+        /// EAP the member [`LINK_EAP_SESSION`].
+        links: Links = req("_links", LinksCodec),
+        /// `servingNetworkName`.
+        serving_network_name: Option<ServingNetworkName> = opt("servingNetworkName", Snn),
+    }
 }
 
 impl UEAuthenticationCtx {
@@ -523,94 +328,19 @@ impl UEAuthenticationCtx {
     }
 }
 
-impl FromSbiJson for UEAuthenticationCtx {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let auth_type = r.req_str("authType").map(AuthType::from_wire);
-        let auth_data = match value.get("5gAuthData") {
-            None => {
-                r.report_missing("5gAuthData");
-                None
-            }
-            Some(Value::Object(o)) => {
-                let mut sub = ObjectReader::at(o, &r.pointer("5gAuthData"));
-                let av = Av5gAka::read(&mut sub);
-                let complete = !sub.has_errors();
-                r.absorb(sub);
-                av.filter(|_| complete).map(AuthData5g::Av5gAka)
-            }
-            Some(Value::String(s)) => match parse_base64(s) {
-                Ok(b) => Some(AuthData5g::EapPayload(b)),
-                Err(reason) => {
-                    r.report_incorrect("5gAuthData", true, reason);
-                    None
-                }
-            },
-            Some(other) => {
-                r.report_incorrect(
-                    "5gAuthData",
-                    true,
-                    format!(
-                        "expected an Av5gAka object or a base64 EAP payload, got {}",
-                        kind(other)
-                    ),
-                );
-                None
-            }
-        };
-        let links = read_links(&mut r, value, "_links", true, 0);
-        let snn = r.opt_parse("servingNetworkName", parse_snn);
-        r.finish()?;
-        match (auth_type, auth_data, links) {
-            (Some(auth_type), Some(auth_data), Some(links)) => Ok(Self {
-                auth_type,
-                auth_data,
-                links,
-                serving_network_name: snn,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "UEAuthenticationCtx",
-            }),
-        }
-    }
-}
-
-impl Serialize for UEAuthenticationCtx {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct W<'a> {
-            #[serde(rename = "authType")]
-            auth_type: &'a AuthType,
-            #[serde(rename = "5gAuthData")]
-            auth_data: &'a AuthData5g,
-            #[serde(rename = "_links")]
-            links: &'a Links,
-            #[serde(rename = "servingNetworkName", skip_serializing_if = "Option::is_none")]
-            snn: Option<&'a str>,
-        }
-        W {
-            auth_type: &self.auth_type,
-            auth_data: &self.auth_data,
-            links: &self.links,
-            snn: self.serving_network_name.as_ref().map(|n| n.as_str()),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(UEAuthenticationCtx);
-
 // ---------------------------------------------------------------------------------------
 // ConfirmationData
 
-/// `ConfirmationData` (TS 29.509 §6.1.6.2.5): the body of
-/// `PUT /ue-authentications/{authCtxId}/5g-aka-confirmation`.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ConfirmationData {
-    /// `resStar`: required, nullable (`None` = null: the SEAF has no RES* to confirm).
-    pub res_star: Option<ResStar>,
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
+crate::sbi_model! {
+    /// `ConfirmationData` (TS 29.509 §6.1.6.2.5): the body of
+    /// `PUT /ue-authentications/{authCtxId}/5g-aka-confirmation`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ConfirmationData {
+        /// `resStar`: required, nullable (`None` = null: the SEAF has no RES* to confirm).
+        res_star: Option<ResStar> = req("resStar", Nullable<Hex<16>>),
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+    }
 }
 
 impl ConfirmationData {
@@ -623,64 +353,23 @@ impl ConfirmationData {
     }
 }
 
-impl FromSbiJson for ConfirmationData {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let res_star = match value.get("resStar") {
-            None => {
-                r.report_missing("resStar");
-                None
-            }
-            Some(Value::Null) => Some(None),
-            Some(_) => r.req_parse("resStar", parse_hex_array::<16>).map(Some),
-        };
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        r.finish()?;
-        res_star
-            .map(|res_star| Self {
-                res_star,
-                supported_features,
-            })
-            .ok_or(ValidationError::Incomplete {
-                model: "ConfirmationData",
-            })
-    }
-}
-
-impl Serialize for ConfirmationData {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            res_star: Option<String>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-        }
-        W {
-            res_star: self.res_star.map(|r| akma_core::hex::encode(&r)),
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(ConfirmationData);
-
 // ---------------------------------------------------------------------------------------
 // ConfirmationDataResponse
 
-/// `ConfirmationDataResponse` (TS 29.509 §6.1.6.2.6): the 200 body of the 5G AKA
-/// confirmation. On success it carries the SUPI and K_SEAF.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ConfirmationDataResponse {
-    /// `authResult` (required).
-    pub auth_result: AuthResult,
-    /// `supi`.
-    pub supi: Option<Supi>,
-    /// `kseaf`.
-    pub kseaf: Option<KSeaf>,
-    /// `pvsInfo` (kept opaque).
-    pub pvs_info: Option<Vec<Value>>,
+crate::sbi_model! {
+    /// `ConfirmationDataResponse` (TS 29.509 §6.1.6.2.6): the 200 body of the 5G AKA
+    /// confirmation. On success it carries the SUPI and K_SEAF.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ConfirmationDataResponse {
+        /// `authResult` (required).
+        auth_result: AuthResult = req("authResult", AuthResultCodec),
+        /// `supi`.
+        supi: Option<Supi> = opt("supi", SupiCodec),
+        /// `kseaf`.
+        kseaf: Option<KSeaf> = opt("kseaf", KSeafHex) secret,
+        /// `pvsInfo` (kept opaque).
+        pvs_info: Option<Vec<Value>> = opt("pvsInfo", PvsInfo),
+    }
 }
 
 impl ConfirmationDataResponse {
@@ -705,90 +394,34 @@ impl ConfirmationDataResponse {
     }
 }
 
-impl fmt::Debug for ConfirmationDataResponse {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConfirmationDataResponse")
-            .field("auth_result", &self.auth_result)
-            .field("supi", &self.supi)
-            .field("kseaf", &self.kseaf.as_ref().map(|_| "<redacted>"))
-            .field("pvs_info", &self.pvs_info)
-            .finish()
-    }
-}
-
-impl FromSbiJson for ConfirmationDataResponse {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let auth_result = r.req_parse("authResult", AuthResult::parse);
-        let supi = r.opt_parse("supi", parse_supi);
-        let kseaf = r.opt_parse("kseaf", parse_kseaf);
-        let pvs_info = read_pvs_info(&mut r, value, "pvsInfo");
-        r.finish()?;
-        auth_result
-            .map(|auth_result| Self {
-                auth_result,
-                supi,
-                kseaf,
-                pvs_info,
-            })
-            .ok_or(ValidationError::Incomplete {
-                model: "ConfirmationDataResponse",
-            })
-    }
-}
-
-impl Serialize for ConfirmationDataResponse {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            auth_result: AuthResult,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supi: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            kseaf: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pvs_info: Option<&'a [Value]>,
-        }
-        let k = self.kseaf.as_ref().map(|k| k.expose_hex());
-        W {
-            auth_result: self.auth_result,
-            supi: self.supi.as_ref().map(|x| x.as_str()),
-            kseaf: k.as_ref().map(|k| k.as_str()),
-            pvs_info: self.pvs_info.as_deref(),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(ConfirmationDataResponse);
-
 // ---------------------------------------------------------------------------------------
 // EapSession
 
-/// `EapSession` (TS 29.509 §6.1.6.2.7): the body of `POST …/eap-session` in both
-/// directions, and of its 200 answer. While the EAP exchange continues the answer carries
-/// `eapPayload` and `_links` (`application/3gppHal+json`); the final answer carries the
-/// EAP-Success/Failure in `eapPayload`, `authResult`, and on success `kSeaf` and `supi`
-/// (`application/json`).
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct EapSession {
-    /// `eapPayload`: required, nullable (`None` = null). Raw EAP packet octets.
-    pub eap_payload: Option<Vec<u8>>,
-    /// `kSeaf`.
-    pub k_seaf: Option<KSeaf>,
-    /// `_links`.
-    pub links: Option<Links>,
-    /// `authResult`.
-    pub auth_result: Option<AuthResult>,
-    /// `supi`.
-    pub supi: Option<Supi>,
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `pvsInfo` (kept opaque).
-    pub pvs_info: Option<Vec<Value>>,
-    /// `msk`.
-    pub msk: Option<Msk>,
+crate::sbi_model! {
+    /// `EapSession` (TS 29.509 §6.1.6.2.7): the body of `POST …/eap-session` in both
+    /// directions, and of its 200 answer. While the EAP exchange continues the answer carries
+    /// `eapPayload` and `_links` (`application/3gppHal+json`); the final answer carries the
+    /// EAP-Success/Failure in `eapPayload`, `authResult`, and on success `kSeaf` and `supi`
+    /// (`application/json`). `Debug` prints neither the EAP packet nor the keys.
+    #[derive(Clone, PartialEq, Eq, Default)]
+    pub struct EapSession {
+        /// `eapPayload`: required, nullable (`None` = null). Raw EAP packet octets.
+        eap_payload: Option<Vec<u8>> = req("eapPayload", EapPayload) secret,
+        /// `kSeaf`.
+        k_seaf: Option<KSeaf> = opt("kSeaf", KSeafHex) secret,
+        /// `_links`.
+        links: Option<Links> = opt("_links", LinksCodec),
+        /// `authResult`.
+        auth_result: Option<AuthResult> = opt("authResult", AuthResultCodec),
+        /// `supi`.
+        supi: Option<Supi> = opt("supi", SupiCodec),
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+        /// `pvsInfo` (kept opaque).
+        pvs_info: Option<Vec<Value>> = opt("pvsInfo", PvsInfo),
+        /// `msk`.
+        msk: Option<Msk> = opt("msk", MskHex) secret,
+    }
 }
 
 impl EapSession {
@@ -809,100 +442,19 @@ impl EapSession {
     }
 }
 
-impl fmt::Debug for EapSession {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EapSession")
-            .field("eap_payload_len", &self.eap_payload.as_ref().map(Vec::len))
-            .field("k_seaf", &self.k_seaf.as_ref().map(|_| "<redacted>"))
-            .field("links", &self.links)
-            .field("auth_result", &self.auth_result)
-            .field("supi", &self.supi)
-            .field("supported_features", &self.supported_features)
-            .field("pvs_info", &self.pvs_info)
-            .field("msk", &self.msk.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-impl FromSbiJson for EapSession {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let eap_payload = read_eap_payload(&mut r, value, "eapPayload", true);
-        let k_seaf = r.opt_parse("kSeaf", parse_kseaf);
-        let links = read_links(&mut r, value, "_links", false, 0);
-        let auth_result = r.opt_parse("authResult", AuthResult::parse);
-        let supi = r.opt_parse("supi", parse_supi);
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let pvs_info = read_pvs_info(&mut r, value, "pvsInfo");
-        let msk = r.opt_parse("msk", parse_msk);
-        r.finish()?;
-        eap_payload
-            .map(|eap_payload| Self {
-                eap_payload,
-                k_seaf,
-                links,
-                auth_result,
-                supi,
-                supported_features,
-                pvs_info,
-                msk,
-            })
-            .ok_or(ValidationError::Incomplete {
-                model: "EapSession",
-            })
-    }
-}
-
-impl Serialize for EapSession {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            eap_payload: Option<String>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            k_seaf: Option<&'a str>,
-            #[serde(rename = "_links", skip_serializing_if = "Option::is_none")]
-            links: Option<&'a Links>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            auth_result: Option<AuthResult>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supi: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pvs_info: Option<&'a [Value]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            msk: Option<&'a str>,
-        }
-        let k = self.k_seaf.as_ref().map(|k| k.expose_hex());
-        let m = self.msk.as_ref().map(|k| k.expose_hex());
-        W {
-            eap_payload: self.eap_payload.as_ref().map(|p| encode_base64(p)),
-            k_seaf: k.as_ref().map(|k| k.as_str()),
-            links: self.links.as_ref(),
-            auth_result: self.auth_result,
-            supi: self.supi.as_ref().map(|x| x.as_str()),
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            pvs_info: self.pvs_info.as_deref(),
-            msk: m.as_ref().map(|k| k.as_str()),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(EapSession);
-
 // ---------------------------------------------------------------------------------------
 // DeregistrationInfo
 
-/// `DeregistrationInfo` (TS 29.509 §6.1.6.2.12): the body of
-/// `POST /ue-authentications/deregister`.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct DeregistrationInfo {
-    /// `supi` (required).
-    pub supi: Supi,
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
+crate::sbi_model! {
+    /// `DeregistrationInfo` (TS 29.509 §6.1.6.2.12): the body of
+    /// `POST /ue-authentications/deregister`.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct DeregistrationInfo {
+        /// `supi` (required).
+        supi: Supi = req("supi", SupiCodec),
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+    }
 }
 
 impl DeregistrationInfo {
@@ -914,41 +466,6 @@ impl DeregistrationInfo {
         }
     }
 }
-
-impl FromSbiJson for DeregistrationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supi = r.req_parse("supi", parse_supi);
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        r.finish()?;
-        supi.map(|supi| Self {
-            supi,
-            supported_features,
-        })
-        .ok_or(ValidationError::Incomplete {
-            model: "DeregistrationInfo",
-        })
-    }
-}
-
-impl Serialize for DeregistrationInfo {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            supi: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-        }
-        W {
-            supi: self.supi.as_str(),
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(DeregistrationInfo);
 
 /// Serialises any model of this module to a JSON value (for tests and logs of non-secret
 /// models).
@@ -964,6 +481,7 @@ mod tests {
         trace_data_ok,
     };
     use crate::common::Link;
+    use crate::common::{FromSbiJson, ValidationError};
     use serde_json::json;
 
     fn err_params(e: &ValidationError) -> Vec<String> {

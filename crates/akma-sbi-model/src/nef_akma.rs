@@ -6,21 +6,19 @@
 //! `expiry`, `kaf`, `supi`, `gpsi`). K_AF is emitted as lowercase hex, accepted in either
 //! case, and never printed by `Debug`.
 
-use std::fmt;
-
 use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AKid, AfFqdn, Gpsi, Supi};
 use akma_core::keys::KAf;
+use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::common::fields::{
-    format_date_time, parse_akid, parse_date_time, parse_gpsi, parse_kaf, parse_supi,
-    parse_supp_feat,
-};
+use crate::common::fields::{AKidCodec, Bool, DateTime, GpsiCodec, KafHex, SupiCodec, SuppFeat};
+use crate::common::model::{serialize_object, Emit};
 use crate::common::{
-    FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
+    Codec, FromSbiJson, NfType, ObjectReader, Operation, SbiObject, SupportedFeatures,
+    ValidationError,
 };
 
 /// The API root path of the AKMA API: `{apiRoot}/3gpp-akma/v1`.
@@ -78,54 +76,80 @@ impl AkmaAfKeyRequest {
     }
 }
 
-impl FromSbiJson for AkmaAfKeyRequest {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supp_feat = r.opt_parse("suppFeat", parse_supp_feat);
-        let af = r.req_parse("afId", |s| {
+/// `afId`: validated by `AfId::parse_sbi`, kept as received with its two parts.
+struct AfIdCodec;
+
+impl Codec for AfIdCodec {
+    type Value = (String, AfFqdn, Option<UaProtocolId>);
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Self::Value> {
+        let parse = |s: &str| {
             AfId::parse_sbi(s)
                 .map(|(fqdn, ua)| (s.to_owned(), fqdn, ua))
                 .map_err(|e| e.to_string())
-        });
-        let a_kid = r.req_parse("aKId", parse_akid);
-        let anon_ind = r.opt_bool("anonInd").unwrap_or(false);
-        r.finish()?;
-        match (af, a_kid) {
-            (Some((af_id, af_fqdn, af_ua)), Some(a_kid)) => Ok(Self {
-                supp_feat,
-                af_id,
-                af_fqdn,
-                af_ua,
-                a_kid,
-                anon_ind,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "AkmaAfKeyRequest",
-            }),
+        };
+        if mandatory {
+            r.req_parse(name, parse)
+        } else {
+            r.opt_parse(name, parse)
         }
+    }
+
+    fn emit<S: Serializer>(v: &Self::Value, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.0)
+    }
+}
+
+// Hand-written rather than a field table: the one member `afId` fills three fields
+// (`af_id`, `af_fqdn`, `af_ua`). Every member still goes through its codec.
+impl SbiObject for AkmaAfKeyRequest {
+    fn read_members(r: &mut ObjectReader<'_>) -> Option<Self> {
+        let supp_feat = SuppFeat::read(r, "suppFeat", false);
+        let af = AfIdCodec::read(r, "afId", true);
+        let a_kid = AKidCodec::read(r, "aKId", true);
+        let anon_ind = Bool::read(r, "anonInd", false).unwrap_or(false);
+        let (af_id, af_fqdn, af_ua) = af?;
+        Some(Self {
+            supp_feat,
+            af_id,
+            af_fqdn,
+            af_ua,
+            a_kid: a_kid?,
+            anon_ind,
+        })
+    }
+
+    fn member_count(&self) -> usize {
+        2 + usize::from(self.supp_feat.is_some()) + usize::from(self.anon_ind)
+    }
+
+    fn emit_members<M: SerializeStruct>(&self, m: &mut M) -> Result<(), M::Error> {
+        if let Some(f) = &self.supp_feat {
+            m.serialize_field("suppFeat", &Emit::<SuppFeat>::new(f))?;
+        }
+        m.serialize_field("afId", &self.af_id)?;
+        m.serialize_field("aKId", &Emit::<AKidCodec>::new(&self.a_kid))?;
+        if self.anon_ind {
+            m.serialize_field("anonInd", &true)?;
+        }
+        Ok(())
+    }
+}
+
+impl FromSbiJson for AkmaAfKeyRequest {
+    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
+        let mut r = ObjectReader::root(value)?;
+        let v = Self::read_members(&mut r);
+        r.finish()?;
+        v.ok_or(ValidationError::Incomplete {
+            model: "AkmaAfKeyRequest",
+        })
     }
 }
 
 impl Serialize for AkmaAfKeyRequest {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supp_feat: Option<&'a str>,
-            af_id: &'a str,
-            #[serde(rename = "aKId")]
-            a_kid: &'a str,
-            #[serde(skip_serializing_if = "std::ops::Not::not")]
-            anon_ind: bool,
-        }
-        W {
-            supp_feat: self.supp_feat.as_ref().map(|f| f.as_str()),
-            af_id: &self.af_id,
-            a_kid: self.a_kid.as_str(),
-            anon_ind: self.anon_ind,
-        }
-        .serialize(s)
+        serialize_object(self, "AkmaAfKeyRequest", s)
     }
 }
 
@@ -134,19 +158,21 @@ crate::deserialize_via_sbi!(AkmaAfKeyRequest);
 // ---------------------------------------------------------------------------------------
 // AkmaAfKeyData (TS 29.522)
 
-/// `AkmaAfKeyData` (TS 29.522 §5.14): ApplicationKey_Get response.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AkmaAfKeyData {
-    /// `suppFeat`.
-    pub supp_feat: Option<SupportedFeatures>,
-    /// `gpsi`, only where the AF's policy allows and `anonInd` is not set.
-    pub gpsi: Option<Gpsi>,
-    /// `expiry` (UTC).
-    pub expiry: OffsetDateTime,
-    /// `kaf`.
-    pub kaf: KAf,
-    /// `supi`, only where the AF's policy allows and `anonInd` is not set.
-    pub supi: Option<Supi>,
+crate::sbi_model! {
+    /// `AkmaAfKeyData` (TS 29.522 §5.14): ApplicationKey_Get response.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AkmaAfKeyData {
+        /// `suppFeat`.
+        supp_feat: Option<SupportedFeatures> = opt("suppFeat", SuppFeat),
+        /// `gpsi`, only where the AF's policy allows and `anonInd` is not set.
+        gpsi: Option<Gpsi> = opt("gpsi", GpsiCodec),
+        /// `expiry` (UTC).
+        expiry: OffsetDateTime = req("expiry", DateTime),
+        /// `kaf`.
+        kaf: KAf = req("kaf", KafHex) secret,
+        /// `supi`, only where the AF's policy allows and `anonInd` is not set.
+        supi: Option<Supi> = opt("supi", SupiCodec),
+    }
 }
 
 impl AkmaAfKeyData {
@@ -161,67 +187,3 @@ impl AkmaAfKeyData {
         }
     }
 }
-
-impl fmt::Debug for AkmaAfKeyData {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AkmaAfKeyData")
-            .field("supp_feat", &self.supp_feat)
-            .field("gpsi", &self.gpsi)
-            .field("expiry", &format_date_time(self.expiry))
-            .field("kaf", &"<redacted>")
-            .field("supi", &self.supi)
-            .finish()
-    }
-}
-
-impl FromSbiJson for AkmaAfKeyData {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supp_feat = r.opt_parse("suppFeat", parse_supp_feat);
-        let gpsi = r.opt_parse("gpsi", parse_gpsi);
-        let expiry = r.req_parse("expiry", parse_date_time);
-        let kaf = r.req_parse("kaf", parse_kaf);
-        let supi = r.opt_parse("supi", parse_supi);
-        r.finish()?;
-        match (expiry, kaf) {
-            (Some(expiry), Some(kaf)) => Ok(Self {
-                supp_feat,
-                gpsi,
-                expiry,
-                kaf,
-                supi,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "AkmaAfKeyData",
-            }),
-        }
-    }
-}
-
-impl Serialize for AkmaAfKeyData {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supp_feat: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            gpsi: Option<String>,
-            expiry: String,
-            kaf: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supi: Option<&'a str>,
-        }
-        let k = self.kaf.expose_hex();
-        W {
-            supp_feat: self.supp_feat.as_ref().map(|f| f.as_str()),
-            gpsi: self.gpsi.as_ref().map(|g| g.to_string()),
-            expiry: format_date_time(self.expiry),
-            kaf: k.as_str(),
-            supi: self.supi.as_ref().map(|x| x.as_str()),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(AkmaAfKeyData);

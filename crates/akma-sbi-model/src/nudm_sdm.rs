@@ -2,13 +2,9 @@
 //! operation AKMA needs, GetSupiOrGpsi (`id-translation-result`), with its model.
 
 use akma_core::ids::{Gpsi, Supi};
-use serde::{Serialize, Serializer};
-use serde_json::Value;
 
-use crate::common::fields::{parse_gpsi, parse_supi, parse_supp_feat};
-use crate::common::{
-    FromSbiJson, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
-};
+use crate::common::fields::{GpsiCodec, SupiCodec, SuppFeat};
+use crate::common::{NfType, Operation, SupportedFeatures};
 
 /// The API root path of Nudm_SDM: `{apiRoot}/nudm-sdm/v2`.
 pub const API_ROOT: &str = "/nudm-sdm/v2";
@@ -34,21 +30,23 @@ pub mod op {
 // ---------------------------------------------------------------------------------------
 // IdTranslationResult (Nudm_SDM)
 
-/// `IdTranslationResult` (TS 29.503 §6.1.6.2.x, `TS29503_Nudm_SDM.yaml`): the answer of
-/// `GET /nudm-sdm/v2/{ueId}/id-translation-result` (GetSupiOrGpsi), the SUPI↔GPSI mapping
-/// the NEF and the AAnF use (TS 33.535 §6.3, §4.2.1).
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct IdTranslationResult {
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `supi` (mandatory).
-    pub supi: Supi,
-    /// `gpsi`.
-    pub gpsi: Option<Gpsi>,
-    /// `additionalSupis`; empty when absent.
-    pub additional_supis: Vec<Supi>,
-    /// `additionalGpsis`; empty when absent.
-    pub additional_gpsis: Vec<Gpsi>,
+crate::sbi_model! {
+    /// `IdTranslationResult` (TS 29.503 §6.1.6.2.x, `TS29503_Nudm_SDM.yaml`): the answer of
+    /// `GET /nudm-sdm/v2/{ueId}/id-translation-result` (GetSupiOrGpsi), the SUPI↔GPSI
+    /// mapping the NEF and the AAnF use (TS 33.535 §6.3, §4.2.1).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct IdTranslationResult {
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+        /// `supi` (mandatory).
+        supi: Supi = req("supi", SupiCodec),
+        /// `gpsi`.
+        gpsi: Option<Gpsi> = opt("gpsi", GpsiCodec),
+        /// `additionalSupis`; empty when absent.
+        additional_supis: Vec<Supi> = list("additionalSupis", SupiCodec),
+        /// `additionalGpsis`; empty when absent.
+        additional_gpsis: Vec<Gpsi> = list("additionalGpsis", GpsiCodec),
+    }
 }
 
 impl IdTranslationResult {
@@ -64,62 +62,10 @@ impl IdTranslationResult {
     }
 }
 
-impl FromSbiJson for IdTranslationResult {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let supi = r.req_parse("supi", parse_supi);
-        let gpsi = r.opt_parse("gpsi", parse_gpsi);
-        let additional_supis = r.opt_string_array("additionalSupis", parse_supi);
-        let additional_gpsis = r.opt_string_array("additionalGpsis", parse_gpsi);
-        r.finish()?;
-        Ok(Self {
-            supported_features,
-            supi: supi.ok_or(ValidationError::Incomplete {
-                model: "IdTranslationResult",
-            })?,
-            gpsi,
-            additional_supis,
-            additional_gpsis,
-        })
-    }
-}
-
-impl Serialize for IdTranslationResult {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            supi: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            gpsi: Option<String>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            additional_supis: Vec<&'a str>,
-            #[serde(skip_serializing_if = "Vec::is_empty")]
-            additional_gpsis: Vec<String>,
-        }
-        W {
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            supi: self.supi.as_str(),
-            gpsi: self.gpsi.as_ref().map(|g| g.to_string()),
-            additional_supis: self.additional_supis.iter().map(|s| s.as_str()).collect(),
-            additional_gpsis: self
-                .additional_gpsis
-                .iter()
-                .map(|g| g.to_string())
-                .collect(),
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(IdTranslationResult);
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::common::{FromSbiJson, ValidationError};
     use serde_json::json;
 
     fn params(e: &ValidationError) -> Vec<String> {

@@ -22,20 +22,21 @@
 use std::fmt;
 
 use akma_core::aka::{Autn, Auts, Rand};
-use akma_core::hex;
 use akma_core::ids::{RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{CkPrime, IkPrime, KAusf, XresStar};
+use serde::ser::SerializeStruct;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
-use zeroize::Zeroize;
 
 use crate::common::fields::{
-    format_date_time, parse_cag_id, parse_ck_prime, parse_date_time, parse_hex_array,
-    parse_ik_prime, parse_kausf, parse_rid, parse_snn, parse_supi, parse_supp_feat,
+    str_codec, Bool, CagId, CkPrimeHex, DateTime, Hex, IkPrimeHex, KAusfHex, Nested,
+    NfInstanceIdCodec, Rid, Snn, SupiCodec, SuppFeat, Text, XresHex, XresStarHex,
 };
+use crate::common::model::serialize_object;
 use crate::common::{
-    FromSbiJson, NfInstanceId, NfType, ObjectReader, Operation, SupportedFeatures, ValidationError,
+    FromSbiJson, NfInstanceId, NfType, ObjectReader, Operation, SbiObject, SupportedFeatures,
+    ValidationError,
 };
 
 /// XRES of EAP-AKA' (TS 29.503 `Xres`), held like a key; now in `akma-core`.
@@ -140,6 +141,11 @@ impl<'de> Deserialize<'de> for AuthType {
     }
 }
 
+str_codec!(
+    /// TS 29.503 / TS 29.509 `AuthType` (every string is valid).
+    AuthTypeCodec: AuthType, parse = |s: &str| Ok(AuthType::from_wire(s)), text = |v| v.as_str()
+);
+
 /// TS 29.503 `AvType`, the discriminator of [`AuthenticationVector`].
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub enum AvType {
@@ -162,105 +168,45 @@ impl AvType {
 // ---------------------------------------------------------------------------------------
 // ResynchronizationInfo
 
-/// `ResynchronizationInfo` (TS 29.503): the RAND of the failed challenge and the UE's AUTS.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ResynchronizationInfo {
-    /// `rand` (16 octets).
-    pub rand: Rand,
-    /// `auts` (14 octets).
-    pub auts: Auts,
-}
-
-impl fmt::Debug for ResynchronizationInfo {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResynchronizationInfo")
-            .field("rand", &hex::encode(&self.rand))
-            .field("auts", &hex::encode(&self.auts))
-            .finish()
+crate::sbi_model! {
+    /// `ResynchronizationInfo` (TS 29.503): the RAND of the failed challenge and the UE's
+    /// AUTS.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ResynchronizationInfo {
+        /// `rand` (16 octets).
+        rand: Rand = req("rand", Hex<16>),
+        /// `auts` (14 octets).
+        auts: Auts = req("auts", Hex<14>),
     }
 }
-
-impl ResynchronizationInfo {
-    /// Reads the members of an object whose pointer is the reader's base.
-    pub(crate) fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
-        let rand = r.req_parse("rand", parse_hex_array::<16>);
-        let auts = r.req_parse("auts", parse_hex_array::<14>);
-        Some(Self {
-            rand: rand?,
-            auts: auts?,
-        })
-    }
-}
-
-impl ResynchronizationInfo {
-    /// Reads the nested member `resynchronizationInfo` of `r`'s object (problems merged
-    /// into `r`); `None` when absent or invalid.
-    pub(crate) fn read_nested(r: &mut ObjectReader<'_>, mandatory: bool) -> Option<Self> {
-        let mut sub = r.nested("resynchronizationInfo", mandatory)?;
-        let v = Self::read(&mut sub);
-        r.absorb(sub);
-        v
-    }
-}
-
-impl FromSbiJson for ResynchronizationInfo {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let v = Self::read(&mut r);
-        r.finish()?;
-        v.ok_or(ValidationError::Incomplete {
-            model: "ResynchronizationInfo",
-        })
-    }
-}
-
-#[derive(Serialize)]
-struct ResyncWire {
-    rand: String,
-    auts: String,
-}
-
-impl ResynchronizationInfo {
-    fn wire(&self) -> ResyncWire {
-        ResyncWire {
-            rand: hex::encode(&self.rand),
-            auts: hex::encode(&self.auts),
-        }
-    }
-}
-
-impl Serialize for ResynchronizationInfo {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.wire().serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(ResynchronizationInfo);
 
 // ---------------------------------------------------------------------------------------
 // AuthenticationInfoRequest
 
-/// `AuthenticationInfoRequest` (TS 29.503 §6.3.6.2.2): the body of GenerateAuthData.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct AuthenticationInfoRequest {
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `servingNetworkName` (mandatory).
-    pub serving_network_name: ServingNetworkName,
-    /// `resynchronizationInfo`, after a synchronisation failure at the UE.
-    pub resynchronization_info: Option<ResynchronizationInfo>,
-    /// `ausfInstanceId` (mandatory).
-    pub ausf_instance_id: NfInstanceId,
-    /// `cellCagInfo` (CAG ids, 8 hex digits each); empty when absent.
-    pub cell_cag_info: Vec<String>,
-    /// `n5gcInd` (default `false`).
-    pub n5gc_ind: bool,
-    /// `nswoInd` (default `false`).
-    pub nswo_ind: bool,
-    /// `disasterRoamingInd` (default `false`).
-    pub disaster_roaming_ind: bool,
-    /// `aun3Ind` (default `false`).
-    pub aun3_ind: bool,
+crate::sbi_model! {
+    /// `AuthenticationInfoRequest` (TS 29.503 §6.3.6.2.2): the body of GenerateAuthData.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AuthenticationInfoRequest {
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+        /// `servingNetworkName` (mandatory).
+        serving_network_name: ServingNetworkName = req("servingNetworkName", Snn),
+        /// `resynchronizationInfo`, after a synchronisation failure at the UE.
+        resynchronization_info: Option<ResynchronizationInfo> =
+            opt("resynchronizationInfo", Nested<ResynchronizationInfo>),
+        /// `ausfInstanceId` (mandatory).
+        ausf_instance_id: NfInstanceId = req("ausfInstanceId", NfInstanceIdCodec),
+        /// `cellCagInfo` (CAG ids, 8 hex digits each); empty when absent.
+        cell_cag_info: Vec<String> = list("cellCagInfo", CagId),
+        /// `n5gcInd` (default `false`).
+        n5gc_ind: bool = flag("n5gcInd"),
+        /// `nswoInd` (default `false`).
+        nswo_ind: bool = flag("nswoInd"),
+        /// `disasterRoamingInd` (default `false`).
+        disaster_roaming_ind: bool = flag("disasterRoamingInd"),
+        /// `aun3Ind` (default `false`).
+        aun3_ind: bool = flag("aun3Ind"),
+    }
 }
 
 impl AuthenticationInfoRequest {
@@ -280,132 +226,38 @@ impl AuthenticationInfoRequest {
     }
 }
 
-impl FromSbiJson for AuthenticationInfoRequest {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let snn = r.req_parse("servingNetworkName", parse_snn);
-        let resync = ResynchronizationInfo::read_nested(&mut r, false);
-        let ausf = r.req_parse("ausfInstanceId", NfInstanceId::parse);
-        let cell_cag_info = r.opt_string_array("cellCagInfo", parse_cag_id);
-        let n5gc_ind = r.opt_bool("n5gcInd").unwrap_or(false);
-        let nswo_ind = r.opt_bool("nswoInd").unwrap_or(false);
-        let disaster_roaming_ind = r.opt_bool("disasterRoamingInd").unwrap_or(false);
-        let aun3_ind = r.opt_bool("aun3Ind").unwrap_or(false);
-        r.finish()?;
-        match (snn, ausf) {
-            (Some(serving_network_name), Some(ausf_instance_id)) => Ok(Self {
-                supported_features,
-                serving_network_name,
-                resynchronization_info: resync,
-                ausf_instance_id,
-                cell_cag_info,
-                n5gc_ind,
-                nswo_ind,
-                disaster_roaming_ind,
-                aun3_ind,
-            }),
-            _ => Err(ValidationError::Incomplete {
-                model: "AuthenticationInfoRequest",
-            }),
-        }
-    }
-}
-
-fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-impl Serialize for AuthenticationInfoRequest {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            serving_network_name: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            resynchronization_info: Option<ResyncWire>,
-            ausf_instance_id: &'a str,
-            #[serde(skip_serializing_if = "<[String]>::is_empty")]
-            cell_cag_info: &'a [String],
-            #[serde(skip_serializing_if = "is_false")]
-            n5gc_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            nswo_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            disaster_roaming_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            aun3_ind: bool,
-        }
-        W {
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            serving_network_name: self.serving_network_name.as_str(),
-            resynchronization_info: self.resynchronization_info.as_ref().map(|r| r.wire()),
-            ausf_instance_id: self.ausf_instance_id.as_str(),
-            cell_cag_info: &self.cell_cag_info,
-            n5gc_ind: self.n5gc_ind,
-            nswo_ind: self.nswo_ind,
-            disaster_roaming_ind: self.disaster_roaming_ind,
-            aun3_ind: self.aun3_ind,
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(AuthenticationInfoRequest);
-
 // ---------------------------------------------------------------------------------------
 // Authentication vectors
 
-/// `Av5GHeAka` (TS 29.503): the 5G HE AV of 5G AKA (TS 33.501 §6.1.3.2 step 1).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Av5GHeAka {
-    /// `rand`.
-    pub rand: Rand,
-    /// `xresStar`.
-    pub xres_star: XresStar,
-    /// `autn`.
-    pub autn: Autn,
-    /// `kausf`.
-    pub kausf: KAusf,
-}
-
-impl fmt::Debug for Av5GHeAka {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Av5GHeAka")
-            .field("rand", &hex::encode(&self.rand))
-            .field("xres_star", &self.xres_star)
-            .field("autn", &hex::encode(&self.autn))
-            .field("kausf", &self.kausf)
-            .finish()
+crate::sbi_members! {
+    /// `Av5GHeAka` (TS 29.503): the 5G HE AV of 5G AKA (TS 33.501 §6.1.3.2 step 1).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Av5GHeAka {
+        /// `rand`.
+        rand: Rand = req("rand", Hex<16>),
+        /// `xresStar`.
+        xres_star: XresStar = req("xresStar", XresStarHex) secret,
+        /// `autn`.
+        autn: Autn = req("autn", Hex<16>),
+        /// `kausf`.
+        kausf: KAusf = req("kausf", KAusfHex) secret,
     }
 }
 
-/// `AvEapAkaPrime` (TS 29.503): the EAP-AKA' vector (TS 33.501 §6.1.3.1 step 1).
-#[derive(Clone, PartialEq, Eq)]
-pub struct AvEapAkaPrime {
-    /// `rand`.
-    pub rand: Rand,
-    /// `xres`.
-    pub xres: Xres,
-    /// `autn`.
-    pub autn: Autn,
-    /// `ckPrime`.
-    pub ck_prime: CkPrime,
-    /// `ikPrime`.
-    pub ik_prime: IkPrime,
-}
-
-impl fmt::Debug for AvEapAkaPrime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AvEapAkaPrime")
-            .field("rand", &hex::encode(&self.rand))
-            .field("xres", &self.xres)
-            .field("autn", &hex::encode(&self.autn))
-            .field("ck_prime", &self.ck_prime)
-            .field("ik_prime", &self.ik_prime)
-            .finish()
+crate::sbi_members! {
+    /// `AvEapAkaPrime` (TS 29.503): the EAP-AKA' vector (TS 33.501 §6.1.3.1 step 1).
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AvEapAkaPrime {
+        /// `rand`.
+        rand: Rand = req("rand", Hex<16>),
+        /// `xres`.
+        xres: Xres = req("xres", XresHex) secret,
+        /// `autn`.
+        autn: Autn = req("autn", Hex<16>),
+        /// `ckPrime`.
+        ck_prime: CkPrime = req("ckPrime", CkPrimeHex) secret,
+        /// `ikPrime`.
+        ik_prime: IkPrime = req("ikPrime", IkPrimeHex) secret,
     }
 }
 
@@ -426,42 +278,16 @@ impl AuthenticationVector {
             AuthenticationVector::EapAkaPrime(_) => AvType::EapAkaPrime,
         }
     }
+}
 
-    /// Reads the members of an object whose pointer is the reader's base.
-    fn read(r: &mut ObjectReader<'_>) -> Option<Self> {
-        let av_type = r.req_str("avType");
-        match av_type {
-            Some("5G_HE_AKA") => {
-                let rand = r.req_parse("rand", parse_hex_array::<16>);
-                let xres_star = r.req_parse("xresStar", |s| {
-                    parse_hex_array::<16>(s).map(|mut b| {
-                        let k = XresStar::from_bytes(b);
-                        b.zeroize();
-                        k
-                    })
-                });
-                let autn = r.req_parse("autn", parse_hex_array::<16>);
-                let kausf = r.req_parse("kausf", parse_kausf);
-                Some(AuthenticationVector::FiveGHeAka(Av5GHeAka {
-                    rand: rand?,
-                    xres_star: xres_star?,
-                    autn: autn?,
-                    kausf: kausf?,
-                }))
-            }
+// Hand-written (a union discriminated by `avType`, which no table field holds): `avType`
+// is read first, then the members of the vector it names, from that vector's table.
+impl SbiObject for AuthenticationVector {
+    fn read_members(r: &mut ObjectReader<'_>) -> Option<Self> {
+        match r.req_str("avType") {
+            Some("5G_HE_AKA") => Av5GHeAka::read_members(r).map(AuthenticationVector::FiveGHeAka),
             Some("EAP_AKA_PRIME") => {
-                let rand = r.req_parse("rand", parse_hex_array::<16>);
-                let xres = r.req_parse("xres", Xres::from_hex);
-                let autn = r.req_parse("autn", parse_hex_array::<16>);
-                let ck_prime = r.req_parse("ckPrime", parse_ck_prime);
-                let ik_prime = r.req_parse("ikPrime", parse_ik_prime);
-                Some(AuthenticationVector::EapAkaPrime(AvEapAkaPrime {
-                    rand: rand?,
-                    xres: xres?,
-                    autn: autn?,
-                    ck_prime: ck_prime?,
-                    ik_prime: ik_prime?,
-                }))
+                AvEapAkaPrime::read_members(r).map(AuthenticationVector::EapAkaPrime)
             }
             Some(_) => {
                 r.report_incorrect(
@@ -474,12 +300,27 @@ impl AuthenticationVector {
             None => None,
         }
     }
+
+    fn member_count(&self) -> usize {
+        1 + match self {
+            AuthenticationVector::FiveGHeAka(av) => av.member_count(),
+            AuthenticationVector::EapAkaPrime(av) => av.member_count(),
+        }
+    }
+
+    fn emit_members<M: SerializeStruct>(&self, m: &mut M) -> Result<(), M::Error> {
+        m.serialize_field("avType", self.av_type().as_str())?;
+        match self {
+            AuthenticationVector::FiveGHeAka(av) => av.emit_members(m),
+            AuthenticationVector::EapAkaPrime(av) => av.emit_members(m),
+        }
+    }
 }
 
 impl FromSbiJson for AuthenticationVector {
     fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
         let mut r = ObjectReader::root(value)?;
-        let v = Self::read(&mut r);
+        let v = Self::read_members(&mut r);
         r.finish()?;
         v.ok_or(ValidationError::Incomplete {
             model: "AuthenticationVector",
@@ -489,53 +330,7 @@ impl FromSbiJson for AuthenticationVector {
 
 impl Serialize for AuthenticationVector {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            AuthenticationVector::FiveGHeAka(av) => {
-                #[derive(Serialize)]
-                #[serde(rename_all = "camelCase")]
-                struct W<'a> {
-                    av_type: &'static str,
-                    rand: String,
-                    xres_star: &'a str,
-                    autn: String,
-                    kausf: &'a str,
-                }
-                let x = av.xres_star.expose_hex();
-                let k = av.kausf.expose_hex();
-                W {
-                    av_type: AvType::FiveGHeAka.as_str(),
-                    rand: hex::encode(&av.rand),
-                    xres_star: x.as_str(),
-                    autn: hex::encode(&av.autn),
-                    kausf: k.as_str(),
-                }
-                .serialize(s)
-            }
-            AuthenticationVector::EapAkaPrime(av) => {
-                #[derive(Serialize)]
-                #[serde(rename_all = "camelCase")]
-                struct W<'a> {
-                    av_type: &'static str,
-                    rand: String,
-                    xres: &'a str,
-                    autn: String,
-                    ck_prime: &'a str,
-                    ik_prime: &'a str,
-                }
-                let x = av.xres.expose_hex();
-                let ck = av.ck_prime.expose_hex();
-                let ik = av.ik_prime.expose_hex();
-                W {
-                    av_type: AvType::EapAkaPrime.as_str(),
-                    rand: hex::encode(&av.rand),
-                    xres: x.as_str(),
-                    autn: hex::encode(&av.autn),
-                    ck_prime: ck.as_str(),
-                    ik_prime: ik.as_str(),
-                }
-                .serialize(s)
-            }
-        }
+        serialize_object(self, "AuthenticationVector", s)
     }
 }
 
@@ -544,25 +339,29 @@ crate::deserialize_via_sbi!(AuthenticationVector);
 // ---------------------------------------------------------------------------------------
 // AuthenticationInfoResult
 
-/// `AuthenticationInfoResult` (TS 29.503 §6.3.6.2.3): the 200 answer of GenerateAuthData.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct AuthenticationInfoResult {
-    /// `authType` (mandatory).
-    pub auth_type: AuthType,
-    /// `supportedFeatures`.
-    pub supported_features: Option<SupportedFeatures>,
-    /// `authenticationVector`.
-    pub authentication_vector: Option<AuthenticationVector>,
-    /// `supi`: present when the request used a SUCI (TS 33.501 §6.1.3.2 step 2).
-    pub supi: Option<Supi>,
-    /// `akmaInd` (default `false`): the subscriber has an AKMA subscription (TS 33.535 §6.1).
-    pub akma_ind: bool,
-    /// `authAaa` (default `false`).
-    pub auth_aaa: bool,
-    /// `routingId` (`^[0-9]{1,4}$`), sent with `akmaInd` (TS 33.535 §6.1 step 2).
-    pub routing_id: Option<RoutingIndicator>,
-    /// `mskInd` (default `false`).
-    pub msk_ind: bool,
+crate::sbi_model! {
+    /// `AuthenticationInfoResult` (TS 29.503 §6.3.6.2.3): the 200 answer of GenerateAuthData.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AuthenticationInfoResult {
+        /// `authType` (mandatory).
+        auth_type: AuthType = req("authType", AuthTypeCodec),
+        /// `supportedFeatures`.
+        supported_features: Option<SupportedFeatures> = opt("supportedFeatures", SuppFeat),
+        /// `authenticationVector`.
+        authentication_vector: Option<AuthenticationVector> =
+            opt("authenticationVector", Nested<AuthenticationVector>),
+        /// `supi`: present when the request used a SUCI (TS 33.501 §6.1.3.2 step 2).
+        supi: Option<Supi> = opt("supi", SupiCodec),
+        /// `akmaInd` (default `false`): the subscriber has an AKMA subscription (TS 33.535
+        /// §6.1).
+        akma_ind: bool = flag("akmaInd"),
+        /// `authAaa` (default `false`).
+        auth_aaa: bool = flag("authAaa"),
+        /// `routingId` (`^[0-9]{1,4}$`), sent with `akmaInd` (TS 33.535 §6.1 step 2).
+        routing_id: Option<RoutingIndicator> = opt("routingId", Rid),
+        /// `mskInd` (default `false`).
+        msk_ind: bool = flag("mskInd"),
+    }
 }
 
 impl AuthenticationInfoResult {
@@ -581,104 +380,35 @@ impl AuthenticationInfoResult {
     }
 }
 
-impl FromSbiJson for AuthenticationInfoResult {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let auth_type = r.req_str("authType").map(AuthType::from_wire);
-        let supported_features = r.opt_parse("supportedFeatures", parse_supp_feat);
-        let authentication_vector = match r.nested("authenticationVector", false) {
-            Some(mut sub) => {
-                let v = AuthenticationVector::read(&mut sub);
-                r.absorb(sub);
-                v
-            }
-            None => None,
-        };
-        let supi = r.opt_parse("supi", parse_supi);
-        let akma_ind = r.opt_bool("akmaInd").unwrap_or(false);
-        let auth_aaa = r.opt_bool("authAaa").unwrap_or(false);
-        let routing_id = r.opt_parse("routingId", parse_rid);
-        let msk_ind = r.opt_bool("mskInd").unwrap_or(false);
-        r.finish()?;
-        Ok(Self {
-            auth_type: auth_type.ok_or(ValidationError::Incomplete {
-                model: "AuthenticationInfoResult",
-            })?,
-            supported_features,
-            authentication_vector,
-            supi,
-            akma_ind,
-            auth_aaa,
-            routing_id,
-            msk_ind,
-        })
-    }
-}
-
-impl Serialize for AuthenticationInfoResult {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            auth_type: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supported_features: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            authentication_vector: Option<&'a AuthenticationVector>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            supi: Option<&'a str>,
-            #[serde(skip_serializing_if = "is_false")]
-            akma_ind: bool,
-            #[serde(skip_serializing_if = "is_false")]
-            auth_aaa: bool,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            routing_id: Option<&'a str>,
-            #[serde(skip_serializing_if = "is_false")]
-            msk_ind: bool,
-        }
-        W {
-            auth_type: self.auth_type.as_str(),
-            supported_features: self.supported_features.as_ref().map(|f| f.as_str()),
-            authentication_vector: self.authentication_vector.as_ref(),
-            supi: self.supi.as_ref().map(|x| x.as_str()),
-            akma_ind: self.akma_ind,
-            auth_aaa: self.auth_aaa,
-            routing_id: self.routing_id.as_ref().map(|r| r.as_str()),
-            msk_ind: self.msk_ind,
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(AuthenticationInfoResult);
-
 // ---------------------------------------------------------------------------------------
 // AuthEvent
 
-/// `AuthEvent` (TS 29.503 §6.3.6.2.4): the AUSF's authentication result confirmation
-/// (TS 33.501 §6.1.4.1a), and with `authRemovalInd` its removal.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct AuthEvent {
-    /// `nfInstanceId` (mandatory): the AUSF instance.
-    pub nf_instance_id: NfInstanceId,
-    /// `success` (mandatory).
-    pub success: bool,
-    /// `timeStamp` (mandatory, UTC).
-    pub time_stamp: OffsetDateTime,
-    /// `authType` (mandatory).
-    pub auth_type: AuthType,
-    /// `servingNetworkName` (mandatory).
-    pub serving_network_name: ServingNetworkName,
-    /// `authRemovalInd` (default `false`).
-    pub auth_removal_ind: bool,
-    /// `nfSetId`.
-    pub nf_set_id: Option<String>,
-    /// `resetIds`; empty when absent.
-    pub reset_ids: Vec<String>,
-    /// `dataRestorationCallbackUri`.
-    pub data_restoration_callback_uri: Option<String>,
-    /// `udrRestartInd` (default `false`).
-    pub udr_restart_ind: bool,
+crate::sbi_model! {
+    /// `AuthEvent` (TS 29.503 §6.3.6.2.4): the AUSF's authentication result confirmation
+    /// (TS 33.501 §6.1.4.1a), and with `authRemovalInd` its removal.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct AuthEvent {
+        /// `nfInstanceId` (mandatory): the AUSF instance.
+        nf_instance_id: NfInstanceId = req("nfInstanceId", NfInstanceIdCodec),
+        /// `success` (mandatory).
+        success: bool = req("success", Bool),
+        /// `timeStamp` (mandatory, UTC).
+        time_stamp: OffsetDateTime = req("timeStamp", DateTime),
+        /// `authType` (mandatory).
+        auth_type: AuthType = req("authType", AuthTypeCodec),
+        /// `servingNetworkName` (mandatory).
+        serving_network_name: ServingNetworkName = req("servingNetworkName", Snn),
+        /// `authRemovalInd` (default `false`).
+        auth_removal_ind: bool = flag("authRemovalInd"),
+        /// `nfSetId`.
+        nf_set_id: Option<String> = opt("nfSetId", Text),
+        /// `resetIds`; empty when absent.
+        reset_ids: Vec<String> = list("resetIds", Text),
+        /// `dataRestorationCallbackUri`.
+        data_restoration_callback_uri: Option<String> = opt("dataRestorationCallbackUri", Text),
+        /// `udrRestartInd` (default `false`).
+        udr_restart_ind: bool = flag("udrRestartInd"),
+    }
 }
 
 impl AuthEvent {
@@ -704,80 +434,6 @@ impl AuthEvent {
         }
     }
 }
-
-impl FromSbiJson for AuthEvent {
-    fn from_sbi_json(value: &Value) -> Result<Self, ValidationError> {
-        let mut r = ObjectReader::root(value)?;
-        let nf = r.req_parse("nfInstanceId", NfInstanceId::parse);
-        let success = r.req_bool("success");
-        let ts = r.req_parse("timeStamp", parse_date_time);
-        let auth_type = r.req_str("authType").map(AuthType::from_wire);
-        let snn = r.req_parse("servingNetworkName", parse_snn);
-        let auth_removal_ind = r.opt_bool("authRemovalInd").unwrap_or(false);
-        let nf_set_id = r.opt_str("nfSetId").map(str::to_owned);
-        let reset_ids = r.opt_string_array("resetIds", |s| Ok(s.to_owned()));
-        let data_restoration_callback_uri =
-            r.opt_str("dataRestorationCallbackUri").map(str::to_owned);
-        let udr_restart_ind = r.opt_bool("udrRestartInd").unwrap_or(false);
-        r.finish()?;
-        match (nf, success, ts, auth_type, snn) {
-            (Some(nf_instance_id), Some(success), Some(time_stamp), Some(auth_type), Some(snn)) => {
-                Ok(Self {
-                    nf_instance_id,
-                    success,
-                    time_stamp,
-                    auth_type,
-                    serving_network_name: snn,
-                    auth_removal_ind,
-                    nf_set_id,
-                    reset_ids,
-                    data_restoration_callback_uri,
-                    udr_restart_ind,
-                })
-            }
-            _ => Err(ValidationError::Incomplete { model: "AuthEvent" }),
-        }
-    }
-}
-
-impl Serialize for AuthEvent {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct W<'a> {
-            nf_instance_id: &'a str,
-            success: bool,
-            time_stamp: String,
-            auth_type: &'a str,
-            serving_network_name: &'a str,
-            #[serde(skip_serializing_if = "is_false")]
-            auth_removal_ind: bool,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            nf_set_id: Option<&'a str>,
-            #[serde(skip_serializing_if = "<[String]>::is_empty")]
-            reset_ids: &'a [String],
-            #[serde(skip_serializing_if = "Option::is_none")]
-            data_restoration_callback_uri: Option<&'a str>,
-            #[serde(skip_serializing_if = "is_false")]
-            udr_restart_ind: bool,
-        }
-        W {
-            nf_instance_id: self.nf_instance_id.as_str(),
-            success: self.success,
-            time_stamp: format_date_time(self.time_stamp),
-            auth_type: self.auth_type.as_str(),
-            serving_network_name: self.serving_network_name.as_str(),
-            auth_removal_ind: self.auth_removal_ind,
-            nf_set_id: self.nf_set_id.as_deref(),
-            reset_ids: &self.reset_ids,
-            data_restoration_callback_uri: self.data_restoration_callback_uri.as_deref(),
-            udr_restart_ind: self.udr_restart_ind,
-        }
-        .serialize(s)
-    }
-}
-
-crate::deserialize_via_sbi!(AuthEvent);
 
 #[cfg(test)]
 mod tests {

@@ -2,17 +2,22 @@
 //! types, each defined once. A parser's error string becomes `invalidParams[].reason`: it
 //! never contains key material or echoes a key value.
 
+use std::marker::PhantomData;
+
 use akma_core::ids::{AKid, Gpsi, RoutingIndicator, ServingNetworkName, Supi};
-use akma_core::keys::{CkPrime, IkPrime, KAf, KAkma, KAusf, KSeaf, Msk};
+use akma_core::keys::{CkPrime, IkPrime, KAf, KAkma, KAusf, KSeaf, Msk, Xres, XresStar};
 use akma_core::suci::SupiOrSuci;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use serde::{Serialize, Serializer};
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
+use zeroize::Zeroize;
 
-use super::types::SupportedFeatures;
-use super::validation::kind;
+use super::model::{Codec, SbiObject, StrCodec};
+use super::types::{read_links_member, Links, NfInstanceId, SupportedFeatures};
+use super::validation::{kind, ObjectReader};
 
 /// TS 29.571 `Supi`.
 pub fn parse_supi(s: &str) -> Result<Supi, String> {
@@ -306,4 +311,413 @@ pub fn trace_data_ok(v: &Value) -> Result<(), String> {
 /// Whether a string holds a line terminator (which `.` in the YAML patterns does not match).
 pub fn has_line_break(s: &str) -> bool {
     s.contains(['\n', '\r', '\u{2028}', '\u{2029}'])
+}
+
+/// A PEI (TS 29.571 `Pei`): any one-line, non-empty string.
+pub fn parse_pei(s: &str) -> Result<String, String> {
+    if s.is_empty() || has_line_break(s) {
+        Err("expected a PEI (imei-…, imeisv-…, mac-…, eui-…) on one line".to_owned())
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
+/// `xresStar` (16 octets), held like a key.
+pub fn parse_xres_star(s: &str) -> Result<XresStar, String> {
+    parse_hex_array::<16>(s).map(|mut b| {
+        let k = XresStar::from_bytes(b);
+        b.zeroize();
+        k
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Codecs: the one place each member type is read and emitted (used by the field tables of
+// `sbi_model!`, see `common::model`).
+
+/// Defines a [`StrCodec`]: `parse` turns the string into the value, `text` gives back the
+/// string to emit (anything that derefs to `str`).
+macro_rules! str_codec {
+    ($(#[$m:meta])* $name:ident: $t:ty, parse = $parse:expr, text = |$v:ident| $text:expr) => {
+        $(#[$m])*
+        pub struct $name;
+
+        impl crate::common::model::StrCodec for $name {
+            fn parse(s: &str) -> Result<$t, String> {
+                ($parse)(s)
+            }
+        }
+
+        impl crate::common::model::Codec for $name {
+            type Value = $t;
+
+            fn read(r: &mut crate::common::ObjectReader<'_>, name: &str, mandatory: bool) -> Option<$t> {
+                if mandatory {
+                    r.req_parse(name, <Self as crate::common::model::StrCodec>::parse)
+                } else {
+                    r.opt_parse(name, <Self as crate::common::model::StrCodec>::parse)
+                }
+            }
+
+            fn emit<S: ::serde::Serializer>($v: &$t, s: S) -> Result<S::Ok, S::Error> {
+                let text = $text;
+                s.serialize_str(&text)
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use str_codec;
+
+str_codec!(
+    /// TS 29.571 `SupportedFeatures`.
+    SuppFeat: SupportedFeatures, parse = parse_supp_feat, text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `Supi`.
+    SupiCodec: Supi, parse = parse_supi, text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `Gpsi`.
+    GpsiCodec: Gpsi, parse = parse_gpsi, text = |v| v.to_string()
+);
+str_codec!(
+    /// TS 29.535 `AKId`.
+    AKidCodec: AKid, parse = parse_akid, text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `ServingNetworkName`.
+    Snn: ServingNetworkName, parse = parse_snn, text = |v| v.as_str()
+);
+str_codec!(
+    /// The routing indicator, `^[0-9]{1,4}$`.
+    Rid: RoutingIndicator, parse = parse_rid, text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `SupiOrSuci`.
+    SupiOrSuciCodec: SupiOrSuci, parse = parse_supi_or_suci, text = |v| supi_or_suci_str(v)
+);
+str_codec!(
+    /// TS 29.571 `NfInstanceId` (a UUID, stored lowercase).
+    NfInstanceIdCodec: NfInstanceId, parse = NfInstanceId::parse, text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `DateTime` (read as RFC 3339, held and emitted in UTC).
+    DateTime: OffsetDateTime, parse = parse_date_time, text = |v| format_date_time(*v)
+);
+str_codec!(
+    /// TS 29.571 `CagId`.
+    CagId: String, parse = parse_cag_id, text = |v| v.as_str()
+);
+str_codec!(
+    /// Any string, kept as received.
+    Text: String, parse = |s: &str| Ok(s.to_owned()), text = |v| v.as_str()
+);
+str_codec!(
+    /// TS 29.571 `Pei`.
+    Pei: String, parse = parse_pei, text = |v| v.as_str()
+);
+str_codec!(
+    /// `kAkma`: a key (32 octets), emitted as lowercase hex.
+    KAkmaHex: KAkma, parse = parse_k_akma, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `kaf`: a key (32 octets).
+    KafHex: KAf, parse = parse_kaf, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `kseaf` / `kSeaf`: a key (32 octets).
+    KSeafHex: KSeaf, parse = parse_kseaf, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `msk`: a key (64 octets).
+    MskHex: Msk, parse = parse_msk, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `kausf`: a key (32 octets).
+    KAusfHex: KAusf, parse = parse_kausf, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `ckPrime`: a key (16 octets).
+    CkPrimeHex: CkPrime, parse = parse_ck_prime, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `ikPrime`: a key (16 octets).
+    IkPrimeHex: IkPrime, parse = parse_ik_prime, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `xresStar` (16 octets), held like a key.
+    XresStarHex: XresStar, parse = parse_xres_star, text = |v| v.expose_hex()
+);
+str_codec!(
+    /// `xres` of EAP-AKA' (TS 29.503 `Xres`), held like a key.
+    XresHex: Xres, parse = Xres::from_hex, text = |v| v.expose_hex()
+);
+
+/// Exactly `N` octets as `2 * N` hex digits (non-secret values: RAND, AUTN, AUTS, RES*,
+/// HXRES*), emitted lowercase.
+pub struct Hex<const N: usize>;
+
+impl<const N: usize> StrCodec for Hex<N> {
+    fn parse(s: &str) -> Result<[u8; N], String> {
+        parse_hex_array::<N>(s)
+    }
+}
+
+impl<const N: usize> Codec for Hex<N> {
+    type Value = [u8; N];
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<[u8; N]> {
+        if mandatory {
+            r.req_parse(name, parse_hex_array::<N>)
+        } else {
+            r.opt_parse(name, parse_hex_array::<N>)
+        }
+    }
+
+    fn emit<S: Serializer>(v: &[u8; N], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&akma_core::hex::encode(v))
+    }
+}
+
+/// A JSON boolean.
+pub struct Bool;
+
+impl Codec for Bool {
+    type Value = bool;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<bool> {
+        if mandatory {
+            r.req_bool(name)
+        } else {
+            r.opt_bool(name)
+        }
+    }
+
+    fn emit<S: Serializer>(v: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bool(*v)
+    }
+}
+
+/// A nested object model `T` (its problems are reported under the member's pointer).
+pub struct Nested<T>(PhantomData<fn() -> T>);
+
+impl<T: SbiObject + Serialize> Codec for Nested<T> {
+    type Value = T;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<T> {
+        let mut sub = r.nested(name, mandatory)?;
+        let v = T::read_members(&mut sub);
+        r.absorb(sub);
+        v
+    }
+
+    fn emit<S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// A member that may be `null` (`nullable: true`): `None` is null, read and emitted as such.
+pub struct Nullable<C>(PhantomData<fn() -> C>);
+
+impl<C: Codec> Codec for Nullable<C> {
+    type Value = Option<C::Value>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Self::Value> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Null) => Some(None),
+            Some(_) => C::read(r, name, mandatory).map(Some),
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Self::Value, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(x) => C::emit(x, s),
+        }
+    }
+}
+
+/// TS 29.571 `TraceData` (nullable): kept opaque once [`trace_data_ok`].
+pub struct TraceData;
+
+impl Codec for TraceData {
+    type Value = Value;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Value> {
+        let Some(v) = r.object().get(name) else {
+            if mandatory {
+                r.report_missing(name);
+            }
+            return None;
+        };
+        match trace_data_ok(v) {
+            Ok(()) => Some(v.clone()),
+            Err(reason) => {
+                r.report_incorrect(name, mandatory, reason);
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// `pvsInfo`: an array of `ServerAddressingInfo` (minItems 1), kept opaque once valid.
+pub struct PvsInfo;
+
+impl Codec for PvsInfo {
+    type Value = Vec<Value>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Vec<Value>> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Array(items)) if items.is_empty() => {
+                r.report_incorrect(name, mandatory, "expected at least one item (minItems: 1)");
+                None
+            }
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Err(reason) = server_addressing_info_ok(item) {
+                        r.report_incorrect(name, mandatory, format!("item {i}: {reason}"));
+                        return None;
+                    }
+                }
+                Some(items.clone())
+            }
+            Some(other) => {
+                let reason = format!(
+                    "expected an array of ServerAddressingInfo, got {}",
+                    kind(other)
+                );
+                r.report_incorrect(name, mandatory, reason);
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Vec<Value>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// `cellCagInfo` of Nausf `AuthenticationInfo`: a non-empty array of CAG ids, checked as a
+/// whole (one reason for the array) and kept as received.
+pub struct CagIdArray;
+
+impl Codec for CagIdArray {
+    type Value = Vec<String>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Vec<String>> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Array(items)) => {
+                let ok = !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|i| i.as_str().is_some_and(|s| parse_cag_id(s).is_ok()));
+                if ok {
+                    Some(
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str().map(str::to_owned))
+                            .collect(),
+                    )
+                } else {
+                    r.report_incorrect(
+                        name,
+                        mandatory,
+                        "expected a non-empty array of CAG ids (8 hexadecimal characters each)",
+                    );
+                    None
+                }
+            }
+            Some(other) => {
+                r.report_incorrect(
+                    name,
+                    mandatory,
+                    format!("expected an array, got {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Vec<String>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// An `EapPayload` (`format: byte`, `nullable: true`): base64 octets or null (`None`).
+pub struct EapPayload;
+
+impl Codec for EapPayload {
+    type Value = Option<Vec<u8>>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Option<Vec<u8>>> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => match parse_base64(s) {
+                Ok(b) => Some(Some(b)),
+                Err(reason) => {
+                    r.report_incorrect(name, mandatory, reason);
+                    None
+                }
+            },
+            Some(other) => {
+                r.report_incorrect(
+                    name,
+                    mandatory,
+                    format!("expected a base64 string or null, got {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            None => s.serialize_none(),
+            Some(b) => s.serialize_str(&encode_base64(b)),
+        }
+    }
+}
+
+/// The HAL `_links` of TS 29.571 (a map of links).
+pub struct LinksCodec;
+
+impl Codec for LinksCodec {
+    type Value = Links;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Links> {
+        read_links_member(r, name, mandatory, 0)
+    }
+
+    fn emit<S: Serializer>(v: &Links, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
 }

@@ -3,11 +3,13 @@
 //! one TS 29.510 `NfType` with the operation descriptor and the generic `authorize`.
 
 pub mod fields;
+pub mod model;
 pub mod nf;
 pub mod problem;
 pub mod types;
 pub mod validation;
 
+pub use model::{Codec, FlatCodec, SbiObject, StrCodec};
 pub use nf::{
     allowed_nf_types, authorize, check_consumer_type, normalize_nf_id, AuthorizeError, Caller,
     Consumer, NfType, Operation,

@@ -160,7 +160,28 @@ pub fn read_links(
     mandatory: bool,
     min: usize,
 ) -> Option<Links> {
-    let v = match value.get(name) {
+    read_links_value(r, value.get(name), name, mandatory, min)
+}
+
+/// Reads the `_links` member `name` of the object `r` reads.
+pub fn read_links_member(
+    r: &mut ObjectReader<'_>,
+    name: &str,
+    mandatory: bool,
+    min: usize,
+) -> Option<Links> {
+    let v = r.object().get(name);
+    read_links_value(r, v, name, mandatory, min)
+}
+
+fn read_links_value(
+    r: &mut ObjectReader<'_>,
+    v: Option<&Value>,
+    name: &str,
+    mandatory: bool,
+    min: usize,
+) -> Option<Links> {
+    let v = match v {
         None => {
             if mandatory {
                 r.report_missing(name);
