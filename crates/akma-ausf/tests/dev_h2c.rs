@@ -2,6 +2,7 @@
 //! and a real AAnF behind it: 5G AKA and EAP-AKA' end to end, the AKMA registration that
 //! follows only a successful authentication of an AKMA subscriber, resynchronisation,
 //! deregistration, and every refusal as a TS 29.500 ProblemDetails that changes nothing.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The AUSF in production mode over HTTP/2 with mutual TLS and OAuth2 access tokens (scope
 //! `nausf-auth`): an AMF authenticates a UE end to end (the AKMA context is registered at a
 //! real AAnF); tokens, NF types and certificates are enforced, and refusals change nothing.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! Every entry of the published vector files (`spec/vectors` at the repository root, copied from `shared/vectors`),
 //! checked against this crate. Each test walks all entries of its file and fails on an entry
 //! it does not know how to check, so a new vector cannot be skipped silently.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
 //! Access-token verification (TS 33.501 §13.4.1) and the RequireScope layer.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

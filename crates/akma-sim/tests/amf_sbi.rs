@@ -3,6 +3,7 @@
 //! confirmation, resynchronisation) and the fault options, independently of the project's
 //! AUSF and UDM. The stand-in records an "AKMA registration" only when it confirms RES*, as
 //! the AUSF registers at the AAnF.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -2,6 +2,7 @@
 //! handling, and the rule that new keys (and the AKMA pair) become current only after a
 //! valid SECURITY MODE COMMAND. The home network here is `akma_core::aka` in-process; the
 //! serving network is the crate's own SEAF core.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::{Path, PathBuf};
 

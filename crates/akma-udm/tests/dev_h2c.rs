@@ -1,5 +1,6 @@
 //! The UDM in development mode over real HTTP/2 with prior knowledge (h2c) and HTTP/1.1:
 //! every operation and every error, checked against what a USIM computes.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 
