@@ -79,7 +79,10 @@ async fn five_g_aka_registers_a_context_that_resolves() {
     assert_eq!(a.content_type.as_deref(), Some("application/json"));
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS");
     assert_eq!(a.body["supi"], AKMA_SUPI);
-    let kseaf = derive_k_seaf(&ue.k_ausf, SNN);
+    let kseaf = derive_k_seaf(
+        &ue.k_ausf,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+    );
     assert_eq!(a.body["kseaf"], kseaf.expose_hex().as_str());
 
     // Registered before the answer: K_AF from the AAnF equals the one from our K_AKMA.
@@ -167,7 +170,12 @@ async fn non_akma_subscriber_registers_nothing() {
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS", "{}", a.body);
     assert_eq!(
         a.body["kseaf"],
-        derive_k_seaf(&ue.k_ausf, SNN).expose_hex().as_str()
+        derive_k_seaf(
+            &ue.k_ausf,
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
+        .expose_hex()
+        .as_str()
     );
     assert_eq!(s.kaf(&ue.akma.a_kid).await, None);
     assert_eq!(s.shutdown_and_count().await, 0);
@@ -342,7 +350,10 @@ async fn eap_aka_prime_success_registers_and_bad_mac_fails() {
     assert_eq!(success.code, Code::Success);
     assert_eq!(success.identifier, ch.identifier);
     let k_ausf = keys.k_ausf();
-    let k_seaf: KSeaf = derive_k_seaf(&k_ausf, SNN);
+    let k_seaf: KSeaf = derive_k_seaf(
+        &k_ausf,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+    );
     assert_eq!(fin.k_seaf.as_ref(), Some(&k_seaf));
     let akma =
         akma_core::akma::derive_akma_keys(&k_ausf, &supi, &rid(EAP_SUPI), MncLen::Two).unwrap();
@@ -424,7 +435,12 @@ async fn eap_aka_prime_resync_and_reject() {
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS", "{}", a.body);
     assert_eq!(
         a.body["kSeaf"],
-        derive_k_seaf(&keys.k_ausf(), SNN).expose_hex().as_str()
+        derive_k_seaf(
+            &keys.k_ausf(),
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
+        .expose_hex()
+        .as_str()
     );
     // Finished: a further response is refused.
     let a = post_json(&s.http, &link, &json!({"eapPayload": b64(&resp)})).await;

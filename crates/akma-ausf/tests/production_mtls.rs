@@ -179,7 +179,10 @@ async fn mtls_and_tokens_end_to_end() {
     assert_eq!(r.auth_result, AuthResult::Success);
     assert_eq!(
         r.kseaf.unwrap(),
-        akma_core::aka::derive_k_seaf(&ue.k_ausf, SNN)
+        akma_core::aka::derive_k_seaf(
+            &ue.k_ausf,
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
     );
 
     // The A-KID resolves at the AAnF (dev mode) with the K_AF of our K_AKMA.

@@ -90,7 +90,7 @@ async fn authenticate(State(home): State<Shared>, body: Bytes) -> Response {
         &rand,
         &sqn_from_u64(h.seq << 5),
         &[0x80, 0],
-        info.serving_network_name.as_str(),
+        &info.serving_network_name,
     );
     let id = format!("ctx{}", h.next_id);
     let href = format!("/nausf-auth/v1/ue-authentications/{id}/5g-aka-confirmation");
@@ -149,7 +149,13 @@ async fn confirm(State(home): State<Shared>, Path(id): Path<String>, body: Bytes
         )
         .unwrap();
         h.aanf.insert(SUPI.into(), (keys.a_kid, keys.k_akma));
-        ConfirmationDataResponse::success(supi, aka::derive_k_seaf(&ctx.k_ausf, SNN))
+        ConfirmationDataResponse::success(
+            supi,
+            aka::derive_k_seaf(
+                &ctx.k_ausf,
+                &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+            ),
+        )
     } else {
         ConfirmationDataResponse::failure()
     };

@@ -101,7 +101,12 @@ fn a_kid_of_challenge(supi: &str, rand: &Rand, autn: &Autn) -> AKid {
         &Opc::from_hex(OPC_HEX).unwrap(),
     );
     let v = aka::verify_autn(&m, rand, autn).unwrap();
-    let k_ausf = aka::derive_k_ausf(&v.ck, &v.ik, SNN, &v.sqn_xor_ak);
+    let k_ausf = aka::derive_k_ausf(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &v.sqn_xor_ak,
+    );
     derive_akma_keys(
         &k_ausf,
         &Supi::parse(supi).unwrap(),

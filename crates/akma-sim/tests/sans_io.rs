@@ -230,12 +230,12 @@ impl Home {
             &rand,
             &sqn_from_u64(self.seq << 5),
             &[0x80, 0x00],
-            self.snn.as_str(),
+            &self.snn,
         );
         Challenge {
             rand,
             autn: av.autn,
-            k_seaf: aka::derive_k_seaf(&av.k_ausf, self.snn.as_str()),
+            k_seaf: aka::derive_k_seaf(&av.k_ausf, &self.snn),
             k_ausf: av.k_ausf,
         }
     }

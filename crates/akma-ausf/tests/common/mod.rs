@@ -204,8 +204,20 @@ pub struct UeAka {
 pub fn ue_5g_aka(supi: &str, rand: &[u8; 16], autn: &[u8; 16]) -> UeAka {
     let m = milenage(supi);
     let v = verify_autn(&m, rand, autn).expect("AUTN verifies at the UE");
-    let rs = res_star(&v.ck, &v.ik, SNN, rand, &v.res).unwrap();
-    let k_ausf = derive_k_ausf(&v.ck, &v.ik, SNN, &v.sqn_xor_ak);
+    let rs = res_star(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        rand,
+        &v.res,
+    )
+    .unwrap();
+    let k_ausf = derive_k_ausf(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &v.sqn_xor_ak,
+    );
     let akma = derive_akma_keys(
         &k_ausf,
         &Supi::parse(supi).unwrap(),
