@@ -653,3 +653,40 @@ async fn malformed_inputs_are_400_and_unknown_contexts_404() {
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(ok.body, json!("ready\n"));
 }
+
+/// The AUSF's auth event (TS 33.501 §6.1.4.1a) carries the injected clock's time, not the
+/// system's: the `timeStamp` the UDM stores is the test clock's reading at the confirmation.
+#[tokio::test]
+async fn auth_event_time_stamp_is_the_injected_clock() {
+    let s = Stack::start(Options::default()).await;
+    let (body, _) = authenticate(&s, &auth_body(AKMA_SUPI)).await;
+    let confirm = body["_links"]["5g-aka"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (rand, autn) = rand_autn(&body);
+    let ue = ue_5g_aka(AKMA_SUPI, &rand, &autn);
+    s.clock.advance(7);
+    let a = put_json(
+        &s.http,
+        &confirm,
+        &json!({"resStar": akma_core::hex::encode(&ue.res_star)}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS");
+    let stored = s
+        .udm
+        .udm()
+        .store()
+        .auth_event(&Supi::parse(AKMA_SUPI).unwrap())
+        .await
+        .unwrap()
+        .expect("the UDM stored the AUSF's auth event");
+    assert!(stored.event.success);
+    assert_eq!(
+        stored.event.time_stamp.unix_timestamp(),
+        (CLOCK_START + 7) as i64,
+        "timeStamp is the injected clock's time"
+    );
+}
