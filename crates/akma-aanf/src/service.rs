@@ -21,6 +21,7 @@ pub fn system_clock() -> Clock {
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AanfError {
     /// Refused by the rules (403).
     #[error(transparent)]

@@ -124,6 +124,7 @@ impl Context {
 
 /// Why an operation on a context was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CoreError {
     /// No such context, or it expired.
     #[error("no authentication context {0} (unknown, expired or removed)")]

@@ -67,6 +67,7 @@ pub struct Settings {
 
 /// Why an operation failed (mapped to HTTP by `routes::to_sbi_error`).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AusfError {
     /// The context state machine refused.
     #[error(transparent)]

@@ -33,6 +33,7 @@ pub const RESYNC_AMF: Amf = [0, 0];
 
 /// Errors of 5G AKA processing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AkaError {
     /// MAC-A in AUTN does not verify: the network is not authentic (or K/OPc differ).
     #[error("MAC failure: AUTN does not verify under this subscriber's keys")]

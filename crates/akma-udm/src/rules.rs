@@ -68,6 +68,7 @@ impl Operation {
 
 /// Why the rules refuse a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuleError {
     /// The consumer may not use the operation (NF type or scope).
     #[error("{0}")]

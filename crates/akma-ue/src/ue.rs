@@ -71,6 +71,7 @@ pub struct UeStep {
 
 /// Errors that stop the UE from handling a PDU at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UeError {
     /// The PDU did not decode.
     #[error("undecodable NAS PDU: {0}")]
