@@ -23,7 +23,7 @@ const SUPI: &str = "imsi-901700000021309";
 
 fn vectors(name: &str) -> Vec<Value> {
     let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../akma-core/tests/data")
+        .join("../../spec/vectors")
         .join(name);
     let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
     v["entries"].as_array().unwrap().clone()

@@ -43,7 +43,7 @@ fn bad(args: &[&str]) -> String {
 
 fn vectors(name: &str) -> Vec<Value> {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../akma-core/tests/data")
+        .join("../../spec/vectors")
         .join(name);
     let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
     v["entries"].as_array().unwrap().clone()
