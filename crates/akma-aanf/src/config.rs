@@ -34,7 +34,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use akma_core::akma::UaProtocolId;
 use akma_core::ids::AfFqdn;
@@ -54,8 +54,67 @@ pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
 
 /// A configuration error, naming the file and the setting.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An error in the named file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// The error in it.
+        source: Box<ConfigError>,
+    },
+    /// The text is not TOML, or has unknown or mistyped keys.
+    #[error("invalid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A setting common to every NF (`akma-nf-host`).
+    #[error(transparent)]
+    Host(#[from] akma_nf_host::ConfigError),
+    /// A setting with a bad value, e.g. `setting` = `[[af]] app.example.com: ua_protocols
+    /// entry "01"`.
+    #[error("{setting}: {problem}")]
+    Invalid {
+        /// Which setting (and entry).
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A setting that must be positive was 0.
+    #[error("{setting} must be positive")]
+    NotPositive {
+        /// Which setting.
+        setting: String,
+    },
+    /// An entry given twice.
+    #[error("{entry} listed twice")]
+    Duplicate {
+        /// Which entry.
+        entry: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(setting: impl Into<String>, problem: impl ToString) -> Self {
+        Self::Invalid {
+            setting: setting.into(),
+            problem: problem.to_string(),
+        }
+    }
+
+    fn not_positive(setting: impl Into<String>) -> Self {
+        Self::NotPositive {
+            setting: setting.into(),
+        }
+    }
+}
 
 /// One AF registry entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,20 +229,22 @@ impl AanfConfig {
     /// Reads and validates a TOML file. Relative paths inside it are taken relative to the
     /// file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
-        let mut cfg = Self::parse(&text)
-            .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut cfg = Self::parse(&text).map_err(|e| ConfigError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
         cfg.host.rebase(path.parent().unwrap_or(Path::new(".")));
         Ok(cfg)
     }
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-        let mut host =
-            HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
+        let raw: RawConfig = toml::from_str(text)?;
+        let mut host = HostConfig::<NfType>::from_rest(raw.rest)?;
         let accepted = {
             use akma_sbi_model::naanf::op;
             akma_sbi_model::common::allowed_nf_types(&[
@@ -194,22 +255,22 @@ impl AanfConfig {
         };
         for (id, nf_type) in &host.consumers {
             akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "AAnF")
-                .map_err(|e| ConfigError(format!("[[consumer]] {id:?}: {e}")))?;
+                .map_err(|e| ConfigError::invalid(format!("[[consumer]] {id:?}"), e))?;
         }
         let consumers = &mut host.consumers;
         let mut afs = HashMap::new();
         for a in raw.af {
             let fqdn =
-                AfFqdn::parse(&a.fqdn).map_err(|e| ConfigError(format!("[[af]] fqdn: {e}")))?;
+                AfFqdn::parse(&a.fqdn).map_err(|e| ConfigError::invalid("[[af]] fqdn", e))?;
             let mut ua_protocols = Vec::new();
             for u in &a.ua_protocols {
                 ua_protocols.push(UaProtocolId::from_hex(u).map_err(|e| {
-                    ConfigError(format!("[[af]] {fqdn}: ua_protocols entry {u:?}: {e}"))
+                    ConfigError::invalid(format!("[[af]] {fqdn}: ua_protocols entry {u:?}"), e)
                 })?);
             }
             if a.kaf_lifetime_secs == Some(0) {
-                return Err(ConfigError(format!(
-                    "[[af]] {fqdn}: kaf_lifetime_secs must be positive"
+                return Err(ConfigError::not_positive(format!(
+                    "[[af]] {fqdn}: kaf_lifetime_secs"
                 )));
             }
             let identity = a.identity.as_deref().map(normalize_nf_id);
@@ -220,9 +281,10 @@ impl AanfConfig {
                         consumers.insert(id.clone(), NfType::Af);
                     }
                     Some(other) => {
-                        return Err(ConfigError(format!(
-                            "[[af]] {fqdn}: identity {id:?} is configured as a {other}, not an AF"
-                        )))
+                        return Err(ConfigError::invalid(
+                            format!("[[af]] {fqdn}"),
+                            format!("identity {id:?} is configured as a {other}, not an AF"),
+                        ))
                     }
                 }
             }
@@ -235,14 +297,16 @@ impl AanfConfig {
                 allow_gpsi: a.allow_gpsi,
             };
             if afs.insert(fqdn.clone(), policy).is_some() {
-                return Err(ConfigError(format!("[[af]] {fqdn} listed twice")));
+                return Err(ConfigError::Duplicate {
+                    entry: format!("[[af]] {fqdn}"),
+                });
             }
         }
         if raw.context_lifetime_secs == Some(0) {
-            return Err(ConfigError("context_lifetime_secs must be positive".into()));
+            return Err(ConfigError::not_positive("context_lifetime_secs"));
         }
         if raw.sweep_interval_secs == Some(0) {
-            return Err(ConfigError("sweep_interval_secs must be positive".into()));
+            return Err(ConfigError::not_positive("sweep_interval_secs"));
         }
         Ok(Self {
             host,
@@ -307,7 +371,7 @@ mod tests {
             ("unknown_key = 1", "unknown_key"),
             ("context_lifetime_secs = 0", "context_lifetime_secs"),
         ] {
-            let e = AanfConfig::parse(text).unwrap_err().0;
+            let e = AanfConfig::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?} -> {e}");
         }
     }

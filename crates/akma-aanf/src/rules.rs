@@ -45,6 +45,7 @@ impl Operation {
 
 /// Why a request is refused by the rules.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuleError {
     /// The consumer's NF type may not use the operation, or its token lacks a scope.
     #[error("{0}")]

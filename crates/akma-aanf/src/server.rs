@@ -96,7 +96,10 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
     }
     if let Some(l) = args.context_lifetime_secs {
         if l == 0 {
-            return Err(ConfigError("--context-lifetime-secs must be positive".into()).into());
+            return Err(ConfigError::NotPositive {
+                setting: "--context-lifetime-secs".into(),
+            }
+            .into());
         }
         config.context_lifetime_secs = Some(l);
     }

@@ -11,21 +11,17 @@ use time::OffsetDateTime;
 use crate::config::AanfConfig;
 use crate::rules::{self, Consumer, ContextView, Operation, RuleError};
 
-/// A clock in unix seconds (injectable for tests).
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// The workspace's one clock, re-exported: unix seconds, injectable for tests.
+pub use akma_core::time::Clock;
 
-/// The system clock.
+/// The system clock ([`Clock::system`]).
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+    Clock::system()
 }
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AanfError {
     /// Refused by the rules (403).
     #[error(transparent)]
@@ -65,7 +61,7 @@ impl Aanf {
 
     /// Now, in unix seconds.
     pub fn now(&self) -> u64 {
-        (self.clock)()
+        self.clock.now_secs()
     }
 
     /// Naanf_AKMA_AnchorKey_Register: stores the context durably, replacing the subscriber's

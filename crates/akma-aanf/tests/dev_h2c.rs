@@ -1,6 +1,7 @@
 //! The AAnF in development mode over real HTTP/2 with prior knowledge (h2c) and HTTP/1.1:
 //! every operation, every error of TS 29.500 / `conventions.md`, and that a refused request
 //! changes nothing.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::Path;
 

@@ -3,6 +3,7 @@
 //! refusals look on the wire (status, `application/problem+json`, `cause`,
 //! `WWW-Authenticate`), that a refused request changes nothing in the store, and that the
 //! TLS handshake itself refuses clients without a certificate of the SBI CA.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::Path;
 use std::time::Duration;

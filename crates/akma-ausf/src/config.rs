@@ -51,10 +51,88 @@ pub const DEFAULT_CONTEXT_LIFETIME_SECS: u64 = 60;
 /// the cap.
 pub const DEFAULT_MAX_CONTEXTS: usize = 250_000;
 
-/// A configuration error, naming the file and the setting.
+/// A configuration error (file, flags or environment), naming the setting.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An error in the named file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// The error in it.
+        source: Box<ConfigError>,
+    },
+    /// The text is not TOML, or has unknown or mistyped keys.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A setting common to every NF (`akma-nf-host`).
+    #[error(transparent)]
+    Host(#[from] akma_nf_host::ConfigError),
+    /// A bad `{apiRoot}` (`api_root`, `udm_uri`, `aanf_uri` or their flags).
+    #[error(transparent)]
+    ApiRoot(#[from] akma_nf_host::api_root::ApiRootError),
+    /// The SBI client for a peer could not be built.
+    #[error(transparent)]
+    Client(#[from] akma_sbi_client::client::ClientError),
+    /// A setting with a bad value, e.g. `setting` = `--mnc-len`.
+    #[error("{setting}: {problem}")]
+    Invalid {
+        /// Which setting (and entry).
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A setting that must be positive was 0.
+    #[error("{setting} must be positive")]
+    NotPositive {
+        /// Which setting.
+        setting: &'static str,
+    },
+    /// An NF instance id that is not a UUID.
+    #[error("{setting} is not a UUID")]
+    NotUuid {
+        /// Which setting, with the value.
+        setting: String,
+    },
+    /// A mandatory setting is missing.
+    #[error("no {what}: {hint}")]
+    Missing {
+        /// What is missing.
+        what: &'static str,
+        /// Where to give it.
+        hint: &'static str,
+    },
+    /// An https:// peer with no CA to check its certificate (production).
+    #[error("the {peer} URI is https:// but [client] has no `ca` to check its certificate")]
+    HttpsWithoutCa {
+        /// `udm` or `aanf`.
+        peer: &'static str,
+    },
+    /// `[client] ca` is needed for https:// peers.
+    #[error("[client] ca is needed for https:// peers")]
+    NoCa,
+    /// `[client] cert` without `key` or the reverse.
+    #[error("[client] cert and key go together")]
+    CertWithoutKey,
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(setting: impl Into<String>, problem: impl ToString) -> Self {
+        Self::Invalid {
+            setting: setting.into(),
+            problem: problem.to_string(),
+        }
+    }
+}
 
 /// The canonical form of an NF instance id for comparisons (the one of `akma-sbi-model`).
 pub use akma_sbi_model::common::normalize_nf_id;
@@ -124,22 +202,23 @@ pub struct AusfConfig {
     pub client: ClientConfig,
 }
 
-fn err(m: impl Into<String>) -> ConfigError {
-    ConfigError(m.into())
-}
-
 /// Checks an `{apiRoot}` (`http://host[:port]` or `https://…`, no query) by the host's
 /// one rule, and returns it without a trailing `/`.
 pub fn check_uri(what: &'static str, s: &str) -> Result<String, ConfigError> {
-    check_api_root(what, s).map_err(|e| err(e.to_string()))
+    Ok(check_api_root(what, s)?)
 }
 
 impl AusfConfig {
     /// Reads and validates a file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
-        let mut c = Self::parse(&text).map_err(|e| err(format!("{}: {}", path.display(), e.0)))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut c = Self::parse(&text).map_err(|e| ConfigError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
         // Relative paths in the file are relative to the file.
         if let Some(dir) = path.parent() {
             let fix = |p: &mut PathBuf| {
@@ -166,7 +245,7 @@ impl AusfConfig {
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| err(e.to_string()))?;
+        let raw: RawConfig = toml::from_str(text)?;
         let nf_instance_id = raw
             .nf_instance_id
             .map(|id| {
@@ -174,13 +253,15 @@ impl AusfConfig {
                 if akma_sbi_model::common::fields::is_uuid(&n) {
                     Ok(n)
                 } else {
-                    Err(err(format!("nf_instance_id {id:?} is not a UUID")))
+                    Err(ConfigError::NotUuid {
+                        setting: format!("nf_instance_id {id:?}"),
+                    })
                 }
             })
             .transpose()?;
         let mnc_len = raw
             .mnc_len
-            .map(|n| MncLen::from_digits(n).map_err(|e| err(format!("mnc_len: {e}"))))
+            .map(|n| MncLen::from_digits(n).map_err(|e| ConfigError::invalid("mnc_len", e)))
             .transpose()?;
         let serving_networks = raw
             .serving_networks
@@ -188,16 +269,20 @@ impl AusfConfig {
                 v.iter()
                     .map(|s| {
                         ServingNetworkName::parse(s)
-                            .map_err(|e| err(format!("serving_networks: {e}")))
+                            .map_err(|e| ConfigError::invalid("serving_networks", e))
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
         if raw.context_lifetime_secs == Some(0) {
-            return Err(err("context_lifetime_secs must be positive"));
+            return Err(ConfigError::NotPositive {
+                setting: "context_lifetime_secs",
+            });
         }
         if raw.max_contexts == Some(0) {
-            return Err(err("max_contexts must be positive"));
+            return Err(ConfigError::NotPositive {
+                setting: "max_contexts",
+            });
         }
         let api_root = raw
             .api_root
@@ -214,7 +299,7 @@ impl AusfConfig {
             .as_deref()
             .map(|s| check_uri("aanf_uri", s))
             .transpose()?;
-        let host = HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| err(e.to_string()))?;
+        let host = HostConfig::<NfType>::from_rest(raw.rest)?;
         let accepted = {
             use akma_sbi_model::nausf::op;
             akma_sbi_model::common::allowed_nf_types(&[
@@ -227,7 +312,7 @@ impl AusfConfig {
         };
         for (id, nf_type) in &host.consumers {
             akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "AUSF")
-                .map_err(|e| err(format!("[[consumer]] {id:?}: {e}")))?;
+                .map_err(|e| ConfigError::invalid(format!("[[consumer]] {id:?}"), e))?;
         }
         // The AUSF's own rule: its consumers are named by NF instance id (UUIDs).
         if let Some(id) = host
@@ -235,11 +320,13 @@ impl AusfConfig {
             .keys()
             .find(|id| !akma_sbi_model::common::fields::is_uuid(id))
         {
-            return Err(err(format!("[[consumer]] id {id:?} is not a UUID")));
+            return Err(ConfigError::NotUuid {
+                setting: format!("[[consumer]] id {id:?}"),
+            });
         }
         let client = raw.client.unwrap_or_default();
         if client.cert.is_some() != client.key.is_some() {
-            return Err(err("[client] cert and key go together"));
+            return Err(ConfigError::CertWithoutKey);
         }
         Ok(Self {
             host,
@@ -312,7 +399,7 @@ ca = "ca.pem"
             ("[client]\ncert = \"a\"", "cert and key"),
             ("unknown = 1", "unknown"),
         ] {
-            let e = AusfConfig::parse(text).unwrap_err().0;
+            let e = AusfConfig::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?} -> {e}");
         }
     }

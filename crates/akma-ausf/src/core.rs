@@ -124,6 +124,7 @@ impl Context {
 
 /// Why an operation on a context was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CoreError {
     /// No such context, or it expired.
     #[error("no authentication context {0} (unknown, expired or removed)")]
@@ -660,7 +661,7 @@ fn eap_challenge(
 /// A successful authentication: K_SEAF from K_AUSF and the serving network name
 /// (TS 33.501 A.6), and K_AKMA / A-KID when the UDM set `akmaInd` (TS 33.535 §6.1).
 fn success(c: &Context, k_ausf: &KAusf, mnc_len: MncLen, eap: Option<Vec<u8>>) -> Verdict {
-    let k_seaf = derive_k_seaf(k_ausf, c.snn.as_str());
+    let k_seaf = derive_k_seaf(k_ausf, &c.snn);
     let akma = c.akma.as_ref().and_then(|rid| {
         derive_akma_keys(k_ausf, &c.supi, rid, mnc_len)
             .ok()
@@ -702,7 +703,13 @@ mod tests {
     }
 
     fn he_av() -> HeAv5g {
-        let av = generate_he_av(&milenage(), &[7; 16], &[0, 0, 0, 0, 0, 33], &[0x80, 0], SNN);
+        let av = generate_he_av(
+            &milenage(),
+            &[7; 16],
+            &[0, 0, 0, 0, 0, 33],
+            &[0x80, 0],
+            &snn(),
+        );
         HeAv5g {
             rand: av.rand,
             autn: av.autn,
@@ -721,7 +728,7 @@ mod tests {
 
     fn ue_res_star(av: &Av5gAka) -> ResStar {
         let v = verify_autn(&milenage(), &av.rand, &av.autn).unwrap();
-        res_star(&v.ck, &v.ik, SNN, &av.rand, &v.res).unwrap()
+        res_star(&v.ck, &v.ik, &snn(), &av.rand, &v.res).unwrap()
     }
 
     #[test]
@@ -738,7 +745,7 @@ mod tests {
             Verdict::Success {
                 k_seaf, akma, supi, ..
             } => {
-                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, SNN));
+                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, &snn()));
                 let reg = akma.expect("AKMA subscriber");
                 assert_eq!(reg.supi, supi);
                 let expected = derive_akma_keys(
@@ -870,7 +877,7 @@ mod tests {
         let rand = [9u8; 16];
         let sqn = akma_core::aka::sqn_from_u64(sqn);
         let amf = [0x80, 0x00];
-        let he = generate_he_av(&m, &rand, &sqn, &amf, SNN);
+        let he = generate_he_av(&m, &rand, &sqn, &amf, &snn());
         let o = m.f2345(&rand);
         let sqn_xor_ak: [u8; 6] = he.autn[..6].try_into().unwrap();
         let (ck_prime, ik_prime) =
@@ -922,7 +929,7 @@ mod tests {
             }) => {
                 assert_eq!(eap.unwrap(), eap::success(42));
                 let k_ausf = keys.k_ausf();
-                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, SNN));
+                assert_eq!(k_seaf, derive_k_seaf(&k_ausf, &snn()));
                 assert!(akma.is_some());
             }
             _ => panic!("expected success"),

@@ -97,8 +97,8 @@ pub enum StartError {
     Io(#[from] std::io::Error),
 }
 
-fn cfg_err(m: impl Into<String>) -> StartError {
-    StartError::Config(ConfigError(m.into()))
+fn cfg_err(e: ConfigError) -> StartError {
+    StartError::Config(e)
 }
 
 /// Everything `start` needs, resolved.
@@ -145,13 +145,20 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     let udm_uri = match &args.udm {
         Some(u) => check_uri("--udm", u)?,
         None => config.udm_uri.clone().ok_or_else(|| {
-            cfg_err("no UDM: give --udm http://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file")
+            cfg_err(ConfigError::Missing {
+                what: "UDM",
+                hint: "give --udm http://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file",
+            })
         })?,
     };
     let aanf_uri = match &args.aanf {
         Some(u) => check_uri("--aanf", u)?,
         None => config.aanf_uri.clone().ok_or_else(|| {
-            cfg_err("no AAnF: give --aanf http://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file")
+            cfg_err(ConfigError::Missing {
+                what: "AAnF",
+                hint:
+                    "give --aanf http://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file",
+            })
         })?,
     };
     let nf_id = match args
@@ -162,14 +169,19 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     {
         Some(id) => id,
         None if host.dev => random_uuid()?,
-        None => return Err(cfg_err(
-            "no NF instance id: give --nf-instance-id UUID or `nf_instance_id` in the config file",
-        )),
+        None => {
+            return Err(cfg_err(ConfigError::Missing {
+                what: "NF instance id",
+                hint: "give --nf-instance-id UUID or `nf_instance_id` in the config file",
+            }))
+        }
     };
     let nf_instance_id = NfInstanceId::parse(&nf_id)
-        .map_err(|e| cfg_err(format!("NF instance id {nf_id:?}: {e}")))?;
+        .map_err(|e| cfg_err(ConfigError::invalid(format!("NF instance id {nf_id:?}"), e)))?;
     let mnc_len = match args.mnc_len {
-        Some(n) => MncLen::from_digits(n).map_err(|e| cfg_err(format!("--mnc-len: {e}")))?,
+        Some(n) => {
+            MncLen::from_digits(n).map_err(|e| cfg_err(ConfigError::invalid("--mnc-len", e)))?
+        }
         None => config.mnc_len.unwrap_or(MncLen::Two),
     };
     let serving_networks = if args.serving_networks.is_empty() {
@@ -180,7 +192,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
                 .iter()
                 .map(|s| {
                     ServingNetworkName::parse(s)
-                        .map_err(|e| cfg_err(format!("--serving-network: {e}")))
+                        .map_err(|e| cfg_err(ConfigError::invalid("--serving-network", e)))
                 })
                 .collect::<Result<Vec<_>, _>>()?,
         )
@@ -190,14 +202,14 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         .or(config.context_lifetime_secs)
         .unwrap_or(DEFAULT_CONTEXT_LIFETIME_SECS);
     if context_lifetime_secs == 0 {
-        return Err(cfg_err("--context-lifetime-secs must be positive"));
+        return Err(cfg_err(ConfigError::NotPositive {
+            setting: "--context-lifetime-secs",
+        }));
     }
     if !host.dev {
         for (what, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri)] {
             if uri.starts_with("https://") && config.client.ca.is_none() {
-                return Err(cfg_err(format!(
-                    "the {what} URI is https:// but [client] has no `ca` to check its certificate"
-                )));
+                return Err(cfg_err(ConfigError::HttpsWithoutCa { peer: what }));
             }
         }
     }
@@ -233,9 +245,7 @@ fn peer_client(
     let mut b = SbiClient::builder().user_agent(user_agent);
     if uri.starts_with("https://") {
         let c = &config.client;
-        let ca =
-            c.ca.as_ref()
-                .ok_or_else(|| cfg_err("[client] ca is needed for https:// peers"))?;
+        let ca = c.ca.as_ref().ok_or_else(|| cfg_err(ConfigError::NoCa))?;
         let (cert_pem, key_pem) = match (&c.cert, &c.key) {
             (Some(cert), Some(key)) => (Some(read(cert)?), Some(Zeroizing::new(read(key)?))),
             _ => (None, None),
@@ -249,12 +259,17 @@ fn peer_client(
     if let Some(f) = token_file {
         let t = Zeroizing::new(read(f)?);
         let t = std::str::from_utf8(&t)
-            .map_err(|_| cfg_err(format!("{}: the token is not UTF-8", f.display())))?
+            .map_err(|_| {
+                cfg_err(ConfigError::invalid(
+                    f.display().to_string(),
+                    "the token is not UTF-8",
+                ))
+            })?
             .trim()
             .to_owned();
         b = b.bearer_token(t);
     }
-    b.build().map_err(|e| cfg_err(e.to_string()))
+    b.build().map_err(|e| cfg_err(e.into()))
 }
 
 /// A running AUSF (used by `run` and by tests and the demo, which start servers

@@ -40,17 +40,12 @@ use crate::core::{
 };
 use crate::metrics::{Hop, Metrics};
 
-/// Seconds since the Unix epoch.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+/// The workspace's one clock, re-exported: unix seconds, injectable for tests.
+pub use akma_core::time::Clock;
 
-/// The system clock.
+/// The system clock ([`Clock::system`]).
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+    Clock::system()
 }
 
 /// The AUSF's settings, resolved.
@@ -72,6 +67,7 @@ pub struct Settings {
 
 /// Why an operation failed (mapped to HTTP by `routes::to_sbi_error`).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AusfError {
     /// The context state machine refused.
     #[error(transparent)]
@@ -189,7 +185,7 @@ impl Ausf {
 
     /// The current time (seconds).
     pub fn now(&self) -> u64 {
-        (self.inner.clock)()
+        self.inner.clock.now_secs()
     }
 
     fn contexts(&self) -> MutexGuard<'_, Contexts> {
@@ -393,7 +389,9 @@ impl Ausf {
         let event = AuthEvent::new(
             self.inner.settings.nf_instance_id.clone(),
             success,
-            OffsetDateTime::now_utc(),
+            // The injected clock's time, like every other time the AUSF uses.
+            OffsetDateTime::from_unix_timestamp(i64::try_from(self.now()).unwrap_or(i64::MAX))
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
             auth_type(method),
             snn.clone(),
         );

@@ -2,6 +2,7 @@
 //! and a real AAnF behind it: 5G AKA and EAP-AKA' end to end, the AKMA registration that
 //! follows only a successful authentication of an AKMA subscriber, resynchronisation,
 //! deregistration, and every refusal as a TS 29.500 ProblemDetails that changes nothing.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 
@@ -78,7 +79,10 @@ async fn five_g_aka_registers_a_context_that_resolves() {
     assert_eq!(a.content_type.as_deref(), Some("application/json"));
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS");
     assert_eq!(a.body["supi"], AKMA_SUPI);
-    let kseaf = derive_k_seaf(&ue.k_ausf, SNN);
+    let kseaf = derive_k_seaf(
+        &ue.k_ausf,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+    );
     assert_eq!(a.body["kseaf"], kseaf.expose_hex().as_str());
 
     // Registered before the answer: K_AF from the AAnF equals the one from our K_AKMA.
@@ -166,7 +170,12 @@ async fn non_akma_subscriber_registers_nothing() {
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS", "{}", a.body);
     assert_eq!(
         a.body["kseaf"],
-        derive_k_seaf(&ue.k_ausf, SNN).expose_hex().as_str()
+        derive_k_seaf(
+            &ue.k_ausf,
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
+        .expose_hex()
+        .as_str()
     );
     assert_eq!(s.kaf(&ue.akma.a_kid).await, None);
     assert_eq!(s.shutdown_and_count().await, 0);
@@ -341,7 +350,10 @@ async fn eap_aka_prime_success_registers_and_bad_mac_fails() {
     assert_eq!(success.code, Code::Success);
     assert_eq!(success.identifier, ch.identifier);
     let k_ausf = keys.k_ausf();
-    let k_seaf: KSeaf = derive_k_seaf(&k_ausf, SNN);
+    let k_seaf: KSeaf = derive_k_seaf(
+        &k_ausf,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+    );
     assert_eq!(fin.k_seaf.as_ref(), Some(&k_seaf));
     let akma =
         akma_core::akma::derive_akma_keys(&k_ausf, &supi, &rid(EAP_SUPI), MncLen::Two).unwrap();
@@ -423,7 +435,12 @@ async fn eap_aka_prime_resync_and_reject() {
     assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS", "{}", a.body);
     assert_eq!(
         a.body["kSeaf"],
-        derive_k_seaf(&keys.k_ausf(), SNN).expose_hex().as_str()
+        derive_k_seaf(
+            &keys.k_ausf(),
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
+        .expose_hex()
+        .as_str()
     );
     // Finished: a further response is refused.
     let a = post_json(&s.http, &link, &json!({"eapPayload": b64(&resp)})).await;
@@ -635,4 +652,41 @@ async fn malformed_inputs_are_400_and_unknown_contexts_404() {
     .await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(ok.body, json!("ready\n"));
+}
+
+/// The AUSF's auth event (TS 33.501 §6.1.4.1a) carries the injected clock's time, not the
+/// system's: the `timeStamp` the UDM stores is the test clock's reading at the confirmation.
+#[tokio::test]
+async fn auth_event_time_stamp_is_the_injected_clock() {
+    let s = Stack::start(Options::default()).await;
+    let (body, _) = authenticate(&s, &auth_body(AKMA_SUPI)).await;
+    let confirm = body["_links"]["5g-aka"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (rand, autn) = rand_autn(&body);
+    let ue = ue_5g_aka(AKMA_SUPI, &rand, &autn);
+    s.clock.advance(7);
+    let a = put_json(
+        &s.http,
+        &confirm,
+        &json!({"resStar": akma_core::hex::encode(&ue.res_star)}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["authResult"], "AUTHENTICATION_SUCCESS");
+    let stored = s
+        .udm
+        .udm()
+        .store()
+        .auth_event(&Supi::parse(AKMA_SUPI).unwrap())
+        .await
+        .unwrap()
+        .expect("the UDM stored the AUSF's auth event");
+    assert!(stored.event.success);
+    assert_eq!(
+        stored.event.time_stamp.unix_timestamp(),
+        (CLOCK_START + 7) as i64,
+        "timeStamp is the injected clock's time"
+    );
 }

@@ -2,6 +2,7 @@
 //! each operation and each call to a peer is counted once per occurrence: the AAnF hop only
 //! for the AKMA subscriber, a wrong RES* still reports to the UDM, a refused request is
 //! timed as an operation without calling anyone.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 

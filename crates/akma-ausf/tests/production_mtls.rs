@@ -1,6 +1,7 @@
 //! The AUSF in production mode over HTTP/2 with mutual TLS and OAuth2 access tokens (scope
 //! `nausf-auth`): an AMF authenticates a UE end to end (the AKMA context is registered at a
 //! real AAnF); tokens, NF types and certificates are enforced, and refusals change nothing.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 
@@ -178,7 +179,10 @@ async fn mtls_and_tokens_end_to_end() {
     assert_eq!(r.auth_result, AuthResult::Success);
     assert_eq!(
         r.kseaf.unwrap(),
-        akma_core::aka::derive_k_seaf(&ue.k_ausf, SNN)
+        akma_core::aka::derive_k_seaf(
+            &ue.k_ausf,
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+        )
     );
 
     // The A-KID resolves at the AAnF (dev mode) with the K_AF of our K_AKMA.

@@ -28,27 +28,28 @@ fn time<F: FnMut()>(mut f: F) -> f64 {
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
 fn main() {
     let k_akma = KAkma::from_bytes(std::array::from_fn(|i| (i * 7 + 3) as u8));
     let af_id = AfId::new(
-        AfFqdn::parse("msgin5g.operator.example.com").unwrap(),
+        AfFqdn::parse("msgin5g.operator.example.com").expect("a valid FQDN literal"),
         UaProtocolId::TLS13_PSK,
     );
-    let s = input_string(fc::K_AF, &[af_id.octets()]).unwrap();
+    let s = input_string(fc::K_AF, &[af_id.octets()]).expect("an AF_ID is far below 65535 octets");
     let key = *k_akma.expose_secret();
 
     // The two must agree before they are compared for speed.
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes a key of any length");
     mac.update(&s);
     let bare: [u8; 32] = mac.finalize().into_bytes().into();
     assert_eq!(&bare, derive_k_af(&k_akma, &af_id).expose_secret());
 
     let mut bare_op = || {
-        let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&key)).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&key))
+            .expect("HMAC takes a key of any length");
         mac.update(black_box(&s));
         black_box(mac.finalize().into_bytes());
     };

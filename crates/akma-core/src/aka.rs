@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
+use crate::ids::ServingNetworkName;
 use crate::kdf::{fc, kdf};
 use crate::keys::{Ak, Ck, Ik, KAmf, KAusf, KGnb, KNas, KSeaf, XresStar};
 use crate::milenage::Milenage;
@@ -32,6 +33,7 @@ pub const RESYNC_AMF: Amf = [0, 0];
 
 /// Errors of 5G AKA processing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AkaError {
     /// MAC-A in AUTN does not verify: the network is not authentic (or K/OPc differ).
     #[error("MAC failure: AUTN does not verify under this subscriber's keys")]
@@ -72,7 +74,13 @@ pub fn build_autn(sqn: &Sqn, ak: &Ak, amf: &Amf, mac_a: &[u8; 8]) -> Autn {
 
 /// RES* / XRES* = the 128 least significant bits of KDF(CK‖IK, FC 0x6B, SNN, RAND, RES)
 /// (TS 33.501 A.4).
-pub fn res_star(ck: &Ck, ik: &Ik, snn: &str, rand: &Rand, res: &[u8]) -> Result<ResStar, AkaError> {
+pub fn res_star(
+    ck: &Ck,
+    ik: &Ik,
+    snn: &ServingNetworkName,
+    rand: &Rand,
+    res: &[u8],
+) -> Result<ResStar, AkaError> {
     if !(4..=16).contains(&res.len()) {
         return Err(AkaError::ResLength(res.len()));
     }
@@ -91,21 +99,19 @@ pub fn hxres_star(rand: &Rand, xres_star: &[u8; 16]) -> HxresStar {
 }
 
 /// K_AUSF = KDF(CK‖IK, FC 0x6A, SNN, SQN ⊕ AK) (TS 33.501 A.2).
-pub fn derive_k_ausf(ck: &Ck, ik: &Ik, snn: &str, sqn_xor_ak: &[u8; 6]) -> KAusf {
+pub fn derive_k_ausf(ck: &Ck, ik: &Ik, snn: &ServingNetworkName, sqn_xor_ak: &[u8; 6]) -> KAusf {
     let key = ck_ik(ck, ik);
-    KAusf::from_bytes(
-        kdf(&key[..], fc::K_AUSF, &[snn.as_bytes(), sqn_xor_ak])
-            .expect("a serving network name over 65535 octets is not representable"),
-    )
+    KAusf::from_bytes(kdf(&key[..], fc::K_AUSF, &[snn.as_bytes(), sqn_xor_ak]).expect(SNN_FITS))
 }
 
 /// K_SEAF = KDF(K_AUSF, FC 0x6C, SNN) (TS 33.501 A.6).
-pub fn derive_k_seaf(k_ausf: &KAusf, snn: &str) -> KSeaf {
-    KSeaf::from_bytes(
-        kdf(k_ausf.expose_secret(), fc::K_SEAF, &[snn.as_bytes()])
-            .expect("a serving network name over 65535 octets is not representable"),
-    )
+pub fn derive_k_seaf(k_ausf: &KAusf, snn: &ServingNetworkName) -> KSeaf {
+    KSeaf::from_bytes(kdf(k_ausf.expose_secret(), fc::K_SEAF, &[snn.as_bytes()]).expect(SNN_FITS))
 }
+
+/// Why a KDF over a [`ServingNetworkName`] and fixed-size values cannot fail: both of its
+/// constructors refuse names over 65,535 octets, the longest KDF parameter.
+const SNN_FITS: &str = "a ServingNetworkName is at most 65535 octets";
 
 /// K_AMF = KDF(K_SEAF, FC 0x6D, SUPI, ABBA) (TS 33.501 A.7), with the SUPI as IMSI digits or
 /// NAI ([`crate::ids::Supi::kdf_input`]).
@@ -168,7 +174,13 @@ pub struct HeAv {
 }
 
 /// Generates a 5G HE AV for (RAND, SQN, AMF, SNN). The caller sets the AMF separation bit.
-pub fn generate_he_av(m: &Milenage, rand: &Rand, sqn: &Sqn, amf: &Amf, snn: &str) -> HeAv {
+pub fn generate_he_av(
+    m: &Milenage,
+    rand: &Rand,
+    sqn: &Sqn,
+    amf: &Amf,
+    snn: &ServingNetworkName,
+) -> HeAv {
     let mac_a = m.f1(rand, sqn, amf);
     let o = m.f2345(rand);
     let autn = build_autn(sqn, &o.ak, amf, &mac_a);
@@ -305,6 +317,10 @@ mod tests {
     use super::*;
     use crate::keys::{Opc, K};
 
+    fn snn(s: &str) -> ServingNetworkName {
+        ServingNetworkName::parse_any(s).unwrap()
+    }
+
     fn set20() -> Milenage {
         Milenage::new(
             &K::from_hex("90dca4eda45b53cf0f12d7c9c3bc6a89").unwrap(),
@@ -322,14 +338,14 @@ mod tests {
             &rand,
             &sqn,
             &[0x80, 0x00],
-            "5G:mnc001.mcc001.3gppnetwork.org",
+            &snn("5G:mnc001.mcc001.3gppnetwork.org"),
         );
         let v = verify_autn(&m, &rand, &av.autn).unwrap();
         assert_eq!(v.sqn, sqn);
         let r = res_star(
             &v.ck,
             &v.ik,
-            "5G:mnc001.mcc001.3gppnetwork.org",
+            &snn("5G:mnc001.mcc001.3gppnetwork.org"),
             &rand,
             &v.res,
         )
@@ -338,7 +354,7 @@ mod tests {
         let k = derive_k_ausf(
             &v.ck,
             &v.ik,
-            "5G:mnc001.mcc001.3gppnetwork.org",
+            &snn("5G:mnc001.mcc001.3gppnetwork.org"),
             &v.sqn_xor_ak,
         );
         assert_eq!(k, av.k_ausf);
@@ -349,13 +365,13 @@ mod tests {
         let m = set20();
         let rand = [7u8; 16];
         let sqn = sqn_from_u64(0x21);
-        let mut av = generate_he_av(&m, &rand, &sqn, &[0x80, 0x00], "x");
+        let mut av = generate_he_av(&m, &rand, &sqn, &[0x80, 0x00], &snn("x"));
         av.autn[15] ^= 1;
         assert_eq!(
             verify_autn(&m, &rand, &av.autn).unwrap_err(),
             AkaError::MacFailure
         );
-        let av = generate_he_av(&m, &rand, &sqn, &[0x00, 0x00], "x");
+        let av = generate_he_av(&m, &rand, &sqn, &[0x00, 0x00], &snn("x"));
         assert_eq!(
             verify_autn(&m, &rand, &av.autn).unwrap_err(),
             AkaError::AmfSeparationBit
@@ -381,14 +397,14 @@ mod tests {
         let ck = Ck::from_bytes([1; 16]);
         let ik = Ik::from_bytes([2; 16]);
         assert_eq!(
-            res_star(&ck, &ik, "s", &[0; 16], &[0; 3]),
+            res_star(&ck, &ik, &snn("s"), &[0; 16], &[0; 3]),
             Err(AkaError::ResLength(3))
         );
         assert_eq!(
-            res_star(&ck, &ik, "s", &[0; 16], &[0; 17]),
+            res_star(&ck, &ik, &snn("s"), &[0; 16], &[0; 17]),
             Err(AkaError::ResLength(17))
         );
-        assert!(res_star(&ck, &ik, "s", &[0; 16], &[0; 4]).is_ok());
+        assert!(res_star(&ck, &ik, &snn("s"), &[0; 16], &[0; 4]).is_ok());
     }
 
     #[test]

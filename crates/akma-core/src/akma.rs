@@ -126,6 +126,7 @@ pub struct AfId {
 
 /// A malformed SBI `afId` string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AfIdError {
     /// The FQDN part is not a valid domain name.
     #[error(transparent)]

@@ -54,6 +54,7 @@ pub fn key_derivation_identity(supi: &Supi) -> &[u8] {
 
 /// Why an EAP packet was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EapError {
     /// Fewer octets than the structure needs.
     #[error("EAP packet truncated: {what} needs {need} octets, {have} present")]

@@ -8,6 +8,7 @@ use std::fmt;
 
 /// Why a hex string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HexError {
     /// The string has the wrong number of characters for the expected octet count.
     #[error("expected {expected} hex digits ({octets} octets), got {got} characters")]

@@ -574,9 +574,37 @@ impl ServingNetworkName {
         Ok(Self(s.to_owned()))
     }
 
+    /// Accepts any name the TS 33.220 KDF can carry: non-empty, no control characters, at most
+    /// 65,535 octets. For test vectors and `akma derive`, whose names need not have the
+    /// TS 24.501 form (the free5GC vector uses `internet`); network input goes through the
+    /// strict [`ServingNetworkName::parse`].
+    pub fn parse_any(s: &str) -> Result<Self, IdError> {
+        if s.is_empty() {
+            return Err(IdError::new("serving network name", "empty"));
+        }
+        if s.len() > crate::kdf::MAX_PARAM_LEN {
+            return Err(IdError::new(
+                "serving network name",
+                format!("{} octets: at most 65535 fit a KDF parameter", s.len()),
+            ));
+        }
+        if s.chars().any(char::is_control) {
+            return Err(IdError::new(
+                "serving network name",
+                format!("{s:?}: control characters are not allowed"),
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
     /// The text, which is also the KDF parameter.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The KDF parameter octets; never more than 65,535 (both constructors check it).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }
 
@@ -933,6 +961,24 @@ mod tests {
             p.serving_network_name().as_str(),
             "5G:mnc001.mcc001.3gppnetwork.org"
         );
+    }
+
+    #[test]
+    fn snn_parse_any() {
+        for ok in ["internet", "5G:mnc001.mcc001.3gppnetwork.org", "x", "WLAN"] {
+            assert_eq!(ServingNetworkName::parse_any(ok).unwrap().as_str(), ok);
+        }
+        let longest = "a".repeat(65_535);
+        assert_eq!(
+            ServingNetworkName::parse_any(&longest)
+                .unwrap()
+                .as_bytes()
+                .len(),
+            65_535
+        );
+        for bad in ["", "a\nb", "\u{7f}", &"a".repeat(65_536)] {
+            assert!(ServingNetworkName::parse_any(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ pub mod fc {
 
 /// A KDF input that cannot be encoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KdfError {
     /// A parameter is longer than its 2-octet length field allows.
     #[error("KDF parameter P{index} is {len} octets; TS 33.220 B.2 allows at most 65535")]

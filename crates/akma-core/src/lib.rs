@@ -30,3 +30,4 @@ pub mod kdf;
 pub mod keys;
 pub mod milenage;
 pub mod suci;
+pub mod time;

@@ -135,6 +135,7 @@ impl fmt::Debug for ProtectionScheme {
 /// Why a SUCI text (or the parts given to [`Suci::new`]) is malformed. The messages never
 /// repeat the scheme output, which for the null scheme is part of the SUPI.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SuciParseError {
     /// Longer than [`MAX_SUCI_LEN`].
     #[error("SUCI of {len} octets is longer than the {max} accepted")]
@@ -218,6 +219,7 @@ pub enum SuciParseError {
 
 /// Why concealment, de-concealment or a key operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SuciError {
     /// The SUCI parts are invalid (from [`Suci::new`] while concealing).
     #[error("invalid SUCI: {0}")]
@@ -656,6 +658,7 @@ pub enum SupiOrSuci {
 
 /// Why a `supiOrSuci` value is malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SupiOrSuciError {
     /// Starts with `suci-` but is not a valid SUCI.
     #[error("{0}")]

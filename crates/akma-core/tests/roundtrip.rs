@@ -1,5 +1,6 @@
 //! Property tests: every identifier's parse/format round trip, and parsers that never panic
 //! and only accept what they would print back unchanged.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_core::akma::{AfId, UaProtocol, UaProtocolId};
 use akma_core::hex;

@@ -1,5 +1,6 @@
 //! SUCI: every entry of `spec/vectors/suci_ecies.json` (copied from `shared/vectors`) in both
 //! directions where the entry allows, round trips, tampering, wrong keys and parse errors.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::Path;
 

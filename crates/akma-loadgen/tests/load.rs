@@ -1,4 +1,5 @@
 //! run_load against real servers on loopback ports chosen at run time.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

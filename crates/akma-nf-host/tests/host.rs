@@ -1,5 +1,6 @@
 //! The host builder: binding, the ops endpoints on both ports, background tasks and stop
 //! hooks at shutdown, the listening line, and the flags' resolution.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

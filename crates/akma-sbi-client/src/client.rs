@@ -47,6 +47,7 @@ const MAX_ERROR_BODY: usize = 2048;
 
 /// A failed SBI call.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClientError {
     /// The client could not be built (certificate files, TLS settings).
     #[error("SBI client setup failed: {0}")]

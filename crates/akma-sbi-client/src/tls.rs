@@ -11,6 +11,7 @@ pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
 
 /// A TLS configuration that could not be built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsSetupError {
     /// A PEM input held no certificate.
     #[error(

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
@@ -123,14 +123,7 @@ impl TokenVerifierConfig {
 /// `akma-sbi-model`.
 pub use akma_sbi_model::nnrf::Claims;
 
-type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-fn system_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+use akma_core::time::Clock;
 
 /// Verifies access tokens and caches the verified ones.
 pub struct TokenVerifier {
@@ -150,11 +143,11 @@ impl fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     /// A verifier on the system clock.
     pub fn new(cfg: TokenVerifierConfig) -> Self {
-        Self::with_clock(cfg, Arc::new(system_now))
+        Self::with_clock(cfg, Clock::system())
     }
 
     /// A verifier on a given clock (seconds since the epoch), for tests.
-    pub fn with_clock(cfg: TokenVerifierConfig, now: Arc<dyn Fn() -> u64 + Send + Sync>) -> Self {
+    pub fn with_clock(cfg: TokenVerifierConfig, now: Clock) -> Self {
         Self {
             cfg,
             cache: Mutex::new(HashMap::new()),
@@ -188,7 +181,7 @@ impl TokenVerifier {
 
     /// Verifies a bearer token string.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, SbiError> {
-        let now = (self.now)();
+        let now = self.now.now_secs();
         let leeway = self.cfg.leeway.as_secs();
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Ok(mut cache) = self.cache.lock() {

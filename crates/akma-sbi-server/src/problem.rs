@@ -20,6 +20,7 @@ use akma_sbi_model::common::{AuthorizeError, ValidationError};
 /// `detail` strings are sent to the peer: they say what was wrong and what to do, and never
 /// contain key material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SbiError {
     /// 400 `INVALID_MSG_FORMAT`: the body is not well-formed JSON or not an object.
     #[error("invalid message format: {detail}")]

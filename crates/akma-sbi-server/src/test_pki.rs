@@ -3,7 +3,6 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
@@ -278,10 +277,7 @@ impl TestTokenIssuer {
     /// Mints a token for consumer `sub`, audience `aud` (an NF type string or an array of
     /// NF instance ids), space-separated `scope`, valid for `ttl_secs` from now.
     pub fn mint(&self, sub: &str, aud: serde_json::Value, scope: &str, ttl_secs: i64) -> String {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let now = akma_core::time::Clock::system().now_secs() as i64;
         self.sign(&serde_json::json!({
             "iss": self.issuer,
             "sub": sub,

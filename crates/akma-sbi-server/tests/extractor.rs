@@ -1,5 +1,6 @@
 //! Every error case of the SbiJson extractor and the router fallbacks, through a real axum
 //! router (in memory): status, content type, cause and invalidParams.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_sbi_model::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
 use akma_sbi_server::{with_sbi_fallbacks, SbiError, SbiForm, SbiHalJson, SbiJson, MAX_BODY_BYTES};

@@ -1,5 +1,6 @@
 //! The models' validation errors as the ProblemDetails the server sends (moved from
 //! `akma-sbi`'s model tests: the mapping is this crate's).
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_sbi_model::{AkmaAfKeyData, CtxRemove, FromSbiJson};
 use akma_sbi_server::SbiError;

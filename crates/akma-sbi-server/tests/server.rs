@@ -1,5 +1,6 @@
 //! `serve` on real loopback sockets: h2c prior knowledge and HTTP/1.1 on one port, mutual
 //! TLS with the peer identity seen by the handler, graceful shutdown.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! Access-token verification (TS 33.501 §13.4.1) and the RequireScope layer.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use akma_core::time::ManualClock;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -151,12 +152,11 @@ fn missing_claims_are_refused() {
 #[test]
 fn cache_hits_and_honours_expiry() {
     let iss = TestTokenIssuer::es256(NRF);
-    let clock = Arc::new(AtomicU64::new(now()));
-    let c2 = clock.clone();
+    let clock = ManualClock::new(now());
     let mut cfg = TokenVerifierConfig::new(NRF, "AANF").with_key(iss.verification_key());
     cfg.leeway = Duration::ZERO;
     cfg.cache_capacity = 2;
-    let v = TokenVerifier::with_clock(cfg, Arc::new(move || c2.load(Ordering::SeqCst)));
+    let v = TokenVerifier::with_clock(cfg, clock.clock());
     let t = iss.mint(AUSF, json!("AANF"), "naanf-akma", 100);
     let a = v.verify(&t).unwrap();
     assert_eq!(v.cached(), 1);
@@ -166,11 +166,11 @@ fn cache_hits_and_honours_expiry() {
         "second verification should come from the cache"
     );
     // Past expiry, the cached entry is not used and is dropped.
-    clock.fetch_add(200, Ordering::SeqCst);
+    clock.advance(200);
     assert!(unauthorized_detail(v.verify(&t)).contains("expired"));
     assert_eq!(v.cached(), 0);
     // Bounded size.
-    clock.store(now(), Ordering::SeqCst);
+    clock.set(now());
     for i in 0..5 {
         let t = iss.mint(&format!("{AUSF}{i}"), json!("AANF"), "naanf-akma", 100);
         v.verify(&t).unwrap();

@@ -108,6 +108,7 @@ pub struct SbiTimings {
 
 /// Errors that stop a registration (as opposed to an [`Outcome`] of the procedure).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AmfError {
     /// An SBI call failed (transport, ProblemDetails, invalid answer).
     #[error(transparent)]

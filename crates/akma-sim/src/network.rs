@@ -20,9 +20,9 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use akma_ausf::service::Clock;
 use akma_core::ids::ServingNetworkName;
 use akma_core::suci::HomeNetworkKey;
+use akma_core::time::Clock;
 use akma_sbi_client::client::{ClientError, NaanfClient, SbiClient};
 use akma_udm::subscriber::Subscriber;
 

@@ -62,6 +62,7 @@ pub struct AmfSecurityContext {
 
 /// Why the AMF cannot activate the context.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SmcError {
     /// The UE does not offer 128-NIA2.
     #[error("the UE does not support 128-NIA2")]

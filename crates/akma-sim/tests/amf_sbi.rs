@@ -3,6 +3,7 @@
 //! confirmation, resynchronisation) and the fault options, independently of the project's
 //! AUSF and UDM. The stand-in records an "AKMA registration" only when it confirms RES*, as
 //! the AUSF registers at the AAnF.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,7 +90,7 @@ async fn authenticate(State(home): State<Shared>, body: Bytes) -> Response {
         &rand,
         &sqn_from_u64(h.seq << 5),
         &[0x80, 0],
-        info.serving_network_name.as_str(),
+        &info.serving_network_name,
     );
     let id = format!("ctx{}", h.next_id);
     let href = format!("/nausf-auth/v1/ue-authentications/{id}/5g-aka-confirmation");
@@ -148,7 +149,13 @@ async fn confirm(State(home): State<Shared>, Path(id): Path<String>, body: Bytes
         )
         .unwrap();
         h.aanf.insert(SUPI.into(), (keys.a_kid, keys.k_akma));
-        ConfirmationDataResponse::success(supi, aka::derive_k_seaf(&ctx.k_ausf, SNN))
+        ConfirmationDataResponse::success(
+            supi,
+            aka::derive_k_seaf(
+                &ctx.k_ausf,
+                &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+            ),
+        )
     } else {
         ConfirmationDataResponse::failure()
     };

@@ -1,6 +1,7 @@
 //! The in-process network builder with the simulated AMF: a registration's timing hook, and
 //! every NF's `/metrics` read by the bench's parser (`akma_loadgen::prometheus`), with the
 //! names the bench reads present.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_core::ids::{MncLen, ServingNetworkName};
 use akma_loadgen::prometheus::Scrape;

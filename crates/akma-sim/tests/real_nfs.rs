@@ -1,6 +1,7 @@
 //! The UE and its simulated AMF/SEAF against the project's real UDM, AUSF and AAnF, all in
 //! development mode over h2c on loopback ports chosen at run time. The check that matters:
 //! for the A-KID the UE's API returns, the AAnF hands an AF the same K_AF the UE derives.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_core::aka::{self, Autn, Rand};
 use akma_core::akma::{derive_akma_keys, AfId, UaProtocolId};
@@ -100,7 +101,12 @@ fn a_kid_of_challenge(supi: &str, rand: &Rand, autn: &Autn) -> AKid {
         &Opc::from_hex(OPC_HEX).unwrap(),
     );
     let v = aka::verify_autn(&m, rand, autn).unwrap();
-    let k_ausf = aka::derive_k_ausf(&v.ck, &v.ik, SNN, &v.sqn_xor_ak);
+    let k_ausf = aka::derive_k_ausf(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &v.sqn_xor_ak,
+    );
     derive_akma_keys(
         &k_ausf,
         &Supi::parse(supi).unwrap(),

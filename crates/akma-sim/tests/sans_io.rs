@@ -2,6 +2,7 @@
 //! handling, and the rule that new keys (and the AKMA pair) become current only after a
 //! valid SECURITY MODE COMMAND. The home network here is `akma_core::aka` in-process; the
 //! serving network is the crate's own SEAF core.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::{Path, PathBuf};
 
@@ -229,12 +230,12 @@ impl Home {
             &rand,
             &sqn_from_u64(self.seq << 5),
             &[0x80, 0x00],
-            self.snn.as_str(),
+            &self.snn,
         );
         Challenge {
             rand,
             autn: av.autn,
-            k_seaf: aka::derive_k_seaf(&av.k_ausf, self.snn.as_str()),
+            k_seaf: aka::derive_k_seaf(&av.k_ausf, &self.snn),
             k_ausf: av.k_ausf,
         }
     }

@@ -16,12 +16,14 @@ fn context(tag: u8, i: u64) -> AkmaContext {
     t[0] = tag;
     t[1..9].copy_from_slice(&i.to_be_bytes());
     AkmaContext {
-        supi: Some(Supi::parse(&format!("imsi-{tag:03}01{i:010}")).unwrap()),
+        supi: Some(
+            Supi::parse(&format!("imsi-{tag:03}01{i:010}")).expect("15 digits make an IMSI"),
+        ),
         gpsi: None,
         a_kid: AKid::new(
             &RoutingIndicator::none_provisioned(),
             &ATid(t),
-            &HomeNetwork::Plmn(Plmn::new("001", "01").unwrap()),
+            &HomeNetwork::Plmn(Plmn::new("001", "01").expect("a valid PLMN literal")),
         ),
         k_akma: akma_core::keys::KAkma::from_bytes([tag; 32]),
         registered_at: 1_700_000_000,
@@ -42,12 +44,14 @@ async fn concurrent(
         let s = store.clone();
         tasks.push(tokio::spawn(async move {
             for i in 0..per {
-                s.register(context(tag, c * per + i)).await.unwrap();
+                s.register(context(tag, c * per + i))
+                    .await
+                    .expect("register failed during the benchmark");
             }
         }));
     }
     for t in tasks {
-        t.await.unwrap();
+        t.await.expect("a benchmark task panicked");
     }
     let el = start.elapsed();
     ((callers * per) as f64 / el.as_secs_f64(), el)
@@ -63,9 +67,11 @@ fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .expect("cannot start the tokio runtime");
     rt.block_on(async {
-        let sqlite = Arc::new(SqliteStore::open(&dir, Kek::generate()).unwrap());
+        let sqlite = Arc::new(
+            SqliteStore::open(&dir, Kek::generate()).expect("cannot open the benchmark store"),
+        );
         let store: Arc<dyn AkmaStore> = sqlite.clone();
         let mut last = sqlite.writer_stats();
         let mut batches = |label: &str| {
@@ -113,12 +119,16 @@ fn main() {
             tasks.push(tokio::spawn(async move {
                 for i in 0..per {
                     let k = context(2, c * per + i).a_kid;
-                    assert!(s.get_by_a_kid(&k, 1_700_000_000).await.unwrap().is_some());
+                    assert!(s
+                        .get_by_a_kid(&k, 1_700_000_000)
+                        .await
+                        .expect("lookup failed during the benchmark")
+                        .is_some());
                 }
             }));
         }
         for t in tasks {
-            t.await.unwrap();
+            t.await.expect("a benchmark task panicked");
         }
         let el = start.elapsed();
         println!(
@@ -127,7 +137,7 @@ fn main() {
             el.as_secs_f64(),
             (per * 64) as f64 / el.as_secs_f64()
         );
-        store.flush().await.unwrap();
+        store.flush().await.expect("flush failed");
     });
     drop(rt);
     let _ = std::fs::remove_dir_all(&dir);

@@ -419,9 +419,7 @@ fn sweep_now(writer: &mpsc::WeakSender<WriteOp>) {
     let Some(writer) = writer.upgrade() else {
         return;
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = akma_core::time::Clock::system().now_secs();
     let now = i64::try_from(now).unwrap_or(i64::MAX);
     let (reply, answer) = tokio::sync::oneshot::channel();
     if writer.blocking_send(WriteOp::Sweep(now, reply)).is_err() {

@@ -16,6 +16,8 @@
 //!     akma_store::testsuite::run_all(|| async { Arc::new(MyStore::new()) as DynStore }).await;
 //! }
 //! ```
+// A test suite: an `unwrap()` that fails is a test failure, reported by its panic.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;

@@ -1,4 +1,5 @@
 //! The conformance suite against [`SqliteStore`], plus SQLite-specific checks.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};

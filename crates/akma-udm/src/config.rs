@@ -43,8 +43,57 @@ use crate::rules::NfType;
 
 /// A configuration error, naming the file and the setting.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(pub String);
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An error in the named file.
+    #[error("{}: {source}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// The error in it.
+        source: Box<ConfigError>,
+    },
+    /// The text is not TOML, or has unknown or mistyped keys.
+    #[error("invalid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A setting common to every NF (`akma-nf-host`).
+    #[error(transparent)]
+    Host(#[from] akma_nf_host::ConfigError),
+    /// A bad API root.
+    #[error(transparent)]
+    ApiRoot(#[from] akma_nf_host::api_root::ApiRootError),
+    /// A setting with a bad value, e.g. `setting` = `[[hn_key]] id 1`.
+    #[error("{setting}: {problem}")]
+    Invalid {
+        /// Which setting (and entry).
+        setting: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// An entry given twice.
+    #[error("{entry} listed twice")]
+    Duplicate {
+        /// Which entry.
+        entry: String,
+    },
+}
+
+impl ConfigError {
+    fn invalid(setting: impl Into<String>, problem: impl ToString) -> Self {
+        Self::Invalid {
+            setting: setting.into(),
+            problem: problem.to_string(),
+        }
+    }
+}
 
 /// The canonical form of an NF instance id (the one of `akma-sbi-model`).
 pub use akma_sbi_model::common::normalize_nf_id;
@@ -143,11 +192,15 @@ fn parse_scheme(s: &str) -> Option<ProtectionScheme> {
 impl UdmConfig {
     /// Reads and validates a TOML file. Relative paths inside it are relative to its directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError(format!("cannot read config file {}: {e}", path.display())))?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let mut cfg = Self::parse_with_base(&text, base)
-            .map_err(|ConfigError(m)| ConfigError(format!("{}: {m}", path.display())))?;
+        let mut cfg = Self::parse_with_base(&text, base).map_err(|e| ConfigError::InFile {
+            path: path.to_owned(),
+            source: Box::new(e),
+        })?;
         cfg.host.rebase(base);
         Ok(cfg)
     }
@@ -158,10 +211,8 @@ impl UdmConfig {
     }
 
     fn parse_with_base(text: &str, base: &Path) -> Result<Self, ConfigError> {
-        let raw: RawConfig =
-            toml::from_str(text).map_err(|e| ConfigError(format!("invalid TOML: {e}")))?;
-        let host =
-            HostConfig::<NfType>::from_rest(raw.rest).map_err(|e| ConfigError(e.to_string()))?;
+        let raw: RawConfig = toml::from_str(text)?;
+        let host = HostConfig::<NfType>::from_rest(raw.rest)?;
         let accepted = {
             use akma_sbi_model::{nudm_sdm, nudm_ueau};
             akma_sbi_model::common::allowed_nf_types(&[
@@ -173,53 +224,52 @@ impl UdmConfig {
         };
         for (id, nf_type) in &host.consumers {
             akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "UDM")
-                .map_err(|e| ConfigError(format!("[[consumer]] {id:?}: {e}")))?;
+                .map_err(|e| ConfigError::invalid(format!("[[consumer]] {id:?}"), e))?;
         }
         let mut serving_networks = Vec::new();
         for s in &raw.serving_networks {
             serving_networks.push(s.parse::<Plmn>().map_err(|e| {
-                ConfigError(format!(
-                    "serving_networks entry {s:?}: {e} (MCC-MNC, e.g. 001-01)"
-                ))
+                ConfigError::invalid(
+                    format!("serving_networks entry {s:?}"),
+                    format!("{e} (MCC-MNC, e.g. 001-01)"),
+                )
             })?);
         }
         let mut hn_keys: Vec<HomeNetworkKey> = Vec::new();
         for k in raw.hn_key {
             let scheme = parse_scheme(&k.scheme).ok_or_else(|| {
-                ConfigError(format!(
-                    "[[hn_key]] id {}: scheme {:?}: expected \"A\" (Profile A, X25519) or \"B\" (Profile B, P-256)",
-                    k.id, k.scheme
-                ))
+                ConfigError::invalid(
+                    format!("[[hn_key]] id {}: scheme {:?}", k.id, k.scheme),
+                    "expected \"A\" (Profile A, X25519) or \"B\" (Profile B, P-256)",
+                )
             })?;
             let hex = match (k.private_key, k.private_key_file) {
                 (Some(h), None) => h,
                 (None, Some(f)) => {
                     let p = if f.is_relative() { base.join(f) } else { f };
                     Zeroizing::new(std::fs::read_to_string(&p).map_err(|e| {
-                        ConfigError(format!(
-                            "[[hn_key]] id {}: cannot read {}: {e}",
-                            k.id,
-                            p.display()
-                        ))
+                        ConfigError::invalid(
+                            format!("[[hn_key]] id {}", k.id),
+                            format!("cannot read {}: {e}", p.display()),
+                        )
                     })?)
                 }
                 _ => {
-                    return Err(ConfigError(format!(
-                        "[[hn_key]] id {}: give exactly one of private_key or private_key_file",
-                        k.id
-                    )))
+                    return Err(ConfigError::invalid(
+                        format!("[[hn_key]] id {}", k.id),
+                        "give exactly one of private_key or private_key_file",
+                    ))
                 }
             };
             let key = HomeNetworkKey::from_hex(scheme, k.id, hex.trim())
-                .map_err(|e| ConfigError(format!("[[hn_key]] id {}: {e}", k.id)))?;
+                .map_err(|e| ConfigError::invalid(format!("[[hn_key]] id {}", k.id), e))?;
             if hn_keys
                 .iter()
                 .any(|o| o.key_id() == key.key_id() && o.scheme() == key.scheme())
             {
-                return Err(ConfigError(format!(
-                    "[[hn_key]] id {} for the {scheme} listed twice",
-                    k.id
-                )));
+                return Err(ConfigError::Duplicate {
+                    entry: format!("[[hn_key]] id {} for the {scheme}", k.id),
+                });
             }
             hn_keys.push(key);
         }
@@ -227,8 +277,7 @@ impl UdmConfig {
             .api_root
             .as_deref()
             .map(|r| check_api_root("api_root", r))
-            .transpose()
-            .map_err(|e| ConfigError(e.to_string()))?;
+            .transpose()?;
         Ok(Self {
             host,
             kek_hex: raw.kek,
@@ -303,7 +352,7 @@ mod tests {
             ("unknown_key = 1", "unknown_key"),
         ] {
             let text = text.replace("{A}", A_PRIV);
-            let e = UdmConfig::parse(&text).unwrap_err().0;
+            let e = UdmConfig::parse(&text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?} -> {e}");
         }
     }

@@ -68,6 +68,7 @@ impl Operation {
 
 /// Why the rules refuse a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RuleError {
     /// The consumer may not use the operation (NF type or scope).
     #[error("{0}")]
@@ -194,7 +195,7 @@ pub fn five_g_he_av(
     amf: &Amf,
     snn: &ServingNetworkName,
 ) -> Av5GHeAka {
-    let av = generate_he_av(m, rand, sqn, &amf_for_5g(amf), snn.as_str());
+    let av = generate_he_av(m, rand, sqn, &amf_for_5g(amf), snn);
     Av5GHeAka {
         rand: av.rand,
         xres_star: av.xres_star,
@@ -356,8 +357,7 @@ mod tests {
         assert_eq!(&av.autn[6..8], &[0x80, 0x01]);
         let v = verify_autn(&m, &[3; 16], &av.autn).unwrap();
         assert_eq!(v.sqn, sqn);
-        let res_star =
-            akma_core::aka::res_star(&v.ck, &v.ik, snn().as_str(), &[3; 16], &v.res).unwrap();
+        let res_star = akma_core::aka::res_star(&v.ck, &v.ik, &snn(), &[3; 16], &v.res).unwrap();
         assert_eq!(&res_star, av.xres_star.expose_secret());
 
         let ea = eap_aka_prime_av(&m, &[4; 16], &sqn, &[0x00, 0x01], &snn());

@@ -25,6 +25,7 @@ const SQN_LOCK_STRIPES: usize = 1024;
 
 /// Why an operation failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UdmError {
     /// Refused by the rules.
     #[error(transparent)]

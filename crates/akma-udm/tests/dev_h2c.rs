@@ -1,5 +1,6 @@
 //! The UDM in development mode over real HTTP/2 with prior knowledge (h2c) and HTTP/1.1:
 //! every operation and every error, checked against what a USIM computes.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 
@@ -145,9 +146,21 @@ async fn five_g_aka_vector_verifies_at_the_usim_with_akma_indication() {
     let mut array = SqnArray::default();
     assert!(array.is_fresh(&v.sqn));
     array.accept(&v.sqn);
-    let rs = res_star(&v.ck, &v.ik, SNN, &rand, &v.res).unwrap();
+    let rs = res_star(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &rand,
+        &v.res,
+    )
+    .unwrap();
     assert_eq!(hex::encode(&rs), av["xresStar"].as_str().unwrap());
-    let k_ausf = derive_k_ausf(&v.ck, &v.ik, SNN, &v.sqn_xor_ak);
+    let k_ausf = derive_k_ausf(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &v.sqn_xor_ak,
+    );
     assert_eq!(k_ausf.expose_hex().as_str(), av["kausf"].as_str().unwrap());
 
     // The next vector has the next SQN and is fresh too.

@@ -2,6 +2,7 @@
 //! tokens: only an AUSF gets vectors and confirms results, the NEF and the AAnF translate
 //! identities, scopes are checked, refusals are ProblemDetails and change nothing, and the
 //! TLS handshake refuses clients without a certificate.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! The UDM's vector generation against the published 5G AKA data (`spec/vectors/5g_aka.json`,
 //! a copy of `shared/vectors`): every entry that gives a whole 5G HE AV with a serving
 //! network name of the TS 33.501 form, and the SUCI de-concealment of TS 33.501 C.4 keys.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_core::hex;
 use akma_core::ids::ServingNetworkName;

@@ -46,6 +46,7 @@ impl NasLayer {
 
 /// Why the AKMA API could not give a key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AkmaApiError {
     /// No primary authentication has completed (or AKMA is not supported by this UE).
     #[error("no AKMA context: the UE has not completed a primary authentication with a security mode command")]

@@ -145,7 +145,13 @@ mod tests {
     ) {
         let m = Milenage::new(&K::from_bytes([5; 16]), &Opc::from_bytes([6; 16]));
         let sqn = sqn_from_u64(seq << 5);
-        let av = generate_he_av(&m, &rand, &sqn, &[0x80, 0], SNN);
+        let av = generate_he_av(
+            &m,
+            &rand,
+            &sqn,
+            &[0x80, 0],
+            &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        );
         let o = m.f2345(&rand);
         let snn = ServingNetworkName::parse(SNN).unwrap();
         let (keys, k_ausf) = eap_aka_prime_k_ausf(

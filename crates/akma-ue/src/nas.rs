@@ -252,6 +252,7 @@ pub enum Message {
 
 /// A NAS message that could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NasError {
     /// The message ended early.
     #[error("NAS message truncated")]

@@ -71,6 +71,7 @@ pub struct UeStep {
 
 /// Errors that stop the UE from handling a PDU at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UeError {
     /// The PDU did not decode.
     #[error("undecodable NAS PDU: {0}")]
@@ -260,9 +261,9 @@ impl Ue {
             Err(f) => return Ok(self.auth_failure(f)),
         };
         // TS 33.501 §6.1.3.2 step 6 / Annex A.4, A.2, A.6, A.7.
-        let res_star = aka::res_star(&a.ck, &a.ik, snn.as_str(), rand, &a.res[..])
-            .expect("Milenage RES is 8 octets");
-        let k_ausf = aka::derive_k_ausf(&a.ck, &a.ik, snn.as_str(), &a.sqn_xor_ak);
+        let res_star =
+            aka::res_star(&a.ck, &a.ik, &snn, rand, &a.res[..]).expect("Milenage RES is 8 octets");
+        let k_ausf = aka::derive_k_ausf(&a.ck, &a.ik, &snn, &a.sqn_xor_ak);
         self.set_pending(ngksi, abba, k_ausf, &snn);
         Ok(UeStep {
             uplink: Some(
@@ -315,7 +316,7 @@ impl Ue {
         k_ausf: KAusf,
         snn: &ServingNetworkName,
     ) {
-        let k_seaf = aka::derive_k_seaf(&k_ausf, snn.as_str());
+        let k_seaf = aka::derive_k_seaf(&k_ausf, snn);
         let k_amf = aka::derive_k_amf(&k_seaf, self.usim.supi().kdf_input(), &abba);
         self.pending = Some(Pending {
             ngksi,

@@ -186,6 +186,10 @@ mod tests {
 
     const SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
 
+    fn snn() -> akma_core::ids::ServingNetworkName {
+        akma_core::ids::ServingNetworkName::parse(SNN).unwrap()
+    }
+
     fn profile() -> UsimProfile {
         UsimProfile {
             k: K::from_hex("465b5ce8b199b49faa5f0a2ee238a6bc").unwrap(),
@@ -207,10 +211,10 @@ mod tests {
         let mut usim = Usim::new(profile());
         let rand = [0x11; 16];
         let sqn = sqn_from_u64(1 << 5);
-        let av = generate_he_av(&network(), &rand, &sqn, &[0x80, 0], SNN);
+        let av = generate_he_av(&network(), &rand, &sqn, &[0x80, 0], &snn());
         let a = usim.authenticate(&rand, &av.autn).unwrap();
         assert_eq!(
-            aka::derive_k_ausf(&a.ck, &a.ik, SNN, &a.sqn_xor_ak),
+            aka::derive_k_ausf(&a.ck, &a.ik, &snn(), &a.sqn_xor_ak),
             av.k_ausf
         );
         // The same AUTN again is a replay: synchronisation failure with a valid AUTS.
@@ -226,13 +230,13 @@ mod tests {
         let mut usim = Usim::new(profile());
         let rand = [0x22; 16];
         let far = sqn_from_u64((SqnArray::DELTA + 1) << 5);
-        let av = generate_he_av(&network(), &rand, &far, &[0x80, 0], SNN);
+        let av = generate_he_av(&network(), &rand, &far, &[0x80, 0], &snn());
         assert!(matches!(
             usim.authenticate(&rand, &av.autn),
             Err(UsimFailure::SyncFailure { .. })
         ));
         // Nothing was stored: a fresh in-range SQN still works.
-        let ok = generate_he_av(&network(), &rand, &sqn_from_u64(3 << 5), &[0x80, 0], SNN);
+        let ok = generate_he_av(&network(), &rand, &sqn_from_u64(3 << 5), &[0x80, 0], &snn());
         assert!(usim.authenticate(&rand, &ok.autn).is_ok());
     }
 
@@ -241,7 +245,13 @@ mod tests {
         let mut usim = Usim::new(profile());
         usim.accept_sqn(sqn_from_u64(1000 << 5));
         let rand = [0x33; 16];
-        let av = generate_he_av(&network(), &rand, &sqn_from_u64(10 << 5), &[0x80, 0], SNN);
+        let av = generate_he_av(
+            &network(),
+            &rand,
+            &sqn_from_u64(10 << 5),
+            &[0x80, 0],
+            &snn(),
+        );
         let Err(UsimFailure::SyncFailure { auts }) = usim.authenticate(&rand, &av.autn) else {
             panic!("expected a synchronisation failure")
         };
@@ -249,7 +259,7 @@ mod tests {
         assert_eq!(aka::sqn_to_u64(&sqn_ms), 1000 << 5);
         // The home network continues from SQN_MS (TS 33.102 §6.3.5).
         let next = sqn_from_u64(aka::sqn_to_u64(&sqn_ms) + (1 << 5));
-        let av = generate_he_av(&network(), &[0x34; 16], &next, &[0x80, 0], SNN);
+        let av = generate_he_av(&network(), &[0x34; 16], &next, &[0x80, 0], &snn());
         assert!(usim.authenticate(&[0x34; 16], &av.autn).is_ok());
     }
 
@@ -261,7 +271,7 @@ mod tests {
         for (i, ind) in [0u64, 5, 31].into_iter().enumerate() {
             let rand = [0x50 + i as u8; 16];
             let sqn = sqn_from_u64(40 << 5 | ind);
-            let av = generate_he_av(&network(), &rand, &sqn, &[0x80, 0], SNN);
+            let av = generate_he_av(&network(), &rand, &sqn, &[0x80, 0], &snn());
             assert!(
                 matches!(
                     usim.authenticate(&rand, &av.autn),
@@ -275,7 +285,7 @@ mod tests {
             &[0x60; 16],
             &sqn_from_u64(51 << 5 | 7),
             &[0x80, 0],
-            SNN,
+            &snn(),
         );
         assert!(usim.authenticate(&[0x60; 16], &av.autn).is_ok());
     }
@@ -284,25 +294,25 @@ mod tests {
     fn bad_mac_and_separation_bit() {
         let mut usim = Usim::new(profile());
         let rand = [0x44; 16];
-        let mut av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x80, 0], SNN);
+        let mut av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x80, 0], &snn());
         av.autn[10] ^= 0x01;
         assert_eq!(
             usim.authenticate(&rand, &av.autn).unwrap_err(),
             UsimFailure::MacFailure
         );
         let other = Milenage::new(&K::from_bytes([1; 16]), &Opc::from_bytes([2; 16]));
-        let av = generate_he_av(&other, &rand, &sqn_from_u64(32), &[0x80, 0], SNN);
+        let av = generate_he_av(&other, &rand, &sqn_from_u64(32), &[0x80, 0], &snn());
         assert_eq!(
             usim.authenticate(&rand, &av.autn).unwrap_err(),
             UsimFailure::MacFailure
         );
-        let av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x00, 0], SNN);
+        let av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x00, 0], &snn());
         assert_eq!(
             usim.authenticate(&rand, &av.autn).unwrap_err(),
             UsimFailure::Non5gAuthentication
         );
         // None of the failures consumed the SQN.
-        let av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x80, 0], SNN);
+        let av = generate_he_av(&network(), &rand, &sqn_from_u64(32), &[0x80, 0], &snn());
         assert!(usim.authenticate(&rand, &av.autn).is_ok());
     }
 

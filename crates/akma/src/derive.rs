@@ -8,7 +8,7 @@ use akma_core::aka;
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, UaProtocolId};
 use akma_core::eap_aka_prime::{derive_ck_ik_prime, EapAkaPrimeKeys};
 use akma_core::hex;
-use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, Supi};
+use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{Ck, Ik, KAkma, KAusf, Op, Opc, K};
 use akma_core::milenage::{opc_from_op, Milenage};
 use clap::{Args, Subcommand};
@@ -40,8 +40,8 @@ pub enum DeriveCommand {
         m: MilenageArgs,
         /// Serving network name, e.g. 5G:mnc001.mcc001.3gppnetwork.org (other strings are
         /// accepted for interoperability tests with cores that use them).
-        #[arg(long, value_name = "STRING", value_parser = parse_text)]
-        snn: String,
+        #[arg(long, value_name = "STRING", value_parser = parse_snn)]
+        snn: ServingNetworkName,
         /// SUPI (imsi-<digits> or nai-<user@realm>): also derive K_AKMA, A-TID and A-KID.
         #[arg(long, value_name = "SUPI", value_parser = parse_supi, requires = "rid")]
         supi: Option<Supi>,
@@ -169,6 +169,12 @@ fn parse_ua(s: &str) -> Result<UaProtocolId, String> {
 }
 
 /// A KDF string parameter: non-empty, no control characters, at most 65535 octets.
+/// A serving network name of any form (`parse_any`), with [`parse_text`]'s messages.
+fn parse_snn(s: &str) -> Result<ServingNetworkName, String> {
+    parse_text(s)?;
+    ServingNetworkName::parse_any(s).map_err(|e| e.reason)
+}
+
 fn parse_text(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Err("must not be empty".into());

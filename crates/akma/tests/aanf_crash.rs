@@ -2,6 +2,7 @@
 //! killed with SIGKILL; after a restart on the same data directory, every registration that
 //! was answered with 200 resolves to the expected K_AF (a 200 is sent only once the
 //! registration is durable, issue 3 §4).
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,6 @@
 //! `akma bench auth` with tiny parameters: it runs end to end, reports both variants, the ratio
 //! and every hop, and its built-in correctness check passes. No assertion on timing values.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::process::Command;
 

@@ -1,6 +1,7 @@
 //! The child-process harness of `akma_sim::child` against the real binary: every NF prints
 //! `listening sbi=… [ops=…]` once bound on a port of the kernel's choosing, becomes ready,
 //! stops on SIGTERM, and restarts on the same data directory.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use akma_sim::child::NfCommand;
 use akma_sim::HarnessError;

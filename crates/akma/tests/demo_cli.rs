@@ -1,4 +1,5 @@
 //! `akma demo`, the README's main command: the real binary, its exit status and what it prints.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::process::Command;
 

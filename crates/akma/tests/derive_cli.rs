@@ -1,5 +1,6 @@
 //! `akma derive` end to end: the real binary against the published vectors, and its
 //! behaviour on bad input (one line on stderr naming the argument, exit status 2).
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -4,6 +4,7 @@
 //! test then plays the AF: it asks the AAnF over HTTP/2 for K_AF with the A-KID the UE printed
 //! and compares the fingerprint with the UE's. Every scenario of issue 4 point 4 is covered,
 //! plus deregistration at the AUSF and a graceful SIGTERM stop of every network function.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::process::Command;
 

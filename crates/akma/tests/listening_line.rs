@@ -1,6 +1,7 @@
 //! The contract with process harnesses: an NF started with `--listen 127.0.0.1:0` prints
 //! exactly one line on stdout once bound, `listening sbi=<ip:port>` and ` ops=<ip:port>`
 //! with an ops listener, and serves at those addresses (logs go to stderr).
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};

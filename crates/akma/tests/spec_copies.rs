@@ -5,6 +5,7 @@
 //!   directly or through another file, is in `spec/openapi`;
 //! - when the project's shared reference set is beside the repository (`../shared`), the copies
 //!   are byte-identical to it.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

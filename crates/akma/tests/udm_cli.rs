@@ -1,6 +1,7 @@
 //! `akma udm provision` and `akma udm --dev` as a user runs them: exit statuses, the one-line
 //! error naming the file, line, entry and field, all-or-nothing provisioning, a vector from
 //! the provisioned subscriber over h2c, and a clean exit on SIGTERM.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -6,6 +6,7 @@
 //!   (TS 33.102 Annex C.1.1: SQN_HE never goes back, so the USIM never sees a replay).
 //!
 //! SQN = SEQ ‖ IND (5 bits); the SQN is read back from each AUTN with the subscriber's keys.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

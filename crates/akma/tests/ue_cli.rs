@@ -1,6 +1,7 @@
 //! `akma ue authenticate` without an AUSF: bad arguments are one stderr line naming the
 //! argument with exit status 2; an unreachable AUSF is exit status 1 naming the URL. Runs
 //! against real network functions are in the end-to-end tests.
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 use std::process::{Command, Output};
 

@@ -4,9 +4,6 @@
 //! `akma_sim::answer`'s. Only akma-sim's API is used here (akma-sim depends on this crate).
 #![allow(dead_code)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-
 use akma_ausf::server::Running as AusfRunning;
 use akma_core::aka::{derive_k_ausf, res_star, verify_autn, AutnVerified};
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolId};
@@ -72,14 +69,10 @@ pub fn subscribers() -> Vec<Subscriber> {
 }
 
 /// A settable clock (seconds), so that tests can let contexts expire without waiting.
-#[derive(Clone)]
-pub struct TestClock(pub Arc<AtomicU64>);
+pub type TestClock = akma_core::time::ManualClock;
 
-impl TestClock {
-    pub fn advance(&self, secs: u64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
+/// Where the AUSF's clock starts.
+pub const CLOCK_START: u64 = 1_700_000_000;
 
 /// A UDM, an AAnF and an AUSF, all in development mode (an `akma_sim::network::Network`
 /// taken apart, so that a test can stop one of them alone).
@@ -118,12 +111,11 @@ pub async fn start_aanf(dir: &std::path::Path) -> akma_aanf::server::Running {
 
 impl Stack {
     pub async fn start(opts: Options) -> Self {
-        let clock = TestClock(Arc::new(AtomicU64::new(1_700_000_000)));
-        let c = clock.clone();
+        let clock = TestClock::new(CLOCK_START);
         let mut b = NetworkBuilder::new()
             .subscribers(subscribers())
             .ausf_context_lifetime_secs(opts.lifetime)
-            .ausf_clock(Arc::new(move || c.0.load(Ordering::SeqCst)));
+            .ausf_clock(clock.clock());
         if let Some(t) = opts.ausf_toml {
             b = b.ausf_config_toml(t);
         }
@@ -204,8 +196,20 @@ pub struct UeAka {
 pub fn ue_5g_aka(supi: &str, rand: &[u8; 16], autn: &[u8; 16]) -> UeAka {
     let m = milenage(supi);
     let v = verify_autn(&m, rand, autn).expect("AUTN verifies at the UE");
-    let rs = res_star(&v.ck, &v.ik, SNN, rand, &v.res).unwrap();
-    let k_ausf = derive_k_ausf(&v.ck, &v.ik, SNN, &v.sqn_xor_ak);
+    let rs = res_star(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        rand,
+        &v.res,
+    )
+    .unwrap();
+    let k_ausf = derive_k_ausf(
+        &v.ck,
+        &v.ik,
+        &akma_core::ids::ServingNetworkName::parse(SNN).unwrap(),
+        &v.sqn_xor_ak,
+    );
     let akma = derive_akma_keys(
         &k_ausf,
         &Supi::parse(supi).unwrap(),
