@@ -1,6 +1,8 @@
 //! The field-table macro (`sbi_model!`) on a secret-bearing model: the exact JSON bytes it
 //! emits, the exact `invalidParams` of a bad body, and a `Debug` without the key.
 
+#![allow(clippy::unwrap_used)]
+
 use akma_core::ids::{AKid, Supi};
 use akma_core::keys::{KAf, KAkma};
 use akma_sbi_model::common::cause;

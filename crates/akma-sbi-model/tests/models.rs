@@ -1,6 +1,8 @@
 //! Model round trips against example JSON shaped as in TS29535_Naanf_AKMA.yaml and
 //! TS29522_AKMA.yaml.
 
+#![allow(clippy::unwrap_used)]
+
 use akma_core::ids::{AKid, Gpsi, Supi};
 use akma_core::keys::{KAf, KAkma};
 use akma_sbi_model::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, FromSbiJson, UeId};

@@ -2,6 +2,8 @@
 //! before the field-table macro: the table must emit the same bytes (key names and order)
 //! and report the same errors (cause, pointers, order, reasons).
 
+#![allow(clippy::unwrap_used)]
+
 use akma_sbi_model::nausf::{
     AuthenticationInfo, ConfirmationData, ConfirmationDataResponse, DeregistrationInfo, EapSession,
     UEAuthenticationCtx,
