@@ -6,9 +6,10 @@
 //! nf_instance_id = "5f0c…"              # this AUSF's NF instance id (UUID)
 //! api_root = "https://ausf.5gc.mnc001.mcc001.3gppnetwork.org:8443"   # advertised in Location and _links
 //! mnc_len = 2                           # the home network's MNC length (A-KID realm)
-//! serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]   # accepted SNNs (absent: any)
+//! serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]   # SNNs of an AMF/SEAF without its own list (see below)
 //! context_lifetime_secs = 60            # an authentication context (pending or finished) is dropped after this
-//! max_contexts = 250000                 # at most this many held (about 1 KiB each); beyond: 503
+//! max_contexts = 250000                 # at most this many held (about 1 KiB each); beyond: 503 NF_CONGESTION
+//! max_contexts_per_consumer = 125000    # at most this many held by one AMF/SEAF (default: half of max_contexts); beyond: 429 NF_CONGESTION_RISK
 //! require_akma_registration = false     # true: a failed AnchorKey_Register fails the authentication
 //! udm_uri = "https://udm.example:8443"  # {apiRoot} of the UDM
 //! aanf_uri = "https://aanf.example:8443"
@@ -26,6 +27,8 @@
 //! [[consumer]]                          # NF instance ids and their NF types
 //! id = "urn:uuid:…"
 //! nf_type = "AMF"                       # AMF or SEAF: authenticate; UDM: deregister
+//! serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]   # AMF/SEAF only: the SNNs it serves
+//! max_contexts = 50000                  # AMF/SEAF only: its own quota (default: max_contexts_per_consumer)
 //!
 //! [client]                              # outgoing calls to the UDM and the AAnF (production)
 //! ca = "sbi-ca.crt"
@@ -34,13 +37,34 @@
 //! udm_token_file = "udm-token.jwt"      # optional static access tokens
 //! aanf_token_file = "aanf-token.jwt"
 //! ```
+//!
+//! **Serving networks** (TS 33.501 §6.1.2: the AUSF checks that the requesting SEAF is
+//! entitled to the serving network name). A `Nausf_UEAuthentication_Authenticate` request
+//! whose `servingNetworkName` the requesting AMF/SEAF does not serve is refused with 403
+//! `SERVING_NETWORK_NOT_AUTHORIZED` before the UDM is asked for anything. The names an
+//! AMF/SEAF serves are its `[[consumer]]` entry's `serving_networks`, else the top-level
+//! `serving_networks` (the AUSF's default for every AMF/SEAF of the home network). In
+//! production each AMF/SEAF consumer must have one or the other: the AUSF refuses to start
+//! otherwise. In development mode there is no consumer identity: the top-level list applies
+//! to every request, and without one any valid serving network name is accepted.
+//!
+//! **Context quota.** A place for a context is taken before the UDM is asked for a vector:
+//! when the AUSF holds `max_contexts` the request gets 503 `NF_CONGESTION` (the AUSF is
+//! congested for everyone); when the requesting AMF/SEAF holds its quota
+//! (`max_contexts_per_consumer` or its entry's `max_contexts`) it gets 429
+//! `NF_CONGESTION_RISK` (its own traffic is excessive; other consumers are still served).
+//! Neither costs the UDM an SQN or a write. In development mode every request is the one
+//! development consumer, which has no quota of its own (only `max_contexts`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use akma_core::ids::{MncLen, ServingNetworkName};
 use akma_nf_host::api_root::check_api_root;
 use akma_nf_host::HostConfig;
 use serde::Deserialize;
+
+pub use crate::service::ConsumerPolicy;
 
 /// Default lifetime of an authentication context, in seconds.
 pub const DEFAULT_CONTEXT_LIFETIME_SECS: u64 = 60;
@@ -50,6 +74,16 @@ pub const DEFAULT_CONTEXT_LIFETIME_SECS: u64 = 60;
 /// 1 KiB of AUSF memory per context held (95 MiB RSS with 90,474 held), so about 250 MiB at
 /// the cap.
 pub const DEFAULT_MAX_CONTEXTS: usize = 250_000;
+
+/// The default quota of one consumer: half of `max_contexts` (rounded up), so that no single
+/// AMF/SEAF identity can fill the AUSF.
+pub fn default_max_contexts_per_consumer(max_contexts: usize) -> usize {
+    max_contexts.div_ceil(2)
+}
+
+/// The keys a `[[consumer]]` entry of the AUSF may have besides the host's `id` and
+/// `nf_type`.
+pub const CONSUMER_KEYS: [&str; 2] = ["serving_networks", "max_contexts"];
 
 /// A configuration error (file, flags or environment), naming the setting.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +199,7 @@ struct RawConfig {
     serving_networks: Option<Vec<String>>,
     context_lifetime_secs: Option<u64>,
     max_contexts: Option<usize>,
+    max_contexts_per_consumer: Option<usize>,
     require_akma_registration: Option<bool>,
     udm_uri: Option<String>,
     aanf_uri: Option<String>,
@@ -192,6 +227,11 @@ pub struct AusfConfig {
     pub context_lifetime_secs: Option<u64>,
     /// Most contexts held at a time.
     pub max_contexts: Option<usize>,
+    /// Most contexts held by one consumer at a time.
+    pub max_contexts_per_consumer: Option<usize>,
+    /// The AUSF's own `[[consumer]]` settings (`serving_networks`, `max_contexts`), by
+    /// normalised NF instance id; only entries that have one.
+    pub consumer_policies: HashMap<String, ConsumerPolicy>,
     /// Whether a failed AnchorKey_Register fails the authentication.
     pub require_akma_registration: bool,
     /// The UDM's `{apiRoot}`.
@@ -245,7 +285,8 @@ impl AusfConfig {
 
     /// Parses and validates TOML text.
     pub fn parse(text: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = toml::from_str(text)?;
+        let mut raw: RawConfig = toml::from_str(text)?;
+        let consumer_policies = take_consumer_policies(&mut raw.rest)?;
         let nf_instance_id = raw
             .nf_instance_id
             .map(|id| {
@@ -283,6 +324,18 @@ impl AusfConfig {
             return Err(ConfigError::NotPositive {
                 setting: "max_contexts",
             });
+        }
+        if raw.max_contexts_per_consumer == Some(0) {
+            return Err(ConfigError::NotPositive {
+                setting: "max_contexts_per_consumer",
+            });
+        }
+        let max = raw.max_contexts.unwrap_or(DEFAULT_MAX_CONTEXTS);
+        if raw.max_contexts_per_consumer.is_some_and(|n| n > max) {
+            return Err(ConfigError::invalid(
+                "max_contexts_per_consumer",
+                format!("must not exceed max_contexts ({max})"),
+            ));
         }
         let api_root = raw
             .api_root
@@ -328,6 +381,32 @@ impl AusfConfig {
         if client.cert.is_some() != client.key.is_some() {
             return Err(ConfigError::CertWithoutKey);
         }
+        for (id, policy) in &consumer_policies {
+            let setting = |key: &str| format!("[[consumer]] {id:?} {key}");
+            if host
+                .consumers
+                .get(id)
+                .is_some_and(|t| !matches!(t, NfType::Amf | NfType::Seaf))
+            {
+                let key = if policy.serving_networks.is_some() {
+                    "serving_networks"
+                } else {
+                    "max_contexts"
+                };
+                return Err(ConfigError::invalid(
+                    setting(key),
+                    "only an AMF or SEAF consumer authenticates; remove it from this entry",
+                ));
+            }
+            if let Some(n) = policy.max_contexts {
+                if n == 0 || n > max {
+                    return Err(ConfigError::invalid(
+                        setting("max_contexts"),
+                        format!("must be from 1 to max_contexts ({max})"),
+                    ));
+                }
+            }
+        }
         Ok(Self {
             host,
             nf_instance_id,
@@ -336,12 +415,73 @@ impl AusfConfig {
             serving_networks,
             context_lifetime_secs: raw.context_lifetime_secs,
             max_contexts: raw.max_contexts,
+            max_contexts_per_consumer: raw.max_contexts_per_consumer,
+            consumer_policies,
             require_akma_registration: raw.require_akma_registration.unwrap_or(false),
             udm_uri,
             aanf_uri,
             client,
         })
     }
+}
+
+/// Takes the AUSF's own keys ([`CONSUMER_KEYS`]) out of the `[[consumer]]` entries of the
+/// flattened table, so that the host parses the rest (`id`, `nf_type`, and refuses any other
+/// key). An entry whose `id` is not a string is left to the host to report.
+fn take_consumer_policies(
+    rest: &mut toml::Table,
+) -> Result<HashMap<String, ConsumerPolicy>, ConfigError> {
+    let mut out = HashMap::new();
+    let Some(toml::Value::Array(entries)) = rest.get_mut("consumer") else {
+        return Ok(out);
+    };
+    for (i, entry) in entries.iter_mut().enumerate() {
+        let Some(entry) = entry.as_table_mut() else {
+            continue;
+        };
+        let Some(id) = entry.get("id").and_then(toml::Value::as_str) else {
+            continue;
+        };
+        let id = normalize_nf_id(id);
+        let setting = |key: &str| format!("[[consumer]] entry {}: `{key}`", i + 1);
+        let serving_networks = entry
+            .remove("serving_networks")
+            .map(|v| {
+                let list: Vec<String> = v
+                    .try_into()
+                    .map_err(|e| ConfigError::invalid(setting("serving_networks"), e))?;
+                if list.is_empty() {
+                    return Err(ConfigError::invalid(
+                        setting("serving_networks"),
+                        "empty; list the serving network names this AMF/SEAF serves",
+                    ));
+                }
+                list.iter()
+                    .map(|s| {
+                        ServingNetworkName::parse(s)
+                            .map_err(|e| ConfigError::invalid(setting("serving_networks"), e))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?;
+        let max_contexts = entry
+            .remove("max_contexts")
+            .map(|v| {
+                v.try_into::<usize>()
+                    .map_err(|e| ConfigError::invalid(setting("max_contexts"), e))
+            })
+            .transpose()?;
+        if serving_networks.is_some() || max_contexts.is_some() {
+            out.insert(
+                id,
+                ConsumerPolicy {
+                    serving_networks,
+                    max_contexts,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

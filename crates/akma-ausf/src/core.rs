@@ -10,6 +10,12 @@
 //!   expiry (lifetime from creation): any state is dropped, nothing is registered
 //! ```
 //!
+//! Every context belongs to the consumer (NF instance) that created it: a confirmation, an
+//! EAP step or a DELETE from any other consumer gets [`CoreError::NotFound`], exactly as for
+//! an unknown context, and changes nothing. A place for a context is [`Contexts::reserve`]d
+//! before the UDM is asked for a vector, against the AUSF's cap and the consumer's quota,
+//! so that a full AUSF or a consumer over its quota costs the UDM no SQN and no write.
+//!
 //! TS 33.501 §6.1.3.2 (5G AKA): the AUSF keeps XRES* and K_AUSF, gives the SEAF HXRES*,
 //! compares RES* with XRES* (here in constant time) and, on success, gives K_SEAF and the
 //! SUPI. §6.1.3.1 (EAP-AKA'): K_AUSF = EMSK[0..32]. TS 33.535 §6.1: after a successful
@@ -102,6 +108,9 @@ struct EapState {
 }
 
 struct Context {
+    /// The consumer that created it (its NF instance id; the service's name for the
+    /// development caller).
+    owner: String,
     supi: Supi,
     supi_or_suci: SupiOrSuci,
     snn: ServingNetworkName,
@@ -156,6 +165,9 @@ pub enum CoreError {
     /// Too many contexts in memory.
     #[error("too many authentication contexts in progress ({0})")]
     Full(usize),
+    /// The consumer holds its quota of contexts already.
+    #[error("this consumer holds its quota of {0} authentication contexts; retry later")]
+    QuotaExceeded(usize),
     /// A context id that is already in use (the caller must draw another).
     #[error("authentication context id collision")]
     IdInUse,
@@ -235,6 +247,23 @@ pub struct Removed {
     pub auth_event: Option<String>,
 }
 
+/// A place for one context, taken by [`Contexts::reserve`] before the UDM is asked for a
+/// vector and consumed by `insert_5g_aka` / `insert_eap`; give it back with
+/// [`Contexts::release`] when no context follows (the UDM refused, the request was
+/// cancelled). It names the consumer the context will belong to.
+#[must_use = "a reservation holds a place until it is inserted or released"]
+#[derive(Debug, PartialEq, Eq)]
+pub struct Reservation {
+    owner: String,
+}
+
+impl Reservation {
+    /// The consumer the reserved context will belong to.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+}
+
 /// All authentication contexts of this AUSF.
 pub struct Contexts {
     map: HashMap<String, Context>,
@@ -245,6 +274,10 @@ pub struct Contexts {
     lifetime_secs: u64,
     max: usize,
     mnc_len: MncLen,
+    /// Contexts held plus reservations outstanding, per owner (no entry: none).
+    per_owner: HashMap<String, usize>,
+    /// Reservations outstanding (not yet inserted or released).
+    reserved: usize,
 }
 
 impl Contexts {
@@ -257,6 +290,8 @@ impl Contexts {
             lifetime_secs,
             max,
             mnc_len,
+            per_owner: HashMap::new(),
+            reserved: 0,
         }
     }
 
@@ -274,32 +309,74 @@ impl Contexts {
         now.saturating_sub(c.created) >= self.lifetime_secs
     }
 
-    fn room(&mut self, id: &str, now: u64) -> Result<(), CoreError> {
-        if self.map.contains_key(id) {
-            return Err(CoreError::IdInUse);
-        }
-        if self.map.len() >= self.max {
-            self.sweep(now);
-            if self.map.len() >= self.max {
-                return Err(CoreError::Full(self.max));
-            }
-        }
-        Ok(())
+    /// How many contexts `owner` holds, reservations included.
+    pub fn held_by(&self, owner: &str) -> usize {
+        self.per_owner.get(owner).copied().unwrap_or(0)
     }
 
-    /// A live context, or `NotFound` (an expired one is dropped here).
-    fn live(&mut self, id: &str, now: u64) -> Result<&mut Context, CoreError> {
+    /// Takes a place for one context of `owner`, who may hold at most `quota` (contexts and
+    /// reservations): refused with [`CoreError::Full`] when the AUSF holds its cap, with
+    /// [`CoreError::QuotaExceeded`] when the owner holds its quota (expired contexts are
+    /// swept first). Nothing changes on refusal.
+    pub fn reserve(
+        &mut self,
+        owner: &str,
+        quota: usize,
+        now: u64,
+    ) -> Result<Reservation, CoreError> {
+        if self.map.len() + self.reserved >= self.max || self.held_by(owner) >= quota {
+            self.sweep(now);
+        }
+        if self.map.len() + self.reserved >= self.max {
+            return Err(CoreError::Full(self.max));
+        }
+        if self.held_by(owner) >= quota {
+            return Err(CoreError::QuotaExceeded(quota));
+        }
+        self.reserved += 1;
+        *self.per_owner.entry(owner.to_owned()).or_insert(0) += 1;
+        Ok(Reservation {
+            owner: owner.to_owned(),
+        })
+    }
+
+    /// Gives a place back (no context was created for it).
+    pub fn release(&mut self, r: Reservation) {
+        self.reserved = self.reserved.saturating_sub(1);
+        self.forget_one(&r.owner);
+    }
+
+    fn forget_one(&mut self, owner: &str) {
+        if let Some(n) = self.per_owner.get_mut(owner) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.per_owner.remove(owner);
+            }
+        }
+    }
+
+    /// Removes a context, keeping the owners' counts.
+    fn remove(&mut self, id: &str) -> Option<Context> {
+        let c = self.map.remove(id)?;
+        self.forget_one(&c.owner);
+        Some(c)
+    }
+
+    /// A live context of `owner`, or `NotFound` (an expired one is dropped here; another
+    /// consumer's is reported exactly like an unknown one).
+    fn live(&mut self, id: &str, owner: &str, now: u64) -> Result<&mut Context, CoreError> {
         let expired = match self.map.get(id) {
             None => return Err(CoreError::NotFound(id.to_owned())),
             Some(c) => self.expired(c, now),
         };
         if expired {
-            self.map.remove(id);
+            self.remove(id);
             return Err(CoreError::NotFound(id.to_owned()));
         }
-        self.map
-            .get_mut(id)
-            .ok_or_else(|| CoreError::NotFound(id.to_owned()))
+        match self.map.get_mut(id) {
+            Some(c) if c.owner == owner => Ok(c),
+            _ => Err(CoreError::NotFound(id.to_owned())),
+        }
     }
 
     /// Drops expired contexts; returns how many. An abandoned authentication registers
@@ -312,9 +389,11 @@ impl Contexts {
                 // A clock that went back delays expiry; it never drops a live context.
                 break;
             }
-            let (created, id) = self.expiry.pop_front().expect("front exists");
+            let Some((created, id)) = self.expiry.pop_front() else {
+                break;
+            };
             if self.map.get(&id).is_some_and(|c| c.created == created) {
-                self.map.remove(&id);
+                self.remove(&id);
                 dropped += 1;
             }
         }
@@ -328,27 +407,39 @@ impl Contexts {
         dropped
     }
 
-    fn insert(&mut self, id: &str, c: Context) {
+    /// Stores a context in the place `r` reserved (its owner's count already includes it).
+    fn insert(&mut self, id: &str, r: Reservation, c: Context) {
+        debug_assert_eq!(r.owner, c.owner);
+        self.reserved = self.reserved.saturating_sub(1);
         self.expiry.push_back((c.created, id.to_owned()));
         self.map.insert(id.to_owned(), c);
     }
 
     /// Starts 5G AKA (TS 33.501 §6.1.3.2 steps 3–4): stores XRES* and K_AUSF, returns the
     /// 5G SE AV (RAND, AUTN, HXRES*) for the SEAF.
+    /// The context belongs to the reservation's owner; on error the place is released.
+    #[allow(clippy::too_many_arguments)]
     pub fn insert_5g_aka(
         &mut self,
         id: &str,
+        r: Reservation,
         supi_or_suci: SupiOrSuci,
         snn: ServingNetworkName,
         sub: Subscriber,
         av: HeAv5g,
         now: u64,
     ) -> Result<Av5gAka, CoreError> {
-        self.room(id, now)?;
+        if self.map.contains_key(id) {
+            self.release(r);
+            return Err(CoreError::IdInUse);
+        }
         let hx = hxres_star(&av.rand, av.xres_star.expose_secret());
+        let owner = r.owner.clone();
         self.insert(
             id,
+            r,
             Context {
+                owner,
                 supi: sub.supi,
                 supi_or_suci,
                 snn,
@@ -372,10 +463,12 @@ impl Contexts {
 
     /// Starts EAP-AKA' (TS 33.501 §6.1.3.1, RFC 9048 §3): derives the key schedule with the
     /// SUPI as identity (TS 33.501 Annex F.3) and returns the EAP-Request/AKA'-Challenge.
+    /// The context belongs to the reservation's owner; on error the place is released.
     #[allow(clippy::too_many_arguments)]
     pub fn insert_eap(
         &mut self,
         id: &str,
+        r: Reservation,
         supi_or_suci: SupiOrSuci,
         snn: ServingNetworkName,
         sub: Subscriber,
@@ -383,11 +476,23 @@ impl Contexts {
         identifier: u8,
         now: u64,
     ) -> Result<Vec<u8>, CoreError> {
-        self.room(id, now)?;
-        let (state, challenge) = eap_challenge(&sub.supi, &snn, av, identifier, 0)?;
+        if self.map.contains_key(id) {
+            self.release(r);
+            return Err(CoreError::IdInUse);
+        }
+        let (state, challenge) = match eap_challenge(&sub.supi, &snn, av, identifier, 0) {
+            Ok(x) => x,
+            Err(e) => {
+                self.release(r);
+                return Err(e);
+            }
+        };
+        let owner = r.owner.clone();
         self.insert(
             id,
+            r,
             Context {
+                owner,
                 supi: sub.supi,
                 supi_or_suci,
                 snn,
@@ -408,11 +513,12 @@ impl Contexts {
     pub fn confirm_5g_aka(
         &mut self,
         id: &str,
+        owner: &str,
         res_star: Option<&ResStar>,
         now: u64,
     ) -> Result<Verdict, CoreError> {
         let mnc_len = self.mnc_len;
-        let c = self.live(id, now)?;
+        let c = self.live(id, owner, now)?;
         let Kind::FiveGAka { xres_star, k_ausf } = &c.kind else {
             return Err(CoreError::WrongMethod {
                 id: id.to_owned(),
@@ -445,11 +551,12 @@ impl Contexts {
     pub fn eap_step(
         &mut self,
         id: &str,
+        owner: &str,
         payload: &[u8],
         now: u64,
     ) -> Result<EapOutcome, CoreError> {
         let mnc_len = self.mnc_len;
-        let c = self.live(id, now)?;
+        let c = self.live(id, owner, now)?;
         let actual = c.method();
         let Kind::Eap(state) = &mut c.kind else {
             return Err(CoreError::WrongMethod {
@@ -542,8 +649,14 @@ impl Contexts {
 
     /// After a resynchronisation: a new challenge with the UDM's new vector, under the next
     /// EAP Identifier (RFC 3748 §4.1: a new request has a new identifier).
-    pub fn eap_rechallenge(&mut self, id: &str, av: EapAv, now: u64) -> Result<Vec<u8>, CoreError> {
-        let c = self.live(id, now)?;
+    pub fn eap_rechallenge(
+        &mut self,
+        id: &str,
+        owner: &str,
+        av: EapAv,
+        now: u64,
+    ) -> Result<Vec<u8>, CoreError> {
+        let c = self.live(id, owner, now)?;
         let Kind::Eap(state) = &mut c.kind else {
             return Err(CoreError::WrongMethod {
                 id: id.to_owned(),
@@ -583,9 +696,9 @@ impl Contexts {
         }
     }
 
-    /// The phase of a live context.
-    pub fn phase(&mut self, id: &str, now: u64) -> Result<Phase, CoreError> {
-        self.live(id, now).map(|c| c.phase)
+    /// The phase of a live context of `owner`.
+    pub fn phase(&mut self, id: &str, owner: &str, now: u64) -> Result<Phase, CoreError> {
+        self.live(id, owner, now).map(|c| c.phase)
     }
 
     /// Deletes the authentication result of a finished context (TS 29.509
@@ -593,10 +706,11 @@ impl Contexts {
     pub fn delete_result(
         &mut self,
         id: &str,
+        owner: &str,
         method: Method,
         now: u64,
     ) -> Result<Removed, CoreError> {
-        let c = self.live(id, now)?;
+        let c = self.live(id, owner, now)?;
         if c.method() != method {
             return Err(CoreError::WrongMethod {
                 id: id.to_owned(),
@@ -608,7 +722,6 @@ impl Contexts {
             return Err(CoreError::NotFound(id.to_owned()));
         };
         let c = self
-            .map
             .remove(id)
             .ok_or_else(|| CoreError::NotFound(id.to_owned()))?;
         Ok(Removed {
@@ -624,9 +737,16 @@ impl Contexts {
     /// Drops every context of a SUPI (Nausf_UEAuthentication_Deregister: the stale K_AUSF
     /// goes, TS 33.501 §6.1.4.1); returns how many.
     pub fn remove_supi(&mut self, supi: &Supi) -> usize {
-        let before = self.map.len();
-        self.map.retain(|_, c| &c.supi != supi);
-        before - self.map.len()
+        let ids: Vec<String> = self
+            .map
+            .iter()
+            .filter(|(_, c)| &c.supi == supi)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &ids {
+            self.remove(id);
+        }
+        ids.len()
     }
 }
 
@@ -689,6 +809,33 @@ mod tests {
     use akma_core::milenage::Milenage;
 
     const SNN: &str = "5G:mnc001.mcc001.3gppnetwork.org";
+    /// The consumer that creates the contexts of these tests.
+    const AMF: &str = "amf-1";
+
+    /// Reserves a place for `AMF` (no quota) and starts 5G AKA in it.
+    fn ins5(
+        cs: &mut Contexts,
+        id: &str,
+        sub: Subscriber,
+        av: HeAv5g,
+        now: u64,
+    ) -> Result<Av5gAka, CoreError> {
+        let r = cs.reserve(AMF, usize::MAX, now)?;
+        cs.insert_5g_aka(id, r, suc(), snn(), sub, av, now)
+    }
+
+    /// Reserves a place for `AMF` (no quota) and starts EAP-AKA' in it.
+    fn inse(
+        cs: &mut Contexts,
+        id: &str,
+        sub: Subscriber,
+        av: EapAv,
+        identifier: u8,
+        now: u64,
+    ) -> Result<Vec<u8>, CoreError> {
+        let r = cs.reserve(AMF, usize::MAX, now)?;
+        cs.insert_eap(id, r, suc(), snn(), sub, av, identifier, now)
+    }
     const SUPI: &str = "imsi-001010000000001";
 
     fn milenage() -> Milenage {
@@ -736,12 +883,10 @@ mod tests {
         let mut cs = Contexts::new(60, 10, MncLen::Two);
         let expected = he_av();
         let k_ausf = expected.k_ausf.clone();
-        let av = cs
-            .insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 100)
-            .unwrap();
+        let av = ins5(&mut cs, "a", sub(true), he_av(), 100).unwrap();
         let rs = ue_res_star(&av);
         assert_eq!(av.hxres_star, hxres_star(&av.rand, &rs));
-        match cs.confirm_5g_aka("a", Some(&rs), 101).unwrap() {
+        match cs.confirm_5g_aka("a", AMF, Some(&rs), 101).unwrap() {
             Verdict::Success {
                 k_seaf, akma, supi, ..
             } => {
@@ -762,73 +907,65 @@ mod tests {
         }
         // In progress, then done: refused either way.
         assert_eq!(
-            cs.confirm_5g_aka("a", Some(&rs), 101).err(),
+            cs.confirm_5g_aka("a", AMF, Some(&rs), 101).err(),
             Some(CoreError::AlreadyConfirmed("a".into()))
         );
         cs.finish("a", true, true, None);
-        assert_eq!(cs.phase("a", 102).unwrap(), Phase::Done { success: true });
-        assert!(cs.confirm_5g_aka("a", Some(&rs), 102).is_err());
+        assert_eq!(
+            cs.phase("a", AMF, 102).unwrap(),
+            Phase::Done { success: true }
+        );
+        assert!(cs.confirm_5g_aka("a", AMF, Some(&rs), 102).is_err());
     }
 
     #[test]
     fn five_g_aka_failures_and_expiry() {
         let mut cs = Contexts::new(60, 10, MncLen::Two);
-        let av = cs
-            .insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 100)
-            .unwrap();
+        let av = ins5(&mut cs, "a", sub(true), he_av(), 100).unwrap();
         let mut rs = ue_res_star(&av);
         rs[0] ^= 1;
         assert!(matches!(
-            cs.confirm_5g_aka("a", Some(&rs), 100).unwrap(),
+            cs.confirm_5g_aka("a", AMF, Some(&rs), 100).unwrap(),
             Verdict::Failure { .. }
         ));
-        cs.insert_5g_aka("b", suc(), snn(), sub(true), he_av(), 100)
-            .unwrap();
+        ins5(&mut cs, "b", sub(true), he_av(), 100).unwrap();
         assert!(matches!(
-            cs.confirm_5g_aka("b", None, 100).unwrap(),
+            cs.confirm_5g_aka("b", AMF, None, 100).unwrap(),
             Verdict::Failure { .. }
         ));
         // Non-AKMA subscriber: success without registration.
-        let av = cs
-            .insert_5g_aka("c", suc(), snn(), sub(false), he_av(), 100)
-            .unwrap();
+        let av = ins5(&mut cs, "c", sub(false), he_av(), 100).unwrap();
         let rs = ue_res_star(&av);
         assert!(matches!(
-            cs.confirm_5g_aka("c", Some(&rs), 100).unwrap(),
+            cs.confirm_5g_aka("c", AMF, Some(&rs), 100).unwrap(),
             Verdict::Success { akma: None, .. }
         ));
         // Expiry: at creation + lifetime the context is gone, even with the right RES*.
-        let av = cs
-            .insert_5g_aka("d", suc(), snn(), sub(true), he_av(), 100)
-            .unwrap();
+        let av = ins5(&mut cs, "d", sub(true), he_av(), 100).unwrap();
         let rs = ue_res_star(&av);
         assert_eq!(
-            cs.confirm_5g_aka("d", Some(&rs), 160).err(),
+            cs.confirm_5g_aka("d", AMF, Some(&rs), 160).err(),
             Some(CoreError::NotFound("d".into()))
         );
         assert_eq!(cs.sweep(1000), 3);
         assert!(cs.is_empty());
         // Capacity and id collisions.
         let mut small = Contexts::new(60, 1, MncLen::Two);
-        small
-            .insert_5g_aka("x", suc(), snn(), sub(false), he_av(), 0)
-            .unwrap();
+        ins5(&mut small, "x", sub(false), he_av(), 0).unwrap();
+        let mut two = Contexts::new(60, 2, MncLen::Two);
+        ins5(&mut two, "x", sub(false), he_av(), 0).unwrap();
         assert_eq!(
-            small
-                .insert_5g_aka("x", suc(), snn(), sub(false), he_av(), 0)
-                .err(),
+            ins5(&mut two, "x", sub(false), he_av(), 0).err(),
             Some(CoreError::IdInUse)
         );
+        // The collision gave its place back.
+        assert_eq!((two.held_by(AMF), two.reserved), (1, 0));
         assert_eq!(
-            small
-                .insert_5g_aka("y", suc(), snn(), sub(false), he_av(), 0)
-                .err(),
+            ins5(&mut small, "y", sub(false), he_av(), 0).err(),
             Some(CoreError::Full(1))
         );
         // …unless the old one has expired.
-        small
-            .insert_5g_aka("y", suc(), snn(), sub(false), he_av(), 60)
-            .unwrap();
+        ins5(&mut small, "y", sub(false), he_av(), 60).unwrap();
     }
 
     /// A sweep drops exactly the expired contexts, oldest first, and passes over those
@@ -837,19 +974,16 @@ mod tests {
     fn sweep_drops_only_what_expired() {
         let mut cs = Contexts::new(60, 100, MncLen::Two);
         for (i, t) in [0u64, 10, 20, 30, 40].iter().enumerate() {
-            cs.insert_5g_aka(&format!("c{i}"), suc(), snn(), sub(false), he_av(), *t)
-                .unwrap();
+            ins5(&mut cs, &format!("c{i}"), sub(false), he_av(), *t).unwrap();
         }
         // c1 goes early (deregistration of its SUPI takes every context of that SUPI, so
         // use a lone context for it), and its id is used again at t = 45.
         let mut other = sub(false);
         other.supi = Supi::parse("imsi-001010000000099").unwrap();
-        cs.insert_5g_aka("lone", suc(), snn(), other.clone(), he_av(), 10)
-            .unwrap();
+        ins5(&mut cs, "lone", other.clone(), he_av(), 10).unwrap();
         assert_eq!(cs.remove_supi(&other.supi), 1);
-        cs.map.remove("c1");
-        cs.insert_5g_aka("c1", suc(), snn(), sub(false), he_av(), 45)
-            .unwrap();
+        cs.remove("c1");
+        ins5(&mut cs, "c1", sub(false), he_av(), 45).unwrap();
         assert_eq!(cs.len(), 5);
         assert_eq!(cs.sweep(59), 0);
         // At 70: c0 (0) and the old c1 entry (10, gone) and lone (10, gone) are due; only c0
@@ -864,10 +998,8 @@ mod tests {
         assert!(cs.is_empty());
         assert!(cs.expiry.is_empty());
         // A clock that goes back drops nothing early.
-        cs.insert_5g_aka("late", suc(), snn(), sub(false), he_av(), 500)
-            .unwrap();
-        cs.insert_5g_aka("early", suc(), snn(), sub(false), he_av(), 400)
-            .unwrap();
+        ins5(&mut cs, "late", sub(false), he_av(), 500).unwrap();
+        ins5(&mut cs, "early", sub(false), he_av(), 400).unwrap();
         assert_eq!(cs.sweep(470), 0);
         assert_eq!(cs.sweep(560), 2);
     }
@@ -905,9 +1037,7 @@ mod tests {
     fn eap_aka_prime_success_and_bad_mac() {
         let mut cs = Contexts::new(60, 10, MncLen::Two);
         let (av, res) = eap_av(64);
-        let ch = cs
-            .insert_eap("e", suc(), snn(), sub(true), av, 42, 0)
-            .unwrap();
+        let ch = inse(&mut cs, "e", sub(true), av, 42, 0).unwrap();
         let req = ChallengeRequest::decode(&ch).unwrap();
         assert_eq!(req.network_name, SNN.as_bytes());
         let keys = peer_keys(&req);
@@ -915,15 +1045,15 @@ mod tests {
         // A wrong identifier or garbage changes nothing.
         let resp = eap::challenge_response(41, &res, &keys.k_aut).unwrap();
         assert!(matches!(
-            cs.eap_step("e", &resp, 1),
+            cs.eap_step("e", AMF, &resp, 1),
             Err(CoreError::IdentifierMismatch { .. })
         ));
         assert!(matches!(
-            cs.eap_step("e", &[2, 42, 0], 1),
+            cs.eap_step("e", AMF, &[2, 42, 0], 1),
             Err(CoreError::BadEap(_))
         ));
         let resp = eap::challenge_response(42, &res, &keys.k_aut).unwrap();
-        match cs.eap_step("e", &resp, 1).unwrap() {
+        match cs.eap_step("e", AMF, &resp, 1).unwrap() {
             EapOutcome::Final(Verdict::Success {
                 k_seaf, akma, eap, ..
             }) => {
@@ -936,11 +1066,10 @@ mod tests {
         }
         // Bad MAC: a response under another K_aut.
         let (av, res) = eap_av(96);
-        cs.insert_eap("f", suc(), snn(), sub(true), av, 1, 0)
-            .unwrap();
+        inse(&mut cs, "f", sub(true), av, 1, 0).unwrap();
         let resp =
             eap::challenge_response(1, &res, &akma_core::keys::KAut::from_bytes([0; 32])).unwrap();
-        match cs.eap_step("f", &resp, 1).unwrap() {
+        match cs.eap_step("f", AMF, &resp, 1).unwrap() {
             EapOutcome::Final(Verdict::Failure { eap, .. }) => {
                 assert_eq!(eap.unwrap(), eap::failure(1))
             }
@@ -948,7 +1077,7 @@ mod tests {
         }
         // Wrong method.
         assert!(matches!(
-            cs.confirm_5g_aka("f", None, 1),
+            cs.confirm_5g_aka("f", AMF, None, 1),
             Err(CoreError::WrongMethod { .. })
         ));
     }
@@ -957,13 +1086,11 @@ mod tests {
     fn eap_resync_then_success() {
         let mut cs = Contexts::new(60, 10, MncLen::Two);
         let (av, _) = eap_av(64);
-        let ch = cs
-            .insert_eap("e", suc(), snn(), sub(false), av, 5, 0)
-            .unwrap();
+        let ch = inse(&mut cs, "e", sub(false), av, 5, 0).unwrap();
         let req = ChallengeRequest::decode(&ch).unwrap();
         let auts = [3u8; 14];
         let sf = eap::synchronization_failure(5, &auts, &req.network_name).unwrap();
-        match cs.eap_step("e", &sf, 1).unwrap() {
+        match cs.eap_step("e", AMF, &sf, 1).unwrap() {
             EapOutcome::Resync { rand, auts: a, .. } => {
                 assert_eq!(rand, req.rand);
                 assert_eq!(a, auts);
@@ -971,36 +1098,112 @@ mod tests {
             _ => panic!("expected resync"),
         }
         let (av, res) = eap_av(128);
-        let ch = cs.eap_rechallenge("e", av, 1).unwrap();
+        let ch = cs.eap_rechallenge("e", AMF, av, 1).unwrap();
         let req = ChallengeRequest::decode(&ch).unwrap();
         assert_eq!(req.identifier, 6);
         let keys = peer_keys(&req);
         let resp = eap::challenge_response(6, &res, &keys.k_aut).unwrap();
         assert!(matches!(
-            cs.eap_step("e", &resp, 2).unwrap(),
+            cs.eap_step("e", AMF, &resp, 2).unwrap(),
             EapOutcome::Final(Verdict::Success { akma: None, .. })
         ));
         cs.finish("e", true, false, Some("/x".into()));
-        let r = cs.delete_result("e", Method::EapAkaPrime, 3).unwrap();
+        let r = cs.delete_result("e", AMF, Method::EapAkaPrime, 3).unwrap();
         assert!(r.success && !r.akma_registered);
         assert_eq!(r.auth_event.as_deref(), Some("/x"));
-        assert!(cs.delete_result("e", Method::EapAkaPrime, 3).is_err());
+        assert!(cs.delete_result("e", AMF, Method::EapAkaPrime, 3).is_err());
     }
 
     #[test]
     fn reject_and_deregister() {
         let mut cs = Contexts::new(60, 10, MncLen::Two);
         let (av, _) = eap_av(64);
-        cs.insert_eap("e", suc(), snn(), sub(true), av, 5, 0)
-            .unwrap();
+        inse(&mut cs, "e", sub(true), av, 5, 0).unwrap();
         let rej = eap::authentication_reject(5).unwrap();
         assert!(matches!(
-            cs.eap_step("e", &rej, 1).unwrap(),
+            cs.eap_step("e", AMF, &rej, 1).unwrap(),
             EapOutcome::Final(Verdict::Failure { .. })
         ));
-        cs.insert_5g_aka("a", suc(), snn(), sub(true), he_av(), 0)
-            .unwrap();
+        ins5(&mut cs, "a", sub(true), he_av(), 0).unwrap();
         assert_eq!(cs.remove_supi(&Supi::parse(SUPI).unwrap()), 2);
         assert!(cs.is_empty());
+    }
+
+    /// Finding 2 of issue 9: another consumer's confirmation, EAP step or DELETE is
+    /// answered as for an unknown context and changes nothing; the owner's still works.
+    #[test]
+    fn contexts_belong_to_their_creator() {
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let av = ins5(&mut cs, "a", sub(true), he_av(), 100).unwrap();
+        let rs = ue_res_star(&av);
+        let nf = |id: &str| Some(CoreError::NotFound(id.into()));
+        assert_eq!(
+            cs.confirm_5g_aka("a", "amf-2", Some(&rs), 101).err(),
+            nf("a")
+        );
+        assert_eq!(cs.phase("a", "amf-2", 101).err(), nf("a"));
+        assert_eq!(cs.phase("a", AMF, 101).unwrap(), Phase::Pending);
+        assert!(matches!(
+            cs.confirm_5g_aka("a", AMF, Some(&rs), 101).unwrap(),
+            Verdict::Success { .. }
+        ));
+        cs.finish("a", true, true, None);
+        assert_eq!(
+            cs.delete_result("a", "amf-2", Method::FiveGAka, 102).err(),
+            nf("a")
+        );
+        assert!(cs.delete_result("a", AMF, Method::FiveGAka, 102).is_ok());
+        // EAP-AKA': the same for a step and a re-challenge.
+        let (av, res) = eap_av(64);
+        let ch = inse(&mut cs, "e", sub(true), av, 42, 0).unwrap();
+        let keys = peer_keys(&ChallengeRequest::decode(&ch).unwrap());
+        let resp = eap::challenge_response(42, &res, &keys.k_aut).unwrap();
+        assert_eq!(cs.eap_step("e", "amf-2", &resp, 1).err(), nf("e"));
+        let (av2, _) = eap_av(96);
+        assert_eq!(cs.eap_rechallenge("e", "amf-2", av2, 1).err(), nf("e"));
+        assert!(matches!(
+            cs.eap_step("e", AMF, &resp, 1).unwrap(),
+            EapOutcome::Final(Verdict::Success { .. })
+        ));
+    }
+
+    /// Finding 9 of issue 9: the cap and the per-consumer quota are checked by `reserve`,
+    /// before any vector exists; reservations count, and released or removed places come
+    /// back.
+    #[test]
+    fn reservations_cap_and_quota() {
+        let mut cs = Contexts::new(60, 3, MncLen::Two);
+        let r1 = cs.reserve("amf-1", 2, 0).unwrap();
+        let r2 = cs.reserve("amf-1", 2, 0).unwrap();
+        assert_eq!(
+            cs.reserve("amf-1", 2, 0).err(),
+            Some(CoreError::QuotaExceeded(2))
+        );
+        let r3 = cs.reserve("amf-2", 2, 0).unwrap();
+        // Three places taken (none inserted yet): the AUSF is full for everyone.
+        assert_eq!(cs.reserve("amf-3", 2, 0).err(), Some(CoreError::Full(3)));
+        cs.release(r3);
+        assert_eq!(cs.held_by("amf-2"), 0);
+        cs.insert_5g_aka("a", r1, suc(), snn(), sub(false), he_av(), 0)
+            .unwrap();
+        cs.insert_5g_aka("b", r2, suc(), snn(), sub(false), he_av(), 0)
+            .unwrap();
+        assert_eq!((cs.len(), cs.held_by("amf-1"), cs.reserved), (2, 2, 0));
+        assert_eq!(
+            cs.reserve("amf-1", 2, 10).err(),
+            Some(CoreError::QuotaExceeded(2))
+        );
+        // A deregistration frees the owner's places.
+        assert_eq!(cs.remove_supi(&Supi::parse(SUPI).unwrap()), 2);
+        assert_eq!(cs.held_by("amf-1"), 0);
+        let r = cs.reserve("amf-1", 2, 10).unwrap();
+        assert_eq!(r.owner(), "amf-1");
+        cs.insert_5g_aka("c", r, suc(), snn(), sub(false), he_av(), 10)
+            .unwrap();
+        // Expiry frees them too (the refused reservation sweeps first).
+        let r = cs.reserve("amf-1", 1, 70).unwrap();
+        assert_eq!((cs.len(), cs.held_by("amf-1")), (0, 1));
+        cs.release(r);
+        assert!(cs.per_owner.is_empty());
     }
 }

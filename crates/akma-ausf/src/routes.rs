@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use akma_sbi_client::client::ClientError;
+use akma_sbi_model::common::Caller;
 use akma_sbi_model::nausf::{
     AuthType, AuthenticationInfo, ConfirmationData, DeregistrationInfo, EapSession, Link, Links,
     LinksValue, UEAuthenticationCtx, API_PATH, LINK_5G_AKA, LINK_EAP_SESSION, MEDIA_3GPP_HAL_JSON,
@@ -82,7 +83,9 @@ impl Operation {
     }
 }
 
-/// Maps an operation's failure to the error sent to the consumer.
+/// Maps an operation's failure to the error sent to the consumer. A peer's `detail` text
+/// is never forwarded (it may name the subscriber): the consumer gets this AUSF's own fixed
+/// text for the peer's cause.
 pub fn to_sbi_error(e: AusfError) -> SbiError {
     match e {
         AusfError::Core(c) => match c {
@@ -97,7 +100,12 @@ pub fn to_sbi_error(e: AusfError) -> SbiError {
             CoreError::IdentifierMismatch { .. } => {
                 SbiError::mandatory_incorrect("/eapPayload", c.to_string())
             }
+            // The AUSF as a whole is full: it is congested for everyone.
             CoreError::Full(_) => SbiError::ServiceUnavailable {
+                detail: c.to_string(),
+            },
+            // This consumer holds its quota: its traffic is excessive, others are served.
+            CoreError::QuotaExceeded(_) => SbiError::TooManyRequests {
                 detail: c.to_string(),
             },
             CoreError::IdInUse => SbiError::internal(c),
@@ -111,19 +119,41 @@ pub fn to_sbi_error(e: AusfError) -> SbiError {
         ),
         AusfError::Udm(c) => udm_error(c),
         AusfError::UdmAnswer(_) => SbiError::internal(e),
-        AusfError::Aanf(ClientError::Transport { .. }) => SbiError::ServiceUnavailable {
-            detail: "the AAnF is not reachable".into(),
-        },
-        AusfError::Aanf(c) => SbiError::internal(format!("AAnF: {c}")),
-        AusfError::Random(_) => SbiError::internal(e),
+        AusfError::Aanf(c) => aanf_error(c),
+        AusfError::Random(_) | AusfError::Internal(_) => SbiError::internal(e),
     }
 }
 
-/// The UDM's refusals that concern the subscriber or the request are passed on with their
-/// cause (404 USER_NOT_FOUND, 403 AUTHENTICATION_REJECTED / SERVING_NETWORK_NOT_AUTHORIZED /
-/// INVALID_HN_PUBLIC_KEY_IDENTIFIER / INVALID_SCHEME_OUTPUT, 501
-/// UNSUPPORTED_PROTECTION_SCHEME); a 400 concerns what the AMF sent (the SUPI/SUCI, the
-/// resynchronisation data); anything else is the AUSF's problem.
+/// This AUSF's own text for a cause a peer sent (never the peer's `detail`).
+fn cause_text(cause: ApiCause) -> &'static str {
+    match cause {
+        ApiCause::UserNotFound => "the UDM does not know the subscriber",
+        ApiCause::DataNotFound => "the UDM has no such data",
+        ApiCause::ContextNotFound => "the UDM has no such context",
+        ApiCause::AuthenticationRejected => "the UDM rejected the authentication",
+        ApiCause::ServingNetworkNotAuthorized => {
+            "the UDM does not authorise this serving network for the subscriber"
+        }
+        ApiCause::InvalidHnPublicKeyIdentifier => {
+            "the UDM has no home network key for the SUCI's protection scheme and key id"
+        }
+        ApiCause::InvalidSchemeOutput => "the UDM cannot de-conceal the SUCI's scheme output",
+        ApiCause::UnsupportedProtectionScheme => {
+            "the UDM does not support the SUCI's protection scheme"
+        }
+    }
+}
+
+/// Every UDM answer, mapped deliberately (the UDM's `detail` is logged by the caller at
+/// most, never sent):
+///
+/// | UDM | AUSF answers |
+/// |---|---|
+/// | not reachable | 503 `NF_CONGESTION` |
+/// | 404 `USER_NOT_FOUND`, 403 `AUTHENTICATION_REJECTED` / `SERVING_NETWORK_NOT_AUTHORIZED` / `INVALID_HN_PUBLIC_KEY_IDENTIFIER` / `INVALID_SCHEME_OUTPUT`, 501 `UNSUPPORTED_PROTECTION_SCHEME` | the same status and cause, this AUSF's text |
+/// | 400 | 400 `MANDATORY_IE_INCORRECT` on `/supiOrSuci` (or the UDM's `/resynchronizationInfo…` pointers): it concerns what the AMF sent |
+/// | 503 (`NF_CONGESTION` or any), 429 `NF_CONGESTION_RISK`, 504 | 503 `NF_CONGESTION`: the AUSF cannot serve now, the AMF may retry or use another AUSF |
+/// | 401, 403 `UNAUTHORIZED_CONSUMER`, 404 without a cause above, 405, 411, 413, 415, 500, anything else | 500 `SYSTEM_FAILURE`: the AUSF's own configuration or a UDM fault, nothing the AMF can change |
 fn udm_error(c: ClientError) -> SbiError {
     match &c {
         ClientError::Transport { .. } => SbiError::ServiceUnavailable {
@@ -132,50 +162,72 @@ fn udm_error(c: ClientError) -> SbiError {
         ClientError::Problem {
             status, problem, ..
         } => {
-            let detail = problem.detail.clone().unwrap_or_default();
             if let Some(cause) = problem.cause.as_deref().and_then(ApiCause::from_cause) {
-                return SbiError::application(cause, format!("UDM: {detail}"));
+                return SbiError::application(cause, cause_text(cause));
             }
-            if *status == StatusCode::BAD_REQUEST {
-                let params: Vec<InvalidParam> = problem
-                    .invalid_params
-                    .clone()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|p| {
-                        if p.param.starts_with("/resynchronizationInfo") {
-                            p
+            match *status {
+                StatusCode::BAD_REQUEST => {
+                    let mut params: Vec<InvalidParam> = Vec::new();
+                    for p in problem.invalid_params.iter().flatten() {
+                        let param = if p.param.starts_with("/resynchronizationInfo") {
+                            p.param.clone()
                         } else {
-                            InvalidParam {
-                                param: "/supiOrSuci".into(),
-                                reason: p.reason.or_else(|| Some(detail.clone())),
-                            }
+                            "/supiOrSuci".to_owned()
+                        };
+                        if !params.iter().any(|q| q.param == param) {
+                            params.push(InvalidParam::with_reason(
+                                param,
+                                "refused by the UDM as malformed",
+                            ));
                         }
-                    })
-                    .collect();
-                let params = if params.is_empty() {
-                    vec![InvalidParam::with_reason(
-                        "/supiOrSuci",
-                        format!("the UDM refused it: {detail}"),
-                    )]
-                } else {
-                    params
-                };
-                return SbiError::MandatoryIeIncorrect { params };
+                    }
+                    if params.is_empty() {
+                        params.push(InvalidParam::with_reason(
+                            "/supiOrSuci",
+                            "refused by the UDM as malformed",
+                        ));
+                    }
+                    SbiError::MandatoryIeIncorrect { params }
+                }
+                StatusCode::SERVICE_UNAVAILABLE
+                | StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::GATEWAY_TIMEOUT => SbiError::ServiceUnavailable {
+                    detail: "the UDM is congested or unavailable; retry later".into(),
+                },
+                _ => SbiError::internal(format!("UDM: {c}")),
             }
-            SbiError::internal(format!("UDM: {c}"))
         }
         _ => SbiError::internal(format!("UDM: {c}")),
     }
 }
 
+/// The AAnF's answers (only when `require_akma_registration` fails the authentication):
+/// not reachable, 503, 429 or 504 → 503 `NF_CONGESTION`; anything else → 500.
+fn aanf_error(c: ClientError) -> SbiError {
+    match &c {
+        ClientError::Transport { .. } => SbiError::ServiceUnavailable {
+            detail: "the AAnF is not reachable".into(),
+        },
+        ClientError::Problem { status, .. }
+            if matches!(
+                *status,
+                StatusCode::SERVICE_UNAVAILABLE
+                    | StatusCode::TOO_MANY_REQUESTS
+                    | StatusCode::GATEWAY_TIMEOUT
+            ) =>
+        {
+            SbiError::ServiceUnavailable {
+                detail: "the AAnF is congested or unavailable; retry later".into(),
+            }
+        }
+        _ => SbiError::internal(format!("AAnF: {c}")),
+    }
+}
+
 /// Authenticates the consumer (`akma_sbi_server::consumer`) and checks that it may use
 /// `op`.
-fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<(), SbiError> {
-    state
-        .auth
-        .authorize(req.extensions(), op.descriptor())
-        .map(|_| ())
+fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Caller, SbiError> {
+    state.auth.authorize(req.extensions(), op.descriptor())
 }
 
 /// The `{apiRoot}` for links: configured, or the request's scheme and authority (the
@@ -214,10 +266,14 @@ async fn authenticate(
     State(state): State<Arc<AppState>>,
     req: Request,
 ) -> Result<Response, SbiError> {
-    authorize(&state, &req, Operation::Authenticate)?;
+    let caller = authorize(&state, &req, Operation::Authenticate)?;
     let root = api_root(&state, &req);
     let info: AuthenticationInfo = parse_request(req).await?;
-    let started = state.ausf.authenticate(info).await.map_err(to_sbi_error)?;
+    let started = state
+        .ausf
+        .authenticate(&caller, info)
+        .await
+        .map_err(to_sbi_error)?;
     let location = ctx_url(&root, &started.id);
     let (auth_type, links) = match started.method {
         Method::FiveGAka => (
@@ -250,9 +306,13 @@ async fn confirm(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, SbiError> {
-    authorize(&state, &req, Operation::Confirm)?;
+    let caller = authorize(&state, &req, Operation::Confirm)?;
     let data: ConfirmationData = parse_request(req).await?;
-    let answer = state.ausf.confirm(&id, data).await.map_err(to_sbi_error)?;
+    let answer = state
+        .ausf
+        .confirm(&caller, &id, data)
+        .await
+        .map_err(to_sbi_error)?;
     Ok(SbiJson(answer).into_response())
 }
 
@@ -261,12 +321,12 @@ async fn eap_session(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, SbiError> {
-    authorize(&state, &req, Operation::EapSession)?;
+    let caller = authorize(&state, &req, Operation::EapSession)?;
     let root = api_root(&state, &req);
     let session: EapSession = parse_request(req).await?;
     match state
         .ausf
-        .eap_session(&id, session)
+        .eap_session(&caller, &id, session)
         .await
         .map_err(to_sbi_error)?
     {
@@ -292,10 +352,10 @@ async fn delete_5g_aka(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, SbiError> {
-    authorize(&state, &req, Operation::DeleteResult)?;
+    let caller = authorize(&state, &req, Operation::DeleteResult)?;
     state
         .ausf
-        .delete_result(&id, Method::FiveGAka)
+        .delete_result(&caller, &id, Method::FiveGAka)
         .await
         .map_err(to_sbi_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -306,10 +366,10 @@ async fn delete_eap(
     Path(id): Path<String>,
     req: Request,
 ) -> Result<Response, SbiError> {
-    authorize(&state, &req, Operation::DeleteResult)?;
+    let caller = authorize(&state, &req, Operation::DeleteResult)?;
     state
         .ausf
-        .delete_result(&id, Method::EapAkaPrime)
+        .delete_result(&caller, &id, Method::EapAkaPrime)
         .await
         .map_err(to_sbi_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())

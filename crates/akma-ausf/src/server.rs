@@ -22,7 +22,8 @@ use clap::Args;
 use zeroize::Zeroizing;
 
 use crate::config::{
-    check_uri, AusfConfig, ConfigError, DEFAULT_CONTEXT_LIFETIME_SECS, DEFAULT_MAX_CONTEXTS,
+    check_uri, default_max_contexts_per_consumer, AusfConfig, ConfigError, NfType,
+    DEFAULT_CONTEXT_LIFETIME_SECS, DEFAULT_MAX_CONTEXTS,
 };
 use crate::routes::{sbi_router, AppState, AusfOps, AuthMode};
 use crate::service::{system_clock, Ausf, Clock, Settings};
@@ -68,7 +69,8 @@ pub struct AusfArgs {
     /// The home network's MNC length, 2 or 3 (default 2), for the A-KID realm.
     #[arg(long, value_name = "2|3", env = "AKMA_AUSF_MNC_LEN")]
     pub mnc_len: Option<usize>,
-    /// A serving network name this AUSF accepts (repeatable; default: any).
+    /// A serving network name of every AMF/SEAF without its own `serving_networks`
+    /// (repeatable; replaces the file's top-level list; development default: any).
     #[arg(long = "serving-network", value_name = "SNN")]
     pub serving_networks: Vec<String>,
     /// Seconds after which an unconfirmed authentication context is dropped (default 60).
@@ -213,12 +215,43 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
             }
         }
     }
+    // TS 33.501 §6.1.2: in production every AMF/SEAF is bound to the serving networks it
+    // serves (its entry's list, else the top-level one); none is a configuration error.
+    if !host.dev && serving_networks.is_none() {
+        let mut unbound: Vec<&String> = config
+            .host
+            .consumers
+            .iter()
+            .filter(|(id, t)| {
+                matches!(t, NfType::Amf | NfType::Seaf)
+                    && config
+                        .consumer_policies
+                        .get(*id)
+                        .is_none_or(|p| p.serving_networks.is_none())
+            })
+            .map(|(id, _)| id)
+            .collect();
+        unbound.sort();
+        if let Some(id) = unbound.first() {
+            return Err(cfg_err(ConfigError::invalid(
+                format!("[[consumer]] {id:?} serving_networks"),
+                "an AMF/SEAF consumer needs the serving network names it serves: give \
+                 `serving_networks = [\"5G:mnc…\"]` on its entry, or a top-level \
+                 `serving_networks` for every AMF/SEAF",
+            )));
+        }
+    }
+    let max_contexts = config.max_contexts.unwrap_or(DEFAULT_MAX_CONTEXTS);
     let settings = Settings {
         nf_instance_id,
         mnc_len,
         serving_networks,
+        consumers: config.consumer_policies.clone(),
         context_lifetime_secs,
-        max_contexts: config.max_contexts.unwrap_or(DEFAULT_MAX_CONTEXTS),
+        max_contexts,
+        max_contexts_per_consumer: config
+            .max_contexts_per_consumer
+            .unwrap_or_else(|| default_max_contexts_per_consumer(max_contexts)),
         require_akma_registration: config.require_akma_registration,
     };
     Ok(Resolved {

@@ -16,6 +16,7 @@
 //! AF gets 204) until its next primary authentication. `require_akma_registration = true`
 //! inverts this: the confirmation then fails with 503 and the UDM is told `success: false`.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -23,7 +24,7 @@ use std::time::Instant;
 use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
 use akma_sbi_client::client::{ClientError, NaanfClient, NudmUeauClient};
-use akma_sbi_model::common::NfInstanceId;
+use akma_sbi_model::common::{Caller, NfInstanceId};
 use akma_sbi_model::naanf::{AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::nausf::{
     AuthData5g, AuthResult, AuthenticationInfo, ConfirmationData, ConfirmationDataResponse,
@@ -36,7 +37,8 @@ use akma_sbi_server::problem::ApiCause;
 use time::OffsetDateTime;
 
 use crate::core::{
-    AkmaRegistration, Contexts, CoreError, EapAv, EapOutcome, HeAv5g, Method, Subscriber, Verdict,
+    AkmaRegistration, Contexts, CoreError, EapAv, EapOutcome, HeAv5g, Method, Reservation,
+    Subscriber, Verdict,
 };
 use crate::metrics::{Hop, Metrics};
 
@@ -48,6 +50,20 @@ pub fn system_clock() -> Clock {
     Clock::system()
 }
 
+/// The owner of the contexts created in development mode (no consumer identity: every
+/// development caller is this one consumer).
+pub const DEV_OWNER: &str = "dev";
+
+/// What one consumer (AMF/SEAF) may do, from its `[[consumer]]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsumerPolicy {
+    /// The serving network names it serves (TS 33.501 §6.1.2); `None`: the AUSF's
+    /// `serving_networks`.
+    pub serving_networks: Option<Vec<ServingNetworkName>>,
+    /// Most contexts it may hold; `None`: [`Settings::max_contexts_per_consumer`].
+    pub max_contexts: Option<usize>,
+}
+
 /// The AUSF's settings, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -55,12 +71,19 @@ pub struct Settings {
     pub nf_instance_id: NfInstanceId,
     /// The home network's MNC length (for the A-KID realm).
     pub mnc_len: MncLen,
-    /// Serving network names accepted; `None` accepts any.
+    /// The serving network names of a consumer without its own list, and of the
+    /// development caller; `None`: none in production (a request is refused), any valid
+    /// one in development mode.
     pub serving_networks: Option<Vec<ServingNetworkName>>,
+    /// Per-consumer settings, by normalised NF instance id.
+    pub consumers: HashMap<String, ConsumerPolicy>,
     /// Lifetime of an authentication context in seconds.
     pub context_lifetime_secs: u64,
     /// Most contexts at a time.
     pub max_contexts: usize,
+    /// Most contexts one consumer may hold at a time, unless its entry says otherwise (the
+    /// development caller has no quota of its own: only `max_contexts`).
+    pub max_contexts_per_consumer: usize,
     /// Whether a failed AnchorKey_Register fails the authentication.
     pub require_akma_registration: bool,
 }
@@ -90,6 +113,9 @@ pub enum AusfError {
     /// No randomness for a context id.
     #[error("no randomness available: {0}")]
     Random(String),
+    /// A broken internal invariant (a bug).
+    #[error("internal: {0}")]
+    Internal(&'static str),
 }
 
 /// A started authentication: what goes into the 201.
@@ -132,6 +158,45 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], AusfError> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).map_err(|e| AusfError::Random(e.to_string()))?;
     Ok(b)
+}
+
+/// The owner of the contexts a caller creates: its NF instance id (normalised by the
+/// consumer authentication), or [`DEV_OWNER`].
+pub fn owner_of(caller: &Caller) -> &str {
+    match caller {
+        Caller::Nf(c) => &c.nf_instance_id,
+        Caller::Dev => DEV_OWNER,
+    }
+}
+
+/// A reserved place for a context, given back when dropped unused (the UDM refused, the
+/// answer was unusable, or the request was cancelled while the UDM was asked).
+struct Place<'a> {
+    ausf: &'a Ausf,
+    r: Option<Reservation>,
+}
+
+impl Place<'_> {
+    /// Creates the context in the reserved place.
+    fn fill<T>(
+        mut self,
+        f: impl FnOnce(&mut Contexts, Reservation) -> Result<T, CoreError>,
+    ) -> Result<T, AusfError> {
+        let r = self
+            .r
+            .take()
+            .ok_or(AusfError::Internal("a reserved place was used twice"))?;
+        let mut contexts = self.ausf.contexts();
+        Ok(f(&mut contexts, r)?)
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        if let Some(r) = self.r.take() {
+            self.ausf.contexts().release(r);
+        }
+    }
 }
 
 fn auth_type(m: Method) -> AuthType {
@@ -266,16 +331,66 @@ impl Ausf {
         Ok(Subscriber { supi, akma })
     }
 
-    /// `POST /ue-authentications` (Nausf_UEAuthentication_Authenticate, TS 33.501 §6.1.3):
-    /// checks the serving network, gets a vector from the UDM (forwarding
-    /// `resynchronizationInfo`), and creates the context.
-    pub async fn authenticate(&self, info: AuthenticationInfo) -> Result<Started, AusfError> {
-        let snn = info.serving_network_name.clone();
-        if let Some(allowed) = &self.inner.settings.serving_networks {
-            if !allowed.contains(&snn) {
-                return Err(AusfError::ServingNetworkNotAuthorized(snn.to_string()));
-            }
+    /// TS 33.501 §6.1.2: the requesting SEAF must be entitled to the serving network name.
+    /// A consumer's own list, else the AUSF's `serving_networks`; in development mode
+    /// (no identity) the AUSF's list, and without one any valid name.
+    pub fn check_serving_network(
+        &self,
+        caller: &Caller,
+        snn: &ServingNetworkName,
+    ) -> Result<(), AusfError> {
+        let s = &self.inner.settings;
+        let allowed = match caller {
+            Caller::Nf(c) => s
+                .consumers
+                .get(&c.nf_instance_id)
+                .and_then(|p| p.serving_networks.as_ref())
+                .or(s.serving_networks.as_ref()),
+            Caller::Dev => match &s.serving_networks {
+                None => return Ok(()),
+                Some(list) => Some(list),
+            },
+        };
+        if allowed.is_some_and(|list| list.contains(snn)) {
+            Ok(())
+        } else {
+            Err(AusfError::ServingNetworkNotAuthorized(snn.to_string()))
         }
+    }
+
+    /// How many contexts a caller may hold.
+    pub fn quota(&self, caller: &Caller) -> usize {
+        let s = &self.inner.settings;
+        match caller {
+            Caller::Nf(c) => s
+                .consumers
+                .get(&c.nf_instance_id)
+                .and_then(|p| p.max_contexts)
+                .unwrap_or(s.max_contexts_per_consumer),
+            Caller::Dev => usize::MAX,
+        }
+    }
+
+    /// `POST /ue-authentications` (Nausf_UEAuthentication_Authenticate, TS 33.501 §6.1.3):
+    /// checks that the caller may use the serving network and reserves a place for the
+    /// context (the AUSF's cap, the caller's quota) before it asks the UDM for a vector
+    /// (forwarding `resynchronizationInfo`), so that a refusal costs the UDM nothing; then
+    /// creates the context, owned by the caller.
+    pub async fn authenticate(
+        &self,
+        caller: &Caller,
+        info: AuthenticationInfo,
+    ) -> Result<Started, AusfError> {
+        let snn = info.serving_network_name.clone();
+        self.check_serving_network(caller, &snn)?;
+        let now = self.now();
+        let reservation = self
+            .contexts()
+            .reserve(owner_of(caller), self.quota(caller), now)?;
+        let place = Place {
+            ausf: self,
+            r: Some(reservation),
+        };
         let result = self
             .generate_auth_data(
                 &info.supi_or_suci,
@@ -295,14 +410,10 @@ impl Ausf {
                     xres_star: av.xres_star.clone(),
                     k_ausf: av.kausf.clone(),
                 };
-                let se_av = self.contexts().insert_5g_aka(
-                    &id,
-                    info.supi_or_suci,
-                    snn.clone(),
-                    sub,
-                    av,
-                    now,
-                )?;
+                let supi_or_suci = info.supi_or_suci;
+                let se_av = place.fill(|cs, r| {
+                    cs.insert_5g_aka(&id, r, supi_or_suci, snn.clone(), sub, av, now)
+                })?;
                 tracing::info!(auth_ctx = %id, method = "5G_AKA", "authentication started");
                 Ok(Started {
                     id,
@@ -320,15 +431,10 @@ impl Ausf {
                     ik_prime: av.ik_prime.clone(),
                 };
                 let [identifier] = random_bytes::<1>()?;
-                let challenge = self.contexts().insert_eap(
-                    &id,
-                    info.supi_or_suci,
-                    snn.clone(),
-                    sub,
-                    av,
-                    identifier,
-                    now,
-                )?;
+                let supi_or_suci = info.supi_or_suci;
+                let challenge = place.fill(|cs, r| {
+                    cs.insert_eap(&id, r, supi_or_suci, snn.clone(), sub, av, identifier, now)
+                })?;
                 tracing::info!(auth_ctx = %id, method = "EAP_AKA_PRIME", "authentication started");
                 Ok(Started {
                     id,
@@ -458,15 +564,17 @@ impl Ausf {
     }
 
     /// `PUT …/{authCtxId}/5g-aka-confirmation` (TS 33.501 §6.1.3.2 steps 10–12).
+    /// Only the consumer that created the context may confirm it (another gets 404).
     pub async fn confirm(
         &self,
+        caller: &Caller,
         id: &str,
         data: ConfirmationData,
     ) -> Result<ConfirmationDataResponse, AusfError> {
         let now = self.now();
-        let verdict = self
-            .contexts()
-            .confirm_5g_aka(id, data.res_star.as_ref(), now)?;
+        let verdict =
+            self.contexts()
+                .confirm_5g_aka(id, owner_of(caller), data.res_star.as_ref(), now)?;
         let (ok, _) = self.complete(id, Method::FiveGAka, verdict).await?;
         Ok(match ok {
             Some((supi, k_seaf)) => ConfirmationDataResponse::success(supi, k_seaf),
@@ -474,11 +582,18 @@ impl Ausf {
         })
     }
 
-    /// `POST …/{authCtxId}/eap-session` (TS 33.501 §6.1.3.1, RFC 9048).
-    pub async fn eap_session(&self, id: &str, session: EapSession) -> Result<EapAnswer, AusfError> {
+    /// `POST …/{authCtxId}/eap-session` (TS 33.501 §6.1.3.1, RFC 9048); only the consumer
+    /// that created the context may continue it (another gets 404).
+    pub async fn eap_session(
+        &self,
+        caller: &Caller,
+        id: &str,
+        session: EapSession,
+    ) -> Result<EapAnswer, AusfError> {
         let payload = session.eap_payload.ok_or(AusfError::NoEapPayload)?;
         let now = self.now();
-        let outcome = self.contexts().eap_step(id, &payload, now)?;
+        let owner = owner_of(caller);
+        let outcome = self.contexts().eap_step(id, owner, &payload, now)?;
         match outcome {
             EapOutcome::Final(verdict) => {
                 let (ok, eap) = self.complete(id, Method::EapAkaPrime, verdict).await?;
@@ -546,7 +661,7 @@ impl Ausf {
                     }
                 };
                 let now = self.now();
-                let challenge = self.contexts().eap_rechallenge(id, av, now)?;
+                let challenge = self.contexts().eap_rechallenge(id, owner, av, now)?;
                 tracing::info!(auth_ctx = %id, "resynchronised; new AKA'-Challenge sent");
                 Ok(EapAnswer::Continue(challenge))
             }
@@ -559,9 +674,17 @@ impl Ausf {
     /// AAnF: it cannot be told apart there from a newer one of the same SUPI, and an unused
     /// context is harmless (the UE never derived its A-KID) and is replaced by the next
     /// authentication.
-    pub async fn delete_result(&self, id: &str, method: Method) -> Result<(), AusfError> {
+    /// Only the consumer that created the context may delete it (another gets 404).
+    pub async fn delete_result(
+        &self,
+        caller: &Caller,
+        id: &str,
+        method: Method,
+    ) -> Result<(), AusfError> {
         let now = self.now();
-        let removed = self.contexts().delete_result(id, method, now)?;
+        let removed = self
+            .contexts()
+            .delete_result(id, owner_of(caller), method, now)?;
         if let Some(location) = &removed.auth_event {
             let mut event = AuthEvent::new(
                 self.inner.settings.nf_instance_id.clone(),

@@ -107,6 +107,13 @@ pub enum SbiError {
         /// Why.
         detail: String,
     },
+    /// 429 `NF_CONGESTION_RISK` (TS 29.500 §5.2.7.2): this consumer's traffic is excessive
+    /// (e.g. it holds its quota of resources); others are still served.
+    #[error("too many requests: {detail}")]
+    TooManyRequests {
+        /// Why.
+        detail: String,
+    },
     /// An API-specific application error with its fixed status (404 `USER_NOT_FOUND`,
     /// 403 `AUTHENTICATION_REJECTED`, 501 `UNSUPPORTED_PROTECTION_SCHEME`, ...).
     #[error("{}: {detail}", .cause.as_str())]
@@ -178,6 +185,7 @@ impl SbiError {
             }
             SbiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             SbiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            SbiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             SbiError::Application { cause, .. } => {
                 StatusCode::from_u16(cause.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -201,6 +209,7 @@ impl SbiError {
             SbiError::Forbidden { cause, .. } => cause.as_str(),
             SbiError::Internal { .. } => cause::SYSTEM_FAILURE,
             SbiError::ServiceUnavailable { .. } => cause::NF_CONGESTION,
+            SbiError::TooManyRequests { .. } => cause::NF_CONGESTION_RISK,
             SbiError::Application { cause, .. } => cause.as_str(),
         })
     }
@@ -382,6 +391,11 @@ mod tests {
                 SbiError::ServiceUnavailable { detail: "x".into() },
                 503,
                 Some("NF_CONGESTION"),
+            ),
+            (
+                SbiError::TooManyRequests { detail: "x".into() },
+                429,
+                Some("NF_CONGESTION_RISK"),
             ),
         ];
         for (e, status, cause) in cases {

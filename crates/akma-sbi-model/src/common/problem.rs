@@ -29,6 +29,8 @@ pub mod cause {
     pub const SYSTEM_FAILURE: &str = "SYSTEM_FAILURE";
     /// The NF is overloaded or not ready.
     pub const NF_CONGESTION: &str = "NF_CONGESTION";
+    /// The consumer's traffic is excessive: it could overload the NF if it went on (429).
+    pub const NF_CONGESTION_RISK: &str = "NF_CONGESTION_RISK";
     /// The consumer may not use this operation.
     pub const UNAUTHORIZED_CONSUMER: &str = "UNAUTHORIZED_CONSUMER";
     /// The AF may not obtain keys for this AF identifier (project cause, `conventions.md`).
