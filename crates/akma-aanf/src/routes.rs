@@ -48,9 +48,10 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
         AanfError::Rule(RuleError::AfNotAuthorized(d)) => {
             SbiError::forbidden(ForbiddenCause::AfNotAuthorized, d)
         }
-        AanfError::Store(StoreError::AKidConflict { a_kid }) => SbiError::mandatory_incorrect(
+        // The detail never names the A-KID (nor any identity: issue 9, finding 6).
+        AanfError::Store(StoreError::AKidConflict { .. }) => SbiError::mandatory_incorrect(
             "/aKId",
-            format!("A-KID {a_kid} is registered for another subscriber"),
+            "this A-KID is registered for another subscriber",
         ),
         AanfError::Store(StoreError::InvalidContext(reason)) => {
             SbiError::mandatory_incorrect("/supi", reason)

@@ -69,7 +69,21 @@ fn suci_cause(e: &SuciError) -> Option<ApiCause> {
     })
 }
 
+/// The detail of a SUCI refusal: the error's words where they cannot hold a part of the SUCI
+/// or of the de-concealed SUPI (scheme, key id, lengths), fixed words where they could (a
+/// malformed SUCI's fields, an invalid plaintext). Error details never carry an identity.
+fn suci_detail(e: &SuciError) -> String {
+    match e {
+        SuciError::Suci(_) => "SUCI: malformed (TS 29.503 SupiOrSuci pattern)".into(),
+        SuciError::InvalidPlaintext(_) | SuciError::Supi(_) => {
+            "SUCI: the de-concealed plaintext is not a valid MSIN or NAI username".into()
+        }
+        other => format!("SUCI: {other}"),
+    }
+}
+
 /// Maps an operation's failure to the SBI error sent to the consumer (TS 29.503 causes).
+/// No detail carries a SUPI, SUCI, GPSI or key (issue 9, finding 6).
 pub fn to_sbi_error(e: UdmError) -> SbiError {
     match e {
         UdmError::Rule(RuleError::UnauthorizedConsumer(d)) => {
@@ -96,7 +110,7 @@ pub fn to_sbi_error(e: UdmError) -> SbiError {
         UdmError::UserNotFound(d) => SbiError::application(ApiCause::UserNotFound, d),
         UdmError::EventNotFound(d) => SbiError::application(ApiCause::DataNotFound, d),
         UdmError::Suci(e) => match suci_cause(&e) {
-            Some(cause) => SbiError::application(cause, format!("SUCI: {e}")),
+            Some(cause) => SbiError::application(cause, suci_detail(&e)),
             None => SbiError::internal(format!("SUCI de-concealment: {e}")),
         },
         UdmError::NullSchemeRefused => SbiError::application(

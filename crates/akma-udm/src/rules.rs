@@ -93,6 +93,31 @@ pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
         .map_err(|e| RuleError::UnauthorizedConsumer(e.to_string()))
 }
 
+/// Checks that an NF instance id the request claims (`ausfInstanceId` of
+/// GenerateAuthData, `nfInstanceId` of an auth event, at `pointer`) is the authenticated
+/// consumer's own, so that one AUSF cannot ask or record as another (403
+/// `UNAUTHORIZED_CONSUMER`). In development mode there is no identity to compare: any id is
+/// accepted.
+pub fn check_claimed_instance(
+    consumer: &Consumer,
+    claimed: &akma_sbi_model::common::NfInstanceId,
+    pointer: &str,
+) -> Result<(), RuleError> {
+    match consumer {
+        Consumer::Dev => Ok(()),
+        Consumer::Nf(c) => {
+            if akma_sbi_model::common::normalize_nf_id(claimed.as_str()) == c.nf_instance_id {
+                Ok(())
+            } else {
+                Err(RuleError::UnauthorizedConsumer(format!(
+                    "{pointer} is not the NF instance id of the authenticated consumer \
+                     (its client certificate and access token)"
+                )))
+            }
+        }
+    }
+}
+
 /// The PLMN part of a serving network name (`5G:mnc<MNC>.mcc<MCC>.3gppnetwork.org[:NID]`),
 /// with the MNC as its 3 digits; `None` for `5G:NSWO`.
 pub fn serving_plmn(snn: &ServingNetworkName) -> Option<(String, String)> {

@@ -88,10 +88,17 @@ pub struct Udm {
     sqn_locks: Arc<[tokio::sync::Mutex<()>]>,
 }
 
+/// Why a SUPI path variable is refused, in words that never repeat the value (error details
+/// never carry a SUPI or SUCI, not even a malformed one).
+const NOT_A_SUPI: &str = "not a SUPI: 'imsi-' and 5 to 15 digits, or 'nai-' and an NAI";
+
+/// The detail of every `USER_NOT_FOUND` (without the identity asked about).
+pub const NO_SUCH_SUBSCRIBER: &str = "no such subscriber";
+
 fn parse_supi(name: &'static str, s: &str) -> Result<Supi, UdmError> {
-    Supi::parse(s).map_err(|e| UdmError::BadPathParam {
+    Supi::parse(s).map_err(|_| UdmError::BadPathParam {
         name,
-        reason: e.to_string(),
+        reason: NOT_A_SUPI.into(),
     })
 }
 
@@ -158,9 +165,11 @@ impl Udm {
     /// The SUPI a `supiOrSuci` names: a SUPI as is, a SUCI de-concealed with the home
     /// network keys (TS 33.501 §6.12.2, the SIDF). `true` when it was a SUCI.
     pub fn resolve_supi_or_suci(&self, s: &str) -> Result<(Supi, bool), UdmError> {
-        match SupiOrSuci::parse(s).map_err(|e| UdmError::BadPathParam {
+        match SupiOrSuci::parse(s).map_err(|_| UdmError::BadPathParam {
             name: "supiOrSuci",
-            reason: e.to_string(),
+            reason: format!(
+                "{NOT_A_SUPI}; nor a SUCI: 'suci-' with the TS 29.503 SupiOrSuci pattern"
+            ),
         })? {
             SupiOrSuci::Supi(supi) => Ok((supi, false)),
             SupiOrSuci::Suci(suci) => {
@@ -185,6 +194,7 @@ impl Udm {
         req: &AuthenticationInfoRequest,
     ) -> Result<AuthenticationInfoResult, UdmError> {
         rules::authorize(consumer, Operation::GenerateAuthData)?;
+        rules::check_claimed_instance(consumer, &req.ausf_instance_id, "/ausfInstanceId")?;
         let (supi, from_suci) = self.resolve_supi_or_suci(supi_or_suci)?;
         rules::check_serving_network(&req.serving_network_name, &self.config.serving_networks)?;
         let _queued = self.sqn_lock(&supi).lock().await;
@@ -193,7 +203,7 @@ impl Udm {
                 .store
                 .get(&supi)
                 .await?
-                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber {supi}")))?;
+                .ok_or_else(|| UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()))?;
             let mut state = sub.sqn;
             if let Some(info) = &req.resynchronization_info {
                 let m = Milenage::new(&sub.k, &sub.opc);
@@ -220,6 +230,7 @@ impl Udm {
         event: AuthEvent,
     ) -> Result<StoredAuthEvent, UdmError> {
         rules::authorize(consumer, Operation::ConfirmAuth)?;
+        rules::check_claimed_instance(consumer, &event.nf_instance_id, "/nfInstanceId")?;
         let supi = parse_supi("supi", supi)?;
         if event.auth_removal_ind {
             return Err(UdmError::BadOptionalAttribute {
@@ -232,7 +243,7 @@ impl Udm {
             event,
         };
         if !self.store.put_auth_event(&supi, &stored).await? {
-            return Err(UdmError::UserNotFound(format!("no subscriber {supi}")));
+            return Err(UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()));
         }
         Ok(stored)
     }
@@ -247,6 +258,7 @@ impl Udm {
         event: &AuthEvent,
     ) -> Result<(), UdmError> {
         rules::authorize(consumer, Operation::DeleteAuth)?;
+        rules::check_claimed_instance(consumer, &event.nf_instance_id, "/nfInstanceId")?;
         let supi = parse_supi("supi", supi)?;
         if !event.auth_removal_ind {
             return Err(UdmError::BadOptionalAttribute {
@@ -255,13 +267,13 @@ impl Udm {
             });
         }
         if self.store.get(&supi).await?.is_none() {
-            return Err(UdmError::UserNotFound(format!("no subscriber {supi}")));
+            return Err(UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()));
         }
         if self.store.remove_auth_event(&supi, event_id).await? {
             Ok(())
         } else {
             Err(UdmError::EventNotFound(format!(
-                "no auth event {event_id} for {supi}"
+                "no auth event {event_id} for this subscriber"
             )))
         }
     }
@@ -276,15 +288,16 @@ impl Udm {
     ) -> Result<IdTranslationResult, UdmError> {
         rules::authorize(consumer, Operation::GetIdTranslation)?;
         if ue_id.starts_with("msisdn-") || ue_id.starts_with("extid-") {
-            let gpsi = Gpsi::parse(ue_id).map_err(|e| UdmError::BadPathParam {
+            let gpsi = Gpsi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
                 name: "ueId",
-                reason: e.to_string(),
+                reason: "not a GPSI: 'msisdn-' and 5 to 15 digits, or 'extid-<local>@<domain>'"
+                    .into(),
             })?;
             let supi = self
                 .store
                 .supi_by_gpsi(&gpsi)
                 .await?
-                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber has {gpsi}")))?;
+                .ok_or_else(|| UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()))?;
             Ok(rules::translation(
                 &supi,
                 &[],
@@ -292,15 +305,17 @@ impl Udm {
                 requested_gpsi_type,
             ))
         } else {
-            let supi = Supi::parse(ue_id).map_err(|e| UdmError::BadPathParam {
+            let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
                 name: "ueId",
-                reason: format!("{e}; or a GPSI ('msisdn-<digits>' or 'extid-<local>@<domain>')"),
+                reason: format!(
+                    "{NOT_A_SUPI}; nor a GPSI ('msisdn-<digits>' or 'extid-<local>@<domain>')"
+                ),
             })?;
             let sub = self
                 .store
                 .get(&supi)
                 .await?
-                .ok_or_else(|| UdmError::UserNotFound(format!("no subscriber {supi}")))?;
+                .ok_or_else(|| UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()))?;
             Ok(rules::translation(
                 &sub.supi,
                 &sub.gpsis,

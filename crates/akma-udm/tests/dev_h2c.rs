@@ -666,3 +666,72 @@ async fn metrics_count_operations_and_store_writes() {
     );
     running.shutdown().await.unwrap();
 }
+
+/// Issue 9, finding 6: no error detail carries a SUPI, SUCI, GPSI or MSIN, whether the
+/// identity is unknown, malformed or does not de-conceal (the UDM used to answer
+/// `USER_NOT_FOUND: no subscriber imsi-…`).
+#[tokio::test]
+async fn error_details_never_carry_an_identity() {
+    let (_dir, _running, api) = started().await;
+    let ok = json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF_ID});
+    let mut answers = Vec::new();
+    let unknown = "imsi-001019999999999";
+    let a = api.generate(unknown, &ok).await;
+    a.assert_problem(404, Some("USER_NOT_FOUND"));
+    answers.push(a);
+    // An unknown subscriber behind a null-scheme SUCI (MSIN 9999999999).
+    let a = api.generate("suci-0-001-01-0-0-0-9999999999", &ok).await;
+    a.assert_problem(404, Some("USER_NOT_FOUND"));
+    answers.push(a);
+    // A malformed SUPI (16 digits) is not repeated either.
+    let a = api.generate("imsi-0010199999999999", &ok).await;
+    a.assert_problem(400, Some("MANDATORY_IE_INCORRECT"));
+    answers.push(a);
+    let a = api
+        .call(
+            Method::POST,
+            &format!("/nudm-ueau/v1/{unknown}/auth-events"),
+            Some(&auth_event(true)),
+        )
+        .await;
+    a.assert_problem(404, Some("USER_NOT_FOUND"));
+    answers.push(a);
+    let mut removal = auth_event(true);
+    removal["authRemovalInd"] = json!(true);
+    for supi in [unknown, AKMA_SUPI] {
+        let a = api
+            .call(
+                Method::PUT,
+                &format!("/nudm-ueau/v1/{supi}/auth-events/00ff"),
+                Some(&removal),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::NOT_FOUND, "{}", a.body);
+        answers.push(a);
+    }
+    for ue in [unknown, "msisdn-491799999999", "extid-nobody@example.com"] {
+        let a = api
+            .call(
+                Method::GET,
+                &format!("/nudm-sdm/v2/{ue}/id-translation-result"),
+                None,
+            )
+            .await;
+        a.assert_problem(404, Some("USER_NOT_FOUND"));
+        answers.push(a);
+    }
+    for a in &answers {
+        let wire = a.body.to_string();
+        for id in [
+            "9999999999",
+            "0010199999999999",
+            "imsi-0",
+            "suci-0",
+            "491799999999",
+            "nobody@",
+            &AKMA_SUPI[5..],
+        ] {
+            assert!(!wire.contains(id), "{id} in {wire}");
+        }
+    }
+}

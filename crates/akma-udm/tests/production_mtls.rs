@@ -311,3 +311,128 @@ async fn production_refuses_to_start_on_a_development_key_file() {
     );
     assert!(!e.contains("1111"), "{e}");
 }
+
+/// Issue 9, finding 12: the UDM checks the `ausfInstanceId` of GenerateAuthData and the
+/// `nfInstanceId` of an auth event against the authenticated AUSF (its certificate and
+/// token): another AUSF's id is refused with 403, costs no SQN and records nothing.
+#[tokio::test]
+async fn claimed_instance_ids_are_the_callers_own() {
+    const AUSF2_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0002";
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pki = TestPki::new();
+    let nrf = TestTokenIssuer::es256(NRF);
+    let server = pki.server_cert();
+    std::fs::write(d.join("server.crt"), &server.cert_pem).unwrap();
+    std::fs::write(d.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(d.join("ca.crt"), pki.ca_pem()).unwrap();
+    std::fs::write(d.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    let toml = format!(
+        r#"kek = "{KEK}"
+[tls]
+cert = "server.crt"
+key = "server.key"
+client_ca = "ca.crt"
+[oauth2]
+issuer = "{NRF}"
+audience = ["UDM"]
+es256_public_keys = ["nrf-es256.pem"]
+[[consumer]]
+id = "urn:uuid:{AUSF_ID}"
+nf_type = "AUSF"
+[[consumer]]
+id = "{AUSF2_ID}"
+nf_type = "AUSF"
+{}"#,
+        hn_keys_toml()
+    );
+    std::fs::write(d.join("udm.toml"), toml).unwrap();
+    let args = UdmArgs {
+        host: akma_udm::server::HostArgs {
+            config: Some(d.join("udm.toml")),
+            data: Some(d.join("data")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+    };
+    let running = start(resolve(&args).unwrap()).await.unwrap();
+    running.udm().provision(subscribers(), false).await.unwrap();
+    let port = running.addr.port();
+    let root = format!("https://localhost:{port}/nudm-ueau/v1/{AKMA_SUPI}");
+    let gen_url = format!("{root}/security-information/generate-auth-data");
+    let ausf = pki.reqwest_client(Some(&pki.client_cert(AUSF_ID, &["ausf.example.org"])));
+    let token = nrf.mint(AUSF_ID, json!("UDM"), "nudm-ueau", 3600);
+    let call = |method: Method, url: String, body: serde_json::Value| {
+        let (ausf, token) = (ausf.clone(), token.clone());
+        async move {
+            send(
+                &ausf,
+                method,
+                &url,
+                Some(&token),
+                Some(("application/json", body.to_string().into_bytes())),
+            )
+            .await
+        }
+    };
+    let seq = || async {
+        running
+            .udm()
+            .store()
+            .get(&AKMA_SUPI.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .sqn
+            .seq
+    };
+
+    // GenerateAuthData as another AUSF: 403, no SQN used. Its own id (any case, urn form): 200.
+    let before = seq().await;
+    let a = call(
+        Method::POST,
+        gen_url.clone(),
+        json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF2_ID}),
+    )
+    .await;
+    a.assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    assert!(a.body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("/ausfInstanceId"));
+    assert_eq!(seq().await, before);
+    let a = call(
+        Method::POST,
+        gen_url.clone(),
+        json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF_ID.to_uppercase()}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(seq().await, before + 1);
+
+    // An auth event recorded as another AUSF: 403, nothing stored.
+    let event = |nf: &str| {
+        json!({"nfInstanceId": nf, "success": true, "timeStamp": "2025-01-01T12:00:00Z",
+               "authType": "5G_AKA", "servingNetworkName": SNN})
+    };
+    call(Method::POST, format!("{root}/auth-events"), event(AUSF2_ID))
+        .await
+        .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    let a = call(Method::POST, format!("{root}/auth-events"), event(AUSF_ID)).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    let location = a.headers["location"].to_str().unwrap().to_owned();
+    // Its removal as another AUSF: 403, and the event stays (the right removal then works).
+    let mut removal = event(AUSF2_ID);
+    removal["authRemovalInd"] = json!(true);
+    call(Method::PUT, location.clone(), removal)
+        .await
+        .assert_problem(403, Some("UNAUTHORIZED_CONSUMER"));
+    let mut removal = event(AUSF_ID);
+    removal["authRemovalInd"] = json!(true);
+    let a = call(Method::PUT, location.clone(), removal.clone()).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.body);
+    call(Method::PUT, location, removal)
+        .await
+        .assert_problem(404, Some("DATA_NOT_FOUND"));
+    running.shutdown().await.unwrap();
+}
