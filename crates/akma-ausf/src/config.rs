@@ -543,4 +543,84 @@ ca = "ca.pem"
             assert!(e.contains(needle), "{text:?} -> {e}");
         }
     }
+
+    /// Issue 9, findings 3 and 9: the AUSF's own `[[consumer]]` keys, and their errors.
+    #[test]
+    fn consumer_serving_networks_and_quotas() {
+        let c = AusfConfig::parse(
+            r#"
+max_contexts = 100
+max_contexts_per_consumer = 10
+[[consumer]]
+id = "urn:uuid:6E3B0000-0000-4000-8000-000000000002"
+nf_type = "AMF"
+serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org", "5G:mnc070.mcc901.3gppnetwork.org"]
+max_contexts = 20
+[[consumer]]
+id = "6e3b0000-0000-4000-8000-000000000003"
+nf_type = "SEAF"
+[[consumer]]
+id = "6e3b0000-0000-4000-8000-000000000004"
+nf_type = "UDM"
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.max_contexts_per_consumer, Some(10));
+        let p = &c.consumer_policies["6e3b0000-0000-4000-8000-000000000002"];
+        assert_eq!(p.serving_networks.as_ref().unwrap().len(), 2);
+        assert_eq!(p.max_contexts, Some(20));
+        assert_eq!(c.consumer_policies.len(), 1);
+        assert_eq!(c.host.consumers.len(), 3);
+        assert_eq!(default_max_contexts_per_consumer(250_000), 125_000);
+        assert_eq!(default_max_contexts_per_consumer(1), 1);
+        let amf =
+            "[[consumer]]\nid = \"6e3b0000-0000-4000-8000-000000000002\"\nnf_type = \"AMF\"\n";
+        let udm =
+            "[[consumer]]\nid = \"6e3b0000-0000-4000-8000-000000000002\"\nnf_type = \"UDM\"\n";
+        for (text, needles) in [
+            (
+                format!("{amf}serving_networks = []"),
+                &["entry 1", "`serving_networks`", "empty"][..],
+            ),
+            (
+                format!("{amf}serving_networks = [\"5G:x\"]"),
+                &["entry 1", "`serving_networks`"],
+            ),
+            (
+                format!("{amf}serving_networks = \"5G:mnc001.mcc001.3gppnetwork.org\""),
+                &["`serving_networks`"],
+            ),
+            (format!("{amf}max_contexts = -1"), &["`max_contexts`"]),
+            (
+                format!("{amf}max_contexts = 0"),
+                &["max_contexts", "from 1"],
+            ),
+            (
+                format!("max_contexts = 5\n{amf}max_contexts = 6"),
+                &["max_contexts", "(5)"],
+            ),
+            (
+                format!("{udm}serving_networks = [\"5G:mnc001.mcc001.3gppnetwork.org\"]"),
+                &["serving_networks", "AMF or SEAF"],
+            ),
+            (
+                format!("{udm}max_contexts = 3"),
+                &["max_contexts", "AMF or SEAF"],
+            ),
+            (format!("{amf}quota = 3"), &["quota"]),
+            (
+                "max_contexts_per_consumer = 0".to_owned(),
+                &["max_contexts_per_consumer", "positive"],
+            ),
+            (
+                "max_contexts = 5\nmax_contexts_per_consumer = 6".to_owned(),
+                &["max_contexts_per_consumer", "(5)"],
+            ),
+        ] {
+            let e = AusfConfig::parse(&text).unwrap_err().to_string();
+            for n in needles {
+                assert!(e.contains(n), "{text:?} -> {e}");
+            }
+        }
+    }
 }

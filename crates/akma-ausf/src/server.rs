@@ -224,10 +224,10 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
             .iter()
             .filter(|(id, t)| {
                 matches!(t, NfType::Amf | NfType::Seaf)
-                    && config
+                    && !config
                         .consumer_policies
                         .get(*id)
-                        .is_none_or(|p| p.serving_networks.is_none())
+                        .is_some_and(|p| p.serving_networks.is_some())
             })
             .map(|(id, _)| id)
             .collect();

@@ -17,6 +17,9 @@ use serde_json::{json, Value};
 /// What the stub UDM answers: status and body.
 type Reply = Arc<Mutex<(u16, Value)>>;
 
+/// The UDM's status, cause and `invalidParams`; the status and cause the AMF must get.
+type Case = (u16, Option<&'static str>, Value, u16, Option<&'static str>);
+
 async fn stub_udm(reply: Reply) -> std::net::SocketAddr {
     let app = axum::Router::new().fallback(move || {
         let reply = reply.clone();
@@ -64,7 +67,7 @@ async fn udm_refusals_are_mapped_without_the_udm_detail() {
         }
         p
     };
-    let cases: &[(u16, Option<&str>, Value, u16, Option<&str>)] = &[
+    let cases: &[Case] = &[
         // Finding 13: congestion at the UDM is congestion here (was 500).
         (
             503,
