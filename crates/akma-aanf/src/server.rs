@@ -158,7 +158,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         // leave the files tidy (WAL checkpointed).
         .on_stop(async move {
             if let Err(e) = store.flush().await {
-                tracing::error!(error = %e, "flushing the store at shutdown failed");
+                tracing::error!(error = %akma_core::logref::Scrubbed(&e), "flushing the store at shutdown failed");
             }
         })
         .start()
@@ -171,7 +171,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 /// stdout once bound).
 pub async fn run(args: AanfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
-    akma_nf_host::logging::init(resolved.host.log_format, "info");
+    akma_nf_host::logging::init(resolved.host.log_format, "info")?;
     let running = start(resolved).await?;
     Ok(running.serve_until_signal().await?)
 }
