@@ -60,6 +60,7 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
             detail: "the AAnF is shutting down".into(),
         },
         AanfError::Store(other) => SbiError::internal(other),
+        e @ AanfError::Expiry { .. } => SbiError::internal(e),
     }
 }
 

@@ -390,12 +390,20 @@ impl Ausf {
         method: Method,
         success: bool,
     ) -> Option<String> {
+        // The injected clock's time, like every other time the AUSF uses; a time that is no
+        // date-time fails the report (never a time stamp in 1970).
+        let now = self.now();
+        let Some(time_stamp) = i64::try_from(now)
+            .ok()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        else {
+            tracing::warn!(now, "the clock's time is not a date-time; the authentication result is not reported to the UDM");
+            return None;
+        };
         let event = AuthEvent::new(
             self.inner.settings.nf_instance_id.clone(),
             success,
-            // The injected clock's time, like every other time the AUSF uses.
-            OffsetDateTime::from_unix_timestamp(i64::try_from(self.now()).unwrap_or(i64::MAX))
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            time_stamp,
             auth_type(method),
             snn.clone(),
         );
