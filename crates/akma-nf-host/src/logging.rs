@@ -73,3 +73,35 @@ pub fn init(format: LogFormat, default_level: &str) -> Result<(), HostError> {
     };
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use akma_core::logref::{self, IdRef, LogDigestKey};
+
+    /// The only test of this binary that installs a log key or sets the variable.
+    #[test]
+    fn the_configured_key_is_used_and_leaves_the_environment() {
+        std::env::set_var(LOG_DIGEST_KEY_ENV, "zz");
+        let e = install_digest_key().unwrap_err().to_string();
+        assert!(e.starts_with("AKMA_LOG_DIGEST_KEY: "), "{e}");
+        assert!(e.contains("64 hex digits"), "{e}");
+        assert!(std::env::var_os(LOG_DIGEST_KEY_ENV).is_none(), "removed");
+        assert!(!logref::installed(), "a bad key installs nothing");
+
+        let hex = "42".repeat(32);
+        std::env::set_var(LOG_DIGEST_KEY_ENV, &hex);
+        install_digest_key().unwrap();
+        assert!(std::env::var_os(LOG_DIGEST_KEY_ENV).is_none(), "removed");
+        let want: String = LogDigestKey::from_hex(&hex)
+            .unwrap()
+            .digest("imsi-001010000000001")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(IdRef::of("imsi-001010000000001").to_string(), want);
+        // A later call (no variable) keeps the key.
+        install_digest_key().unwrap();
+        assert_eq!(IdRef::of("imsi-001010000000001").to_string(), want);
+    }
+}

@@ -454,6 +454,15 @@ async fn no_identity_in_any_log_line_at_info() {
         ausf_log.contains(&format!("supi_ref={supi_ref}")),
         "{supi_ref} in {ausf_log}"
     );
+    // `akma derive log-ref` computes it for the operator, with the key from the environment.
+    let out = akma()
+        .args(["derive", "log-ref", "--id", A])
+        .env("AKMA_LOG_DIGEST_KEY", LOG_KEY)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ref"], supi_ref.as_str());
 }
 
 /// A malformed `AKMA_LOG_DIGEST_KEY` stops the NF at startup with an error naming it.
