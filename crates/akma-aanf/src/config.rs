@@ -5,8 +5,9 @@
 //! listen = "0.0.0.0:8443"
 //! data_dir = "/var/lib/akma/aanf"
 //! # kek = "…64 hex digits…"        # or AKMA_KEK in the environment (preferred)
-//! context_lifetime_secs = 86400     # optional: AKMA contexts expire (default: never)
-//! sweep_interval_secs = 60
+//! context_lifetime_secs = 604800    # AKMA contexts expire 7 days after registration (the default);
+//!                                   # "never" keeps them until replaced or removed
+//! sweep_interval_secs = 60          # how often expired contexts are deleted (at most 86400)
 //!
 //! [tls]                             # required unless --dev
 //! cert = "aanf.crt"
@@ -27,9 +28,24 @@
 //! fqdn = "msgin5g.example.com"
 //! identity = "urn:uuid:2c51…"       # consumer identity allowed to act as this AF (none: only via NEF)
 //! ua_protocols = ["0100000007"]     # allowed Ua* ids; the first is used when afId has no ;ua=
-//! kaf_lifetime_secs = 3600
+//! kaf_lifetime_secs = 3600          # never later than the context's own expiry
 //! allow_supi = true
 //! allow_gpsi = false
+//! ```
+//!
+//! Every lifetime is a whole number of seconds from 1 to [`MAX_LIFETIME_SECS`] (3,650 days);
+//! `sweep_interval_secs` is 1 to [`MAX_SWEEP_INTERVAL_SECS`] (1 day). A value out of range
+//! is refused at load with the setting and the bound named, so no lifetime can overflow
+//! into a date before 1970 or after 9999. The default context lifetime is
+//! [`DEFAULT_CONTEXT_LIFETIME_SECS`]:
+//!
+//! ```
+//! use akma_aanf::config::{AanfConfig, DEFAULT_CONTEXT_LIFETIME_SECS};
+//! assert_eq!(DEFAULT_CONTEXT_LIFETIME_SECS, 7 * 24 * 3600);
+//! assert_eq!(AanfConfig::parse("").unwrap().context_lifetime_secs, Some(604_800));
+//! assert_eq!(AanfConfig::default().context_lifetime_secs, Some(604_800));
+//! let never = AanfConfig::parse("context_lifetime_secs = \"never\"").unwrap();
+//! assert_eq!(never.context_lifetime_secs, None);
 //! ```
 
 use std::collections::HashMap;
@@ -51,6 +67,20 @@ pub use akma_sbi_model::NfType;
 pub const DEFAULT_KAF_LIFETIME_SECS: u64 = 3600;
 /// Default sweep interval for expired contexts.
 pub const DEFAULT_SWEEP_INTERVAL_SECS: u64 = 60;
+/// Default AKMA context lifetime: 7 days from registration. K_AKMA lives as long as the
+/// K_AUSF it comes from, which the next primary authentication replaces (TS 33.535 §6.1
+/// step 4 and NOTE 1a); a context still there after a week belongs to a UE that has not
+/// authenticated for a week (churned, switched off, gone), and its K_AKMA is deleted
+/// rather than kept forever. ARCHITECTURE.md gives the reasoning.
+pub const DEFAULT_CONTEXT_LIFETIME_SECS: u64 = 7 * 24 * 3600;
+/// The largest value of any lifetime setting (`context_lifetime_secs`,
+/// `kaf_lifetime_secs`, `--context-lifetime-secs`): 3,650 days.
+pub const MAX_LIFETIME_SECS: u64 = 3650 * 24 * 3600;
+/// The largest `sweep_interval_secs`: 1 day (a longer interval would keep expired K_AKMA
+/// at rest for longer than any sensible lifetime granularity).
+pub const MAX_SWEEP_INTERVAL_SECS: u64 = 24 * 3600;
+/// The word that makes `context_lifetime_secs` unlimited.
+pub const NEVER: &str = "never";
 
 /// A configuration error, naming the file and the setting.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +123,18 @@ pub enum ConfigError {
         /// Which setting.
         setting: String,
     },
+    /// A duration setting over its maximum.
+    #[error("{setting} = {value} is more than the maximum of {max} seconds{hint}")]
+    TooLarge {
+        /// Which setting.
+        setting: String,
+        /// The value given.
+        value: u64,
+        /// The maximum.
+        max: u64,
+        /// What to do instead, if anything (starts with `; `).
+        hint: &'static str,
+    },
     /// An entry given twice.
     #[error("{entry} listed twice")]
     Duplicate {
@@ -113,6 +155,70 @@ impl ConfigError {
         Self::NotPositive {
             setting: setting.into(),
         }
+    }
+}
+
+/// `value` if it is 1..=`max` seconds, else the error naming `setting` and the bound.
+fn check_secs(
+    setting: impl Into<String>,
+    value: u64,
+    max: u64,
+    hint: &'static str,
+) -> Result<u64, ConfigError> {
+    if value == 0 {
+        Err(ConfigError::not_positive(setting))
+    } else if value > max {
+        Err(ConfigError::TooLarge {
+            setting: setting.into(),
+            value,
+            max,
+            hint,
+        })
+    } else {
+        Ok(value)
+    }
+}
+
+const NEVER_HINT: &str = "; write \"never\" for contexts that never expire";
+
+/// Parses an AKMA context lifetime as a flag or environment variable gives it: seconds
+/// (1 to [`MAX_LIFETIME_SECS`]) or `never` (`Ok(None)`). `setting` names it in errors.
+pub fn parse_context_lifetime(setting: &str, text: &str) -> Result<Option<u64>, ConfigError> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case(NEVER) {
+        return Ok(None);
+    }
+    let v: u64 = match t.parse() {
+        Ok(v) => v,
+        Err(_) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(ConfigError::invalid(
+                setting,
+                format!("{t} is more than the maximum of {MAX_LIFETIME_SECS} seconds{NEVER_HINT}"),
+            ))
+        }
+        Err(_) => {
+            return Err(ConfigError::invalid(
+                setting,
+                format!("{t:?} is neither a number of seconds nor \"{NEVER}\""),
+            ))
+        }
+    };
+    check_secs(setting, v, MAX_LIFETIME_SECS, NEVER_HINT).map(Some)
+}
+
+/// `context_lifetime_secs` of the file: an integer or the string `"never"`.
+fn context_lifetime(v: &toml::Value) -> Result<Option<u64>, ConfigError> {
+    const KEY: &str = "context_lifetime_secs";
+    match v {
+        toml::Value::Integer(i) if *i <= 0 => Err(ConfigError::not_positive(KEY)),
+        toml::Value::Integer(i) => {
+            check_secs(KEY, i.unsigned_abs(), MAX_LIFETIME_SECS, NEVER_HINT).map(Some)
+        }
+        toml::Value::String(s) if s.eq_ignore_ascii_case(NEVER) => Ok(None),
+        other => Err(ConfigError::invalid(
+            KEY,
+            format!("{other} is neither a number of seconds nor \"{NEVER}\""),
+        )),
     }
 }
 
@@ -169,7 +275,7 @@ struct RawAf {
     identity: Option<String>,
     #[serde(default)]
     ua_protocols: Vec<String>,
-    kaf_lifetime_secs: Option<u64>,
+    kaf_lifetime_secs: Option<i64>,
     #[serde(default)]
     allow_supi: bool,
     #[serde(default)]
@@ -182,8 +288,8 @@ struct RawAf {
 struct RawConfig {
     #[serde(default, deserialize_with = "secret_string")]
     kek: Option<Zeroizing<String>>,
-    context_lifetime_secs: Option<u64>,
-    sweep_interval_secs: Option<u64>,
+    context_lifetime_secs: Option<toml::Value>,
+    sweep_interval_secs: Option<i64>,
     #[serde(default)]
     af: Vec<RawAf>,
     #[serde(flatten)]
@@ -198,20 +304,33 @@ fn secret_string<'de, D: serde::Deserializer<'de>>(
 }
 
 /// The validated configuration file. Absent settings stay `None` so that the environment
-/// and flags can fill them.
-#[derive(Clone, Default)]
+/// and flags can fill them; the context lifetime and sweep interval have their defaults.
+#[derive(Clone)]
 pub struct AanfConfig {
     /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
     /// NF type of each known consumer identity (those of `[[af]]` identities included).
     pub host: HostConfig<NfType>,
     /// The key-encryption key as hex (prefer the environment).
     pub kek_hex: Option<Zeroizing<String>>,
-    /// AKMA context lifetime; `None` = until replaced or removed.
+    /// AKMA context lifetime ([`DEFAULT_CONTEXT_LIFETIME_SECS`] unless configured); `None`
+    /// = until replaced or removed (only when configured as `"never"`).
     pub context_lifetime_secs: Option<u64>,
     /// How often expired contexts are swept.
     pub sweep_interval_secs: u64,
     /// The AF registry, by FQDN.
     pub afs: HashMap<AfFqdn, AfPolicy>,
+}
+
+impl Default for AanfConfig {
+    fn default() -> Self {
+        Self {
+            host: HostConfig::default(),
+            kek_hex: None,
+            context_lifetime_secs: Some(DEFAULT_CONTEXT_LIFETIME_SECS),
+            sweep_interval_secs: DEFAULT_SWEEP_INTERVAL_SECS,
+            afs: HashMap::new(),
+        }
+    }
 }
 
 impl fmt::Debug for AanfConfig {
@@ -268,11 +387,12 @@ impl AanfConfig {
                     ConfigError::invalid(format!("[[af]] {fqdn}: ua_protocols entry {u:?}"), e)
                 })?);
             }
-            if a.kaf_lifetime_secs == Some(0) {
-                return Err(ConfigError::not_positive(format!(
-                    "[[af]] {fqdn}: kaf_lifetime_secs"
-                )));
-            }
+            let kaf_setting = || format!("[[af]] {fqdn}: kaf_lifetime_secs");
+            let kaf_lifetime_secs = match a.kaf_lifetime_secs {
+                None => DEFAULT_KAF_LIFETIME_SECS,
+                Some(v) if v <= 0 => return Err(ConfigError::not_positive(kaf_setting())),
+                Some(v) => check_secs(kaf_setting(), v.unsigned_abs(), MAX_LIFETIME_SECS, "")?,
+            };
             let identity = a.identity.as_deref().map(normalize_nf_id);
             if let Some(id) = &identity {
                 // An AF identity is a consumer of NF type AF.
@@ -292,7 +412,7 @@ impl AanfConfig {
                 fqdn: fqdn.clone(),
                 identity,
                 ua_protocols,
-                kaf_lifetime_secs: a.kaf_lifetime_secs.unwrap_or(DEFAULT_KAF_LIFETIME_SECS),
+                kaf_lifetime_secs,
                 allow_supi: a.allow_supi,
                 allow_gpsi: a.allow_gpsi,
             };
@@ -302,19 +422,21 @@ impl AanfConfig {
                 });
             }
         }
-        if raw.context_lifetime_secs == Some(0) {
-            return Err(ConfigError::not_positive("context_lifetime_secs"));
-        }
-        if raw.sweep_interval_secs == Some(0) {
-            return Err(ConfigError::not_positive("sweep_interval_secs"));
-        }
+        let context_lifetime_secs = match &raw.context_lifetime_secs {
+            None => Some(DEFAULT_CONTEXT_LIFETIME_SECS),
+            Some(v) => context_lifetime(v)?,
+        };
+        const SWEEP: &str = "sweep_interval_secs";
+        let sweep_interval_secs = match raw.sweep_interval_secs {
+            None => DEFAULT_SWEEP_INTERVAL_SECS,
+            Some(v) if v <= 0 => return Err(ConfigError::not_positive(SWEEP)),
+            Some(v) => check_secs(SWEEP, v.unsigned_abs(), MAX_SWEEP_INTERVAL_SECS, "")?,
+        };
         Ok(Self {
             host,
             kek_hex: raw.kek,
-            context_lifetime_secs: raw.context_lifetime_secs,
-            sweep_interval_secs: raw
-                .sweep_interval_secs
-                .unwrap_or(DEFAULT_SWEEP_INTERVAL_SECS),
+            context_lifetime_secs,
+            sweep_interval_secs,
             afs,
         })
     }
@@ -370,9 +492,94 @@ mod tests {
             ("listen = 5", "listen"),
             ("unknown_key = 1", "unknown_key"),
             ("context_lifetime_secs = 0", "context_lifetime_secs"),
+            ("context_lifetime_secs = -5", "context_lifetime_secs must be positive"),
+            ("context_lifetime_secs = \"soon\"", "context_lifetime_secs"),
+            ("context_lifetime_secs = 1.5", "context_lifetime_secs"),
+            ("sweep_interval_secs = -1", "sweep_interval_secs must be positive"),
+            ("[[af]]\nfqdn = \"a.example\"\nkaf_lifetime_secs = -1", "kaf_lifetime_secs must be positive"),
         ] {
             let e = AanfConfig::parse(text).unwrap_err().to_string();
             assert!(e.contains(needle), "{text:?} -> {e}");
+        }
+    }
+
+    /// Issue 9 #13: an oversized lifetime once became a K_AF expiry in 1970; every lifetime
+    /// and interval is now bounded at load, and the error names the key and the maximum.
+    #[test]
+    fn oversized_durations_are_refused_naming_the_key_and_the_maximum() {
+        let big = 18_446_744_073_709_551i64; // ~2^64 / 1000: fits i64, far over any maximum
+        for (text, key, max) in [
+            (
+                format!("[[af]]\nfqdn = \"a.example\"\nkaf_lifetime_secs = {big}"),
+                "[[af]] a.example: kaf_lifetime_secs",
+                MAX_LIFETIME_SECS,
+            ),
+            (
+                format!(
+                    "[[af]]\nfqdn = \"a.example\"\nkaf_lifetime_secs = {}",
+                    i64::MAX
+                ),
+                "[[af]] a.example: kaf_lifetime_secs",
+                MAX_LIFETIME_SECS,
+            ),
+            (
+                format!("context_lifetime_secs = {big}"),
+                "context_lifetime_secs",
+                MAX_LIFETIME_SECS,
+            ),
+            (
+                format!("context_lifetime_secs = {}", MAX_LIFETIME_SECS + 1),
+                "context_lifetime_secs",
+                MAX_LIFETIME_SECS,
+            ),
+            (
+                format!("sweep_interval_secs = {}", MAX_SWEEP_INTERVAL_SECS + 1),
+                "sweep_interval_secs",
+                MAX_SWEEP_INTERVAL_SECS,
+            ),
+        ] {
+            let e = AanfConfig::parse(&text).unwrap_err();
+            assert!(matches!(e, ConfigError::TooLarge { .. }), "{text}: {e:?}");
+            let e = e.to_string();
+            assert!(e.starts_with(&format!("{key} = ")), "{text}: {e}");
+            assert!(
+                e.contains(&format!("maximum of {max} seconds")),
+                "{text}: {e}"
+            );
+        }
+        // The bounds themselves are accepted.
+        let c = AanfConfig::parse(&format!(
+            "context_lifetime_secs = {MAX_LIFETIME_SECS}\nsweep_interval_secs = {MAX_SWEEP_INTERVAL_SECS}\n\
+             [[af]]\nfqdn = \"a.example\"\nkaf_lifetime_secs = {MAX_LIFETIME_SECS}"
+        ))
+        .unwrap();
+        assert_eq!(c.context_lifetime_secs, Some(MAX_LIFETIME_SECS));
+        assert_eq!(c.sweep_interval_secs, MAX_SWEEP_INTERVAL_SECS);
+        // "never" only when written.
+        assert_eq!(
+            AanfConfig::parse("context_lifetime_secs = \"never\"")
+                .unwrap()
+                .context_lifetime_secs,
+            None
+        );
+        assert_eq!(
+            AanfConfig::parse("").unwrap().context_lifetime_secs,
+            Some(DEFAULT_CONTEXT_LIFETIME_SECS)
+        );
+        // The flag's form.
+        assert_eq!(parse_context_lifetime("--x", "never").unwrap(), None);
+        assert_eq!(parse_context_lifetime("--x", "60").unwrap(), Some(60));
+        for bad in [
+            "0",
+            "-1",
+            "x",
+            "99999999999999999999",
+            &(MAX_LIFETIME_SECS + 1).to_string(),
+        ] {
+            let e = parse_context_lifetime("--context-lifetime-secs", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("--context-lifetime-secs"), "{bad}: {e}");
         }
     }
 

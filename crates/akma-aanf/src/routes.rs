@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use akma_core::logref::IdRef;
 use akma_sbi_model::naanf::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
 use akma_sbi_server::extract::parse_request;
 use akma_sbi_server::{ConsumerAuth, ForbiddenCause, RequireScope, SbiError, SbiJson};
@@ -60,6 +61,7 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
             detail: "the AAnF is shutting down".into(),
         },
         AanfError::Store(other) => SbiError::internal(other),
+        e @ AanfError::Expiry { .. } => SbiError::internal(e),
     }
 }
 
@@ -82,7 +84,13 @@ async fn register_anchor_key(
         .register_anchor_key(&consumer, body)
         .await
         .map_err(to_sbi_error)?;
-    tracing::info!(a_kid = %stored.a_kid, replaced = replaced.as_deref().unwrap_or("-"), "AKMA context registered");
+    // A-KIDs are subscriber identifiers: at info only their keyed digests (issue 9 #8).
+    tracing::info!(
+        a_kid_ref = %IdRef::of(stored.a_kid.as_str()),
+        replaced_ref = %replaced.as_deref().map_or_else(|| "-".to_owned(), |r| IdRef::of(r).to_string()),
+        "AKMA context registered"
+    );
+    tracing::debug!(a_kid = %stored.a_kid, replaced = replaced.as_deref().unwrap_or("-"), "AKMA context registered");
     Ok(SbiJson(stored).into_response())
 }
 

@@ -46,9 +46,10 @@ pub struct AanfArgs {
     /// The common flags (`--config --dev --listen --ops-listen --data --log-format`).
     #[command(flatten)]
     pub host: HostArgs<AanfNf>,
-    /// AKMA context lifetime in seconds (default: until replaced or removed).
-    #[arg(long, value_name = "SECS", env = "AKMA_AANF_CONTEXT_LIFETIME")]
-    pub context_lifetime_secs: Option<u64>,
+    /// AKMA context lifetime: seconds (1 to 315360000), or `never` (default: the file's
+    /// `context_lifetime_secs`, else 604800, 7 days).
+    #[arg(long, value_name = "SECS|never", env = "AKMA_AANF_CONTEXT_LIFETIME")]
+    pub context_lifetime_secs: Option<String>,
 }
 
 /// A startup failure, with what to do about it.
@@ -91,17 +92,11 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
         Some(p) => AanfConfig::load(p)?,
         None => AanfConfig::default(),
     };
-    if config.sweep_interval_secs == 0 {
-        config.sweep_interval_secs = crate::config::DEFAULT_SWEEP_INTERVAL_SECS;
-    }
-    if let Some(l) = args.context_lifetime_secs {
-        if l == 0 {
-            return Err(ConfigError::NotPositive {
-                setting: "--context-lifetime-secs".into(),
-            }
-            .into());
-        }
-        config.context_lifetime_secs = Some(l);
+    if let Some(l) = &args.context_lifetime_secs {
+        config.context_lifetime_secs = crate::config::parse_context_lifetime(
+            "--context-lifetime-secs (AKMA_AANF_CONTEXT_LIFETIME)",
+            l,
+        )?;
     }
     let host = args.host.resolve(&config.host)?;
     let data = host.data.clone().ok_or(HostError::NoData {
@@ -158,7 +153,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         // leave the files tidy (WAL checkpointed).
         .on_stop(async move {
             if let Err(e) = store.flush().await {
-                tracing::error!(error = %e, "flushing the store at shutdown failed");
+                tracing::error!(error = %akma_core::logref::Scrubbed(&e), "flushing the store at shutdown failed");
             }
         })
         .start()
@@ -171,7 +166,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 /// stdout once bound).
 pub async fn run(args: AanfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
-    akma_nf_host::logging::init(resolved.host.log_format, "info");
+    akma_nf_host::logging::init(resolved.host.log_format, "info")?;
     let running = start(resolved).await?;
     Ok(running.serve_until_signal().await?)
 }

@@ -29,6 +29,13 @@ pub enum AanfError {
     /// The store failed (500 / 503); the detail is logged, not sent.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A K_AF expiry that is no date-time (500; the configuration bounds every lifetime,
+    /// so only a clock far outside the years 1970–9999 gets here). Never a date in 1970.
+    #[error("the K_AF expiry {expiry} (unix seconds) is not a representable date-time")]
+    Expiry {
+        /// The expiry computed.
+        expiry: u64,
+    },
 }
 
 /// The AAnF: configuration, store and clock.
@@ -112,8 +119,12 @@ impl Aanf {
             expires_at: ctx.expires_at,
         };
         let answer = rules::answer(&view, &af_id, &policy, consumer, req.anon_ind, now);
-        let expiry = OffsetDateTime::from_unix_timestamp(answer.expiry as i64)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let expiry = i64::try_from(answer.expiry)
+            .ok()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .ok_or(AanfError::Expiry {
+                expiry: answer.expiry,
+            })?;
         let mut data = AkmaAfKeyData::new(answer.kaf, expiry);
         data.supi = answer.supi;
         data.gpsi = answer.gpsi;

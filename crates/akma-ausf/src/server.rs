@@ -406,7 +406,7 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
 /// stdout once bound).
 pub async fn run(args: AusfArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
-    akma_nf_host::logging::init(resolved.host.log_format, "info");
+    akma_nf_host::logging::init(resolved.host.log_format, "info")?;
     let running = start(resolved).await?;
     Ok(running.host.serve_until_signal().await?)
 }

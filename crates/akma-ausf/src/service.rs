@@ -23,6 +23,7 @@ use std::time::Instant;
 
 use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
+use akma_core::logref::{IdRef, Scrubbed};
 use akma_sbi_client::client::{ClientError, NaanfClient, NudmUeauClient};
 use akma_sbi_model::common::{Caller, NfInstanceId};
 use akma_sbi_model::naanf::{AkmaKeyInfo, CtxRemove, UeId};
@@ -414,7 +415,8 @@ impl Ausf {
                 let se_av = place.fill(|cs, r| {
                     cs.insert_5g_aka(&id, r, supi_or_suci, snn.clone(), sub, av, now)
                 })?;
-                tracing::info!(auth_ctx = %id, method = "5G_AKA", "authentication started");
+                tracing::info!(auth_ctx_ref = %IdRef::of(&id), method = "5G_AKA", "authentication started");
+                tracing::debug!(auth_ctx = %id, "authentication context created");
                 Ok(Started {
                     id,
                     method: Method::FiveGAka,
@@ -435,7 +437,8 @@ impl Ausf {
                 let challenge = place.fill(|cs, r| {
                     cs.insert_eap(&id, r, supi_or_suci, snn.clone(), sub, av, identifier, now)
                 })?;
-                tracing::info!(auth_ctx = %id, method = "EAP_AKA_PRIME", "authentication started");
+                tracing::info!(auth_ctx_ref = %IdRef::of(&id), method = "EAP_AKA_PRIME", "authentication started");
+                tracing::debug!(auth_ctx = %id, "authentication context created");
                 Ok(Started {
                     id,
                     method: Method::EapAkaPrime,
@@ -468,15 +471,16 @@ impl Ausf {
             .await
         {
             Ok(_) => {
-                tracing::info!(a_kid = %info.a_kid, "AKMA context registered at the AAnF");
+                tracing::info!(a_kid_ref = %IdRef::of(info.a_kid.as_str()), "AKMA context registered at the AAnF");
+                tracing::debug!(a_kid = %info.a_kid, "AKMA context registered at the AAnF");
                 Ok(true)
             }
             Err(e) if self.inner.settings.require_akma_registration => {
-                tracing::error!(error = %e, "AnchorKey_Register failed; failing the authentication (require_akma_registration)");
+                tracing::error!(error = %Scrubbed(&e), a_kid_ref = %IdRef::of(info.a_kid.as_str()), "AnchorKey_Register failed; failing the authentication (require_akma_registration)");
                 Err(AusfError::Aanf(e))
             }
             Err(e) => {
-                tracing::error!(error = %e, a_kid = %info.a_kid, "AnchorKey_Register failed; the primary authentication succeeds, but this A-KID will not resolve until the next one");
+                tracing::error!(error = %Scrubbed(&e), a_kid_ref = %IdRef::of(info.a_kid.as_str()), "AnchorKey_Register failed; the primary authentication succeeds, but this A-KID will not resolve until the next one");
                 Ok(false)
             }
         }
@@ -492,12 +496,20 @@ impl Ausf {
         method: Method,
         success: bool,
     ) -> Option<String> {
+        // The injected clock's time, like every other time the AUSF uses; a time that is no
+        // date-time fails the report (never a time stamp in 1970).
+        let now = self.now();
+        let Some(time_stamp) = i64::try_from(now)
+            .ok()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        else {
+            tracing::warn!(now, "the clock's time is not a date-time; the authentication result is not reported to the UDM");
+            return None;
+        };
         let event = AuthEvent::new(
             self.inner.settings.nf_instance_id.clone(),
             success,
-            // The injected clock's time, like every other time the AUSF uses.
-            OffsetDateTime::from_unix_timestamp(i64::try_from(self.now()).unwrap_or(i64::MAX))
-                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            time_stamp,
             auth_type(method),
             snn.clone(),
         );
@@ -510,7 +522,7 @@ impl Ausf {
         {
             Ok(location) => Some(location),
             Err(e) => {
-                tracing::warn!(error = %e, "reporting the authentication result to the UDM failed");
+                tracing::warn!(error = %Scrubbed(&e), supi_ref = %IdRef::of(supi.as_str()), "reporting the authentication result to the UDM failed");
                 None
             }
         }
@@ -545,7 +557,7 @@ impl Ausf {
                 };
                 let ev = self.report(&supi, &snn, method, true).await;
                 self.contexts().finish(id, true, registered, ev);
-                tracing::info!(auth_ctx = %id, akma = registered, "authentication succeeded");
+                tracing::info!(auth_ctx_ref = %IdRef::of(id), akma = registered, "authentication succeeded");
                 tracing::debug!(auth_ctx = %id, %supi, "authenticated SUPI");
                 Ok((Some((supi, k_seaf)), eap))
             }
@@ -557,7 +569,7 @@ impl Ausf {
             } => {
                 let ev = self.report(&supi, &snn, method, false).await;
                 self.contexts().finish(id, false, false, ev);
-                tracing::info!(auth_ctx = %id, reason, "authentication failed");
+                tracing::info!(auth_ctx_ref = %IdRef::of(id), reason, "authentication failed");
                 Ok((None, eap))
             }
         }
@@ -633,7 +645,7 @@ impl Ausf {
                         let identifier = payload.get(1).copied().unwrap_or(0);
                         let ev = self.report(&supi, &snn, Method::EapAkaPrime, false).await;
                         self.contexts().finish(id, false, false, ev);
-                        tracing::info!(auth_ctx = %id, "the UDM rejected the AUTS; authentication failed");
+                        tracing::info!(auth_ctx_ref = %IdRef::of(id), "the UDM rejected the AUTS; authentication failed");
                         return Ok(EapAnswer::Final(Box::new(EapSession {
                             eap_payload: Some(akma_core::eap::failure(identifier)),
                             auth_result: Some(AuthResult::Failure),
@@ -662,7 +674,7 @@ impl Ausf {
                 };
                 let now = self.now();
                 let challenge = self.contexts().eap_rechallenge(id, owner, av, now)?;
-                tracing::info!(auth_ctx = %id, "resynchronised; new AKA'-Challenge sent");
+                tracing::info!(auth_ctx_ref = %IdRef::of(id), "resynchronised; new AKA'-Challenge sent");
                 Ok(EapAnswer::Continue(challenge))
             }
         }
@@ -701,10 +713,10 @@ impl Ausf {
                 )
                 .await
             {
-                tracing::warn!(error = %e, "removing the authentication event at the UDM failed");
+                tracing::warn!(error = %Scrubbed(&e), "removing the authentication event at the UDM failed");
             }
         }
-        tracing::info!(auth_ctx = %id, "authentication result deleted");
+        tracing::info!(auth_ctx_ref = %IdRef::of(id), "authentication result deleted");
         Ok(())
     }
 

@@ -16,6 +16,7 @@
 //! | [`eap`] | EAP packets and EAP-AKA' messages and attributes (RFC 3748, RFC 4187, RFC 9048): codec, AT_MAC |
 //! | [`eap_aka_prime`] | CK'/IK' and the PRF' key schedule of EAP-AKA' (RFC 5448 / RFC 9048) |
 //! | [`hex`] | strict hexadecimal parsing and lowercase formatting |
+//! | [`logref`] | keyed digests of identities for log lines ([`logref::IdRef`]) and the scrubber of identity-shaped words |
 //! | [`suci`] | SUCI: SBI text form, null scheme, ECIES Profile A/B conceal and de-conceal (TS 33.501 §6.12, Annex C) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,6 +29,7 @@ pub mod hex;
 pub mod ids;
 pub mod kdf;
 pub mod keys;
+pub mod logref;
 pub mod milenage;
 pub mod suci;
 pub mod time;

@@ -16,7 +16,7 @@
 //! audience = ["AANF"]                # NF type and/or this NF's instance id
 //! es256_public_keys = ["nrf-es256.pem"]
 //! rs256_public_keys = []
-//! leeway_secs = 30
+//! leeway_secs = 30                  # clock skew allowed on exp/nbf, 0 to 300 (RFC 7519 §4.1.4: a few minutes)
 //!
 //! [[consumer]]                       # NF instance ids and their NF types
 //! id = "urn:uuid:6e3b…"
@@ -114,6 +114,15 @@ pub enum ConfigError {
         /// The id as written.
         id: String,
     },
+    /// `[oauth2] leeway_secs` over [`MAX_LEEWAY_SECS`] (a large leeway would silently turn
+    /// off the tokens' expiry).
+    #[error("[oauth2] leeway_secs = {value} is more than the maximum of {max} seconds (RFC 7519 allows a small leeway, a few minutes at most)")]
+    LeewayTooLarge {
+        /// The value given.
+        value: u64,
+        /// The maximum.
+        max: u64,
+    },
     /// A key that neither the host nor the NF knows.
     #[error("unknown setting `{key}` (not a setting of this network function; check its spelling and section)")]
     Unknown {
@@ -155,6 +164,8 @@ pub struct OAuth2Config {
 
 /// Default allowed clock skew of access tokens.
 pub const DEFAULT_LEEWAY_SECS: u64 = 30;
+/// The largest `[oauth2] leeway_secs`: 5 minutes.
+pub const MAX_LEEWAY_SECS: u64 = 300;
 
 fn default_leeway() -> u64 {
     DEFAULT_LEEWAY_SECS
@@ -238,6 +249,14 @@ impl<N: DeserializeOwned> HostConfig<N> {
             oauth2: take(&mut rest, "oauth2")?,
             consumers: HashMap::new(),
         };
+        if let Some(o) = &cfg.oauth2 {
+            if o.leeway_secs > MAX_LEEWAY_SECS {
+                return Err(ConfigError::LeewayTooLarge {
+                    value: o.leeway_secs,
+                    max: MAX_LEEWAY_SECS,
+                });
+            }
+        }
         let entries: Vec<toml::Table> = take(&mut rest, "consumer")?.unwrap_or_default();
         for (i, mut entry) in entries.into_iter().enumerate() {
             let index = i + 1;
@@ -363,6 +382,8 @@ mod tests {
         assert_eq!(c.log_format, Some(LogFormat::Json));
         assert_eq!(c.oauth2.as_ref().unwrap().leeway_secs, DEFAULT_LEEWAY_SECS);
         assert_eq!(c.consumers["ab-cd"], T::Ausf);
+        let max = parse("[oauth2]\nissuer = \"n\"\naudience = [\"A\"]\nleeway_secs = 300").unwrap();
+        assert_eq!(max.oauth2.unwrap().leeway_secs, MAX_LEEWAY_SECS);
         let mut c = c;
         c.rebase(Path::new("/etc/akma"));
         assert_eq!(c.data_dir.unwrap(), Path::new("/etc/akma/d"));
@@ -382,6 +403,9 @@ mod tests {
             ("[[consumer]]\nid = \" \"\nnf_type = \"AUSF\"", &["empty id"]),
             ("[[consumer]]\nid = \"a\"\nnf_type = \"AUSF\"\n[[consumer]]\nid = \"urn:uuid:A\"\nnf_type = \"AUSF\"", &["listed twice"]),
             ("unknown_key = 1", &["unknown setting `unknown_key`"]),
+            // Issue 9 #13: a leeway past a few minutes would turn off the tokens' expiry.
+            ("[oauth2]\nissuer = \"n\"\naudience = [\"A\"]\nleeway_secs = 301", &["[oauth2] leeway_secs = 301", "maximum of 300 seconds"]),
+            ("[oauth2]\nissuer = \"n\"\naudience = [\"A\"]\nleeway_secs = 9223372036854775807", &["leeway_secs", "maximum of 300"]),
         ] {
             let e = parse(text).unwrap_err();
             for n in needles {

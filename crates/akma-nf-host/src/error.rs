@@ -75,6 +75,14 @@ pub enum HostError {
     /// The key-encryption key.
     #[error(transparent)]
     Kek(#[from] KekError),
+    /// The log digest key (`AKMA_LOG_DIGEST_KEY`) is unusable.
+    #[error("{env}: {detail}; expected 64 hex digits (32 octets), or leave it unset for a random per-process key")]
+    LogDigestKey {
+        /// The environment variable.
+        env: &'static str,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A listener cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -265,7 +265,13 @@ impl From<AuthorizeError> for SbiError {
 impl IntoResponse for SbiError {
     fn into_response(self) -> Response {
         if let SbiError::Internal { context } = &self {
-            tracing::error!(%context, "internal error answered with 500 SYSTEM_FAILURE");
+            // The context may name a peer's URL or quote its error text: identities in it
+            // are replaced by their keyed digests (issue 9 #8); the full text at debug.
+            tracing::error!(
+                context = %akma_core::logref::scrub(context),
+                "internal error answered with 500 SYSTEM_FAILURE"
+            );
+            tracing::debug!(%context, "internal error (unscrubbed)");
         }
         let problem = self.to_problem();
         // Serialising this struct cannot fail (strings, numbers, no maps with non-string keys).

@@ -429,7 +429,9 @@ fn sweep_now(writer: &mpsc::WeakSender<WriteOp>) {
     match answer.blocking_recv() {
         Ok(Ok(0)) | Err(_) => {}
         Ok(Ok(n)) => tracing::info!(removed = n, "swept expired AKMA contexts"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "sweeping expired contexts failed"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %akma_core::logref::Scrubbed(&e), "sweeping expired contexts failed")
+        }
     }
 }
 

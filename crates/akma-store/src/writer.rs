@@ -308,7 +308,7 @@ fn run_batch<A: Apply>(
             None
         };
         if let Some(e) = failed {
-            tracing::error!(error = %e, writes = done.len(), "a batch of writes was rolled back");
+            tracing::error!(error = %akma_core::logref::Scrubbed(&e), writes = done.len(), "a batch of writes was rolled back");
             apply.finish(
                 conn,
                 done,
@@ -341,7 +341,7 @@ fn run_batch<A: Apply>(
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, writes = done.len(), "a batch of writes failed to commit")
+            tracing::error!(error = %akma_core::logref::Scrubbed(&e), writes = done.len(), "a batch of writes failed to commit")
         }
     }
     apply.finish(

@@ -201,7 +201,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
 /// stdout once bound).
 pub async fn run(args: UdmArgs) -> Result<(), StartError> {
     let resolved = resolve(&args)?;
-    akma_nf_host::logging::init(resolved.host.log_format, "info");
+    akma_nf_host::logging::init(resolved.host.log_format, "info")?;
     let running = start(resolved).await?;
     Ok(running.host.serve_until_signal().await?)
 }

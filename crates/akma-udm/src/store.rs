@@ -183,7 +183,9 @@ impl Apply for Jobs {
     fn finish(&mut self, _conn: &Connection, done: &mut Vec<Answer>, end: End<'_>) {
         match end.result {
             Ok(()) => self.stats.batch(done.len(), end.began.elapsed()),
-            Err(e) => tracing::error!(error = %e, writes = done.len(), "a batch of writes failed"),
+            Err(e) => {
+                tracing::error!(error = %akma_core::logref::Scrubbed(&e), writes = done.len(), "a batch of writes failed")
+            }
         }
         let result = end.result.map_err(Clone::clone);
         for answer in done.drain(..) {

@@ -71,6 +71,23 @@ pub enum DeriveCommand {
         #[arg(long, value_name = "STRING", value_parser = parse_text)]
         identity: String,
     },
+    /// The log reference of an identity (a SUPI, SUCI, GPSI, A-KID or context id, as the NFs
+    /// write it) under the deployment's log digest key: the `supi_ref=…`, `a_kid_ref=…` or
+    /// `[supi:…]` value to search the logs for. The key comes from AKMA_LOG_DIGEST_KEY.
+    #[command(name = "log-ref")]
+    LogRef {
+        /// The identity in its text form, e.g. imsi-001010000000001.
+        #[arg(long, value_name = "STRING", value_parser = parse_text)]
+        id: String,
+        /// The log digest key, 64 hex digits (the NFs' AKMA_LOG_DIGEST_KEY).
+        #[arg(long, value_name = "HEX", env = "AKMA_LOG_DIGEST_KEY", hide_env_values = true,
+              value_parser = parse_log_key)]
+        key: akma_core::logref::LogDigestKey,
+    },
+}
+
+fn parse_log_key(s: &str) -> Result<akma_core::logref::LogDigestKey, String> {
+    akma_core::logref::LogDigestKey::from_hex(s).map_err(|e| format!("{e}; expected 64 hex digits"))
 }
 
 /// Arguments of `akma derive akma`.
@@ -201,6 +218,12 @@ struct AkmaOut {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
+struct LogRefOut {
+    r#ref: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct KafOut {
     af_id: String,
     kaf: String,
@@ -271,6 +294,9 @@ pub fn run(cmd: &DeriveCommand) -> Result<String, String> {
                 kaf: kaf.expose_hex().to_string(),
             })
         }
+        DeriveCommand::LogRef { id, key } => to_json(&LogRefOut {
+            r#ref: hex::encode(&key.digest(id)),
+        }),
         DeriveCommand::Milenage(a) => {
             let opc = a.opc();
             let m = Milenage::new(&a.k, &opc);

@@ -63,10 +63,13 @@ fn main() -> ExitCode {
             // Quiet by default so that the steps are readable; RUST_LOG overrides.
             // (The development-mode notices about generated key files in the demo's temporary
             // directory are left out.)
-            akma_nf_host::logging::init(
+            if let Err(e) = akma_nf_host::logging::init(
                 akma_nf_host::LogFormat::Text,
                 "warn,akma_aanf::server=error,akma_udm::server=error,akma_nf_host::kek=error",
-            );
+            ) {
+                eprintln!("akma: error: {e}");
+                return ExitCode::FAILURE;
+            }
             serve_blocking(demo::run(args))
         }
         // Each NF initialises its logging from its flags and file.
@@ -97,7 +100,7 @@ fn main() -> ExitCode {
 
 /// Logs to stderr; the level comes from `RUST_LOG` (default `info`). Key material is never
 /// logged at any level.
-fn init_logging(format: akma_nf_host::LogFormat) {
+fn init_logging(format: akma_nf_host::LogFormat) -> Result<(), akma_nf_host::HostError> {
     akma_nf_host::logging::init(format, "info")
 }
 

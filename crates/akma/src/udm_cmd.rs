@@ -11,7 +11,10 @@ pub fn run(cmd: UdmCommand) -> ExitCode {
         // The server initialises its logging from its flags and file.
         None => crate::serve_blocking(akma_udm::server::run(cmd.server)),
         Some(UdmAction::Provision(args)) => {
-            crate::init_logging(cmd.server.host.log_format.unwrap_or_default());
+            if let Err(e) = crate::init_logging(cmd.server.host.log_format.unwrap_or_default()) {
+                eprintln!("akma: error: {e}");
+                return ExitCode::FAILURE;
+            }
             match akma_udm::cli::provision(&args) {
                 Ok(summary) => {
                     println!("{summary}");
