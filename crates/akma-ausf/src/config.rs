@@ -165,7 +165,8 @@ pub struct AusfConfig {
     pub host: HostConfig<NfType>,
     /// This AUSF's NF instance id (normalised, no `urn:uuid:`).
     pub nf_instance_id: Option<String>,
-    /// The `{apiRoot}` advertised in `Location` and `_links` (default: from the request).
+    /// The `{apiRoot}` advertised in `Location` and `_links` (default: the bound SBI
+    /// address, never the request's `Host`; required in production on a wildcard address).
     pub api_root: Option<String>,
     /// The home network's MNC length.
     pub mnc_len: Option<MncLen>,

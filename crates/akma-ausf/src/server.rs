@@ -73,7 +73,8 @@ pub struct AusfArgs {
     /// Seconds after which an unconfirmed authentication context is dropped (default 60).
     #[arg(long, value_name = "SECS", env = "AKMA_AUSF_CONTEXT_LIFETIME")]
     pub context_lifetime_secs: Option<u64>,
-    /// The apiRoot advertised in Location headers and _links (default: from each request).
+    /// The apiRoot advertised in Location headers and _links (default: the bound address;
+    /// required in production on a wildcard listen address).
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_API_ROOT")]
     pub api_root: Option<String>,
 }
@@ -293,6 +294,8 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
     let sweeper = ausf.clone();
     let running = NfHost::new(AusfNf::NAME, &host, security)
         .sbi(sbi_router(state))
+        // Location and _links name the configured apiRoot, else the bound address.
+        .api_root(config.api_root.clone())
         .ops(Arc::new(AusfOps(ausf.clone())))
         // Abandoned contexts are dropped in the background (and on access).
         .every(Duration::from_secs(lifetime.clamp(1, 10)), move || {

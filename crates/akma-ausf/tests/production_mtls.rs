@@ -255,8 +255,13 @@ async fn mtls_and_tokens_end_to_end() {
     );
     let created = amf.authenticate(&info).await.expect("201");
     let location = created.location.clone().unwrap();
+    // The AUSF advertises its bound address (no api_root configured), never the request's
+    // authority (`localhost` here): issue 9 #7.
     assert!(
-        location.starts_with(&format!("{base}/ue-authentications/")),
+        location.starts_with(&format!(
+            "https://{}/nausf-auth/v1/ue-authentications/",
+            running.addr
+        )),
         "{location}"
     );
     let AuthData5g::Av5gAka(av) = created.body.auth_data else {

@@ -97,6 +97,24 @@ pub enum ClientError {
         /// The start of the body, lossily decoded.
         body: String,
     },
+    /// The peer answered with a redirection (3xx, e.g. `307 Temporary Redirect` or
+    /// `308 Permanent Redirect`). The one rule of this project: an SBI client never follows
+    /// a redirect, automatically or otherwise, so a request body (which may hold K_AKMA,
+    /// XRES* or K_AUSF) and the access token go only to the URI the NF resolved. TS 29.500
+    /// §6.10.9 would allow following to another producer of the same NF set over https;
+    /// that needs the NF set from the NRF, which this client does not have yet.
+    #[error("{method} {url}: refused a {status} redirect{}: SBI clients never follow redirects",
+            location.as_deref().map(|l| format!(" to {l:?}")).unwrap_or_default())]
+    Redirect {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// The HTTP status (3xx).
+        status: StatusCode,
+        /// The `Location` the peer sent, if any (never called).
+        location: Option<String>,
+    },
     /// The peer answered 2xx, but the body is not what the YAML defines.
     #[error("{method} {url}: invalid {status} answer: {error}")]
     InvalidResponse {
@@ -116,6 +134,7 @@ impl ClientError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ClientError::Problem { status, .. }
+            | ClientError::Redirect { status, .. }
             | ClientError::UnexpectedStatus { status, .. }
             | ClientError::InvalidResponse { status, .. } => Some(*status),
             _ => None,
@@ -216,8 +235,9 @@ impl Default for SbiClientBuilder {
 }
 
 impl SbiClientBuilder {
-    /// Production: HTTP/2 over TLS with this material (and `https://` URLs). Without it,
-    /// the client speaks h2c to `http://` URLs.
+    /// Production: HTTP/2 over TLS with this material, to `https://` URLs only (an
+    /// `http://` URL is refused before anything is sent). Without it, the client speaks h2c
+    /// to `http://` URLs.
     pub fn tls(mut self, tls: ClientTls) -> Self {
         self.tls = Some(tls);
         self
@@ -248,8 +268,10 @@ impl SbiClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<SbiClient, ClientError> {
+        // No automatic redirects (see `ClientError::Redirect`).
         let mut b = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.timeout);
         if let Some(ua) = &self.user_agent {
@@ -257,7 +279,11 @@ impl SbiClientBuilder {
         }
         b = match &self.tls {
             None => b.http2_prior_knowledge(),
-            Some(t) => b.tls_backend_preconfigured(t.rustls_config()?),
+            // A TLS client never speaks cleartext, whatever URL it is given (a peer's
+            // `Location` or link included).
+            Some(t) => b
+                .tls_backend_preconfigured(t.rustls_config()?)
+                .https_only(true),
         };
         let http = b
             .build()
@@ -344,7 +370,10 @@ impl SbiClient {
         Self::builder().build()
     }
 
-    /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token.
+    /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token. Build it
+    /// with `redirect(reqwest::redirect::Policy::none())`: [`SbiClient::send`] refuses
+    /// every 3xx answer it sees, but a client that follows redirects itself would have
+    /// re-sent the request before.
     pub fn from_reqwest(http: reqwest::Client) -> Self {
         Self {
             http,
@@ -380,7 +409,8 @@ impl SbiClient {
     }
 
     /// Sends one request with an optional JSON body (`Content-Type: application/json`) and
-    /// returns the answer as received. Fails only when there is no answer.
+    /// returns the answer as received. Fails when there is no answer, and on a redirection
+    /// (3xx: [`ClientError::Redirect`], never followed).
     pub async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -422,6 +452,14 @@ impl SbiClient {
         }
         let resp = req.send().await.map_err(|e| transport(error_chain(&e)))?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(ClientError::Redirect {
+                method,
+                url: url.to_owned(),
+                status,
+                location: header_str(resp.headers(), header::LOCATION),
+            });
+        }
         let headers = resp.headers().clone();
         let body = resp
             .bytes()
