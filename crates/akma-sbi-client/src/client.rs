@@ -15,6 +15,12 @@
 //! Every request carries `Accept: application/json, application/3gppHal+json,
 //! application/problem+json` and, when configured, a `User-Agent` naming the NF type
 //! (TS 29.500 §5.2.2.2, e.g. `AUSF-<NF instance id>`).
+//!
+//! Key material on the wire (issue 9 #10): a request body is serialised into a
+//! [`WireBuf`] that reqwest/hyper own until sent and that is zeroized when they drop it;
+//! an answer is copied chunk by chunk into a [`WireBuf`] ([`RawResponse::body`]) and the
+//! JSON tree parsed from it is wiped after validation. Hyper's, h2's and rustls' own
+//! buffers are out of reach (ARCHITECTURE.md).
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,6 +35,7 @@ use akma_sbi_model::nausf::{
 use akma_sbi_model::nudm_ueau::{
     self, AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult,
 };
+pub use akma_sbi_model::wire::WireBuf;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -41,6 +48,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the client sends in `Accept`.
 const ACCEPT: &str = "application/json, application/3gppHal+json, application/problem+json";
+
+/// Most octets reserved up front for an answer from its `Content-Length` (the buffer grows
+/// beyond as data arrives).
+const MAX_PREALLOCATED: usize = 64 * 1024;
 
 /// Longest error body kept in a [`ClientError::UnexpectedStatus`].
 const MAX_ERROR_BODY: usize = 2048;
@@ -316,8 +327,8 @@ pub struct RawResponse {
     pub status: StatusCode,
     /// The headers.
     pub headers: HeaderMap,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The body (zeroized when dropped: it may hold keys as hex).
+    pub body: WireBuf,
 }
 
 impl RawResponse {
@@ -444,11 +455,13 @@ impl SbiClient {
             req = req.header(header::AUTHORIZATION, v);
         }
         if let Some(b) = body {
-            let bytes = serde_json::to_vec(b)
+            let buf = akma_sbi_model::wire::to_vec(b)
                 .map_err(|e| ClientError::Setup(format!("request serialisation failed: {e}")))?;
+            // reqwest and hyper hold the octets through `Bytes` owned by the WireBuf, which
+            // is zeroized when they drop their last reference.
             req = req
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+                .body(bytes::Bytes::from_owner(buf));
         }
         let resp = req.send().await.map_err(|e| transport(error_chain(&e)))?;
         let status = resp.status();
@@ -461,11 +474,13 @@ impl SbiClient {
             });
         }
         let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(error_chain(&e)))?
-            .to_vec();
+        let announced = resp.content_length().unwrap_or(0);
+        let mut body =
+            akma_sbi_model::wire::with_capacity((announced as usize).min(MAX_PREALLOCATED));
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(error_chain(&e)))? {
+            akma_sbi_model::wire::extend(&mut body, &chunk);
+        }
         Ok(RawResponse {
             status,
             headers,
@@ -1002,7 +1017,9 @@ mod tests {
         let raw = RawResponse {
             status: StatusCode::NOT_FOUND,
             headers: HeaderMap::new(),
-            body: br#"{"status":404,"cause":"CONTEXT_NOT_FOUND","detail":"x"}"#.to_vec(),
+            body: br#"{"status":404,"cause":"CONTEXT_NOT_FOUND","detail":"x"}"#
+                .to_vec()
+                .into(),
         };
         let e = unexpected(Method::PUT, "http://x/y", raw);
         assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
@@ -1010,7 +1027,7 @@ mod tests {
         let raw = RawResponse {
             status: StatusCode::BAD_GATEWAY,
             headers: HeaderMap::new(),
-            body: b"<html>".to_vec(),
+            body: b"<html>".to_vec().into(),
         };
         let e = unexpected(Method::PUT, "http://x/y", raw);
         assert!(matches!(e, ClientError::UnexpectedStatus { .. }), "{e:?}");
