@@ -891,16 +891,31 @@ impl NudmUeauClient {
     /// `PUT /{supi}/auth-events/{authEventId}` (the `Location` of [`Self::auth_event`],
     /// absolute or a path) with `authRemovalInd` set: removes the authentication result
     /// (TS 29.503 §5.4.2.4). Expects 204 (200 is accepted too).
+    ///
+    /// Only the path of the `Location` is used, against the origin of the UDM this client
+    /// resolves: whatever host a `Location` names, the request (and its access token) goes
+    /// to the configured UDM (issue 9 #7).
     pub async fn remove_auth_event(
         &self,
         location: &str,
         event: &AuthEvent,
     ) -> Result<(), ClientError> {
-        let url = if location.contains("://") {
-            location.to_owned()
+        let path = if location.contains("://") {
+            &location[origin(location).len()..]
         } else {
-            format!("{}{location}", origin(&self.api_root()?))
+            location
         };
+        if !path.starts_with('/') {
+            return Err(ClientError::InvalidResponse {
+                method: Method::PUT,
+                url: location.to_owned(),
+                status: StatusCode::CREATED,
+                error: ValidationError::InvalidMsgFormat {
+                    detail: "the auth event's Location has no absolute path".into(),
+                },
+            });
+        }
+        let url = format!("{}{path}", origin(&self.api_root()?));
         self.sbi
             .call_no_content(
                 Method::PUT,

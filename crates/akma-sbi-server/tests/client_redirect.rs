@@ -92,3 +92,63 @@ async fn redirects_are_refused_and_the_body_never_reaches_the_target() {
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the collector was called");
     assert!(got.lock().unwrap().is_empty());
 }
+
+/// Issue 9 #7: an auth event's `Location` naming another host does not move the AUSF's
+/// removal (and its token) there: only its path is used, against the configured UDM.
+#[tokio::test]
+async fn auth_event_location_host_is_not_followed() {
+    use akma_sbi_client::client::NudmUeauClient;
+    let evil_hits = Arc::new(AtomicUsize::new(0));
+    let e = evil_hits.clone();
+    let evil = spawn(Router::new().fallback(any(move || {
+        e.fetch_add(1, Ordering::SeqCst);
+        async { StatusCode::NO_CONTENT }
+    })))
+    .await;
+    let udm_puts = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let p = udm_puts.clone();
+    let udm = spawn(Router::new().route(
+        "/nudm-ueau/v1/{supi}/auth-events/{id}",
+        axum::routing::put(
+            move |axum::extract::Path((supi, id)): axum::extract::Path<(String, String)>,
+                  h: axum::http::HeaderMap| {
+                p.lock().unwrap().push(format!(
+                    "{supi}/{id} {}",
+                    h.get("authorization").unwrap().to_str().unwrap()
+                ));
+                async { StatusCode::NO_CONTENT }
+            },
+        ),
+    ))
+    .await;
+    let client = NudmUeauClient::new(
+        SbiClient::h2c().unwrap().with_bearer_token("udm-token"),
+        format!("http://{udm}"),
+    );
+    let event: akma_sbi_model::nudm_ueau::AuthEvent = serde_json::from_value(serde_json::json!({
+        "nfInstanceId": "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1001",
+        "success": true,
+        "timeStamp": "2025-01-01T12:00:00Z",
+        "authType": "5G_AKA",
+        "servingNetworkName": "5G:mnc001.mcc001.3gppnetwork.org",
+        "authRemovalInd": true
+    }))
+    .unwrap();
+    client
+        .remove_auth_event(
+            &format!("http://{evil}/nudm-ueau/v1/imsi-001010000000001/auth-events/abc"),
+            &event,
+        )
+        .await
+        .unwrap();
+    assert_eq!(evil_hits.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        udm_puts.lock().unwrap().as_slice(),
+        ["imsi-001010000000001/abc Bearer udm-token"]
+    );
+    let e = client
+        .remove_auth_event("http://x.example", &event)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::InvalidResponse { .. }), "{e:?}");
+}
