@@ -11,8 +11,8 @@
 //! max_contexts = 250000                 # at most this many held (about 1 KiB each); beyond: 503 NF_CONGESTION
 //! max_contexts_per_consumer = 125000    # at most this many held by one AMF/SEAF (default: half of max_contexts); beyond: 429 NF_CONGESTION_RISK
 //! require_akma_registration = false     # true: a failed AnchorKey_Register fails the authentication
-//! udm_uri = "https://udm.example:8443"  # {apiRoot} of the UDM
-//! aanf_uri = "https://aanf.example:8443"
+//! udm_uri = "https://udm.example:8443"  # {apiRoot} of the UDM: https:// only in production,
+//! aanf_uri = "https://aanf.example:8443" # http:// (h2c) only with --dev and to a loopback address
 //!
 //! [tls]                                 # SBI server (required unless --dev)
 //! cert = "ausf.crt"
@@ -30,7 +30,7 @@
 //! serving_networks = ["5G:mnc001.mcc001.3gppnetwork.org"]   # AMF/SEAF only: the SNNs it serves
 //! max_contexts = 50000                  # AMF/SEAF only: its own quota (default: max_contexts_per_consumer)
 //!
-//! [client]                              # outgoing calls to the UDM and the AAnF (production)
+//! [client]                              # outgoing calls to the UDM and the AAnF (akma_nf_host::peer)
 //! ca = "sbi-ca.crt"
 //! cert = "ausf.crt"
 //! key = "ausf.key"
@@ -145,18 +145,10 @@ pub enum ConfigError {
         /// Where to give it.
         hint: &'static str,
     },
-    /// An https:// peer with no CA to check its certificate (production).
-    #[error("the {peer} URI is https:// but [client] has no `ca` to check its certificate")]
-    HttpsWithoutCa {
-        /// `udm` or `aanf`.
-        peer: &'static str,
-    },
-    /// `[client] ca` is needed for https:// peers.
-    #[error("[client] ca is needed for https:// peers")]
-    NoCa,
-    /// `[client] cert` without `key` or the reverse.
-    #[error("[client] cert and key go together")]
-    CertWithoutKey,
+    /// `[client]` or a peer URI breaks the one outbound-client rule of `akma-nf-host`
+    /// (production: https:// only; development: http:// only to loopback).
+    #[error(transparent)]
+    Peer(#[from] akma_nf_host::PeerError),
 }
 
 impl ConfigError {
@@ -173,21 +165,12 @@ pub use akma_sbi_model::common::normalize_nf_id;
 /// The TS 29.510 NF type of a consumer (the one of `akma-sbi-model`).
 pub use akma_sbi_model::NfType;
 
-/// Outgoing (client) TLS and tokens.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ClientConfig {
-    /// PEM CA bundle the UDM's and the AAnF's certificates chain to.
-    pub ca: Option<PathBuf>,
-    /// PEM client certificate of this AUSF.
-    pub cert: Option<PathBuf>,
-    /// PEM private key of `cert`.
-    pub key: Option<PathBuf>,
-    /// File holding a static access token for the UDM.
-    pub udm_token_file: Option<PathBuf>,
-    /// File holding a static access token for the AAnF.
-    pub aanf_token_file: Option<PathBuf>,
-}
+/// Outgoing (client) TLS and tokens: the shared `[client]` of `akma-nf-host`, with the
+/// AUSF's peers `udm` and `aanf` (`udm_token_file`, `aanf_token_file`).
+pub use akma_nf_host::PeerClientConfig as ClientConfig;
+
+/// The AUSF's peers, as named in `[client]` token keys and in startup errors.
+pub const PEERS: [&str; 2] = ["udm", "aanf"];
 
 /// The AUSF's own settings; the host's (listen, [tls], [oauth2], [[consumer]], …) are in
 /// `rest`.
@@ -203,7 +186,7 @@ struct RawConfig {
     require_akma_registration: Option<bool>,
     udm_uri: Option<String>,
     aanf_uri: Option<String>,
-    client: Option<ClientConfig>,
+    client: Option<toml::Value>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -217,7 +200,8 @@ pub struct AusfConfig {
     pub host: HostConfig<NfType>,
     /// This AUSF's NF instance id (normalised, no `urn:uuid:`).
     pub nf_instance_id: Option<String>,
-    /// The `{apiRoot}` advertised in `Location` and `_links` (default: from the request).
+    /// The `{apiRoot}` advertised in `Location` and `_links` (default: the bound SBI
+    /// address, never the request's `Host`; required in production on a wildcard address).
     pub api_root: Option<String>,
     /// The home network's MNC length.
     pub mnc_len: Option<MncLen>,
@@ -261,24 +245,8 @@ impl AusfConfig {
         })?;
         // Relative paths in the file are relative to the file.
         if let Some(dir) = path.parent() {
-            let fix = |p: &mut PathBuf| {
-                if p.is_relative() {
-                    *p = dir.join(&*p);
-                }
-            };
             c.host.rebase(dir);
-            for p in [
-                &mut c.client.ca,
-                &mut c.client.cert,
-                &mut c.client.key,
-                &mut c.client.udm_token_file,
-                &mut c.client.aanf_token_file,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                fix(p);
-            }
+            c.client.rebase(dir);
         }
         Ok(c)
     }
@@ -377,10 +345,11 @@ impl AusfConfig {
                 setting: format!("[[consumer]] id {id:?}"),
             });
         }
-        let client = raw.client.unwrap_or_default();
-        if client.cert.is_some() != client.key.is_some() {
-            return Err(ConfigError::CertWithoutKey);
-        }
+        let client = raw
+            .client
+            .map(|v| ClientConfig::from_toml(v, &PEERS))
+            .transpose()?
+            .unwrap_or_default();
         for (id, policy) in &consumer_policies {
             let setting = |key: &str| format!("[[consumer]] {id:?} {key}");
             if host

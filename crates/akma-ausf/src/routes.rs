@@ -245,15 +245,12 @@ fn json_response<T: Serialize>(
     content_type: &'static str,
     body: &T,
 ) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut r = (status, bytes).into_response();
-            r.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-            r
-        }
-        Err(e) => SbiError::internal(format!("response serialisation failed: {e}")).into_response(),
+    // The body (K_SEAF, the SUPI) is wiped once hyper has written it (issue 9 #10).
+    let mut r = akma_sbi_server::extract::json_body(body, content_type);
+    if r.status().is_success() {
+        *r.status_mut() = status;
     }
+    r
 }
 
 fn one_link(name: &str, href: String) -> Links {

@@ -3,23 +3,22 @@
 //! drains in-flight requests.
 //!
 //! Development mode (`--dev`): h2c and HTTP/1.1 on a loopback address, no certificates or
-//! tokens, outgoing calls in h2c. Production: mutual TLS and OAuth2 access tokens (scope
-//! `nausf-auth`) for consumers, and outgoing calls over TLS (with the `[client]` certificate)
-//! to `https://` UDM/AAnF URIs.
+//! tokens, outgoing calls in h2c to loopback `http://` peers (or TLS to `https://` ones).
+//! Production: mutual TLS and OAuth2 access tokens (scope `nausf-auth`) for consumers, and
+//! outgoing calls over TLS (with the `[client]` certificate) to `https://` UDM/AAnF URIs
+//! only: a `http://` peer is refused at startup (`akma_nf_host::peer`, the rule every NF's
+//! outbound client follows).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use akma_core::ids::{MncLen, ServingNetworkName};
-use akma_nf_host::error::read_file;
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
-use akma_sbi_client::client::{ClientTls, NaanfClient, NudmUeauClient, SbiClient};
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, PeerClients, SbiSecurity};
+use akma_sbi_client::client::{NaanfClient, NudmUeauClient};
 use akma_sbi_model::common::NfInstanceId;
 use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
-use zeroize::Zeroizing;
 
 use crate::config::{
     check_uri, default_max_contexts_per_consumer, AusfConfig, ConfigError, NfType,
@@ -57,10 +56,10 @@ pub struct AusfArgs {
     /// The common flags (`--config --dev --listen --ops-listen --data --log-format`).
     #[command(flatten)]
     pub host: HostArgs<AusfNf>,
-    /// The UDM's apiRoot, e.g. http://127.0.0.1:8081.
+    /// The UDM's apiRoot, e.g. https://udm.example:8443 (http://127.0.0.1:8081 with --dev).
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_UDM")]
     pub udm: Option<String>,
-    /// The AAnF's apiRoot, e.g. http://127.0.0.1:8080.
+    /// The AAnF's apiRoot, e.g. https://aanf.example:8443 (http://127.0.0.1:8080 with --dev).
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_AANF")]
     pub aanf: Option<String>,
     /// This AUSF's NF instance id (UUID; development default: a random one).
@@ -76,7 +75,8 @@ pub struct AusfArgs {
     /// Seconds after which an unconfirmed authentication context is dropped (default 60).
     #[arg(long, value_name = "SECS", env = "AKMA_AUSF_CONTEXT_LIFETIME")]
     pub context_lifetime_secs: Option<u64>,
-    /// The apiRoot advertised in Location headers and _links (default: from each request).
+    /// The apiRoot advertised in Location headers and _links (default: the bound address;
+    /// required in production on a wildcard listen address).
     #[arg(long, value_name = "URI", env = "AKMA_AUSF_API_ROOT")]
     pub api_root: Option<String>,
 }
@@ -149,7 +149,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         None => config.udm_uri.clone().ok_or_else(|| {
             cfg_err(ConfigError::Missing {
                 what: "UDM",
-                hint: "give --udm http://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file",
+                hint: "give --udm https://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file",
             })
         })?,
     };
@@ -159,7 +159,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
             cfg_err(ConfigError::Missing {
                 what: "AAnF",
                 hint:
-                    "give --aanf http://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file",
+                    "give --aanf https://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file",
             })
         })?,
     };
@@ -208,12 +208,11 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
             setting: "--context-lifetime-secs",
         }));
     }
-    if !host.dev {
-        for (what, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri)] {
-            if uri.starts_with("https://") && config.client.ca.is_none() {
-                return Err(cfg_err(ConfigError::HttpsWithoutCa { peer: what }));
-            }
-        }
+    // The one outbound rule (akma_nf_host::peer): production calls https:// peers only,
+    // development http:// ones only on loopback.
+    let peers = PeerClients::new(host.dev, config.client.clone(), "");
+    for (peer, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri)] {
+        peers.check(peer, uri).map_err(|e| cfg_err(e.into()))?;
     }
     // TS 33.501 §6.1.2: in production every AMF/SEAF is bound to the serving networks it
     // serves (its entry's list, else the top-level one); none is a configuration error.
@@ -263,48 +262,6 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     })
 }
 
-fn read(p: &Path) -> Result<Vec<u8>, StartError> {
-    Ok(read_file(p)?)
-}
-
-/// The client for one peer: h2c for `http://`, TLS (with the `[client]` certificate) for
-/// `https://`; with the static token from `token_file`, if any.
-fn peer_client(
-    config: &AusfConfig,
-    uri: &str,
-    token_file: Option<&PathBuf>,
-    user_agent: &str,
-) -> Result<SbiClient, StartError> {
-    let mut b = SbiClient::builder().user_agent(user_agent);
-    if uri.starts_with("https://") {
-        let c = &config.client;
-        let ca = c.ca.as_ref().ok_or_else(|| cfg_err(ConfigError::NoCa))?;
-        let (cert_pem, key_pem) = match (&c.cert, &c.key) {
-            (Some(cert), Some(key)) => (Some(read(cert)?), Some(Zeroizing::new(read(key)?))),
-            _ => (None, None),
-        };
-        b = b.tls(ClientTls {
-            ca_pem: read(ca)?,
-            cert_pem,
-            key_pem,
-        });
-    }
-    if let Some(f) = token_file {
-        let t = Zeroizing::new(read(f)?);
-        let t = std::str::from_utf8(&t)
-            .map_err(|_| {
-                cfg_err(ConfigError::invalid(
-                    f.display().to_string(),
-                    "the token is not UTF-8",
-                ))
-            })?
-            .trim()
-            .to_owned();
-        b = b.bearer_token(t);
-    }
-    b.build().map_err(|e| cfg_err(e.into()))
-}
-
 /// A running AUSF (used by `run` and by tests and the demo, which start servers
 /// in-process).
 pub struct Running {
@@ -340,25 +297,14 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         settings,
     } = resolved;
     host.check(&config.host)?;
-    let user_agent = format!("AUSF-{}", settings.nf_instance_id);
-    let udm = NudmUeauClient::new(
-        peer_client(
-            &config,
-            &udm_uri,
-            config.client.udm_token_file.as_ref(),
-            &user_agent,
-        )?,
-        udm_uri.clone(),
+    let peers = PeerClients::new(
+        host.dev,
+        config.client.clone(),
+        format!("AUSF-{}", settings.nf_instance_id),
     );
-    let aanf = NaanfClient::new(
-        peer_client(
-            &config,
-            &aanf_uri,
-            config.client.aanf_token_file.as_ref(),
-            &user_agent,
-        )?,
-        aanf_uri.clone(),
-    );
+    let peer = |name, uri: &str| peers.client(name, uri).map_err(|e| cfg_err(e.into()));
+    let udm = NudmUeauClient::new(peer("udm", &udm_uri)?, udm_uri.clone());
+    let aanf = NaanfClient::new(peer("aanf", &aanf_uri)?, aanf_uri.clone());
     let security = SbiSecurity::resolve(host.dev, &config.host, AusfNf::NF_TYPE)?;
     let auth = match &security.verifier {
         None => AuthMode::Dev,
@@ -381,6 +327,8 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
     let sweeper = ausf.clone();
     let running = NfHost::new(AusfNf::NAME, &host, security)
         .sbi(sbi_router(state))
+        // Location and _links name the configured apiRoot, else the bound address.
+        .api_root(config.api_root.clone())
         .ops(Arc::new(AusfOps(ausf.clone())))
         // Abandoned contexts are dropped in the background (and on access).
         .every(Duration::from_secs(lifetime.clamp(1, 10)), move || {

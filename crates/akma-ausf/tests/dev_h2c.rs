@@ -690,3 +690,58 @@ async fn auth_event_time_stamp_is_the_injected_clock() {
         "timeStamp is the injected clock's time"
     );
 }
+
+/// Issue 9 #7: the `Location` and `_links` of a new authentication context name the AUSF's
+/// own apiRoot (here the bound address), never a forged `Host` (HTTP/1.1) or `:authority`
+/// (HTTP/2), so the SEAF's confirmation (RES*) goes nowhere else.
+#[tokio::test]
+async fn location_and_links_never_name_the_request_host() {
+    let s = Stack::start(Options::default()).await;
+    let port = s.ausf.addr.port();
+    let body = auth_body(AKMA_SUPI).to_string();
+    let check = |headers: &reqwest::header::HeaderMap, answer: &Value| {
+        let loc = headers["location"].to_str().unwrap().to_owned();
+        assert!(
+            loc.starts_with(&format!("{}/ue-authentications/", s.base())),
+            "{loc}"
+        );
+        let href = answer["_links"]["5g-aka"]["href"].as_str().unwrap();
+        let all = format!("{loc} {answer}");
+        assert!(!all.contains("evil"), "{all}");
+        assert!(
+            href.starts_with(&format!("{}/", s.base())) || href.starts_with('/'),
+            "{href}"
+        );
+    };
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .no_proxy()
+        .resolve("evil.example", s.ausf.addr)
+        .build()
+        .unwrap();
+    let r = h2
+        .post(format!(
+            "http://evil.example:{port}/nausf-auth/v1/ue-authentications"
+        ))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.version(), Version::HTTP_2);
+    let h = r.headers().clone();
+    check(&h, &r.json::<Value>().await.unwrap());
+    let r = akma_sbi_server::test_pki::http1_client()
+        .post(format!("{}/ue-authentications", s.base()))
+        .header("host", "evil.example:666")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.version(), Version::HTTP_11);
+    let h = r.headers().clone();
+    check(&h, &r.json::<Value>().await.unwrap());
+}

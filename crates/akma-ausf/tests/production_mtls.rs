@@ -1,6 +1,9 @@
 //! The AUSF in production mode over HTTP/2 with mutual TLS and OAuth2 access tokens (scope
 //! `nausf-auth`): an AMF authenticates a UE end to end (the AKMA context is registered at a
 //! real AAnF); tokens, NF types and certificates are enforced, and refusals change nothing.
+//! The UDM and the AAnF run in production mode too: the AUSF calls them over mutual TLS
+//! with its `[client]` certificate and static tokens, since a production AUSF refuses
+//! cleartext `http://` peers at startup (issue 9 #4).
 #![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
 mod common;
@@ -20,8 +23,72 @@ use serde_json::json;
 const AUSF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1001";
 const AMF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1002";
 const UDM_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1003";
+const AF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1004";
+const KEK: &str = "5a0e3c7b9d1f2468ace013579bdf02468ace13579bdf02468ace13579bdf0246";
 const STRANGER_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1099";
 const NRF: &str = "nrf.5gc.mnc001.mcc001.3gppnetwork.org";
+
+const TLS_AND_OAUTH2: &str = r#"
+[tls]
+cert = "server.crt"
+key = "server.key"
+client_ca = "ca.crt"
+
+[oauth2]
+issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
+es256_public_keys = ["nrf-es256.pem"]
+"#;
+
+/// A production UDM (subscribers provisioned) and AAnF in `dir`, with the AUSF as their
+/// consumer (and the AF as the AAnF's).
+async fn start_prod_peers(dir: &Path) -> (akma_udm::Running, akma_aanf::server::Running) {
+    std::fs::write(
+        dir.join("udm.toml"),
+        format!(
+            "kek = \"{KEK}\"\n{}audience = [\"UDM\"]\n[[consumer]]\nid = \"{AUSF_ID}\"\nnf_type = \"AUSF\"\n",
+            TLS_AND_OAUTH2
+        ),
+    )
+    .unwrap();
+    let udm = akma_udm::server::start(
+        akma_udm::server::resolve(&akma_udm::server::UdmArgs {
+            host: akma_udm::server::HostArgs {
+                config: Some(dir.join("udm.toml")),
+                data: Some(dir.join("udm-data")),
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+        })
+        .unwrap(),
+    )
+    .await
+    .expect("production UDM starts");
+    udm.udm().provision(subscribers(), false).await.unwrap();
+    std::fs::write(
+        dir.join("aanf.toml"),
+        format!(
+            "kek = \"{KEK}\"\n{}audience = [\"AANF\"]\n[[consumer]]\nid = \"{AUSF_ID}\"\nnf_type = \"AUSF\"\n\
+             [[af]]\nfqdn = \"{AF_FQDN}\"\nidentity = \"urn:uuid:{AF_ID}\"\n",
+            TLS_AND_OAUTH2
+        ),
+    )
+    .unwrap();
+    let aanf = akma_aanf::server::start(
+        akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
+            host: akma_aanf::server::HostArgs {
+                config: Some(dir.join("aanf.toml")),
+                data: Some(dir.join("aanf-data")),
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+    .await
+    .expect("production AAnF starts");
+    (udm, aanf)
+}
 
 fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer) {
     let server = pki.server_cert();
@@ -29,6 +96,25 @@ fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer) {
     std::fs::write(dir.join("server.key"), &server.key_pem).unwrap();
     std::fs::write(dir.join("ca.crt"), pki.ca_pem()).unwrap();
     std::fs::write(dir.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    // The AUSF's client certificate and its tokens for the UDM and the AAnF.
+    let me = pki.client_cert(AUSF_ID, &["ausf.5gc.example.org"]);
+    std::fs::write(dir.join("ausf-client.crt"), &me.cert_pem).unwrap();
+    std::fs::write(dir.join("ausf-client.key"), &me.key_pem).unwrap();
+    std::fs::write(
+        dir.join("udm-token.jwt"),
+        nrf.mint(AUSF_ID, json!("UDM"), "nudm-ueau", 3600),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("aanf-token.jwt"),
+        nrf.mint(
+            AUSF_ID,
+            json!("AANF"),
+            "naanf-akma naanf-akma:anchorkey",
+            3600,
+        ),
+    )
+    .unwrap();
     std::fs::write(
         dir.join("ausf.toml"),
         format!(
@@ -53,6 +139,13 @@ nf_type = "AMF"
 [[consumer]]
 id = "urn:uuid:{UDM_ID}"
 nf_type = "UDM"
+
+[client]
+ca = "ca.crt"
+cert = "ausf-client.crt"
+key = "ausf-client.key"
+udm_token_file = "udm-token.jwt"
+aanf_token_file = "aanf-token.jwt"
 "#
         ),
     )
@@ -62,21 +155,20 @@ nf_type = "UDM"
 #[tokio::test]
 async fn mtls_and_tokens_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    // The UDM and the AAnF behind it run in development mode (h2c on loopback); the AUSF
-    // calls http:// peers in h2c and https:// peers over TLS with its [client] settings.
-    let udm = start_udm(dir.path()).await;
-    let aanf = start_aanf(dir.path()).await;
     let pki = TestPki::new();
     let nrf = TestTokenIssuer::es256(NRF);
     write_files(dir.path(), &pki, &nrf);
+    // The UDM and the AAnF behind it run in production mode too (mutual TLS and tokens):
+    // the AUSF calls them over TLS with its [client] settings.
+    let (udm, aanf) = start_prod_peers(dir.path()).await;
     let args = AusfArgs {
         host: akma_ausf::server::HostArgs {
             config: Some(dir.path().join("ausf.toml")),
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
-        udm: Some(format!("http://{}", udm.addr)),
-        aanf: Some(format!("http://{}", aanf.addr)),
+        udm: Some(format!("https://localhost:{}", udm.addr.port())),
+        aanf: Some(format!("https://localhost:{}", aanf.addr.port())),
         ..Default::default()
     };
     let resolved = resolve(&args).unwrap_or_else(|e| panic!("production config refused: {e}"));
@@ -163,8 +255,13 @@ async fn mtls_and_tokens_end_to_end() {
     );
     let created = amf.authenticate(&info).await.expect("201");
     let location = created.location.clone().unwrap();
+    // The AUSF advertises its bound address (no api_root configured), never the request's
+    // authority (`localhost` here): issue 9 #7.
     assert!(
-        location.starts_with(&format!("{base}/ue-authentications/")),
+        location.starts_with(&format!(
+            "https://{}/nausf-auth/v1/ue-authentications/",
+            running.addr
+        )),
         "{location}"
     );
     let AuthData5g::Av5gAka(av) = created.body.auth_data else {
@@ -185,10 +282,17 @@ async fn mtls_and_tokens_end_to_end() {
         )
     );
 
-    // The A-KID resolves at the AAnF (dev mode) with the K_AF of our K_AKMA.
+    // The A-KID resolves at the AAnF (for the AF, over mutual TLS) with the K_AF of our
+    // K_AKMA.
     let aanf_client = akma_sbi_client::client::NaanfClient::new(
-        SbiClient::h2c().unwrap(),
-        format!("http://{}", aanf.addr),
+        SbiClient::from_reqwest(pki.reqwest_client(Some(&pki.client_cert(AF_ID, &[AF_FQDN]))))
+            .with_bearer_token(nrf.mint(
+                AF_ID,
+                json!("AANF"),
+                "naanf-akma naanf-akma:applicationkeyget",
+                3600,
+            )),
+        format!("https://localhost:{}", aanf.addr.port()),
     );
     let af = akma_core::akma::AfId::new(
         AF_FQDN.parse().unwrap(),
@@ -242,4 +346,59 @@ async fn mtls_and_tokens_end_to_end() {
     running.shutdown().await.unwrap();
     aanf.shutdown().await.unwrap();
     udm.shutdown().await.unwrap();
+}
+
+/// Issue 9 #4: a production AUSF refuses cleartext `http://` UDM and AAnF URIs at startup
+/// with an error naming the peer and the URI; development mode accepts `http://` only to a
+/// loopback address.
+#[tokio::test]
+async fn production_refuses_cleartext_peers() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new();
+    let nrf = TestTokenIssuer::es256(NRF);
+    write_files(dir.path(), &pki, &nrf);
+    let prod = |udm: &str, aanf: &str| AusfArgs {
+        host: akma_ausf::server::HostArgs {
+            config: Some(dir.path().join("ausf.toml")),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+        udm: Some(udm.into()),
+        aanf: Some(aanf.into()),
+        ..Default::default()
+    };
+    let e = resolve(&prod("http://127.0.0.1:8081", "https://localhost:8080"))
+        .expect_err("a cleartext UDM is refused in production")
+        .to_string();
+    assert!(
+        e.contains("udm") && e.contains("http://127.0.0.1:8081") && e.contains("https://"),
+        "{e}"
+    );
+    let e = resolve(&prod("https://localhost:8081", "http://127.0.0.1:8080"))
+        .expect_err("a cleartext AAnF is refused in production")
+        .to_string();
+    assert!(
+        e.contains("aanf") && e.contains("http://127.0.0.1:8080"),
+        "{e}"
+    );
+    // https:// to both is accepted (nothing is called before start).
+    resolve(&prod("https://localhost:8081", "https://localhost:8080")).unwrap();
+
+    // Development mode: http:// only to loopback.
+    let dev = |udm: &str| AusfArgs {
+        host: akma_ausf::server::HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+        udm: Some(udm.into()),
+        aanf: Some("http://127.0.0.1:8080".into()),
+        ..Default::default()
+    };
+    resolve(&dev("http://127.0.0.1:8081")).unwrap();
+    resolve(&dev("http://[::1]:8081")).unwrap();
+    let e = resolve(&dev("http://192.0.2.7:8081"))
+        .expect_err("a non-loopback cleartext peer is refused in development mode")
+        .to_string();
+    assert!(e.contains("192.0.2.7") && e.contains("loopback"), "{e}");
 }

@@ -38,6 +38,13 @@ pub enum HostError {
     /// Development mode on a non-loopback address.
     #[error(transparent)]
     NonLoopback(#[from] akma_sbi_server::server::NonLoopbackError),
+    /// Production on a wildcard address, for an NF that advertises links, without
+    /// `api_root`.
+    #[error("listening on {addr}, a wildcard address, without `api_root`: set api_root = \"https://<this NF's FQDN>:<port>\" (the apiRoot advertised in Location headers and links is never taken from requests)")]
+    ApiRootRequired {
+        /// The bound address.
+        addr: SocketAddr,
+    },
     /// Production mode without `[tls]`.
     #[error("production mode needs a [tls] section (cert, key, client_ca) for mutual TLS; use --dev for a loopback development server")]
     NeedsTls,

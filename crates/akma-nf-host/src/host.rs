@@ -33,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::api_root::{derived_api_root, AdvertisedApiRoot};
 use crate::args::HostSettings;
 use crate::error::HostError;
 use crate::ops::{ops_router, NfOps};
@@ -77,6 +78,8 @@ pub struct NfHost {
     ops: Arc<dyn NfOps>,
     tasks: Vec<Task>,
     on_stop: Vec<BoxFuture>,
+    api_root: Option<String>,
+    advertises_links: bool,
 }
 
 impl NfHost {
@@ -93,7 +96,20 @@ impl NfHost {
             ops: Arc::new(NoOps),
             tasks: Vec::new(),
             on_stop: Vec::new(),
+            api_root: None,
+            advertises_links: false,
         }
+    }
+
+    /// This NF advertises its `{apiRoot}` in `Location` headers or `_links`: `configured`
+    /// (its `api_root` setting), else `http(s)://<bound SBI address>`. Production refuses
+    /// to start on a wildcard address (`0.0.0.0`, `[::]`) without `api_root`
+    /// ([`HostError::ApiRootRequired`]). Either way the handlers read it with
+    /// [`crate::api_root::api_root`], never from the request.
+    pub fn api_root(mut self, configured: Option<String>) -> Self {
+        self.api_root = configured;
+        self.advertises_links = true;
+        self
     }
 
     /// The NF's SBI router (its API roots, with `akma_sbi_server::with_sbi_fallbacks`).
@@ -164,8 +180,21 @@ impl NfHost {
         if let Some(o) = ops_addr.filter(|o| !self.dev && !o.ip().is_loopback()) {
             tracing::warn!(%o, "the ops endpoints (metrics, health) are served without TLS on a non-loopback address");
         }
+        let tls_on = self.security.tls.is_some();
+        let advertised = match (&self.api_root, derived_api_root(addr, tls_on)) {
+            (Some(r), _) => Some(r.clone()),
+            (None, Some(d)) => Some(d),
+            (None, None) if self.advertises_links && !self.dev => {
+                return Err(HostError::ApiRootRequired { addr });
+            }
+            (None, None) => None,
+        };
         let (tx, rx) = watch::channel(false);
-        let app = self.sbi.merge(ops_router(self.ops.clone()));
+        let mut sbi = self.sbi;
+        if let Some(r) = advertised {
+            sbi = sbi.layer(axum::Extension(AdvertisedApiRoot(r.into())));
+        }
+        let app = sbi.merge(ops_router(self.ops.clone()));
         let ops_task = ops_listener.map(|l| {
             tokio::spawn(akma_sbi_server::serve(
                 l,

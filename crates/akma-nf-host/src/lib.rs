@@ -10,6 +10,7 @@
 //! | [`kek`] | the one key-encryption-key rule ([`kek::resolve_kek`]) |
 //! | [`security`] | the SBI server's mutual TLS configuration and access-token verifier from `[tls]` / `[oauth2]` |
 //! | [`api_root`] | the one way to build the `{apiRoot}` of `Location` headers and links |
+//! | [`peer`] | the one outbound-client rule: `[client]` ([`PeerClientConfig`]) and [`PeerClients`], which refuses cleartext peers in production and non-loopback ones in development |
 //! | [`ops`] | `/healthz`, `/readyz`, `/metrics` over an NF's [`NfOps`] |
 //! | [`metrics`] | per-instance Prometheus figures (histograms, counters, exposition helpers) |
 //! | [`logging`] | the tracing subscriber (stderr, text or JSON) |
@@ -30,6 +31,7 @@ pub mod kek;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod peer;
 pub mod security;
 pub mod signal;
 
@@ -39,4 +41,5 @@ pub use error::HostError;
 pub use host::{NfHost, Running, Shutdown};
 pub use kek::{KekError, KekRule, DEV_KEK_FILE};
 pub use ops::{NfOps, NotReady};
+pub use peer::{PeerClientConfig, PeerClients, PeerError};
 pub use security::SbiSecurity;

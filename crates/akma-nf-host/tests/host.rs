@@ -250,3 +250,64 @@ fn the_flags_read_the_nf_s_environment_variables() {
     assert!(cli.host.dev);
     assert_eq!(cli.host.log_format, Some(akma_nf_host::LogFormat::Json));
 }
+
+/// Issue 9 #7: the apiRoot handlers advertise is fixed at startup (the configured one,
+/// else the bound address), never the request's Host; production refuses a wildcard
+/// address without `api_root` for an NF that advertises links.
+#[tokio::test]
+async fn the_advertised_api_root_comes_from_configuration() {
+    let app = || {
+        Router::new().route(
+            "/test/v1/root",
+            get(|req: axum::extract::Request| async move {
+                akma_nf_host::api_root::api_root(None, &req)
+            }),
+        )
+    };
+    let settings = HostSettings::dev("127.0.0.1:0".parse().unwrap(), None);
+    let running = NfHost::new("TestNF", &settings, SbiSecurity::default())
+        .sbi(app())
+        .api_root(None)
+        .start()
+        .await
+        .unwrap();
+    let r = akma_sbi_server::test_pki::http1_client()
+        .get(format!("http://{}/test/v1/root", running.addr))
+        .header("host", "evil.example:1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), format!("http://{}", running.addr));
+    running.shutdown().await.unwrap();
+
+    let mut prod = settings.clone();
+    prod.dev = false;
+    prod.listen = "0.0.0.0:0".parse().unwrap();
+    let e = NfHost::new("TestNF", &prod, SbiSecurity::default())
+        .sbi(app())
+        .api_root(None)
+        .start()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, akma_nf_host::HostError::ApiRootRequired { .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("api_root"), "{e}");
+    let running = NfHost::new("TestNF", &prod, SbiSecurity::default())
+        .sbi(app())
+        .api_root(Some("https://nf.example:8443".into()))
+        .start()
+        .await
+        .unwrap();
+    let r = akma_sbi_server::test_pki::http1_client()
+        .get(format!(
+            "http://127.0.0.1:{}/test/v1/root",
+            running.addr.port()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "https://nf.example:8443");
+    running.shutdown().await.unwrap();
+}

@@ -15,6 +15,12 @@
 //! Every request carries `Accept: application/json, application/3gppHal+json,
 //! application/problem+json` and, when configured, a `User-Agent` naming the NF type
 //! (TS 29.500 §5.2.2.2, e.g. `AUSF-<NF instance id>`).
+//!
+//! Key material on the wire (issue 9 #10): a request body is serialised into a
+//! [`WireBuf`] that reqwest/hyper own until sent and that is zeroized when they drop it;
+//! an answer is copied chunk by chunk into a [`WireBuf`] ([`RawResponse::body`]) and the
+//! JSON tree parsed from it is wiped after validation. Hyper's, h2's and rustls' own
+//! buffers are out of reach (ARCHITECTURE.md).
 
 use std::fmt;
 use std::sync::Arc;
@@ -29,6 +35,7 @@ use akma_sbi_model::nausf::{
 use akma_sbi_model::nudm_ueau::{
     self, AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult,
 };
+pub use akma_sbi_model::wire::WireBuf;
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -41,6 +48,10 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the client sends in `Accept`.
 const ACCEPT: &str = "application/json, application/3gppHal+json, application/problem+json";
+
+/// Most octets reserved up front for an answer from its `Content-Length` (the buffer grows
+/// beyond as data arrives).
+const MAX_PREALLOCATED: usize = 64 * 1024;
 
 /// Longest error body kept in a [`ClientError::UnexpectedStatus`].
 const MAX_ERROR_BODY: usize = 2048;
@@ -97,6 +108,24 @@ pub enum ClientError {
         /// The start of the body, lossily decoded.
         body: String,
     },
+    /// The peer answered with a redirection (3xx, e.g. `307 Temporary Redirect` or
+    /// `308 Permanent Redirect`). The one rule of this project: an SBI client never follows
+    /// a redirect, automatically or otherwise, so a request body (which may hold K_AKMA,
+    /// XRES* or K_AUSF) and the access token go only to the URI the NF resolved. TS 29.500
+    /// §6.10.9 would allow following to another producer of the same NF set over https;
+    /// that needs the NF set from the NRF, which this client does not have yet.
+    #[error("{method} {url}: refused a {status} redirect{}: SBI clients never follow redirects",
+            location.as_deref().map(|l| format!(" to {l:?}")).unwrap_or_default())]
+    Redirect {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// The HTTP status (3xx).
+        status: StatusCode,
+        /// The `Location` the peer sent, if any (never called).
+        location: Option<String>,
+    },
     /// The peer answered 2xx, but the body is not what the YAML defines.
     #[error("{method} {url}: invalid {status} answer: {error}")]
     InvalidResponse {
@@ -116,6 +145,7 @@ impl ClientError {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             ClientError::Problem { status, .. }
+            | ClientError::Redirect { status, .. }
             | ClientError::UnexpectedStatus { status, .. }
             | ClientError::InvalidResponse { status, .. } => Some(*status),
             _ => None,
@@ -216,8 +246,9 @@ impl Default for SbiClientBuilder {
 }
 
 impl SbiClientBuilder {
-    /// Production: HTTP/2 over TLS with this material (and `https://` URLs). Without it,
-    /// the client speaks h2c to `http://` URLs.
+    /// Production: HTTP/2 over TLS with this material, to `https://` URLs only (an
+    /// `http://` URL is refused before anything is sent). Without it, the client speaks h2c
+    /// to `http://` URLs.
     pub fn tls(mut self, tls: ClientTls) -> Self {
         self.tls = Some(tls);
         self
@@ -248,8 +279,10 @@ impl SbiClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<SbiClient, ClientError> {
+        // No automatic redirects (see `ClientError::Redirect`).
         let mut b = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.timeout);
         if let Some(ua) = &self.user_agent {
@@ -257,7 +290,11 @@ impl SbiClientBuilder {
         }
         b = match &self.tls {
             None => b.http2_prior_knowledge(),
-            Some(t) => b.tls_backend_preconfigured(t.rustls_config()?),
+            // A TLS client never speaks cleartext, whatever URL it is given (a peer's
+            // `Location` or link included).
+            Some(t) => b
+                .tls_backend_preconfigured(t.rustls_config()?)
+                .https_only(true),
         };
         let http = b
             .build()
@@ -290,8 +327,8 @@ pub struct RawResponse {
     pub status: StatusCode,
     /// The headers.
     pub headers: HeaderMap,
-    /// The body.
-    pub body: Vec<u8>,
+    /// The body (zeroized when dropped: it may hold keys as hex).
+    pub body: WireBuf,
 }
 
 impl RawResponse {
@@ -344,7 +381,10 @@ impl SbiClient {
         Self::builder().build()
     }
 
-    /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token.
+    /// Wraps an existing reqwest client (e.g. a test PKI's), with no bearer token. Build it
+    /// with `redirect(reqwest::redirect::Policy::none())`: [`SbiClient::send`] refuses
+    /// every 3xx answer it sees, but a client that follows redirects itself would have
+    /// re-sent the request before.
     pub fn from_reqwest(http: reqwest::Client) -> Self {
         Self {
             http,
@@ -380,7 +420,8 @@ impl SbiClient {
     }
 
     /// Sends one request with an optional JSON body (`Content-Type: application/json`) and
-    /// returns the answer as received. Fails only when there is no answer.
+    /// returns the answer as received. Fails when there is no answer, and on a redirection
+    /// (3xx: [`ClientError::Redirect`], never followed).
     pub async fn send<B: Serialize + ?Sized>(
         &self,
         method: Method,
@@ -414,20 +455,32 @@ impl SbiClient {
             req = req.header(header::AUTHORIZATION, v);
         }
         if let Some(b) = body {
-            let bytes = serde_json::to_vec(b)
+            let buf = akma_sbi_model::wire::to_vec(b)
                 .map_err(|e| ClientError::Setup(format!("request serialisation failed: {e}")))?;
+            // reqwest and hyper hold the octets through `Bytes` owned by the WireBuf, which
+            // is zeroized when they drop their last reference.
             req = req
                 .header(header::CONTENT_TYPE, "application/json")
-                .body(bytes);
+                .body(bytes::Bytes::from_owner(buf));
         }
         let resp = req.send().await.map_err(|e| transport(error_chain(&e)))?;
         let status = resp.status();
+        if status.is_redirection() {
+            return Err(ClientError::Redirect {
+                method,
+                url: url.to_owned(),
+                status,
+                location: header_str(resp.headers(), header::LOCATION),
+            });
+        }
         let headers = resp.headers().clone();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport(error_chain(&e)))?
-            .to_vec();
+        let announced = resp.content_length().unwrap_or(0);
+        let mut body =
+            akma_sbi_model::wire::with_capacity((announced as usize).min(MAX_PREALLOCATED));
+        let mut resp = resp;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport(error_chain(&e)))? {
+            akma_sbi_model::wire::extend(&mut body, &chunk);
+        }
         Ok(RawResponse {
             status,
             headers,
@@ -838,16 +891,31 @@ impl NudmUeauClient {
     /// `PUT /{supi}/auth-events/{authEventId}` (the `Location` of [`Self::auth_event`],
     /// absolute or a path) with `authRemovalInd` set: removes the authentication result
     /// (TS 29.503 §5.4.2.4). Expects 204 (200 is accepted too).
+    ///
+    /// Only the path of the `Location` is used, against the origin of the UDM this client
+    /// resolves: whatever host a `Location` names, the request (and its access token) goes
+    /// to the configured UDM (issue 9 #7).
     pub async fn remove_auth_event(
         &self,
         location: &str,
         event: &AuthEvent,
     ) -> Result<(), ClientError> {
-        let url = if location.contains("://") {
-            location.to_owned()
+        let path = if location.contains("://") {
+            &location[origin(location).len()..]
         } else {
-            format!("{}{location}", origin(&self.api_root()?))
+            location
         };
+        if !path.starts_with('/') {
+            return Err(ClientError::InvalidResponse {
+                method: Method::PUT,
+                url: location.to_owned(),
+                status: StatusCode::CREATED,
+                error: ValidationError::InvalidMsgFormat {
+                    detail: "the auth event's Location has no absolute path".into(),
+                },
+            });
+        }
+        let url = format!("{}{path}", origin(&self.api_root()?));
         self.sbi
             .call_no_content(
                 Method::PUT,
@@ -964,7 +1032,9 @@ mod tests {
         let raw = RawResponse {
             status: StatusCode::NOT_FOUND,
             headers: HeaderMap::new(),
-            body: br#"{"status":404,"cause":"CONTEXT_NOT_FOUND","detail":"x"}"#.to_vec(),
+            body: br#"{"status":404,"cause":"CONTEXT_NOT_FOUND","detail":"x"}"#
+                .to_vec()
+                .into(),
         };
         let e = unexpected(Method::PUT, "http://x/y", raw);
         assert_eq!(e.status(), Some(StatusCode::NOT_FOUND));
@@ -972,7 +1042,7 @@ mod tests {
         let raw = RawResponse {
             status: StatusCode::BAD_GATEWAY,
             headers: HeaderMap::new(),
-            body: b"<html>".to_vec(),
+            body: b"<html>".to_vec().into(),
         };
         let e = unexpected(Method::PUT, "http://x/y", raw);
         assert!(matches!(e, ClientError::UnexpectedStatus { .. }), "{e:?}");

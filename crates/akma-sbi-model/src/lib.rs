@@ -14,6 +14,7 @@
 //! | [`nudm_sdm`] | Nudm_SDM (TS 29.503): `IdTranslationResult` |
 //! | [`nudm_uecm`] | Nudm_UECM (TS 29.503): root and scope only |
 //! | [`nnrf`] | Nnrf (TS 29.510): roots, scopes, `AccessTokenClaims` |
+//! | [`wire`] | zeroizing body buffers ([`wire::WireBuf`]), serialisation into them, and the wipe of parsed JSON trees |
 //! | [`common`] | TS 29.571 types, `ProblemDetails`, causes, [`ValidationError`], [`FromSbiJson`], field parsers, [`NfType`], [`Operation`], [`authorize`] |
 //!
 //! Each model is written once, as a field table given to [`sbi_model!`] (see
@@ -34,6 +35,7 @@ pub mod nnrf;
 pub mod nudm_sdm;
 pub mod nudm_ueau;
 pub mod nudm_uecm;
+pub mod wire;
 
 pub use common::{
     authorize, ApiCause, Caller, Consumer, ForbiddenCause, FromSbiJson, InvalidParam, NfType,

@@ -70,7 +70,8 @@ pub struct KeyError {
 
 impl VerificationKey {
     /// Loads a public key from PEM (`BEGIN PUBLIC KEY`; for RS256 also `BEGIN RSA PUBLIC
-    /// KEY`). With `kid`, only tokens whose header names that key id use it.
+    /// KEY`). With `kid`, only tokens whose header names that key id use it: a token
+    /// without a `kid`, or with another one, is not verified with this key.
     pub fn from_pem(alg: TokenAlg, pem: &[u8], kid: Option<String>) -> Result<Self, KeyError> {
         let key = match alg {
             TokenAlg::Es256 => DecodingKey::from_ec_pem(pem),
@@ -231,9 +232,12 @@ impl TokenVerifier {
         validation.required_spec_claims.clear();
         let candidates = self.cfg.keys.iter().filter(|k| {
             k.alg == alg
+                // A key bound to a `kid` verifies only tokens naming that `kid` (a token
+                // without one does not match it); a key without a `kid` verifies any.
                 && match (&header.kid, &k.kid) {
                     (Some(t), Some(k)) => t == k,
-                    _ => true,
+                    (None, Some(_)) => false,
+                    (_, None) => true,
                 }
         });
         let mut raw: Option<Map<String, Value>> = None;

@@ -11,7 +11,14 @@
 //!    `OPTIONAL_IE_INCORRECT` with `invalidParams`.
 //!
 //! Unknown attributes are ignored (3GPP extensibility, TS 29.501 §5.2.4).
+//!
+//! Key material on the wire (issue 9 #10): a request body is copied out of hyper's frames
+//! into one [`WireBuf`] (zeroized on drop), the parsed JSON tree is wiped after validation,
+//! and a response body is serialised into a [`WireBuf`] that hyper owns through
+//! [`wire_body`] and that is zeroized when hyper drops its last reference (after writing
+//! it). Hyper's, h2's and rustls' own buffers are out of reach (ARCHITECTURE.md).
 
+pub use akma_sbi_model::wire::WireBuf;
 use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use http::{header, HeaderMap, HeaderValue};
@@ -57,28 +64,39 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), SbiError> {
     check_content_type(headers, "application/json")
 }
 
-/// Reads a request body of at most `limit` octets (413 beyond), whatever its framing.
-pub async fn read_body_limited(req: Request, limit: usize) -> Result<axum::body::Bytes, SbiError> {
-    if let Some(len) = req
+/// Reads a request body of at most `limit` octets (413 beyond), whatever its framing, into
+/// a [`WireBuf`] (zeroized on drop; hyper's frames are dropped as they are copied).
+pub async fn read_body_limited(req: Request, limit: usize) -> Result<WireBuf, SbiError> {
+    let announced = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
+        .and_then(|v| v.parse::<u64>().ok());
+    if let Some(len) = announced {
         if len > limit as u64 {
             return Err(SbiError::PayloadTooLarge { limit });
         }
     }
-    let body = Limited::new(req.into_body(), limit);
-    match body.collect().await {
-        Ok(c) => Ok(c.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            Err(SbiError::PayloadTooLarge { limit })
+    let mut buf = akma_sbi_model::wire::with_capacity(announced.map_or(1024, |n| n as usize));
+    let mut body = Limited::new(req.into_body(), limit);
+    while let Some(frame) = body.frame().await {
+        match frame {
+            Ok(f) => {
+                if let Ok(data) = f.into_data() {
+                    akma_sbi_model::wire::extend(&mut buf, &data);
+                }
+            }
+            Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                return Err(SbiError::PayloadTooLarge { limit });
+            }
+            Err(e) => {
+                return Err(SbiError::InvalidMsgFormat {
+                    detail: format!("could not read the request body: {e}"),
+                })
+            }
         }
-        Err(e) => Err(SbiError::InvalidMsgFormat {
-            detail: format!("could not read the request body: {e}"),
-        }),
     }
+    Ok(buf)
 }
 
 /// Applies the four checks to a whole request (for callers that do not use the extractor).
@@ -106,11 +124,25 @@ impl<T: Serialize> IntoResponse for SbiJson<T> {
     }
 }
 
-/// Serialises `body` with the given `Content-Type` (500 if serialisation fails).
+/// A response body that hyper owns and that is zeroized when hyper drops it: the
+/// [`WireBuf`] is the owner of the `Bytes` handed to hyper, and its `Drop` wipes it once the
+/// last reference (hyper's, after writing) is gone.
+pub fn wire_body(buf: WireBuf) -> axum::body::Body {
+    owned_body(buf)
+}
+
+/// A body whose octets are owned by `owner` until hyper drops them (the seam of
+/// [`wire_body`]; public so that a test can observe the drop).
+pub fn owned_body<O: AsRef<[u8]> + Send + 'static>(owner: O) -> axum::body::Body {
+    axum::body::Body::from(axum::body::Bytes::from_owner(owner))
+}
+
+/// Serialises `body` with the given `Content-Type` into a [`WireBuf`] served through
+/// [`wire_body`] (500 if serialisation fails).
 pub fn json_body<T: Serialize>(body: &T, content_type: &'static str) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut r = bytes.into_response();
+    match akma_sbi_model::wire::to_vec(body) {
+        Ok(buf) => {
+            let mut r = wire_body(buf).into_response();
             r.headers_mut()
                 .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             r

@@ -165,11 +165,13 @@ impl TestPki {
         cfg
     }
 
-    /// A reqwest client for `https://localhost:<port>` against a server of this PKI.
+    /// A reqwest client for `https://localhost:<port>` against a server of this PKI (it
+    /// follows no redirects, as an SBI client must not).
     pub fn reqwest_client(&self, identity: Option<&CertAndKey>) -> reqwest::Client {
         must(
             reqwest::Client::builder()
                 .tls_backend_preconfigured(self.client_config(identity))
+                .redirect(reqwest::redirect::Policy::none())
                 .no_proxy()
                 .build(),
             "reqwest client",

@@ -288,3 +288,54 @@ async fn require_scope_without_verifier_passes_through() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body, b"false");
 }
+
+/// A key bound to a `kid` verifies only tokens naming that `kid`: a token without one,
+/// signed by that very key, is refused with 401 (issue 9 #13).
+#[tokio::test]
+async fn kid_bound_key_refuses_tokens_without_kid() {
+    // The same private key signs both tokens; the verifier's only key is bound to "k1".
+    let no_kid = TestTokenIssuer::es256(NRF);
+    let bound = akma_sbi_server::auth::VerificationKey::from_pem(
+        akma_sbi_server::auth::TokenAlg::Es256,
+        no_kid.public_key_pem().as_bytes(),
+        Some("k1".to_owned()),
+    )
+    .unwrap();
+    let mut cfg = TokenVerifierConfig::new(NRF, "AANF").with_key(bound);
+    cfg.leeway = Duration::from_secs(5);
+    let v = Arc::new(TokenVerifier::new(cfg));
+    let t = no_kid.mint(AUSF, json!("AANF"), "naanf-akma naanf-akma:anchorkey", 600);
+    let detail = unauthorized_detail(v.verify(&t));
+    assert!(detail.contains("kid"), "{detail}");
+    let (s, h, body) = call(
+        app(v.clone()),
+        "/naanf-akma/v1/register-anchorkey",
+        Some(format!("Bearer {t}")),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h[header::WWW_AUTHENTICATE],
+        r#"Bearer error="invalid_token""#
+    );
+    let p: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(p["status"], 401);
+
+    // A token naming another kid is refused too; one naming "k1" is accepted.
+    let other = TestTokenIssuer::es256(NRF).with_kid("k2");
+    assert!(v
+        .verify(&other.mint(AUSF, json!("AANF"), "naanf-akma", 600))
+        .is_err());
+    let pem = no_kid.public_key_pem();
+    let mut cfg = TokenVerifierConfig::new(NRF, "AANF");
+    cfg.keys.push(
+        akma_sbi_server::auth::VerificationKey::from_pem(
+            akma_sbi_server::auth::TokenAlg::Es256,
+            pem.as_bytes(),
+            None,
+        )
+        .unwrap(),
+    );
+    // A key without a kid still verifies a kid-less token.
+    assert!(TokenVerifier::new(cfg).verify(&t).is_ok());
+}

@@ -145,7 +145,8 @@ pub struct UdmConfig {
     pub host: HostConfig<NfType>,
     /// The key-encryption key as hex (prefer the environment).
     pub kek_hex: Option<Zeroizing<String>>,
-    /// `{apiRoot}` for `Location` headers; default `http(s)://<Host of the request>`.
+    /// `{apiRoot}` for `Location` headers; default `http(s)://<bound SBI address>` (never
+    /// the request's `Host`; required in production on a wildcard listen address).
     pub api_root: Option<String>,
     /// Serving PLMNs allowed to authenticate this UDM's subscribers; empty: any.
     pub serving_networks: Vec<Plmn>,

@@ -177,6 +177,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let sqlite = SqliteSubscriberStore::open(&data, kek)?;
     let metrics = Arc::new(Metrics::new(Some(sqlite.write_stats())));
     let store: Arc<dyn SubscriberStore> = Arc::new(sqlite);
+    let api_root = config.api_root.clone();
     let udm = Udm::new(Arc::new(config), store);
     let state = Arc::new(AppState {
         udm: udm.clone(),
@@ -186,6 +187,8 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let running = NfHost::new(UdmNf::NAME, &host, security)
         .sbi(sbi_router(state.clone()))
         .ops(Arc::new(UdmOps(state)))
+        // Location headers name the configured apiRoot, else the bound address.
+        .api_root(api_root)
         .start()
         .await?;
     tracing::info!(addr = %running.addr, dev = host.dev, tls, "UDM serving Nudm_UEAU and Nudm_SDM");

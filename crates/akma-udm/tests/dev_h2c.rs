@@ -735,3 +735,53 @@ async fn error_details_never_carry_an_identity() {
         }
     }
 }
+
+/// Issue 9 #7: the `Location` of a new auth event names the UDM's own apiRoot (here the
+/// bound address), never a forged `Host` (HTTP/1.1) or `:authority` (HTTP/2).
+#[tokio::test]
+async fn location_never_names_the_request_host() {
+    let (_dir, running, _api) = started().await;
+    let port = running.addr.port();
+    let path = format!("/nudm-ueau/v1/{AKMA_SUPI}/auth-events");
+    let body = auth_event(true).to_string();
+    // HTTP/2: the :authority is a host the client resolves to the UDM.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .no_proxy()
+        .resolve("evil.example", running.addr)
+        .build()
+        .unwrap();
+    let r = h2
+        .post(format!("http://evil.example:{port}{path}"))
+        .header("content-type", "application/json")
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.version(), Version::HTTP_2);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        loc.starts_with(&format!("http://{}{path}/", running.addr)),
+        "{loc}"
+    );
+    assert!(!loc.contains("evil"), "{loc}");
+    // HTTP/1.1 with a forged Host header.
+    let r = http1_client()
+        .post(format!("http://{}{path}", running.addr))
+        .header("host", "evil.example:666")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(r.version(), Version::HTTP_11);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        loc.starts_with(&format!("http://{}{path}/", running.addr)),
+        "{loc}"
+    );
+    assert!(!loc.contains("evil"), "{loc}");
+    running.shutdown().await.unwrap();
+}

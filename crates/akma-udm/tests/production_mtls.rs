@@ -202,10 +202,15 @@ nf_type = "AANF"
     )
     .await;
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    // The Location names the UDM's bound address (no api_root configured), never the
+    // request's authority (`localhost` here): issue 9 #7.
     assert!(a.headers["location"]
         .to_str()
         .unwrap()
-        .starts_with(&format!("{ev_url}/")));
+        .starts_with(&format!(
+            "https://{}/nudm-ueau/v1/{AKMA_SUPI}/auth-events/",
+            running.addr
+        )));
     send(
         &nef,
         Method::POST,

@@ -126,13 +126,17 @@ pub trait FromSbiJson: Sized {
     /// Validates and converts. `value` is the whole body.
     fn from_sbi_json(value: &Value) -> Result<Self, ValidationError>;
 
-    /// Parses bytes (e.g. a response body a client received) and validates.
+    /// Parses bytes (e.g. a response body a client received) and validates. The
+    /// intermediate JSON tree's strings (which may hold keys as hex) are zeroized before it
+    /// is dropped ([`crate::wire::wipe_json`]).
     fn from_sbi_slice(bytes: &[u8]) -> Result<Self, ValidationError> {
-        let v: Value =
+        let mut v: Value =
             serde_json::from_slice(bytes).map_err(|e| ValidationError::InvalidMsgFormat {
                 detail: format!("body is not valid JSON: {e}"),
             })?;
-        Self::from_sbi_json(&v)
+        let r = Self::from_sbi_json(&v);
+        crate::wire::wipe_json(&mut v);
+        r
     }
 }
 
@@ -143,9 +147,10 @@ macro_rules! deserialize_via_sbi {
     ($t:ty) => {
         impl<'de> ::serde::Deserialize<'de> for $t {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let v = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
-                <$t as $crate::common::FromSbiJson>::from_sbi_json(&v)
-                    .map_err(::serde::de::Error::custom)
+                let mut v = <::serde_json::Value as ::serde::Deserialize>::deserialize(d)?;
+                let r = <$t as $crate::common::FromSbiJson>::from_sbi_json(&v);
+                $crate::wire::wipe_json(&mut v);
+                r.map_err(::serde::de::Error::custom)
             }
         }
     };
