@@ -147,10 +147,13 @@ pub fn answer(
             Consumer::Nf(c) => {
                 let scope_ok = c.has_scope(scope::SUPI_ACCESS);
                 match c.nf_type {
-                    // The NEF needs the SUPI to map it to the GPSI it may pass on; it never
-                    // gives the SUPI to an external AF (TS 33.535 §6.3).
+                    // The NEF needs the SUPI only to map it to the GPSI it may pass on to
+                    // an external AF, which never receives the SUPI itself (TS 33.535
+                    // §6.3). An AF with its own identity is inside the operator's network
+                    // and receives its identities from the AAnF directly, so a NEF that
+                    // fronts it gets no SUPI (ARCHITECTURE.md, "The NEF and the SUPI").
                     NfType::Nef => (
-                        scope_ok && (policy.allow_supi || policy.allow_gpsi),
+                        scope_ok && policy.identity.is_none() && policy.allow_gpsi,
                         policy.allow_gpsi,
                     ),
                     _ => (scope_ok && policy.allow_supi, policy.allow_gpsi),
@@ -306,5 +309,11 @@ mod tests {
             (Some(&supi), Some(&gpsi))
         );
         assert_eq!(n.expiry, crate::config::DEFAULT_KAF_LIFETIME_SECS);
+        // A NEF fronting an AF with its own identity (af1, allowed the SUPI) gets no SUPI:
+        // that AF receives it from the AAnF directly (issue 9 #14).
+        let (iid, ip) = resolve(&c, &nef, "af1.example").unwrap();
+        let n = answer(&open, &iid, &ip, &nef, false, 0);
+        assert_eq!(n.kaf, derive_k_af(&k, &iid));
+        assert_eq!((n.supi, n.gpsi), (None, None));
     }
 }
