@@ -12,6 +12,8 @@
 //! - [`rss_bytes`] and [`rss_of`] read the resident set size from `/proc`.
 //! - [`prometheus`] parses a server's `GET /metrics` (the Prometheus text format), the
 //!   increase between two scrapes, and a histogram's mean and quantiles.
+//! - [`flood`] holds slow-body and idle connections against a server ([`start_flood`]),
+//!   for `akma bench flood`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), akma_loadgen::LoadError> {
@@ -33,11 +35,13 @@
 #![warn(missing_docs)]
 
 mod baseline;
+pub mod flood;
 mod load;
 pub mod prometheus;
 mod rss;
 
 pub use baseline::{baseline_body, spawn_baseline, BaselineHandle, BASELINE_PATH};
+pub use flood::{start_flood, Flood, FloodReport};
 pub use load::{run_load, LoadConfig, LoadReport, RequestSpec, CONNECT_TIMEOUT, IN_FLIGHT_GRACE};
 pub use rss::{cpu_seconds_of, rss_bytes, rss_of};
 

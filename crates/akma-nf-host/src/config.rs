@@ -21,7 +21,25 @@
 //! [[consumer]]                       # NF instance ids and their NF types
 //! id = "urn:uuid:6e3b…"
 //! nf_type = "AUSF"
+//!
+//! [limits]                           # optional; these are the defaults
+//! header_read_timeout_ms = 10000     # HTTP/1.1: a request head must be complete in time
+//! body_read_timeout_ms = 10000       # a request body must be complete this long after its head (else 408)
+//! idle_timeout_ms = 30000            # a connection with no request in flight is closed (HTTP/1.1 and HTTP/2)
+//! tls_handshake_timeout_ms = 5000    # from accept to a completed TLS handshake
+//! max_connections = 512              # served at once; beyond, new connections wait in the listen backlog
+//! max_concurrent_handshakes = 64     # TLS handshakes at once (at most max_connections)
+//! http2_max_concurrent_streams = 256
+//! max_header_list_size = 16384       # octets (at least 8192): HTTP/2 header list, HTTP/1.1 head
+//! http2_max_pending_accept_reset_streams = 20   # rapid reset (CVE-2023-44487): GOAWAY beyond
+//! http2_max_local_error_reset_streams = 256
+//! http2_keepalive_interval_ms = 20000
+//! http2_keepalive_timeout_ms = 20000
 //! ```
+//!
+//! `[limits]` applies to the SBI listener and the ops listener alike (see
+//! [`akma_sbi_server::limits`]); each value is checked at load: deadlines from 1 ms to
+//! 10 minutes, counts at least 1.
 //!
 //! An NF parses its file with its own settings as named fields and the rest flattened into
 //! a table, then hands that table to [`HostConfig::from_rest`], which takes the settings
@@ -57,7 +75,7 @@ use serde::Deserialize;
 use crate::args::LogFormat;
 
 /// The host's keys in an NF's file.
-pub const HOST_KEYS: [&str; 7] = [
+pub const HOST_KEYS: [&str; 8] = [
     "listen",
     "ops_listen",
     "data_dir",
@@ -65,6 +83,7 @@ pub const HOST_KEYS: [&str; 7] = [
     "tls",
     "oauth2",
     "consumer",
+    "limits",
 ];
 
 /// A bad common setting. Never contains key material.
@@ -123,6 +142,9 @@ pub enum ConfigError {
         /// The maximum.
         max: u64,
     },
+    /// A `[limits]` value out of its range.
+    #[error("[limits] {0}")]
+    Limit(#[from] akma_sbi_server::limits::LimitError),
     /// A key that neither the host nor the NF knows.
     #[error("unknown setting `{key}` (not a setting of this network function; check its spelling and section)")]
     Unknown {
@@ -171,6 +193,90 @@ fn default_leeway() -> u64 {
     DEFAULT_LEEWAY_SECS
 }
 
+/// The `[limits]` section: the SBI server's time and resource limits
+/// ([`akma_sbi_server::ServeLimits`]); every key is optional, with the defaults of the
+/// [module documentation](self).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// HTTP/1.1: time to receive a complete request head, in ms.
+    pub header_read_timeout_ms: u64,
+    /// Time from a request's head to the end of its body, in ms.
+    pub body_read_timeout_ms: u64,
+    /// A connection with no request in flight for this long is closed, in ms.
+    pub idle_timeout_ms: u64,
+    /// Time from `accept` to a completed TLS handshake, in ms.
+    pub tls_handshake_timeout_ms: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// TLS handshakes in progress at once.
+    pub max_concurrent_handshakes: usize,
+    /// HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`.
+    pub http2_max_concurrent_streams: u32,
+    /// HTTP/2 header list and HTTP/1.1 request head, in octets.
+    pub max_header_list_size: u32,
+    /// HTTP/2 streams reset by the client before being accepted, before `GOAWAY`.
+    pub http2_max_pending_accept_reset_streams: usize,
+    /// HTTP/2 streams reset by the server for a client's errors, before `GOAWAY`.
+    pub http2_max_local_error_reset_streams: usize,
+    /// HTTP/2 PING interval on a quiet connection, in ms.
+    pub http2_keepalive_interval_ms: u64,
+    /// HTTP/2 PING answer deadline, in ms.
+    pub http2_keepalive_timeout_ms: u64,
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self::from(&akma_sbi_server::ServeLimits::default())
+    }
+}
+
+impl From<&akma_sbi_server::ServeLimits> for LimitsConfig {
+    fn from(l: &akma_sbi_server::ServeLimits) -> Self {
+        Self {
+            header_read_timeout_ms: ms(l.header_read_timeout),
+            body_read_timeout_ms: ms(l.body_read_timeout),
+            idle_timeout_ms: ms(l.idle_timeout),
+            tls_handshake_timeout_ms: ms(l.tls_handshake_timeout),
+            max_connections: l.max_connections,
+            max_concurrent_handshakes: l.max_concurrent_handshakes,
+            http2_max_concurrent_streams: l.http2_max_concurrent_streams,
+            max_header_list_size: l.max_header_list_size,
+            http2_max_pending_accept_reset_streams: l.http2_max_pending_accept_reset_streams,
+            http2_max_local_error_reset_streams: l.http2_max_local_error_reset_streams,
+            http2_keepalive_interval_ms: ms(l.http2_keepalive_interval),
+            http2_keepalive_timeout_ms: ms(l.http2_keepalive_timeout),
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The limits, checked ([`akma_sbi_server::ServeLimits::validate`]).
+    pub fn to_limits(&self) -> Result<akma_sbi_server::ServeLimits, ConfigError> {
+        use std::time::Duration;
+        let l = akma_sbi_server::ServeLimits {
+            header_read_timeout: Duration::from_millis(self.header_read_timeout_ms),
+            body_read_timeout: Duration::from_millis(self.body_read_timeout_ms),
+            idle_timeout: Duration::from_millis(self.idle_timeout_ms),
+            tls_handshake_timeout: Duration::from_millis(self.tls_handshake_timeout_ms),
+            max_connections: self.max_connections,
+            max_concurrent_handshakes: self.max_concurrent_handshakes,
+            http2_max_concurrent_streams: self.http2_max_concurrent_streams,
+            max_header_list_size: self.max_header_list_size,
+            http2_max_pending_accept_reset_streams: self.http2_max_pending_accept_reset_streams,
+            http2_max_local_error_reset_streams: self.http2_max_local_error_reset_streams,
+            http2_keepalive_interval: Duration::from_millis(self.http2_keepalive_interval_ms),
+            http2_keepalive_timeout: Duration::from_millis(self.http2_keepalive_timeout_ms),
+        };
+        l.validate()?;
+        Ok(l)
+    }
+}
+
 /// The canonical form of an NF instance id (the one of `akma-sbi-model`).
 pub use akma_sbi_model::common::normalize_nf_id;
 
@@ -193,6 +299,8 @@ pub struct HostConfig<N> {
     /// NF type of each known consumer, by NF instance id normalised with
     /// [`normalize_nf_id`].
     pub consumers: HashMap<String, N>,
+    /// The SBI server's limits (`[limits]`, validated; the defaults without it).
+    pub limits: akma_sbi_server::ServeLimits,
 }
 
 impl<N> Default for HostConfig<N> {
@@ -205,6 +313,7 @@ impl<N> Default for HostConfig<N> {
             tls: None,
             oauth2: None,
             consumers: HashMap::new(),
+            limits: akma_sbi_server::ServeLimits::default(),
         }
     }
 }
@@ -219,6 +328,7 @@ impl<N> fmt::Debug for HostConfig<N> {
             .field("tls", &self.tls)
             .field("oauth2", &self.oauth2)
             .field("consumers", &self.consumers.len())
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -248,6 +358,9 @@ impl<N: DeserializeOwned> HostConfig<N> {
             tls: take(&mut rest, "tls")?,
             oauth2: take(&mut rest, "oauth2")?,
             consumers: HashMap::new(),
+            limits: take::<LimitsConfig>(&mut rest, "limits")?
+                .unwrap_or_default()
+                .to_limits()?,
         };
         if let Some(o) = &cfg.oauth2 {
             if o.leeway_secs > MAX_LEEWAY_SECS {
@@ -406,12 +519,44 @@ mod tests {
             // Issue 9 #13: a leeway past a few minutes would turn off the tokens' expiry.
             ("[oauth2]\nissuer = \"n\"\naudience = [\"A\"]\nleeway_secs = 301", &["[oauth2] leeway_secs = 301", "maximum of 300 seconds"]),
             ("[oauth2]\nissuer = \"n\"\naudience = [\"A\"]\nleeway_secs = 9223372036854775807", &["leeway_secs", "maximum of 300"]),
+            ("[limits]\nidle_timeout_ms = 0", &["[limits]", "`idle_timeout_ms`", "from 1 to 600000", "not 0"][..]),
+            ("[limits]\nbody_read_timeout_ms = 600001", &["`body_read_timeout_ms`", "600000"]),
+            ("[limits]\nmax_connections = 4\nmax_concurrent_handshakes = 8", &["`max_concurrent_handshakes`", "max_connections (4)"]),
+            ("[limits]\nmax_header_list_size = 100", &["`max_header_list_size`", "8192"]),
+            ("[limits]\nidle_timeout_secs = 5", &["`limits`", "idle_timeout_secs"]),
+            ("[limits]\nmax_connections = -1", &["`limits`", "max_connections"]),
         ] {
             let e = parse(text).unwrap_err();
             for n in needles {
                 assert!(e.contains(n), "{text:?} -> {e}");
             }
         }
+    }
+
+    #[test]
+    fn limits_have_defaults_and_take_each_key() {
+        let c = parse("").unwrap();
+        assert_eq!(c.limits, akma_sbi_server::ServeLimits::default());
+        let c = parse(
+            "[limits]\nidle_timeout_ms = 1500\nmax_connections = 9\nmax_concurrent_handshakes = 3\nhttp2_max_concurrent_streams = 7",
+        )
+        .unwrap();
+        assert_eq!(
+            c.limits.idle_timeout,
+            std::time::Duration::from_millis(1500)
+        );
+        assert_eq!(c.limits.max_connections, 9);
+        assert_eq!(c.limits.max_concurrent_handshakes, 3);
+        assert_eq!(c.limits.http2_max_concurrent_streams, 7);
+        // The rest keep their defaults.
+        assert_eq!(
+            c.limits.body_read_timeout,
+            akma_sbi_server::ServeLimits::default().body_read_timeout
+        );
+        assert_eq!(
+            LimitsConfig::default().to_limits().unwrap(),
+            akma_sbi_server::ServeLimits::default()
+        );
     }
 
     #[test]

@@ -1,7 +1,11 @@
 //! The builder that runs an NF: it binds the SBI and ops listeners, serves the NF's SBI
-//! router (h2c in development mode, mutual TLS in production) with the ops endpoints
-//! merged in, runs the NF's background tasks, and on shutdown drains in-flight requests,
-//! joins the tasks and runs the NF's stop hooks.
+//! router (h2c in development mode, mutual TLS in production) under the limits of
+//! [`SbiSecurity::limits`], runs the NF's background tasks, and on shutdown drains
+//! in-flight requests, joins the tasks and runs the NF's stop hooks.
+//!
+//! The ops endpoints (`/healthz`, `/readyz`, `/metrics`) are on the ops listener; in
+//! development mode they are merged into the SBI router too, in production never (a
+//! consumer certificate is no operator identity; issue 9 #11).
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -36,7 +40,7 @@ use tokio::task::JoinHandle;
 use crate::api_root::{derived_api_root, AdvertisedApiRoot};
 use crate::args::HostSettings;
 use crate::error::HostError;
-use crate::ops::{ops_router, NfOps};
+use crate::ops::{ops_router_with, NfOps};
 use crate::security::SbiSecurity;
 
 type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
@@ -162,6 +166,10 @@ impl NfHost {
 
     /// Binds the listeners and starts serving; returns once they are bound.
     pub async fn start(self) -> Result<Running, HostError> {
+        self.security
+            .limits
+            .validate()
+            .map_err(|e| HostError::Config(crate::config::ConfigError::Limit(e)))?;
         let bind = |addr: SocketAddr| async move {
             TcpListener::bind(addr)
                 .await
@@ -180,8 +188,8 @@ impl NfHost {
         if let Some(o) = ops_addr.filter(|o| !self.dev && !o.ip().is_loopback()) {
             tracing::warn!(%o, "the ops endpoints (metrics, health) are served without TLS on a non-loopback address");
         }
-        let tls_on = self.security.tls.is_some();
-        let advertised = match (&self.api_root, derived_api_root(addr, tls_on)) {
+        let production = self.security.tls.is_some();
+        let advertised = match (&self.api_root, derived_api_root(addr, production)) {
             (Some(r), _) => Some(r.clone()),
             (None, Some(d)) => Some(d),
             (None, None) if self.advertises_links && !self.dev => {
@@ -189,17 +197,32 @@ impl NfHost {
             }
             (None, None) => None,
         };
+        if production && ops_addr.is_none() {
+            tracing::info!(
+                "no ops listener (ops_listen): /healthz, /readyz and /metrics are not served"
+            );
+        }
         let (tx, rx) = watch::channel(false);
+        let stats = Arc::new(akma_sbi_server::ServeStats::default());
+        let ops = ops_router_with(self.ops.clone(), Some(stats.clone()));
         let mut sbi = self.sbi;
         if let Some(r) = advertised {
             sbi = sbi.layer(axum::Extension(AdvertisedApiRoot(r.into())));
         }
-        let app = sbi.merge(ops_router(self.ops.clone()));
+        // Production: the ops endpoints only on the ops listener (issue 9 #11).
+        let app = if production {
+            sbi
+        } else {
+            sbi.merge(ops.clone())
+        };
+        let limits = self.security.limits.clone();
         let ops_task = ops_listener.map(|l| {
-            tokio::spawn(akma_sbi_server::serve(
+            tokio::spawn(akma_sbi_server::serve_with(
                 l,
-                ops_router(self.ops.clone()),
+                ops,
                 None,
+                limits.clone(),
+                Arc::new(akma_sbi_server::ServeStats::default()),
                 Shutdown(rx.clone()).wait_owned(),
             ))
         });
@@ -211,8 +234,15 @@ impl NfHost {
         let (name, tls, on_stop) = (self.name, self.security.tls, self.on_stop);
         tracing::debug!(%addr, ?ops_addr, dev = self.dev, tls = tls.is_some(), "{name} listening");
         let task = tokio::spawn(async move {
-            let served =
-                akma_sbi_server::serve(listener, app, tls, Shutdown(rx).wait_owned()).await;
+            let served = akma_sbi_server::serve_with(
+                listener,
+                app,
+                tls,
+                limits,
+                stats,
+                Shutdown(rx).wait_owned(),
+            )
+            .await;
             if let Some(t) = ops_task {
                 let _ = t.await;
             }

@@ -6,7 +6,7 @@
 //! | Module | Holds |
 //! |---|---|
 //! | [`args`] | [`HostArgs`], the common flags (`--config --dev --listen --ops-listen --data --log-format`), with each NF's environment variables named by its [`NfKind`]; [`HostSettings`], the resolved addresses and mode |
-//! | [`config`] | [`HostConfig`], the common TOML settings (`listen`, `ops_listen`, `data_dir`, `log_format`, `[tls]`, `[oauth2]`, `[[consumer]]`) taken out of an NF's file |
+//! | [`config`] | [`HostConfig`], the common TOML settings (`listen`, `ops_listen`, `data_dir`, `log_format`, `[tls]`, `[oauth2]`, `[[consumer]]`, `[limits]`) taken out of an NF's file |
 //! | [`kek`] | the one key-encryption-key rule ([`kek::resolve_kek`]) |
 //! | [`security`] | the SBI server's mutual TLS configuration and access-token verifier from `[tls]` / `[oauth2]` |
 //! | [`api_root`] | the one way to build the `{apiRoot}` of `Location` headers and links |
@@ -36,7 +36,7 @@ pub mod security;
 pub mod signal;
 
 pub use args::{HostArgs, HostSettings, LogFormat, NfKind};
-pub use config::{ConfigError, HostConfig, OAuth2Config, TlsConfig};
+pub use config::{ConfigError, HostConfig, LimitsConfig, OAuth2Config, TlsConfig};
 pub use error::HostError;
 pub use host::{NfHost, Running, Shutdown};
 pub use kek::{KekError, KekRule, DEV_KEK_FILE};

@@ -1,11 +1,16 @@
 //! The operations endpoints, the same on every NF: `GET /healthz` (alive), `GET /readyz`
 //! (ready to serve, per the NF) and `GET /metrics` (the NF's own figures in the Prometheus
-//! text format, version 0.0.4). They are served on the SBI port and, when configured, on
-//! the plain-HTTP ops listener.
+//! text format, version 0.0.4, followed by the SBI server's own figures, e.g.
+//! `akma_sbi_tls_handshake_failures_total{reason}`).
+//!
+//! Where (issue 9 #11): in production (mutual TLS) they are served **only** on the
+//! plain-HTTP ops listener (`ops_listen`), never on the SBI port, where any consumer's
+//! certificate would read them; bind the ops listener to a loopback or management address.
+//! In development mode (loopback only, no TLS) they are also on the SBI port.
 
 use std::sync::Arc;
 
-use akma_sbi_server::SbiError;
+use akma_sbi_server::{SbiError, ServeStats};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -50,19 +55,32 @@ async fn readyz(State(ops): State<Arc<dyn NfOps>>) -> Result<&'static str, SbiEr
 /// The content type of the Prometheus text format.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
-async fn metrics(State(ops): State<Arc<dyn NfOps>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
-        ops.metrics().await,
-    )
-        .into_response()
+async fn metrics(
+    State(ops): State<Arc<dyn NfOps>>,
+    axum::Extension(server): axum::Extension<ServerFigures>,
+) -> Response {
+    let mut text = ops.metrics().await;
+    if let Some(stats) = &server.0 {
+        text.push_str(&stats.render());
+    }
+    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response()
 }
+
+#[derive(Clone, Default)]
+struct ServerFigures(Option<Arc<ServeStats>>);
 
 /// `/healthz`, `/readyz` and `/metrics` over `ops`.
 pub fn ops_router(ops: Arc<dyn NfOps>) -> Router {
+    ops_router_with(ops, None)
+}
+
+/// `/healthz`, `/readyz` and `/metrics` over `ops`, `/metrics` followed by the SBI
+/// server's figures `server` ([`ServeStats::render`]).
+pub fn ops_router_with(ops: Arc<dyn NfOps>, server: Option<Arc<ServeStats>>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(axum::Extension(ServerFigures(server)))
         .with_state(ops)
 }

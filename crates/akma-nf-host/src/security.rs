@@ -1,11 +1,12 @@
-//! The SBI server's security from `[tls]` and `[oauth2]`: the mutual TLS configuration and
-//! the access-token verifier. Development mode has neither.
+//! The SBI server's security from `[tls]`, `[oauth2]` and `[limits]`: the mutual TLS
+//! configuration, the access-token verifier and the time and resource limits. Development
+//! mode has no TLS and no tokens, but the same limits.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use akma_sbi_server::auth::{TokenAlg, VerificationKey};
-use akma_sbi_server::{TokenVerifier, TokenVerifierConfig};
+use akma_sbi_server::{ServeLimits, TokenVerifier, TokenVerifierConfig};
 
 use crate::config::{HostConfig, OAuth2Config, TlsConfig};
 use crate::error::{read_file, HostError};
@@ -17,6 +18,8 @@ pub struct SbiSecurity {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// The access-token verifier (`None`: no tokens, development).
     pub verifier: Option<Arc<TokenVerifier>>,
+    /// The time and resource limits of the SBI and ops listeners (`[limits]`).
+    pub limits: ServeLimits,
 }
 
 impl std::fmt::Debug for SbiSecurity {
@@ -24,20 +27,25 @@ impl std::fmt::Debug for SbiSecurity {
         f.debug_struct("SbiSecurity")
             .field("tls", &self.tls.is_some())
             .field("verifier", &self.verifier.is_some())
+            .field("limits", &self.limits)
             .finish()
     }
 }
 
 impl SbiSecurity {
-    /// Nothing in development mode; otherwise the verifier, then the TLS configuration
-    /// (reading their files). `nf_type` is the example audience in messages (`"AANF"`).
+    /// The limits of `[limits]`, and in production the verifier, then the TLS
+    /// configuration (reading their files). `nf_type` is the example audience in messages
+    /// (`"AANF"`).
     pub fn resolve<N>(
         dev: bool,
         config: &HostConfig<N>,
         nf_type: &'static str,
     ) -> Result<Self, HostError> {
         if dev {
-            return Ok(Self::default());
+            return Ok(Self {
+                limits: config.limits.clone(),
+                ..Self::default()
+            });
         }
         let verifier = token_verifier(
             config.oauth2.as_ref().ok_or(HostError::NeedsOAuth2)?,
@@ -47,6 +55,7 @@ impl SbiSecurity {
         Ok(Self {
             tls: Some(tls),
             verifier: Some(verifier),
+            limits: config.limits.clone(),
         })
     }
 }

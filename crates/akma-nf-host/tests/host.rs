@@ -114,7 +114,10 @@ async fn serves_sbi_and_ops_then_drains_tasks_and_runs_stop_hooks() {
         );
         let m = get(format!("{base}/metrics")).await;
         assert_eq!(m.headers()["content-type"], "text/plain; version=0.0.4");
-        assert_eq!(m.text().await.unwrap(), "test_up 1\n");
+        // The NF's figures, then the SBI server's (issue 9 #5).
+        let text = m.text().await.unwrap();
+        assert!(text.starts_with("test_up 1\n# HELP akma_sbi_"), "{text}");
+        assert!(text.contains("\nakma_sbi_connections_open "), "{text}");
     }
     // The SBI routes are not on the ops port.
     assert_eq!(get(format!("{opsu}/test/v1/x")).await.status(), 404);
@@ -310,4 +313,131 @@ async fn the_advertised_api_root_comes_from_configuration() {
         .unwrap();
     assert_eq!(r.text().await.unwrap(), "https://nf.example:8443");
     running.shutdown().await.unwrap();
+}
+
+const CLIENT_NF_ID: &str = "3fa85f64-5717-4562-b3fc-2c963f66afa6";
+
+/// Issue 9 #11: in production (mutual TLS) `/healthz`, `/readyz` and `/metrics` are not on
+/// the SBI port, where any consumer certificate would read them; they are on the ops
+/// listener, and `/metrics` there carries the SBI server's figures (issue 9 #5: handshake
+/// failures by reason).
+#[tokio::test]
+async fn production_serves_the_ops_endpoints_only_on_the_ops_listener() {
+    let pki = akma_sbi_server::test_pki::TestPki::new();
+    let mut settings = HostSettings::dev("127.0.0.1:0".parse().unwrap(), None);
+    settings.dev = false;
+    settings.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    let security = SbiSecurity {
+        tls: Some(pki.mtls_server_config()),
+        ..SbiSecurity::default()
+    };
+    let running = NfHost::new("TestNF", &settings, security)
+        .sbi(akma_sbi_server::with_sbi_fallbacks(
+            Router::new().route("/test/v1/x", get(|| async { "x" })),
+        ))
+        .ops(Arc::new(Ops {
+            ready: AtomicBool::new(true),
+        }))
+        .start()
+        .await
+        .expect("starts");
+    let ops_addr = running.ops_addr.expect("ops listener");
+    let port = running.addr.port();
+    let consumer = pki.reqwest_client(Some(&pki.client_cert(CLIENT_NF_ID, &[])));
+    let sbi = format!("https://localhost:{port}");
+    let r = consumer
+        .get(format!("{sbi}/test/v1/x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "x");
+    for p in ["/metrics", "/healthz", "/readyz"] {
+        let r = consumer.get(format!("{sbi}{p}")).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{p} on the mTLS SBI port");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let body = r.text().await.unwrap();
+        assert!(
+            body.contains("RESOURCE_URI_STRUCTURE_NOT_FOUND") && !body.contains("test_up"),
+            "{body}"
+        );
+    }
+    // A client without a certificate fails its handshake: counted.
+    let _ = pki
+        .reqwest_client(None)
+        .get(format!("{sbi}/test/v1/x"))
+        .send()
+        .await;
+    let c = h2c();
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = c
+            .get(format!("http://{ops_addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("akma_sbi_tls_handshake_failures_total{reason=\"certificate\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(metrics.starts_with("test_up 1\n"), "{metrics}");
+    assert!(
+        metrics.contains("akma_sbi_tls_handshake_failures_total{reason=\"certificate\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("akma_sbi_connections_open"), "{metrics}");
+    assert_eq!(
+        c.get(format!("http://{ops_addr}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ready\n"
+    );
+    running.shutdown().await.expect("clean shutdown");
+}
+
+/// Issue 9 #5: `[limits]` of the configuration file reaches the server (here, a short
+/// idle timeout closes a silent connection; the default would hold it 30 s).
+#[tokio::test]
+async fn the_limits_section_applies_to_the_sbi_listener() {
+    let table: toml::Table = toml::from_str("[limits]\nidle_timeout_ms = 300").unwrap();
+    let config = HostConfig::<()>::from_rest(table).unwrap();
+    let settings = HostSettings::dev("127.0.0.1:0".parse().unwrap(), None);
+    let security = SbiSecurity::resolve(true, &config, "TEST").unwrap();
+    let running = NfHost::new("TestNF", &settings, security)
+        .start()
+        .await
+        .expect("starts");
+    let mut silent = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    let t0 = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(
+        Duration::from_secs(4),
+        tokio::io::AsyncReadExt::read(&mut silent, &mut buf),
+    )
+    .await
+    .expect("a silent connection was held past the configured idle timeout");
+    assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+    assert!(t0.elapsed() >= Duration::from_millis(200));
+    // Limits out of range are refused at start, naming the key.
+    let bad = SbiSecurity {
+        limits: akma_sbi_server::ServeLimits {
+            max_connections: 0,
+            ..Default::default()
+        },
+        ..SbiSecurity::default()
+    };
+    let e = NfHost::new("TestNF", &settings, bad)
+        .start()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("max_connections"), "{e}");
+    running.shutdown().await.expect("clean shutdown");
 }

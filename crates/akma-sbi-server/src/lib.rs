@@ -7,7 +7,8 @@
 //! |---|---|
 //! | [`problem`] | [`SbiError`], the one error → ProblemDetails response mapping (TS 29.500 §5.2.7) |
 //! | [`extract`] | the body extractors: [`SbiJson`] (415 → 413 → 400 checks, [`FromSbiJson`] validation), [`SbiHalJson`] (`application/3gppHal+json`), [`SbiForm`] (`application/x-www-form-urlencoded`, token endpoints) |
-//! | [`server`] | [`serve`]: h2c + HTTP/1.1 on one port, or TLS/mTLS with ALPN; graceful shutdown; 404/405 fallbacks; the loopback guard for development mode |
+//! | [`server`] | [`serve`] / [`serve_with`]: h2c + HTTP/1.1 on one port, or TLS/mTLS with ALPN; graceful shutdown; 404/405 fallbacks; the loopback guard for development mode |
+//! | [`limits`] | [`ServeLimits`] (header/body/idle/handshake deadlines, connection and handshake bounds, HTTP/2 limits) and [`ServeStats`] (handshake failures and the like, for `/metrics`) |
 //! | [`tls`] | rustls server configurations (mTLS with `WebPkiClientVerifier`) and the [`PeerIdentity`] from the client certificate |
 //! | [`auth`] | OAuth2 access-token verification (TS 33.501 §13.4.1) with a cache, and the [`RequireScope`] layer |
 //! | [`consumer`] | the one consumer authentication: token `sub` = certificate NF instance id, NF type from the [`ConsumerRegistry`], [`ConsumerAuth::authorize`] for an [`Operation`] |
@@ -22,6 +23,7 @@ pub mod auth;
 pub mod consumer;
 pub mod extract;
 pub mod histogram;
+pub mod limits;
 pub mod problem;
 pub mod server;
 #[cfg(feature = "test-pki")]
@@ -32,8 +34,9 @@ pub use akma_sbi_model::common::{Caller, Consumer, FromSbiJson, NfType, Operatio
 pub use auth::{Claims, RequireScope, TokenVerifier, TokenVerifierConfig, VerifiedClaims};
 pub use consumer::{ConsumerAuth, ConsumerRegistry};
 pub use extract::{parse_request, SbiForm, SbiHalJson, SbiJson};
+pub use limits::{ServeLimits, ServeStats};
 pub use problem::{
     ApiCause, ForbiddenCause, InvalidParam, ProblemDetails, SbiError, MAX_BODY_BYTES,
 };
-pub use server::{dev_listen_guard, serve, with_sbi_fallbacks, TransportInfo};
+pub use server::{dev_listen_guard, serve, serve_with, with_sbi_fallbacks, TransportInfo};
 pub use tls::PeerIdentity;

@@ -4,30 +4,47 @@
 //!
 //! TS 29.500 §5.2.2: HTTP/2; for the `http` scheme the client uses prior knowledge (no
 //! Upgrade). HTTP/1.1 stays enabled for conformance tools that speak only it.
+//!
+//! Every connection runs under the [`ServeLimits`] of [`serve_with`] (deadlines for the
+//! head, the body, idleness and the TLS handshake; bounds on connections, handshakes and
+//! HTTP/2 streams, headers and resets; see [`crate::limits`]).
+//!
+//! A handler that answers without reading the request body (a 401/403 refusal, a 413) has
+//! the rest of the body, up to [`DRAIN_MAX_BYTES`] and within the body deadline, read and
+//! discarded before its answer is sent, so that the stream ends normally: clients that
+//! are still sending (curl 7.88) otherwise lose the answer to an `RST_STREAM(NO_ERROR)`
+//! (HTTP/2) or a reset connection (HTTP/1.1). Larger bodies are not read.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
-use http::{Method, Request, Uri};
-use hyper::body::Incoming;
+use http::{header, HeaderValue, Method, Request, StatusCode, Uri};
+use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::GracefulConnection;
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-use crate::problem::SbiError;
+use crate::limits::{HandshakeFailure, ServeLimits, ServeStats};
+use crate::problem::{ProblemDetails, SbiError, PROBLEM_JSON};
 use crate::tls::PeerIdentity;
 
-/// How long a client may take to complete the TLS handshake.
-pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default TLS handshake deadline ([`ServeLimits::tls_handshake_timeout`]; was 10 s).
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Whether a connection used TLS, and with which ALPN protocol: inserted into every
 /// request's extensions by [`serve`].
@@ -40,7 +57,28 @@ pub struct TransportInfo {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then stops accepting, lets the
-/// in-flight requests finish and returns.
+/// in-flight requests finish and returns; with the default [`ServeLimits`] and figures
+/// nobody reads. See [`serve_with`].
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<ServerConfig>>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    serve_with(
+        listener,
+        app,
+        tls,
+        ServeLimits::default(),
+        Arc::new(ServeStats::default()),
+        shutdown,
+    )
+    .await
+}
+
+/// Serves `app` on `listener` under `limits` until `shutdown` completes, then stops
+/// accepting, lets the in-flight requests finish and returns. `stats` counts what the
+/// limits did (see [`crate::limits`]).
 ///
 /// - `tls` = `None`: cleartext, HTTP/2 with prior knowledge and HTTP/1.1 on the same port.
 /// - `tls` = `Some`: TLS with ALPN `h2` / `http/1.1`. When the configuration requires
@@ -48,23 +86,51 @@ pub struct TransportInfo {
 ///
 /// Every request carries `ConnectInfo<SocketAddr>` (the peer address) and
 /// [`TransportInfo`] extensions.
-pub async fn serve(
+///
+/// Fails at once (`InvalidInput`) when `limits` do not [validate](ServeLimits::validate).
+pub async fn serve_with(
     listener: TcpListener,
     app: Router,
     tls: Option<Arc<ServerConfig>>,
+    limits: ServeLimits,
+    stats: Arc<ServeStats>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    limits
+        .validate()
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
     let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_header_list_size as usize);
     builder
         .http2()
         .timer(TokioTimer::new())
-        .max_concurrent_streams(1024)
-        .keep_alive_interval(Some(Duration::from_secs(60)));
-    let graceful = GracefulShutdown::new();
+        .max_concurrent_streams(limits.http2_max_concurrent_streams)
+        .max_header_list_size(limits.max_header_list_size)
+        .max_pending_accept_reset_streams(limits.http2_max_pending_accept_reset_streams)
+        .max_local_error_reset_streams(limits.http2_max_local_error_reset_streams)
+        .keep_alive_interval(Some(limits.http2_keepalive_interval))
+        .keep_alive_timeout(limits.http2_keepalive_timeout);
+    let limits = Arc::new(limits);
+    // One permit per connection served; all of them back once every connection has ended.
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let handshakes = Arc::new(Semaphore::new(limits.max_concurrent_handshakes));
+    let (stop_tx, stop_rx) = watch::channel(false);
     let acceptor = tls.map(TlsAcceptor::from);
     tokio::pin!(shutdown);
     loop {
+        // At `max_connections`, accept nothing: new connections wait in the kernel's
+        // listen backlog until one ends.
+        let permit = tokio::select! {
+            p = connections.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -80,36 +146,55 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let builder = builder.clone();
-        let watcher = graceful.watcher();
         let acceptor = acceptor.clone();
+        let (limits, stats, handshakes) = (limits.clone(), stats.clone(), handshakes.clone());
+        let stop = stop_rx.clone();
         tokio::spawn(async move {
+            let _permit = permit;
+            stats.connection_opened();
+            let accepted = Instant::now();
+            let activity = Activity::new(accepted);
             match acceptor {
                 None => {
                     let transport = TransportInfo {
                         tls: false,
                         alpn: None,
                     };
-                    let svc = request_service(app, remote, None, transport);
+                    let svc = request_service(
+                        app,
+                        remote,
+                        None,
+                        transport,
+                        activity.clone(),
+                        limits.clone(),
+                        stats.clone(),
+                    );
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc);
-                    if let Err(e) = watcher.watch(conn.into_owned()).await {
-                        tracing::debug!(%remote, error = %e, "connection ended with an error");
-                    }
+                    drive(conn, remote, &activity, &limits, &stats, stop).await;
                 }
                 Some(acceptor) => {
-                    let tls =
-                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(s)) => s,
-                            Ok(Err(e)) => {
-                                tracing::info!(%remote, error = %e, "TLS handshake failed");
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::info!(%remote, "TLS handshake timed out");
-                                return;
-                            }
-                        };
+                    let deadline = accepted + limits.tls_handshake_timeout;
+                    let handshake = tokio::time::timeout_at(deadline, async {
+                        // Closed only if dropped, which it is not while this task runs.
+                        let _slot = handshakes.acquire().await;
+                        acceptor.accept(stream).await
+                    });
+                    let tls = match handshake.await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            let why = HandshakeFailure::of(&e);
+                            stats.handshake_failed(why);
+                            tracing::debug!(%remote, error = %e, reason = why.as_str(), "TLS handshake failed");
+                            stats.connection_closed();
+                            return;
+                        }
+                        Err(_) => {
+                            stats.handshake_failed(HandshakeFailure::Timeout);
+                            tracing::debug!(%remote, "TLS handshake timed out");
+                            stats.connection_closed();
+                            return;
+                        }
+                    };
                     let session = tls.get_ref().1;
                     let peer = PeerIdentity::from_chain(session.peer_certificates());
                     let transport = TransportInfo {
@@ -118,18 +203,270 @@ pub async fn serve(
                             .alpn_protocol()
                             .map(|p| String::from_utf8_lossy(p).into_owned()),
                     };
-                    let svc = request_service(app, remote, peer, transport);
+                    // The idle clock starts once the handshake is done.
+                    activity.reset(Instant::now());
+                    let svc = request_service(
+                        app,
+                        remote,
+                        peer,
+                        transport,
+                        activity.clone(),
+                        limits.clone(),
+                        stats.clone(),
+                    );
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(tls), svc);
-                    if let Err(e) = watcher.watch(conn.into_owned()).await {
-                        tracing::debug!(%remote, error = %e, "connection ended with an error");
-                    }
+                    drive(conn, remote, &activity, &limits, &stats, stop).await;
                 }
             }
+            stats.connection_closed();
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    let _ = stop_tx.send(true);
+    // Every connection holds a permit until it ends.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let _ = connections.acquire_many(all).await;
     Ok(())
+}
+
+/// Runs one connection until it ends: shut down gracefully (HTTP/2 `GOAWAY`) once the
+/// server stops or once no request has been in flight for `idle_timeout`; after an idle
+/// shutdown, dropped if still open `header_read_timeout` later.
+async fn drive<C>(
+    conn: C,
+    remote: SocketAddr,
+    activity: &Activity,
+    limits: &ServeLimits,
+    stats: &ServeStats,
+    mut stop: watch::Receiver<bool>,
+) where
+    C: GracefulConnection,
+    C::Error: std::fmt::Display,
+{
+    tokio::pin!(conn);
+    let mut idle = activity.subscribe();
+    let mut hard_deadline: Option<Instant> = None;
+    let mut stopping = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(%remote, error = %e, "connection ended with an error");
+                }
+                return;
+            }
+            () = idle_for(&mut idle, limits.idle_timeout), if !stopping => {
+                stats.idle_closed();
+                tracing::debug!(%remote, "closing an idle connection");
+                conn.as_mut().graceful_shutdown();
+                stopping = true;
+                hard_deadline = Some(Instant::now() + limits.header_read_timeout);
+            }
+            r = stop.wait_for(|s| *s), if !stopping => {
+                // A dropped sender also means the server is gone.
+                let _ = r;
+                conn.as_mut().graceful_shutdown();
+                stopping = true;
+            }
+            () = sleep_until_opt(hard_deadline) => {
+                tracing::debug!(%remote, "dropping a connection that did not close after its idle shutdown");
+                return;
+            }
+        }
+    }
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Requests in flight on one connection, and since when there have been none.
+#[derive(Clone)]
+struct Activity(Arc<watch::Sender<(usize, Instant)>>);
+
+impl Activity {
+    fn new(now: Instant) -> Self {
+        Self(Arc::new(watch::Sender::new((0, now))))
+    }
+
+    fn reset(&self, now: Instant) {
+        self.0.send_modify(|s| s.1 = now);
+    }
+
+    fn subscribe(&self) -> watch::Receiver<(usize, Instant)> {
+        self.0.subscribe()
+    }
+
+    fn begin(&self) -> InFlight {
+        self.0.send_modify(|s| s.0 += 1);
+        InFlight(self.0.clone())
+    }
+}
+
+/// One request in flight; counted down when dropped.
+struct InFlight(Arc<watch::Sender<(usize, Instant)>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|s| {
+            s.0 = s.0.saturating_sub(1);
+            if s.0 == 0 {
+                s.1 = Instant::now();
+            }
+        });
+    }
+}
+
+/// Resolves once no request has been in flight for `timeout`.
+async fn idle_for(rx: &mut watch::Receiver<(usize, Instant)>, timeout: Duration) {
+    loop {
+        let (active, since) = *rx.borrow_and_update();
+        if active == 0 {
+            tokio::select! {
+                () = tokio::time::sleep_until(since + timeout) => return,
+                r = rx.changed() => if r.is_err() { std::future::pending::<()>().await },
+            }
+        } else if rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// What the service and a request's [`DeadlineBody`] share: whether the deadline passed,
+/// and the body's unread rest if the handler dropped it early.
+#[derive(Default)]
+struct BodyState {
+    timed_out: AtomicBool,
+    unread: Mutex<Option<(Incoming, Pin<Box<tokio::time::Sleep>>)>>,
+}
+
+/// The body of a request that must be complete by a deadline; past it, reading fails
+/// and the state says so. Dropped before its end (a handler that answered without reading
+/// it, e.g. a refusal), it leaves its rest to the service to drain (see [`drain`]).
+struct DeadlineBody {
+    inner: Option<Incoming>,
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
+    state: Arc<BodyState>,
+    done: bool,
+}
+
+/// The error of a body read past `body_read_timeout`.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was not complete within the deadline")]
+struct BodyTimeout;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        let (Some(inner), Some(deadline)) = (this.inner.as_mut(), this.deadline.as_mut()) else {
+            return Poll::Ready(None);
+        };
+        if let Poll::Ready(r) = Pin::new(&mut *inner).poll_frame(cx) {
+            if r.is_none() || inner.is_end_stream() {
+                this.done = true;
+            }
+            return Poll::Ready(r.map(|f| f.map_err(Into::into)));
+        }
+        if !this.done && deadline.as_mut().poll(cx).is_ready() {
+            this.state.timed_out.store(true, Ordering::Relaxed);
+            this.done = true;
+            return Poll::Ready(Some(Err(Box::new(BodyTimeout))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.done || self.inner.as_ref().map_or(true, |i| i.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), |i| i.size_hint())
+    }
+}
+
+impl Drop for DeadlineBody {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if let (Some(inner), Some(deadline)) = (self.inner.take(), self.deadline.take()) {
+            if !inner.is_end_stream() {
+                if let Ok(mut unread) = self.state.unread.lock() {
+                    *unread = Some((inner, deadline));
+                }
+            }
+        }
+    }
+}
+
+/// The most of an unread request body that is read and discarded before an answer.
+pub const DRAIN_MAX_BYTES: usize = crate::problem::MAX_BODY_BYTES;
+
+/// Reads and discards the rest of a body its handler did not read (at most
+/// [`DRAIN_MAX_BYTES`], until its deadline), before the answer is sent.
+///
+/// Without it, an answer sent before the body (a 401, 403 or 413 refusal) ends the stream
+/// with `RST_STREAM(NO_ERROR)` in HTTP/2 and the connection in HTTP/1.1 while the client is
+/// still sending. RFC 9113 §8.1 allows that, but clients still uploading (curl 7.88, for
+/// one) then report a send error (`http_code 000`) instead of the answer they were sent,
+/// and an HTTP/1.1 close with unread data makes the kernel reset the connection, which can
+/// destroy the answer in flight. A body announced larger than the bound is not read.
+async fn drain(mut inner: Incoming, mut deadline: Pin<Box<tokio::time::Sleep>>) {
+    use http_body_util::BodyExt as _;
+    if inner.size_hint().lower() > DRAIN_MAX_BYTES as u64 {
+        return;
+    }
+    let mut seen = 0usize;
+    loop {
+        tokio::select! {
+            f = inner.frame() => match f {
+                Some(Ok(f)) => {
+                    if let Some(d) = f.data_ref() {
+                        seen += d.len();
+                        if seen > DRAIN_MAX_BYTES {
+                            return;
+                        }
+                    }
+                }
+                _ => return,
+            },
+            () = deadline.as_mut() => return,
+        }
+    }
+}
+
+/// 408 with a ProblemDetails (TS 29.500 defines no cause for it), and `Connection: close`
+/// for HTTP/1.1, whose unread body cannot be skipped.
+fn request_timeout_response(limit: Duration, http1: bool) -> Response {
+    let status = StatusCode::REQUEST_TIMEOUT;
+    let problem = ProblemDetails {
+        title: status.canonical_reason().map(str::to_owned),
+        status: Some(status.as_u16()),
+        detail: Some(format!(
+            "the request body was not complete within {} ms of its headers",
+            limit.as_millis()
+        )),
+        ..ProblemDetails::default()
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    if http1 {
+        h.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 fn request_service(
@@ -137,6 +474,9 @@ fn request_service(
     remote: SocketAddr,
     peer: Option<PeerIdentity>,
     transport: TransportInfo,
+    activity: Activity,
+    limits: Arc<ServeLimits>,
+    stats: Arc<ServeStats>,
 ) -> impl hyper::service::Service<
     Request<Incoming>,
     Response = axum::response::Response,
@@ -144,14 +484,47 @@ fn request_service(
     Future = impl Future<Output = Result<axum::response::Response, Infallible>> + Send,
 > + Clone {
     hyper::service::service_fn(move |req: Request<Incoming>| {
-        let mut req = req.map(axum::body::Body::new);
+        let in_flight = activity.begin();
+        let http1 = req.version() < http::Version::HTTP_2;
+        let body_state = (!req.body().is_end_stream()).then(|| Arc::new(BodyState::default()));
+        let mut req = match &body_state {
+            None => req.map(axum::body::Body::new),
+            Some(state) => {
+                let deadline = Box::pin(tokio::time::sleep(limits.body_read_timeout));
+                let state = state.clone();
+                req.map(move |inner| {
+                    axum::body::Body::new(DeadlineBody {
+                        inner: Some(inner),
+                        deadline: Some(deadline),
+                        state,
+                        done: false,
+                    })
+                })
+            }
+        };
         let ext = req.extensions_mut();
         ext.insert(ConnectInfo(remote));
         ext.insert(transport.clone());
         if let Some(p) = &peer {
             ext.insert(p.clone());
         }
-        app.clone().oneshot(req)
+        let answer = app.clone().oneshot(req);
+        let (limits, stats) = (limits.clone(), stats.clone());
+        async move {
+            let _in_flight = in_flight;
+            let resp = answer.await?;
+            if let Some(state) = body_state {
+                if state.timed_out.load(Ordering::Relaxed) {
+                    stats.body_timed_out();
+                    return Ok(request_timeout_response(limits.body_read_timeout, http1));
+                }
+                let unread = state.unread.lock().ok().and_then(|mut u| u.take());
+                if let Some((inner, deadline)) = unread {
+                    drain(inner, deadline).await;
+                }
+            }
+            Ok(resp)
+        }
     })
 }
 

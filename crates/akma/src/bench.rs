@@ -33,6 +33,9 @@ pub enum BenchCommand {
     /// The AAnF: ApplicationKey_Get throughput vs. a bare axum h2c endpoint, durable
     /// registrations/s, and resident memory with N contexts stored.
     Aanf(AanfBenchArgs),
+    /// The AAnF's ApplicationKey_Get rate with no flood and during a flood of slow-body and
+    /// idle connections, with the default SBI limits on.
+    Flood(crate::bench_flood::FloodBenchArgs),
     /// Complete primary authentications (UE simulator → AUSF → UDM → AAnF) per second, with
     /// AKMA anchoring and, as the baseline in the same run, without; time per hop.
     Auth(crate::bench_auth::AuthBenchArgs),
@@ -87,8 +90,8 @@ pub struct AanfBenchArgs {
     pub dir: Option<PathBuf>,
 }
 
-const API: &str = "/naanf-akma/v1";
-const AF_ID: &str = "bench-af.example.com";
+pub(crate) const API: &str = "/naanf-akma/v1";
+pub(crate) const AF_ID: &str = "bench-af.example.com";
 /// Distinct A-KIDs prepared for the retrieval phase, spread over the preloaded set.
 const SAMPLE: u64 = 65_536;
 /// Rounds of the retrieval comparison (each side runs `duration / ROUNDS` per round).
@@ -101,7 +104,7 @@ fn median_round(mut rounds: Vec<LoadReport>) -> LoadReport {
     rounds.swap_remove(mid)
 }
 
-fn subscriber(i: u64) -> (Supi, AkmaKeys) {
+pub(crate) fn subscriber(i: u64) -> (Supi, AkmaKeys) {
     let supi = Supi::from_imsi_digits(&format!("001010{i:09}")).expect("valid IMSI");
     let mut k = [0x5au8; 32];
     k[..8].copy_from_slice(&i.to_be_bytes());
@@ -123,7 +126,7 @@ impl Drop for ChildGuard {
     }
 }
 
-async fn preload(dir: &Path, kek_hex: &str, n: u64) -> Result<(), String> {
+pub(crate) async fn preload(dir: &Path, kek_hex: &str, n: u64) -> Result<(), String> {
     let kek = Kek::from_hex(kek_hex).map_err(|e| e.to_string())?;
     let store: Arc<SqliteStore> =
         Arc::new(SqliteStore::open(dir, kek).map_err(|e| format!("open store: {e}"))?);

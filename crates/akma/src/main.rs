@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod bench_auth;
+mod bench_flood;
 mod demo;
 mod derive;
 mod udm_cmd;
@@ -81,6 +82,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Auth(args),
         } => serve_blocking(bench_auth::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Flood(args),
+        } => serve_blocking(bench_flood::run(args)),
         Command::Bench {
             what: bench::BenchCommand::BaselineServer { body_len },
         } => serve_blocking(bench::baseline_server(body_len)),
