@@ -21,16 +21,13 @@ use serde_json::{json, Value};
 const AUSF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a2001";
 const AMF1_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a2002";
 const AMF2_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a2003";
+const AF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a2004";
 const NRF: &str = "nrf.5gc.mnc001.mcc001.3gppnetwork.org";
 /// A serving network only AMF 2 serves.
 const OTHER_SNN: &str = "5G:mnc070.mcc901.3gppnetwork.org";
 
 fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer, extra: &str) {
-    let server = pki.server_cert();
-    std::fs::write(dir.join("server.crt"), &server.cert_pem).unwrap();
-    std::fs::write(dir.join("server.key"), &server.key_pem).unwrap();
-    std::fs::write(dir.join("ca.crt"), pki.ca_pem()).unwrap();
-    std::fs::write(dir.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    write_peer_client_files(dir, pki, nrf, AUSF_ID);
     std::fs::write(
         dir.join("ausf.toml"),
         format!(
@@ -57,7 +54,7 @@ id = "urn:uuid:{AMF2_ID}"
 nf_type = "AMF"
 serving_networks = ["{SNN}", "{OTHER_SNN}"]
 max_contexts = 3
-"#
+{PEER_CLIENT_TOML}"#
         ),
     )
     .unwrap();
@@ -70,8 +67,8 @@ fn args(dir: &Path, udm: &akma_udm::Running, aanf: &akma_aanf::server::Running) 
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
-        udm: Some(format!("http://{}", udm.addr)),
-        aanf: Some(format!("http://{}", aanf.addr)),
+        udm: Some(format!("https://localhost:{}", udm.addr.port())),
+        aanf: Some(format!("https://localhost:{}", aanf.addr.port())),
         ..Default::default()
     }
 }
@@ -114,10 +111,10 @@ fn b64(b: &[u8]) -> String {
 #[tokio::test]
 async fn contexts_serving_networks_and_quotas_are_bound_to_the_amf() {
     let dir = tempfile::tempdir().unwrap();
-    let udm = start_udm(dir.path()).await;
-    let aanf = start_aanf(dir.path()).await;
     let pki = TestPki::new();
     let nrf = TestTokenIssuer::es256(NRF);
+    write_files(dir.path(), &pki, &nrf, "");
+    let (udm, aanf) = start_prod_peers(dir.path(), AUSF_ID, AF_ID).await;
     write_files(
         dir.path(),
         &pki,
@@ -264,15 +261,15 @@ async fn contexts_serving_networks_and_quotas_are_bound_to_the_amf() {
 #[tokio::test]
 async fn production_requires_serving_networks_for_every_amf() {
     let dir = tempfile::tempdir().unwrap();
-    let udm = start_udm(dir.path()).await;
-    let aanf = start_aanf(dir.path()).await;
     let pki = TestPki::new();
     let nrf = TestTokenIssuer::es256(NRF);
+    write_files(dir.path(), &pki, &nrf, "");
+    let (udm, aanf) = start_prod_peers(dir.path(), AUSF_ID, AF_ID).await;
     let toml = |consumers: &str| {
         format!(
             "nf_instance_id = \"{AUSF_ID}\"\n[tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n\
              client_ca = \"ca.crt\"\n[oauth2]\nissuer = \"{NRF}\"\naudience = [\"AUSF\"]\n\
-             es256_public_keys = [\"nrf-es256.pem\"]\n{consumers}"
+             es256_public_keys = [\"nrf-es256.pem\"]\n{consumers}{PEER_CLIENT_TOML}"
         )
     };
     write_files(dir.path(), &pki, &nrf, "");

@@ -24,71 +24,8 @@ const AUSF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1001";
 const AMF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1002";
 const UDM_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1003";
 const AF_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1004";
-const KEK: &str = "5a0e3c7b9d1f2468ace013579bdf02468ace13579bdf02468ace13579bdf0246";
 const STRANGER_ID: &str = "0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a1099";
 const NRF: &str = "nrf.5gc.mnc001.mcc001.3gppnetwork.org";
-
-const TLS_AND_OAUTH2: &str = r#"
-[tls]
-cert = "server.crt"
-key = "server.key"
-client_ca = "ca.crt"
-
-[oauth2]
-issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
-es256_public_keys = ["nrf-es256.pem"]
-"#;
-
-/// A production UDM (subscribers provisioned) and AAnF in `dir`, with the AUSF as their
-/// consumer (and the AF as the AAnF's).
-async fn start_prod_peers(dir: &Path) -> (akma_udm::Running, akma_aanf::server::Running) {
-    std::fs::write(
-        dir.join("udm.toml"),
-        format!(
-            "kek = \"{KEK}\"\n{}audience = [\"UDM\"]\n[[consumer]]\nid = \"{AUSF_ID}\"\nnf_type = \"AUSF\"\n",
-            TLS_AND_OAUTH2
-        ),
-    )
-    .unwrap();
-    let udm = akma_udm::server::start(
-        akma_udm::server::resolve(&akma_udm::server::UdmArgs {
-            host: akma_udm::server::HostArgs {
-                config: Some(dir.join("udm.toml")),
-                data: Some(dir.join("udm-data")),
-                listen: Some("127.0.0.1:0".into()),
-                ..Default::default()
-            },
-        })
-        .unwrap(),
-    )
-    .await
-    .expect("production UDM starts");
-    udm.udm().provision(subscribers(), false).await.unwrap();
-    std::fs::write(
-        dir.join("aanf.toml"),
-        format!(
-            "kek = \"{KEK}\"\n{}audience = [\"AANF\"]\n[[consumer]]\nid = \"{AUSF_ID}\"\nnf_type = \"AUSF\"\n\
-             [[af]]\nfqdn = \"{AF_FQDN}\"\nidentity = \"urn:uuid:{AF_ID}\"\n",
-            TLS_AND_OAUTH2
-        ),
-    )
-    .unwrap();
-    let aanf = akma_aanf::server::start(
-        akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
-            host: akma_aanf::server::HostArgs {
-                config: Some(dir.join("aanf.toml")),
-                data: Some(dir.join("aanf-data")),
-                listen: Some("127.0.0.1:0".into()),
-                ..Default::default()
-            },
-            ..Default::default()
-        })
-        .unwrap(),
-    )
-    .await
-    .expect("production AAnF starts");
-    (udm, aanf)
-}
 
 fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer) {
     let server = pki.server_cert();
@@ -96,25 +33,7 @@ fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer) {
     std::fs::write(dir.join("server.key"), &server.key_pem).unwrap();
     std::fs::write(dir.join("ca.crt"), pki.ca_pem()).unwrap();
     std::fs::write(dir.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
-    // The AUSF's client certificate and its tokens for the UDM and the AAnF.
-    let me = pki.client_cert(AUSF_ID, &["ausf.5gc.example.org"]);
-    std::fs::write(dir.join("ausf-client.crt"), &me.cert_pem).unwrap();
-    std::fs::write(dir.join("ausf-client.key"), &me.key_pem).unwrap();
-    std::fs::write(
-        dir.join("udm-token.jwt"),
-        nrf.mint(AUSF_ID, json!("UDM"), "nudm-ueau", 3600),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("aanf-token.jwt"),
-        nrf.mint(
-            AUSF_ID,
-            json!("AANF"),
-            "naanf-akma naanf-akma:anchorkey",
-            3600,
-        ),
-    )
-    .unwrap();
+    write_peer_client_files(dir, pki, nrf, AUSF_ID);
     std::fs::write(
         dir.join("ausf.toml"),
         format!(
@@ -160,7 +79,7 @@ async fn mtls_and_tokens_end_to_end() {
     write_files(dir.path(), &pki, &nrf);
     // The UDM and the AAnF behind it run in production mode too (mutual TLS and tokens):
     // the AUSF calls them over TLS with its [client] settings.
-    let (udm, aanf) = start_prod_peers(dir.path()).await;
+    let (udm, aanf) = start_prod_peers(dir.path(), AUSF_ID, AF_ID).await;
     let args = AusfArgs {
         host: akma_ausf::server::HostArgs {
             config: Some(dir.path().join("ausf.toml")),

@@ -12,10 +12,12 @@ use akma_core::keys::{KAf, KAusf, Opc, K};
 use akma_core::milenage::Milenage;
 use akma_sbi_client::client::{NaanfClient, SbiClient};
 use akma_sbi_model::AkmaAfKeyRequest;
+use akma_sbi_server::test_pki::{TestPki, TestTokenIssuer};
 use akma_sim::network::{dev_aanf, dev_udm, DataDir, Network, NetworkBuilder};
 use akma_udm::{AuthMethod, Subscriber};
 use reqwest::{Client, Method};
-use serde_json::Value;
+use serde_json::{json, Value};
+use std::path::Path;
 
 pub use akma_sim::answer::Answer;
 pub use akma_sim::fixtures::{K1, K20, OPC1, OPC20, SNN_001_01 as SNN};
@@ -29,6 +31,8 @@ pub const PLAIN_SUPI: &str = "imsi-001010000000003";
 /// EAP-AKA', no AKMA subscription.
 pub const EAP_PLAIN_SUPI: &str = "imsi-001010000000004";
 pub const AF_FQDN: &str = "af.example.com";
+/// The key-encryption key of the production UDM and AAnF of these tests.
+pub const KEK: &str = "5a0e3c7b9d1f2468ace013579bdf02468ace13579bdf02468ace13579bdf0246";
 
 pub fn milenage(supi: &str) -> Milenage {
     let (k, opc) = match supi {
@@ -250,3 +254,108 @@ pub async fn post_json(client: &Client, url: &str, body: &Value) -> Answer {
 pub async fn put_json(client: &Client, url: &str, body: &Value) -> Answer {
     akma_sim::answer::put_json(client, url, body).await.unwrap()
 }
+
+pub const TLS_AND_OAUTH2: &str = r#"
+[tls]
+cert = "server.crt"
+key = "server.key"
+client_ca = "ca.crt"
+
+[oauth2]
+issuer = "nrf.5gc.mnc001.mcc001.3gppnetwork.org"
+es256_public_keys = ["nrf-es256.pem"]
+"#;
+
+/// A production UDM (subscribers provisioned) and AAnF in `dir`, with the AUSF as their
+/// consumer (and the AF as the AAnF's).
+pub async fn start_prod_peers(
+    dir: &Path,
+    ausf_id: &str,
+    af_id: &str,
+) -> (akma_udm::Running, akma_aanf::server::Running) {
+    std::fs::write(
+        dir.join("udm.toml"),
+        format!(
+            "kek = \"{KEK}\"\n{}audience = [\"UDM\"]\n[[consumer]]\nid = \"{ausf_id}\"\nnf_type = \"AUSF\"\n",
+            TLS_AND_OAUTH2
+        ),
+    )
+    .unwrap();
+    let udm = akma_udm::server::start(
+        akma_udm::server::resolve(&akma_udm::server::UdmArgs {
+            host: akma_udm::server::HostArgs {
+                config: Some(dir.join("udm.toml")),
+                data: Some(dir.join("udm-data")),
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+        })
+        .unwrap(),
+    )
+    .await
+    .expect("production UDM starts");
+    udm.udm().provision(subscribers(), false).await.unwrap();
+    std::fs::write(
+        dir.join("aanf.toml"),
+        format!(
+            "kek = \"{KEK}\"\n{}audience = [\"AANF\"]\n[[consumer]]\nid = \"{ausf_id}\"\nnf_type = \"AUSF\"\n\
+             [[af]]\nfqdn = \"{AF_FQDN}\"\nidentity = \"urn:uuid:{af_id}\"\n",
+            TLS_AND_OAUTH2
+        ),
+    )
+    .unwrap();
+    let aanf = akma_aanf::server::start(
+        akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
+            host: akma_aanf::server::HostArgs {
+                config: Some(dir.join("aanf.toml")),
+                data: Some(dir.join("aanf-data")),
+                listen: Some("127.0.0.1:0".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+        .unwrap(),
+    )
+    .await
+    .expect("production AAnF starts");
+    (udm, aanf)
+}
+
+/// The AUSF's client certificate (`ausf-client.crt`/`.key`) and its static tokens for the
+/// UDM and the AAnF (`udm-token.jwt`, `aanf-token.jwt`), for [`PEER_CLIENT_TOML`], plus
+/// the server certificate, CA and NRF key every production NF of these tests reads.
+pub fn write_peer_client_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer, ausf_id: &str) {
+    let server = pki.server_cert();
+    std::fs::write(dir.join("server.crt"), &server.cert_pem).unwrap();
+    std::fs::write(dir.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(dir.join("ca.crt"), pki.ca_pem()).unwrap();
+    std::fs::write(dir.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    let me = pki.client_cert(ausf_id, &["ausf.5gc.example.org"]);
+    std::fs::write(dir.join("ausf-client.crt"), &me.cert_pem).unwrap();
+    std::fs::write(dir.join("ausf-client.key"), &me.key_pem).unwrap();
+    std::fs::write(
+        dir.join("udm-token.jwt"),
+        nrf.mint(ausf_id, json!("UDM"), "nudm-ueau", 3600),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("aanf-token.jwt"),
+        nrf.mint(
+            ausf_id,
+            json!("AANF"),
+            "naanf-akma naanf-akma:anchorkey",
+            3600,
+        ),
+    )
+    .unwrap();
+}
+
+/// The AUSF's `[client]` section for the files of [`write_peer_client_files`].
+pub const PEER_CLIENT_TOML: &str = r#"
+[client]
+ca = "ca.crt"
+cert = "ausf-client.crt"
+key = "ausf-client.key"
+udm_token_file = "udm-token.jwt"
+aanf_token_file = "aanf-token.jwt"
+"#;
