@@ -5,6 +5,8 @@
 //! listen = "0.0.0.0:8443"
 //! data_dir = "/var/lib/akma/aanf"
 //! # kek = "…64 hex digits…"        # or AKMA_KEK in the environment (preferred)
+//! # kek_id = 2                     # its id, after a `rekey` (or AKMA_KEK_ID); default 1
+//!                                 # (a file that sets `kek` must have mode 0600)
 //! context_lifetime_secs = 86400     # optional: AKMA contexts expire (default: never)
 //! sweep_interval_secs = 60
 //!
@@ -182,6 +184,7 @@ struct RawAf {
 struct RawConfig {
     #[serde(default, deserialize_with = "secret_string")]
     kek: Option<Zeroizing<String>>,
+    kek_id: Option<u32>,
     context_lifetime_secs: Option<u64>,
     sweep_interval_secs: Option<u64>,
     #[serde(default)]
@@ -204,8 +207,12 @@ pub struct AanfConfig {
     /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
     /// NF type of each known consumer identity (those of `[[af]]` identities included).
     pub host: HostConfig<NfType>,
-    /// The key-encryption key as hex (prefer the environment).
+    /// The key-encryption key as hex (prefer the environment). A file that sets it must
+    /// have mode 0600 (or stricter): [`AanfConfig::load`] refuses it otherwise.
     pub kek_hex: Option<Zeroizing<String>>,
+    /// The key-encryption key's id (`kek_id`, 1 to 4294967295; `AKMA_KEK_ID` overrides it);
+    /// `None`: 1. It changes with each `rekey`.
+    pub kek_id: Option<u32>,
     /// AKMA context lifetime; `None` = until replaced or removed.
     pub context_lifetime_secs: Option<u64>,
     /// How often expired contexts are swept.
@@ -219,6 +226,7 @@ impl fmt::Debug for AanfConfig {
         f.debug_struct("AanfConfig")
             .field("host", &self.host)
             .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
+            .field("kek_id", &self.kek_id)
             .field("context_lifetime_secs", &self.context_lifetime_secs)
             .field("afs", &self.afs.len())
             .finish()
@@ -238,6 +246,10 @@ impl AanfConfig {
             source: Box::new(e),
         })?;
         cfg.host.rebase(path.parent().unwrap_or(Path::new(".")));
+        if cfg.kek_hex.is_some() {
+            akma_nf_host::kek::check_private_file(path)
+                .map_err(|e| ConfigError::Host(akma_nf_host::ConfigError::KeyFile(e)))?;
+        }
         Ok(cfg)
     }
 
@@ -311,6 +323,10 @@ impl AanfConfig {
         Ok(Self {
             host,
             kek_hex: raw.kek,
+            kek_id: match raw.kek_id {
+                Some(0) => return Err(ConfigError::not_positive("kek_id")),
+                id => id,
+            },
             context_lifetime_secs: raw.context_lifetime_secs,
             sweep_interval_secs: raw
                 .sweep_interval_secs

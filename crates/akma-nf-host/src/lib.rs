@@ -30,6 +30,7 @@ pub mod kek;
 pub mod logging;
 pub mod metrics;
 pub mod ops;
+pub mod rekey;
 pub mod security;
 pub mod signal;
 
