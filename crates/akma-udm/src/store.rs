@@ -228,16 +228,9 @@ pub fn rekey(dir: &Path, old: Kek, new: &Kek) -> Result<akma_store::RekeyReport,
             for (supi, id, k, opc) in rows {
                 let reseal = |field: &str, blob: &[u8], len: usize| {
                     let a = aad(field, &supi);
-                    let plain = old.open_blob(id, &a, blob, len).map_err(|e| match e {
-                        akma_store::SealError::KeyIdMismatch { stored, configured } => {
-                            StoreError::KeyIdMismatch {
-                                record: supi.clone(),
-                                stored,
-                                configured,
-                            }
-                        }
-                        e => corrupt(&supi, format!("{field}: {e}")),
-                    })?;
+                    let plain = old
+                        .open_blob(id, &a, blob, len)
+                        .map_err(|e| unsealed(&supi, field, e))?;
                     new.seal_blob(&a, &plain).map_err(|e| StoreError::Encode {
                         what: "a subscriber key",
                         reason: e.to_string(),
@@ -572,6 +565,19 @@ fn corrupt(supi: &str, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// A sealed field that did not open: under another key id ([`StoreError::KeyIdMismatch`],
+/// naming both ids), or corrupt.
+fn unsealed(supi: &str, field: &str, e: akma_store::SealError) -> StoreError {
+    match e {
+        akma_store::SealError::KeyIdMismatch { stored, configured } => StoreError::KeyIdMismatch {
+            record: supi.to_owned(),
+            stored,
+            configured,
+        },
+        e => corrupt(supi, format!("{field}: {e}")),
+    }
+}
+
 fn load(c: &Connection, kek: &Kek, supi: &Supi) -> Result<Option<Subscriber>, StoreError> {
     type Row = (
         u32,
@@ -616,10 +622,10 @@ fn load(c: &Connection, kek: &Kek, supi: &Supi) -> Result<Option<Subscriber>, St
     };
     let k = kek
         .open_blob(kek_id, &aad("K", s), &k_sealed, K::LEN)
-        .map_err(|e| corrupt(s, format!("K: {e}")))?;
+        .map_err(|e| unsealed(s, "K", e))?;
     let opc = kek
         .open_blob(kek_id, &aad("OPc", s), &opc_sealed, Opc::LEN)
-        .map_err(|e| corrupt(s, format!("OPc: {e}")))?;
+        .map_err(|e| unsealed(s, "OPc", e))?;
     let amf: [u8; 2] = amf
         .as_slice()
         .try_into()
@@ -990,6 +996,31 @@ mod tests {
             .query_row("SELECT count(*) FROM kek_check", [], |r| r.get(0))
             .unwrap();
         assert_eq!((v, checks), (2, 1));
+    }
+
+    /// A row sealed under another key id than the configured key's reads as
+    /// `KeyIdMismatch` naming both ids, not as corrupt data.
+    #[tokio::test]
+    async fn a_row_under_another_key_id_names_both_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = Kek::from_hex(&"33".repeat(32)).unwrap();
+        let st = SqliteSubscriberStore::open(dir.path(), kek).unwrap();
+        st.provision(vec![sub(1)], false).await.unwrap();
+        drop(st);
+        let newer = Kek::from_hex(&"34".repeat(32)).unwrap().with_key_id(2);
+        let st = SqliteSubscriberStore::open(dir.path(), newer).unwrap();
+        match st.get(&sub(1).supi).await {
+            Err(
+                e @ StoreError::KeyIdMismatch {
+                    stored: 1,
+                    configured: 2,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("key-encryption key id 1"), "{e}")
+            }
+            other => panic!("expected KeyIdMismatch, got {other:?}"),
+        }
     }
 
     fn sealed(path: &Path) -> Vec<(String, i64, Vec<u8>, Vec<u8>)> {

@@ -201,6 +201,32 @@ async fn udm_rekey_from_the_development_key() {
         );
         assert!(!log.contains(NEW_KEK), "{log}");
     }
+
+    // From one production key to the next: the old key from a variable.
+    let next = "11".repeat(32);
+    let env3 = [
+        ("OLD_UDM_KEK", NEW_KEK),
+        ("AKMA_UDM_KEK", next.as_str()),
+        ("AKMA_UDM_KEK_ID", "3"),
+    ];
+    let o = akma(
+        &["udm", "rekey", "--data", d, "--old-kek-env", "OLD_UDM_KEK"],
+        &env3,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("from key id 2 to key id 3"),
+        "{}",
+        stdout(&o)
+    );
+    let mut nf = udm(&data, &dir.path().join("udm-3.log"))
+        .env("AKMA_UDM_KEK", &next)
+        .env("AKMA_UDM_KEK_ID", "3")
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(verify(&vector(nf.sbi_addr()).await), 3);
+    assert!(nf.terminate().await.unwrap().success());
 }
 
 async fn aanf_post(addr: std::net::SocketAddr, op: &str, body: Value) -> (u16, Value) {
