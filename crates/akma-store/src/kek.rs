@@ -33,6 +33,8 @@
 
 use std::fmt;
 
+#[cfg(test)]
+use aes_gcm::aead::AeadCore;
 use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
 use aes_gcm::aes::cipher::{BlockEncrypt, KeyInit as BlockKeyInit};
 use aes_gcm::aes::{Aes256, Block};
@@ -550,5 +552,32 @@ mod tests {
         let good = "AKMA_STORE_TEST_KEK_GOOD_7f3a";
         std::env::set_var(good, format!(" {} \n", "0f".repeat(32)));
         assert_eq!(Kek::from_env(good).unwrap().key_id(), Kek::DEFAULT_ID);
+    }
+
+    /// The cost of one seal in each format (`cargo test --release -p akma-store --lib
+    /// seal_cost -- --ignored --nocapture`); a measurement, not an assertion.
+    #[test]
+    #[ignore]
+    fn seal_cost() {
+        let kek = Kek::generate();
+        let aad = [7u8; 80];
+        let n = 200_000u32;
+        let mut buf = [0x5au8; 32];
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(kek.seal_in_place(&aad, &mut buf).unwrap());
+        }
+        let xaes = t.elapsed() / n;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+            std::hint::black_box(
+                kek.cipher
+                    .encrypt_in_place_detached(&nonce, &aad, &mut buf)
+                    .unwrap(),
+            );
+        }
+        let gcm = t.elapsed() / n;
+        println!("seal of 32 octets: XAES-256-GCM {xaes:?}, AES-256-GCM {gcm:?}");
     }
 }
