@@ -14,9 +14,9 @@
 //! Hygiene:
 //!
 //! * The variable is read once and then **removed from the process environment** (the value
-//!   is kept, zeroized at exit never, in this module's memory for a later start in the same
-//!   process), so that no child process inherits it and nothing that dumps the environment
-//!   shows it. The `akma` binary takes both variables out of its environment first thing in
+//!   stays in this module's memory, as `Zeroizing`, for a later start in the same process),
+//!   so that no child process inherits it and nothing that reads the environment later
+//!   sees it. The `akma` binary takes both variables out of its environment first thing in
 //!   `main`, before any thread exists ([`take_env`]); a library user that starts an NF
 //!   in-process has it removed on the first read. (Linux's `/proc/<pid>/environ` shows the
 //!   environment the process was started with, which no safe code can rewrite; keep the
