@@ -6,7 +6,7 @@
 //! each KEK id it has been opened with. [`check_kek`] runs at open:
 //!
 //! * a configured key whose id is older than the store's newest id is refused
-//!   ([`StoreError::KekRetired`]): after a [`rekey`], the old key no longer opens the store;
+//!   ([`StoreError::KekRetired`]): after a [`rekey_in`], the old key no longer opens the store;
 //! * a configured key whose id the store knows must open that id's check value, else
 //!   [`StoreError::WrongKek`];
 //! * a configured key with a newer id is recorded (rows sealed under older ids then report
