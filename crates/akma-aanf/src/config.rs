@@ -5,6 +5,8 @@
 //! listen = "0.0.0.0:8443"
 //! data_dir = "/var/lib/akma/aanf"
 //! # kek = "…64 hex digits…"        # or AKMA_KEK in the environment (preferred)
+//! # kek_id = 2                     # its id, after a `rekey` (or AKMA_KEK_ID); default 1
+//!                                 # (a file that sets `kek` must have mode 0600)
 //! context_lifetime_secs = 604800    # AKMA contexts expire 7 days after registration (the default);
 //!                                   # "never" keeps them until replaced or removed
 //! sweep_interval_secs = 60          # how often expired contexts are deleted (at most 86400)
@@ -288,6 +290,7 @@ struct RawAf {
 struct RawConfig {
     #[serde(default, deserialize_with = "secret_string")]
     kek: Option<Zeroizing<String>>,
+    kek_id: Option<u32>,
     context_lifetime_secs: Option<toml::Value>,
     sweep_interval_secs: Option<i64>,
     #[serde(default)]
@@ -310,8 +313,12 @@ pub struct AanfConfig {
     /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
     /// NF type of each known consumer identity (those of `[[af]]` identities included).
     pub host: HostConfig<NfType>,
-    /// The key-encryption key as hex (prefer the environment).
+    /// The key-encryption key as hex (prefer the environment). A file that sets it must
+    /// have mode 0600 (or stricter): [`AanfConfig::load`] refuses it otherwise.
     pub kek_hex: Option<Zeroizing<String>>,
+    /// The key-encryption key's id (`kek_id`, 1 to 4294967295; `AKMA_KEK_ID` overrides it);
+    /// `None`: 1. It changes with each `rekey`.
+    pub kek_id: Option<u32>,
     /// AKMA context lifetime ([`DEFAULT_CONTEXT_LIFETIME_SECS`] unless configured); `None`
     /// = until replaced or removed (only when configured as `"never"`).
     pub context_lifetime_secs: Option<u64>,
@@ -326,6 +333,7 @@ impl Default for AanfConfig {
         Self {
             host: HostConfig::default(),
             kek_hex: None,
+            kek_id: None,
             context_lifetime_secs: Some(DEFAULT_CONTEXT_LIFETIME_SECS),
             sweep_interval_secs: DEFAULT_SWEEP_INTERVAL_SECS,
             afs: HashMap::new(),
@@ -338,6 +346,7 @@ impl fmt::Debug for AanfConfig {
         f.debug_struct("AanfConfig")
             .field("host", &self.host)
             .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
+            .field("kek_id", &self.kek_id)
             .field("context_lifetime_secs", &self.context_lifetime_secs)
             .field("afs", &self.afs.len())
             .finish()
@@ -357,6 +366,10 @@ impl AanfConfig {
             source: Box::new(e),
         })?;
         cfg.host.rebase(path.parent().unwrap_or(Path::new(".")));
+        if cfg.kek_hex.is_some() {
+            akma_nf_host::kek::check_private_file(path)
+                .map_err(|e| ConfigError::Host(akma_nf_host::ConfigError::KeyFile(e)))?;
+        }
         Ok(cfg)
     }
 
@@ -435,6 +448,10 @@ impl AanfConfig {
         Ok(Self {
             host,
             kek_hex: raw.kek,
+            kek_id: match raw.kek_id {
+                Some(0) => return Err(ConfigError::not_positive("kek_id")),
+                id => id,
+            },
             context_lifetime_secs,
             sweep_interval_secs,
             afs,

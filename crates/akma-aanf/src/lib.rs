@@ -5,6 +5,7 @@
 //!
 //! | Module | Holds |
 //! |---|---|
+//! | [`cli`] | `akma aanf` and `akma aanf rekey` |
 //! | [`config`] | the TOML configuration and the AF registry |
 //! | [`rules`] | authorisation, AF resolution and answer building, as plain functions |
 //! | [`service`] | the three operations over an `AkmaStore` |
@@ -14,6 +15,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod config;
 pub mod metrics;
 pub mod routes;

@@ -111,6 +111,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let kek = resolve_kek(&KekRule {
         env: KEK_ENV,
         config_hex: config.kek_hex.as_deref().map(String::as_str),
+        config_id: config.kek_id,
         dev: host.dev,
         data: &data,
     })?;

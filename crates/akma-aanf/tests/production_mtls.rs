@@ -99,6 +99,9 @@ fn write_files(dir: &Path, pki: &TestPki, nrf: &TestTokenIssuer) {
 fn prod_args(dir: &Path, toml: &str) -> AanfArgs {
     let cfg = dir.join("aanf.toml");
     std::fs::write(&cfg, toml).unwrap();
+    // The file holds `kek`: owner-only, or the AAnF refuses it (issue 9 #13).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
     AanfArgs {
         host: akma_aanf::server::HostArgs {
             config: Some(cfg),
@@ -769,6 +772,21 @@ async fn production_needs_tls_and_oauth2_and_dev_needs_loopback() {
     let nrf = TestTokenIssuer::es256(NRF);
     write_files(dir.path(), &pki, &nrf);
 
+    // issue 9 #13: a file that holds `kek` and that group or others may read is refused,
+    // naming the path and the mode.
+    let args = prod_args(dir.path(), &config_toml(true, true));
+    let cfg = args.host.config.clone().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = start_error(&args);
+        assert!(
+            e.contains(&cfg.display().to_string()) && e.contains(&format!("{mode:04o}")),
+            "{e}"
+        );
+        assert!(e.contains("chmod 600") && !e.contains(KEK), "{e}");
+    }
+
     // No [tls]: refused, naming the section.
     let e = start_error(&prod_args(dir.path(), &config_toml(false, true)));
     assert!(e.contains("[tls]"), "{e}");
@@ -829,4 +847,33 @@ async fn production_needs_tls_and_oauth2_and_dev_needs_loopback() {
         ..Default::default()
     };
     assert!(resolve(&args).is_ok());
+}
+
+/// issue 9 #1 (already so since issue 8's one KEK rule): a production AAnF with no KEK
+/// configured refuses to start even when a `dev-kek.hex` is in its data directory, says
+/// what to set, and creates nothing; with the KEK configured it starts on the same data.
+#[tokio::test]
+async fn production_refuses_to_start_on_a_development_key_file() {
+    if std::env::var_os("AKMA_KEK").is_some() {
+        return; // the environment provides a KEK: the rule does not reach the file
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let pki = TestPki::new();
+    let nrf = TestTokenIssuer::es256(NRF);
+    write_files(dir.path(), &pki, &nrf);
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("dev-kek.hex"), "11".repeat(32)).unwrap();
+    let without_kek = config_toml(true, true).replace(&format!("kek = \"{KEK}\"\n"), "");
+    let e = match start(resolve(&prod_args(dir.path(), &without_kek)).unwrap()).await {
+        Ok(_) => panic!("a production AAnF started on dev-kek.hex"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("AKMA_KEK") && e.contains("never reads"), "{e}");
+    assert!(!e.contains("1111"), "{e}");
+    assert!(!data.join("aanf.sqlite3").exists(), "no store was created");
+    let running = start(resolve(&prod_args(dir.path(), &config_toml(true, true))).unwrap())
+        .await
+        .expect("with the KEK configured");
+    running.shutdown().await.unwrap();
 }

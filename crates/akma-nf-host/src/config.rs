@@ -151,6 +151,9 @@ pub enum ConfigError {
         /// The key.
         key: String,
     },
+    /// The file sets `kek` but is readable or writable by group or others.
+    #[error("`kek`: {0}")]
+    KeyFile(crate::kek::KekError),
 }
 
 /// TLS settings of the SBI server.

@@ -6,6 +6,24 @@
 //!    file, even one left in its data directory;
 //! 4. else, in **development** mode, the key kept in `<data>/dev-kek.hex` (created on first
 //!    start with mode 0600), so that a restarted development NF still reads its data.
+//!
+//! The key's id (recorded with every sealed value, see `akma_store::rekey`) is the variable
+//! `<VAR>_ID` (`AKMA_KEK_ID`, `AKMA_UDM_KEK_ID`), else `kek_id` in the file, else 1. After
+//! a `rekey` to a new key, the NF is started with the new key and its new id.
+//!
+//! Hygiene:
+//!
+//! * The variable is read once and then **removed from the process environment** (the value
+//!   stays in this module's memory, as `Zeroizing`, for a later start in the same process),
+//!   so that no child process inherits it and nothing that reads the environment later
+//!   sees it. The `akma` binary takes both variables out of its environment first thing in
+//!   `main`, before any thread exists ([`take_env`]); a library user that starts an NF
+//!   in-process has it removed on the first read. (Linux's `/proc/<pid>/environ` shows the
+//!   environment the process was started with, which no safe code can rewrite; keep the
+//!   process's `/proc` entries private, i.e. run each NF as its own user.)
+//! * A key file — `<data>/dev-kek.hex`, a rekey's `--old-kek-file`, and a configuration
+//!   file that holds `kek` — must not be readable or writable by group or others: such a
+//!   file is refused, naming the path and its mode ([`check_private_file`]).
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +39,8 @@ pub struct KekRule<'a> {
     pub env: &'a str,
     /// `kek` in the configuration file, as hex.
     pub config_hex: Option<&'a str>,
+    /// `kek_id` in the configuration file.
+    pub config_id: Option<u32>,
     /// Development mode.
     pub dev: bool,
     /// The data directory (where development mode keeps its key file).
@@ -32,6 +52,7 @@ impl std::fmt::Debug for KekRule<'_> {
         f.debug_struct("KekRule")
             .field("env", &self.env)
             .field("config_hex", &self.config_hex.map(|_| "<redacted>"))
+            .field("config_id", &self.config_id)
             .field("dev", &self.dev)
             .field("data", &self.data)
             .finish()
@@ -86,6 +107,104 @@ pub enum KekError {
     /// No randomness for a new development key.
     #[error("no randomness for a key-encryption key: {0}")]
     Random(getrandom::Error),
+    /// A file holding a key is readable or writable by group or others.
+    #[error(
+        "{} holds a key but has mode {mode:04o}, open to group or others: restrict it \
+         (chmod 600 {})", path.display(), path.display()
+    )]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The key id variable is not a number from 1 to 4294967295.
+    #[error("{var}: a key id is a number from 1 to 4294967295")]
+    BadId {
+        /// The variable.
+        var: String,
+    },
+}
+
+/// Refuses a file holding a key whose mode gives group or others any access (Unix; a no-op
+/// elsewhere). The error names the path and the mode.
+pub fn check_private_file(path: &Path) -> Result<(), KekError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|source| KekError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?;
+        let mode = meta.permissions().mode() & 0o7777;
+        if mode & 0o077 != 0 {
+            return Err(KekError::Permissions {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
+}
+
+/// Reads a key file (64 hex digits) after [`check_private_file`].
+pub fn read_key_file(path: &Path) -> Result<Zeroizing<[u8; 32]>, KekError> {
+    check_private_file(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).map_err(|source| KekError::Io {
+            action: "read",
+            path: path.to_owned(),
+            source,
+        })?,
+    );
+    decode(&text, "key-encryption key").map_err(|source| KekError::DevFile {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A variable taken out of the environment: its value, or `None` if it was not Unicode.
+type Taken = Option<Zeroizing<String>>;
+
+/// Variables taken out of the environment by [`take_env`], by name.
+static TAKEN: std::sync::Mutex<Vec<(String, Taken)>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes the variable `var` out of the process environment (if set), keeping its value for
+/// [`resolve_kek`]; returns whether it was set (now or by an earlier call). Call it before
+/// any other thread runs (the `akma` binary does, first thing in `main`): removing a
+/// variable races with threads that read the environment through the C library.
+pub fn take_env(var: &str) -> bool {
+    env_value(var).is_some()
+}
+
+/// The value of `var`: taken earlier, or read now and taken out of the environment.
+fn env_value(var: &str) -> Option<Taken> {
+    let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, v)) = taken.iter().find(|(n, _)| n == var) {
+        return Some(v.clone());
+    }
+    let raw = std::env::var_os(var)?;
+    // Edition 2021: `remove_var` is a safe function here; see `take_env` for when to call.
+    std::env::remove_var(var);
+    let v = raw.into_string().ok().map(Zeroizing::new);
+    taken.push((var.to_owned(), v.clone()));
+    Some(v)
+}
+
+/// The key id by the rule: `<env>_ID`, else `kek_id` in the file, else 1.
+pub fn resolve_kek_id(rule: &KekRule<'_>) -> Result<u32, KekError> {
+    let var = format!("{}_ID", rule.env);
+    match std::env::var_os(&var) {
+        Some(v) => v
+            .to_str()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .filter(|id| *id >= 1)
+            .ok_or(KekError::BadId { var }),
+        None => Ok(rule.config_id.unwrap_or(akma_store::Kek::DEFAULT_ID)),
+    }
 }
 
 fn decode(text: &str, origin: &str) -> Result<Zeroizing<[u8; 32]>, akma_store::KekError> {
@@ -102,12 +221,12 @@ fn decode(text: &str, origin: &str) -> Result<Zeroizing<[u8; 32]>, akma_store::K
 /// Applies the rule and returns the key's 32 octets (for an NF whose sealing code takes
 /// bytes; prefer [`resolve_kek`]).
 pub fn resolve_kek_bytes(rule: &KekRule<'_>) -> Result<Zeroizing<[u8; 32]>, KekError> {
-    if let Some(v) = std::env::var_os(rule.env) {
-        let v = Zeroizing::new(v.into_string().map_err(|_| {
+    if let Some(v) = env_value(rule.env) {
+        let v = v.ok_or_else(|| {
             KekError::Env(akma_store::KekError::NotUnicode {
                 var: rule.env.to_owned(),
             })
-        })?);
+        })?;
         return decode(&v, rule.env).map_err(KekError::Env);
     }
     if let Some(hex) = rule.config_hex {
@@ -126,11 +245,8 @@ pub fn resolve_kek_bytes(rule: &KekRule<'_>) -> Result<Zeroizing<[u8; 32]>, KekE
             }
         });
     }
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let text = Zeroizing::new(text);
-            decode(&text, "key-encryption key").map_err(|source| KekError::DevFile { path, source })
-        }
+    match std::fs::symlink_metadata(&path) {
+        Ok(_) => read_key_file(&path),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(rule.data).map_err(|source| KekError::Io {
                 action: "create",
@@ -156,9 +272,10 @@ pub fn resolve_kek_bytes(rule: &KekRule<'_>) -> Result<Zeroizing<[u8; 32]>, KekE
     }
 }
 
-/// Applies the rule.
+/// Applies the rule: the key, with its id ([`resolve_kek_id`]).
 pub fn resolve_kek(rule: &KekRule<'_>) -> Result<akma_store::Kek, KekError> {
-    resolve_kek_bytes(rule).map(|b| akma_store::Kek::from_bytes(*b))
+    let id = resolve_kek_id(rule)?;
+    resolve_kek_bytes(rule).map(|b| akma_store::Kek::from_bytes(*b).with_key_id(id))
 }
 
 /// Creates `path` with `text` and a newline, readable by the owner only (0600 on Unix);
@@ -189,6 +306,7 @@ mod tests {
         KekRule {
             env: UNSET,
             config_hex,
+            config_id: None,
             dev,
             data,
         }
@@ -243,5 +361,96 @@ mod tests {
         // The configuration wins over the file.
         let c = resolve_kek_bytes(&rule(true, &data, Some(&"33".repeat(32)))).unwrap();
         assert_eq!(*c, [0x33; 32]);
+    }
+
+    /// issue 9 #13: the variable is read once and taken out of the process environment; a
+    /// later start in the same process still gets the key.
+    #[test]
+    fn the_variable_leaves_the_environment_once_read() {
+        let var = "AKMA_NF_HOST_TEST_KEK_TAKEN_5c1d";
+        std::env::set_var(var, "44".repeat(32));
+        let dir = tempfile::tempdir().unwrap();
+        let r = KekRule {
+            env: var,
+            config_hex: None,
+            config_id: None,
+            dev: false,
+            data: dir.path(),
+        };
+        assert_eq!(*resolve_kek_bytes(&r).unwrap(), [0x44; 32]);
+        assert!(std::env::var(var).is_err(), "still in the environment");
+        assert!(std::env::var_os(var).is_none());
+        assert_eq!(
+            *resolve_kek_bytes(&r).unwrap(),
+            [0x44; 32],
+            "kept for a restart"
+        );
+        // take_env before any thread, as the binary's main does.
+        let var2 = "AKMA_NF_HOST_TEST_KEK_TAKEN_5c1e";
+        std::env::set_var(var2, "55".repeat(32));
+        assert!(take_env(var2));
+        assert!(std::env::var_os(var2).is_none());
+        let k = resolve_kek(&KekRule { env: var2, ..r }).unwrap();
+        assert_eq!(k.key_id(), 1);
+        assert!(!take_env("AKMA_NF_HOST_TEST_KEK_NEVER_SET_5c1f"));
+    }
+
+    /// The key id: `<VAR>_ID`, else `kek_id`, else 1; a bad id is refused by name.
+    #[test]
+    fn the_key_id_rule() {
+        let dir = tempfile::tempdir().unwrap();
+        let hex = "66".repeat(32);
+        let mut r = rule(false, dir.path(), Some(&hex));
+        assert_eq!(resolve_kek(&r).unwrap().key_id(), 1);
+        r.config_id = Some(7);
+        assert_eq!(resolve_kek(&r).unwrap().key_id(), 7);
+        let var = "AKMA_NF_HOST_TEST_KEK_IDS_6a2b";
+        r.env = var;
+        std::env::set_var(format!("{var}_ID"), "9");
+        assert_eq!(resolve_kek(&r).unwrap().key_id(), 9);
+        std::env::set_var(format!("{var}_ID"), "0");
+        let e = resolve_kek(&r).unwrap_err();
+        assert!(
+            e.to_string().contains("AKMA_NF_HOST_TEST_KEK_IDS_6a2b_ID"),
+            "{e}"
+        );
+    }
+
+    /// issue 9 #13: a development key file that group or others may read or write is
+    /// refused, naming the path and the mode; so is any key file read by `read_key_file`.
+    #[cfg(unix)]
+    #[test]
+    fn key_files_open_to_group_or_others_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        resolve_kek_bytes(&rule(true, data, None)).unwrap();
+        let path = data.join(DEV_KEK_FILE);
+        for mode in [0o644, 0o640, 0o660, 0o604, 0o602, 0o610] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = resolve_kek_bytes(&rule(true, data, None)).unwrap_err();
+            assert!(
+                matches!(&e, KekError::Permissions { path: p, mode: m } if *p == path && *m == mode),
+                "{e:?}"
+            );
+            let m = e.to_string();
+            assert!(
+                m.contains(&path.display().to_string()) && m.contains(&format!("{mode:04o}")),
+                "{m}"
+            );
+        }
+        for mode in [0o600, 0o400] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            resolve_kek_bytes(&rule(true, data, None)).unwrap();
+        }
+        let other = data.join("old.hex");
+        std::fs::write(&other, "11".repeat(32)).unwrap();
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(matches!(
+            read_key_file(&other),
+            Err(KekError::Permissions { mode: 0o644, .. })
+        ));
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(*read_key_file(&other).unwrap(), [0x11; 32]);
     }
 }

@@ -32,6 +32,7 @@ pub mod logging;
 pub mod metrics;
 pub mod ops;
 pub mod peer;
+pub mod rekey;
 pub mod security;
 pub mod signal;
 

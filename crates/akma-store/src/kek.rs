@@ -5,31 +5,79 @@
 //!
 //! # The sealed format
 //!
-//! AES-256-GCM with a fresh random 96-bit nonce per seal and a 128-bit tag; the caller's
-//! associated data binds the value to its record (each record kind starts its AAD with a
-//! versioned domain-separation prefix, e.g. `"akma-ctx-v1\0"` for AKMA contexts and
-//! `"akma-udm-v1\0"` for subscriber keys) and the KEK's key id is stored next to it. Two
-//! stored layouts of the same AEAD output exist, and both stay readable:
+//! New values are sealed with **XAES-256-GCM** (C2SP, <https://c2sp.org/XAES-256-GCM>): a
+//! fresh random 192-bit nonce per seal, whose first 96 bits derive a one-off AES-256-GCM key
+//! from the KEK (NIST SP 800-108r1 counter-mode KDF with AES-256-CMAC) and whose last 96
+//! bits are that key's GCM nonce; the tag is 128 bits. With random 96-bit nonces straight
+//! under the KEK (format 1, still read), NIST SP 800-38D caps one key at 2^32 seals, about
+//! 2.5 days of registrations at 20,000/s; with 192-bit nonces a collision stays below 2^-32
+//! for 2^80 seals, so one KEK needs no seal budget (ARCHITECTURE.md). The cost is three AES
+//! block operations and one AES-GCM key schedule per seal and open, and 12 more octets per
+//! value; nothing more is written or synced.
+//!
+//! The caller's associated data binds the value to its record (each record kind starts its
+//! AAD with a versioned domain-separation prefix, e.g. `"akma-ctx-v1\0"` for AKMA contexts
+//! and `"akma-udm-v1\0"` for subscriber keys) and the KEK's key id is stored next to it.
+//! Two stored layouts of the same AEAD output exist, and both stay readable:
 //!
 //! | Layout | Octets | Used by |
 //! |---|---|---|
-//! | parts ([`Kek::seal_in_place`]) | nonce (12) in one column; ciphertext ‖ tag in another | the AAnF's `akma_context.nonce` / `k_akma_sealed` |
-//! | blob ([`Kek::seal_blob`]) | nonce (12) ‖ ciphertext ‖ tag (16) in one column | the UDM's `subscriber.k_sealed` / `opc_sealed` |
+//! | parts ([`Kek::seal_in_place`]) | nonce in one column; ciphertext ‖ tag in another | the AAnF's `akma_context.nonce` / `k_akma_sealed` |
+//! | blob ([`Kek::seal_blob`]) | nonce ‖ ciphertext ‖ tag (16) in one column | the UDM's `subscriber.k_sealed` / `opc_sealed` |
 //!
-//! The key id sits in its own column in both. Fixed vectors computed outside this code
-//! (tests below) pin both layouts.
+//! The nonce's length tells the two algorithms apart: 24 octets is XAES-256-GCM (format 2,
+//! every new seal), 12 octets is AES-256-GCM directly under the KEK (format 1, written until
+//! 2026-12; opened, never written; `rekey` re-seals such values in format 2). The key id
+//! sits in its own column in both layouts. Fixed vectors computed outside this code (tests
+//! below: C2SP's XAES-256-GCM vectors, and format-1 values) pin both algorithms.
 
 use std::fmt;
 
-use aes_gcm::aead::{AeadCore, AeadInPlace, KeyInit, OsRng};
+#[cfg(test)]
+use aes_gcm::aead::AeadCore;
+use aes_gcm::aead::{AeadInPlace, KeyInit, OsRng};
+use aes_gcm::aes::cipher::{BlockEncrypt, KeyInit as BlockKeyInit};
+use aes_gcm::aes::{Aes256, Block};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use akma_core::hex::HexError;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-/// Length of the AES-GCM nonce, octets (96 bits, fresh and random for every seal).
+/// Length of a format-1 nonce (AES-256-GCM directly under the KEK), octets: 96 bits.
 pub const NONCE_LEN: usize = 12;
+/// Length of a format-2 nonce (XAES-256-GCM), octets: 192 bits, fresh and random for every
+/// seal.
+pub const XNONCE_LEN: usize = 24;
 /// Length of the AES-GCM tag, octets.
 pub const TAG_LEN: usize = 16;
+
+/// The nonce stored with a sealed value; its length names the algorithm (see the module
+/// documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealNonce {
+    /// Format 1: AES-256-GCM directly under the KEK (opened, never written).
+    Gcm([u8; NONCE_LEN]),
+    /// Format 2: XAES-256-GCM (every new seal).
+    Xaes([u8; XNONCE_LEN]),
+}
+
+impl SealNonce {
+    /// The stored octets (12 or 24).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            SealNonce::Gcm(n) => n,
+            SealNonce::Xaes(n) => n,
+        }
+    }
+
+    /// The nonce of stored octets: 12 (format 1) or 24 (format 2); any other length is `None`.
+    pub fn from_slice(b: &[u8]) -> Option<Self> {
+        if let Ok(n) = <[u8; NONCE_LEN]>::try_from(b) {
+            Some(SealNonce::Gcm(n))
+        } else {
+            <[u8; XNONCE_LEN]>::try_from(b).ok().map(SealNonce::Xaes)
+        }
+    }
+}
 
 /// Why a sealed value did not open (or could not be sealed). Never carries key material.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -95,7 +143,12 @@ pub enum KekError {
 #[derive(Clone)]
 pub struct Kek {
     id: u32,
+    /// AES-256-GCM under the KEK itself: opens format-1 values.
     cipher: Aes256Gcm,
+    /// AES-256 under the KEK: XAES-256-GCM's key derivation.
+    block: Aes256,
+    /// XAES-256-GCM's CMAC subkey K1 = dbl(AES_KEK(0^128)).
+    k1: Zeroizing<[u8; 16]>,
 }
 
 impl Kek {
@@ -106,10 +159,47 @@ impl Kek {
     /// copy of the octets (e.g. keeps them in `Zeroizing`).
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
         let key = Zeroizing::new(bytes);
+        Self::from_key(&key)
+    }
+
+    fn from_key(key: &[u8; 32]) -> Self {
+        let block = <Aes256 as BlockKeyInit>::new(key.into());
+        let mut l = Block::default();
+        block.encrypt_block(&mut l);
+        let mut k1 = Zeroizing::new([0u8; 16]);
+        // K1 = L << 1, reduced by x^128 + x^7 + x^2 + x + 1 when the top bit falls out.
+        let carry = l[0] >> 7;
+        for i in 0..16 {
+            let next = if i < 15 { l[i + 1] >> 7 } else { 0 };
+            k1[i] = (l[i] << 1) | next;
+        }
+        k1[15] ^= 0x87 * carry;
+        l.as_mut_slice().zeroize();
         Self {
             id: Self::DEFAULT_ID,
-            cipher: Aes256Gcm::new((&*key).into()),
+            cipher: Aes256Gcm::new(key.into()),
+            block,
+            k1,
         }
+    }
+
+    /// XAES-256-GCM's derived key for the first half of a nonce:
+    /// `AES_KEK(M1 ⊕ K1) ‖ AES_KEK(M2 ⊕ K1)` with `Mi = 0x00 ‖ i ‖ "X" ‖ 0x00 ‖ n`.
+    fn xaes_cipher(&self, n: &[u8]) -> Aes256Gcm {
+        let mut kx = Zeroizing::new([0u8; 32]);
+        for (i, half) in kx.chunks_exact_mut(16).enumerate() {
+            let mut m = Block::default();
+            m[1] = i as u8 + 1;
+            m[2] = b'X';
+            m[4..].copy_from_slice(n);
+            for (b, k) in m.iter_mut().zip(self.k1.iter()) {
+                *b ^= k;
+            }
+            self.block.encrypt_block(&mut m);
+            half.copy_from_slice(&m);
+            m.as_mut_slice().zeroize();
+        }
+        Aes256Gcm::new((&*kx).into())
     }
 
     /// A KEK from 64 hex digits (either case; surrounding white space is ignored), with key
@@ -130,10 +220,7 @@ impl Kek {
             origin: origin.to_owned(),
             source,
         })?;
-        Ok(Self {
-            id: Self::DEFAULT_ID,
-            cipher: Aes256Gcm::new((&*key).into()),
-        })
+        Ok(Self::from_key(&key))
     }
 
     /// A KEK from the environment variable `var` (64 hex digits; surrounding white space is
@@ -157,10 +244,8 @@ impl Kek {
     /// A fresh random KEK from the operating system's generator (for development mode and
     /// tests: data sealed under it is unreadable once it is gone).
     pub fn generate() -> Self {
-        Self {
-            id: Self::DEFAULT_ID,
-            cipher: Aes256Gcm::new(&Aes256Gcm::generate_key(&mut OsRng)),
-        }
+        let key = Zeroizing::new(<[u8; 32]>::from(Aes256Gcm::generate_key(&mut OsRng)));
+        Self::from_key(&key)
     }
 
     /// The same key under another key id.
@@ -174,29 +259,44 @@ impl Kek {
         self.id
     }
 
-    /// Seals `buf` in place under this key, bound to `aad`, with a fresh random nonce:
-    /// `buf` becomes the ciphertext (same length). Returns the nonce and the tag; with the
-    /// key id they are what [`Kek::open_in_place`] needs. No allocation.
+    /// Seals `buf` in place under this key with XAES-256-GCM (format 2), bound to `aad`,
+    /// with a fresh random 192-bit nonce: `buf` becomes the ciphertext (same length).
+    /// Returns the nonce and the tag; with the key id they are what [`Kek::open_in_place`]
+    /// needs. No allocation.
     pub fn seal_in_place(
         &self,
         aad: &[u8],
         buf: &mut [u8],
-    ) -> Result<([u8; NONCE_LEN], [u8; TAG_LEN]), SealError> {
-        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-        let tag = self
-            .cipher
-            .encrypt_in_place_detached(&nonce, aad, buf)
+    ) -> Result<(SealNonce, [u8; TAG_LEN]), SealError> {
+        let mut nonce = [0u8; XNONCE_LEN];
+        aes_gcm::aead::rand_core::RngCore::try_fill_bytes(&mut OsRng, &mut nonce)
             .map_err(|_| SealError::Refused)?;
-        Ok((nonce.into(), tag.into()))
+        let tag = self.xaes_seal(&nonce, aad, buf)?;
+        Ok((SealNonce::Xaes(nonce), tag))
     }
 
-    /// Opens in place a value sealed by [`Kek::seal_in_place`] under key id `stored_id`:
-    /// `buf` holds the ciphertext and becomes the plaintext. On any error `buf` holds no
-    /// plaintext.
+    /// XAES-256-GCM with a given nonce (the fixed vectors; [`Kek::seal_in_place`] draws it).
+    fn xaes_seal(
+        &self,
+        nonce: &[u8; XNONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; TAG_LEN], SealError> {
+        let (derive, n) = nonce.split_at(NONCE_LEN);
+        let tag = self
+            .xaes_cipher(derive)
+            .encrypt_in_place_detached(Nonce::from_slice(n), aad, buf)
+            .map_err(|_| SealError::Refused)?;
+        Ok(tag.into())
+    }
+
+    /// Opens in place a value sealed by [`Kek::seal_in_place`] (or in format 1) under key id
+    /// `stored_id`: `buf` holds the ciphertext and becomes the plaintext. On any error `buf`
+    /// holds no plaintext.
     pub fn open_in_place(
         &self,
         stored_id: u32,
-        nonce: &[u8; NONCE_LEN],
+        nonce: &SealNonce,
         aad: &[u8],
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
@@ -207,30 +307,46 @@ impl Kek {
                 configured: self.id,
             });
         }
-        self.cipher
-            .decrypt_in_place_detached(Nonce::from_slice(nonce), aad, buf, Tag::from_slice(tag))
-            .map_err(|_| SealError::Corrupt)
+        let tag = Tag::from_slice(tag);
+        match nonce {
+            SealNonce::Gcm(n) => {
+                self.cipher
+                    .decrypt_in_place_detached(Nonce::from_slice(n), aad, buf, tag)
+            }
+            SealNonce::Xaes(x) => {
+                let (derive, n) = x.split_at(NONCE_LEN);
+                self.xaes_cipher(derive).decrypt_in_place_detached(
+                    Nonce::from_slice(n),
+                    aad,
+                    buf,
+                    tag,
+                )
+            }
+        }
+        .map_err(|_| SealError::Corrupt)
     }
 
-    /// Seals `plaintext` bound to `aad` in the blob layout: `nonce ‖ ciphertext ‖ tag`.
+    /// Seals `plaintext` bound to `aad` in the blob layout (format 2):
+    /// `nonce (24) ‖ ciphertext ‖ tag`.
     pub fn seal_blob(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
-        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
-        out.extend_from_slice(&[0; NONCE_LEN]);
+        let mut out = Vec::with_capacity(XNONCE_LEN + plaintext.len() + TAG_LEN);
+        out.extend_from_slice(&[0; XNONCE_LEN]);
         out.extend_from_slice(plaintext);
-        let (nonce, tag) = match self.seal_in_place(aad, &mut out[NONCE_LEN..]) {
+        let (nonce, tag) = match self.seal_in_place(aad, &mut out[XNONCE_LEN..]) {
             Ok(v) => v,
             Err(e) => {
                 zeroize::Zeroize::zeroize(&mut out);
                 return Err(e);
             }
         };
-        out[..NONCE_LEN].copy_from_slice(&nonce);
+        out[..XNONCE_LEN].copy_from_slice(nonce.as_bytes());
         out.extend_from_slice(&tag);
         Ok(out)
     }
 
-    /// Opens a blob sealed by [`Kek::seal_blob`] under key id `stored_id`, expecting `len`
-    /// octets of plaintext (a blob of another length is [`SealError::Corrupt`]).
+    /// Opens a blob sealed by [`Kek::seal_blob`] (or in format 1, with a 12-octet nonce)
+    /// under key id `stored_id`, expecting `len` octets of plaintext (a blob of any other
+    /// length is [`SealError::Corrupt`]).
     pub fn open_blob(
         &self,
         stored_id: u32,
@@ -244,15 +360,17 @@ impl Kek {
                 configured: self.id,
             });
         }
-        if blob.len() != NONCE_LEN + len + TAG_LEN {
-            return Err(SealError::Corrupt);
-        }
-        let (nonce, rest) = blob.split_at(NONCE_LEN);
+        let nonce_len = blob
+            .len()
+            .checked_sub(len + TAG_LEN)
+            .filter(|n| *n == NONCE_LEN || *n == XNONCE_LEN)
+            .ok_or(SealError::Corrupt)?;
+        let (nonce, rest) = blob.split_at(nonce_len);
         let (ct, tag) = rest.split_at(len);
-        let nonce: &[u8; NONCE_LEN] = nonce.try_into().map_err(|_| SealError::Corrupt)?;
+        let nonce = SealNonce::from_slice(nonce).ok_or(SealError::Corrupt)?;
         let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| SealError::Corrupt)?;
         let mut buf = Zeroizing::new(ct.to_vec());
-        self.open_in_place(stored_id, nonce, aad, &mut buf[..], tag)?;
+        self.open_in_place(stored_id, &nonce, aad, &mut buf[..], tag)?;
         Ok(buf)
     }
 }
@@ -311,8 +429,9 @@ mod tests {
         let kek = Kek::from_hex(&"11".repeat(32)).unwrap();
         let a = b"akma-udm-v1\0K\0imsi-001010000000001";
         let s = kek.seal_blob(a, &[7u8; 16]).unwrap();
-        assert_eq!(s.len(), NONCE_LEN + 16 + TAG_LEN);
-        assert_ne!(&s[NONCE_LEN..NONCE_LEN + 4], &[7u8; 4]);
+        // Format 2: a 24-octet nonce (XAES-256-GCM).
+        assert_eq!(s.len(), XNONCE_LEN + 16 + TAG_LEN);
+        assert_ne!(&s[XNONCE_LEN..XNONCE_LEN + 4], &[7u8; 4]);
         assert_ne!(kek.seal_blob(a, &[7u8; 16]).unwrap(), s, "fresh nonce");
         assert_eq!(&kek.open_blob(1, a, &s, 16).unwrap()[..], &[7u8; 16]);
         assert_eq!(
@@ -329,9 +448,56 @@ mod tests {
             })
         ));
         let mut f = s.clone();
-        f[NONCE_LEN] ^= 1;
+        f[XNONCE_LEN] ^= 1;
         assert_eq!(kek.open_blob(1, a, &f, 16), Err(SealError::Corrupt));
         assert_eq!(kek.open_blob(1, a, &s[1..], 16), Err(SealError::Corrupt));
+    }
+
+    /// C2SP's XAES-256-GCM test vectors (<https://c2sp.org/XAES-256-GCM>), through the
+    /// parts and the blob layouts.
+    #[test]
+    fn xaes_256_gcm_c2sp_vectors() {
+        let nonce: [u8; XNONCE_LEN] = *b"ABCDEFGHIJKLMNOPQRSTUVWX";
+        let hex = |s: &str| akma_core::hex::decode(s).unwrap();
+        for (key, aad, ct, tag) in [
+            (
+                "01",
+                &b""[..],
+                "ce546ef63c9cc60765923609",
+                "b33a9a1974e96e52daf2fcf7075e2271",
+            ),
+            (
+                "03",
+                &b"c2sp.org/XAES-256-GCM"[..],
+                "986ec1832593df5443a17943",
+                "7fd083bf3fdb41abd740a21f71eb769d",
+            ),
+        ] {
+            let kek = Kek::from_hex(&key.repeat(32)).unwrap();
+            let mut buf = *b"XAES-256-GCM";
+            let t = kek.xaes_seal(&nonce, aad, &mut buf).unwrap();
+            assert_eq!(buf.to_vec(), hex(ct), "key {key}");
+            assert_eq!(t.to_vec(), hex(tag), "key {key}");
+            let tag: [u8; TAG_LEN] = hex(tag).try_into().unwrap();
+            kek.open_in_place(1, &SealNonce::Xaes(nonce), aad, &mut buf, &tag)
+                .unwrap();
+            assert_eq!(&buf, b"XAES-256-GCM");
+            let mut blob = nonce.to_vec();
+            blob.extend(hex(ct));
+            blob.extend(tag);
+            assert_eq!(
+                &kek.open_blob(1, aad, &blob, 12).unwrap()[..],
+                b"XAES-256-GCM"
+            );
+            blob[0] ^= 1;
+            assert_eq!(kek.open_blob(1, aad, &blob, 12), Err(SealError::Corrupt));
+        }
+        // Every seal draws a fresh 192-bit nonce.
+        let kek = Kek::generate();
+        let (a, _) = kek.seal_in_place(b"", &mut [0u8; 4]).unwrap();
+        let (b, _) = kek.seal_in_place(b"", &mut [0u8; 4]).unwrap();
+        assert!(matches!(a, SealNonce::Xaes(_)));
+        assert_ne!(a, b);
     }
 
     #[test]
@@ -386,5 +552,32 @@ mod tests {
         let good = "AKMA_STORE_TEST_KEK_GOOD_7f3a";
         std::env::set_var(good, format!(" {} \n", "0f".repeat(32)));
         assert_eq!(Kek::from_env(good).unwrap().key_id(), Kek::DEFAULT_ID);
+    }
+
+    /// The cost of one seal in each format (`cargo test --release -p akma-store --lib
+    /// seal_cost -- --ignored --nocapture`); a measurement, not an assertion.
+    #[test]
+    #[ignore]
+    fn seal_cost() {
+        let kek = Kek::generate();
+        let aad = [7u8; 80];
+        let n = 200_000u32;
+        let mut buf = [0x5au8; 32];
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(kek.seal_in_place(&aad, &mut buf).unwrap());
+        }
+        let xaes = t.elapsed() / n;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+            std::hint::black_box(
+                kek.cipher
+                    .encrypt_in_place_detached(&nonce, &aad, &mut buf)
+                    .unwrap(),
+            );
+        }
+        let gcm = t.elapsed() / n;
+        println!("seal of 32 octets: XAES-256-GCM {xaes:?}, AES-256-GCM {gcm:?}");
     }
 }

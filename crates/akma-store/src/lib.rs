@@ -10,6 +10,7 @@
 //! | [`AkmaContext`] | one subscriber's context: SUPI and/or GPSI, A-KID, K_AKMA, times |
 //! | [`StoreError`] | what went wrong, precisely; never carries key bytes (every store's error) |
 //! | [`Kek`], [`kek`], [`seal`] | the key-encryption key, its AES-256-GCM seal/open with associated data, and the sealing of K_AKMA |
+//! | [`rekey`] | each store's KEK check value, and re-sealing a store under a new KEK in one exclusive transaction |
 //! | [`writer`] | the SQLite group-commit writer (one thread, a savepoint per write, one `fsync` per batch), used by the AAnF's and the UDM's stores |
 //! | [`SqliteStore`] | the AAnF's embedded default backend (SQLite, WAL, `synchronous=FULL`, the group-commit writer) |
 //! | `testsuite` (feature `testsuite`) | the conformance suite every backend's tests call |
@@ -27,13 +28,15 @@ use akma_core::keys::KAkma;
 use async_trait::async_trait;
 
 pub mod kek;
+pub mod rekey;
 pub mod seal;
 mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 pub mod writer;
 
-pub use kek::{Kek, KekError, SealError, KEK_ENV};
+pub use kek::{Kek, KekError, SealError, SealNonce, KEK_ENV};
+pub use rekey::RekeyReport;
 pub use sqlite::{SqliteOptions, SqliteStore, DB_FILE_NAME};
 pub use writer::WriterStats;
 
@@ -165,6 +168,39 @@ pub enum StoreError {
     WrongKek {
         /// The key id.
         key_id: u32,
+    },
+    /// The store was re-keyed to a newer key-encryption key id than the configured key's:
+    /// the configured key is retired ([`rekey`]).
+    #[error(
+        "this store was re-sealed under key-encryption key id {current}; the configured key \
+         has id {configured} and no longer opens it: configure the new key and its id"
+    )]
+    KekRetired {
+        /// The configured key's id.
+        configured: u32,
+        /// The store's newest key id.
+        current: u32,
+    },
+    /// A rekey's new key id is not newer than the store's ([`rekey`]). Nothing was changed.
+    #[error(
+        "the new key-encryption key has id {new}, but the store's key has id {current}: give \
+         the new key an id greater than {current}; nothing was changed"
+    )]
+    KeyIdNotNewer {
+        /// The new key's id.
+        new: u32,
+        /// The store's newest key id.
+        current: u32,
+    },
+    /// Another process has the store open (a running NF): an offline maintenance action
+    /// ([`rekey`]) refuses to run. Nothing was changed.
+    #[error(
+        "{} is in use by another process (is the NF running on this data directory?): stop \
+         it first; nothing was changed", path.display()
+    )]
+    InUse {
+        /// The store file.
+        path: std::path::PathBuf,
     },
     /// The A-KID is already registered for another subscriber. Nothing was changed.
     #[error("A-KID {a_kid} already belongs to another subscriber; nothing was changed")]

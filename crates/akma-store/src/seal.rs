@@ -11,7 +11,7 @@ use akma_core::ids::{Gpsi, Supi};
 use akma_core::keys::KAkma;
 use zeroize::Zeroizing;
 
-pub use crate::kek::{NONCE_LEN, TAG_LEN};
+pub use crate::kek::{SealNonce, NONCE_LEN, TAG_LEN, XNONCE_LEN};
 use crate::{subscriber_id, AkmaContext, Kek, StoreError};
 
 /// Domain-separation prefix of the associated data, format version 1.
@@ -24,8 +24,8 @@ pub const SEALED_LEN: usize = KAkma::LEN + TAG_LEN;
 pub struct SealedKey {
     /// The id of the [`Kek`] that sealed it.
     pub key_id: u32,
-    /// The random nonce.
-    pub nonce: [u8; NONCE_LEN],
+    /// The random nonce: 24 octets (XAES-256-GCM, every new seal) or 12 (format 1).
+    pub nonce: SealNonce,
     /// Ciphertext then tag, [`SEALED_LEN`] octets. Not secret, but useless without the KEK.
     pub ciphertext: Vec<u8>,
 }
@@ -187,7 +187,7 @@ mod tests {
         let hex = |s: &str| akma_core::hex::decode(s).unwrap();
         let sealed = SealedKey {
             key_id: 1,
-            nonce: hex("18191a1b1c1d1e1f20212223").try_into().unwrap(),
+            nonce: SealNonce::Gcm(hex("18191a1b1c1d1e1f20212223").try_into().unwrap()),
             ciphertext: hex("f3bc2a1437ac6c7e0378dee71c322a7cc5e7f9f876eff2ddc4d231830fa6ecc89944ebdd952cecc7dcd3bfaa812824c8"),
         };
         let c = ctx();
@@ -206,6 +206,7 @@ mod tests {
         let a = seal(&kek, &c).unwrap();
         let b = seal(&kek, &c).unwrap();
         assert_ne!(a.nonce, b.nonce);
+        assert!(matches!(a.nonce, SealNonce::Xaes(_)), "format 2");
         assert_ne!(a.ciphertext, b.ciphertext);
         assert_eq!(a.ciphertext.len(), SEALED_LEN);
         assert_ne!(a.ciphertext[..4], [0x5a; 4]);

@@ -56,7 +56,8 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{mpsc, Semaphore};
 
-use crate::seal::{self, Binding, SealedKey, NONCE_LEN};
+use crate::rekey::KekCheck;
+use crate::seal::{self, Binding, SealNonce, SealedKey};
 use crate::writer::{Apply, End, Reply, Writer, WriterOptions, WriterStats};
 use crate::{is_live, AkmaContext, AkmaStore, Kek, StoreError};
 
@@ -67,7 +68,9 @@ pub const DB_FILE_NAME: &str = "aanf.sqlite3";
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The schema version this build writes and reads (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+/// Version 3 (2026-12): nonces of 24 octets (XAES-256-GCM) besides those of 12; the tables
+/// are those of version 2, and version 2 files are read as they are.
+const SCHEMA_VERSION: i64 = 3;
 
 // Keyed by subscriber, with no A-KID index: lookups by A-KID go to the in-memory index, so
 // a registration writes one B-tree leaf at a random place (the subscriber's, which also holds
@@ -80,8 +83,8 @@ CREATE TABLE IF NOT EXISTS akma_context (
     supi          TEXT,
     gpsi          TEXT,
     key_id        INTEGER NOT NULL,  -- id of the KEK that sealed k_akma
-    nonce         BLOB    NOT NULL,  -- 12 octets
-    k_akma_sealed BLOB    NOT NULL,  -- AES-256-GCM ciphertext || tag, 48 octets
+    nonce         BLOB    NOT NULL,  -- 24 octets (XAES-256-GCM), or 12 (format 1: AES-256-GCM)
+    k_akma_sealed BLOB    NOT NULL,  -- ciphertext || tag, 48 octets
     registered_at INTEGER NOT NULL,  -- unix seconds
     expires_at    INTEGER            -- unix seconds, NULL = no expiry
 ) WITHOUT ROWID;
@@ -488,10 +491,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(|e| StoreError::sqlite("creating the schema", e))
 }
 
-/// A fixed value sealed under each KEK id the store has seen, so a wrong key is refused at
-/// open rather than at every lookup.
-fn check_kek(conn: &Connection, kek: &Kek) -> Result<(), StoreError> {
-    const CHECK_A_KID: &str = "kek-check";
+/// The AAnF's check value: a zero K_AKMA bound to a fixed context (the same since schema 1).
+fn check_aad() -> Vec<u8> {
     let check = AkmaContext {
         supi: None,
         gpsi: Some(Gpsi::parse("extid-kek-check@akma.invalid").expect("valid literal")),
@@ -500,41 +501,82 @@ fn check_kek(conn: &Connection, kek: &Kek) -> Result<(), StoreError> {
         registered_at: 0,
         expires_at: None,
     };
-    let stored: Option<(Vec<u8>, Vec<u8>)> = conn
-        .query_row(
-            "SELECT nonce, sealed FROM kek_check WHERE key_id = ?1",
-            [kek.key_id()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(|e| StoreError::sqlite("reading the KEK check value", e))?;
-    match stored {
-        Some((nonce, sealed)) => {
-            let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| StoreError::Corrupt {
-                record: CHECK_A_KID.into(),
-                reason: "KEK check nonce has the wrong length".into(),
-            })?;
-            let sealed = SealedKey {
-                key_id: kek.key_id(),
-                nonce,
-                ciphertext: sealed,
-            };
-            match seal::open(kek, &sealed, &Binding::of(&check)) {
-                Ok(_) => Ok(()),
-                Err(_) => Err(StoreError::WrongKek {
-                    key_id: kek.key_id(),
-                }),
+    Binding::of(&check)
+        .aad()
+        .expect("the check context has a GPSI")
+}
+
+/// A fixed value sealed under each KEK id the store has seen, so a wrong or retired key is
+/// refused at open rather than at every lookup ([`crate::rekey::check_kek`]).
+fn check_kek(conn: &Connection, kek: &Kek) -> Result<(), StoreError> {
+    let aad = check_aad();
+    crate::rekey::check_kek(conn, kek, &kek_check(&aad))
+}
+
+fn kek_check(aad: &[u8]) -> KekCheck<'_> {
+    KekCheck {
+        aad,
+        len: akma_core::keys::KAkma::LEN,
+        record: "kek-check",
+    }
+}
+
+/// How many rows one step of a rekey reads (the rows are re-sealed in key order, in one
+/// transaction, a bounded number in memory at a time).
+const REKEY_STEP: usize = 1024;
+
+impl SqliteStore {
+    /// Re-seals every stored K_AKMA of the store in `dir` from `old` to `new`, offline, in one
+    /// exclusive transaction ([`crate::rekey`]): refused while another process (the AAnF)
+    /// has the store open ([`StoreError::InUse`]), if `old` does not open the store
+    /// ([`StoreError::WrongKek`]), if `new`'s id is not newer than the store's
+    /// ([`StoreError::KeyIdNotNewer`]), or if any row does not open (it names the A-KID);
+    /// nothing is changed then. Afterwards only `new` (with its id) opens the store, and every
+    /// value is in format 2 (XAES-256-GCM). Expired rows are re-sealed too.
+    pub fn rekey(dir: &Path, old: Kek, new: &Kek) -> Result<crate::RekeyReport, StoreError> {
+        let path = dir.join(DB_FILE_NAME);
+        let mut conn = crate::rekey::open_exclusive(&path)?;
+        migrate(&mut conn)?;
+        let aad = check_aad();
+        crate::rekey::rekey_in(&mut conn, old, new, &kek_check(&aad), |tx, old, new| {
+            let during = "re-sealing the contexts";
+            let mut after = String::new();
+            let mut n = 0u64;
+            loop {
+                let rows = tx
+                    .prepare_cached(concat!(
+                        select_where!("subscriber > ?1"),
+                        " ORDER BY subscriber LIMIT ?2"
+                    ))
+                    .map_err(|e| StoreError::sqlite(during, e))?
+                    .query_map(params![after, REKEY_STEP as i64], RawRow::from_row)
+                    .map_err(|e| StoreError::sqlite(during, e))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| StoreError::sqlite(during, e))?;
+                let Some(last) = rows.last() else {
+                    return Ok(n);
+                };
+                after = last.subscriber.clone();
+                for row in rows {
+                    let subscriber = row.subscriber.clone();
+                    let ctx = row.decode(old)?;
+                    let sealed = seal::seal(new, &ctx)?;
+                    tx.prepare_cached(
+                        "UPDATE akma_context SET key_id = ?1, nonce = ?2, k_akma_sealed = ?3 \
+                         WHERE subscriber = ?4",
+                    )
+                    .map_err(|e| StoreError::sqlite(during, e))?
+                    .execute(params![
+                        sealed.key_id,
+                        sealed.nonce.as_bytes(),
+                        sealed.ciphertext,
+                        subscriber
+                    ])
+                    .map_err(|e| StoreError::sqlite(during, e))?;
+                    n += 1;
+                }
             }
-        }
-        None => {
-            let sealed = seal::seal(kek, &check)?;
-            conn.execute(
-                "INSERT INTO kek_check (key_id, nonce, sealed) VALUES (?1, ?2, ?3)",
-                params![kek.key_id(), &sealed.nonce[..], sealed.ciphertext],
-            )
-            .map_err(|e| StoreError::sqlite("writing the KEK check value", e))?;
-            Ok(())
-        }
+        })
     }
 }
 
@@ -634,11 +676,8 @@ impl RawRow {
             .transpose()
             .map_err(|_| "negative expiry time".to_owned())?;
         let key_id = u32::try_from(self.key_id).map_err(|_| "key id out of range".to_owned())?;
-        let nonce: [u8; NONCE_LEN] = self
-            .nonce
-            .as_slice()
-            .try_into()
-            .map_err(|_| "nonce has the wrong length".to_owned())?;
+        let nonce = SealNonce::from_slice(&self.nonce)
+            .ok_or_else(|| "nonce has the wrong length".to_owned())?;
         let sealed: [u8; seal::SEALED_LEN] = self
             .sealed
             .as_slice()
@@ -844,7 +883,7 @@ struct IndexEntry {
     registered_at: u64,
     expires_at: Option<u64>,
     key_id: u32,
-    nonce: [u8; NONCE_LEN],
+    nonce: SealNonce,
     sealed: [u8; seal::SEALED_LEN],
 }
 
@@ -1099,7 +1138,7 @@ fn register(
         row.supi.as_ref().map(Supi::as_str),
         row.gpsi.as_ref().map(ToString::to_string),
         row.sealed.key_id,
-        &row.sealed.nonce[..],
+        row.sealed.nonce.as_bytes(),
         &row.sealed.ciphertext,
         row.registered_at,
         row.expires_at,

@@ -172,7 +172,7 @@ impl Reopening {
                     ctx.supi.as_ref().map(|s| s.as_str()),
                     ctx.gpsi.as_ref().map(|g| g.to_string()),
                     sealed.key_id,
-                    &sealed.nonce[..],
+                    sealed.nonce.as_bytes(),
                     sealed.ciphertext,
                     ctx.registered_at as i64,
                     ctx.expires_at.map(|e| e as i64),
@@ -381,7 +381,7 @@ async fn file_layout_pragmas_and_no_plaintext_key() {
         )
         .unwrap();
     assert_eq!(key_id, 1);
-    assert_eq!(nonce.len(), 12);
+    assert_eq!(nonce.len(), 24, "format 2: XAES-256-GCM");
     assert_eq!(sealed.len(), 48);
     let key = c.k_akma.expose_secret();
     assert!(
@@ -496,7 +496,7 @@ async fn store_errors_are_precise() {
         .unwrap();
     match SqliteStore::open(d.path(), kek()) {
         Err(StoreError::UnsupportedSchema { found, supported }) => {
-            assert_eq!((found, supported), (99, 2))
+            assert_eq!((found, supported), (99, 3))
         }
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
@@ -575,7 +575,7 @@ async fn schema_1_files_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 2);
+    assert_eq!(version, 3, "migrated to the current schema");
     let pk: String = conn
         .query_row(
             "EXPLAIN QUERY PLAN SELECT * FROM akma_context WHERE subscriber = 'x'",
@@ -584,4 +584,206 @@ async fn schema_1_files_are_migrated() {
         )
         .unwrap();
     assert!(pk.contains("PRIMARY KEY"), "{pk}");
+}
+
+/// Inserts the format-1 K_AKMA of `akma_store::seal`'s fixed vector (AES-256-GCM under the
+/// key `11…11`, 12-octet nonce), as a store written before format 2 holds it.
+fn insert_format_1_row(db: &Path) -> akma_store::AkmaContext {
+    use akma_core::ids::{AKid, Gpsi, Supi};
+    let hex = |s: &str| akma_core::hex::decode(s).unwrap();
+    let ctx = akma_store::AkmaContext {
+        supi: Some(Supi::parse("imsi-001010000000001").unwrap()),
+        gpsi: Some(Gpsi::parse("msisdn-491700000001").unwrap()),
+        a_kid: AKid::parse("0.abc@5gc.mnc001.mcc001.3gppnetwork.org").unwrap(),
+        k_akma: akma_core::keys::KAkma::from_bytes([0x5a; 32]),
+        registered_at: 1_700_000_000,
+        expires_at: Some(1_700_003_600),
+    };
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.execute(
+        "INSERT INTO akma_context (subscriber, a_kid, supi, gpsi, key_id, nonce, k_akma_sealed, \
+         registered_at, expires_at) VALUES (?1, ?2, ?1, ?3, 1, ?4, ?5, 1700000000, 1700003600)",
+        rusqlite::params![
+            "imsi-001010000000001",
+            ctx.a_kid.as_str(),
+            "msisdn-491700000001",
+            hex("18191a1b1c1d1e1f20212223"),
+            hex("f3bc2a1437ac6c7e0378dee71c322a7cc5e7f9f876eff2ddc4d231830fa6ecc89944ebdd952cecc7dcd3bfaa812824c8"),
+        ],
+    )
+    .unwrap();
+    ctx
+}
+
+fn sealed_columns(db: &Path) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut st = conn
+        .prepare("SELECT key_id, nonce, k_akma_sealed FROM akma_context ORDER BY subscriber")
+        .unwrap();
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    rows
+}
+
+/// issue 9 #1: an AAnF store sealed under one KEK (a development key, format-1 rows
+/// included) is re-sealed under a new KEK with a new key id; afterwards only the new key
+/// opens it, every context resolves with the same K_AKMA, every value is format 2, and the
+/// files no longer hold the old sealed values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rekey_reseals_every_context_under_the_new_key() {
+    let d = TempDir::new("rekey");
+    let db = d.path().join(DB_FILE_NAME);
+    let old = Kek::from_hex(&"11".repeat(32)).unwrap();
+    let new = Kek::from_hex(&"77".repeat(32)).unwrap().with_key_id(2);
+    let contexts: Vec<_> = (1..=2500).map(|i| testsuite::context(3, 100 + i)).collect();
+    let s = SqliteStore::open(d.path(), old.clone()).unwrap();
+    for c in &contexts {
+        s.register(c.clone()).await.unwrap();
+    }
+    // While the AAnF has the store open, rekey refuses and changes nothing.
+    match SqliteStore::rekey(d.path(), old.clone(), &new) {
+        Err(e @ StoreError::InUse { .. }) => {
+            assert!(e.to_string().contains("stop it first"), "{e}")
+        }
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    s.close().await.unwrap();
+    let legacy = insert_format_1_row(&db);
+    let before = sealed_columns(&db);
+    assert!(before.iter().any(|r| r.1.len() == 12), "a format-1 row");
+
+    // A wrong old key, or a new key id that is not newer: refused, nothing changed.
+    let wrong = Kek::from_hex(&"12".repeat(32)).unwrap();
+    assert!(matches!(
+        SqliteStore::rekey(d.path(), wrong, &new),
+        Err(StoreError::WrongKek { key_id: 1 })
+    ));
+    let same_id = Kek::from_hex(&"77".repeat(32)).unwrap();
+    let e = SqliteStore::rekey(d.path(), old.clone(), &same_id).unwrap_err();
+    assert!(
+        matches!(e, StoreError::KeyIdNotNewer { new: 1, current: 1 }),
+        "{e:?}"
+    );
+    assert_eq!(sealed_columns(&db), before);
+
+    let report = SqliteStore::rekey(d.path(), old.clone(), &new).unwrap();
+    assert_eq!(
+        report,
+        akma_store::RekeyReport {
+            records: 2501,
+            from_id: 1,
+            to_id: 2
+        }
+    );
+    let after = sealed_columns(&db);
+    assert!(
+        after.iter().all(|r| r.0 == 2 && r.1.len() == 24),
+        "all format 2, id 2"
+    );
+    // No old sealed value is left in the database or its log.
+    let mut files = std::fs::read(&db).unwrap();
+    files.extend(std::fs::read(d.path().join(format!("{DB_FILE_NAME}-wal"))).unwrap_or_default());
+    for (_, _, sealed) in before.iter().step_by(97) {
+        assert!(
+            !files.windows(sealed.len()).any(|w| w == &sealed[..]),
+            "an old sealed value is still in the files"
+        );
+    }
+
+    // The old key no longer opens the store, and says why.
+    match SqliteStore::open(d.path(), old.clone()) {
+        Err(
+            e @ StoreError::KekRetired {
+                configured: 1,
+                current: 2,
+            },
+        ) => {
+            assert!(
+                e.to_string()
+                    .contains("re-sealed under key-encryption key id 2"),
+                "{e}"
+            )
+        }
+        other => panic!("expected KekRetired, got {other:?}"),
+    }
+    // The right bytes under the old id are refused too.
+    assert!(matches!(
+        SqliteStore::open(d.path(), Kek::from_hex(&"77".repeat(32)).unwrap()),
+        Err(StoreError::KekRetired { .. })
+    ));
+    // Another key under the new id: wrong.
+    assert!(matches!(
+        SqliteStore::open(
+            d.path(),
+            Kek::from_hex(&"78".repeat(32)).unwrap().with_key_id(2)
+        ),
+        Err(StoreError::WrongKek { key_id: 2 })
+    ));
+    let s = SqliteStore::open(d.path(), new.clone()).unwrap();
+    for c in contexts.iter().step_by(7) {
+        testsuite::assert_context(
+            s.get_by_a_kid(&c.a_kid, testsuite::T0).await.unwrap(),
+            c,
+            "after rekey",
+        );
+    }
+    testsuite::assert_context(
+        s.get_by_a_kid(&legacy.a_kid, legacy.registered_at)
+            .await
+            .unwrap(),
+        &legacy,
+        "the format-1 row, re-sealed",
+    );
+    s.close().await.unwrap();
+}
+
+/// issue 9 #1: a rekey that fails part-way (a row that does not open, found after many
+/// re-sealed ones) rolls back as a whole: every row is still sealed under the old key and
+/// resolves with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_rekey_changes_nothing() {
+    let d = TempDir::new("rekey-fail");
+    let db = d.path().join(DB_FILE_NAME);
+    let old = kek();
+    let new = Kek::generate().with_key_id(5);
+    let contexts: Vec<_> = (1..=1500).map(|i| testsuite::context(4, i)).collect();
+    let s = SqliteStore::open(d.path(), old.clone()).unwrap();
+    for c in &contexts {
+        s.register(c.clone()).await.unwrap();
+    }
+    s.close().await.unwrap();
+    // The last row in key order, so that every other row was re-sealed before the failure.
+    let last = contexts
+        .iter()
+        .max_by_key(|c| c.subscriber_id().unwrap())
+        .unwrap()
+        .clone();
+    tamper_sql(
+        &db,
+        Tamper::FlipCiphertextBit {
+            a_kid: last.a_kid.to_string(),
+        },
+    );
+    let before = sealed_columns(&db);
+    match SqliteStore::rekey(d.path(), old.clone(), &new) {
+        Err(StoreError::Corrupt { record, .. }) => assert_eq!(record, last.a_kid.as_str()),
+        other => panic!("expected Corrupt naming the row, got {other:?}"),
+    }
+    assert_eq!(sealed_columns(&db), before, "rolled back");
+    let s = SqliteStore::open(d.path(), old).unwrap();
+    for c in contexts
+        .iter()
+        .filter(|c| c.a_kid != last.a_kid)
+        .step_by(11)
+    {
+        testsuite::assert_context(
+            s.get_by_a_kid(&c.a_kid, testsuite::T0).await.unwrap(),
+            c,
+            "after the failed rekey",
+        );
+    }
+    s.close().await.unwrap();
 }

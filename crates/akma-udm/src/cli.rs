@@ -1,5 +1,7 @@
-//! The `akma udm` command line: the server (flags of [`UdmArgs`]) and
-//! `akma udm provision --data DIR --file subscribers.csv|.json [--replace]`.
+//! The `akma udm` command line: the server (flags of [`UdmArgs`]),
+//! `akma udm provision --data DIR --file subscribers.csv|.json [--replace] [--dev]` and
+//! `akma udm rekey --data DIR [--config FILE] (--from-dev | --old-kek-file FILE | --old-kek-env VAR)`
+//! ([`akma_nf_host::rekey`]).
 
 use std::path::PathBuf;
 
@@ -8,9 +10,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::config::UdmConfig;
 use crate::provision::{self, ProvisionError};
-use crate::server::{resolve_kek, UdmArgs};
+use crate::server::{resolve_kek, UdmArgs, UdmNf};
 use crate::store::SqliteSubscriberStore;
 
+pub use akma_nf_host::rekey::RekeyArgs;
 pub use akma_nf_host::LogFormat;
 
 /// `akma udm`: run the UDM, or a maintenance action.
@@ -31,6 +34,10 @@ pub enum UdmAction {
     /// Provision subscribers from a CSV or JSON file, all or nothing (see the columns in
     /// the akma-udm `provision` module documentation).
     Provision(ProvisionArgs),
+    /// Re-seal every subscriber's K and OPc under a new key-encryption key (the UDM must be
+    /// stopped): the new key and id from AKMA_UDM_KEK and AKMA_UDM_KEK_ID (or `kek` and
+    /// `kek_id` in --config), the old one from --from-dev, --old-kek-file or --old-kek-env.
+    Rekey(RekeyArgs<UdmNf>),
 }
 
 /// Flags of `akma udm provision`.
@@ -49,6 +56,8 @@ pub struct ProvisionArgs {
     #[arg(long, value_name = "FILE", env = "AKMA_UDM_CONFIG")]
     pub config: Option<PathBuf>,
     /// Development data directory: create `dev-kek.hex` if there is no key-encryption key.
+    /// Without it, a key-encryption key must be configured (AKMA_UDM_KEK or `kek` in
+    /// --config) and `dev-kek.hex` is never read or created.
     #[arg(long)]
     pub dev: bool,
     /// No progress bar.
@@ -101,6 +110,32 @@ pub fn provision(args: &ProvisionArgs) -> Result<String, String> {
     Ok(format!(
         "provisioned {written} subscribers into {}",
         store.path().display()
+    ))
+}
+
+/// Runs `akma udm rekey`: re-seals the store under the new key in one transaction, deletes
+/// `dev-kek.hex` after `--from-dev` (unless `--keep-dev-kek`), and returns a one-line summary.
+pub fn rekey(args: &RekeyArgs<UdmNf>) -> Result<String, String> {
+    let config = match &args.config {
+        Some(p) => UdmConfig::load(p).map_err(|e| e.to_string())?,
+        None => UdmConfig::default(),
+    };
+    let plan = akma_nf_host::rekey::plan(
+        args,
+        &akma_nf_host::rekey::RekeyConfig {
+            env: crate::store::KEK_ENV,
+            data_dir: config.host.data_dir.as_deref(),
+            kek_hex: config.kek_hex.as_deref().map(String::as_str),
+            kek_id: config.kek_id,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let report = crate::store::rekey(&plan.data, plan.old.clone(), &plan.new)
+        .map_err(|e| format!("rekey of {}: {e}", plan.data.display()))?;
+    Ok(akma_nf_host::rekey::finish(
+        &plan,
+        &report,
+        crate::store::KEK_ENV,
     ))
 }
 

@@ -5,6 +5,8 @@
 //! listen = "0.0.0.0:8443"
 //! data_dir = "/var/lib/akma/udm"
 //! # kek = "…64 hex digits…"          # or AKMA_UDM_KEK in the environment (preferred)
+//! # kek_id = 2                       # its id, after a `rekey` (or AKMA_UDM_KEK_ID); default 1
+//!                                   # (a file that sets `kek` must have mode 0600)
 //! api_root = "https://udm.5gc.mnc001.mcc001.3gppnetwork.org:8443"  # for Location headers
 //! serving_networks = ["001-01"]       # serving PLMNs allowed to authenticate (empty: any)
 //! allow_null_scheme = true            # accept null-scheme SUCIs (TS 33.501 §6.12.2)
@@ -125,6 +127,7 @@ struct RawHnKey {
 struct RawConfig {
     #[serde(default, deserialize_with = "secret_string")]
     kek: Option<Zeroizing<String>>,
+    kek_id: Option<u32>,
     api_root: Option<String>,
     #[serde(default)]
     serving_networks: Vec<String>,
@@ -143,8 +146,12 @@ pub struct UdmConfig {
     /// The host settings: listen, ops_listen, data_dir, log_format, [tls], [oauth2] and the
     /// NF type of each known consumer.
     pub host: HostConfig<NfType>,
-    /// The key-encryption key as hex (prefer the environment).
+    /// The key-encryption key as hex (prefer the environment). A file that sets it must
+    /// have mode 0600 (or stricter): [`UdmConfig::load`] refuses it otherwise.
     pub kek_hex: Option<Zeroizing<String>>,
+    /// The key-encryption key's id (`kek_id`, 1 to 4294967295; `AKMA_UDM_KEK_ID` overrides it);
+    /// `None`: 1. It changes with each `rekey`.
+    pub kek_id: Option<u32>,
     /// `{apiRoot}` for `Location` headers; default `http(s)://<bound SBI address>` (never
     /// the request's `Host`; required in production on a wildcard listen address).
     pub api_root: Option<String>,
@@ -161,6 +168,7 @@ impl Default for UdmConfig {
         Self {
             host: HostConfig::default(),
             kek_hex: None,
+            kek_id: None,
             api_root: None,
             serving_networks: Vec::new(),
             allow_null_scheme: true,
@@ -174,6 +182,7 @@ impl fmt::Debug for UdmConfig {
         f.debug_struct("UdmConfig")
             .field("host", &self.host)
             .field("kek", &self.kek_hex.as_ref().map(|_| "<redacted>"))
+            .field("kek_id", &self.kek_id)
             .field("api_root", &self.api_root)
             .field("serving_networks", &self.serving_networks)
             .field("allow_null_scheme", &self.allow_null_scheme)
@@ -203,6 +212,10 @@ impl UdmConfig {
             source: Box::new(e),
         })?;
         cfg.host.rebase(base);
+        if cfg.kek_hex.is_some() {
+            akma_nf_host::kek::check_private_file(path)
+                .map_err(|e| ConfigError::Host(akma_nf_host::ConfigError::KeyFile(e)))?;
+        }
         Ok(cfg)
     }
 
@@ -282,6 +295,15 @@ impl UdmConfig {
         Ok(Self {
             host,
             kek_hex: raw.kek,
+            kek_id: match raw.kek_id {
+                Some(0) => {
+                    return Err(ConfigError::invalid(
+                        "kek_id",
+                        "a key id is a number from 1 to 4294967295",
+                    ))
+                }
+                id => id,
+            },
             api_root,
             serving_networks,
             allow_null_scheme: raw.allow_null_scheme,
@@ -293,6 +315,34 @@ impl UdmConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// issue 9 #13: a file that holds `kek` must be owner-only; `kek_id` is validated.
+    #[cfg(unix)]
+    #[test]
+    fn a_file_with_the_kek_must_be_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("udm.toml");
+        let kek = "ab".repeat(32);
+        std::fs::write(&p, format!("kek = \"{kek}\"\nkek_id = 4\n")).unwrap();
+        for mode in [0o644, 0o660, 0o606] {
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = UdmConfig::load(&p).unwrap_err().to_string();
+            assert!(
+                e.contains(&p.display().to_string()) && e.contains(&format!("{mode:04o}")),
+                "{e}"
+            );
+            assert!(!e.contains(&kek), "{e}");
+        }
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(UdmConfig::load(&p).unwrap().kek_id, Some(4));
+        // Without `kek` the file may be world-readable.
+        std::fs::write(&p, "kek_id = 4\n").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(UdmConfig::load(&p).is_ok());
+        let e = UdmConfig::parse("kek_id = 0").unwrap_err().to_string();
+        assert!(e.contains("kek_id"), "{e}");
+    }
 
     // TS 33.501 C.4.3 / C.4.4 home network private keys.
     const A_PRIV: &str = "c53c22208b61860b06c62e5406a7b330c2b577aa5558981510d128247d38bd1d";

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use akma_nf_host::kek::{resolve_kek_bytes, KekRule};
+use akma_nf_host::kek::KekRule;
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
 use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
@@ -122,17 +122,19 @@ pub fn resolve(args: &UdmArgs) -> Result<Resolved, StartError> {
     Ok(Resolved { config, host, data })
 }
 
-/// The key-encryption key by the host's one rule: `AKMA_UDM_KEK` in the environment, else
-/// `kek` in the config file; in development mode (`dev`) else `<data>/dev-kek.hex`
-/// (created on first start). Production never reads that file.
+/// The key-encryption key by the host's one rule: `AKMA_UDM_KEK` in the environment (taken
+/// out of it once read), else `kek` in the config file; in development mode (`dev`) else
+/// `<data>/dev-kek.hex` (created on first start, mode 0600; refused if group or others may
+/// read it). Production never reads that file. Its id: `AKMA_UDM_KEK_ID`, else `kek_id`,
+/// else 1.
 pub fn resolve_kek(config: &UdmConfig, dev: bool, data: &Path) -> Result<Kek, StartError> {
-    let bytes = resolve_kek_bytes(&KekRule {
+    Ok(akma_nf_host::kek::resolve_kek(&KekRule {
         env: KEK_ENV,
         config_hex: config.kek_hex.as_deref().map(String::as_str),
+        config_id: config.kek_id,
         dev,
         data,
-    })?;
-    Ok(Kek::from_bytes(*bytes))
+    })?)
 }
 
 /// A running UDM (used by `run`, tests and `akma demo`).

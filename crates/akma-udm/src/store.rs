@@ -128,8 +128,126 @@ CREATE TABLE IF NOT EXISTS auth_event (
     event_id TEXT NOT NULL,
     body     TEXT NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
 ";
+
+/// The schema version this build writes: 2 (2026-12) adds `kek_check` and K/OPc blobs in
+/// format 2 (24-octet nonces, XAES-256-GCM) besides format 1; version 1 files are read as
+/// they are.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Creates or upgrades the schema; refuses files from a newer version.
+fn migrate(c: &Connection) -> Result<(), StoreError> {
+    let found: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::UnsupportedSchema {
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    c.execute_batch(SCHEMA)?;
+    c.execute_batch(akma_store::rekey::KEK_CHECK_SCHEMA)?;
+    c.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+    Ok(())
+}
+
+/// The associated data of the store's KEK check value (no SUPI is empty, so it cannot be a
+/// subscriber's field).
+fn check_aad() -> Vec<u8> {
+    aad("kek-check", "")
+}
+
+fn kek_check(aad: &[u8]) -> akma_store::rekey::KekCheck<'_> {
+    akma_store::rekey::KekCheck {
+        aad,
+        len: K::LEN,
+        record: "kek-check",
+    }
+}
+
+/// The KEK check at open ([`akma_store::rekey::check_kek`]). A store written before the
+/// check existed has none: one of its subscribers' K must then open under the key first.
+fn check_kek(c: &Connection, kek: &Kek) -> Result<(), StoreError> {
+    let checked: i64 = c.query_row("SELECT count(*) FROM kek_check", [], |r| r.get(0))?;
+    if checked == 0 {
+        let sample: Option<(String, u32, Vec<u8>)> = c
+            .query_row(
+                "SELECT supi, kek_id, k_sealed FROM subscriber LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        if let Some((supi, id, k)) = sample {
+            match kek.open_blob(id, &aad("K", &supi), &k, K::LEN) {
+                Ok(_) => {}
+                Err(akma_store::SealError::KeyIdMismatch { stored, configured }) => {
+                    return Err(StoreError::KeyIdMismatch {
+                        record: supi,
+                        stored,
+                        configured,
+                    })
+                }
+                Err(_) => return Err(StoreError::WrongKek { key_id: id }),
+            }
+        }
+    }
+    let aad = check_aad();
+    akma_store::rekey::check_kek(c, kek, &kek_check(&aad))
+}
+
+/// How many subscribers one step of a rekey reads.
+const REKEY_STEP: i64 = 1024;
+
+/// Re-seals every subscriber's K and OPc of the store in `dir` from `old` to `new`, offline,
+/// in one exclusive transaction ([`akma_store::rekey`]): refused while the UDM has the store
+/// open ([`StoreError::InUse`]), if `old` does not open it ([`StoreError::WrongKek`]), if
+/// `new`'s id is not newer than the store's ([`StoreError::KeyIdNotNewer`]), or if a
+/// subscriber's keys do not open (naming the SUPI); nothing is changed then.
+pub fn rekey(dir: &Path, old: Kek, new: &Kek) -> Result<akma_store::RekeyReport, StoreError> {
+    let path = dir.join(DB_FILE);
+    let mut conn = akma_store::rekey::open_exclusive(&path)?;
+    conn.execute_batch("PRAGMA foreign_keys=ON;")?;
+    migrate(&conn)?;
+    let check = check_aad();
+    akma_store::rekey::rekey_in(&mut conn, old, new, &kek_check(&check), |tx, old, new| {
+        let mut after = String::new();
+        let mut n = 0u64;
+        loop {
+            let rows: Vec<(String, u32, Vec<u8>, Vec<u8>)> = tx
+                .prepare_cached(
+                    "SELECT supi, kek_id, k_sealed, opc_sealed FROM subscriber
+                     WHERE supi > ?1 ORDER BY supi LIMIT ?2",
+                )?
+                .query_map(params![after, REKEY_STEP], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            let Some(last) = rows.last() else {
+                return Ok(n);
+            };
+            after = last.0.clone();
+            for (supi, id, k, opc) in rows {
+                let reseal = |field: &str, blob: &[u8], len: usize| {
+                    let a = aad(field, &supi);
+                    let plain = old
+                        .open_blob(id, &a, blob, len)
+                        .map_err(|e| unsealed(&supi, field, e))?;
+                    new.seal_blob(&a, &plain).map_err(|e| StoreError::Encode {
+                        what: "a subscriber key",
+                        reason: e.to_string(),
+                    })
+                };
+                let k = reseal("K", &k, K::LEN)?;
+                let opc = reseal("OPc", &opc, Opc::LEN)?;
+                tx.prepare_cached(
+                    "UPDATE subscriber SET kek_id = ?1, k_sealed = ?2, opc_sealed = ?3
+                     WHERE supi = ?4",
+                )?
+                .execute(params![new.key_id(), k, opc, supi])?;
+                n += 1;
+            }
+        }
+    })
+}
 
 /// The environment variable holding the UDM's key-encryption key (64 hex digits).
 pub const KEK_ENV: &str = "AKMA_UDM_KEK";
@@ -223,7 +341,8 @@ impl SqliteSubscriberStore {
         let path = dir.join(DB_FILE);
         let writer_conn = connect(&path)?;
         restrict_file(&path);
-        writer_conn.execute_batch(SCHEMA)?;
+        migrate(&writer_conn)?;
+        check_kek(&writer_conn, &kek)?;
         let reader = connect(&path)?;
         let stats = Arc::new(WriteStats::default());
         let writer = Writer::spawn(
@@ -448,6 +567,19 @@ fn corrupt(supi: &str, reason: impl Into<String>) -> StoreError {
     }
 }
 
+/// A sealed field that did not open: under another key id ([`StoreError::KeyIdMismatch`],
+/// naming both ids), or corrupt.
+fn unsealed(supi: &str, field: &str, e: akma_store::SealError) -> StoreError {
+    match e {
+        akma_store::SealError::KeyIdMismatch { stored, configured } => StoreError::KeyIdMismatch {
+            record: supi.to_owned(),
+            stored,
+            configured,
+        },
+        e => corrupt(supi, format!("{field}: {e}")),
+    }
+}
+
 fn load(c: &Connection, kek: &Kek, supi: &Supi) -> Result<Option<Subscriber>, StoreError> {
     type Row = (
         u32,
@@ -492,10 +624,10 @@ fn load(c: &Connection, kek: &Kek, supi: &Supi) -> Result<Option<Subscriber>, St
     };
     let k = kek
         .open_blob(kek_id, &aad("K", s), &k_sealed, K::LEN)
-        .map_err(|e| corrupt(s, format!("K: {e}")))?;
+        .map_err(|e| unsealed(s, "K", e))?;
     let opc = kek
         .open_blob(kek_id, &aad("OPc", s), &opc_sealed, Opc::LEN)
-        .map_err(|e| corrupt(s, format!("OPc: {e}")))?;
+        .map_err(|e| unsealed(s, "OPc", e))?;
     let amf: [u8; 2] = amf
         .as_slice()
         .try_into()
@@ -776,12 +908,11 @@ mod tests {
         // Reopen: still there; another KEK cannot read the keys.
         let st = SqliteSubscriberStore::open(dir.path(), kek).unwrap();
         assert_eq!(st.get(&r.supi).await.unwrap().unwrap(), r);
-        let other =
-            SqliteSubscriberStore::open(dir.path(), Kek::from_hex(&"44".repeat(32)).unwrap())
-                .unwrap();
+        // (Since issue 9 the store refuses the wrong KEK at open, by its KEK check value,
+        // instead of opening and failing each read with `Corrupt`.)
         assert!(matches!(
-            other.get(&r.supi).await,
-            Err(StoreError::Corrupt { .. })
+            SqliteSubscriberStore::open(dir.path(), Kek::from_hex(&"44".repeat(32)).unwrap()),
+            Err(StoreError::WrongKek { key_id: 1 })
         ));
         let raw = std::fs::read(dir.path().join(DB_FILE)).unwrap();
         let wal = std::fs::read(dir.path().join(format!("{DB_FILE}-wal"))).unwrap_or_default();
@@ -818,6 +949,186 @@ mod tests {
         let got = st.get(&supi).await.unwrap().unwrap();
         assert_eq!(got.k.expose_secret(), &[7u8; 16]);
         assert_eq!(got.opc.expose_secret(), &[0xa5u8; 16]);
+    }
+
+    fn insert_format_1_row(st: &SqliteSubscriberStore) {
+        let hex = |s: &str| akma_core::hex::decode(s).unwrap();
+        let c = connect(st.path()).unwrap();
+        c.execute(
+            "INSERT INTO subscriber (supi, kek_id, k_sealed, opc_sealed, amf, seq, ind, last_rand,
+                                     akma, routing_indicator, home_plmn, auth_method)
+             VALUES ('imsi-001010000000001', 1, ?1, ?2, X'8000', 0, 0, NULL, 1, '0', '001-01',
+                     '5G_AKA')",
+            params![
+                hex("000102030405060708090a0b14e4b1147ca432f313bfd498c3a8f021de8325a377e3689599538a1b315520d3"),
+                hex("0c0d0e0f1011121314151617197b1b31bc7b26b9efb809e47a99143d20b392a27ac3e22e1fdec84ba1174228"),
+            ],
+        )
+        .unwrap();
+    }
+
+    /// issue 9 #1: a schema-1 store (no KEK check value) is checked at open against one of
+    /// its subscribers' K: the wrong KEK is refused at open, the right one opens it.
+    #[tokio::test]
+    async fn a_store_without_a_check_value_is_checked_against_a_subscriber() {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = Kek::from_hex(&"11".repeat(32)).unwrap();
+        let st = SqliteSubscriberStore::open(dir.path(), kek.clone()).unwrap();
+        insert_format_1_row(&st);
+        let c = connect(st.path()).unwrap();
+        c.execute_batch("DELETE FROM kek_check; PRAGMA user_version = 1;")
+            .unwrap();
+        drop((c, st));
+        assert!(matches!(
+            SqliteSubscriberStore::open(dir.path(), Kek::from_hex(&"12".repeat(32)).unwrap()),
+            Err(StoreError::WrongKek { key_id: 1 })
+        ));
+        let st = SqliteSubscriberStore::open(dir.path(), kek).unwrap();
+        let got = st
+            .get(&Supi::parse("imsi-001010000000001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got.opc.expose_secret(), &[0xa5u8; 16]);
+        let c = connect(st.path()).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        let checks: i64 = c
+            .query_row("SELECT count(*) FROM kek_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!((v, checks), (2, 1));
+    }
+
+    /// A row sealed under another key id than the configured key's reads as
+    /// `KeyIdMismatch` naming both ids, not as corrupt data.
+    #[tokio::test]
+    async fn a_row_under_another_key_id_names_both_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let kek = Kek::from_hex(&"33".repeat(32)).unwrap();
+        let st = SqliteSubscriberStore::open(dir.path(), kek).unwrap();
+        st.provision(vec![sub(1)], false).await.unwrap();
+        drop(st);
+        let newer = Kek::from_hex(&"34".repeat(32)).unwrap().with_key_id(2);
+        let st = SqliteSubscriberStore::open(dir.path(), newer).unwrap();
+        match st.get(&sub(1).supi).await {
+            Err(
+                e @ StoreError::KeyIdMismatch {
+                    stored: 1,
+                    configured: 2,
+                    ..
+                },
+            ) => {
+                assert!(e.to_string().contains("key-encryption key id 1"), "{e}")
+            }
+            other => panic!("expected KeyIdMismatch, got {other:?}"),
+        }
+    }
+
+    fn sealed(path: &Path) -> Vec<(String, i64, Vec<u8>, Vec<u8>)> {
+        let c = connect(path).unwrap();
+        let mut st = c
+            .prepare("SELECT supi, kek_id, k_sealed, opc_sealed FROM subscriber ORDER BY supi")
+            .unwrap();
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        rows
+    }
+
+    /// issue 9 #1: `rekey` re-seals every K and OPc (format-1 values included) under the new
+    /// KEK and key id; the old key no longer opens the store; a rekey that fails part-way
+    /// changes nothing; a running UDM makes it refuse.
+    #[tokio::test]
+    async fn rekey_reseals_k_and_opc() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = Kek::from_hex(&"11".repeat(32)).unwrap();
+        let new = Kek::from_hex(&"99".repeat(32)).unwrap().with_key_id(2);
+        let st = SqliteSubscriberStore::open(dir.path(), old.clone()).unwrap();
+        let subs: Vec<Subscriber> = (2..=1100).map(sub).collect();
+        st.provision(subs.clone(), false).await.unwrap();
+        insert_format_1_row(&st);
+        let path = st.path().to_owned();
+        match rekey(dir.path(), old.clone(), &new) {
+            Err(StoreError::InUse { path: p }) => assert_eq!(p, path),
+            other => panic!("expected InUse, got {other:?}"),
+        }
+        drop(st);
+
+        // A failure part-way (the last subscriber's OPc does not open): nothing changes.
+        let before = sealed(&path);
+        let last = before.last().unwrap().0.clone();
+        let c = connect(&path).unwrap();
+        c.execute(
+            "UPDATE subscriber SET opc_sealed = k_sealed WHERE supi = ?1",
+            [&last],
+        )
+        .unwrap();
+        drop(c);
+        let tampered = sealed(&path);
+        match rekey(dir.path(), old.clone(), &new) {
+            Err(StoreError::Corrupt { record, reason }) => {
+                assert_eq!(record, last);
+                assert!(reason.starts_with("OPc"), "{reason}");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        assert_eq!(sealed(&path), tampered, "rolled back");
+        let c = connect(&path).unwrap();
+        c.execute(
+            "UPDATE subscriber SET opc_sealed = ?1 WHERE supi = ?2",
+            params![before.last().unwrap().3, last],
+        )
+        .unwrap();
+        drop(c);
+
+        let report = rekey(dir.path(), old.clone(), &new).unwrap();
+        assert_eq!(
+            report,
+            akma_store::RekeyReport {
+                records: 1100,
+                from_id: 1,
+                to_id: 2
+            }
+        );
+        let after = sealed(&path);
+        assert!(after
+            .iter()
+            .all(|r| r.1 == 2 && r.2.len() == 24 + 16 + 16 && r.3.len() == 24 + 16 + 16));
+        let files = std::fs::read(&path).unwrap();
+        for r in before.iter().step_by(25) {
+            for blob in [&r.2, &r.3] {
+                assert!(
+                    !files.windows(blob.len()).any(|w| w == &blob[..]),
+                    "an old sealed K or OPc of {} is still in the file",
+                    r.0
+                );
+            }
+        }
+        match SqliteSubscriberStore::open(dir.path(), old) {
+            Err(
+                e @ StoreError::KekRetired {
+                    configured: 1,
+                    current: 2,
+                },
+            ) => {
+                assert!(e.to_string().contains("no longer opens it"), "{e}")
+            }
+            other => panic!("expected KekRetired, got {other:?}"),
+        }
+        let st = SqliteSubscriberStore::open(dir.path(), new).unwrap();
+        for s in subs.iter().step_by(37) {
+            assert_eq!(&st.get(&s.supi).await.unwrap().unwrap(), s);
+        }
+        let legacy = st
+            .get(&Supi::parse("imsi-001010000000001").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(legacy.k.expose_secret(), &[7u8; 16]);
+        assert_eq!(legacy.opc.expose_secret(), &[0xa5u8; 16]);
     }
 
     /// Writes sent together are committed together, and one that fails undoes only itself.

@@ -58,6 +58,9 @@ nf_type = "AANF"
         hn_keys_toml()
     );
     std::fs::write(d.join("udm.toml"), toml).unwrap();
+    // The file holds `kek`: owner-only, or the UDM refuses it (issue 9 #13).
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.join("udm.toml"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let args = UdmArgs {
         host: akma_udm::server::HostArgs {
             config: Some(d.join("udm.toml")),
@@ -298,6 +301,11 @@ async fn production_refuses_to_start_on_a_development_key_file() {
          [oauth2]\nissuer = \"{NRF}\"\naudience = [\"UDM\"]\nes256_public_keys = [\"n.pem\"]\n"
     );
     std::fs::write(d.join("udm.toml"), toml).unwrap();
+    std::fs::set_permissions(
+        d.join("udm.toml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let args = UdmArgs {
         host: akma_udm::server::HostArgs {
             config: Some(d.join("udm.toml")),
@@ -352,6 +360,11 @@ nf_type = "AUSF"
         hn_keys_toml()
     );
     std::fs::write(d.join("udm.toml"), toml).unwrap();
+    std::fs::set_permissions(
+        d.join("udm.toml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let args = UdmArgs {
         host: akma_udm::server::HostArgs {
             config: Some(d.join("udm.toml")),
@@ -440,4 +453,104 @@ nf_type = "AUSF"
         .await
         .assert_problem(404, Some("DATA_NOT_FOUND"));
     running.shutdown().await.unwrap();
+}
+
+/// issue 9 #1: a store provisioned in development mode is re-sealed from `dev-kek.hex`
+/// under a real key with `kek_id = 2` (`akma udm rekey`, driven from the same config
+/// file the production UDM then uses); production then serves vectors that verify under the
+/// provisioned K and OPc, the development key file is gone, and a config with the old key
+/// is refused at startup.
+#[tokio::test]
+async fn a_development_store_rekeyed_serves_in_production() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("data");
+    let dev = start(akma_udm::server::Resolved::dev(
+        "127.0.0.1:0".parse().unwrap(),
+        data.clone(),
+    ))
+    .await
+    .unwrap();
+    dev.udm().provision(subscribers(), false).await.unwrap();
+    dev.shutdown().await.unwrap();
+    let dev_hex = std::fs::read_to_string(data.join("dev-kek.hex")).unwrap();
+
+    let pki = TestPki::new();
+    let nrf = TestTokenIssuer::es256(NRF);
+    let server = pki.server_cert();
+    std::fs::write(d.join("server.crt"), &server.cert_pem).unwrap();
+    std::fs::write(d.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(d.join("ca.crt"), pki.ca_pem()).unwrap();
+    std::fs::write(d.join("nrf-es256.pem"), nrf.public_key_pem()).unwrap();
+    let config = |kek: &str, id: u32| {
+        let path = d.join(format!("udm-{id}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "kek = \"{}\"\nkek_id = {id}\n[tls]\ncert = \"server.crt\"\nkey = \"server.key\"\n\
+                 client_ca = \"ca.crt\"\n[oauth2]\nissuer = \"{NRF}\"\naudience = [\"UDM\"]\n\
+                 es256_public_keys = [\"nrf-es256.pem\"]\n[[consumer]]\nid = \"{AUSF_ID}\"\n\
+                 nf_type = \"AUSF\"\n{}",
+                kek.trim(),
+                hn_keys_toml()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        path
+    };
+    let new_cfg = config(KEK, 2);
+    let summary = akma_udm::cli::rekey(&akma_udm::cli::RekeyArgs {
+        data: Some(data.clone()),
+        config: Some(new_cfg.clone()),
+        from_dev: true,
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(summary.contains("from key id 1 to key id 2"), "{summary}");
+    assert!(!data.join("dev-kek.hex").exists());
+
+    let args = |cfg: &std::path::Path| UdmArgs {
+        host: akma_udm::server::HostArgs {
+            config: Some(cfg.to_owned()),
+            data: Some(data.clone()),
+            listen: Some("127.0.0.1:0".into()),
+            ..Default::default()
+        },
+    };
+    let running = start(resolve(&args(&new_cfg)).unwrap()).await.unwrap();
+    let ausf = pki.reqwest_client(Some(&pki.client_cert(AUSF_ID, &["ausf.example.org"])));
+    let url = format!(
+        "https://localhost:{}/nudm-ueau/v1/{AKMA_SUPI}/security-information/generate-auth-data",
+        running.addr.port()
+    );
+    let body = json!({"servingNetworkName": SNN, "ausfInstanceId": AUSF_ID});
+    let a = send(
+        &ausf,
+        Method::POST,
+        &url,
+        Some(&nrf.mint(AUSF_ID, json!("UDM"), "nudm-ueau", 3600)),
+        Some(("application/json", body.to_string().into_bytes())),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let r = AuthenticationInfoResult::from_sbi_json(&a.body).unwrap();
+    let AuthenticationVector::FiveGHeAka(av) = r.authentication_vector.unwrap() else {
+        panic!()
+    };
+    let m = Milenage::new(&K::from_hex(K1).unwrap(), &Opc::from_hex(OPC1).unwrap());
+    assert!(
+        verify_autn(&m, &av.rand, &av.autn).is_ok(),
+        "the provisioned K and OPc"
+    );
+    running.shutdown().await.unwrap();
+
+    // The development key (id 1) no longer opens the store.
+    let old_cfg = config(&dev_hex, 1);
+    let e = match start(resolve(&args(&old_cfg)).unwrap()).await {
+        Ok(_) => panic!("started with the retired key"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("re-sealed under key-encryption key id 2"), "{e}");
 }

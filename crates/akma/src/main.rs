@@ -29,14 +29,15 @@ enum Command {
         #[command(subcommand)]
         what: derive::DeriveCommand,
     },
-    /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535).
-    Aanf(akma_aanf::server::AanfArgs),
+    /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535), or re-seal its store.
+    Aanf(akma_aanf::cli::AanfCommand),
     /// Run UDM, AUSF and AAnF in one process, authenticate a simulated UE, and show that the
     /// UE and the AAnF derive the same K_AF (fingerprints only). Finishes in seconds.
     Demo(demo::DemoArgs),
     /// Run the AUSF (Nausf_UEAuthentication, TS 29.509: 5G AKA, EAP-AKA', AKMA anchoring).
     Ausf(akma_ausf::server::AusfArgs),
-    /// Run the UDM/ARPF (Nudm_UEAU, Nudm_SDM id translation), or provision subscribers.
+    /// Run the UDM/ARPF (Nudm_UEAU, Nudm_SDM id translation), provision subscribers, or
+    /// re-seal its store.
     Udm(akma_udm::cli::UdmCommand),
     /// Benchmarks against a baseline measured in the same run.
     Bench {
@@ -54,6 +55,11 @@ enum Command {
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Before any thread exists: take the key-encryption keys out of the environment
+    // (akma_nf_host::kek keeps them for the NF that reads them; no child inherits them).
+    for var in [akma_store::KEK_ENV, akma_udm::store::KEK_ENV] {
+        akma_nf_host::kek::take_env(var);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -74,7 +80,16 @@ fn main() -> ExitCode {
             serve_blocking(demo::run(args))
         }
         // Each NF initialises its logging from its flags and file.
-        Command::Aanf(args) => serve_blocking(akma_aanf::server::run(args)),
+        Command::Aanf(cmd) => match cmd.action {
+            None => serve_blocking(akma_aanf::server::run(cmd.server)),
+            Some(akma_aanf::cli::AanfAction::Rekey(args)) => {
+                if let Err(e) = init_logging(cmd.server.host.log_format.unwrap_or_default()) {
+                    eprintln!("akma: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+                report(akma_aanf::cli::rekey(&args))
+            }
+        },
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
@@ -104,6 +119,21 @@ fn main() -> ExitCode {
 
 /// Logs to stderr; the level comes from `RUST_LOG` (default `info`). Key material is never
 /// logged at any level.
+/// A maintenance action's outcome: its summary on stdout, or one error line on stderr and
+/// exit status 1.
+fn report(r: Result<String, String>) -> ExitCode {
+    match r {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("akma: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn init_logging(format: akma_nf_host::LogFormat) -> Result<(), akma_nf_host::HostError> {
     akma_nf_host::logging::init(format, "info")
 }

@@ -1,4 +1,4 @@
-//! `akma udm`: the UDM/ARPF server, or `akma udm provision`.
+//! `akma udm`: the UDM/ARPF server, `akma udm provision` or `akma udm rekey`.
 
 use std::process::ExitCode;
 
@@ -10,6 +10,13 @@ pub fn run(cmd: UdmCommand) -> ExitCode {
     match cmd.action {
         // The server initialises its logging from its flags and file.
         None => crate::serve_blocking(akma_udm::server::run(cmd.server)),
+        Some(UdmAction::Rekey(args)) => {
+            if let Err(e) = crate::init_logging(cmd.server.host.log_format.unwrap_or_default()) {
+                eprintln!("akma: error: {e}");
+                return ExitCode::FAILURE;
+            }
+            crate::report(akma_udm::cli::rekey(&args))
+        }
         Some(UdmAction::Provision(args)) => {
             if let Err(e) = crate::init_logging(cmd.server.host.log_format.unwrap_or_default()) {
                 eprintln!("akma: error: {e}");
