@@ -166,6 +166,11 @@ pub struct TlsConfig {
     pub key: PathBuf,
     /// PEM CA bundle that consumer certificates must chain to (mutual TLS).
     pub client_ca: PathBuf,
+    /// PEM certificate revocation lists (`client_crls = ["sbi-ca.crl"]`), read at startup:
+    /// a client certificate they revoke fails its handshake. With any, a CRL from every CA
+    /// that issues client chains is needed (an unknown status is refused).
+    #[serde(default)]
+    pub client_crls: Vec<PathBuf>,
 }
 
 /// Access token verification settings (TS 33.501 §13.4.1, TS 29.510).
@@ -437,6 +442,7 @@ impl<N> HostConfig<N> {
             rebase(&mut t.cert);
             rebase(&mut t.key);
             rebase(&mut t.client_ca);
+            t.client_crls.iter_mut().for_each(rebase);
         }
         if let Some(o) = self.oauth2.as_mut() {
             o.es256_public_keys.iter_mut().for_each(rebase);

@@ -68,6 +68,14 @@ pub enum HostError {
         /// Why.
         source: akma_sbi_server::auth::KeyError,
     },
+    /// A `[tls] client_crls` file holds no usable CRL.
+    #[error("[tls] client_crls: {}: {source}", path.display())]
+    Crl {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: akma_sbi_server::tls::TlsSetupError,
+    },
     /// The `[tls]` files do not make a server configuration.
     #[error("[tls]: {0}")]
     Tls(#[from] akma_sbi_server::tls::TlsSetupError),

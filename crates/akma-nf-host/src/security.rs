@@ -97,9 +97,20 @@ pub fn token_verifier(
 /// The mutual TLS server configuration of `[tls]`.
 pub fn tls_config(t: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, HostError> {
     let key = zeroize::Zeroizing::new(read_file(&t.key)?);
-    Ok(akma_sbi_server::tls::mtls_server_config(
+    let mut crls = Vec::new();
+    for path in &t.client_crls {
+        let list = akma_sbi_server::tls::crls_from_pem(&read_file(path)?, "client CRL").map_err(
+            |source| HostError::Crl {
+                path: path.clone(),
+                source,
+            },
+        )?;
+        crls.extend(list);
+    }
+    Ok(akma_sbi_server::tls::mtls_server_config_with_crls(
         &read_file(&t.cert)?,
         &key,
         &read_file(&t.client_ca)?,
+        crls,
     )?)
 }

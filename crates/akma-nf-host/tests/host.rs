@@ -441,3 +441,109 @@ async fn the_limits_section_applies_to_the_sbi_listener() {
     assert!(e.contains("max_connections"), "{e}");
     running.shutdown().await.expect("clean shutdown");
 }
+
+/// Issue 9 #14 (certificate revocation): `[tls] client_crls` refuses a client certificate
+/// the CRL revokes, at the handshake (counted as a certificate failure), and still serves
+/// another certificate of the same CA; a `client_crls` file that holds no CRL stops the
+/// start, naming the file.
+#[tokio::test]
+async fn revoked_client_certificates_are_refused_at_the_handshake() {
+    let pki = akma_sbi_server::test_pki::TestPki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = pki.server_cert();
+    std::fs::write(d.join("server.crt"), &server.cert_pem).unwrap();
+    std::fs::write(d.join("server.key"), &server.key_pem).unwrap();
+    std::fs::write(d.join("ca.crt"), pki.ca_pem()).unwrap();
+    let good = pki.client_cert(CLIENT_NF_ID, &[]);
+    let revoked = pki.client_cert("3fa85f64-5717-4562-b3fc-2c963f66afa7", &[]);
+    std::fs::write(d.join("ca.crl"), pki.crl_pem(&[&revoked])).unwrap();
+    let table: toml::Table = toml::from_str(
+        "[tls]\ncert = \"server.crt\"\nkey = \"server.key\"\nclient_ca = \"ca.crt\"\n\
+         client_crls = [\"ca.crl\"]\n",
+    )
+    .unwrap();
+    let mut config = HostConfig::<()>::from_rest(table).unwrap();
+    config.rebase(d);
+    let tls = config.tls.clone().unwrap();
+    assert_eq!(tls.client_crls, vec![d.join("ca.crl")]);
+    let security = SbiSecurity {
+        tls: Some(akma_nf_host::security::tls_config(&tls).unwrap()),
+        ..SbiSecurity::default()
+    };
+    let mut settings = HostSettings::dev("127.0.0.1:0".parse().unwrap(), None);
+    settings.dev = false;
+    settings.ops_listen = Some("127.0.0.1:0".parse().unwrap());
+    let running = NfHost::new("TestNF", &settings, security)
+        .sbi(Router::new().route("/test/v1/x", get(|| async { "x" })))
+        .start()
+        .await
+        .expect("starts");
+    let url = format!("https://localhost:{}/test/v1/x", running.addr.port());
+    let r = pki
+        .reqwest_client(Some(&good))
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "x");
+    let refused = pki.reqwest_client(Some(&revoked)).get(&url).send().await;
+    assert!(refused.is_err(), "a revoked certificate was served");
+    let ops = running.ops_addr.unwrap();
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = h2c()
+            .get(format!("http://{ops}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("akma_sbi_tls_handshake_failures_total{reason=\"certificate\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        metrics.contains("akma_sbi_tls_handshake_failures_total{reason=\"certificate\"} 1\n"),
+        "{metrics}"
+    );
+    running.shutdown().await.expect("clean shutdown");
+
+    // Without the CRL the same certificate is served (the refusal was the CRL's).
+    let mut open = tls.clone();
+    open.client_crls.clear();
+    let running = NfHost::new(
+        "TestNF",
+        &settings,
+        SbiSecurity {
+            tls: Some(akma_nf_host::security::tls_config(&open).unwrap()),
+            ..SbiSecurity::default()
+        },
+    )
+    .sbi(Router::new().route("/test/v1/x", get(|| async { "x" })))
+    .start()
+    .await
+    .expect("starts");
+    let url = format!("https://localhost:{}/test/v1/x", running.addr.port());
+    let r = pki
+        .reqwest_client(Some(&revoked))
+        .get(&url)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "x");
+    running.shutdown().await.expect("clean shutdown");
+
+    // A CRL file with no CRL in it.
+    let mut bad = tls;
+    bad.client_crls = vec![d.join("ca.crt")];
+    let e = akma_nf_host::security::tls_config(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("client_crls") && e.contains("ca.crt") && e.contains("no CRL"),
+        "{e}"
+    );
+}

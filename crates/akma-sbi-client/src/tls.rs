@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer};
 
 /// ALPN protocols offered by SBI servers: HTTP/2 first, HTTP/1.1 for tools that need it.
 pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -18,6 +18,12 @@ pub enum TlsSetupError {
         "no certificate found in the {what} PEM; expected '-----BEGIN CERTIFICATE-----' blocks"
     )]
     NoCertificate {
+        /// Which input.
+        what: &'static str,
+    },
+    /// A PEM input held no certificate revocation list.
+    #[error("no CRL found in the {what} PEM; expected '-----BEGIN X509 CRL-----' blocks")]
+    NoCrl {
         /// Which input.
         what: &'static str,
     },
@@ -54,6 +60,21 @@ pub fn certs_from_pem(
         return Err(TlsSetupError::NoCertificate { what });
     }
     Ok(certs)
+}
+
+/// Reads every certificate revocation list (`-----BEGIN X509 CRL-----`) from PEM; none is an
+/// error.
+pub fn crls_from_pem(
+    pem: &[u8],
+    what: &'static str,
+) -> Result<Vec<CertificateRevocationListDer<'static>>, TlsSetupError> {
+    let crls = CertificateRevocationListDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|source| TlsSetupError::Pem { what, source })?;
+    if crls.is_empty() {
+        return Err(TlsSetupError::NoCrl { what });
+    }
+    Ok(crls)
 }
 
 /// Reads one private key (PKCS#8, PKCS#1 or SEC1) from PEM.

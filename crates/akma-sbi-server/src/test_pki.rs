@@ -31,6 +31,10 @@ impl std::fmt::Debug for CertAndKey {
 /// A test certificate authority (ECDSA P-256).
 pub struct TestPki {
     issuer: CertifiedIssuer<'static, KeyPair>,
+    /// The serial number of the next leaf certificate.
+    next_serial: std::sync::atomic::AtomicU64,
+    /// Each issued leaf's serial number, by its PEM.
+    serials: std::sync::Mutex<std::collections::HashMap<String, u64>>,
 }
 
 impl Default for TestPki {
@@ -61,7 +65,45 @@ impl TestPki {
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let key = must(KeyPair::generate(), "CA key");
         let issuer = must(CertifiedIssuer::self_signed(params, key), "CA certificate");
-        Self { issuer }
+        Self {
+            issuer,
+            next_serial: std::sync::atomic::AtomicU64::new(1000),
+            serials: std::sync::Mutex::default(),
+        }
+    }
+
+    /// A CRL (PEM) from this CA revoking `revoked` (certificates it issued), valid from a day
+    /// ago for 30 days.
+    pub fn crl_pem(&self, revoked: &[&CertAndKey]) -> String {
+        let now = time::OffsetDateTime::now_utc();
+        let serials = self
+            .serials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let revoked_certs = revoked
+            .iter()
+            .map(|c| rcgen::RevokedCertParams {
+                serial_number: rcgen::SerialNumber::from(
+                    *serials
+                        .get(&c.cert_pem)
+                        .unwrap_or_else(|| panic!("test PKI: not a certificate of this CA")),
+                ),
+                revocation_time: now - time::Duration::hours(1),
+                reason_code: Some(rcgen::RevocationReason::KeyCompromise),
+                invalidity_date: None,
+            })
+            .collect();
+        let params = rcgen::CertificateRevocationListParams {
+            this_update: now - time::Duration::days(1),
+            next_update: now + time::Duration::days(30),
+            crl_number: rcgen::SerialNumber::from(1u64),
+            issuing_distribution_point: None,
+            revoked_certs,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        must(params.signed_by(&self.issuer), "CRL")
+            .pem()
+            .unwrap_or_else(|e| panic!("test PKI: CRL PEM: {e}"))
     }
 
     /// The CA certificate, PEM.
@@ -82,10 +124,19 @@ impl TestPki {
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
+        let serial = self
+            .next_serial
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        params.serial_number = Some(rcgen::SerialNumber::from(serial));
         let key = must(KeyPair::generate(), "leaf key");
         let cert = must(params.signed_by(&key, &self.issuer), "leaf certificate");
+        let cert_pem = cert.pem();
+        self.serials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(cert_pem.clone(), serial);
         CertAndKey {
-            cert_pem: cert.pem(),
+            cert_pem,
             key_pem: key.serialize_pem(),
         }
     }

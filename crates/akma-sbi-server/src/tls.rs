@@ -16,9 +16,10 @@ use rustls_pki_types::CertificateDer;
 use crate::problem::{ForbiddenCause, SbiError};
 
 pub use akma_sbi_client::tls::{
-    certs_from_pem, crypto_provider, key_from_pem, TlsSetupError, ALPN,
+    certs_from_pem, crls_from_pem, crypto_provider, key_from_pem, TlsSetupError, ALPN,
 };
 pub use akma_sbi_model::common::fields::is_uuid;
+use rustls_pki_types::CertificateRevocationListDer;
 
 /// A TLS server configuration (HTTP/2 and HTTP/1.1 by ALPN). With `client_ca_pem`, every
 /// client must present a certificate chaining to one of those CAs (mutual TLS).
@@ -26,6 +27,15 @@ pub fn server_config(
     cert_chain_pem: &[u8],
     key_pem: &[u8],
     client_ca_pem: Option<&[u8]>,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    build_server_config(cert_chain_pem, key_pem, client_ca_pem, Vec::new())
+}
+
+fn build_server_config(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+    client_ca_pem: Option<&[u8]>,
+    crls: Vec<CertificateRevocationListDer<'static>>,
 ) -> Result<Arc<ServerConfig>, TlsSetupError> {
     let chain = certs_from_pem(cert_chain_pem, "server certificate")?;
     let key = key_from_pem(key_pem)?;
@@ -38,8 +48,11 @@ pub fn server_config(
             for c in certs_from_pem(ca, "client CA")? {
                 roots.add(c)?;
             }
-            let verifier =
-                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider).build()?;
+            // With CRLs, the revocation status of every certificate of the client's chain
+            // below the trust anchor must be known (fail closed): a CRL from each issuing CA.
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .with_crls(crls)
+                .build()?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
@@ -56,6 +69,18 @@ pub fn mtls_server_config(
     client_ca_pem: &[u8],
 ) -> Result<Arc<ServerConfig>, TlsSetupError> {
     server_config(cert_chain_pem, key_pem, Some(client_ca_pem))
+}
+
+/// [`mtls_server_config`] that also refuses client certificates revoked by `crls` (PEM
+/// `X509 CRL` blocks, [`crls_from_pem`]): the status of each certificate of the client's
+/// chain below the trust anchor must be known, so a CRL from every issuing CA is needed.
+pub fn mtls_server_config_with_crls(
+    cert_chain_pem: &[u8],
+    key_pem: &[u8],
+    client_ca_pem: &[u8],
+    crls: Vec<CertificateRevocationListDer<'static>>,
+) -> Result<Arc<ServerConfig>, TlsSetupError> {
+    build_server_config(cert_chain_pem, key_pem, Some(client_ca_pem), crls)
 }
 
 /// Who is on the other end of a mutually authenticated connection, from the leaf

@@ -31,7 +31,7 @@ fn bench_auth_runs_reports_every_hop_and_checks_keys() {
         let f = fields(&stdout, phase);
         let rate: f64 = f[0].parse().unwrap();
         assert!(rate > 0.0, "{phase}: {f:?}");
-        assert_eq!(f[3], "0", "failures in {phase}: {f:?}");
+        assert_eq!(f[3], "0", "failures in {phase}: {f:?}\n{stdout}");
         assert_eq!(f[4], "|");
         assert_eq!(f.len(), 10, "{phase}: {f:?}");
         for cpu in &f[5..] {
