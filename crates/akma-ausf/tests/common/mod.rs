@@ -281,6 +281,7 @@ pub async fn start_prod_peers(
         ),
     )
     .unwrap();
+    private(&dir.join("udm.toml"));
     let udm = akma_udm::server::start(
         akma_udm::server::resolve(&akma_udm::server::UdmArgs {
             host: akma_udm::server::HostArgs {
@@ -304,6 +305,7 @@ pub async fn start_prod_peers(
         ),
     )
     .unwrap();
+    private(&dir.join("aanf.toml"));
     let aanf = akma_aanf::server::start(
         akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
             host: akma_aanf::server::HostArgs {
@@ -359,3 +361,9 @@ key = "ausf-client.key"
 udm_token_file = "udm-token.jwt"
 aanf_token_file = "aanf-token.jwt"
 "#;
+
+/// Mode 0600: a config file holding `kek` open to group or others is refused (issue 9 #13).
+pub fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
