@@ -19,7 +19,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -244,7 +244,6 @@ async fn drive<C>(
     C::Error: std::fmt::Display,
 {
     tokio::pin!(conn);
-    let mut idle = activity.subscribe();
     let mut hard_deadline: Option<Instant> = None;
     let mut stopping = false;
     loop {
@@ -255,7 +254,7 @@ async fn drive<C>(
                 }
                 return;
             }
-            () = idle_for(&mut idle, limits.idle_timeout), if !stopping => {
+            () = idle_for(activity, limits.idle_timeout), if !stopping => {
                 stats.idle_closed();
                 tracing::debug!(%remote, "closing an idle connection");
                 conn.as_mut().graceful_shutdown();
@@ -283,54 +282,76 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// Requests in flight on one connection, and since when there have been none.
+/// Requests in flight on one connection, and since when there have been none. Plain
+/// atomics, so a request's start and end cost two atomic operations and wake nothing; the
+/// connection's idle watcher ([`idle_for`]) reads them on its own timer.
 #[derive(Clone)]
-struct Activity(Arc<watch::Sender<(usize, Instant)>>);
+struct Activity(Arc<ActivityState>);
+
+struct ActivityState {
+    /// The connection's start; `idle_since_ns` counts from it.
+    base: Instant,
+    active: AtomicUsize,
+    idle_since_ns: AtomicU64,
+}
 
 impl Activity {
     fn new(now: Instant) -> Self {
-        Self(Arc::new(watch::Sender::new((0, now))))
+        Self(Arc::new(ActivityState {
+            base: now,
+            active: AtomicUsize::new(0),
+            idle_since_ns: AtomicU64::new(0),
+        }))
+    }
+
+    fn stamp(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.0.base).as_nanos()).unwrap_or(u64::MAX)
     }
 
     fn reset(&self, now: Instant) {
-        self.0.send_modify(|s| s.1 = now);
-    }
-
-    fn subscribe(&self) -> watch::Receiver<(usize, Instant)> {
-        self.0.subscribe()
+        self.0
+            .idle_since_ns
+            .store(self.stamp(now), Ordering::Release);
     }
 
     fn begin(&self) -> InFlight {
-        self.0.send_modify(|s| s.0 += 1);
-        InFlight(self.0.clone())
+        self.0.active.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+
+    /// Since when no request has been in flight, or `None` while one is.
+    fn idle_since(&self) -> Option<Instant> {
+        if self.0.active.load(Ordering::Acquire) != 0 {
+            return None;
+        }
+        let ns = self.0.idle_since_ns.load(Ordering::Acquire);
+        Some(self.0.base + Duration::from_nanos(ns))
     }
 }
 
 /// One request in flight; counted down when dropped.
-struct InFlight(Arc<watch::Sender<(usize, Instant)>>);
+struct InFlight(Activity);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.send_modify(|s| {
-            s.0 = s.0.saturating_sub(1);
-            if s.0 == 0 {
-                s.1 = Instant::now();
-            }
-        });
+        // The time first, then the count: whoever takes the count to zero has stored a
+        // time no earlier than its own end, so the watcher never sees zero with a stale time.
+        let now = self.0.stamp(Instant::now());
+        self.0 .0.idle_since_ns.fetch_max(now, Ordering::AcqRel);
+        self.0 .0.active.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// Resolves once no request has been in flight for `timeout`.
-async fn idle_for(rx: &mut watch::Receiver<(usize, Instant)>, timeout: Duration) {
+/// Resolves once no request has been in flight for `timeout`. While requests are in
+/// flight it looks again every quarter of `timeout` (at least every 10 ms), so an idle
+/// connection is closed between `timeout` and 1.25 × `timeout` after its last request.
+async fn idle_for(activity: &Activity, timeout: Duration) {
+    let tick = (timeout / 4).max(Duration::from_millis(10));
     loop {
-        let (active, since) = *rx.borrow_and_update();
-        if active == 0 {
-            tokio::select! {
-                () = tokio::time::sleep_until(since + timeout) => return,
-                r = rx.changed() => if r.is_err() { std::future::pending::<()>().await },
-            }
-        } else if rx.changed().await.is_err() {
-            std::future::pending::<()>().await;
+        match activity.idle_since() {
+            Some(since) if Instant::now() >= since + timeout => return,
+            Some(since) => tokio::time::sleep_until(since + timeout).await,
+            None => tokio::time::sleep(tick).await,
         }
     }
 }
