@@ -1,0 +1,16 @@
+//! # akma-ua
+//!
+//! The Ua* protocols between a UE and an AF over TLS with K_AF as a pre-shared key
+//! (TS 33.535 Annex B, TS 24.109 Annex K, `spec/conventions.md` "Ua* profiles"), both sides.
+//!
+//! | Module | Holds |
+//! |---|---|
+//! | [`wire`] | sans-I/O reader of the plaintext TLS handshake: the ClientHello (SNI, PSK identities, key exchange modes, early data), the TLS 1.2 ClientKeyExchange PSK identity, the ServerHello's suite |
+//! | [`profile`] | the PSK identity form, the Ua* protocol id of a connection, the suites allowed |
+//! | [`server`] | the AF side: an acceptor that fetches K_AF without blocking a runtime thread |
+//! | [`client`] | the UE side: a connector that asks the UE's AKMA API for the current keys at every connection |
+//! | `ffi` | the one OpenSSL call rust-openssl does not bind (the TLS 1.2 identity hint) |
+#![warn(missing_docs)]
+
+pub mod wire;
+pub mod keys;
