@@ -12,5 +12,13 @@
 //! | `ffi` | the one OpenSSL call rust-openssl does not bind (the TLS 1.2 identity hint) |
 #![warn(missing_docs)]
 
-pub mod wire;
+pub mod client;
 pub mod keys;
+pub mod profile;
+pub mod server;
+pub mod wire;
+
+mod ffi;
+mod gate;
+
+pub use gate::Gate;
