@@ -6,7 +6,15 @@
 //! | Module | Holds |
 //! |---|---|
 //! | [`keys`] | the K_AF client of the AAnF, with a bounded cache and one request per missing key |
+//! | [`serve`] | HTTP (axum) over Ua* TLS-PSK, the authenticated peer in each request, K_AF expiry enforced |
+//! | [`app`] | `akma af`, the sample AF: settings, production config, `GET /` |
+//! | [`metrics`] | sessions accepted, refused by reason, closed at expiry |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod keys;
+pub mod metrics;
+pub mod serve;
+
+pub use serve::{serve, serve_with, AkmaPeer, AkmaUser, ServeOptions};

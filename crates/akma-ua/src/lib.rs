@@ -9,10 +9,12 @@
 //! | [`profile`] | the PSK identity form, the Ua* protocol id of a connection, the suites allowed |
 //! | [`server`] | the AF side: an acceptor that fetches K_AF without blocking a runtime thread |
 //! | [`client`] | the UE side: a connector that asks the UE's AKMA API for the current keys at every connection |
+//! | [`http`] | one HTTP/1.1 or HTTP/2 request over an established stream (UE side) |
 //! | `ffi` | the one OpenSSL call rust-openssl does not bind (the TLS 1.2 identity hint) |
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod http;
 pub mod keys;
 pub mod profile;
 pub mod server;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod bench_auth;
 mod bench_flood;
+mod connect;
 mod demo;
 mod derive;
 mod udm_cmd;
@@ -31,6 +32,9 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535), or re-seal its store.
     Aanf(akma_aanf::cli::AanfCommand),
+    /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
+    /// `GET /` names the authenticated user.
+    Af(akma_af::app::AfArgs),
     /// Run UDM, AUSF and AAnF in one process, authenticate a simulated UE, and show that the
     /// UE and the AAnF derive the same K_AF (fingerprints only). Finishes in seconds.
     Demo(demo::DemoArgs),
@@ -91,6 +95,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
+        Command::Af(args) => serve_blocking(akma_af::app::run(args)),
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),

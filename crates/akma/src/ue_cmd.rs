@@ -97,6 +97,16 @@ pub struct AuthenticateArgs {
     /// A static OAuth2 access token to send as Bearer.
     #[arg(long, env = "AKMA_UE_ACCESS_TOKEN")]
     token: Option<String>,
+    /// After the registration, open a Ua* TLS-PSK session to this AF (https://HOST:PORT/PATH)
+    /// and print its answer. The AF's FQDN (SNI and K_AF) is --af-fqdn, else the URL's host.
+    #[arg(long, value_name = "URL")]
+    connect: Option<String>,
+    /// With --connect: TLS 1.2 PSK (the Ua* id of the negotiated suite) instead of TLS 1.3.
+    #[arg(long = "tls1.2", requires = "connect")]
+    tls12: bool,
+    /// With --connect --tls1.2: offer only these OpenSSL cipher names (e.g. DHE-PSK-AES128-GCM-SHA256).
+    #[arg(long, requires = "tls12", value_name = "LIST")]
+    tls12_ciphers: Option<String>,
 }
 
 /// Bad input (exit status 2) or a failed run (exit status 1).
@@ -160,6 +170,12 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
     if a.repeat == 0 {
         return Err(usage("--repeat: at least 1".into()));
     }
+    let connect = a
+        .connect
+        .as_deref()
+        .map(|u| crate::connect::Target::parse(u, af.as_ref()))
+        .transpose()
+        .map_err(|e| usage(format!("--connect: {e}")))?;
 
     let client = build_client(&a)?;
     let amf = SimulatedAmf::new(client, &a.ausf, snn).with_identity(identity);
@@ -190,7 +206,21 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
         last = Some(report.outcome);
     }
     match last {
-        Some(Outcome::Registered) => Ok(()),
+        Some(Outcome::Registered) => match &connect {
+            None => Ok(()),
+            Some(t) => {
+                let version = if a.tls12 {
+                    akma_ua::profile::TlsVersion::Tls12
+                } else {
+                    akma_ua::profile::TlsVersion::Tls13
+                };
+                let out = crate::connect::connect(&api, t, version, a.tls12_ciphers.clone())
+                    .await
+                    .map_err(UeCmdError::Failed)?;
+                println!("{out}");
+                Ok(())
+            }
+        },
         Some(o) => Err(UeCmdError::Failed(format!(
             "the registration ended {}",
             akma_sim::outcome_name(&o)

@@ -1,0 +1,96 @@
+//! The UE application's connection step (`akma ue authenticate --connect`, `akma demo`): a
+//! Ua* TLS-PSK session to an AF with the keys NAS holds now, and one `GET`.
+
+use akma_core::ids::AfFqdn;
+use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, UaConnector};
+use akma_ua::profile::TlsVersion;
+use serde_json::json;
+
+/// Where to connect: the TCP address, the AF's FQDN and the path.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port` for TCP.
+    pub authority: String,
+    /// The AF's FQDN (SNI, K_AF).
+    pub fqdn: AfFqdn,
+    /// The request path.
+    pub path: String,
+}
+
+impl Target {
+    /// Parses `https://HOST[:PORT][/PATH]`; the FQDN is `fqdn` if given, else HOST (which
+    /// must then be a DNS name: an IP address cannot be an AF_ID).
+    pub fn parse(url: &str, fqdn: Option<&AfFqdn>) -> Result<Self, String> {
+        let rest = url
+            .strip_prefix("https://")
+            .ok_or_else(|| format!("{url:?}: expected https://HOST[:PORT]/PATH"))?;
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() {
+            return Err(format!("{url:?}: no host"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => {
+                let p: u16 = p.parse().map_err(|_| format!("{url:?}: bad port {p:?}"))?;
+                (h, p)
+            }
+            _ => (authority, 443),
+        };
+        let fqdn = match fqdn {
+            Some(f) => f.clone(),
+            None => AfFqdn::parse(host).map_err(|e| {
+                format!("{url:?}: the host is not an FQDN ({e}); give the AF's FQDN with --af-fqdn")
+            })?,
+        };
+        Ok(Self {
+            authority: format!("{host}:{port}"),
+            fqdn,
+            path: path.to_owned(),
+        })
+    }
+}
+
+/// Opens the session, sends `GET`, and returns one JSON line describing it; `Err` when the
+/// handshake fails or the AF does not answer 2xx.
+pub async fn connect(
+    keys: &dyn CurrentAkmaKeys,
+    t: &Target,
+    version: TlsVersion,
+    tls12_cipher_list: Option<String>,
+) -> Result<serde_json::Value, String> {
+    let connector = UaConnector::new(ConnectorConfig {
+        version,
+        tls12_cipher_list,
+        ..ConnectorConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let tcp = tokio::net::TcpStream::connect(&t.authority)
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", t.authority))?;
+    let _ = tcp.set_nodelay(true);
+    let (tls, info) = connector
+        .connect(keys, &t.fqdn, tcp)
+        .await
+        .map_err(|e| format!("Ua* session to {}: {e}", t.fqdn))?;
+    let h2 = info.alpn.as_deref() == Some(b"h2");
+    let answer = akma_ua::http::get(tls, h2, t.fqdn.as_str(), &t.path)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body: serde_json::Value = serde_json::from_slice(&answer.body)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&answer.body).into_owned().into());
+    let out = json!({
+        "connect": format!("https://{}{}", t.authority, t.path),
+        "afId": info.af_id.to_sbi_string(),
+        "aKid": info.a_kid.as_str(),
+        "tls": info.version.as_str(),
+        "alpn": info.alpn.as_deref().map(String::from_utf8_lossy),
+        "status": answer.status,
+        "body": body,
+    });
+    if !(200..300).contains(&answer.status) {
+        return Err(format!("the AF answered {}: {}", answer.status, out));
+    }
+    Ok(out)
+}
