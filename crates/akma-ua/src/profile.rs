@@ -191,7 +191,7 @@ mod tests {
         ));
         // An A-KID of 253 octets (a long NAI realm) is valid, but over OpenSSL's limit.
         let realm = format!(
-            "{}.example.org",
+            "{}.ddddddddddd.example.org",
             ["a".repeat(60), "b".repeat(60), "c".repeat(60)].join(".")
         );
         let long = format!("0.{}@{realm}", "A".repeat(43));
