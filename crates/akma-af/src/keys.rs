@@ -334,7 +334,7 @@ impl KeyClient {
                     first = false;
                 }
                 match st.flights.get(&key[..]) {
-                    Some(f) => Step::Wait(f.rx.clone()),
+                    Some(f) => Step::Wait(f.id, f.rx.clone()),
                     None => {
                         if st.flights.len() >= inner.config.max_in_flight {
                             tracing::debug!(
@@ -360,7 +360,7 @@ impl KeyClient {
                 }
             };
             match step {
-                Step::Wait(mut rx) => {
+                Step::Wait(id, mut rx) => {
                     match tokio::time::timeout_at(deadline, rx.wait_for(Option::is_some)).await {
                         Err(_) => return Err(inner.timeout_refusal()),
                         Ok(Ok(v)) => {
@@ -370,8 +370,10 @@ impl KeyClient {
                                 return r;
                             }
                         }
-                        // The leader was dropped mid-flight: look again.
-                        Ok(Err(_)) => {}
+                        // The leader was dropped mid-flight: look again. (Its guard has
+                        // ended the flight; ending it here too keeps a waiter from spinning
+                        // on a closed channel should a guard ever not run.)
+                        Ok(Err(_)) => inner.lock().end_flight(&key, id),
                     }
                 }
                 Step::Lead(guard) => {
@@ -396,8 +398,8 @@ impl KeySource for KeyClient {
 }
 
 enum Step<'a> {
-    /// Another caller is fetching: wait for its result.
-    Wait(watch::Receiver<Option<Outcome>>),
+    /// Another caller is fetching (flight id, channel): wait for its result.
+    Wait(u64, watch::Receiver<Option<Outcome>>),
     /// This caller fetches.
     Lead(FlightGuard<'a>),
 }
