@@ -56,7 +56,7 @@
 //!
 //! Each fetch that ends in a refusal is logged once (by the leader): `info` for an unknown
 //! A-KID, `warn` otherwise, with the reason, the AF_ID and `a_kid` as an
-//! [`IdRef`](akma_core::logref::IdRef) (identities never in clear, keys never). `Busy` is
+//! [`IdRef`] (identities never in clear, keys never). `Busy` is
 //! logged at `debug` only (it comes in floods; the refusal counter shows it).
 //!
 //! # Figures
