@@ -38,5 +38,7 @@ pub use limits::{ServeLimits, ServeStats};
 pub use problem::{
     ApiCause, ForbiddenCause, InvalidParam, ProblemDetails, SbiError, MAX_BODY_BYTES,
 };
-pub use server::{dev_listen_guard, serve, serve_with, with_sbi_fallbacks, TransportInfo};
+pub use server::{
+    dev_listen_guard, flow_path, serve, serve_with, with_sbi_fallbacks, TransportInfo, FLOW_TARGET,
+};
 pub use tls::PeerIdentity;

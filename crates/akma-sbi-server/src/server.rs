@@ -523,6 +523,12 @@ fn request_service(
                 })
             }
         };
+        // The message-flow trace (`akma demo`): off unless a subscriber enables FLOW_TARGET.
+        let flow = tracing::enabled!(target: FLOW_TARGET, tracing::Level::TRACE)
+            .then(|| (req.method().clone(), flow_path(req.uri().path())));
+        if let Some((method, path)) = &flow {
+            tracing::trace!(target: FLOW_TARGET, kind = "sbi_request", %method, path = %path, "SBI request");
+        }
         let ext = req.extensions_mut();
         ext.insert(ConnectInfo(remote));
         ext.insert(transport.clone());
@@ -534,6 +540,9 @@ fn request_service(
         async move {
             let _in_flight = in_flight;
             let resp = answer.await?;
+            if let Some((method, path)) = &flow {
+                tracing::trace!(target: FLOW_TARGET, kind = "sbi_response", %method, path = %path, status = resp.status().as_u16(), "SBI response");
+            }
             if let Some(state) = body_state {
                 if state.timed_out.load(Ordering::Relaxed) {
                     stats.body_timed_out();
@@ -547,6 +556,35 @@ fn request_service(
             Ok(resp)
         }
     })
+}
+
+/// The `tracing` target of the message-flow trace: one TRACE event per SBI request and
+/// response (`kind`, `method`, `path`, `status`), and in `akma-sim` per NAS message. Off
+/// unless a subscriber enables it (`akma demo` does, to print the flow).
+pub const FLOW_TARGET: &str = "akma_flow";
+
+/// A request path for the flow trace, with every segment that may be an identity (SUPI,
+/// SUCI, GPSI, NAI, long ids) replaced by `{id}`, so that the trace never carries one.
+pub fn flow_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            let id_like = [
+                "imsi-", "suci-", "nai-", "msisdn-", "extid-", "gli-", "gci-",
+            ]
+            .iter()
+            .any(|p| seg.starts_with(p))
+                || seg.contains('@')
+                || seg.contains('%')
+                || seg.len() > 24
+                || seg.bytes().filter(u8::is_ascii_digit).count() > 6;
+            if id_like {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Fallback for unknown paths: 404 `RESOURCE_URI_STRUCTURE_NOT_FOUND`.
@@ -600,6 +638,26 @@ pub fn dev_listen_guard(addr: SocketAddr) -> Result<(), NonLoopbackError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flow_paths_carry_no_identity() {
+        assert_eq!(
+            flow_path("/nudm-ueau/v1/suci-0-001-01-0000-0-0-0000000001/security-information/generate-auth-data"),
+            "/nudm-ueau/v1/{id}/security-information/generate-auth-data"
+        );
+        assert_eq!(
+            flow_path("/nudm-ueau/v1/imsi-001010000000001/auth-events"),
+            "/nudm-ueau/v1/{id}/auth-events"
+        );
+        assert_eq!(
+            flow_path("/naanf-akma/v1/retrieve-applicationkey"),
+            "/naanf-akma/v1/retrieve-applicationkey"
+        );
+        assert_eq!(
+            flow_path("/nausf-auth/v1/ue-authentications/0c1b7a52-2a4e-4c1e-9d1a-5b7e2f3a0001/5g-aka-confirmation"),
+            "/nausf-auth/v1/ue-authentications/{id}/5g-aka-confirmation"
+        );
+    }
 
     #[test]
     fn dev_guard() {

@@ -185,6 +185,7 @@ impl SimulatedAmf {
             let identity = registration_identity(ue.usim(), self.identity)?;
             ue.start_registration(self.snn.clone(), identity)
         };
+        tracing::trace!(target: "akma_flow", kind = "nas_uplink", message = "Registration Request", "NAS uplink");
         let supi_or_suci =
             SupiOrSuci::parse(&request.identity).map_err(|e| AmfError::Protocol(e.to_string()))?;
         let ngksi = seaf::next_ngksi(request.ngksi);
@@ -247,12 +248,10 @@ impl SimulatedAmf {
 
             // TS 33.501 §6.1.3.2 step 5: AUTHENTICATION REQUEST to the UE.
             report.challenges.push((av.rand, av.autn));
-            let step = nas.deliver(&seaf::authentication_request(
-                ngksi,
-                &ABBA_DEFAULT,
-                av.rand,
-                av.autn,
-            ))?;
+            let step = deliver_traced(
+                nas,
+                &seaf::authentication_request(ngksi, &ABBA_DEFAULT, av.rand, av.autn),
+            )?;
             report.ue_events.push(step.event.clone());
             let uplink = step
                 .uplink
@@ -348,7 +347,7 @@ impl SimulatedAmf {
         report: &mut RegistrationReport,
         eap: Option<Vec<u8>>,
     ) -> Result<(), AmfError> {
-        let step = nas.deliver(&Message::AuthenticationReject { eap }.encode())?;
+        let step = deliver_traced(nas, &Message::AuthenticationReject { eap }.encode())?;
         report.ue_events.push(step.event);
         Ok(())
     }
@@ -376,7 +375,7 @@ impl SimulatedAmf {
                 return Ok(report);
             }
         };
-        let step = nas.deliver(&ctx.security_mode_command())?;
+        let step = deliver_traced(nas, &ctx.security_mode_command())?;
         report.ue_events.push(step.event.clone());
         let answer = step
             .uplink
@@ -415,7 +414,7 @@ impl SimulatedAmf {
                 eap: Some(request.clone()),
             }
             .encode();
-            let step = nas.deliver(&pdu)?;
+            let step = deliver_traced(nas, &pdu)?;
             report.ue_events.push(step.event.clone());
             let Some(uplink) = step.uplink else {
                 return Err(AmfError::Protocol(
@@ -454,7 +453,7 @@ impl SimulatedAmf {
                         eap: answer.eap_payload.clone().unwrap_or_default(),
                         abba: Some(ABBA_DEFAULT.to_vec()),
                     };
-                    let step = nas.deliver(&result.encode())?;
+                    let step = deliver_traced(nas, &result.encode())?;
                     report.ue_events.push(step.event);
                     return self.security_mode(nas, faults, report, &k_seaf, &supi, ngksi, caps);
                 }
@@ -491,4 +490,46 @@ fn auth_type_str(t: &AuthType) -> String {
         AuthType::EapTtls => "EAP_TTLS".into(),
         AuthType::Other(s) => s.clone(),
     }
+}
+
+/// The name of a NAS PDU for the flow trace (`akma demo`).
+fn nas_name(pdu: &[u8]) -> &'static str {
+    use akma_ue::nas::{decode_pdu, Received};
+    let plain = match decode_pdu(pdu) {
+        Ok(Received::Plain(m)) => m,
+        Ok(Received::Protected(p)) => match Message::decode(&p.plain) {
+            Ok(m) => m,
+            Err(_) => return "protected NAS message",
+        },
+        Err(_) => return "NAS message",
+    };
+    match plain {
+        Message::AuthenticationRequest { .. } => "Authentication Request",
+        Message::AuthenticationResponse { .. } => "Authentication Response",
+        Message::AuthenticationResult { .. } => "Authentication Result",
+        Message::AuthenticationReject { .. } => "Authentication Reject",
+        Message::AuthenticationFailure { .. } => "Authentication Failure",
+        Message::SecurityModeCommand { .. } => "Security Mode Command",
+        Message::SecurityModeComplete => "Security Mode Complete",
+        Message::SecurityModeReject { .. } => "Security Mode Reject",
+        #[allow(unreachable_patterns)]
+        _ => "NAS message",
+    }
+}
+
+/// Delivers a downlink PDU to the UE, with a flow-trace event for it and for the answer
+/// (target `akma_flow`, off unless a subscriber enables it).
+fn deliver_traced(nas: &NasLayer, pdu: &[u8]) -> Result<akma_ue::ue::UeStep, UeError> {
+    const FLOW: &str = "akma_flow";
+    let on = tracing::enabled!(target: FLOW, tracing::Level::TRACE);
+    if on {
+        tracing::trace!(target: FLOW, kind = "nas_downlink", message = nas_name(pdu), "NAS downlink");
+    }
+    let step = nas.deliver(pdu)?;
+    if on {
+        if let Some(up) = &step.uplink {
+            tracing::trace!(target: FLOW, kind = "nas_uplink", message = nas_name(up), "NAS uplink");
+        }
+    }
+    Ok(step)
 }

@@ -77,8 +77,17 @@ pub async fn dev_udm(
 
 /// A development AAnF on a loopback port with its store (and development KEK) in `data`.
 pub async fn dev_aanf(data: PathBuf) -> Result<akma_aanf::server::Running, NetworkError> {
+    dev_aanf_with(data, None).await
+}
+
+/// A development AAnF as [`dev_aanf`], with a configuration file (e.g. an AF registry).
+pub async fn dev_aanf_with(
+    data: PathBuf,
+    config: Option<PathBuf>,
+) -> Result<akma_aanf::server::Running, NetworkError> {
     let args = akma_aanf::server::AanfArgs {
         host: akma_aanf::server::HostArgs {
+            config,
             dev: true,
             listen: Some(loopback().to_string()),
             data: Some(data),
@@ -99,6 +108,7 @@ pub struct NetworkBuilder {
     hn_keys: Vec<HomeNetworkKey>,
     subscribers: Vec<Subscriber>,
     ausf_toml: Option<String>,
+    aanf_toml: Option<String>,
     context_lifetime_secs: Option<u64>,
     mnc_len: Option<usize>,
     clock: Option<Clock>,
@@ -126,6 +136,13 @@ impl NetworkBuilder {
     /// Subscribers provisioned at the UDM before the AUSF starts.
     pub fn subscribers(mut self, subscribers: Vec<Subscriber>) -> Self {
         self.subscribers = subscribers;
+        self
+    }
+
+    /// The AAnF's configuration file (TOML, e.g. its `[[af]]` registry), written to
+    /// `<data>/aanf.toml`.
+    pub fn aanf_config_toml(mut self, toml: impl Into<String>) -> Self {
+        self.aanf_toml = Some(toml.into());
         self
     }
 
@@ -166,7 +183,18 @@ impl NetworkBuilder {
         };
         let d = dir.path().to_path_buf();
         let udm = dev_udm(d.join("udm"), self.hn_keys, self.subscribers).await?;
-        let aanf = match dev_aanf(d.join("aanf")).await {
+        let aanf_config = match self.aanf_toml {
+            Some(t) => {
+                let p = d.join("aanf.toml");
+                if let Err(e) = std::fs::write(&p, t) {
+                    let _ = udm.shutdown().await;
+                    return Err(NetworkError::DataDir(e));
+                }
+                Some(p)
+            }
+            None => None,
+        };
+        let aanf = match dev_aanf_with(d.join("aanf"), aanf_config).await {
             Ok(a) => a,
             Err(e) => {
                 let _ = udm.shutdown().await;

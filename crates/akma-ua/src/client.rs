@@ -14,7 +14,7 @@ use akma_core::akma::{derive_k_af, AfId};
 use akma_core::ids::{AKid, AfFqdn};
 use akma_core::keys::{KAf, KAkma};
 use openssl::ssl::{
-    Ssl, SslConnector, SslContext, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
@@ -145,7 +145,9 @@ impl UaConnector {
     pub fn new(config: ConnectorConfig) -> Result<Self, ConnectError> {
         let setup = |e: openssl::error::ErrorStack| ConnectError::Setup(e.to_string());
         let suites = profile::tls12_suites(config.allow_plain_psk);
-        let mut b = SslConnector::builder(SslMethod::tls_client()).map_err(setup)?;
+        // A bare context: SslConnector::builder would load the system CA store (tens of ms),
+        // which a PSK-only client never uses.
+        let mut b = SslContextBuilder::new(SslMethod::tls_client()).map_err(setup)?;
         let v = match config.version {
             TlsVersion::Tls13 => SslVersion::TLS1_3,
             TlsVersion::Tls12 => SslVersion::TLS1_2,
@@ -210,7 +212,7 @@ impl UaConnector {
             Ok(KAf::LEN)
         });
         Ok(Self {
-            ctx: b.build().into_context(),
+            ctx: b.build(),
             config: Arc::new(config),
             suites: Arc::new(suites),
         })

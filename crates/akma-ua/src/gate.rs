@@ -179,9 +179,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gate<S> {
                     this.server = None;
                 }
                 Ok(_) => {}
-                // Our own OpenSSL wrote it: a failure to read it is a bug, not the peer's.
+                // OpenSSL wrote something else first: an alert, when the handshake is refused
+                // before the ServerHello (no key, wrong SNI). Nothing more to learn.
                 Err(e) => {
-                    tracing::error!(error = %e, "cannot read the ServerHello OpenSSL wrote");
+                    tracing::debug!(error = %e, "no ServerHello in the server's first bytes");
                     this.server = None;
                 }
             }

@@ -73,6 +73,10 @@ pub enum DemoFault {
     /// TLS 1.3): the AAnF's K_AF differs from the UE's, and the comparison catches it.
     /// (K_AF is bound to AF_ID = FQDN ‖ Ua* protocol identifier, TS 33.535 Annex A.4.)
     KafMismatch,
+    /// After a re-authentication the UE's application uses a copy of the first A-KID and
+    /// K_AKMA instead of asking NAS: the AAnF no longer knows that A-KID (204), so the AF
+    /// refuses the TLS-PSK handshake.
+    StaleAKid,
 }
 
 /// Bad input is a usage error (exit 2), reported by clap with the argument's name.
@@ -106,7 +110,7 @@ impl Steps {
 }
 
 /// Runs the demo; `Err` carries the message for stderr (exit 1).
-pub async fn run(a: DemoArgs) -> Result<(), String> {
+pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
     let af_fqdn = a.af_fqdn.clone();
     // The UE derives K_AF for TLS 1.3 PSK (conventions.md's default Ua* protocol); the AF asks
     // for the same afId, unless the fault makes it ask for another protocol.
@@ -135,6 +139,11 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
     let core = NetworkBuilder::new()
         .data_dir(dir.path())
         .ausf_mnc_len(2)
+        // The AF may learn the SUPI (TS 33.535 §6.2: per the operator's policy for the AF).
+        .aanf_config_toml(format!(
+            "[[af]]\nfqdn = \"{}\"\nallow_supi = true\nua_protocols = [\"0100000007\", \"01000100aa\", \"01000100a8\"]\n",
+            af_fqdn.as_str()
+        ))
         .start()
         .await
         .map_err(|e| e.to_string())?;
@@ -146,11 +155,39 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
             core.udm.addr, core.ausf.addr, core.aanf.addr
         ),
     );
-    let result = demo_rounds(&a, &core, &af_fqdn, &af_id, &mut steps).await;
+    // The AF, inside the operator's network: Ua* TLS-PSK, K_AF from the AAnF.
+    let t = Instant::now();
+    let af_settings = akma_af::app::AfSettings {
+        dev: true,
+        listen: "127.0.0.1:0".parse().map_err(|e| format!("{e}"))?,
+        ops_listen: None,
+        fqdn: af_fqdn.clone(),
+        aanf: core.aanf_api_root(),
+        nf_instance_id: None,
+        tls12: true,
+        allow_plain_psk: false,
+        keys: akma_af::keys::KeyClientConfig::default(),
+        client: akma_nf_host::PeerClientConfig::default(),
+        log_format: akma_nf_host::LogFormat::Text,
+    };
+    let af = akma_af::app::start(&af_settings, akma_af::app::sample_router())
+        .await
+        .map_err(|e| format!("AF: {e}"))?;
+    steps.done(
+        "start the AF",
+        t.elapsed(),
+        format!("AF {} (TLS-PSK)", af.addr),
+    );
+    let result = demo_rounds(&a, &core, &af_fqdn, &af_id, af.addr, &mut steps).await;
     let stop = Instant::now();
+    let _ = af.shutdown().await;
     let _ = core.shutdown().await;
     drop(dir);
-    let rounds = result?;
+    let flow_rows = flow.rows();
+    if steps.text {
+        print_flow(&flow_rows);
+    }
+    let (rounds, session) = result?;
     steps.done("stop, remove the stores", stop.elapsed(), String::new());
 
     let first = &rounds[0];
@@ -163,7 +200,11 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
             "ueKafFingerprint": first.ue_fp,
             "aanfKafFingerprint": first.aanf_fp,
             "keysMatch": true,
+            "afSession": session,
             "steps": steps.log,
+            "flow": flow_rows.iter().map(|(ms, from, to, msg)| json!({
+                "ms": (ms * 10.0).round() / 10.0, "from": from, "to": to, "message": msg,
+            })).collect::<Vec<_>>(),
             "totalMs": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
         });
         if let Some(second) = rounds.get(1) {
@@ -190,7 +231,13 @@ pub async fn run(a: DemoArgs) -> Result<(), String> {
             );
         }
         println!(
-            "\nthe UE and the AAnF hold the same K_AF ({} ms in all)",
+            "AF session  {} {}, GET / answered {}",
+            session["tls"].as_str().unwrap_or("?"),
+            session["afId"].as_str().unwrap_or("?"),
+            session["body"]
+        );
+        println!(
+            "\nthe UE and the AAnF hold the same K_AF, and the AF served the UE over TLS-PSK ({} ms in all)",
             started.elapsed().as_millis()
         );
     }
@@ -202,8 +249,9 @@ async fn demo_rounds(
     core: &Network,
     af_fqdn: &AfFqdn,
     af_id: &AfId,
+    af_addr: std::net::SocketAddr,
     steps: &mut Steps,
-) -> Result<Vec<Round>, String> {
+) -> Result<(Vec<Round>, serde_json::Value), String> {
     // 2. The subscriber, as the operator provisions it.
     let t = Instant::now();
     let method = if a.eap_aka_prime {
@@ -232,7 +280,10 @@ async fn demo_rounds(
     let aanf = core.aanf_client().map_err(|e| format!("AF client: {e}"))?;
 
     let mut rounds: Vec<Round> = Vec::new();
-    let n = if a.reauth { 2 } else { 1 };
+    let stale_fault = a.fault == Some(DemoFault::StaleAKid);
+    let n = if a.reauth || stale_fault { 2 } else { 1 };
+    // The fault: a copy of the first pair, kept by the application instead of asking NAS.
+    let mut stale: Option<StaleKeys> = None;
     for i in 0..n {
         let again = if i == 0 { "" } else { " again" };
         let t = Instant::now();
@@ -317,6 +368,11 @@ async fn demo_rounds(
                 "204: no key, the context was replaced".into(),
             );
         }
+        if stale.is_none() {
+            stale = api
+                .current_akma_keys()
+                .map(|(a_kid, k_akma)| StaleKeys { a_kid, k_akma });
+        }
         rounds.push(Round {
             ue_fp: ue_kaf.fingerprint(),
             aanf_fp: aanf_kaf.fingerprint(),
@@ -324,7 +380,92 @@ async fn demo_rounds(
             auth_type,
         });
     }
-    Ok(rounds)
+    // The UE's application opens a TLS 1.3-PSK session to the AF and sends one request.
+    let target = crate::connect::Target {
+        authority: af_addr.to_string(),
+        fqdn: af_fqdn.clone(),
+        path: "/".into(),
+    };
+    let t = Instant::now();
+    let keys: &dyn akma_ua::client::CurrentAkmaKeys = match (&stale, stale_fault) {
+        (Some(s), true) => s,
+        _ => &api,
+    };
+    let a_kid_used = keys
+        .current()
+        .map(|(k, _)| k)
+        .ok_or("UE: no AKMA context")?;
+    ua_event(
+        "UE",
+        "AF",
+        "ClientHello (pre_shared_key 3GPP-AKMA<A-KID>, SNI, psk_dhe_ke)",
+    );
+    let session =
+        crate::connect::connect(keys, &target, akma_ua::profile::TlsVersion::Tls13, None).await;
+    let session = match session {
+        Ok(s) => s,
+        Err(e) if stale_fault => {
+            ua_event(
+                "AF",
+                "UE",
+                "handshake refused (alert): no K_AF for this A-KID",
+            );
+            return Err(format!(
+                "the AF refused the session: the UE's application used the A-KID {a_kid_used} of the replaced context \
+                 (a cached copy, not the current pair from NAS), which the AAnF no longer knows: {e}"
+            ));
+        }
+        Err(e) => return Err(format!("UE → AF: {e}")),
+    };
+    ua_event(
+        "AF",
+        "UE",
+        "ServerHello … Finished (PSK accepted); HTTP 200",
+    );
+    if session["body"]["user"] != SUPI {
+        return Err(format!(
+            "the AF named the user {} instead of {SUPI}",
+            session["body"]["user"]
+        ));
+    }
+    steps.done(
+        "UE opens a TLS 1.3-PSK session to the AF, GET /",
+        t.elapsed(),
+        format!(
+            "{} user {}",
+            session["tls"].as_str().unwrap_or("?"),
+            session["body"]["user"]
+        ),
+    );
+    Ok((rounds, session))
+}
+
+/// The UE application's copy of an old pair (the `stale-a-kid` fault).
+struct StaleKeys {
+    a_kid: AKid,
+    k_akma: akma_core::keys::KAkma,
+}
+
+impl akma_ua::client::CurrentAkmaKeys for StaleKeys {
+    fn current(&self) -> Option<(AKid, akma_core::keys::KAkma)> {
+        Some((self.a_kid.clone(), self.k_akma.clone()))
+    }
+}
+
+/// A Ua* step for the flow trace (the TLS messages the demo's UE and AF exchange).
+fn ua_event(from: &str, to: &str, message: &str) {
+    tracing::trace!(target: "akma_flow", kind = "ua", from, to, message, "Ua*");
+}
+
+/// Prints the flow: one line per message, with the time it was sent.
+fn print_flow(rows: &[(f64, &str, &str, String)]) {
+    if rows.is_empty() {
+        return;
+    }
+    println!("\nmessage flow (time since start)");
+    for (ms, from, to, msg) in rows {
+        println!("  {ms:>8.1} ms  {from:>8} → {to:<8}  {msg}");
+    }
 }
 
 fn ue_k_af(api: &AkmaApi, af: &AfFqdn) -> Result<(AKid, KAf), String> {

@@ -12,6 +12,7 @@ mod bench_flood;
 mod connect;
 mod demo;
 mod derive;
+mod flow;
 mod udm_cmd;
 mod ue_cmd;
 
@@ -74,14 +75,16 @@ fn main() -> ExitCode {
             // Quiet by default so that the steps are readable; RUST_LOG overrides.
             // (The development-mode notices about generated key files in the demo's temporary
             // directory are left out.)
-            if let Err(e) = akma_nf_host::logging::init(
-                akma_nf_host::LogFormat::Text,
-                "warn,akma_aanf::server=error,akma_udm::server=error,akma_nf_host::kek=error",
+            let flow = match flow::install(
+                "warn,akma_aanf::server=error,akma_udm::server=error,akma_nf_host::kek=error,akma_af=error",
             ) {
-                eprintln!("akma: error: {e}");
-                return ExitCode::FAILURE;
-            }
-            serve_blocking(demo::run(args))
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!("akma: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            serve_blocking(demo::run(args, flow))
         }
         // Each NF initialises its logging from its flags and file.
         Command::Aanf(cmd) => match cmd.action {

@@ -59,8 +59,60 @@ fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
     assert_eq!(field("afId"), "app.example.com;ua=0100000007");
     assert_a_kid(&field("A-KID"));
     assert!(
-        out.contains("the UE and the AAnF hold the same K_AF"),
+        out.contains(
+            "the UE and the AAnF hold the same K_AF, and the AF served the UE over TLS-PSK"
+        ),
         "{out}"
+    );
+    // The AF named the user the AAnF's answer allowed (its registry lets it see the SUPI).
+    let session = field("AF session");
+    assert!(
+        session.starts_with("TLSv1.3 app.example.com;ua=0100000007, GET / answered {"),
+        "{session}"
+    );
+    assert!(
+        session.contains(r#""user":"imsi-901700000021309""#),
+        "{session}"
+    );
+    // The flow: every message between the six parties, in order, each with a time.
+    let flow: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("message flow"))
+        .skip(1)
+        .take_while(|l| l.contains(" ms "))
+        .collect();
+    let order = [
+        "UE → AMF/SEAF  Registration Request",
+        "AMF/SEAF → AUSF      Nausf_UEAuthentication_Authenticate",
+        "AUSF → UDM       Nudm_UEAU_Get",
+        "AMF/SEAF → UE        Authentication Request",
+        "UE → AMF/SEAF  Authentication Response",
+        "AUSF → AAnF      Naanf_AKMA_AnchorKey_Register",
+        "AAnF → AUSF      200 Naanf_AKMA_AnchorKey_Register",
+        "AMF/SEAF → UE        Security Mode Command",
+        "UE → AF        ClientHello",
+        "AF → AAnF      Naanf_AKMA_ApplicationKey_Get",
+        "AAnF → AF        200 Naanf_AKMA_ApplicationKey_Get",
+        "AF → UE        ServerHello",
+    ];
+    let mut at = 0;
+    for want in order {
+        let i = flow[at..]
+            .iter()
+            .position(|l| l.contains(want))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {want:?} after line {at} in the flow:\n{}",
+                    flow.join("\n")
+                )
+            });
+        at += i + 1;
+    }
+    // No identity in the flow: paths carry {id}.
+    assert!(
+        !flow.iter().any(|l| l.contains("imsi-")),
+        "{}",
+        flow.join("\n")
     );
     // Quiet by default: no log lines, and never a key.
     assert!(err.is_empty(), "stderr: {err}");
@@ -81,6 +133,18 @@ fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
         };
         assert_eq!(v["authType"], expect_type);
         assert_eq!(v["keysMatch"], true);
+        assert_eq!(v["afSession"]["body"]["user"], "imsi-901700000021309");
+        assert_eq!(v["afSession"]["tls"], "TLSv1.3");
+        let parties: std::collections::BTreeSet<&str> = v["flow"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|e| [e["from"].as_str().unwrap(), e["to"].as_str().unwrap()])
+            .collect();
+        assert_eq!(
+            parties.into_iter().collect::<Vec<_>>(),
+            ["AAnF", "AF", "AMF/SEAF", "AUSF", "UDM", "UE"]
+        );
         assert_eq!(v["ueKafFingerprint"], v["aanfKafFingerprint"]);
         assert!(fingerprint_ok(v["ueKafFingerprint"].as_str().unwrap()));
         let first = v["aKid"].as_str().unwrap();
@@ -129,6 +193,22 @@ fn demo_exits_1_when_a_step_goes_wrong() {
     assert_ne!(fps[0], fps[1], "{err}");
     assert!(out.contains("afId app.example.com;ua=01000100a8"), "{out}");
     assert!(!out.contains("the same K_AF"), "{out}");
+
+    // The application uses a copy of the old A-KID after a re-authentication: the AF refuses.
+    let (code, out, err) = demo(&["--fault", "stale-a-kid"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.starts_with(
+            "akma: error: the AF refused the session: the UE's application used the A-KID 0."
+        ),
+        "{err}"
+    );
+    assert!(err.contains("handshake"), "{err}");
+    assert!(
+        out.contains("AAnF → AF        204 Naanf_AKMA_ApplicationKey_Get"),
+        "{out}"
+    );
+    assert!(!out.contains("AF session"), "{out}");
 
     let (code, out, err) = demo(&["--fault", "wrong-res-star", "--json"]);
     assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
