@@ -18,3 +18,9 @@ pub mod metrics;
 pub mod serve;
 
 pub use serve::{serve, serve_with, AkmaPeer, AkmaUser, ServeOptions};
+
+// What an application needs, from one crate.
+pub use akma_core::ids::AfFqdn;
+pub use akma_sbi_client::client::{NaanfClient, SbiClient};
+pub use akma_ua::server::{AcceptorConfig, UaAcceptor};
+pub use keys::{KeyClient, KeyClientConfig};
