@@ -161,7 +161,9 @@ pub enum WireError {
     },
     /// A record of a defined type where the handshake allows none (e.g. application data from
     /// the server before its ServerHello).
-    #[error("a record of content type {content_type} where the handshake allows none (RFC 8446 §5)")]
+    #[error(
+        "a record of content type {content_type} where the handshake allows none (RFC 8446 §5)"
+    )]
     UnexpectedRecord {
         /// The content type byte received.
         content_type: u8,
@@ -209,7 +211,9 @@ pub enum WireError {
     #[error("extension {0} appears twice in one hello (RFC 8446 §4.2: illegal_parameter)")]
     DuplicateExtension(u16),
     /// An extension after `pre_shared_key` in a ClientHello (RFC 8446 §4.2.11).
-    #[error("the pre_shared_key extension is not the last one of the ClientHello (RFC 8446 §4.2.11)")]
+    #[error(
+        "the pre_shared_key extension is not the last one of the ClientHello (RFC 8446 §4.2.11)"
+    )]
     PskNotLast,
     /// A second HelloRetryRequest on one connection (RFC 8446 §4.1.4).
     #[error("a second HelloRetryRequest on one connection (RFC 8446 §4.1.4)")]

@@ -63,7 +63,12 @@ fn akma_exts() -> Vec<Vec<u8>> {
     ]
 }
 
-fn hello_body_with(session_id: &[u8], suites: &[u8], comp: &[u8], exts: Option<&[Vec<u8>]>) -> Vec<u8> {
+fn hello_body_with(
+    session_id: &[u8],
+    suites: &[u8],
+    comp: &[u8],
+    exts: Option<&[Vec<u8>]>,
+) -> Vec<u8> {
     let mut b = vec![0x03, 0x03];
     b.extend([0x11; 32]);
     b.extend(v8(session_id));
@@ -163,7 +168,10 @@ fn several_identities_modes_and_early_data() {
         psk_ext(&[b"a", b"bb", b"ccc"], 3),
     ];
     let h = one_hello(&client_hello_record(&exts));
-    assert_eq!(h.psk_identities, vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]);
+    assert_eq!(
+        h.psk_identities,
+        vec![b"a".to_vec(), b"bb".to_vec(), b"ccc".to_vec()]
+    );
     assert_eq!(h.psk_key_exchange_modes, vec![0, 1]);
     assert!(h.early_data);
     let only_ke = one_hello(&client_hello_record(&[modes(&[0]), psk_ext(&[b"a"], 1)]));
@@ -184,22 +192,49 @@ fn unknown_extensions_and_sni_name_types_are_skipped() {
 #[test]
 fn record_and_handshake_errors() {
     // An HTTP request, and an SSL 2.0 hello.
-    assert_eq!(client_err(b"GET / HTTP/1.1\r\n"), WireError::NotHandshake { content_type: b'G' });
-    assert_eq!(client_err(&[0x80, 0x2e, 0x01]), WireError::NotHandshake { content_type: 0x80 });
-    assert_eq!(client_err(&[21, 3, 3, 0, 2, 2, 40]), WireError::NotHandshake { content_type: 21 });
-    assert_eq!(client_err(&[22, 2, 0, 0, 1]), WireError::BadRecordVersion(0x0200));
-    assert_eq!(client_err(&[22, 3, 5, 0, 1]), WireError::BadRecordVersion(0x0305));
-    assert_eq!(client_err(&[22, 3, 1, 0x40, 0x01]), WireError::RecordTooLong(16_385));
-    assert_eq!(client_err(&[22, 3, 1, 0, 0]), WireError::EmptyRecord { content_type: 22 });
+    assert_eq!(
+        client_err(b"GET / HTTP/1.1\r\n"),
+        WireError::NotHandshake { content_type: b'G' }
+    );
+    assert_eq!(
+        client_err(&[0x80, 0x2e, 0x01]),
+        WireError::NotHandshake { content_type: 0x80 }
+    );
+    assert_eq!(
+        client_err(&[21, 3, 3, 0, 2, 2, 40]),
+        WireError::NotHandshake { content_type: 21 }
+    );
+    assert_eq!(
+        client_err(&[22, 2, 0, 0, 1]),
+        WireError::BadRecordVersion(0x0200)
+    );
+    assert_eq!(
+        client_err(&[22, 3, 5, 0, 1]),
+        WireError::BadRecordVersion(0x0305)
+    );
+    assert_eq!(
+        client_err(&[22, 3, 1, 0x40, 0x01]),
+        WireError::RecordTooLong(16_385)
+    );
+    assert_eq!(
+        client_err(&[22, 3, 1, 0, 0]),
+        WireError::EmptyRecord { content_type: 22 }
+    );
     // 0x010001 = 65537 bytes.
-    assert_eq!(client_err(&[22, 3, 1, 0, 4, 1, 1, 0, 1]), WireError::TooLarge(65_537));
+    assert_eq!(
+        client_err(&[22, 3, 1, 0, 4, 1, 1, 0, 1]),
+        WireError::TooLarge(65_537)
+    );
     assert_eq!(
         client_err(&record(22, &handshake(2, &[0; 40]))),
         WireError::UnexpectedMessage { msg_type: 2 }
     );
     let mut bytes = client_hello_record(&akma_exts());
     bytes.extend(record(24, &[1, 0, 0]));
-    assert_eq!(client_err(&bytes), WireError::UnknownContentType { content_type: 24 });
+    assert_eq!(
+        client_err(&bytes),
+        WireError::UnknownContentType { content_type: 24 }
+    );
 }
 
 #[test]
@@ -210,17 +245,26 @@ fn the_record_bound_is_inclusive_and_the_message_bound_too() {
     exts.insert(0, ext(0x7777, &vec![0; 16_384 - fixed - 4]));
     let hs = handshake(1, &hello_body(&exts));
     assert_eq!(hs.len(), 16_384);
-    assert_eq!(one_hello(&record(22, &hs)).psk_identities, vec![ID.to_vec()]);
+    assert_eq!(
+        one_hello(&record(22, &hs)).psk_identities,
+        vec![ID.to_vec()]
+    );
 
     // A body of exactly MAX_HANDSHAKE_MESSAGE over five records.
     let mut exts = akma_exts();
     let fixed = hello_body(&exts).len();
     exts.insert(0, ext(0x7777, &vec![0; 30_000]));
-    exts.insert(1, ext(0x7778, &vec![0; MAX_HANDSHAKE_MESSAGE - fixed - 30_008]));
+    exts.insert(
+        1,
+        ext(0x7778, &vec![0; MAX_HANDSHAKE_MESSAGE - fixed - 30_008]),
+    );
     let body = hello_body_with(&[0x22; 32], &[0x13, 0x01, 0x13, 0x02], &[0], Some(&exts));
     assert_eq!(body.len(), MAX_HANDSHAKE_MESSAGE);
     let bytes = records(22, &handshake(1, &body), 16_384);
-    assert_eq!(one_hello(&bytes).server_name.as_deref(), Some("app.example.com"));
+    assert_eq!(
+        one_hello(&bytes).server_name.as_deref(),
+        Some("app.example.com")
+    );
 }
 
 #[test]
@@ -298,11 +342,14 @@ fn pre_shared_key_errors() {
     let id = [v16(ID), 0u32.to_be_bytes().to_vec()].concat();
     assert!(e([v16(&[]), one_binder.clone()].concat()).contains("no identity"));
     assert!(e([v16(&[0, 0, 0, 0, 0, 0]), one_binder.clone()].concat()).contains("empty identity"));
-    assert!(e([v16(&id[..id.len() - 1]), one_binder.clone()].concat()).contains("obfuscated_ticket_age"));
+    assert!(e([v16(&id[..id.len() - 1]), one_binder.clone()].concat())
+        .contains("obfuscated_ticket_age"));
     assert!(e(v16(&id)).contains("truncated binders"));
     assert!(e([v16(&id), v16(&[])].concat()).contains("one binder per identity"));
-    assert!(e([v16(&id), v16(&[v8(&[1; 32]), v8(&[2; 32])].concat())].concat())
-        .contains("one binder per identity"));
+    assert!(
+        e([v16(&id), v16(&[v8(&[1; 32]), v8(&[2; 32])].concat())].concat())
+            .contains("one binder per identity")
+    );
     assert!(e([v16(&id), v16(&v8(&[1; 31]))].concat()).contains("shorter than 32"));
     assert!(e([v16(&id), v16(&[40, 1, 2])].concat()).contains("truncated binder"));
     assert!(e([v16(&id), one_binder, vec![0]].concat()).contains("after the binders"));
@@ -316,7 +363,10 @@ fn tls12_flight_reports_the_key_exchange_identity() {
     // CertificateVerify in the next, then an alert, then ChangeCipherSpec and garbage.
     let mut cke = v16(ID);
     cke.extend(v16(&[5; 256]));
-    bytes.extend(record(22, &[handshake(11, &[0, 0, 0]), handshake(16, &cke)].concat()));
+    bytes.extend(record(
+        22,
+        &[handshake(11, &[0, 0, 0]), handshake(16, &cke)].concat(),
+    ));
     bytes.extend(record(22, &handshake(15, &[4, 1, 0, 0])));
     bytes.extend(record(21, &[1, 0]));
     bytes.extend(record(20, &[1]));
@@ -344,27 +394,47 @@ fn tls12_message_order() {
     let cert = handshake(11, &[0, 0, 0]);
     let cv = handshake(15, &[0, 0]);
     let unexpected = |t| WireError::UnexpectedMessage { msg_type: t };
-    assert_eq!(client_err(&with(&[cke.clone(), cke.clone()])), unexpected(16));
-    assert_eq!(client_err(&with(&[cke.clone(), cert.clone()])), unexpected(11));
-    assert_eq!(client_err(&with(&[cv.clone()])), unexpected(15));
-    assert_eq!(client_err(&with(&[cke.clone(), cv.clone()])), unexpected(15));
-    assert_eq!(client_err(&with(&[handshake(20, &[0; 12])])), unexpected(20));
+    assert_eq!(
+        client_err(&with(&[cke.clone(), cke.clone()])),
+        unexpected(16)
+    );
+    assert_eq!(
+        client_err(&with(&[cke.clone(), cert.clone()])),
+        unexpected(11)
+    );
+    assert_eq!(client_err(&with(std::slice::from_ref(&cv))), unexpected(15));
+    assert_eq!(
+        client_err(&with(&[cke.clone(), cv.clone()])),
+        unexpected(15)
+    );
+    assert_eq!(
+        client_err(&with(&[handshake(20, &[0; 12])])),
+        unexpected(20)
+    );
     // A second ClientHello after a TLS 1.2 message, or a third one.
     let ch = handshake(1, &hello_body(&akma_exts()));
     assert_eq!(client_err(&with(&[cke.clone(), ch.clone()])), unexpected(1));
     assert_eq!(client_err(&with(&[ch.clone(), ch.clone()])), unexpected(1));
     // An empty psk_identity is what RFC 4279 allows; a truncated one is not.
-    let events = ClientReader::new().push(&with(&[handshake(16, &[0, 0])])).unwrap();
+    let events = ClientReader::new()
+        .push(&with(&[handshake(16, &[0, 0])]))
+        .unwrap();
     assert_eq!(events[1], ClientEvent::KeyExchangeIdentity(vec![]));
     assert!(what(client_err(&with(&[handshake(16, &[0, 5, 1])]))).contains("psk_identity"));
 }
 
 #[test]
 fn a_second_hello_needs_a_first_that_offers_tls13() {
-    let tls12 = record(22, &handshake(1, &hello_body_with(&[], &[0, 0xa8], &[0], None)));
+    let tls12 = record(
+        22,
+        &handshake(1, &hello_body_with(&[], &[0, 0xa8], &[0], None)),
+    );
     let mut bytes = tls12.clone();
     bytes.extend(tls12);
-    assert_eq!(client_err(&bytes), WireError::UnexpectedMessage { msg_type: 1 });
+    assert_eq!(
+        client_err(&bytes),
+        WireError::UnexpectedMessage { msg_type: 1 }
+    );
 }
 
 #[test]
@@ -377,10 +447,16 @@ fn fragmented_and_coalesced_handshakes() {
     let mut bytes = record(22, &hs[..100]);
     bytes.extend(record(21, &[1, 0]));
     bytes.extend(record(22, &hs[100..]));
-    assert_eq!(client_err(&bytes), WireError::InterleavedRecord { content_type: 21 });
+    assert_eq!(
+        client_err(&bytes),
+        WireError::InterleavedRecord { content_type: 21 }
+    );
     let mut bytes = record(22, &hs[..100]);
     bytes.extend(record(23, &[0; 30]));
-    assert_eq!(client_err(&bytes), WireError::InterleavedRecord { content_type: 23 });
+    assert_eq!(
+        client_err(&bytes),
+        WireError::InterleavedRecord { content_type: 23 }
+    );
 }
 
 #[test]
@@ -390,7 +466,10 @@ fn alerts_are_skipped_and_checked() {
     assert_eq!(ClientReader::new().push(&bytes).unwrap().len(), 1);
     let mut empty = client_hello_record(&akma_exts());
     empty.extend(record(21, &[]));
-    assert_eq!(client_err(&empty), WireError::EmptyRecord { content_type: 21 });
+    assert_eq!(
+        client_err(&empty),
+        WireError::EmptyRecord { content_type: 21 }
+    );
     let mut long = client_hello_record(&akma_exts());
     long.extend([21, 3, 3, 0x40, 0x01]);
     assert_eq!(client_err(&long), WireError::RecordTooLong(16_385));
@@ -409,7 +488,10 @@ fn nothing_is_read_after_encrypted() {
     let mut r = ClientReader::new();
     let mut bytes = client_hello_record(&akma_exts());
     bytes.extend([23, 3, 3, 0x48, 0x00]);
-    assert_eq!(r.push(&bytes).unwrap().last(), Some(&ClientEvent::Encrypted));
+    assert_eq!(
+        r.push(&bytes).unwrap().last(),
+        Some(&ClientEvent::Encrypted)
+    );
 }
 
 fn server_hello_body(random: [u8; 32], suite: u16, exts: Option<&[Vec<u8>]>) -> Vec<u8> {
@@ -430,8 +512,16 @@ fn sv(v: u16) -> Vec<u8> {
 
 #[test]
 fn hello_retry_request_then_second_hello() {
-    let hrr = ServerHello { version: 0x0304, cipher_suite: 0x1301, hello_retry_request: true };
-    let sh = ServerHello { version: 0x0304, cipher_suite: 0x1301, hello_retry_request: false };
+    let hrr = ServerHello {
+        version: 0x0304,
+        cipher_suite: 0x1301,
+        hello_retry_request: true,
+    };
+    let sh = ServerHello {
+        version: 0x0304,
+        cipher_suite: 0x1301,
+        hello_retry_request: false,
+    };
     let ch = client_hello_record(&akma_exts());
     let mut c = ClientReader::new();
     assert_eq!(c.push(&ch).unwrap().len(), 1);
@@ -476,20 +566,44 @@ fn server_hello_tls13_and_tls12() {
     bytes.extend(record(23, &[9; 50]));
     let mut r = ServerReader::new();
     let sh = r.push(&bytes).unwrap().unwrap();
-    assert_eq!(sh, ServerHello { version: 0x0304, cipher_suite: 0x1301, hello_retry_request: false });
+    assert_eq!(
+        sh,
+        ServerHello {
+            version: 0x0304,
+            cipher_suite: 0x1301,
+            hello_retry_request: false
+        }
+    );
     assert_eq!(r.push(b"anything").unwrap(), None);
 
     // TLS 1.2, no extensions, split byte by byte, followed by ServerKeyExchange in the record.
     let body = server_hello_body([7; 32], 0x00aa, None);
-    let bytes = record(22, &[handshake(2, &body), handshake(12, &[1, 2, 3])].concat());
+    let bytes = record(
+        22,
+        &[handshake(2, &body), handshake(12, &[1, 2, 3])].concat(),
+    );
     let mut r = ServerReader::new();
-    let got: Vec<ServerHello> = bytes.iter().filter_map(|b| r.push(&[*b]).unwrap()).collect();
-    assert_eq!(got, vec![ServerHello { version: 0x0303, cipher_suite: 0x00aa, hello_retry_request: false }]);
+    let got: Vec<ServerHello> = bytes
+        .iter()
+        .filter_map(|b| r.push(&[*b]).unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![ServerHello {
+            version: 0x0303,
+            cipher_suite: 0x00aa,
+            hello_retry_request: false
+        }]
+    );
 }
 
 #[test]
 fn server_hello_retry_request_in_one_push_with_the_server_hello() {
-    let hrr = server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1302, Some(&[sv(0x0304), ext(51, &[0, 23])]));
+    let hrr = server_hello_body(
+        HELLO_RETRY_REQUEST_RANDOM,
+        0x1302,
+        Some(&[sv(0x0304), ext(51, &[0, 23])]),
+    );
     let sh = server_hello_body([1; 32], 0x1302, Some(&[sv(0x0304)]));
     let mut bytes = record(22, &handshake(2, &hrr));
     bytes.extend(record(20, &[1]));
@@ -509,30 +623,51 @@ fn server_errors() {
         let mut r = ServerReader::new();
         let mut out = None;
         for _ in 0..3 {
-            match r.push(bytes) {
-                Err(e) => {
-                    out = Some(e);
-                    break;
-                }
-                Ok(_) => {}
+            if let Err(e) = r.push(bytes) {
+                out = Some(e);
+                break;
             }
         }
         let e = out.expect("an error");
         assert_eq!(r.push(&[]).unwrap_err(), e);
         e
     };
-    let hrr = record(22, &handshake(2, &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, Some(&[sv(0x0304)]))));
-    assert_eq!(err(&[hrr.clone(), hrr.clone()].concat()), WireError::SecondHelloRetryRequest);
-    let no_sv = record(22, &handshake(2, &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, None)));
+    let hrr = record(
+        22,
+        &handshake(
+            2,
+            &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, Some(&[sv(0x0304)])),
+        ),
+    );
+    assert_eq!(
+        err(&[hrr.clone(), hrr.clone()].concat()),
+        WireError::SecondHelloRetryRequest
+    );
+    let no_sv = record(
+        22,
+        &handshake(
+            2,
+            &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, None),
+        ),
+    );
     assert!(what(err(&no_sv)).contains("HelloRetryRequest"));
-    assert_eq!(err(&record(22, &handshake(11, &[0, 0, 0]))), WireError::UnexpectedMessage { msg_type: 11 });
-    assert_eq!(err(&[23, 3, 3, 0, 1, 0]), WireError::NotHandshake { content_type: 23 });
+    assert_eq!(
+        err(&record(22, &handshake(11, &[0, 0, 0]))),
+        WireError::UnexpectedMessage { msg_type: 11 }
+    );
+    assert_eq!(
+        err(&[23, 3, 3, 0, 1, 0]),
+        WireError::NotHandshake { content_type: 23 }
+    );
     // A ChangeCipherSpec before any HelloRetryRequest.
     let mut bytes = record(21, &[2, 40]);
     bytes.splice(0..0, record(22, &handshake(0, &[])).iter().copied());
     assert_eq!(err(&bytes), WireError::UnexpectedMessage { msg_type: 0 });
     let dup = server_hello_body([1; 32], 0x1301, Some(&[sv(0x0304), sv(0x0304)]));
-    assert_eq!(err(&record(22, &handshake(2, &dup))), WireError::DuplicateExtension(43));
+    assert_eq!(
+        err(&record(22, &handshake(2, &dup))),
+        WireError::DuplicateExtension(43)
+    );
     let bad_sv = server_hello_body([1; 32], 0x1301, Some(&[ext(43, &[3, 4, 0])]));
     assert!(what(err(&record(22, &handshake(2, &bad_sv)))).contains("exactly 2 bytes"));
     let short = server_hello_body([1; 32], 0x1301, None);
@@ -541,21 +676,37 @@ fn server_errors() {
     trailing.push(0);
     assert!(what(err(&record(22, &handshake(2, &trailing)))).contains("after the extensions"));
     // Alerts are skipped; application data before the ServerHello is not.
-    let mut bytes = record(22, &handshake(2, &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, Some(&[sv(0x0304)]))));
+    let mut bytes = record(
+        22,
+        &handshake(
+            2,
+            &server_hello_body(HELLO_RETRY_REQUEST_RANDOM, 0x1301, Some(&[sv(0x0304)])),
+        ),
+    );
     bytes.extend(record(21, &[1, 0]));
     bytes.extend(record(23, &[0; 3]));
-    assert_eq!(err(&bytes), WireError::UnexpectedRecord { content_type: 23 });
+    assert_eq!(
+        err(&bytes),
+        WireError::UnexpectedRecord { content_type: 23 }
+    );
     // A second ChangeCipherSpec after the HRR.
     let mut bytes = hrr.clone();
     bytes.extend(record(20, &[1]));
     bytes.extend(record(20, &[1]));
-    assert_eq!(err(&bytes), WireError::UnexpectedRecord { content_type: 20 });
+    assert_eq!(
+        err(&bytes),
+        WireError::UnexpectedRecord { content_type: 20 }
+    );
 }
 
 #[test]
 fn errors_explain_themselves() {
-    assert!(WireError::NotHandshake { content_type: 71 }.to_string().contains("not handshake (22)"));
-    assert!(WireError::RecordTooLong(20_000).to_string().contains("20000"));
+    assert!(WireError::NotHandshake { content_type: 71 }
+        .to_string()
+        .contains("not handshake (22)"));
+    assert!(WireError::RecordTooLong(20_000)
+        .to_string()
+        .contains("20000"));
     assert!(WireError::TooLarge(70_000).to_string().contains("65536"));
     assert_eq!(
         malformed("pre_shared_key: empty identity").to_string(),
