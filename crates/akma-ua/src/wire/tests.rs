@@ -402,7 +402,7 @@ fn tls12_message_order() {
         client_err(&with(&[cke.clone(), cert.clone()])),
         unexpected(11)
     );
-    assert_eq!(client_err(&with(&[cv.clone()])), unexpected(15));
+    assert_eq!(client_err(&with(std::slice::from_ref(&cv))), unexpected(15));
     assert_eq!(
         client_err(&with(&[cke.clone(), cv.clone()])),
         unexpected(15)
@@ -623,12 +623,9 @@ fn server_errors() {
         let mut r = ServerReader::new();
         let mut out = None;
         for _ in 0..3 {
-            match r.push(bytes) {
-                Err(e) => {
-                    out = Some(e);
-                    break;
-                }
-                Ok(_) => {}
+            if let Err(e) = r.push(bytes) {
+                out = Some(e);
+                break;
             }
         }
         let e = out.expect("an error");
