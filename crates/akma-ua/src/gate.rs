@@ -174,13 +174,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Gate<S> {
         let r = Pin::new(&mut this.inner).poll_write(cx, buf);
         if let (Poll::Ready(Ok(n)), Some(reader)) = (&r, this.server.as_mut()) {
             match reader.push(&buf[..*n]) {
-                Ok(Some(sh)) if !sh.hello_retry_request => {
-                    this.handle.lock().server_hello = Some(sh);
-                    this.server = None;
+                Ok(Some(sh)) => {
+                    // The client reader must know of a HelloRetryRequest (RFC 8446 §4.1.4):
+                    // the compatibility ChangeCipherSpec that follows it (§D.4) is not the
+                    // switch to encrypted records, and a second ClientHello comes.
+                    if let Some(c) = this.client.as_mut() {
+                        c.on_server_hello(&sh);
+                    }
+                    if !sh.hello_retry_request {
+                        this.handle.lock().server_hello = Some(sh);
+                        this.server = None;
+                    }
                 }
-                Ok(_) => {}
-                // OpenSSL wrote something else first: an alert, when the handshake is refused
-                // before the ServerHello (no key, wrong SNI). Nothing more to learn.
+                // Not complete yet, or (in the server reader) an alert OpenSSL wrote before
+                // any ServerHello, when the handshake is refused: skipped.
+                Ok(None) => {}
                 Err(e) => {
                     tracing::debug!(error = %e, "no ServerHello in the server's first bytes");
                     this.server = None;

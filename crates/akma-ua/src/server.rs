@@ -59,6 +59,9 @@ pub struct AcceptorConfig {
     pub alpn: Vec<Vec<u8>>,
     /// The whole handshake, key fetch included, must finish within this (default 10 s).
     pub handshake_timeout: Duration,
+    /// The (EC)DHE groups, an OpenSSL list such as `P-256:X25519` (default: OpenSSL's).
+    /// A client whose key share is for another group gets a HelloRetryRequest.
+    pub groups: Option<String>,
 }
 
 impl AcceptorConfig {
@@ -71,6 +74,7 @@ impl AcceptorConfig {
             allow_plain_psk: false,
             alpn: vec![b"h2".to_vec(), b"http/1.1".to_vec()],
             handshake_timeout: Duration::from_secs(10),
+            groups: None,
         }
     }
 }
@@ -258,6 +262,9 @@ impl UaAcceptor {
         // No resumption: every session starts from K_AF (its expiry is enforced per
         // connection), and no session ticket outlives it. SSL_OP_ALLOW_NO_DHE_KEX is never set
         // (off by default), so OpenSSL itself also refuses psk_ke (RFC 8446 §4.2.9).
+        if let Some(g) = &config.groups {
+            b.set_groups_list(g).map_err(setup("groups"))?;
+        }
         b.set_options(SslOptions::NO_TICKET | SslOptions::CIPHER_SERVER_PREFERENCE);
         b.set_session_cache_mode(SslSessionCacheMode::OFF);
         b.set_num_tickets(0).map_err(setup("tickets"))?;

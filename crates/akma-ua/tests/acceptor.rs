@@ -116,3 +116,25 @@ async fn a_ue_with_another_k_akma_fails_the_handshake() {
         assert_eq!(r.reason(), "tls", "{v:?}: {r}");
     }
 }
+
+#[tokio::test]
+async fn a_hello_retry_request_keeps_the_key_of_the_first_hello() {
+    // The AF takes only P-256; our UE's first key share is X25519: HelloRetryRequest, the
+    // UE's compatibility ChangeCipherSpec, then a second ClientHello with the same PSK.
+    let ue = ue();
+    let keys = MapKeys::with(&ue, in_an_hour());
+    let mut cfg = AcceptorConfig::new(fqdn());
+    cfg.groups = Some("P-256".into());
+    let (port, mut results) = start_acceptor(cfg, keys.clone()).await;
+    let page = session(TlsVersion::Tls13, &ue, port).await.unwrap();
+    assert!(
+        page.ends_with(&format!("hello {}", ue.a_kid.as_str())),
+        "{page}"
+    );
+    assert_eq!(
+        results.recv().await.unwrap().unwrap().version,
+        TlsVersion::Tls13
+    );
+    // One key request for the two ClientHellos.
+    assert_eq!(keys.requests.load(Ordering::SeqCst), 1);
+}
