@@ -8,6 +8,13 @@
 //! are printed. With `--reauth` a second authentication follows: the UE's API returns a new
 //! A-KID, the old one no longer resolves at the AAnF (204), the new one does. `--fault` makes a
 //! step go wrong on purpose, to show that the demo then says so and exits 1.
+//!
+//! The journey ends at an AF (`akma_af::app`, the sample AF): the UE's application asks NAS
+//! for the current pair, opens a TLS 1.3-PSK session (K_AF as external PSK, Ua* id
+//! `0100000007`) and sends `GET /`; the AF fetches K_AF from the AAnF during the handshake and
+//! names the user its key answer allows. The message flow between UE, AMF/SEAF, AUSF, UDM,
+//! AAnF and AF is printed from a `tracing` target that the SBI server and the simulated
+//! AMF/SEAF feed (`crate::flow`).
 
 use std::time::{Duration, Instant};
 
@@ -127,7 +134,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         log: Vec::new(),
     };
     if steps.text {
-        println!("akma demo: UDM, AUSF and AAnF on loopback (development mode, h2c), one UE\n");
+        println!("akma demo: UDM, AUSF, AAnF (development mode, h2c) and an AF (TLS-PSK) on loopback, one UE\n");
     }
 
     // 1. The network functions.

@@ -36,8 +36,9 @@ enum Command {
     /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
     /// `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
-    /// Run UDM, AUSF and AAnF in one process, authenticate a simulated UE, and show that the
-    /// UE and the AAnF derive the same K_AF (fingerprints only). Finishes in seconds.
+    /// Run UDM, AUSF, AAnF and an AF in one process, authenticate a simulated UE, show that the
+    /// UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK session to
+    /// the AF and print the message flow. Finishes in seconds.
     Demo(demo::DemoArgs),
     /// Run the AUSF (Nausf_UEAuthentication, TS 29.509: 5G AKA, EAP-AKA', AKMA anchoring).
     Ausf(akma_ausf::server::AusfArgs),
