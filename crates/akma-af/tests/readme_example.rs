@@ -29,7 +29,10 @@ fn the_readme_shows_the_example_as_it_is() {
         .split_once("```")
         .unwrap()
         .0;
-    assert_eq!(block, EXAMPLE, "README.md and examples/protect_axum.rs differ");
+    assert_eq!(
+        block, EXAMPLE,
+        "README.md and examples/protect_axum.rs differ"
+    );
 }
 
 struct Kill(std::process::Child);
@@ -50,12 +53,29 @@ async fn the_example_serves_a_ue_over_tls_psk() {
     .await;
     let root = format!("http://{}", aanf.addr);
     let ue1 = ue("imsi-901700000000021", 21);
-    register(&NaanfClient::new(SbiClient::h2c().unwrap(), root.clone()), &ue1).await;
+    register(
+        &NaanfClient::new(SbiClient::h2c().unwrap(), root.clone()),
+        &ue1,
+    )
+    .await;
     // target/debug/deps/<this test> → target/debug/examples/protect_axum
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join("examples/protect_axum");
-    assert!(bin.exists(), "cargo test builds the example: {}", bin.display());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/protect_axum");
+    assert!(
+        bin.exists(),
+        "cargo test builds the example: {}",
+        bin.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let _child = Kill(
         std::process::Command::new(&bin)
             .env("AANF", &root)
@@ -73,10 +93,18 @@ async fn the_example_serves_a_ue_over_tls_psk() {
     }
     let conn = UaConnector::new(ConnectorConfig::default()).unwrap();
     let fqdn = AfFqdn::parse("app.example.com").unwrap();
-    let (tls, info) = conn.connect(&ue1, &fqdn, tcp.expect("the example listens")).await.unwrap();
-    let a = akma_ua::http::get(tls, info.alpn.as_deref() == Some(b"h2"), "app.example.com", "/")
+    let (tls, info) = conn
+        .connect(&ue1, &fqdn, tcp.expect("the example listens"))
         .await
         .unwrap();
+    let a = akma_ua::http::get(
+        tls,
+        info.alpn.as_deref() == Some(b"h2"),
+        "app.example.com",
+        "/",
+    )
+    .await
+    .unwrap();
     assert_eq!(a.status, 200);
     assert_eq!(&a.body[..], b"hello imsi-901700000000021\n");
     aanf.shutdown().await.unwrap();

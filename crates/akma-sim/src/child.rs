@@ -97,9 +97,14 @@ pub enum HarnessError {
 }
 
 /// Parses the line an NF server prints once bound: `listening sbi=<ip:port>[ ops=<ip:port>]`
+/// (or `listening ua=…` for `akma af`, whose first port is its Ua* TLS-PSK port)
 /// (trailing whitespace ignored). Returns the SBI address and the ops address, if separate.
 pub fn parse_listening_line(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
-    let rest = line.trim_end().strip_prefix(LISTENING_PREFIX)?;
+    // `akma af` names its (TLS-PSK, not SBI) port `ua=`.
+    let line = line.trim_end();
+    let rest = line
+        .strip_prefix(LISTENING_PREFIX)
+        .or_else(|| line.strip_prefix("listening ua="))?;
     let mut parts = rest.split(' ');
     let sbi = parts.next()?.parse().ok()?;
     let ops = match parts.next() {

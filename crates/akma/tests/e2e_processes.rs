@@ -309,3 +309,47 @@ async fn akma_across_processes() {
 
     net.stop().await;
 }
+
+/// The UE application's connection step against `akma af` as a process: `akma ue
+/// authenticate --connect` (TLS 1.3, then `--tls1.2`) gets the AF's answer; a UE that is not
+/// registered gets no session.
+#[tokio::test]
+async fn ue_connects_to_akma_af_over_tls_psk() {
+    let net = Network::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut af = NfCommand::new(env!("CARGO_BIN_EXE_akma"), "af")
+        .args([
+            "--fqdn",
+            AF,
+            "--aanf",
+            &net.aanf,
+            "--ops-listen",
+            "127.0.0.1:0",
+        ])
+        .log_to(dir.path().join("af.log"))
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!("https://{}/", af.sbi_addr());
+    for (extra, tls) in [(&[][..], "TLSv1.3"), (&["--tls1.2"][..], "TLSv1.2")] {
+        let mut args = vec!["--connect", url.as_str()];
+        args.extend_from_slice(extra);
+        let (code, lines) = net.ue("imsi-901700000000001", &args);
+        assert_eq!(code, 0, "{lines:?}");
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        let reg = &lines[0];
+        let c = &lines[1];
+        assert_eq!(c["status"], 200, "{c}");
+        assert_eq!(c["tls"], tls, "{c}");
+        assert_eq!(c["aKid"], reg["aKid"], "{c}");
+        assert_eq!(c["body"]["aKid"], reg["aKid"], "{c}");
+        // The development AAnF lists no AF: its policy gives neither SUPI nor GPSI.
+        assert_eq!(c["body"]["user"], "anonymous", "{c}");
+    }
+    // No AKMA for this subscriber: the registration succeeds without a context; no session.
+    let (code, _) = net.ue("imsi-901700000000003", &["--connect", &url]);
+    assert_eq!(code, 1);
+    let status = af.terminate().await.unwrap();
+    assert!(status.success(), "akma af exited with {status}");
+    net.stop().await;
+}
