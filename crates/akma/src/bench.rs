@@ -39,6 +39,14 @@ pub enum BenchCommand {
     /// Complete primary authentications (UE simulator → AUSF → UDM → AAnF) per second, with
     /// AKMA anchoring and, as the baseline in the same run, without; time per hop.
     Auth(crate::bench_auth::AuthBenchArgs),
+    /// The AF's Ua* TLS 1.3-PSK handshakes/s, cold (K_AF from the AAnF) and warm (cached),
+    /// vs. a TLS 1.3 certificate handshake with the same OpenSSL; CPU per handshake of the AF
+    /// and the AAnF; the AF's memory with 100,000 cached keys.
+    Af(crate::bench_af::AfBenchArgs),
+    /// (internal) Fill a fresh key client's cache from an AAnF and print this process's
+    /// memory before and after; `bench af` runs it as a child process.
+    #[command(hide = true)]
+    AfCacheFill(crate::bench_af::CacheFillArgs),
     /// (internal) Serve the bare axum h2c baseline in this process and print its address;
     /// `bench aanf` runs it as a child process, like the AAnF.
     #[command(hide = true)]

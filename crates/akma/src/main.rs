@@ -7,6 +7,7 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod bench_af;
 mod bench_auth;
 mod bench_flood;
 mod connect;
@@ -106,6 +107,12 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Auth(args),
         } => serve_blocking(bench_auth::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Af(args),
+        } => serve_blocking(bench_af::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::AfCacheFill(args),
+        } => serve_blocking(bench_af::cache_fill(args)),
         Command::Bench {
             what: bench::BenchCommand::Flood(args),
         } => serve_blocking(bench_flood::run(args)),
