@@ -226,12 +226,11 @@ async fn connection(
             .service(app)
     };
     let svc = hyper_util::service::TowerToHyperService::new(svc);
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+    let builder = auto::Builder::new(TokioExecutor::new());
     let builder = if h2 {
         builder.http2_only()
     } else {
-        builder = builder.http1_only();
-        builder
+        builder.http1_only()
     };
     let conn = builder.serve_connection(TokioIo::new(tls), svc);
     tokio::pin!(conn);

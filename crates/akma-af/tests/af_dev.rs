@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use akma_af::app::{resolve, sample_router, start, AfArgs};
@@ -31,18 +30,6 @@ kaf_lifetime_secs = 2
 fqdn = "gpsi.example.com"
 allow_gpsi = true
 "#;
-
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Every log line of this test binary, at TRACE, from every crate.
 fn logs() -> LogBuf {
@@ -198,7 +185,7 @@ async fn sessions_name_the_user_the_key_answer_allows_and_no_key_is_logged() {
     }
 
     // No K_AF, K_AKMA or PSK in any log line (TRACE, every crate: hyper, the SBI, the AF).
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     assert!(text.contains("Ua* session refused"), "the capture works");
     let fqdn = AfFqdn::parse("app.example.com").unwrap();
     let mut secrets = vec![ue1.keys.k_akma.expose_hex().to_string()];

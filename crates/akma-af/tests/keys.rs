@@ -3,14 +3,14 @@
 //! injected clock, eviction, deadlines, refusals, figures and log lines.
 #![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
+mod common;
+
 use std::future::Future;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use akma_aanf::server::{resolve, start, AanfArgs, Running};
+use akma_aanf::server::Running;
 use akma_af::keys::{KeyClient, KeyClientConfig, KeyMetricsSnapshot};
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, AkmaKeys, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, RoutingIndicator, Supi};
@@ -32,21 +32,7 @@ allow_supi = true
 "#;
 
 async fn start_dev(dir: &Path) -> Running {
-    let cfg = dir.join("aanf.toml");
-    std::fs::write(&cfg, CONFIG).unwrap();
-    let args = AanfArgs {
-        host: akma_aanf::server::HostArgs {
-            config: Some(cfg),
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(dir.join("data")),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    start(resolve(&args).expect("valid dev config"))
-        .await
-        .expect("AAnF starts")
+    common::dev_aanf(dir, CONFIG).await
 }
 
 fn naanf(addr: SocketAddr) -> NaanfClient {
@@ -313,30 +299,10 @@ async fn too_many_fetches_in_flight_is_busy() {
     r.shutdown().await.unwrap();
 }
 
-/// A `tracing` writer into a buffer the test reads.
-#[derive(Clone, Default)]
-struct LogBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl LogBuf {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
 /// Runs `f` with this thread's log lines (info and up) captured.
 async fn with_logs<F: Future>(f: F) -> (F::Output, String) {
     akma_core::logref::install(LogDigestKey::from_bytes([7; 32]));
-    let buf = LogBuf::default();
+    let buf = common::LogBuf::default();
     let w = buf.clone();
     let sub = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)

@@ -395,8 +395,11 @@ impl UaAcceptor {
         }
         // The handshake completed: check that it used the key given for this connection.
         stream.get_mut().pass_through();
-        slot.lock().unwrap_or_else(|e| e.into_inner()).key = None;
-        let used = slot.lock().unwrap_or_else(|e| e.into_inner()).used;
+        let used = {
+            let mut s = slot.lock().unwrap_or_else(|e| e.into_inner());
+            s.key = None;
+            s.used
+        };
         let Some((a_kid, af_id, answer, version)) = granted else {
             return Err(refusal.unwrap_or(AcceptError::PskNotUsed));
         };
