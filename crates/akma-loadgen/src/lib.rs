@@ -43,7 +43,7 @@ mod rss;
 pub use baseline::{baseline_body, spawn_baseline, BaselineHandle, BASELINE_PATH};
 pub use flood::{start_flood, Flood, FloodReport};
 pub use load::{run_load, LoadConfig, LoadReport, RequestSpec, CONNECT_TIMEOUT, IN_FLIGHT_GRACE};
-pub use rss::{cpu_seconds_of, rss_bytes, rss_of};
+pub use rss::{cpu_seconds_of, parse_cpu_ticks, rss_bytes, rss_of};
 
 use std::net::SocketAddr;
 use std::time::Duration;

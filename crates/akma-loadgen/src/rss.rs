@@ -21,9 +21,10 @@ pub fn cpu_seconds_of(pid: u32) -> Option<f64> {
         .map(|t| t as f64 / 100.0)
 }
 
-/// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` line. The command name (field
-/// 2) may hold spaces and parentheses, so fields are counted after its last `)`.
-fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+/// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` or `/proc/<pid>/task/<tid>/stat`
+/// line, in USER_HZ ticks. The command name (field 2) may hold spaces and parentheses, so
+/// fields are counted after its last `)`.
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut f = rest.split_whitespace().skip(11); // fields 3..=13 skipped
     let utime: u64 = f.next()?.parse().ok()?;

@@ -47,7 +47,7 @@ use akma_core::hex;
 use akma_core::ids::{AKid, AfFqdn};
 use akma_core::keys::KAkma;
 use akma_loadgen::prometheus::Scrape;
-use akma_loadgen::{cpu_seconds_of, rss_bytes};
+use akma_loadgen::{cpu_seconds_of, parse_cpu_ticks, rss_bytes};
 use akma_sbi_client::client::{NaanfClient, SbiClient};
 use akma_sim::child::NfCommand;
 use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, UaConnector};
@@ -342,22 +342,12 @@ fn thread_ticks(prefix: &str) -> u64 {
         }
         if let Some(t) = std::fs::read_to_string(path.join("stat"))
             .ok()
-            .and_then(|s| stat_ticks(&s))
+            .and_then(|s| parse_cpu_ticks(&s))
         {
             sum += t;
         }
     }
     sum
-}
-
-/// `utime + stime` (fields 14 and 15) of a `/proc/.../stat` line; fields are counted after
-/// the command name's last `)`, as the name may hold spaces.
-fn stat_ticks(stat: &str) -> Option<u64> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut f = rest.split_whitespace().skip(11);
-    let utime: u64 = f.next()?.parse().ok()?;
-    let stime: u64 = f.next()?.parse().ok()?;
-    utime.checked_add(stime)
 }
 
 fn runtime(name: &str, threads: usize) -> Result<tokio::runtime::Runtime, String> {
@@ -1201,8 +1191,8 @@ mod tests {
     #[test]
     fn stat_ticks_counts_after_the_name() {
         let stat = "7 (bench-af 1) R 1 7 7 0 -1 0 0 0 0 0 120 30 0 0 20 0 1 0";
-        assert_eq!(stat_ticks(stat), Some(150));
-        assert_eq!(stat_ticks("7 (x) R"), None);
+        assert_eq!(parse_cpu_ticks(stat), Some(150));
+        assert_eq!(parse_cpu_ticks("7 (x) R"), None);
     }
 
     #[test]
