@@ -142,16 +142,17 @@ impl<S: AsyncRead + Unpin> AsyncRead for Gate<S> {
             Poll::Ready(Ok(())) => {}
             other => return other,
         }
-        let fresh = buf.filled()[before..].to_vec();
+        let fresh = &buf.filled()[before..];
         if fresh.is_empty() {
             return Poll::Ready(Ok(()));
         }
-        match this.scan_client(&fresh) {
+        match this.scan_client(fresh) {
             Ok(false) => Poll::Ready(Ok(())),
             Ok(true) => {
-                // Take the bytes back from OpenSSL's buffer until the acceptor releases them.
+                // Take the bytes back from OpenSSL's buffer until the acceptor releases them
+                // (copied only then: the usual read passes through without a copy).
+                this.held = fresh.to_vec();
                 buf.set_filled(before);
-                this.held = fresh;
                 this.held_pos = 0;
                 Poll::Pending
             }
