@@ -73,23 +73,28 @@ async fn tls13_wrong_key_is_refused() {
     assert!(matches!(e, ConnectError::Tls { .. }), "{e:?}");
 }
 
-#[tokio::test]
-async fn tls12_dhe_psk_against_openssl_s_server() {
-    let ue = ue();
-    // TS 24.109 K.3: Ua* id 01 00 01 00 aa for TLS_DHE_PSK_WITH_AES_128_GCM_SHA256.
-    let key = k_af(&ue, UaProtocolId::tls_suite(0x00aa)).expose_hex();
-    let (_srv, port) = s_server(&[
+/// `s_server` with TLS 1.2 DHE-PSK-AES128-GCM-SHA256, K_AF for Ua* id 01 00 01 00 aa
+/// (TS 24.109 K.3) and this identity hint.
+async fn tls12_dhe_psk_server(ue: &FixedUe, hint: &str) -> (tokio::process::Child, u16) {
+    let key = k_af(ue, UaProtocolId::tls_suite(0x00aa)).expose_hex();
+    s_server(&[
         "-tls1_2",
         "-nocert",
         "-www",
         "-psk",
         &key,
         "-psk_hint",
-        "3GPP-AKMA",
+        hint,
         "-cipher",
         "DHE-PSK-AES128-GCM-SHA256",
     ])
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn tls12_dhe_psk_against_openssl_s_server() {
+    let ue = ue();
+    let (_srv, port) = tls12_dhe_psk_server(&ue, "3GPP-AKMA").await;
     let conn = UaConnector::new(ConnectorConfig {
         version: TlsVersion::Tls12,
         alpn: vec![],
@@ -104,19 +109,7 @@ async fn tls12_dhe_psk_against_openssl_s_server() {
 #[tokio::test]
 async fn tls12_without_the_akma_hint_is_refused() {
     let ue = ue();
-    let key = k_af(&ue, UaProtocolId::tls_suite(0x00aa)).expose_hex();
-    let (_srv, port) = s_server(&[
-        "-tls1_2",
-        "-nocert",
-        "-www",
-        "-psk",
-        &key,
-        "-psk_hint",
-        "other",
-        "-cipher",
-        "DHE-PSK-AES128-GCM-SHA256",
-    ])
-    .await;
+    let (_srv, port) = tls12_dhe_psk_server(&ue, "other").await;
     let conn = UaConnector::new(ConnectorConfig {
         version: TlsVersion::Tls12,
         ..ConnectorConfig::default()
