@@ -434,28 +434,30 @@ impl Inner {
         let answer =
             tokio::time::timeout_at(deadline, self.naanf.retrieve_application_key(&req)).await;
         self.metrics.fetch_seconds.record(started.elapsed());
-        let a_kid_ref = IdRef::of(a_kid.as_str());
-        let af = af_id.to_sbi_string();
+        // Computed for the log lines of refusals only (the reference is a keyed digest): a
+        // successful fetch, the common case, pays for neither.
+        let a_kid_ref = || IdRef::of(a_kid.as_str());
+        let af = || af_id.to_sbi_string();
         match answer {
             Err(_) => {
                 let r = self.timeout_refusal();
-                tracing::warn!(%af, a_kid = %a_kid_ref, reason = %r, "K_AF fetch from the AAnF failed");
+                tracing::warn!(af = %af(), a_kid = %a_kid_ref(), reason = %r, "K_AF fetch from the AAnF failed");
                 (Err(r), None)
             }
             Ok(Err(e)) => {
                 let r = refusal_of(&e);
-                tracing::warn!(%af, a_kid = %a_kid_ref, reason = %r, error = %Scrubbed(ErrorSummary(&e)), "K_AF fetch from the AAnF failed");
+                tracing::warn!(af = %af(), a_kid = %a_kid_ref(), reason = %r, error = %Scrubbed(ErrorSummary(&e)), "K_AF fetch from the AAnF failed");
                 (Err(r), None)
             }
             Ok(Ok(None)) => {
-                tracing::info!(%af, a_kid = %a_kid_ref, "K_AF refused: the AAnF does not know this A-KID (204)");
+                tracing::info!(af = %af(), a_kid = %a_kid_ref(), "K_AF refused: the AAnF does not know this A-KID (204)");
                 (Err(KeyRefusal::UnknownAKid), None)
             }
             Ok(Ok(Some(data))) => {
                 let entry = Entry::from_data(data);
                 let now = self.clock.now_secs();
                 if entry.is_expired(now) {
-                    tracing::warn!(%af, a_kid = %a_kid_ref, expiry_unix = entry.expiry_ns.div_euclid(NANOS), now_unix = now,
+                    tracing::warn!(af = %af(), a_kid = %a_kid_ref(), expiry_unix = entry.expiry_ns.div_euclid(NANOS), now_unix = now,
                         "K_AF refused: the AAnF answered with an expiry already past (AF and AAnF clocks apart?)");
                     return (Err(KeyRefusal::Expired), None);
                 }
