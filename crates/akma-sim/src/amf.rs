@@ -512,8 +512,6 @@ fn nas_name(pdu: &[u8]) -> &'static str {
         Message::SecurityModeCommand { .. } => "Security Mode Command",
         Message::SecurityModeComplete => "Security Mode Complete",
         Message::SecurityModeReject { .. } => "Security Mode Reject",
-        #[allow(unreachable_patterns)]
-        _ => "NAS message",
     }
 }
 
