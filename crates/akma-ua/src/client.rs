@@ -34,6 +34,23 @@ impl CurrentAkmaKeys for akma_ue::AkmaApi {
     }
 }
 
+/// One pair held by the caller, not read from NAS: for tests and benchmarks, and for showing
+/// what a stale copy does (`akma demo --fault stale-a-kid`). A real UE application uses
+/// `akma_ue::AkmaApi`, which reads NAS at every call.
+#[derive(Clone)]
+pub struct FixedAkmaKeys {
+    /// The A-KID.
+    pub a_kid: AKid,
+    /// K_AKMA (zeroized on drop).
+    pub k_akma: KAkma,
+}
+
+impl CurrentAkmaKeys for FixedAkmaKeys {
+    fn current(&self) -> Option<(AKid, KAkma)> {
+        Some((self.a_kid.clone(), self.k_akma.clone()))
+    }
+}
+
 /// The client profile.
 #[derive(Debug, Clone)]
 pub struct ConnectorConfig {

@@ -45,12 +45,11 @@ use akma_af::keys::{KeyClient, KeyClientConfig};
 use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::hex;
 use akma_core::ids::{AKid, AfFqdn};
-use akma_core::keys::KAkma;
 use akma_loadgen::prometheus::Scrape;
 use akma_loadgen::{cpu_seconds_of, parse_cpu_ticks, rss_bytes};
 use akma_sbi_client::client::{NaanfClient, SbiClient};
 use akma_sim::child::NfCommand;
-use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, UaConnector};
+use akma_ua::client::{ConnectorConfig, UaConnector};
 use akma_ua::keys::KeySource;
 use akma_ua::profile::TLS13_CIPHERSUITES;
 use akma_ua::server::{AcceptorConfig, UaAcceptor};
@@ -139,16 +138,7 @@ pub struct CacheFillArgs {
 }
 
 /// The UE's AKMA API for one connection: one context's A-KID and K_AKMA.
-struct Ue {
-    a_kid: AKid,
-    k_akma: KAkma,
-}
-
-impl CurrentAkmaKeys for Ue {
-    fn current(&self) -> Option<(AKid, KAkma)> {
-        Some((self.a_kid.clone(), self.k_akma.clone()))
-    }
-}
+type Ue = akma_ua::client::FixedAkmaKeys;
 
 /// The three kinds of handshake measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

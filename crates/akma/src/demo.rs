@@ -290,7 +290,7 @@ async fn demo_rounds(
     let stale_fault = a.fault == Some(DemoFault::StaleAKid);
     let n = if a.reauth || stale_fault { 2 } else { 1 };
     // The fault: a copy of the first pair, kept by the application instead of asking NAS.
-    let mut stale: Option<StaleKeys> = None;
+    let mut stale: Option<akma_ua::client::FixedAkmaKeys> = None;
     for i in 0..n {
         let again = if i == 0 { "" } else { " again" };
         let t = Instant::now();
@@ -378,7 +378,7 @@ async fn demo_rounds(
         if stale.is_none() {
             stale = api
                 .current_akma_keys()
-                .map(|(a_kid, k_akma)| StaleKeys { a_kid, k_akma });
+                .map(|(a_kid, k_akma)| akma_ua::client::FixedAkmaKeys { a_kid, k_akma });
         }
         rounds.push(Round {
             ue_fp: ue_kaf.fingerprint(),
@@ -445,18 +445,6 @@ async fn demo_rounds(
         ),
     );
     Ok((rounds, session))
-}
-
-/// The UE application's copy of an old pair (the `stale-a-kid` fault).
-struct StaleKeys {
-    a_kid: AKid,
-    k_akma: akma_core::keys::KAkma,
-}
-
-impl akma_ua::client::CurrentAkmaKeys for StaleKeys {
-    fn current(&self) -> Option<(AKid, akma_core::keys::KAkma)> {
-        Some((self.a_kid.clone(), self.k_akma.clone()))
-    }
 }
 
 /// A Ua* step for the flow trace (the TLS messages the demo's UE and AF exchange).

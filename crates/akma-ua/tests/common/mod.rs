@@ -7,7 +7,6 @@ use std::time::Duration;
 use akma_core::akma::{derive_akma_keys, derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::{KAf, KAkma, KAusf};
-use akma_ua::client::CurrentAkmaKeys;
 use tokio::process::{Child, Command};
 
 /// conventions.md's example: K_AUSF a2ceb20f…, SUPI imsi-901700000021309, RID 0, MNC length 2.
@@ -16,17 +15,7 @@ pub const SUPI: &str = "imsi-901700000021309";
 pub const FQDN: &str = "app.example.com";
 
 /// A UE whose NAS holds one fixed AKMA context.
-#[derive(Clone)]
-pub struct FixedUe {
-    pub a_kid: AKid,
-    pub k_akma: KAkma,
-}
-
-impl CurrentAkmaKeys for FixedUe {
-    fn current(&self) -> Option<(AKid, KAkma)> {
-        Some((self.a_kid.clone(), self.k_akma.clone()))
-    }
-}
+pub type FixedUe = akma_ua::client::FixedAkmaKeys;
 
 pub fn ue() -> FixedUe {
     let keys = derive_akma_keys(
