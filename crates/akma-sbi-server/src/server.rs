@@ -524,10 +524,12 @@ fn request_service(
             }
         };
         // The message-flow trace (`akma demo`): off unless a subscriber enables FLOW_TARGET.
-        let flow = tracing::enabled!(target: FLOW_TARGET, tracing::Level::TRACE)
-            .then(|| (req.method().clone(), flow_path(req.uri().path())));
-        if let Some((method, path)) = &flow {
-            tracing::trace!(target: FLOW_TARGET, kind = "sbi_request", %method, path = %path, "SBI request");
+        let flow = tracing::enabled!(target: FLOW_TARGET, tracing::Level::TRACE).then(|| {
+            let caller = flow_caller(req.headers());
+            (req.method().clone(), flow_path(req.uri().path()), caller)
+        });
+        if let Some((method, path, caller)) = &flow {
+            tracing::trace!(target: FLOW_TARGET, kind = "sbi_request", %method, path = %path, caller = *caller, "SBI request");
         }
         let ext = req.extensions_mut();
         ext.insert(ConnectInfo(remote));
@@ -540,8 +542,8 @@ fn request_service(
         async move {
             let _in_flight = in_flight;
             let resp = answer.await?;
-            if let Some((method, path)) = &flow {
-                tracing::trace!(target: FLOW_TARGET, kind = "sbi_response", %method, path = %path, status = resp.status().as_u16(), "SBI response");
+            if let Some((method, path, caller)) = &flow {
+                tracing::trace!(target: FLOW_TARGET, kind = "sbi_response", %method, path = %path, caller = *caller, status = resp.status().as_u16(), "SBI response");
             }
             if let Some(state) = body_state {
                 if state.timed_out.load(Ordering::Relaxed) {
@@ -556,6 +558,25 @@ fn request_service(
             Ok(resp)
         }
     })
+}
+
+/// The NF type a request's `User-Agent` names (TS 29.500 §5.2.2.2: `<NF type>-<instance>`),
+/// for the message-flow trace: only the type, never the instance id; "" when absent.
+fn flow_caller(headers: &http::HeaderMap) -> &'static str {
+    let ua = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ty = ua.split(['-', '/', ' ']).next().unwrap_or("");
+    match ty.to_ascii_uppercase().as_str() {
+        "AF" => "AF",
+        "NEF" => "NEF",
+        "AUSF" => "AUSF",
+        "AANF" => "AAnF",
+        "AMF" => "AMF/SEAF",
+        "UDM" => "UDM",
+        _ => "",
+    }
 }
 
 /// The `tracing` target of the message-flow trace: one TRACE event per SBI request and

@@ -29,6 +29,8 @@ pub struct FlowEvent {
     pub from: String,
     /// `ua`: receiver.
     pub to: String,
+    /// `sbi_request`: the caller's NF type from its `User-Agent`, when it named one.
+    pub caller: String,
 }
 
 /// The shared event list.
@@ -80,8 +82,14 @@ fn sbi_parties(method: &str, path: &str) -> (&'static str, &'static str, String)
             "Nudm_UEAU_Get"
         };
         ("AUSF", "UDM", op(name))
+    } else if path.starts_with("/nudm-sdm/") {
+        ("NEF", "UDM", op("Nudm_SDM_Get (id translation)"))
     } else if path.starts_with("/nudm-") {
         ("AUSF", "UDM", op("Nudm"))
+    } else if path == "/oauth2/token" {
+        ("AF", "NEF", op("OAuth2 token (client credentials)"))
+    } else if path.starts_with("/3gpp-akma/") {
+        ("AF", "NEF", op("Nnef_AKMA_ApplicationKey_Get"))
     } else if path.ends_with("/register-anchorkey") {
         ("AUSF", "AAnF", op("Naanf_AKMA_AnchorKey_Register"))
     } else if path.ends_with("/retrieve-applicationkey") {
@@ -93,11 +101,26 @@ fn sbi_parties(method: &str, path: &str) -> (&'static str, &'static str, String)
     }
 }
 
+/// The NF type the SBI server read from the caller's `User-Agent` (the AAnF is called by an
+/// AF inside the network and by the NEF for an outside AF: the path alone does not tell).
+fn caller(s: &str) -> Option<&'static str> {
+    match s {
+        "AF" => Some("AF"),
+        "NEF" => Some("NEF"),
+        "AUSF" => Some("AUSF"),
+        "AAnF" => Some("AAnF"),
+        "AMF/SEAF" => Some("AMF/SEAF"),
+        _ => None,
+    }
+}
+
 fn party(s: &str) -> &'static str {
     match s {
         "UE" => "UE",
         "AF" => "AF",
         "AAnF" => "AAnF",
+        "NEF" => "NEF",
+        "AF (outside)" => "AF (outside)",
         _ => "?",
     }
 }
@@ -108,10 +131,11 @@ fn row(e: &FlowEvent) -> Option<(f64, &'static str, &'static str, String)> {
         "nas_downlink" => (e.at_ms, "AMF/SEAF", "UE", e.message.clone()),
         "sbi_request" => {
             let (from, to, op) = sbi_parties(&e.method, &e.path);
-            (e.at_ms, from, to, op)
+            (e.at_ms, caller(&e.caller).unwrap_or(from), to, op)
         }
         "sbi_response" => {
             let (from, to, op) = sbi_parties(&e.method, &e.path);
+            let from = caller(&e.caller).unwrap_or(from);
             let name = op.split(" (").next().unwrap_or("").to_owned();
             (
                 e.at_ms,
@@ -150,6 +174,7 @@ impl Fields<'_> {
             "message" => self.0.message = v,
             "from" => self.0.from = v,
             "to" => self.0.to = v,
+            "caller" => self.0.caller = v,
             _ => {}
         }
     }
