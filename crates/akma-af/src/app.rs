@@ -426,7 +426,11 @@ fn nef_settings(
     let (cert, key) = match (a.nef_client_cert.clone(), a.nef_client_key.clone()) {
         (Some(c), Some(k)) => (Some(c), Some(k)),
         (None, None) => (rebased(f.cert), rebased(f.key)),
-        _ => return Err(setting("--nef-client-cert and --nef-client-key go together")),
+        _ => {
+            return Err(setting(
+                "--nef-client-cert and --nef-client-key go together",
+            ))
+        }
     };
     if cert.is_some() != key.is_some() {
         return Err(setting("[nef] cert and key go together"));
@@ -469,11 +473,10 @@ fn nef_settings(
         Some("http") => {}
         _ => return Err(bad("is neither http:// nor https://")),
     }
-    let client_id = a
-        .client_id
-        .clone()
-        .or(f.client_id)
-        .ok_or_else(|| setting("the NEF needs a client id: give --client-id or [nef] client_id"))?;
+    let client_id =
+        a.client_id.clone().or(f.client_id).ok_or_else(|| {
+            setting("the NEF needs a client id: give --client-id or [nef] client_id")
+        })?;
     // RFC 6749 Appendix A.1: client_id = *VSCHAR.
     if client_id.is_empty() || !client_id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
         return Err(setting(
@@ -625,10 +628,7 @@ pub async fn start(s: &AfSettings, app: Router) -> Result<RunningAf, AfError> {
             KeyClient::new(NaanfClient::new(sbi, s.aanf.clone()), s.keys.clone())
         }
         Some(n) => {
-            let ua = format!(
-                "AF-{}",
-                s.nf_instance_id.as_deref().unwrap_or(&n.client_id)
-            );
+            let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or(&n.client_id));
             let sbi = PeerClients::new(s.dev, n.tls.clone(), ua)
                 .client("nef", &n.url)
                 .map_err(|e| setting(format!("NEF client: {e}")))?;

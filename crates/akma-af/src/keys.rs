@@ -521,8 +521,7 @@ impl Inner {
         let req = AkmaAfKeyRequest::new(af_id, a_kid.clone(), self.config.anonymous);
         self.metrics.fetches.inc();
         let started = Instant::now();
-        let answer =
-            tokio::time::timeout_at(deadline, self.upstream.retrieve(&req)).await;
+        let answer = tokio::time::timeout_at(deadline, self.upstream.retrieve(&req)).await;
         self.metrics.fetch_seconds.record(started.elapsed());
         // Computed for the log lines of refusals only (the reference is a keyed digest): a
         // successful fetch, the common case, pays for neither.

@@ -27,7 +27,8 @@ const CLIENT_ID: &str = "app.example.com";
 const SECRET: &str = "nef-secret-for-app";
 const BASIC: &str = "Basic YXBwLmV4YW1wbGUuY29tOm5lZi1zZWNyZXQtZm9yLWFwcA=="; // base64(CLIENT_ID ":" SECRET)
 const KAF: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
-const A_KID: &str = "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";
+const A_KID: &str =
+    "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Answer {
@@ -58,7 +59,10 @@ async fn token(State(nef): State<Arc<Nef>>, h: HeaderMap, body: String) -> Respo
             .into_response();
     }
     (
-        [("content-type", "application/json"), ("cache-control", "no-store")],
+        [
+            ("content-type", "application/json"),
+            ("cache-control", "no-store"),
+        ],
         format!(r#"{{"access_token":"tok-{n}","token_type":"Bearer","expires_in":3600}}"#),
     )
         .into_response()
@@ -67,7 +71,10 @@ async fn token(State(nef): State<Arc<Nef>>, h: HeaderMap, body: String) -> Respo
 fn problem(status: StatusCode, cause: &str) -> Response {
     (
         status,
-        [("content-type", "application/problem+json"), ("retry-after", "5")],
+        [
+            ("content-type", "application/problem+json"),
+            ("retry-after", "5"),
+        ],
         format!(r#"{{"status":{},"cause":"{cause}"}}"#, status.as_u16()),
     )
         .into_response()
@@ -93,7 +100,9 @@ async fn retrieve(State(nef): State<Arc<Nef>>, h: HeaderMap, body: String) -> Re
     match *nef.answer.lock().unwrap() {
         Answer::Key => (
             [("content-type", "application/json")],
-            format!(r#"{{"kaf":"{KAF}","expiry":"2099-01-01T00:00:00Z","gpsi":"msisdn-15551234567"}}"#),
+            format!(
+                r#"{{"kaf":"{KAF}","expiry":"2099-01-01T00:00:00Z","gpsi":"msisdn-15551234567"}}"#
+            ),
         )
             .into_response(),
         Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
@@ -171,7 +180,11 @@ async fn key_client_via_nef_returns_k_af_and_maps_refusals_as_for_the_aanf() {
         ),
     ] {
         *nef.answer.lock().unwrap() = answer;
-        assert_eq!(c.key(&a_kid, &af_id).await.unwrap_err(), refusal, "{answer:?}");
+        assert_eq!(
+            c.key(&a_kid, &af_id).await.unwrap_err(),
+            refusal,
+            "{answer:?}"
+        );
     }
     let m = c.metrics();
     assert_eq!(m.fetches, 4);
@@ -329,7 +342,10 @@ async fn akma_af_nef_arguments_are_checked() {
         ..good.clone()
     };
     let m = e(prod.clone());
-    assert!(m.contains("cleartext http://") && m.contains("production"), "{m}");
+    assert!(
+        m.contains("cleartext http://") && m.contains("production"),
+        "{m}"
+    );
     let s = resolve(&AfArgs {
         nef: Some("https://nef.example:7310".into()),
         nef_ca: Some("nef-ca.crt".into()),

@@ -139,7 +139,10 @@ pub enum TokenError {
     },
     /// Another RFC 6749 §5.2 error (`invalid_request`, `unsupported_grant_type`,
     /// `invalid_grant`, or one not defined there).
-    #[error("the NEF refused the token request ({status} {error}{})", desc(description))]
+    #[error(
+        "the NEF refused the token request ({status} {error}{})",
+        desc(description)
+    )]
     Refused {
         /// The HTTP status.
         status: u16,
@@ -422,8 +425,9 @@ impl ClientCredentials {
                     "Basic {}",
                     base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
                 ));
-                let mut v = HeaderValue::from_str(&value)
-                    .map_err(|_| TokenError::Setup("the Basic credentials are not a header".into()))?;
+                let mut v = HeaderValue::from_str(&value).map_err(|_| {
+                    TokenError::Setup("the Basic credentials are not a header".into())
+                })?;
                 v.set_sensitive(true);
                 req = req.header(header::AUTHORIZATION, v);
             }

@@ -30,7 +30,8 @@ const SECRET: &str = "s3cr:et wörd+%";
 /// Permits of the token endpoint's gate (taking them all holds every token request).
 const GATE: u32 = 1 << 20;
 const KAF: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const A_KID: &str = "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";
+const A_KID: &str =
+    "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";
 
 /// What the retrieve endpoint answers once the token is accepted.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -142,11 +143,10 @@ async fn token(State(nef): State<Arc<Nef>>, headers: HeaderMap, body: String) ->
     let tls_client_auth = form.contains(&"client_id=af-1.example");
     let expected = format!(
         "Basic {}",
-        base64::engine::general_purpose::STANDARD
-            .encode("af-1.example:s3cr%3Aet+w%C3%B6rd%2B%25")
+        base64::engine::general_purpose::STANDARD.encode("af-1.example:s3cr%3Aet+w%C3%B6rd%2B%25")
     );
-    let basic_ok = headers.get("authorization").and_then(|v| v.to_str().ok())
-        == Some(expected.as_str());
+    let basic_ok =
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
     // The contract: exactly one method (this double accepts client_id in the body as the
     // mTLS method without checking a certificate: h2c has none).
     let ok = basic_ok != tls_client_auth && (basic_ok || !headers.contains_key("authorization"));
@@ -324,12 +324,7 @@ async fn the_token_is_renewed_at_eighty_percent_of_its_life() {
 async fn fifty_concurrent_first_calls_make_one_token_request() {
     let s = setup().await;
     // Hold the token endpoint so that every caller arrives while the request is open.
-    let held = s
-        .nef
-        .gate
-        .acquire_many(GATE)
-        .await
-        .unwrap();
+    let held = s.nef.gate.acquire_many(GATE).await.unwrap();
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let c = s.client.clone();
@@ -398,12 +393,7 @@ async fn a_wrong_secret_is_a_refusal_that_names_the_credentials() {
 #[tokio::test]
 async fn waiters_share_a_failed_token_request() {
     let s = setup_with("wrong", None).await;
-    let held = s
-        .nef
-        .gate
-        .acquire_many(GATE)
-        .await
-        .unwrap();
+    let held = s.nef.gate.acquire_many(GATE).await.unwrap();
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let t = s.client.tokens().clone();
