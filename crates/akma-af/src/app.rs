@@ -1,5 +1,5 @@
 //! `akma af`: a small AF that is both a sample and a test target. It serves HTTP over Ua*
-//! TLS 1.3-PSK and TLS 1.2-PSK on one port, gets K_AF from the AAnF, and answers `GET /` with
+//! TLS 1.3-PSK and TLS 1.2-PSK on one port, gets K_AF from the AAnF (or the NEF, below), and answers `GET /` with
 //! a short JSON body naming the authenticated user.
 //!
 //! Development (`--dev`): the AAnF is called over h2c on loopback, and the AF listens on
