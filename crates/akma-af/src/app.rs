@@ -1,5 +1,5 @@
 //! `akma af`: a small AF that is both a sample and a test target. It serves HTTP over Ua*
-//! TLS 1.3-PSK and TLS 1.2-PSK on one port, gets K_AF from the AAnF, and answers `GET /` with
+//! TLS 1.3-PSK and TLS 1.2-PSK on one port, gets K_AF from the AAnF (or the NEF, below), and answers `GET /` with
 //! a short JSON body naming the authenticated user.
 //!
 //! Development (`--dev`): the AAnF is called over h2c on loopback, and the AF listens on
@@ -27,6 +27,34 @@
 //! key = "af.key"
 //! aanf_token_file = "af-aanf.jwt"
 //! ```
+//!
+//! # Outside the operator's network: K_AF from the NEF
+//!
+//! An AF outside the operator's network asks the NEF instead (TS 33.535 §6.3,
+//! `POST {nefRoot}/3gpp-akma/v1/retrieve`), with an access token it gets itself by OAuth2
+//! client credentials (RFC 6749 §4.4) at `POST {nefRoot}/oauth2/token`
+//! ([`akma_sbi_client::nef`]). `--nef`/`[nef]` and `--aanf`/`aanf` are mutually exclusive,
+//! and `[client]` (the AAnF's mutual TLS) does not apply:
+//!
+//! ```toml
+//! fqdn = "app.example.com"
+//! listen = "0.0.0.0:8443"
+//!
+//! [nef]
+//! url = "https://nef.example:7310"       # {nefRoot}: scheme://host[:port], no path
+//! client_id = "app.example.com"          # the AF's client id at the NEF
+//! client_secret_file = "nef-secret"      # mode 0600 or stricter (client_secret_basic)
+//! ca = "nef-ca.crt"                      # the CA the NEF's server certificate chains to
+//! # cert = "af.crt"                      # RFC 8705 tls_client_auth instead of the secret:
+//! # key = "af.key"                       #   cert and key, and no client_secret_file
+//! # scope = "nnef-akma:gpsi-access"      # optional; default: what the NEF's entry allows
+//! ```
+//!
+//! or the flags `--nef URL --client-id ID --client-secret-file FILE [--nef-ca FILE]
+//! [--nef-client-cert FILE --nef-client-key FILE] [--nef-scope SCOPES]`. In production the
+//! NEF URL must be `https://` (with a CA); with `--dev` it may also be `http://` (h2c) to a
+//! loopback address. The secret file is refused when group or others may read it, and its
+//! content (one line; a trailing newline is dropped) is never logged.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +64,7 @@ use std::time::Duration;
 use akma_core::ids::AfFqdn;
 use akma_nf_host::{LogFormat, PeerClientConfig, PeerClients};
 use akma_sbi_client::client::NaanfClient;
+use akma_sbi_client::nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient};
 use akma_ua::server::{AcceptorConfig, UaAcceptor};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -77,6 +106,27 @@ pub struct AfArgs {
     /// Ask the AAnF for K_AF with anonInd: no SUPI or GPSI.
     #[arg(long)]
     pub anonymous: bool,
+    /// The NEF's root URL (an AF outside the operator's network; excludes --aanf).
+    #[arg(long, value_name = "URL", env = "AKMA_AF_NEF")]
+    pub nef: Option<String>,
+    /// This AF's OAuth2 client id at the NEF.
+    #[arg(long, value_name = "ID", env = "AKMA_AF_CLIENT_ID")]
+    pub client_id: Option<String>,
+    /// File holding the OAuth2 client secret (mode 0600 or stricter).
+    #[arg(long, value_name = "FILE", env = "AKMA_AF_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+    /// PEM CA bundle the NEF's server certificate must chain to.
+    #[arg(long, value_name = "FILE")]
+    pub nef_ca: Option<PathBuf>,
+    /// PEM client certificate for RFC 8705 tls_client_auth at the NEF (instead of a secret).
+    #[arg(long, value_name = "FILE", requires = "nef_client_key")]
+    pub nef_client_cert: Option<PathBuf>,
+    /// Private key of --nef-client-cert.
+    #[arg(long, value_name = "FILE", requires = "nef_client_cert")]
+    pub nef_client_key: Option<PathBuf>,
+    /// Scopes to request from the NEF, space-separated (default: what the NEF allows).
+    #[arg(long, value_name = "SCOPES")]
+    pub nef_scope: Option<String>,
     /// Log format.
     #[arg(long, value_name = "text|json", env = "AKMA_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -133,6 +183,19 @@ struct FileConfig {
     anonymous: Option<bool>,
     cache: Option<CacheConfig>,
     client: Option<toml::Value>,
+    nef: Option<NefFileConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NefFileConfig {
+    url: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    scope: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -153,8 +216,10 @@ pub struct AfSettings {
     pub ops_listen: Option<SocketAddr>,
     /// The AF's FQDN.
     pub fqdn: AfFqdn,
-    /// The AAnF's apiRoot.
+    /// The AAnF's apiRoot (empty when `nef` is set).
     pub aanf: String,
+    /// The NEF, for an AF outside the operator's network (then the AAnF is not called).
+    pub nef: Option<NefSettings>,
     /// The NF instance id, if configured.
     pub nf_instance_id: Option<String>,
     /// The acceptor's TLS profile.
@@ -167,6 +232,21 @@ pub struct AfSettings {
     pub client: PeerClientConfig,
     /// The log format.
     pub log_format: LogFormat,
+}
+
+/// How `akma af` reaches the NEF.
+#[derive(Debug, Clone)]
+pub struct NefSettings {
+    /// `{nefRoot}` (`scheme://host[:port]`).
+    pub url: String,
+    /// The OAuth2 client id.
+    pub client_id: String,
+    /// Client authentication at the token endpoint (the secret is redacted in `Debug`).
+    pub auth: ClientAuth,
+    /// `ca` (the NEF's CA), `cert` and `key` (tls_client_auth); no token files.
+    pub tls: PeerClientConfig,
+    /// Scopes to request (none: the NEF's default).
+    pub scopes: Vec<String>,
 }
 
 /// The development default of `--listen`.
@@ -221,17 +301,43 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         .or(file.fqdn)
         .ok_or_else(|| setting("no AF FQDN: give --fqdn or `fqdn`"))?;
     let fqdn = AfFqdn::parse(&fqdn).map_err(|e| setting(format!("--fqdn: {e}")))?;
-    let aanf = a
-        .aanf
-        .clone()
-        .or(file.aanf)
-        .ok_or_else(|| setting("no AAnF apiRoot: give --aanf, AKMA_AF_AANF or `aanf`"))?;
+    let aanf = a.aanf.clone().or(file.aanf);
+    let nef_file = file.nef.unwrap_or_default();
+    let nef_url = a.nef.clone().or(nef_file.url.clone());
+    let (aanf, nef) = match (aanf, nef_url) {
+        (Some(_), Some(_)) => {
+            return Err(setting(
+                "--nef/[nef] url and --aanf/aanf are mutually exclusive: an AF inside the operator's network gets K_AF from the AAnF, one outside it from the NEF; give one",
+            ))
+        }
+        (None, None) => {
+            return Err(setting(
+                "no key server: give --aanf (AKMA_AF_AANF, `aanf`) for the AAnF, or --nef (AKMA_AF_NEF, [nef] url) for the NEF",
+            ))
+        }
+        (Some(aanf), None) => {
+            if nef_file_has_settings(&nef_file) || nef_flags(a) {
+                return Err(setting(
+                    "NEF settings (--client-id, --client-secret-file, --nef-*, [nef]) given without a NEF URL; with --aanf they do not apply",
+                ));
+            }
+            (aanf, None)
+        }
+        (None, Some(url)) => {
+            if file.client.is_some() {
+                return Err(setting(
+                    "[client] is the AAnF's mutual TLS and does not apply with the NEF: put the NEF's ca (and cert/key for tls_client_auth) in [nef]",
+                ));
+            }
+            (String::new(), Some(nef_settings(a, nef_file, url, &base)?))
+        }
+    };
     let mut client = match file.client {
         Some(v) => PeerClientConfig::from_toml(v, &["aanf"])?,
         None => PeerClientConfig::default(),
     };
     client.rebase(&base);
-    if !a.dev {
+    if !a.dev && nef.is_none() {
         // Production: mutual TLS and an access token towards the AAnF.
         if client.cert.is_none() || client.ca.is_none() {
             return Err(setting(
@@ -268,6 +374,7 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         ops_listen,
         fqdn,
         aanf,
+        nef,
         nf_instance_id: file.nf_instance_id,
         tls12: !a.no_tls12 && file.tls12.unwrap_or(true),
         allow_plain_psk: a.allow_plain_psk || file.allow_plain_psk.unwrap_or(false),
@@ -275,6 +382,172 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         client,
         log_format: a.log_format.or(file.log_format).unwrap_or_default(),
     })
+}
+
+fn nef_file_has_settings(f: &NefFileConfig) -> bool {
+    f.client_id.is_some()
+        || f.client_secret_file.is_some()
+        || f.ca.is_some()
+        || f.cert.is_some()
+        || f.key.is_some()
+        || f.scope.is_some()
+}
+
+fn nef_flags(a: &AfArgs) -> bool {
+    a.client_id.is_some()
+        || a.client_secret_file.is_some()
+        || a.nef_ca.is_some()
+        || a.nef_client_cert.is_some()
+        || a.nef_client_key.is_some()
+        || a.nef_scope.is_some()
+}
+
+/// Whether `host` is a loopback address (`127.0.0.0/8`, `[::1]`) or `localhost`.
+fn loopback(host: &str) -> bool {
+    let h = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    match h.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => h.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// The NEF settings: flags over `[nef]` (whose relative paths are relative to `base`).
+fn nef_settings(
+    a: &AfArgs,
+    f: NefFileConfig,
+    url: String,
+    base: &Path,
+) -> Result<NefSettings, AfError> {
+    let rebased = |p: Option<PathBuf>| p.map(|p| if p.is_relative() { base.join(p) } else { p });
+    let ca = a.nef_ca.clone().or(rebased(f.ca));
+    let (cert, key) = match (a.nef_client_cert.clone(), a.nef_client_key.clone()) {
+        (Some(c), Some(k)) => (Some(c), Some(k)),
+        (None, None) => (rebased(f.cert), rebased(f.key)),
+        _ => {
+            return Err(setting(
+                "--nef-client-cert and --nef-client-key go together",
+            ))
+        }
+    };
+    if cert.is_some() != key.is_some() {
+        return Err(setting("[nef] cert and key go together"));
+    }
+    let secret_file = a
+        .client_secret_file
+        .clone()
+        .or(rebased(f.client_secret_file));
+    // The NEF URL: {nefRoot} is scheme://host[:port] (NEF-CONTRACT), https:// outside --dev.
+    let bad = |why: &str| setting(format!("the NEF URL {url:?} {why}"));
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| bad("is not a URL; expected https://host[:port]"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| bad("has no host; expected https://host[:port]"))?;
+    if !matches!(uri.path(), "" | "/") || uri.query().is_some() {
+        return Err(bad(
+            "has a path or query; the NEF root is scheme://host[:port] only",
+        ));
+    }
+    match uri.scheme_str() {
+        Some("https") => {
+            if ca.is_none() {
+                return Err(setting(
+                    "the NEF URL is https:// but no CA is given to check its certificate: give --nef-ca or [nef] ca",
+                ));
+            }
+        }
+        Some("http") if !a.dev => {
+            return Err(bad(
+                "is cleartext http://: production calls the NEF only over https:// (with --nef-ca or [nef] ca); http:// (h2c) is for --dev on loopback only",
+            ))
+        }
+        Some("http") if !loopback(host) => {
+            return Err(bad(
+                "is cleartext http:// to a non-loopback host: --dev calls an http:// NEF only on 127.0.0.0/8, [::1] or localhost; use https:// with --nef-ca for another host",
+            ))
+        }
+        Some("http") => {}
+        _ => return Err(bad("is neither http:// nor https://")),
+    }
+    let client_id =
+        a.client_id.clone().or(f.client_id).ok_or_else(|| {
+            setting("the NEF needs a client id: give --client-id or [nef] client_id")
+        })?;
+    // RFC 6749 Appendix A.1: client_id = *VSCHAR.
+    if client_id.is_empty() || !client_id.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(setting(
+            "the client id must be non-empty printable ASCII (RFC 6749 Appendix A.1)",
+        ));
+    }
+    let auth = match (secret_file, cert.is_some()) {
+        (Some(_), true) => {
+            return Err(setting(
+                "give either a client secret file (client_secret_basic) or a client certificate (tls_client_auth) for the NEF, not both: the NEF refuses a request that uses two methods",
+            ))
+        }
+        (None, false) => {
+            return Err(setting(
+                "the NEF needs client authentication: give --client-secret-file (or [nef] client_secret_file), or --nef-client-cert and --nef-client-key for tls_client_auth",
+            ))
+        }
+        (None, true) => {
+            if uri.scheme_str() != Some("https") {
+                return Err(setting(
+                    "a client certificate (tls_client_auth, RFC 8705) needs an https:// NEF URL",
+                ));
+            }
+            ClientAuth::TlsClientAuth
+        }
+        (Some(path), false) => ClientAuth::SecretBasic(read_secret(&path)?),
+    };
+    let scopes = a
+        .nef_scope
+        .clone()
+        .or(f.scope)
+        .map(|s| s.split_ascii_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    Ok(NefSettings {
+        url: url.trim_end_matches('/').to_owned(),
+        client_id,
+        auth,
+        tls: PeerClientConfig {
+            ca,
+            cert,
+            key,
+            token_files: Default::default(),
+        },
+        scopes,
+    })
+}
+
+/// Reads the client secret file: private to its owner, one line of printable text.
+fn read_secret(path: &Path) -> Result<ClientSecret, AfError> {
+    akma_nf_host::kek::check_private_file(path)
+        .map_err(|e| setting(format!("the client secret file: {e}")))?;
+    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+        setting(format!(
+            "cannot read the client secret file {}: {e}",
+            path.display()
+        ))
+    })?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        setting(format!(
+            "the client secret file {} is not UTF-8 text",
+            path.display()
+        ))
+    })?;
+    let secret = text.trim_end_matches(['\n', '\r']);
+    if secret.is_empty() || secret.chars().any(char::is_control) {
+        return Err(setting(format!(
+            "the client secret file {} must hold the secret on one line (non-empty, no control characters)",
+            path.display()
+        )));
+    }
+    Ok(ClientSecret::new(secret))
 }
 
 /// A running `akma af`.
@@ -347,13 +620,26 @@ impl akma_nf_host::NfOps for Ops {
 
 /// Binds and starts serving `app` (the sample router for `akma af`).
 pub async fn start(s: &AfSettings, app: Router) -> Result<RunningAf, AfError> {
-    let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));
-    let peers = PeerClients::new(s.dev, s.client.clone(), ua);
-    let sbi = peers.client("aanf", &s.aanf)?;
-    let keys = Arc::new(KeyClient::new(
-        NaanfClient::new(sbi, s.aanf.clone()),
-        s.keys.clone(),
-    ));
+    let keys = Arc::new(match &s.nef {
+        None => {
+            let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));
+            let peers = PeerClients::new(s.dev, s.client.clone(), ua);
+            let sbi = peers.client("aanf", &s.aanf)?;
+            KeyClient::new(NaanfClient::new(sbi, s.aanf.clone()), s.keys.clone())
+        }
+        Some(n) => {
+            let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or(&n.client_id));
+            let sbi = PeerClients::new(s.dev, n.tls.clone(), ua)
+                .client("nef", &n.url)
+                .map_err(|e| setting(format!("NEF client: {e}")))?;
+            let tokens = ClientCredentials::new(&sbi, &n.url, n.client_id.clone(), n.auth.clone())
+                .with_scopes(&n.scopes);
+            KeyClient::via_nef(
+                NefClient::new(sbi, &n.url, Arc::new(tokens)),
+                s.keys.clone(),
+            )
+        }
+    });
     let mut cfg = AcceptorConfig::new(s.fqdn.clone());
     cfg.tls12 = s.tls12;
     cfg.allow_plain_psk = s.allow_plain_psk;
@@ -410,7 +696,7 @@ pub async fn start(s: &AfSettings, app: Router) -> Result<RunningAf, AfError> {
             r
         }
     });
-    tracing::info!(%addr, fqdn = s.fqdn.as_str(), dev = s.dev, "AF listening (Ua* TLS-PSK)");
+    tracing::info!(%addr, fqdn = s.fqdn.as_str(), dev = s.dev, upstream = keys.upstream().name(), "AF listening (Ua* TLS-PSK)");
     Ok(RunningAf {
         addr,
         ops_addr,

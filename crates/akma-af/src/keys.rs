@@ -1,9 +1,18 @@
-//! The AF's K_AF client: Naanf_AKMA_ApplicationKey_Get (TS 33.535 §6.2, TS 29.535 §5.2.2.3,
-//! `POST {apiRoot}/naanf-akma/v1/retrieve-applicationkey`) behind a bounded cache, with one
-//! request per missing key, a deadline, and Prometheus figures.
+//! The AF's K_AF client behind a bounded cache, with one request per missing key, a deadline,
+//! and Prometheus figures, over one of two upstreams ([`Upstream`]):
+//!
+//! - an AF inside the operator's network asks the AAnF: Naanf_AKMA_ApplicationKey_Get
+//!   (TS 33.535 §6.2, TS 29.535 §5.2.2.3, `POST {apiRoot}/naanf-akma/v1/retrieve-applicationkey`)
+//!   with a [`NaanfClient`] ([`KeyClient::new`]);
+//! - an AF outside it asks the NEF (TS 33.535 §6.3, TS 29.522 §5.14,
+//!   `POST {nefRoot}/3gpp-akma/v1/retrieve`) with a [`NefClient`], which gets its own OAuth2
+//!   access tokens by the client credentials grant ([`KeyClient::via_nef`]).
+//!
+//! Both answer with the same `AkmaAfKeyData`, so everything below (cache, flights, deadline,
+//! refusals, figures) is the same for both; only the log lines name the upstream.
 //!
 //! [`KeyClient`] implements [`akma_ua::keys::KeySource`], which the Ua* acceptor awaits while
-//! a TLS-PSK handshake is paused. It takes a ready [`NaanfClient`] (mTLS and access tokens in
+//! a TLS-PSK handshake is paused. It takes a ready client (mTLS and access tokens in
 //! production, built by `akma_nf_host::peer::PeerClients`; h2c in development) and does not
 //! care which.
 //!
@@ -51,11 +60,14 @@
 //! | `204 No Content` | [`KeyRefusal::UnknownAKid`] |
 //! | `200` with an expiry already past | [`KeyRefusal::Expired`] |
 //! | a 4xx answer (ProblemDetails or not), e.g. `403 AF_NOT_AUTHORIZED` | [`KeyRefusal::Refused`]`("403 AF_NOT_AUTHORIZED")`: status and cause only, never the body |
-//! | a 5xx answer (the AAnF failed, it did not refuse this AF), a 3xx (never followed), a malformed 200, no answer, the deadline passed, no AAnF known, no access token | [`KeyRefusal::Unavailable`] with a short reason |
+//! | a 5xx answer (the AAnF or NEF failed, it did not refuse this AF), a 3xx (never followed), a malformed 200 (from the NEF also one holding a `supi`), no answer, the deadline passed, no AAnF known, no access token (the NEF's token endpoint refused or failed: its reason is logged) | [`KeyRefusal::Unavailable`] with a short reason |
 //! | [`KeyClientConfig::max_in_flight`] distinct keys already being fetched | [`KeyRefusal::Busy`] |
 //!
+//! A `401` from the NEF is retried once with a new token inside the [`NefClient`] (one fetch
+//! here); a second `401` is `Refused("401")`.
+//!
 //! Each fetch that ends in a refusal is logged once (by the leader): `info` for an unknown
-//! A-KID, `warn` otherwise, with the reason, the AF_ID and `a_kid` as an
+//! A-KID, `warn` otherwise, with the reason, the upstream (`aanf` or `nef`), the AF_ID and `a_kid` as an
 //! [`IdRef`] (identities never in clear, keys never). `Busy` is
 //! logged at `debug` only (it comes in floods; the refusal counter shows it).
 //!
@@ -65,8 +77,10 @@
 //! [`FETCHES_TOTAL`], the [`FETCH_SECONDS`] histogram, [`REFUSALS_TOTAL`] by `reason` (the
 //! labels of [`KeyRefusal::reason`]) and the [`ENTRIES`] gauge; [`KeyClient::metrics`]
 //! returns the same figures as plain numbers. A hit or a miss is counted per call, a fetch
-//! per request sent to the AAnF, a refusal per call refused (so 50 waiters of one failed
-//! fetch count 50 refusals and one fetch).
+//! per request sent to the upstream (AAnF or NEF: the names are the same for both; a NEF
+//! retry after a `401` is inside one fetch), a refusal per call refused (so 50 waiters of one
+//! failed fetch count 50 refusals and one fetch). Via the NEF it also writes
+//! [`NEF_TOKEN_REQUESTS_TOTAL`].
 //!
 //! # Memory
 //!
@@ -90,6 +104,7 @@ use akma_core::logref::{IdRef, Scrubbed};
 use akma_core::time::Clock;
 use akma_nf_host::metrics::{self as prom, Counter, Kind, BUCKETS};
 use akma_sbi_client::client::{ClientError, NaanfClient};
+use akma_sbi_client::nef::NefClient;
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest};
 use akma_ua::keys::{KeyAnswer, KeyRefusal, KeySource};
 use time::OffsetDateTime;
@@ -100,15 +115,17 @@ use tokio::time::Instant;
 pub const HITS_TOTAL: &str = "akma_af_key_cache_hits_total";
 /// Calls not answered from the cache (counter).
 pub const MISSES_TOTAL: &str = "akma_af_key_cache_misses_total";
-/// Requests sent to the AAnF (counter).
+/// Requests sent to the upstream, AAnF or NEF (counter).
 pub const FETCHES_TOTAL: &str = "akma_af_key_fetches_total";
-/// Duration of the requests to the AAnF, seconds (histogram; a timed-out fetch counts its
+/// Duration of the requests to the upstream, seconds (histogram; a timed-out fetch counts its
 /// deadline).
 pub const FETCH_SECONDS: &str = "akma_af_key_fetch_seconds";
 /// Calls refused, by `reason` (counter).
 pub const REFUSALS_TOTAL: &str = "akma_af_key_refusals_total";
 /// Entries in the cache (gauge).
 pub const ENTRIES: &str = "akma_af_key_cache_entries";
+/// Token requests sent to the NEF's token endpoint (counter; only via the NEF).
+pub const NEF_TOKEN_REQUESTS_TOTAL: &str = "akma_af_nef_token_requests_total";
 
 /// The `reason` labels of [`REFUSALS_TOTAL`], as [`KeyRefusal::reason`] gives them; a
 /// refusal added to `KeyRefusal` later is counted as `other`.
@@ -183,8 +200,55 @@ impl KeyMetricsSnapshot {
     }
 }
 
-/// The K_AF client of an AF inside the operator's network, with a bounded cache (see the
-/// module docs). Cheap to clone: clones share one cache, one set of flights and one set of
+/// Where a [`KeyClient`] gets K_AF from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Upstream {
+    /// The AAnF, directly (an AF inside the operator's network).
+    Aanf(NaanfClient),
+    /// The NEF (an AF outside it), with its own access tokens.
+    Nef(NefClient),
+}
+
+impl Upstream {
+    /// `aanf` or `nef`, for logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Upstream::Aanf(_) => "aanf",
+            Upstream::Nef(_) => "nef",
+        }
+    }
+
+    /// `AAnF` or `NEF`, for log messages.
+    fn label(&self) -> &'static str {
+        match self {
+            Upstream::Aanf(_) => "AAnF",
+            Upstream::Nef(_) => "NEF",
+        }
+    }
+
+    /// One ApplicationKey_Get: K_AF, `None` on 204, or the error.
+    async fn retrieve(&self, req: &AkmaAfKeyRequest) -> Result<Option<AkmaAfKeyData>, ClientError> {
+        match self {
+            Upstream::Aanf(c) => c.retrieve_application_key(req).await,
+            Upstream::Nef(c) => c.retrieve(req).await,
+        }
+    }
+}
+
+impl From<NaanfClient> for Upstream {
+    fn from(c: NaanfClient) -> Self {
+        Upstream::Aanf(c)
+    }
+}
+
+impl From<NefClient> for Upstream {
+    fn from(c: NefClient) -> Self {
+        Upstream::Nef(c)
+    }
+}
+
+/// The K_AF client of an AF, with a bounded cache (see the module docs). Cheap to clone: clones share one cache, one set of flights and one set of
 /// figures, so hand a clone to each acceptor (or wrap one in an `Arc<dyn KeySource>`).
 #[derive(Clone)]
 pub struct KeyClient {
@@ -192,7 +256,7 @@ pub struct KeyClient {
 }
 
 struct Inner {
-    naanf: NaanfClient,
+    upstream: Upstream,
     config: KeyClientConfig,
     clock: Clock,
     state: Mutex<State>,
@@ -202,6 +266,7 @@ struct Inner {
 impl fmt::Debug for KeyClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyClient")
+            .field("upstream", &self.inner.upstream.name())
             .field("config", &self.inner.config)
             .field("entries", &self.inner.lock().entries.len())
             .finish_non_exhaustive()
@@ -209,18 +274,29 @@ impl fmt::Debug for KeyClient {
 }
 
 impl KeyClient {
-    /// A client of `naanf` reading the system clock.
+    /// A client of the AAnF `naanf` reading the system clock.
     pub fn new(naanf: NaanfClient, config: KeyClientConfig) -> Self {
         Self::with_clock(naanf, config, Clock::system())
     }
 
-    /// A client of `naanf` that judges expiry by `clock` (tests inject a
+    /// A client of the NEF `nef` reading the system clock (an AF outside the operator's
+    /// network). The NEF client's token source keeps its own clock.
+    pub fn via_nef(nef: NefClient, config: KeyClientConfig) -> Self {
+        Self::with_clock(nef, config, Clock::system())
+    }
+
+    /// A client of `upstream` (a [`NaanfClient`], a [`NefClient`] or an [`Upstream`]) that
+    /// judges expiry by `clock` (tests inject a
     /// [`ManualClock`](akma_core::time::ManualClock)). The deadline of a fetch is measured
     /// by tokio's timer, not by `clock`.
-    pub fn with_clock(naanf: NaanfClient, config: KeyClientConfig, clock: Clock) -> Self {
+    pub fn with_clock(
+        upstream: impl Into<Upstream>,
+        config: KeyClientConfig,
+        clock: Clock,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                naanf,
+                upstream: upstream.into(),
                 config,
                 clock,
                 state: Mutex::new(State::default()),
@@ -232,6 +308,11 @@ impl KeyClient {
     /// The configuration.
     pub fn config(&self) -> &KeyClientConfig {
         &self.inner.config
+    }
+
+    /// Where K_AF comes from.
+    pub fn upstream(&self) -> &Upstream {
+        &self.inner.upstream
     }
 
     /// The figures now.
@@ -270,14 +351,14 @@ impl KeyClient {
             out,
             FETCHES_TOTAL,
             Kind::Counter,
-            "Naanf_AKMA_ApplicationKey_Get requests sent to the AAnF.",
+            "ApplicationKey_Get requests sent to the upstream (the AAnF, or the NEF's 3gpp-akma retrieve).",
         );
         prom::sample(out, FETCHES_TOTAL, "", s.fetches);
         prom::header(
             out,
             FETCH_SECONDS,
             Kind::Histogram,
-            "Duration of the Naanf_AKMA_ApplicationKey_Get requests (a timeout counts its deadline).",
+            "Duration of the ApplicationKey_Get requests to the upstream (a timeout counts its deadline).",
         );
         m.fetch_seconds.render(out, FETCH_SECONDS);
         prom::header(
@@ -298,6 +379,15 @@ impl KeyClient {
         }
         prom::header(out, ENTRIES, Kind::Gauge, "K_AF entries in the cache.");
         prom::sample(out, ENTRIES, "", s.entries);
+        if let Upstream::Nef(nef) = &self.inner.upstream {
+            prom::header(
+                out,
+                NEF_TOKEN_REQUESTS_TOTAL,
+                Kind::Counter,
+                "OAuth2 client credentials token requests sent to the NEF.",
+            );
+            prom::sample(out, NEF_TOKEN_REQUESTS_TOTAL, "", nef.tokens().requests());
+        }
     }
 
     /// Entries in the cache now (expired ones not yet dropped included).
@@ -420,7 +510,7 @@ impl Inner {
         ))
     }
 
-    /// One Naanf_AKMA_ApplicationKey_Get, bounded by `deadline`, logged when refused. Returns
+    /// One ApplicationKey_Get at the upstream, bounded by `deadline`, logged when refused. Returns
     /// the entry to cache with a successful answer.
     async fn fetch(
         &self,
@@ -431,34 +521,34 @@ impl Inner {
         let req = AkmaAfKeyRequest::new(af_id, a_kid.clone(), self.config.anonymous);
         self.metrics.fetches.inc();
         let started = Instant::now();
-        let answer =
-            tokio::time::timeout_at(deadline, self.naanf.retrieve_application_key(&req)).await;
+        let answer = tokio::time::timeout_at(deadline, self.upstream.retrieve(&req)).await;
         self.metrics.fetch_seconds.record(started.elapsed());
         // Computed for the log lines of refusals only (the reference is a keyed digest): a
         // successful fetch, the common case, pays for neither.
         let a_kid_ref = || IdRef::of(a_kid.as_str());
         let af = || af_id.to_sbi_string();
+        let (upstream, label) = (self.upstream.name(), self.upstream.label());
         match answer {
             Err(_) => {
                 let r = self.timeout_refusal();
-                tracing::warn!(af = %af(), a_kid = %a_kid_ref(), reason = %r, "K_AF fetch from the AAnF failed");
+                tracing::warn!(upstream, af = %af(), a_kid = %a_kid_ref(), reason = %r, "K_AF fetch from the {label} failed");
                 (Err(r), None)
             }
             Ok(Err(e)) => {
                 let r = refusal_of(&e);
-                tracing::warn!(af = %af(), a_kid = %a_kid_ref(), reason = %r, error = %Scrubbed(ErrorSummary(&e)), "K_AF fetch from the AAnF failed");
+                tracing::warn!(upstream, af = %af(), a_kid = %a_kid_ref(), reason = %r, error = %Scrubbed(ErrorSummary(&e)), "K_AF fetch from the {label} failed");
                 (Err(r), None)
             }
             Ok(Ok(None)) => {
-                tracing::info!(af = %af(), a_kid = %a_kid_ref(), "K_AF refused: the AAnF does not know this A-KID (204)");
+                tracing::info!(upstream, af = %af(), a_kid = %a_kid_ref(), "K_AF refused: the {label} does not know this A-KID (204)");
                 (Err(KeyRefusal::UnknownAKid), None)
             }
             Ok(Ok(Some(data))) => {
                 let entry = Entry::from_data(data);
                 let now = self.clock.now_secs();
                 if entry.is_expired(now) {
-                    tracing::warn!(af = %af(), a_kid = %a_kid_ref(), expiry_unix = entry.expiry_ns.div_euclid(NANOS), now_unix = now,
-                        "K_AF refused: the AAnF answered with an expiry already past (AF and AAnF clocks apart?)");
+                    tracing::warn!(upstream, af = %af(), a_kid = %a_kid_ref(), expiry_unix = entry.expiry_ns.div_euclid(NANOS), now_unix = now,
+                        "K_AF refused: the {label} answered with an expiry already past (AF and AAnF clocks apart?)");
                     return (Err(KeyRefusal::Expired), None);
                 }
                 (Ok(entry.answer()), Some(entry))

@@ -1,11 +1,12 @@
 //! # akma-af
 //!
-//! The AF SDK of AKMA (TS 33.535 §6.2): what an application server inside the operator's
-//! network needs to accept AKMA clients.
+//! The AF SDK of AKMA (TS 33.535 §6.2, §6.3): what an application server needs to accept
+//! AKMA clients, inside the operator's network (K_AF from the AAnF) or outside it (K_AF from
+//! the NEF, with OAuth2 client credentials).
 //!
 //! | Module | Holds |
 //! |---|---|
-//! | [`keys`] | the K_AF client of the AAnF, with a bounded cache and one request per missing key |
+//! | [`keys`] | the K_AF client of the AAnF or the NEF, with a bounded cache and one request per missing key |
 //! | [`serve`] | HTTP (axum) over Ua* TLS-PSK, the authenticated peer in each request, K_AF expiry enforced |
 //! | [`app`] | `akma af`, the sample AF: settings, production config, `GET /` |
 //! | [`metrics`] | sessions accepted, refused by reason, closed at expiry |
@@ -22,5 +23,6 @@ pub use serve::{serve, serve_with, AkmaPeer, AkmaUser, ServeOptions};
 // What an application needs, from one crate.
 pub use akma_core::ids::AfFqdn;
 pub use akma_sbi_client::client::{NaanfClient, SbiClient};
+pub use akma_sbi_client::nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient};
 pub use akma_ua::server::{AcceptorConfig, UaAcceptor};
-pub use keys::{KeyClient, KeyClientConfig};
+pub use keys::{KeyClient, KeyClientConfig, Upstream};

@@ -5,6 +5,7 @@
 //! | Module | Holds |
 //! |---|---|
 //! | [`client`] | [`SbiClient`] (h2c or mTLS reqwest client, typed calls that turn ProblemDetails answers into [`ClientError`]) and the typed [`NausfClient`], [`NudmUeauClient`], [`NaanfClient`] |
+//! | [`nef`] | [`NefClient`] (the NEF's AKMA API for an AF outside the operator's network) and [`ClientCredentials`] (OAuth2 client credentials at the NEF's token endpoint, a [`TokenSource`]) |
 //! | [`token`] | [`TokenSource`]: where access tokens come from ([`StaticToken`] now) |
 //! | [`resolve`] | [`NfResolver`]: where a producer is, with a routing-indicator / PLMN hint ([`StaticResolver`] now) |
 //! | [`tls`] | the rustls crypto provider, ALPN and PEM helpers shared with the server crate |
@@ -14,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+pub mod nef;
 pub mod resolve;
 pub mod tls;
 pub mod token;
@@ -21,5 +23,6 @@ pub mod token;
 pub use client::{
     ClientError, ClientTls, NaanfClient, NausfClient, NudmUeauClient, SbiClient, SbiResponse,
 };
+pub use nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient, TokenError};
 pub use resolve::{NfHint, NfResolver, StaticResolver};
 pub use token::{StaticToken, TokenRequest, TokenSource};

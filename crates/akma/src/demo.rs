@@ -170,6 +170,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         ops_listen: None,
         fqdn: af_fqdn.clone(),
         aanf: core.aanf_api_root(),
+        nef: None,
         nf_instance_id: None,
         tls12: true,
         allow_plain_psk: false,
