@@ -281,7 +281,8 @@ fn json_body<T: serde::de::DeserializeOwned>(
             svc.fail(ApiError::BadJson(r.body_text()))
         }
     })?;
-    serde_json::from_slice(&body).map_err(|e| svc.fail(ApiError::BadJson(format!("invalid JSON body: {e}"))))
+    serde_json::from_slice(&body)
+        .map_err(|e| svc.fail(ApiError::BadJson(format!("invalid JSON body: {e}"))))
 }
 
 async fn send(

@@ -130,12 +130,19 @@ pub async fn register(naanf: &NaanfClient, ue: &DemoUe) -> Result<(), DemoError>
         .register_anchor_key(&info)
         .await
         .map(|_| ())
-        .map_err(|source| DemoError::Register { ue: ue.name, source })
+        .map_err(|source| DemoError::Register {
+            ue: ue.name,
+            source,
+        })
 }
 
 /// Runs the exchange against the server `fqdn` at `server`, whose key source is the AAnF
 /// `naanf` reaches (it must allow this AF the GPSI: [`aanf_af_entry`]).
-pub async fn run(naanf: &NaanfClient, server: SocketAddr, fqdn: &AfFqdn) -> Result<Vec<Step>, DemoError> {
+pub async fn run(
+    naanf: &NaanfClient,
+    server: SocketAddr,
+    fqdn: &AfFqdn,
+) -> Result<Vec<Step>, DemoError> {
     let mut steps = Vec::new();
     let mut step = |what: String, t: Instant, detail: String| {
         steps.push(Step {
@@ -169,7 +176,11 @@ pub async fn run(naanf: &NaanfClient, server: SocketAddr, fqdn: &AfFqdn) -> Resu
     let text = "hello from A over AKMA";
     let t = Instant::now();
     let id = ca.send(&b.gpsi, text).await.map_err(client("UE A sends"))?;
-    step(format!("UE A: POST /messages to {}", b.gpsi), t, format!("201 id={id}"));
+    step(
+        format!("UE A: POST /messages to {}", b.gpsi),
+        t,
+        format!("201 id={id}"),
+    );
     let t = Instant::now();
     let mut cb = Msgin5gClient::connect(&connector, &b.keys, fqdn, server)
         .await
@@ -181,11 +192,10 @@ pub async fn run(naanf: &NaanfClient, server: SocketAddr, fqdn: &AfFqdn) -> Resu
     );
     let t = Instant::now();
     let inbox = cb.fetch(None).await.map_err(client("UE B fetches"))?;
-    let got = inbox
-        .messages
-        .iter()
-        .find(|m| m.id == id)
-        .ok_or_else(|| DemoError::Check(format!("UE B's mailbox does not hold message {id}")))?;
+    let got =
+        inbox.messages.iter().find(|m| m.id == id).ok_or_else(|| {
+            DemoError::Check(format!("UE B's mailbox does not hold message {id}"))
+        })?;
     if got.body != text || got.from != a.gpsi.to_string() {
         return Err(DemoError::Check(format!(
             "UE B got {:?} from {}, not {text:?} from {}",
@@ -195,7 +205,12 @@ pub async fn run(naanf: &NaanfClient, server: SocketAddr, fqdn: &AfFqdn) -> Resu
     step(
         "UE B: GET /messages".into(),
         t,
-        format!("{} message(s); from={} body={:?}", inbox.messages.len(), got.from, got.body),
+        format!(
+            "{} message(s); from={} body={:?}",
+            inbox.messages.len(),
+            got.from,
+            got.body
+        ),
     );
     let t = Instant::now();
     let ids: Vec<_> = inbox.messages.iter().map(|m| m.id.clone()).collect();

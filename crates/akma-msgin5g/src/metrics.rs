@@ -95,20 +95,36 @@ impl Msgin5gMetrics {
     /// Appends the Prometheus text.
     pub fn render_prometheus(&self, out: &mut String) {
         let (s, f, d) = self.totals();
-        let _ = writeln!(out, "# HELP msgin5g_messages_stored_total Messages stored durably (201).");
+        let _ = writeln!(
+            out,
+            "# HELP msgin5g_messages_stored_total Messages stored durably (201)."
+        );
         let _ = writeln!(out, "# TYPE msgin5g_messages_stored_total counter");
         let _ = writeln!(out, "msgin5g_messages_stored_total {s}");
-        let _ = writeln!(out, "# HELP msgin5g_messages_fetched_total Messages returned by GET /messages.");
+        let _ = writeln!(
+            out,
+            "# HELP msgin5g_messages_fetched_total Messages returned by GET /messages."
+        );
         let _ = writeln!(out, "# TYPE msgin5g_messages_fetched_total counter");
         let _ = writeln!(out, "msgin5g_messages_fetched_total {f}");
-        let _ = writeln!(out, "# HELP msgin5g_messages_delivered_total Messages acknowledged by their recipient.");
+        let _ = writeln!(
+            out,
+            "# HELP msgin5g_messages_delivered_total Messages acknowledged by their recipient."
+        );
         let _ = writeln!(out, "# TYPE msgin5g_messages_delivered_total counter");
         let _ = writeln!(out, "msgin5g_messages_delivered_total {d}");
-        let _ = writeln!(out, "# HELP msgin5g_requests_refused_total Requests refused, by reason.");
+        let _ = writeln!(
+            out,
+            "# HELP msgin5g_requests_refused_total Requests refused, by reason."
+        );
         let _ = writeln!(out, "# TYPE msgin5g_requests_refused_total counter");
         for (i, r) in Refusal::ALL.iter().enumerate() {
             let n = self.refused[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "msgin5g_requests_refused_total{{reason=\"{}\"}} {n}", r.label());
+            let _ = writeln!(
+                out,
+                "msgin5g_requests_refused_total{{reason=\"{}\"}} {n}",
+                r.label()
+            );
         }
     }
 }

@@ -114,7 +114,14 @@ struct MailWriter {
 }
 
 impl MailWriter {
-    fn insert(&self, conn: &Connection, from: &str, to: &str, body: &str, now: i64) -> Result<InsertOutcome, StoreError> {
+    fn insert(
+        &self,
+        conn: &Connection,
+        from: &str,
+        to: &str,
+        body: &str,
+        now: i64,
+    ) -> Result<InsertOutcome, StoreError> {
         let n: i64 = conn
             .prepare_cached("SELECT count(*) FROM message WHERE recipient = ?1")?
             .query_row([to], |r| r.get(0))?;
@@ -131,8 +138,14 @@ impl MailWriter {
         Ok(InsertOutcome::Stored(id))
     }
 
-    fn ack(&self, conn: &Connection, to: &str, ids: &[MessageId]) -> Result<AckOutcome, StoreError> {
-        let mut stmt = conn.prepare_cached("DELETE FROM message WHERE id = ?1 AND recipient = ?2")?;
+    fn ack(
+        &self,
+        conn: &Connection,
+        to: &str,
+        ids: &[MessageId],
+    ) -> Result<AckOutcome, StoreError> {
+        let mut stmt =
+            conn.prepare_cached("DELETE FROM message WHERE id = ?1 AND recipient = ?2")?;
         let mut unknown = Vec::new();
         let mut removed = 0;
         for id in ids {
@@ -321,7 +334,12 @@ impl MessageStore {
     }
 
     /// Stores a message from `from` to `to`; answers once it is durable.
-    pub async fn insert(&self, from: &Gpsi, to: &Gpsi, body: String) -> Result<InsertOutcome, StoreError> {
+    pub async fn insert(
+        &self,
+        from: &Gpsi,
+        to: &Gpsi,
+        body: String,
+    ) -> Result<InsertOutcome, StoreError> {
         let (from, to, now) = (from.to_string(), to.to_string(), now_secs());
         self.writer
             .call(|reply| Op::Insert {
@@ -357,7 +375,10 @@ impl MessageStore {
             let conn = readers.take()?;
             let r = conn
                 .prepare_cached("SELECT 1 FROM message WHERE id = ?1 AND recipient = ?2")
-                .and_then(|mut s| s.query_row([id.as_str(), to.as_str()], |_| Ok(())).optional())
+                .and_then(|mut s| {
+                    s.query_row([id.as_str(), to.as_str()], |_| Ok(()))
+                        .optional()
+                })
                 .map(|o| o.is_some())
                 .map_err(|e| StoreError::sqlite("looking up a message", e));
             readers.give_back(conn);
@@ -446,13 +467,22 @@ mod tests {
         // Another connection, opened independently, sees the answered writes.
         let raw = Connection::open(dir.path().join(DB_FILE_NAME)).unwrap();
         let n: i64 = raw
-            .query_row("SELECT count(*) FROM message WHERE recipient = 'msisdn-447700900002'", [], |r| r.get(0))
+            .query_row(
+                "SELECT count(*) FROM message WHERE recipient = 'msisdn-447700900002'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(n, 2);
         let got = s.fetch(&b, 10).await.unwrap();
         assert_eq!(
-            got.iter().map(|m| (m.id.clone(), m.body.as_str(), m.from.as_str())).collect::<Vec<_>>(),
-            vec![(id1.clone(), "one", "msisdn-447700900001"), (id2.clone(), "two", "msisdn-447700900001")]
+            got.iter()
+                .map(|m| (m.id.clone(), m.body.as_str(), m.from.as_str()))
+                .collect::<Vec<_>>(),
+            vec![
+                (id1.clone(), "one", "msisdn-447700900001"),
+                (id2.clone(), "two", "msisdn-447700900001")
+            ]
         );
         assert!(s.fetch(&a, 10).await.unwrap().is_empty());
         // a cannot ack b's message; all or nothing.
@@ -466,7 +496,10 @@ mod tests {
             AckOutcome::Unknown(vec![bogus])
         );
         assert_eq!(s.fetch(&b, 10).await.unwrap().len(), 2);
-        assert_eq!(s.ack(&b, vec![id1.clone()]).await.unwrap(), AckOutcome::Removed(1));
+        assert_eq!(
+            s.ack(&b, vec![id1.clone()]).await.unwrap(),
+            AckOutcome::Removed(1)
+        );
         assert!(!s.contains(&b, &id1).await.unwrap());
         assert!(s.contains(&b, &id2).await.unwrap());
         s.close().await;

@@ -69,7 +69,9 @@ fn ue(name: &'static str, i: u8) -> DemoUe {
 
 async fn connect(w: &World, addr: SocketAddr, ue: &DemoUe) -> Msgin5gClient {
     let c = UaConnector::new(ConnectorConfig::default()).unwrap();
-    Msgin5gClient::connect(&c, &ue.keys, &w.fqdn, addr).await.unwrap()
+    Msgin5gClient::connect(&c, &ue.keys, &w.fqdn, addr)
+        .await
+        .unwrap()
 }
 
 fn status(e: ClientError) -> (u16, String) {
@@ -153,7 +155,10 @@ async fn two_ues_exchange_a_message_and_cannot_touch_each_others() {
         .await
         .unwrap();
     assert!(text.contains("msgin5g_messages_stored_total 3"), "{text}");
-    assert!(text.contains("msgin5g_messages_delivered_total 2"), "{text}");
+    assert!(
+        text.contains("msgin5g_messages_delivered_total 2"),
+        "{text}"
+    );
     srv.shutdown().await.unwrap();
 }
 
@@ -168,13 +173,20 @@ async fn bad_requests_are_refused_precisely() {
 
     let e = ca.send_raw("msisdn-12", "hi").await.unwrap_err();
     match e {
-        ClientError::Refused { status, cause, detail } => {
+        ClientError::Refused {
+            status,
+            cause,
+            detail,
+        } => {
             assert_eq!((status, cause.as_str()), (400, "INVALID_GPSI"));
             assert!(detail.contains("5 to 15 digits"), "{detail}");
         }
         other => panic!("{other}"),
     }
-    assert_eq!(status(ca.send_raw("imsi-001010000000001", "hi").await.unwrap_err()).0, 400);
+    assert_eq!(
+        status(ca.send_raw("imsi-001010000000001", "hi").await.unwrap_err()).0,
+        400
+    );
     assert_eq!(
         status(ca.send(&b.gpsi, &"x".repeat(65)).await.unwrap_err()),
         (413, "TOO_LARGE".into())
@@ -194,10 +206,10 @@ async fn bad_requests_are_refused_precisely() {
         .unwrap();
     assert_eq!(a2.status, 415);
     let bad = ca
-        .raw(
-            Request::new(http::Method::POST, "/messages")
-                .header(http::header::CONTENT_TYPE, "application/json".parse().unwrap()),
-        )
+        .raw(Request::new(http::Method::POST, "/messages").header(
+            http::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        ))
         .await
         .unwrap();
     assert_eq!(bad.status, 400);
@@ -220,7 +232,11 @@ async fn a_session_without_a_gpsi_is_refused_with_403() {
     demo::register(&w.naanf, &a).await.unwrap();
     let mut ca = connect(&w, srv.af.addr, &a).await;
     match ca.send(&b.gpsi, "hi").await.unwrap_err() {
-        ClientError::Refused { status, cause, detail } => {
+        ClientError::Refused {
+            status,
+            cause,
+            detail,
+        } => {
             assert_eq!((status, cause.as_str()), (403, "NO_GPSI"));
             assert!(detail.contains("GPSI"), "{detail}");
         }
@@ -248,11 +264,17 @@ async fn messages_survive_a_restart_and_the_demo_runs() {
     let mut cb = connect(&w, srv.af.addr, &b).await;
     let inbox = cb.fetch(None).await.unwrap();
     assert_eq!(inbox.messages.len(), 1);
-    assert_eq!((&inbox.messages[0].id, inbox.messages[0].body.as_str()), (&id, "kept"));
+    assert_eq!(
+        (&inbox.messages[0].id, inbox.messages[0].body.as_str()),
+        (&id, "kept")
+    );
 
     let steps = demo::run(&w.naanf, srv.af.addr, &w.fqdn).await.unwrap();
     assert_eq!(steps.len(), 8, "{steps:?}");
-    assert!(steps[5].detail.contains("hello from A over AKMA"), "{steps:?}");
+    assert!(
+        steps[5].detail.contains("hello from A over AKMA"),
+        "{steps:?}"
+    );
     assert_eq!(steps[7].detail, "empty: delivered");
     srv.shutdown().await.unwrap();
 }

@@ -10,6 +10,7 @@ mod bench;
 mod bench_af;
 mod bench_auth;
 mod bench_flood;
+mod bench_msgin5g;
 mod connect;
 mod demo;
 mod derive;
@@ -115,6 +116,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Af(args),
         } => serve_blocking(bench_af::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Msgin5g(args),
+        } => serve_blocking(bench_msgin5g::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),

@@ -229,7 +229,10 @@ fn demo_msgin5g_delivers_a_message_between_two_gpsis() {
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["afId"], "app.example.com;ua=0100000007");
-    assert_eq!((v["stored"].as_u64(), v["delivered"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (v["stored"].as_u64(), v["delivered"].as_u64()),
+        (Some(1), Some(1))
+    );
     let steps = v["steps"].as_array().unwrap();
     let detail = |what: &str| -> Vec<String> {
         steps
@@ -248,7 +251,10 @@ fn demo_msgin5g_delivers_a_message_between_two_gpsis() {
         "{out}"
     );
     assert_eq!(fetched[1], "empty: delivered");
-    assert_eq!(detail("UE B: POST /messages/ack"), vec!["acked=1".to_owned()]);
+    assert_eq!(
+        detail("UE B: POST /messages/ack"),
+        vec!["acked=1".to_owned()]
+    );
 }
 
 #[test]

@@ -42,10 +42,17 @@ async fn acknowledged_messages_survive_kill_9() {
     // Four sessions sending at once (the writer batches them), every 201 counted.
     let mut tasks = Vec::new();
     for t in 0..4 {
-        let (c, keys, fqdn, to) = (connector.clone(), a.keys.clone(), fqdn.clone(), b.gpsi.clone());
+        let (c, keys, fqdn, to) = (
+            connector.clone(),
+            a.keys.clone(),
+            fqdn.clone(),
+            b.gpsi.clone(),
+        );
         let addr = nf.sbi_addr();
         tasks.push(tokio::spawn(async move {
-            let mut cl = Msgin5gClient::connect(&c, &keys, &fqdn, addr).await.unwrap();
+            let mut cl = Msgin5gClient::connect(&c, &keys, &fqdn, addr)
+                .await
+                .unwrap();
             let mut ids = Vec::new();
             for i in 0..25 {
                 ids.push(cl.send(&to, &format!("t{t} m{i}")).await.unwrap());
@@ -63,7 +70,10 @@ async fn acknowledged_messages_survive_kill_9() {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("msgin5g_messages_stored_total 100"), "{metrics}");
+    assert!(
+        metrics.contains("msgin5g_messages_stored_total 100"),
+        "{metrics}"
+    );
     // SIGKILL right after the last 201: no clean shutdown, no final commit.
     nf.kill9().unwrap();
     nf.restart().await.unwrap();
@@ -82,6 +92,46 @@ async fn acknowledged_messages_survive_kill_9() {
     }
     sent.sort_by(|x, y| x.as_str().cmp(y.as_str()));
     got.sort_by(|x, y| x.as_str().cmp(y.as_str()));
-    assert_eq!(got, sent, "every acknowledged message is there after kill -9");
+    assert_eq!(
+        got, sent,
+        "every acknowledged message is there after kill -9"
+    );
     nf.terminate().await.unwrap();
+}
+
+#[test]
+fn bench_msgin5g_reports_rates_and_ratios() {
+    let out = common::akma()
+        .args([
+            "bench",
+            "msgin5g",
+            "--clients",
+            "2",
+            "--duration-secs",
+            "1",
+            "--rounds",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(v["clients"], 2);
+    for k in [
+        "msgin5gMessagesPerSec",
+        "trivialHandlerMessagesPerSec",
+        "storeAloneMessagesPerSec",
+    ] {
+        assert!(v[k].as_f64().unwrap() > 0.0, "{k}: {v}");
+    }
+    let ratio = v["ratioToTrivialHandler"].as_f64().unwrap();
+    let want = v["msgin5gMessagesPerSec"].as_f64().unwrap()
+        / v["trivialHandlerMessagesPerSec"].as_f64().unwrap();
+    assert!((ratio - want).abs() < 0.01 + want * 0.01, "{v}");
 }
