@@ -122,7 +122,7 @@ async fn two_ues_exchange_a_message_and_cannot_touch_each_others() {
 
     // B cannot ack or delete C's message: 404, as for an id that never existed.
     assert_eq!(
-        status(cb.ack(&[cid.clone()]).await.unwrap_err()),
+        status(cb.ack(std::slice::from_ref(&cid)).await.unwrap_err()),
         (404, "UNKNOWN_MESSAGE".into())
     );
     assert_eq!(status(cb.delete(cid.as_str()).await.unwrap_err()).0, 404);
@@ -135,7 +135,7 @@ async fn two_ues_exchange_a_message_and_cannot_touch_each_others() {
     assert_eq!(cb.fetch(None).await.unwrap().messages.len(), 2);
     assert_eq!(cc.fetch(None).await.unwrap().messages[0].id, cid);
 
-    assert_eq!(cb.ack(&[id1.clone()]).await.unwrap(), 1);
+    assert_eq!(cb.ack(std::slice::from_ref(&id1)).await.unwrap(), 1);
     cb.delete(id2.as_str()).await.unwrap();
     assert!(cb.fetch(None).await.unwrap().messages.is_empty());
     // Acknowledged twice: gone.
