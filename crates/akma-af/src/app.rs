@@ -603,9 +603,14 @@ async fn whoami(Extension(peer): Extension<AkmaPeer>) -> Json<serde_json::Value>
     Json(body)
 }
 
+/// More metrics for the ops listener's `/metrics` (Prometheus text appended to `out`): how
+/// an application built on [`start_with`] (e.g. `akma msgin5g`) adds its own figures.
+pub type ExtraMetrics = Arc<dyn Fn(&mut String) + Send + Sync>;
+
 struct Ops {
     metrics: Arc<AfMetrics>,
     keys: Arc<KeyClient>,
+    extra: Option<ExtraMetrics>,
 }
 
 #[async_trait::async_trait]
@@ -614,12 +619,25 @@ impl akma_nf_host::NfOps for Ops {
         let mut out = String::new();
         self.metrics.render_prometheus(&mut out);
         self.keys.render_prometheus(&mut out);
+        if let Some(extra) = &self.extra {
+            extra(&mut out);
+        }
         out
     }
 }
 
 /// Binds and starts serving `app` (the sample router for `akma af`).
 pub async fn start(s: &AfSettings, app: Router) -> Result<RunningAf, AfError> {
+    start_with(s, app, None).await
+}
+
+/// [`start`] for an application AF (e.g. `akma msgin5g`): the same key source, acceptor and
+/// listeners, with `extra` metrics on the ops listener.
+pub async fn start_with(
+    s: &AfSettings,
+    app: Router,
+    extra: Option<ExtraMetrics>,
+) -> Result<RunningAf, AfError> {
     let keys = Arc::new(match &s.nef {
         None => {
             let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));
@@ -668,6 +686,7 @@ pub async fn start(s: &AfSettings, app: Router) -> Result<RunningAf, AfError> {
         let ops: Arc<dyn akma_nf_host::NfOps> = Arc::new(Ops {
             metrics: metrics.clone(),
             keys: keys.clone(),
+            extra,
         });
         tokio::spawn(akma_sbi_server::serve_with(
             l,

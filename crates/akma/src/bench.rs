@@ -43,6 +43,10 @@ pub enum BenchCommand {
     /// vs. a TLS 1.3 certificate handshake with the same OpenSSL; CPU per handshake of the AF
     /// and the AAnF; the AF's memory with 100,000 cached keys.
     Af(crate::bench_af::AfBenchArgs),
+    /// The MSGin5G server: messages/s end to end (send + fetch + ack over established Ua*
+    /// TLS 1.3-PSK sessions, N clients) vs. the same round trips to a trivial handler, and
+    /// vs. the message store alone.
+    Msgin5g(crate::bench_msgin5g::Msgin5gBenchArgs),
     /// (internal) Fill a fresh key client's cache from an AAnF and print this process's
     /// memory before and after; `bench af` runs it as a child process.
     #[command(hide = true)]

@@ -68,6 +68,10 @@ pub struct DemoArgs {
     /// Make one step go wrong on purpose: the demo reports it and exits 1.
     #[arg(long, value_enum)]
     pub fault: Option<DemoFault>,
+    /// Instead: a MSGin5G server as the AF (TS 33.501 Annex Y, keyed by the AAnF), two UEs
+    /// known by GPSI; A sends B a message, B fetches and acknowledges it.
+    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault"])]
+    pub msgin5g: bool,
 }
 
 /// A deliberate failure, to show that the demo checks what it claims.
@@ -118,6 +122,9 @@ impl Steps {
 
 /// Runs the demo; `Err` carries the message for stderr (exit 1).
 pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
+    if a.msgin5g {
+        return run_msgin5g(&a).await;
+    }
     let af_fqdn = a.af_fqdn.clone();
     // The UE derives K_AF for TLS 1.3 PSK (conventions.md's default Ua* protocol); the AF asks
     // for the same afId, unless the fault makes it ask for another protocol.
@@ -474,4 +481,86 @@ async fn retrieve(aanf: &NaanfClient, af_id: &AfId, a_kid: &AKid) -> Result<Opti
         .await
         .map(|d| d.map(|d| d.kaf))
         .map_err(|e| format!("AAnF retrieve-applicationkey: {e}"))
+}
+
+/// `akma demo --msgin5g`: UDM, AUSF, AAnF and a MSGin5G server (keyed directly by the AAnF,
+/// which allows it the GPSI), then [`akma_msgin5g::demo::run`].
+async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
+    let started = Instant::now();
+    let fqdn = a.af_fqdn.clone();
+    let mut steps = Steps {
+        text: !a.json,
+        log: Vec::new(),
+    };
+    if steps.text {
+        println!("akma demo --msgin5g: UDM, AUSF, AAnF (development mode, h2c) and a MSGin5G server (Ua* TLS 1.3-PSK) on loopback, two UEs\n");
+    }
+    let t = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix("akma-demo-msgin5g-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let core = NetworkBuilder::new()
+        .data_dir(dir.path())
+        .ausf_mnc_len(2)
+        .aanf_config_toml(akma_msgin5g::demo::aanf_af_entry(&fqdn))
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    steps.done(
+        "start UDM, AUSF, AAnF",
+        t.elapsed(),
+        format!(
+            "UDM {}, AUSF {}, AAnF {}",
+            core.udm.addr, core.ausf.addr, core.aanf.addr
+        ),
+    );
+    let t = Instant::now();
+    let args = akma_msgin5g::app::Msgin5gArgs {
+        af: akma_af::app::AfArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            fqdn: Some(fqdn.as_str().to_owned()),
+            aanf: Some(core.aanf_api_root()),
+            ..Default::default()
+        },
+        data: dir.path().join("msgin5g"),
+        max_body: akma_msgin5g::api::Limits::default().max_body_octets,
+        mailbox_max: akma_msgin5g::api::Limits::default().mailbox_max,
+    };
+    let (settings, limits) = akma_msgin5g::app::resolve(&args).map_err(|e| e.to_string())?;
+    let server = akma_msgin5g::app::start(&settings, &args.data, limits)
+        .await
+        .map_err(|e| format!("MSGin5G server: {e}"))?;
+    steps.done(
+        "start the MSGin5G server (AF)",
+        t.elapsed(),
+        format!("{} {} (K_AF from the AAnF)", fqdn.as_str(), server.af.addr),
+    );
+    let naanf = core.aanf_client().map_err(|e| e.to_string())?;
+    let result = akma_msgin5g::demo::run(&naanf, server.af.addr, &fqdn).await;
+    let (stored, _, delivered) = server.service.metrics.totals();
+    let _ = server.shutdown().await;
+    let _ = core.shutdown().await;
+    drop(dir);
+    let done = result.map_err(|e| e.to_string())?;
+    for s in &done {
+        steps.done(&s.what, s.took, s.detail.clone());
+    }
+    if a.json {
+        let out = json!({
+            "afId": AfId::new(fqdn.clone(), UaProtocolId::TLS13_PSK).to_sbi_string(),
+            "stored": stored,
+            "delivered": delivered,
+            "steps": steps.log,
+            "totalMs": (started.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "\nUE A's message reached UE B over AKMA-keyed TLS and was removed only after B acknowledged it ({stored} stored, {delivered} delivered, {} ms in all)",
+            started.elapsed().as_millis()
+        );
+    }
+    Ok(())
 }

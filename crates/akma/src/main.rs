@@ -10,6 +10,7 @@ mod bench;
 mod bench_af;
 mod bench_auth;
 mod bench_flood;
+mod bench_msgin5g;
 mod connect;
 mod demo;
 mod derive;
@@ -41,6 +42,10 @@ enum Command {
     /// UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK session to
     /// the AF and print the message flow. Finishes in seconds.
     Demo(demo::DemoArgs),
+    /// Run a MSGin5G messaging server as an AKMA AF (TS 33.501 Annex Y): clients over Ua*
+    /// TLS-PSK known by GPSI, messages kept durably until acknowledged. Takes every `akma af`
+    /// flag, plus --data.
+    Msgin5g(akma_msgin5g::app::Msgin5gArgs),
     /// Run the AUSF (Nausf_UEAuthentication, TS 29.509: 5G AKA, EAP-AKA', AKMA anchoring).
     Ausf(akma_ausf::server::AusfArgs),
     /// Run the UDM/ARPF (Nudm_UEAU, Nudm_SDM id translation), provision subscribers, or
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
         },
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Af(args) => serve_blocking(akma_af::app::run(args)),
+        Command::Msgin5g(args) => serve_blocking(akma_msgin5g::app::run(args)),
         Command::Bench {
             what: bench::BenchCommand::Aanf(args),
         } => serve_blocking(bench::run(args)),
@@ -110,6 +116,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Af(args),
         } => serve_blocking(bench_af::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Msgin5g(args),
+        } => serve_blocking(bench_msgin5g::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),

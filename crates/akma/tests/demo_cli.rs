@@ -222,3 +222,47 @@ fn demo_exits_1_when_a_step_goes_wrong() {
         "--json prints nothing when the demo fails: {out}"
     );
 }
+
+#[test]
+fn demo_msgin5g_delivers_a_message_between_two_gpsis() {
+    let (code, out, err) = demo(&["--msgin5g", "--json"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["afId"], "app.example.com;ua=0100000007");
+    assert_eq!(
+        (v["stored"].as_u64(), v["delivered"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let steps = v["steps"].as_array().unwrap();
+    let detail = |what: &str| -> Vec<String> {
+        steps
+            .iter()
+            .filter(|s| s["step"] == what)
+            .map(|s| s["detail"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let posted = detail("UE A: POST /messages to msisdn-447700900102");
+    assert_eq!(posted.len(), 1, "{out}");
+    assert!(posted[0].starts_with("201 id="), "{out}");
+    let fetched = detail("UE B: GET /messages");
+    assert_eq!(fetched.len(), 2, "{out}");
+    assert!(
+        fetched[0].contains("from=msisdn-447700900101 body=\"hello from A over AKMA\""),
+        "{out}"
+    );
+    assert_eq!(fetched[1], "empty: delivered");
+    assert_eq!(
+        detail("UE B: POST /messages/ack"),
+        vec!["acked=1".to_owned()]
+    );
+}
+
+#[test]
+fn demo_msgin5g_text_and_conflicting_flags() {
+    let (code, out, err) = demo(&["--msgin5g"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("UE B: POST /messages/ack"), "{out}");
+    assert!(out.contains("1 stored, 1 delivered"), "{out}");
+    let (code, _, err) = demo(&["--msgin5g", "--reauth"]);
+    assert_eq!(code, 2, "{err}");
+}
