@@ -19,7 +19,8 @@ pub mod tls;
 pub mod token;
 
 pub use client::{
-    ClientError, ClientTls, NaanfClient, NausfClient, NudmUeauClient, SbiClient, SbiResponse,
+    ClientError, ClientTls, NaanfClient, NausfClient, NudmSdmClient, NudmUeauClient, SbiClient,
+    SbiResponse,
 };
 pub use resolve::{NfHint, NfResolver, StaticResolver};
 pub use token::{StaticToken, TokenRequest, TokenSource};

@@ -34,6 +34,9 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535), or re-seal its store.
     Aanf(akma_aanf::cli::AanfCommand),
+    /// Run the NEF's AKMA service for external AFs (3gpp-akma, TS 29.522, with its OAuth2
+    /// token endpoint), or hash an AF client secret (`akma nef hash-secret`).
+    Nef(akma_nef::cli::NefCommand),
     /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
     /// `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
@@ -98,6 +101,10 @@ fn main() -> ExitCode {
                 }
                 report(akma_aanf::cli::rekey(&args))
             }
+        },
+        Command::Nef(cmd) => match cmd.action {
+            None => serve_blocking(akma_nef::server::run(cmd.server)),
+            Some(akma_nef::cli::NefAction::HashSecret) => report(akma_nef::cli::hash_secret()),
         },
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Af(args) => serve_blocking(akma_af::app::run(args)),
