@@ -484,7 +484,8 @@ impl NefConfig {
 mod tests {
     use super::*;
 
-    const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
+    const PHC: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$RdescudvJCsgt3ub+b+dWRWJTmaaJObG";
 
     fn af(extra: &str) -> String {
         format!(
@@ -513,7 +514,10 @@ mod tests {
     fn refuses_unknown_scopes_naming_them() {
         let e = NefConfig::parse(&af("scopes = [\"nnef-akma:supi-access\"]")).unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("nnef-akma:supi-access") && m.contains("af-1"), "{m}");
+        assert!(
+            m.contains("nnef-akma:supi-access") && m.contains("af-1"),
+            "{m}"
+        );
     }
 
     #[test]

@@ -195,12 +195,7 @@ impl Metrics {
         );
         for o in Outcome::ALL {
             let labels = format!("outcome=\"{}\"", o.label());
-            metrics::sample(
-                &mut out,
-                RETRIEVE_OUTCOMES_TOTAL,
-                &labels,
-                self.outcomes(o),
-            );
+            metrics::sample(&mut out, RETRIEVE_OUTCOMES_TOTAL, &labels, self.outcomes(o));
         }
         metrics::header(
             &mut out,
@@ -267,7 +262,10 @@ mod tests {
         assert!(t.contains("nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"} 1\n"));
         assert!(t.contains("nef_tokens_issued_total 1\n"));
         assert!(t.contains("nef_rate_limited_total{operation=\"token\"} 1\n"));
-        assert!(t.contains("nef_southbound_duration_seconds_count{peer=\"aanf\"} 1\n"), "{t}");
+        assert!(
+            t.contains("nef_southbound_duration_seconds_count{peer=\"aanf\"} 1\n"),
+            "{t}"
+        );
         assert_eq!(Outcome::of_status(415), Outcome::BadRequest);
     }
 }

@@ -334,7 +334,10 @@ impl RateLimiter {
                 .map(|e| {
                     (
                         e.client_id.clone(),
-                        (e.rate_limit, Mutex::new(TokenBucket::full(e.rate_limit, now))),
+                        (
+                            e.rate_limit,
+                            Mutex::new(TokenBucket::full(e.rate_limit, now)),
+                        ),
                     )
                 })
                 .collect(),

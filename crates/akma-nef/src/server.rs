@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use akma_core::ids::AfFqdn;
 use akma_core::time::Clock;
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, OAuth2Config, PeerClients, SbiSecurity};
+use akma_nf_host::{
+    HostError, HostSettings, NfHost, NfKind, OAuth2Config, PeerClients, SbiSecurity,
+};
 use akma_sbi_client::{NaanfClient, NudmSdmClient};
 use akma_sbi_model::nef_akma::scope;
 use clap::Args;
@@ -146,8 +148,7 @@ pub fn resolve(args: &NefArgs) -> Result<Resolved, StartError> {
     let host = args.host.resolve(&config.host)?;
     if config.aanfs.is_empty() {
         return Err(StartError::Missing(
-            "no AAnF: add [[aanf]] api_root = \"…\" to the configuration or pass --aanf URL"
-                .into(),
+            "no AAnF: add [[aanf]] api_root = \"…\" to the configuration or pass --aanf URL".into(),
         ));
     }
     if host.dev && config.afs.is_empty() {
@@ -223,7 +224,10 @@ fn dev_af(data: &Path, extra: &[String]) -> Result<AfEntry, StartError> {
 
 /// The token signing key: `token_key`, or in development `<data>/dev-token-key.pem`
 /// (generated, 0600).
-fn token_key(config: &NefConfig, host: &HostSettings) -> Result<(Zeroizing<String>, PathBuf), StartError> {
+fn token_key(
+    config: &NefConfig,
+    host: &HostSettings,
+) -> Result<(Zeroizing<String>, PathBuf), StartError> {
     if let Some(p) = &config.token_key {
         return Ok((read_private(p)?, p.clone()));
     }
@@ -250,10 +254,10 @@ fn token_key(config: &NefConfig, host: &HostSettings) -> Result<(Zeroizing<Strin
 
 /// The northbound TLS configuration: TLS 1.3 only, the NEF's certificate, client
 /// certificates optional (verified against `[tls] client_ca` when presented; RFC 8705).
-pub fn northbound_tls(
-    t: &akma_nf_host::TlsConfig,
-) -> Result<Arc<rustls::ServerConfig>, HostError> {
-    use akma_sbi_server::tls::{certs_from_pem, crls_from_pem, crypto_provider, key_from_pem, ALPN};
+pub fn northbound_tls(t: &akma_nf_host::TlsConfig) -> Result<Arc<rustls::ServerConfig>, HostError> {
+    use akma_sbi_server::tls::{
+        certs_from_pem, crls_from_pem, crypto_provider, key_from_pem, ALPN,
+    };
     let read = akma_nf_host::error::read_file;
     let setup = |e: akma_sbi_server::tls::TlsSetupError| HostError::from(e);
     let chain = certs_from_pem(&read(&t.cert)?, "server certificate").map_err(setup)?;
@@ -350,10 +354,8 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         ));
     }
     let aanf_sbi = peers.client("aanf", &config.aanfs[0].api_root)?;
-    let aanf = NaanfClient::with_resolver(
-        aanf_sbi,
-        Arc::new(AanfDirectory::new(config.aanfs.clone())),
-    );
+    let aanf =
+        NaanfClient::with_resolver(aanf_sbi, Arc::new(AanfDirectory::new(config.aanfs.clone())));
     let udm = match &config.udm {
         Some(u) => Some(NudmSdmClient::new(peers.client("udm", u)?, u.clone())),
         None => None,

@@ -285,11 +285,8 @@ impl Nef {
             .clone()
             .with_hint(rules::a_kid_hint(&req.a_kid));
         let start = Instant::now();
-        let answer = tokio::time::timeout(
-            self.south.timeout,
-            aanf.retrieve_application_key(&south),
-        )
-        .await;
+        let answer =
+            tokio::time::timeout(self.south.timeout, aanf.retrieve_application_key(&south)).await;
         self.metrics.southbound(Peer::Aanf, start.elapsed());
         let data = match answer {
             Err(_) => {

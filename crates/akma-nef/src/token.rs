@@ -247,9 +247,7 @@ impl CredentialCache {
         }
         let mac = self.mac(client_id, secret);
         match self.entries.lock() {
-            Ok(e) => e
-                .get(client_id)
-                .is_some_and(|m| bool::from(m.ct_eq(&mac))),
+            Ok(e) => e.get(client_id).is_some_and(|m| bool::from(m.ct_eq(&mac))),
             Err(_) => false,
         }
     }

@@ -61,13 +61,7 @@ async fn retrieve_end_to_end_with_gpsi_only_with_the_scope() {
 
     // Unknown A-KID: 204 as the AAnF answers.
     let other = w.a_kid().replacen("0.", "0.A", 1);
-    let (s, _, v) = retrieve(
-        &w.http,
-        &url,
-        &ta,
-        &json!({"afId": A_FQDN, "aKId": other}),
-    )
-    .await;
+    let (s, _, v) = retrieve(&w.http, &url, &ta, &json!({"afId": A_FQDN, "aKId": other})).await;
     assert_eq!(s, 204);
     assert_eq!(v, Value::Null);
 
@@ -92,8 +86,14 @@ async fn retrieve_end_to_end_with_gpsi_only_with_the_scope() {
         .text()
         .await
         .unwrap();
-    assert!(m.contains("nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"} 1\n"), "{m}");
-    assert!(m.contains("nef_retrieve_outcomes_total{outcome=\"forbidden\"} 1\n"), "{m}");
+    assert!(
+        m.contains("nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nef_retrieve_outcomes_total{outcome=\"forbidden\"} 1\n"),
+        "{m}"
+    );
     assert!(m.contains("nef_tokens_issued_total 3\n"), "{m}");
 }
 
@@ -120,16 +120,34 @@ async fn bad_tokens_are_401_invalid_token() {
     };
     let (other_key, _) = akma_nef::token::generate_key().unwrap();
     let cases = [
-        ("expired", sign(&pem, claims("akma-nef", "3gpp-akma", now - 3600))),
-        ("forged", sign(other_key.as_bytes(), claims("akma-nef", "3gpp-akma", now + 600))),
-        ("other audience", sign(&pem, claims("akma-nef", "AANF", now + 600))),
-        ("other issuer", sign(&pem, claims("evil-nef", "3gpp-akma", now + 600))),
+        (
+            "expired",
+            sign(&pem, claims("akma-nef", "3gpp-akma", now - 3600)),
+        ),
+        (
+            "forged",
+            sign(
+                other_key.as_bytes(),
+                claims("akma-nef", "3gpp-akma", now + 600),
+            ),
+        ),
+        (
+            "other audience",
+            sign(&pem, claims("akma-nef", "AANF", now + 600)),
+        ),
+        (
+            "other issuer",
+            sign(&pem, claims("evil-nef", "3gpp-akma", now + 600)),
+        ),
         ("not a JWT", "abc.def.ghi".to_owned()),
     ];
     for (what, t) in cases {
         let (s, h, v) = retrieve(&w.http, &url, &t, &body).await;
         assert_eq!(s, 401, "{what}: {v}");
-        assert_eq!(h["www-authenticate"], r#"Bearer error="invalid_token""#, "{what}");
+        assert_eq!(
+            h["www-authenticate"], r#"Bearer error="invalid_token""#,
+            "{what}"
+        );
         assert!(v.get("cause").is_none(), "{what}: {v}");
     }
     // The same claims signed correctly are accepted (the test can fail).
@@ -163,7 +181,10 @@ async fn token_endpoint_refusals_and_success_headers() {
 
     let wrong = token_response(&w.http, &root, "af-a", "not-the-secret", None).await;
     assert_eq!(wrong.status(), 401);
-    assert_eq!(wrong.headers()["www-authenticate"], r#"Basic realm="3gpp-akma""#);
+    assert_eq!(
+        wrong.headers()["www-authenticate"],
+        r#"Basic realm="3gpp-akma""#
+    );
     assert_eq!(wrong.headers()["cache-control"], "no-store");
     let e: Value = wrong.json().await.unwrap();
     assert_eq!(e["error"], "invalid_client");
@@ -201,7 +222,12 @@ async fn token_endpoint_refusals_and_success_headers() {
             400,
             "unsupported_grant_type",
         ),
-        ("scope=x", Some(basic("af-a", SECRET_A)), 400, "invalid_request"),
+        (
+            "scope=x",
+            Some(basic("af-a", SECRET_A)),
+            400,
+            "invalid_request",
+        ),
         (
             "grant_type=client_credentials&grant_type=client_credentials",
             Some(basic("af-a", SECRET_A)),
@@ -248,7 +274,12 @@ async fn rate_limit_accepts_exactly_the_burst() {
     let results = set.join_all().await;
     let ok = results.iter().filter(|r| r.0 == 200).count();
     let limited: Vec<_> = results.iter().filter(|r| r.0 == 429).collect();
-    assert_eq!(ok, 4, "{:?}", results.iter().map(|r| r.0).collect::<Vec<_>>());
+    assert_eq!(
+        ok,
+        4,
+        "{:?}",
+        results.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
     assert_eq!(limited.len(), 6);
     for (_, h, v) in limited {
         let secs: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
@@ -326,7 +357,10 @@ async fn bad_bodies_are_400_and_reach_no_aanf() {
         m.contains("nef_southbound_duration_seconds_count{peer=\"aanf\"} 0\n"),
         "{m}"
     );
-    assert!(m.contains("nef_retrieve_outcomes_total{outcome=\"bad_request\"} 6\n"), "{m}");
+    assert!(
+        m.contains("nef_retrieve_outcomes_total{outcome=\"bad_request\"} 6\n"),
+        "{m}"
+    );
 }
 
 #[tokio::test]
@@ -353,7 +387,10 @@ async fn aanf_down_is_503_with_retry_after() {
     assert_eq!(s, 503, "{v}");
     assert_eq!(h["retry-after"], "5");
     assert_eq!(h["content-type"], "application/problem+json");
-    assert!(!v.to_string().contains(&addr.to_string()), "no peer URL sent: {v}");
+    assert!(
+        !v.to_string().contains(&addr.to_string()),
+        "no peer URL sent: {v}"
+    );
     nef.shutdown().await.unwrap();
 }
 

@@ -112,7 +112,10 @@ pub async fn token_response(
 ) -> reqwest::Response {
     let mut body = "grant_type=client_credentials".to_owned();
     if let Some(s) = scope {
-        body.push_str(&format!("&scope={}", s.replace(' ', "+").replace(':', "%3A")));
+        body.push_str(&format!(
+            "&scope={}",
+            s.replace(' ', "+").replace(':', "%3A")
+        ));
     }
     http.post(format!("{root}/oauth2/token"))
         .header("authorization", basic(id, secret))
