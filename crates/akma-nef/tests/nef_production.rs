@@ -184,9 +184,9 @@ async fn production_tls_northbound_and_mtls_southbound() {
     private(&d.join("nef-token-key.pem"), &key);
 
     // Without [tls] the production NEF does not start: no cleartext outside --dev.
-    let e = resolve(&nef_args(d, &nef_config(aanf.addr.port(), false)))
-        .err()
-        .expect("production without [tls] refused");
+    let Err(e) = resolve(&nef_args(d, &nef_config(aanf.addr.port(), false))) else {
+        panic!("production without [tls] was accepted");
+    };
     assert!(e.to_string().contains("[tls]"), "{e}");
 
     let nef = start(resolve(&nef_args(d, &nef_config(aanf.addr.port(), true))).unwrap())
@@ -301,7 +301,6 @@ fn production_refuses_cleartext_peers() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let e = rt
         .block_on(async { start(resolve(&nef_args(d, &toml)).unwrap()).await })
-        .err()
-        .expect("refused");
+        .unwrap_err();
     assert!(e.to_string().contains("cleartext"), "{e}");
 }
