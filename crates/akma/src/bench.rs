@@ -43,6 +43,10 @@ pub enum BenchCommand {
     /// vs. a TLS 1.3 certificate handshake with the same OpenSSL; CPU per handshake of the AF
     /// and the AAnF; the AF's memory with 100,000 cached keys.
     Af(crate::bench_af::AfBenchArgs),
+    /// The NEF's 3gpp-akma retrieve rate vs. the AAnF's own retrieve rate in the same run,
+    /// CPU per request of each NF (child processes), and the token endpoint's rate with and
+    /// without the verified-credential cache.
+    Nef(crate::bench_nef::NefBenchArgs),
     /// (internal) Fill a fresh key client's cache from an AAnF and print this process's
     /// memory before and after; `bench af` runs it as a child process.
     #[command(hide = true)]

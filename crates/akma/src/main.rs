@@ -10,6 +10,7 @@ mod bench;
 mod bench_af;
 mod bench_auth;
 mod bench_flood;
+mod bench_nef;
 mod connect;
 mod demo;
 mod derive;
@@ -117,6 +118,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Af(args),
         } => serve_blocking(bench_af::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Nef(args),
+        } => serve_blocking(bench_nef::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),
