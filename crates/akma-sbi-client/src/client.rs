@@ -10,6 +10,7 @@
 //! | [`NausfClient`] | Nausf_UEAuthentication (TS 29.509): authenticate, 5G AKA confirmation, EAP session, deregister |
 //! | [`NudmUeauClient`] | Nudm_UEAU (TS 29.503): generate-auth-data, auth-events |
 //! | [`NaanfClient`] | Naanf_AKMA (TS 29.535): register-anchorkey, retrieve-applicationkey, remove-context |
+//! | [`NudmSdmClient`] | Nudm_SDM (TS 29.503): id-translation-result (GetSupiOrGpsi), as the NEF uses it |
 //!
 //! TS 29.500 §5.2.2: HTTP/2; for `http` URIs the client uses prior knowledge (no Upgrade).
 //! Every request carries `Accept: application/json, application/3gppHal+json,
@@ -1000,6 +1001,61 @@ impl NaanfClient {
         self.sbi
             .post_no_content(&self.url("remove-context")?, req)
             .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Nudm_SDM
+
+/// The API path of Nudm_SDM.
+pub const NUDM_SDM_API_PATH: &str = akma_sbi_model::nudm_sdm::API_ROOT;
+
+/// A client of Nudm_SDM (TS 29.503), as the NEF uses it to translate the SUPI the AAnF
+/// gave it into the GPSI it may pass to an external AF (TS 33.535 §6.3).
+#[derive(Debug, Clone)]
+pub struct NudmSdmClient {
+    sbi: SbiClient,
+    resolver: Arc<dyn NfResolver>,
+    hint: NfHint,
+}
+
+impl NudmSdmClient {
+    /// A client for the UDM at `api_root`.
+    pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self::with_resolver(sbi, Arc::new(StaticResolver::single(NfType::Udm, api_root)))
+    }
+
+    /// A client for the UDM that `resolver` finds.
+    pub fn with_resolver(sbi: SbiClient, resolver: Arc<dyn NfResolver>) -> Self {
+        Self {
+            sbi: sbi.for_target(NfType::Udm, &[akma_sbi_model::nudm_sdm::scope::API]),
+            resolver,
+            hint: NfHint::default(),
+        }
+    }
+
+    /// This client with a selection hint (e.g. the UE's routing indicator).
+    pub fn with_hint(mut self, hint: NfHint) -> Self {
+        self.hint = hint;
+        self
+    }
+
+    /// `GET /{ueId}/id-translation-result` (GetSupiOrGpsi): 200 with the SUPI and its
+    /// GPSI(s). `ue_id` is a SUPI (`imsi-…`, `nai-…`) or a GPSI (`msisdn-…`, `extid-…`).
+    pub async fn id_translation(
+        &self,
+        ue_id: &str,
+    ) -> Result<akma_sbi_model::nudm_sdm::IdTranslationResult, ClientError> {
+        let root = self.resolver.resolve(NfType::Udm, &self.hint)?;
+        let url = format!(
+            "{}/{}/id-translation-result",
+            join(&root, NUDM_SDM_API_PATH),
+            path_segment(ue_id)
+        );
+        self.sbi
+            .call::<(), _>(Method::GET, &url, None, &[StatusCode::OK])
+            .await
+            .map(|r| r.body)
     }
 }
 

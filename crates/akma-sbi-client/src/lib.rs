@@ -21,7 +21,8 @@ pub mod tls;
 pub mod token;
 
 pub use client::{
-    ClientError, ClientTls, NaanfClient, NausfClient, NudmUeauClient, SbiClient, SbiResponse,
+    ClientError, ClientTls, NaanfClient, NausfClient, NudmSdmClient, NudmUeauClient, SbiClient,
+    SbiResponse,
 };
 pub use nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient, TokenError};
 pub use resolve::{NfHint, NfResolver, StaticResolver};

@@ -19,6 +19,9 @@ pub struct NfHint {
     pub routing_indicator: Option<String>,
     /// The target PLMN as MCC and MNC.
     pub plmn: Option<(String, String)>,
+    /// The home network realm (the A-KID's part after `@`), which selects the AAnF of a
+    /// home network (TS 33.535 §6.2: the NEF finds the AAnF from the A-KID).
+    pub realm: Option<String>,
 }
 
 impl NfHint {
@@ -26,8 +29,14 @@ impl NfHint {
     pub fn routing_indicator(ri: impl Into<String>) -> Self {
         Self {
             routing_indicator: Some(ri.into()),
-            plmn: None,
+            ..Self::default()
         }
+    }
+
+    /// This hint with the home network realm.
+    pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
     }
 }
 

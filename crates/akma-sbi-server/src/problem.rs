@@ -123,6 +123,24 @@ pub enum SbiError {
         /// What happened (sent to the peer; never key material).
         detail: String,
     },
+    /// 429 `NF_CONGESTION_RISK` with `Retry-After: <secs>` (RFC 9110 §10.2.3): this
+    /// consumer is over its rate limit (the NEF's per-AF token bucket).
+    #[error("too many requests: {detail}")]
+    RateLimited {
+        /// Why.
+        detail: String,
+        /// Whole seconds until a request would be accepted (at least 1).
+        retry_after_secs: u64,
+    },
+    /// 503 `NF_CONGESTION` with `Retry-After: <secs>`: a producer this NF depends on
+    /// cannot be reached, answered 5xx or timed out (the NEF's AAnF or UDM).
+    #[error("service unavailable: {detail}")]
+    UnavailableRetryAfter {
+        /// Why (never a peer's URL or text: those go to the logs).
+        detail: String,
+        /// Whole seconds after which to try again (at least 1).
+        retry_after_secs: u64,
+    },
 }
 
 fn params_list(p: &[InvalidParam]) -> String {
@@ -185,7 +203,10 @@ impl SbiError {
             }
             SbiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             SbiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            SbiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            SbiError::TooManyRequests { .. } | SbiError::RateLimited { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            SbiError::UnavailableRetryAfter { .. } => StatusCode::SERVICE_UNAVAILABLE,
             SbiError::Application { cause, .. } => {
                 StatusCode::from_u16(cause.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
@@ -209,7 +230,10 @@ impl SbiError {
             SbiError::Forbidden { cause, .. } => cause.as_str(),
             SbiError::Internal { .. } => cause::SYSTEM_FAILURE,
             SbiError::ServiceUnavailable { .. } => cause::NF_CONGESTION,
-            SbiError::TooManyRequests { .. } => cause::NF_CONGESTION_RISK,
+            SbiError::TooManyRequests { .. } | SbiError::RateLimited { .. } => {
+                cause::NF_CONGESTION_RISK
+            }
+            SbiError::UnavailableRetryAfter { .. } => cause::NF_CONGESTION,
             SbiError::Application { cause, .. } => cause.as_str(),
         })
     }
@@ -291,6 +315,17 @@ impl IntoResponse for SbiError {
                 if let Ok(v) = HeaderValue::from_str(&v) {
                     h.insert(header::WWW_AUTHENTICATE, v);
                 }
+            }
+            SbiError::RateLimited {
+                retry_after_secs, ..
+            }
+            | SbiError::UnavailableRetryAfter {
+                retry_after_secs, ..
+            } => {
+                h.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from((*retry_after_secs).max(1)),
+                );
             }
             _ => {}
         }
@@ -429,6 +464,26 @@ mod tests {
             h[header::WWW_AUTHENTICATE],
             r#"Bearer error="insufficient_scope", scope="naanf-akma naanf-akma:anchorkey""#
         );
+    }
+
+    #[tokio::test]
+    async fn retry_after_on_rate_limit_and_unavailable() {
+        let (s, h, body) = parts(SbiError::RateLimited {
+            detail: "over the limit".into(),
+            retry_after_secs: 3,
+        })
+        .await;
+        assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(h[header::RETRY_AFTER], "3");
+        assert_eq!(body["cause"], "NF_CONGESTION_RISK");
+        let (s, h, body) = parts(SbiError::UnavailableRetryAfter {
+            detail: "AAnF unreachable".into(),
+            retry_after_secs: 0,
+        })
+        .await;
+        assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(h[header::RETRY_AFTER], "1", "never 0");
+        assert_eq!(body["status"], 503);
     }
 
     #[tokio::test]

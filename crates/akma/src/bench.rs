@@ -47,6 +47,10 @@ pub enum BenchCommand {
     /// TLS 1.3-PSK sessions, N clients) vs. the same round trips to a trivial handler, and
     /// vs. the message store alone.
     Msgin5g(crate::bench_msgin5g::Msgin5gBenchArgs),
+    /// The NEF's 3gpp-akma retrieve rate vs. the AAnF's own retrieve rate in the same run,
+    /// CPU per request of each NF (child processes), and the token endpoint's rate with and
+    /// without the verified-credential cache.
+    Nef(crate::bench_nef::NefBenchArgs),
     /// (internal) Fill a fresh key client's cache from an AAnF and print this process's
     /// memory before and after; `bench af` runs it as a child process.
     #[command(hide = true)]

@@ -11,6 +11,7 @@ mod bench_af;
 mod bench_auth;
 mod bench_flood;
 mod bench_msgin5g;
+mod bench_nef;
 mod connect;
 mod demo;
 mod derive;
@@ -35,6 +36,9 @@ enum Command {
     },
     /// Run the AKMA Anchor Function (Naanf_AKMA, TS 29.535), or re-seal its store.
     Aanf(akma_aanf::cli::AanfCommand),
+    /// Run the NEF's AKMA service for external AFs (3gpp-akma, TS 29.522, with its OAuth2
+    /// token endpoint), or hash an AF client secret (`akma nef hash-secret`).
+    Nef(akma_nef::cli::NefCommand),
     /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
     /// `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
@@ -104,6 +108,10 @@ fn main() -> ExitCode {
                 report(akma_aanf::cli::rekey(&args))
             }
         },
+        Command::Nef(cmd) => match cmd.action {
+            None => serve_blocking(akma_nef::server::run(cmd.server)),
+            Some(akma_nef::cli::NefAction::HashSecret) => report(akma_nef::cli::hash_secret()),
+        },
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Af(args) => serve_blocking(akma_af::app::run(args)),
         Command::Msgin5g(args) => serve_blocking(akma_msgin5g::app::run(args)),
@@ -119,6 +127,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Msgin5g(args),
         } => serve_blocking(bench_msgin5g::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Nef(args),
+        } => serve_blocking(bench_nef::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),

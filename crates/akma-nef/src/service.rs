@@ -1,0 +1,372 @@
+//! The NEF's two operations over its southbound clients: the token endpoint
+//! ([`Nef::token`]) and AKMA key retrieval ([`Nef::retrieve`]), with the rate limit
+//! ([`Nef::admit`]) that both count against.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use akma_sbi_client::{ClientError, NaanfClient, NudmSdmClient};
+use akma_sbi_model::nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
+use akma_sbi_server::Claims;
+use http::StatusCode;
+use zeroize::Zeroizing;
+
+use crate::config::AfEntry;
+use crate::metrics::{Metrics, Op, Peer};
+use crate::rules::{self, ClientAuth, RateLimiter, Registry, RuleError, TokenError};
+use crate::token::{verify_secret, CredentialCache, TokenIssuer, TokenResponse};
+
+/// Why a retrieve failed (mapped to HTTP in `routes::to_sbi_error`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NefError {
+    /// A rule refused it (403).
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// The token's client is not (or no longer) in the registry (401).
+    #[error("the access token's client is not registered")]
+    UnknownClient,
+    /// Over the AF's rate limit (429).
+    #[error("over the rate limit")]
+    RateLimited {
+        /// Whole seconds.
+        retry_after_secs: u64,
+    },
+    /// No configured AAnF serves the A-KID's routing indicator and realm (400 on `/aKId`).
+    #[error("no AAnF serves this A-KID's home network")]
+    NoAanf,
+    /// A peer did not answer, answered 5xx or timed out (503).
+    #[error("{peer} unavailable: {detail}")]
+    Unavailable {
+        /// `AAnF` or `UDM`.
+        peer: &'static str,
+        /// What happened (logged, scrubbed; never sent).
+        detail: String,
+    },
+    /// The AAnF refused to give this AF's key (403 `AF_NOT_AUTHORIZED`).
+    #[error("the AAnF refused: {0}")]
+    AanfRefused(String),
+    /// Anything else from a peer (500; logged, never sent).
+    #[error("{peer}: {detail}")]
+    Peer {
+        /// `AAnF` or `UDM`.
+        peer: &'static str,
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// The southbound side: the AAnF (selected per A-KID) and the UDM.
+#[derive(Debug, Clone)]
+pub struct Southbound {
+    /// Naanf_AKMA, with the AAnF directory as its resolver.
+    pub aanf: NaanfClient,
+    /// Nudm_SDM, if configured.
+    pub udm: Option<NudmSdmClient>,
+    /// Deadline of one call.
+    pub timeout: Duration,
+}
+
+/// A verified token request, before the registry is consulted.
+pub struct TokenRequest<'a> {
+    /// The `Authorization` header, if any.
+    pub authorization: Option<&'a str>,
+    /// The form body (already checked to be `application/x-www-form-urlencoded`).
+    pub form: &'a [u8],
+    /// The client certificate's SAN DNS names, if the AF presented one over TLS.
+    pub certificate_dns: Option<&'a [String]>,
+}
+
+/// The NEF.
+pub struct Nef {
+    registry: Registry,
+    limiter: RateLimiter,
+    origin: Instant,
+    issuer: TokenIssuer,
+    creds: CredentialCache,
+    south: Southbound,
+    retry_after_secs: u64,
+    metrics: Arc<Metrics>,
+}
+
+impl std::fmt::Debug for Nef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Nef")
+            .field("afs", &self.registry.len())
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A retrieve's result.
+pub enum Retrieved {
+    /// 200 with the answer for the external AF (no SUPI).
+    Key(AkmaAfKeyData),
+    /// 204: no live context.
+    NoContext,
+}
+
+impl Nef {
+    /// A NEF over `registry`, issuing tokens with `issuer`.
+    pub fn new(
+        registry: Registry,
+        issuer: TokenIssuer,
+        credential_cache: usize,
+        south: Southbound,
+        retry_after_secs: u64,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        let origin = Instant::now();
+        let limiter = RateLimiter::new(&registry, Duration::ZERO);
+        Self {
+            registry,
+            limiter,
+            origin,
+            issuer,
+            creds: CredentialCache::new(credential_cache),
+            south,
+            retry_after_secs,
+            metrics,
+        }
+    }
+
+    /// The token issuer.
+    pub fn issuer(&self) -> &TokenIssuer {
+        &self.issuer
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn take(&self, client_id: &str, op: Op) -> Result<(), u64> {
+        let r = self.limiter.take(client_id, self.origin.elapsed());
+        if r.is_err() {
+            self.metrics.rate_limited(op);
+        }
+        r
+    }
+
+    /// `POST /oauth2/token` (RFC 6749 §4.4): checks the form, authenticates the client
+    /// (Basic with argon2id and the credential cache, or RFC 8705 `tls_client_auth`),
+    /// counts the request against the AF's bucket, grants scopes and signs the token.
+    pub async fn token(&self, req: TokenRequest<'_>) -> Result<TokenResponse, TokenError> {
+        let pairs: Vec<(String, Zeroizing<String>)> =
+            serde_urlencoded::from_bytes::<Vec<(String, String)>>(req.form)
+                .map_err(|_| TokenError::InvalidRequest("the form body does not decode".into()))?
+                .into_iter()
+                .map(|(k, v)| (k, Zeroizing::new(v)))
+                .collect();
+        let get = |name: &str| -> Result<Option<Zeroizing<String>>, TokenError> {
+            let mut it = pairs.iter().filter(|(k, _)| k == name);
+            let first = it.next().map(|(_, v)| v.clone());
+            if it.next().is_some() {
+                // RFC 6749 §3.2: parameters must not be included more than once.
+                return Err(TokenError::InvalidRequest(format!(
+                    "parameter {name} given more than once"
+                )));
+            }
+            Ok(first)
+        };
+        let grant = get("grant_type")?;
+        let scope = get("scope")?;
+        let form_client_id = get("client_id")?;
+        let form_secret = get("client_secret")?;
+        match grant.as_deref().map(String::as_str) {
+            None => return Err(TokenError::InvalidRequest("grant_type is missing".into())),
+            Some("client_credentials") => {}
+            Some(_) => {
+                return Err(TokenError::UnsupportedGrantType(
+                    "only grant_type=client_credentials is supported".into(),
+                ))
+            }
+        }
+        let basic = rules::parse_basic(req.authorization)?;
+        let auth = rules::client_auth(
+            basic,
+            form_client_id.as_deref().map(String::as_str),
+            form_secret.is_some(),
+            req.certificate_dns.is_some(),
+        )?;
+        let entry = self.authenticate(&auth, req.certificate_dns).await?;
+        self.take(&entry.client_id, Op::Token)
+            .map_err(|retry_after_secs| TokenError::RateLimited { retry_after_secs })?;
+        let scopes = rules::grant_scopes(&entry, scope.as_deref().map(String::as_str))?;
+        let access_token = self
+            .issuer
+            .issue(&entry.client_id, &scopes)
+            .map_err(|e| TokenError::InvalidRequest(e.to_string()))?;
+        self.metrics.token_issued();
+        tracing::info!(client_id = %entry.client_id, scope = %scopes.join(" "), "access token issued");
+        Ok(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: self.issuer.lifetime_secs(),
+            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+        })
+    }
+
+    async fn authenticate(
+        &self,
+        auth: &ClientAuth,
+        certificate_dns: Option<&[String]>,
+    ) -> Result<Arc<AfEntry>, TokenError> {
+        let failed = || TokenError::InvalidClient("client authentication failed".into());
+        let entry = self
+            .registry
+            .get(auth.client_id())
+            .cloned()
+            .ok_or_else(failed)?;
+        let ok = match auth {
+            ClientAuth::SecretBasic { client_id, secret } => {
+                if self.creds.hit(client_id, secret) {
+                    true
+                } else {
+                    let phc = entry.client_secret_hash.clone();
+                    let s = secret.clone();
+                    // argon2id costs milliseconds of CPU and 19 MiB: off the runtime threads.
+                    let ok = tokio::task::spawn_blocking(move || verify_secret(&phc, &s))
+                        .await
+                        .unwrap_or(false);
+                    if ok {
+                        self.creds.insert(client_id, secret);
+                    }
+                    ok
+                }
+            }
+            ClientAuth::TlsClientAuth { .. } => {
+                rules::certificate_matches(&entry, certificate_dns.unwrap_or_default())
+            }
+        };
+        if ok {
+            Ok(entry)
+        } else {
+            let method = match auth {
+                ClientAuth::SecretBasic { .. } => "client_secret_basic",
+                ClientAuth::TlsClientAuth { .. } => "tls_client_auth",
+            };
+            tracing::info!(client_id = %auth.client_id(), method, "client authentication failed");
+            Err(failed())
+        }
+    }
+
+    /// The AF of a verified token, counted against its bucket (before the body is read).
+    pub fn admit(&self, claims: &Claims) -> Result<Arc<AfEntry>, NefError> {
+        let entry = self
+            .registry
+            .get(&claims.sub)
+            .cloned()
+            .ok_or(NefError::UnknownClient)?;
+        self.take(&entry.client_id, Op::Retrieve)
+            .map_err(|retry_after_secs| NefError::RateLimited { retry_after_secs })?;
+        Ok(entry)
+    }
+
+    /// The `Retry-After` of a 503.
+    pub fn retry_after_secs(&self) -> u64 {
+        self.retry_after_secs
+    }
+
+    /// `POST /3gpp-akma/v1/retrieve` for an admitted AF: the afId check, the AAnF call
+    /// (with the AF's `anonInd`), the GPSI when the token allows it, and never a SUPI.
+    pub async fn retrieve(
+        &self,
+        entry: &AfEntry,
+        claims: &Claims,
+        req: &AkmaAfKeyRequest,
+    ) -> Result<Retrieved, NefError> {
+        rules::authorize_fqdn(entry, &req.af_fqdn)?;
+        let mut south = req.clone();
+        south.supp_feat = None;
+        let aanf = self
+            .south
+            .aanf
+            .clone()
+            .with_hint(rules::a_kid_hint(&req.a_kid));
+        let start = Instant::now();
+        let answer =
+            tokio::time::timeout(self.south.timeout, aanf.retrieve_application_key(&south)).await;
+        self.metrics.southbound(Peer::Aanf, start.elapsed());
+        let data = match answer {
+            Err(_) => {
+                return Err(NefError::Unavailable {
+                    peer: "AAnF",
+                    detail: "timed out".into(),
+                })
+            }
+            Ok(Err(e)) => return Err(aanf_error(e)),
+            Ok(Ok(None)) => return Ok(Retrieved::NoContext),
+            Ok(Ok(Some(d))) => d,
+        };
+        let gpsi = if rules::wants_gpsi(&claims.scopes, req.anon_ind) {
+            match (&data.gpsi, &data.supi) {
+                (Some(g), _) => Some(g.clone()),
+                (None, Some(supi)) => self.translate(supi).await?,
+                (None, None) => None,
+            }
+        } else {
+            None
+        };
+        Ok(Retrieved::Key(rules::external_answer(data, gpsi)))
+    }
+
+    /// TS 33.535 §6.3: the SUPI the AAnF gave, translated into the UE's GPSI (Nudm_SDM
+    /// GetSupiOrGpsi). No UDM configured, or a subscriber with no GPSI: no GPSI. UDM
+    /// unreachable, 5xx or timeout: 503 (the answer would otherwise silently lack an
+    /// identity the AF is entitled to).
+    async fn translate(
+        &self,
+        supi: &akma_core::ids::Supi,
+    ) -> Result<Option<akma_core::ids::Gpsi>, NefError> {
+        let Some(udm) = &self.south.udm else {
+            tracing::warn!("a GPSI is needed but no UDM is configured: answering without one");
+            return Ok(None);
+        };
+        let start = Instant::now();
+        let r = tokio::time::timeout(self.south.timeout, udm.id_translation(supi.as_str())).await;
+        self.metrics.southbound(Peer::Udm, start.elapsed());
+        match r {
+            Err(_) => Err(NefError::Unavailable {
+                peer: "UDM",
+                detail: "timed out".into(),
+            }),
+            Ok(Ok(t)) => Ok(t.gpsi),
+            Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Ok(Err(e)) if unavailable(&e) => Err(NefError::Unavailable {
+                peer: "UDM",
+                detail: e.to_string(),
+            }),
+            Ok(Err(e)) => Err(NefError::Peer {
+                peer: "UDM",
+                detail: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// Whether a peer's failure means "try again later": no answer, 5xx, or a redirect (never
+/// followed).
+fn unavailable(e: &ClientError) -> bool {
+    match e {
+        ClientError::Transport { .. } | ClientError::Redirect { .. } => true,
+        _ => e.status().is_some_and(|s| s.is_server_error()),
+    }
+}
+
+fn aanf_error(e: ClientError) -> NefError {
+    match &e {
+        ClientError::NoProducer { .. } => NefError::NoAanf,
+        _ if unavailable(&e) => NefError::Unavailable {
+            peer: "AAnF",
+            detail: e.to_string(),
+        },
+        _ if e.status() == Some(StatusCode::FORBIDDEN) => {
+            NefError::AanfRefused(e.cause().unwrap_or("403").to_owned())
+        }
+        _ => NefError::Peer {
+            peer: "AAnF",
+            detail: e.to_string(),
+        },
+    }
+}
