@@ -412,6 +412,15 @@ pub fn quote(s: &str) -> String {
     out
 }
 
+/// `s` as a token if it is one, else as a quoted-string.
+fn token_or_quote(s: &str) -> String {
+    if !s.is_empty() && s.bytes().all(is_tchar) {
+        s.to_owned()
+    } else {
+        quote(s)
+    }
+}
+
 // --- RFC 7616 fields ------------------------------------------------------------------------
 
 /// A Digest `algorithm` (RFC 7616 §3.3, §6.1).
@@ -555,7 +564,7 @@ impl Challenge {
         let _ = write!(
             h,
             ", algorithm={}, nonce={}",
-            self.algorithm.as_str(),
+            token_or_quote(self.algorithm.as_str()),
             quote(&self.nonce)
         );
         if let Some(o) = &self.opaque {
@@ -638,11 +647,11 @@ impl Credentials {
             quote(&self.username),
             quote(&self.realm),
             quote(&self.uri),
-            self.algorithm.as_str(),
+            token_or_quote(self.algorithm.as_str()),
             quote(&self.nonce),
             self.nc,
             quote(&self.cnonce),
-            self.qop,
+            token_or_quote(&self.qop),
             quote(&self.response),
         );
         if let Some(o) = &self.opaque {

@@ -18,6 +18,7 @@
 pub mod client;
 pub mod digest;
 pub mod http;
+#[cfg(feature = "https")]
 pub mod https;
 pub mod keys;
 pub mod profile;
