@@ -152,10 +152,20 @@ impl DigestAuth {
     /// Prometheus text lines (`akma_af_digest_*`).
     pub fn render_prometheus(&self, out: &mut String) {
         use std::fmt::Write;
-        let _ = writeln!(out, "# HELP akma_af_digest_verified_total HTTP requests authenticated by AKMA Digest.");
+        let _ = writeln!(
+            out,
+            "# HELP akma_af_digest_verified_total HTTP requests authenticated by AKMA Digest."
+        );
         let _ = writeln!(out, "# TYPE akma_af_digest_verified_total counter");
-        let _ = writeln!(out, "akma_af_digest_verified_total {}", self.verified_count());
-        let _ = writeln!(out, "# HELP akma_af_digest_refusals_total HTTP requests challenged or refused, by reason.");
+        let _ = writeln!(
+            out,
+            "akma_af_digest_verified_total {}",
+            self.verified_count()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP akma_af_digest_refusals_total HTTP requests challenged or refused, by reason."
+        );
         let _ = writeln!(out, "# TYPE akma_af_digest_refusals_total counter");
         for (reason, n) in self
             .counters
@@ -164,7 +174,10 @@ impl DigestAuth {
             .unwrap_or_else(|e| e.into_inner())
             .iter()
         {
-            let _ = writeln!(out, "akma_af_digest_refusals_total{{reason=\"{reason}\"}} {n}");
+            let _ = writeln!(
+                out,
+                "akma_af_digest_refusals_total{{reason=\"{reason}\"}} {n}"
+            );
         }
     }
 
@@ -175,7 +188,9 @@ impl DigestAuth {
         if self.random.fill(&mut random).is_err() {
             return plain(http::StatusCode::SERVICE_UNAVAILABLE, "no random source\n");
         }
-        let c = self.tracker().challenge(self.clock.now_secs(), random, stale);
+        let c = self
+            .tracker()
+            .challenge(self.clock.now_secs(), random, stale);
         let mut r = plain(
             http::StatusCode::UNAUTHORIZED,
             "AKMA Digest authentication required\n",
@@ -246,10 +261,9 @@ impl DigestAuth {
             }
         };
         let now = self.clock.now_secs();
-        let pending = self
-            .tracker()
-            .precheck(&creds, &target, now)
-            .map_err(refused)?;
+        // The tracker's lock is released before a refusal takes it again for a challenge.
+        let checked = self.tracker().precheck(&creds, &target, now);
+        let pending = checked.map_err(refused)?;
         let answer = match self.keys.key(&pending.a_kid, af_id).await {
             Ok(a) => a,
             Err(KeyRefusal::Expired) => return Err(self.challenge(false, "kaf_expired")),
@@ -262,21 +276,21 @@ impl DigestAuth {
                         http::StatusCode::SERVICE_UNAVAILABLE,
                         "the key of this A-KID cannot be fetched now\n",
                     ),
-                    _ => plain(
-                        http::StatusCode::FORBIDDEN,
-                        "no AKMA key for this A-KID\n",
-                    ),
+                    _ => plain(http::StatusCode::FORBIDDEN, "no AKMA key for this A-KID\n"),
                 });
             }
         };
         // TS 33.535 §6.2: K_AF is not used past its expiry; the UE must re-authenticate.
-        if answer.expiry.unix_timestamp() <= i64::try_from(self.clock.now_secs()).unwrap_or(i64::MAX) {
+        if answer.expiry.unix_timestamp()
+            <= i64::try_from(self.clock.now_secs()).unwrap_or(i64::MAX)
+        {
             return Err(self.challenge(false, "kaf_expired"));
         }
         let now = self.clock.now_secs();
-        self.tracker()
-            .verify(&pending, req.method.as_str(), &answer.kaf, now)
-            .map_err(refused)?;
+        let verified = self
+            .tracker()
+            .verify(&pending, req.method.as_str(), &answer.kaf, now);
+        verified.map_err(refused)?;
         self.counters.verified.fetch_add(1, Ordering::Relaxed);
         let user = match (&answer.supi, &answer.gpsi) {
             (Some(s), _) => AkmaUser::Supi(s.clone()),

@@ -1,5 +1,6 @@
 //! The UE application's connection step (`akma ue authenticate --connect`, `akma demo`): a
-//! Ua* TLS-PSK session to an AF with the keys NAS holds now, and one `GET`.
+//! Ua* TLS-PSK session to an AF with the keys NAS holds now, and one `GET`; or, with
+//! `--digest`, HTTPS to the AF's certificate and one `GET` answered with AKMA Digest (B.1.2).
 
 use akma_core::ids::AfFqdn;
 use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, UaConnector};
@@ -91,6 +92,43 @@ pub async fn connect(
     });
     if !(200..300).contains(&answer.status) {
         return Err(format!("the AF answered {}: {}", answer.status, out));
+    }
+    Ok(out)
+}
+
+/// HTTPS with AKMA Digest (TS 33.535 B.1.2): `GET` with the `3gpp-akma` User-Agent, the AF's
+/// challenge answered with the A-KID and K_AF of this connection's suite; one JSON line, `Err`
+/// when TLS fails or the final answer is not 2xx. `ca_pem`: the AF's CA (else the platform's).
+pub async fn connect_digest(
+    keys: &dyn CurrentAkmaKeys,
+    t: &Target,
+    ca_pem: Option<&[u8]>,
+) -> Result<serde_json::Value, String> {
+    let client = akma_ua::https::DigestClient::new(ca_pem).map_err(|e| e.to_string())?;
+    let tcp = tokio::net::TcpStream::connect(&t.authority)
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", t.authority))?;
+    let _ = tcp.set_nodelay(true);
+    let a = client
+        .get(keys, &t.fqdn, tcp, &t.path)
+        .await
+        .map_err(|e| format!("HTTPS Digest to {}: {e}", t.fqdn))?;
+    let body: serde_json::Value = serde_json::from_slice(&a.body)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&a.body).into_owned().into());
+    let out = json!({
+        "connect": format!("https://{}{}", t.authority, t.path),
+        "auth": "http-digest",
+        "afId": a.af_id.to_sbi_string(),
+        "aKid": a.a_kid.as_ref().map(|k| k.as_str().to_owned()),
+        "tls": a.tls,
+        "cipherSuite": format!("{:04x}", a.suite),
+        "alpn": a.alpn.as_deref().map(String::from_utf8_lossy),
+        "challenges": a.challenges,
+        "status": a.status,
+        "body": body,
+    });
+    if !(200..300).contains(&a.status) {
+        return Err(format!("the AF answered {}: {}", a.status, out));
     }
     Ok(out)
 }
