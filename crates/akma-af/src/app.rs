@@ -95,9 +95,10 @@ pub struct AfArgs {
     /// the system's temporary directory.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
-    /// How long a Digest nonce may be used, seconds (then the AF answers stale=true).
-    #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub digest_nonce_lifetime: u64,
+    /// How long a Digest nonce may be used, seconds (then the AF answers stale=true;
+    /// default 300).
+    #[arg(long, value_name = "SECS")]
+    pub digest_nonce_lifetime: Option<u64>,
 }
 
 /// Why `akma af` cannot start.
@@ -289,13 +290,13 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
             if a.dev {
                 akma_sbi_server::dev_listen_guard(listen).map_err(|e| setting(e.to_string()))?;
             }
-            if a.digest_nonce_lifetime == 0 {
-                return Err(setting("--digest-nonce-lifetime must be at least 1"));
+            let mut nonce = akma_ua::digest::NonceConfig::default();
+            if let Some(secs) = a.digest_nonce_lifetime {
+                if secs == 0 {
+                    return Err(setting("--digest-nonce-lifetime must be at least 1"));
+                }
+                nonce.lifetime_secs = secs;
             }
-            let nonce = akma_ua::digest::NonceConfig {
-                lifetime_secs: a.digest_nonce_lifetime,
-                ..Default::default()
-            };
             match (&a.digest_cert, &a.digest_key) {
                 (Some(c), Some(k)) => Some(DigestSettings {
                     listen,

@@ -63,7 +63,6 @@ async fn akma_af_digest_with_the_ue_client() {
         aanf: Some(format!("http://{}", aanf.addr)),
         digest_listen: Some("127.0.0.1:0".into()),
         data: Some(dir.path().join("af-data")),
-        digest_nonce_lifetime: 300,
         ..Default::default()
     };
     let af = start(&resolve(&args).unwrap(), sample_router())

@@ -132,3 +132,105 @@ pub async fn connect_digest(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use akma_core::akma::derive_akma_keys;
+    use akma_core::ids::{MncLen, RoutingIndicator, Supi};
+    use akma_core::keys::{KAkma, KAusf};
+    use akma_sbi_client::client::{NaanfClient, SbiClient};
+    use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
+    use akma_ua::client::FixedAkmaKeys;
+
+    /// `--connect --digest` against an in-process dev AAnF and `akma af --dev --digest-listen`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn connect_digest_to_akma_af() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("aanf.toml");
+        std::fs::write(
+            &cfg,
+            "[[af]]\nfqdn = \"app.example.com\"\nua_protocols = [\"0100011301\", \"0100011302\", \"0100011303\"]\nallow_supi = true\n",
+        )
+        .unwrap();
+        let aanf = akma_aanf::server::start(
+            akma_aanf::server::resolve(&akma_aanf::server::AanfArgs {
+                host: akma_aanf::server::HostArgs {
+                    config: Some(cfg),
+                    dev: true,
+                    listen: Some("127.0.0.1:0".into()),
+                    data: Some(dir.path().join("aanf-data")),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+        let supi = Supi::parse("imsi-001010000000001").unwrap();
+        let keys = derive_akma_keys(
+            &KAusf::from_bytes([3; 32]),
+            &supi,
+            &RoutingIndicator::parse("0").unwrap(),
+            MncLen::Two,
+        )
+        .unwrap();
+        let naanf = NaanfClient::new(SbiClient::h2c().unwrap(), format!("http://{}", aanf.addr));
+        naanf
+            .register_anchor_key(&AkmaKeyInfo {
+                supp_feat: None,
+                ue_id: UeId::Supi(supi.clone()),
+                a_kid: keys.a_kid.clone(),
+                k_akma: keys.k_akma.clone(),
+            })
+            .await
+            .unwrap();
+        let af = akma_af::app::start(
+            &akma_af::app::resolve(&akma_af::app::AfArgs {
+                dev: true,
+                listen: Some("127.0.0.1:0".into()),
+                fqdn: Some("app.example.com".into()),
+                aanf: Some(format!("http://{}", aanf.addr)),
+                digest_listen: Some("127.0.0.1:0".into()),
+                data: Some(dir.path().join("af-data")),
+                ..Default::default()
+            })
+            .unwrap(),
+            akma_af::app::sample_router(),
+        )
+        .await
+        .unwrap();
+        let ca = std::fs::read(af.digest_cert.clone().unwrap()).unwrap();
+        let t = Target::parse(
+            &format!("https://{}/", af.digest_addr.unwrap()),
+            Some(&AfFqdn::parse("app.example.com").unwrap()),
+        )
+        .unwrap();
+        let ue = FixedAkmaKeys {
+            a_kid: keys.a_kid.clone(),
+            k_akma: keys.k_akma.clone(),
+        };
+        let out = connect_digest(&ue, &t, Some(&ca)).await.unwrap();
+        assert_eq!(out["status"], 200, "{out}");
+        assert_eq!(out["auth"], "http-digest");
+        assert_eq!(out["body"]["user"], "imsi-001010000000001", "{out}");
+        assert_eq!(out["aKid"], keys.a_kid.as_str());
+        let suite = out["cipherSuite"].as_str().unwrap();
+        assert_eq!(
+            out["afId"],
+            format!("app.example.com;ua=010001{suite}"),
+            "{out}"
+        );
+        // A wrong K_AKMA: the AF answers 401 again, an error here.
+        let wrong = FixedAkmaKeys {
+            a_kid: keys.a_kid.clone(),
+            k_akma: KAkma::from_bytes([9; 32]),
+        };
+        let e = connect_digest(&wrong, &t, Some(&ca)).await.unwrap_err();
+        assert!(e.contains("the AF answered 401"), "{e}");
+        af.shutdown().await.unwrap();
+    }
+}
