@@ -71,6 +71,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use tokio::net::TcpListener;
 
+use crate::digest::{serve_digest, DigestAuth};
 use crate::keys::{KeyClient, KeyClientConfig};
 use crate::metrics::AfMetrics;
 use crate::serve::{serve_with, AkmaPeer, ServeOptions};
@@ -130,6 +131,24 @@ pub struct AfArgs {
     /// Log format.
     #[arg(long, value_name = "text|json", env = "AKMA_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// Also serve HTTPS with AKMA HTTP Digest (TS 33.535 B.1.2) on this address, IP:port.
+    #[arg(long, value_name = "ADDR", env = "AKMA_AF_DIGEST_LISTEN")]
+    pub digest_listen: Option<String>,
+    /// The AF's certificate chain (PEM) for --digest-listen; its SAN must name the FQDN.
+    #[arg(long, value_name = "FILE", requires = "digest_key")]
+    pub digest_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "digest_cert")]
+    pub digest_key: Option<PathBuf>,
+    /// Where --dev keeps a generated self-signed Digest certificate for the FQDN
+    /// (`digest-cert.pem`, `digest-key.pem`; reused if present). Default: a directory under
+    /// the system's temporary directory.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// How long a Digest nonce may be used, seconds (then the AF answers stale=true;
+    /// default 300).
+    #[arg(long, value_name = "SECS")]
+    pub digest_nonce_lifetime: Option<u64>,
 }
 
 /// Why `akma af` cannot start.
@@ -232,6 +251,23 @@ pub struct AfSettings {
     pub client: PeerClientConfig,
     /// The log format.
     pub log_format: LogFormat,
+    /// HTTPS with AKMA Digest, if enabled.
+    pub digest: Option<DigestSettings>,
+}
+
+/// `--digest-listen` and its certificate.
+#[derive(Debug, Clone)]
+pub struct DigestSettings {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// The certificate chain (PEM file).
+    pub cert: PathBuf,
+    /// Its private key (PEM file).
+    pub key: PathBuf,
+    /// Whether the certificate is to be generated (self-signed, --dev) if the files are missing.
+    pub generate: bool,
+    /// The nonce policy.
+    pub nonce: akma_ua::digest::NonceConfig,
 }
 
 /// How `akma af` reaches the NEF.
@@ -353,6 +389,48 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
             return Err(setting("production needs `nf_instance_id`"));
         }
     }
+    let digest = match &a.digest_listen {
+        None => None,
+        Some(l) => {
+            let listen = addr("Digest listen address", l)?;
+            if a.dev {
+                akma_sbi_server::dev_listen_guard(listen).map_err(|e| setting(e.to_string()))?;
+            }
+            let mut nonce = akma_ua::digest::NonceConfig::default();
+            if let Some(secs) = a.digest_nonce_lifetime {
+                if secs == 0 {
+                    return Err(setting("--digest-nonce-lifetime must be at least 1"));
+                }
+                nonce.lifetime_secs = secs;
+            }
+            match (&a.digest_cert, &a.digest_key) {
+                (Some(c), Some(k)) => Some(DigestSettings {
+                    listen,
+                    cert: c.clone(),
+                    key: k.clone(),
+                    generate: false,
+                    nonce,
+                }),
+                _ if a.dev => {
+                    let dir = a.data.clone().unwrap_or_else(|| {
+                        std::env::temp_dir().join(format!("akma-af-dev-{}", fqdn.as_str()))
+                    });
+                    Some(DigestSettings {
+                        listen,
+                        cert: dir.join("digest-cert.pem"),
+                        key: dir.join("digest-key.pem"),
+                        generate: true,
+                        nonce,
+                    })
+                }
+                _ => {
+                    return Err(setting(
+                        "--digest-listen needs --digest-cert and --digest-key (a certificate for the AF's FQDN); --dev can generate one",
+                    ))
+                }
+            }
+        }
+    };
     let cache = file.cache.unwrap_or_default();
     let mut keys = KeyClientConfig::default();
     if let Some(n) = cache.max_entries {
@@ -381,6 +459,7 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         keys,
         client,
         log_format: a.log_format.or(file.log_format).unwrap_or_default(),
+        digest,
     })
 }
 
@@ -556,6 +635,12 @@ pub struct RunningAf {
     pub addr: SocketAddr,
     /// The ops address bound.
     pub ops_addr: Option<SocketAddr>,
+    /// The HTTPS (Digest) address bound, if enabled.
+    pub digest_addr: Option<SocketAddr>,
+    /// The Digest certificate file, if enabled.
+    pub digest_cert: Option<PathBuf>,
+    /// The Digest authenticator, if enabled.
+    pub digest: Option<Arc<DigestAuth>>,
     /// The session figures.
     pub metrics: Arc<AfMetrics>,
     /// The key client.
@@ -565,12 +650,16 @@ pub struct RunningAf {
 }
 
 impl RunningAf {
-    /// `listening ua=<ip:port>[ ops=<ip:port>]`.
+    /// `listening ua=<ip:port>[ ops=<ip:port>][ digest=<ip:port>]`.
     pub fn listening_line(&self) -> String {
-        match self.ops_addr {
-            Some(o) => format!("listening ua={} ops={o}", self.addr),
-            None => format!("listening ua={}", self.addr),
+        let mut l = format!("listening ua={}", self.addr);
+        if let Some(o) = self.ops_addr {
+            l.push_str(&format!(" ops={o}"));
         }
+        if let Some(d) = self.digest_addr {
+            l.push_str(&format!(" digest={d}"));
+        }
+        l
     }
 
     /// Stops accepting, lets sessions finish (grace period), and waits.
@@ -592,6 +681,7 @@ async fn whoami(Extension(peer): Extension<AkmaPeer>) -> Json<serde_json::Value>
         "user": peer.user.name(),
         "aKid": peer.a_kid.as_str(),
         "tls": peer.tls.as_str(),
+        "auth": peer.auth.as_str(),
         "kafExpiry": peer.expiry.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
     });
     if let Some(s) = &peer.supi {
@@ -611,6 +701,7 @@ struct Ops {
     metrics: Arc<AfMetrics>,
     keys: Arc<KeyClient>,
     extra: Option<ExtraMetrics>,
+    digest: Option<Arc<DigestAuth>>,
 }
 
 #[async_trait::async_trait]
@@ -619,6 +710,9 @@ impl akma_nf_host::NfOps for Ops {
         let mut out = String::new();
         self.metrics.render_prometheus(&mut out);
         self.keys.render_prometheus(&mut out);
+        if let Some(d) = &self.digest {
+            d.render_prometheus(&mut out);
+        }
         if let Some(extra) = &self.extra {
             extra(&mut out);
         }
@@ -677,6 +771,28 @@ pub async fn start_with(
         .as_ref()
         .map(TcpListener::local_addr)
         .transpose()?;
+    let digest = match &s.digest {
+        None => None,
+        Some(d) => {
+            let tls = digest_tls(d, &s.fqdn)?;
+            let auth = Arc::new(
+                DigestAuth::new(
+                    s.fqdn.clone(),
+                    keys.clone(),
+                    d.nonce.clone(),
+                    akma_core::time::Clock::system(),
+                )
+                .map_err(|e| setting(e.to_string()))?,
+            );
+            let l = bind(d.listen).await?;
+            Some((l, tls, auth))
+        }
+    };
+    let digest_addr = digest
+        .as_ref()
+        .map(|(l, _, _)| l.local_addr())
+        .transpose()?;
+    let digest_auth = digest.as_ref().map(|(_, _, a)| a.clone());
     let metrics = Arc::new(AfMetrics::default());
     let (stop, rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -687,6 +803,7 @@ pub async fn start_with(
             metrics: metrics.clone(),
             keys: keys.clone(),
             extra,
+            digest: digest_auth.clone(),
         });
         tokio::spawn(akma_sbi_server::serve_with(
             l,
@@ -694,6 +811,16 @@ pub async fn start_with(
             None,
             akma_sbi_server::ServeLimits::default(),
             Arc::new(akma_sbi_server::ServeStats::default()),
+            wait(rx.clone()),
+        ))
+    });
+    let digest_task = digest.map(|(l, tls, auth)| {
+        tokio::spawn(serve_digest(
+            l,
+            tls,
+            auth,
+            app.clone(),
+            ServeOptions::default(),
             wait(rx.clone()),
         ))
     });
@@ -712,18 +839,47 @@ pub async fn start_with(
             if let Some(t) = ops_task {
                 let _ = t.await;
             }
+            if let Some(t) = digest_task {
+                let _ = t.await;
+            }
             r
         }
     });
     tracing::info!(%addr, fqdn = s.fqdn.as_str(), dev = s.dev, upstream = keys.upstream().name(), "AF listening (Ua* TLS-PSK)");
+    if let Some(d) = digest_addr {
+        tracing::info!(addr = %d, fqdn = s.fqdn.as_str(), "AF listening (HTTPS with AKMA Digest)");
+    }
     Ok(RunningAf {
         addr,
         ops_addr,
+        digest_addr,
+        digest_cert: s.digest.as_ref().map(|d| d.cert.clone()),
+        digest: digest_auth,
         metrics,
         keys,
         stop,
         task,
     })
+}
+
+/// The rustls server configuration of `--digest-listen`: the certificate files, generated
+/// first (self-signed for the FQDN) if `--dev` asked for it and they are missing.
+fn digest_tls(d: &DigestSettings, fqdn: &AfFqdn) -> Result<Arc<rustls::ServerConfig>, AfError> {
+    let io = |p: &Path, e: std::io::Error| setting(format!("{}: {e}", p.display()));
+    if d.generate && !(d.cert.exists() && d.key.exists()) {
+        let ck = rcgen::generate_simple_self_signed(vec![fqdn.as_str().to_owned()])
+            .map_err(|e| setting(format!("cannot generate the Digest certificate: {e}")))?;
+        if let Some(dir) = d.cert.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
+        std::fs::write(&d.key, ck.signing_key.serialize_pem()).map_err(|e| io(&d.key, e))?;
+        std::fs::write(&d.cert, ck.cert.pem()).map_err(|e| io(&d.cert, e))?;
+        tracing::info!(cert = %d.cert.display(), "generated a self-signed Digest certificate (--dev)");
+    }
+    let cert = std::fs::read(&d.cert).map_err(|e| io(&d.cert, e))?;
+    let key = zeroize::Zeroizing::new(std::fs::read(&d.key).map_err(|e| io(&d.key, e))?);
+    akma_sbi_server::tls::server_config(&cert, &key, None)
+        .map_err(|e| setting(format!("Digest TLS: {e}")))
 }
 
 /// `akma af`: resolve, log, start, print the listening line, serve until SIGTERM/SIGINT.
@@ -735,6 +891,10 @@ pub async fn run(a: AfArgs) -> Result<(), AfError> {
         use std::io::Write;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", running.listening_line()).and_then(|()| out.flush());
+        if let Some(c) = &running.digest_cert {
+            // After the listening line (which harnesses read first): for curl --cacert.
+            let _ = writeln!(out, "digest-cert {}", c.display()).and_then(|()| out.flush());
+        }
     }
     akma_nf_host::signal::shutdown_signal().await;
     tracing::info!("shutdown requested: closing sessions");

@@ -8,17 +8,20 @@
 //! |---|---|
 //! | [`keys`] | the K_AF client of the AAnF or the NEF, with a bounded cache and one request per missing key |
 //! | [`serve`] | HTTP (axum) over Ua* TLS-PSK, the authenticated peer in each request, K_AF expiry enforced |
+//! | [`digest`] | HTTPS with AKMA HTTP Digest (B.1.2): certificate TLS, the Digest check per request, the same peer in each request |
 //! | [`app`] | `akma af`, the sample AF: settings, production config, `GET /` |
 //! | [`metrics`] | sessions accepted, refused by reason, closed at expiry |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod digest;
 pub mod keys;
 pub mod metrics;
 pub mod serve;
 
-pub use serve::{serve, serve_with, AkmaPeer, AkmaUser, ServeOptions};
+pub use digest::{serve_digest, DigestAuth};
+pub use serve::{serve, serve_with, AkmaAuth, AkmaPeer, AkmaUser, ServeOptions};
 
 // What an application needs, from one crate.
 pub use akma_core::ids::AfFqdn;

@@ -57,6 +57,25 @@ impl std::fmt::Debug for AkmaUser {
     }
 }
 
+/// How the peer was authenticated (TS 33.535 Annex B).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AkmaAuth {
+    /// TLS with K_AF as the pre-shared key (B.1.3): the whole connection.
+    TlsPsk,
+    /// HTTP Digest with K_AF inside certificate TLS (B.1.2): this request.
+    HttpDigest,
+}
+
+impl AkmaAuth {
+    /// `tls-psk` / `http-digest`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TlsPsk => "tls-psk",
+            Self::HttpDigest => "http-digest",
+        }
+    }
+}
+
 /// The authenticated peer of a connection, in every request's extensions
 /// (`Extension<AkmaPeer>` in an axum handler).
 #[derive(Clone)]
@@ -75,6 +94,8 @@ pub struct AkmaPeer {
     pub tls: TlsVersion,
     /// The AF_ID (FQDN and Ua* id) of the key.
     pub af_id: AfId,
+    /// TLS-PSK or HTTP Digest.
+    pub auth: AkmaAuth,
 }
 
 impl std::fmt::Debug for AkmaPeer {
@@ -85,6 +106,7 @@ impl std::fmt::Debug for AkmaPeer {
             .field("expiry", &self.expiry)
             .field("tls", &self.tls)
             .field("af_id", &self.af_id)
+            .field("auth", &self.auth)
             .finish()
     }
 }
@@ -106,6 +128,7 @@ impl From<&UaPeer> for AkmaPeer {
             expiry: p.answer.expiry,
             tls: p.version,
             af_id: p.af_id.clone(),
+            auth: AkmaAuth::TlsPsk,
         }
     }
 }

@@ -97,20 +97,31 @@ pub enum HarnessError {
 }
 
 /// Parses the line an NF server prints once bound: `listening sbi=<ip:port>[ ops=<ip:port>]`
-/// (or `listening ua=…` for `akma af`, whose first port is its Ua* TLS-PSK port)
+/// (or `listening ua=…[ ops=…][ digest=…]` for `akma af`, whose first port is its Ua* TLS-PSK
+/// port and whose `digest=` port, HTTPS with AKMA Digest, is not returned here)
 /// (trailing whitespace ignored). Returns the SBI address and the ops address, if separate.
 pub fn parse_listening_line(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
     // `akma af` names its (TLS-PSK, not SBI) port `ua=`.
     let line = line.trim_end();
-    let rest = line
-        .strip_prefix(LISTENING_PREFIX)
-        .or_else(|| line.strip_prefix("listening ua="))?;
-    let mut parts = rest.split(' ');
-    let sbi = parts.next()?.parse().ok()?;
-    let ops = match parts.next() {
-        None => None,
-        Some(p) => Some(p.strip_prefix("ops=")?.parse().ok()?),
+    let (rest, af) = match line.strip_prefix(LISTENING_PREFIX) {
+        Some(r) => (r, false),
+        None => (line.strip_prefix("listening ua=")?, true),
     };
+    let mut parts = rest.split(' ').peekable();
+    let sbi = parts.next()?.parse().ok()?;
+    let ops = match parts.peek() {
+        Some(p) if p.starts_with("ops=") => {
+            let o = p.strip_prefix("ops=")?.parse().ok()?;
+            parts.next();
+            Some(o)
+        }
+        _ => None,
+    };
+    if af {
+        if let Some(p) = parts.next() {
+            p.strip_prefix("digest=")?.parse::<SocketAddr>().ok()?;
+        }
+    }
     if parts.next().is_some() {
         return None;
     }
@@ -559,6 +570,17 @@ mod tests {
     #[test]
     fn listening_line() {
         assert_eq!(
+            parse_listening_line("listening ua=127.0.0.1:1 ops=127.0.0.1:2 digest=127.0.0.1:3"),
+            Some((
+                "127.0.0.1:1".parse().unwrap(),
+                Some("127.0.0.1:2".parse().unwrap())
+            ))
+        );
+        assert_eq!(
+            parse_listening_line("listening ua=127.0.0.1:1 digest=127.0.0.1:3"),
+            Some(("127.0.0.1:1".parse().unwrap(), None))
+        );
+        assert_eq!(
             parse_listening_line("listening sbi=127.0.0.1:4242\n"),
             Some(("127.0.0.1:4242".parse().unwrap(), None))
         );
@@ -578,6 +600,9 @@ mod tests {
             "listening sbi=127.0.0.1:1 metrics=127.0.0.1:2",
             "listening sbi=127.0.0.1:1 ops=127.0.0.1:2 x",
             " listening sbi=127.0.0.1:1",
+            "listening sbi=127.0.0.1:1 digest=127.0.0.1:3",
+            "listening ua=127.0.0.1:1 digest=",
+            "listening ua=127.0.0.1:1 ops=127.0.0.1:2 digest=127.0.0.1:3 x",
         ] {
             assert_eq!(parse_listening_line(bad), None, "{bad:?}");
         }

@@ -119,6 +119,15 @@ pub fn ua_protocol(version: TlsVersion, tls12_suite: u16) -> UaProtocolId {
     }
 }
 
+/// The Ua* protocol id of HTTP Digest inside TLS (TS 33.535 B.1.2, TS 33.220 Annex H):
+/// `01 00 01 yy zz` with yy zz = the TLS cipher suite negotiated on that connection (e.g.
+/// TLS_AES_128_GCM_SHA256 `13 01` gives `01 00 01 13 01`), whatever the TLS version. The
+/// standalone Digest id `01 00 00 00 02` is not used: it excludes Digest inside another Ua*
+/// protocol (notes §1.6.1).
+pub fn digest_ua_protocol(tls_suite: u16) -> UaProtocolId {
+    UaProtocolId::tls_suite(tls_suite)
+}
+
 /// Why a PSK identity is not an AKMA identity this project can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -221,5 +230,7 @@ mod tests {
             "DHE-PSK-AES128-GCM-SHA256:DHE-PSK-AES256-GCM-SHA384:ECDHE-PSK-CHACHA20-POLY1305:DHE-PSK-CHACHA20-POLY1305"
         );
         assert_eq!(tls12_suites(true).len(), 7);
+        assert_eq!(digest_ua_protocol(0x1301).to_hex(), "0100011301");
+        assert_eq!(digest_ua_protocol(0xc02b).to_hex(), "010001c02b");
     }
 }

@@ -107,6 +107,14 @@ pub struct AuthenticateArgs {
     /// With --connect --tls1.2: offer only these OpenSSL cipher names (e.g. DHE-PSK-AES128-GCM-SHA256).
     #[arg(long, requires = "tls12", value_name = "LIST")]
     tls12_ciphers: Option<String>,
+    /// With --connect: HTTPS to the AF's certificate with AKMA HTTP Digest (TS 33.535 B.1.2)
+    /// instead of TLS-PSK.
+    #[arg(long, requires = "connect", conflicts_with = "tls12")]
+    digest: bool,
+    /// With --digest: the CA certificate (PEM) the AF's certificate must chain to (default:
+    /// the platform's roots). Not --ca, which is the AUSF's.
+    #[arg(long, requires = "digest", value_name = "FILE")]
+    af_ca: Option<PathBuf>,
 }
 
 /// Bad input (exit status 2) or a failed run (exit status 1).
@@ -170,6 +178,11 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
     if a.repeat == 0 {
         return Err(usage("--repeat: at least 1".into()));
     }
+    let af_ca = a
+        .af_ca
+        .as_ref()
+        .map(|p| std::fs::read(p).map_err(|e| usage(format!("--af-ca {}: {e}", p.display()))))
+        .transpose()?;
     let connect = a
         .connect
         .as_deref()
@@ -208,6 +221,13 @@ pub async fn run(cmd: UeCommand) -> Result<(), UeCmdError> {
     match last {
         Some(Outcome::Registered) => match &connect {
             None => Ok(()),
+            Some(t) if a.digest => {
+                let out = crate::connect::connect_digest(&api, t, af_ca.as_deref())
+                    .await
+                    .map_err(UeCmdError::Failed)?;
+                println!("{out}");
+                Ok(())
+            }
             Some(t) => {
                 let version = if a.tls12 {
                     akma_ua::profile::TlsVersion::Tls12
