@@ -39,7 +39,18 @@ fn bench_auth_runs_reports_every_hop_and_checks_keys() {
                 .unwrap_or_else(|_| panic!("{phase}: CPU {cpu:?}"));
         }
     }
-    assert_eq!(fields(&stdout, "5G AKA, no AKMA (baseline)")[7], "0");
+    // The baseline's AAnF serves nothing. Its CPU is read from /proc in 10 ms clock ticks, so
+    // a registration still completing when the AKMA phase ended (under a loaded CI machine)
+    // may put a tick or two into the baseline's window: at most two ticks over the baseline's
+    // authentications (1 s at `rate` per second), never a per-authentication cost.
+    let base = fields(&stdout, "5G AKA, no AKMA (baseline)");
+    let base_rate: f64 = base[0].parse().unwrap();
+    let aanf_us: f64 = base[7].parse().unwrap();
+    let one_tick_us = 10_000.0 / base_rate.max(1.0);
+    assert!(
+        aanf_us <= one_tick_us * 2.01,
+        "the baseline's AAnF spent {aanf_us} µs per authentication (one tick = {one_tick_us:.1}): {base:?}"
+    );
     let ratio: f64 = fields(&stdout, "ratio with AKMA / without AKMA:")[0]
         .parse()
         .unwrap();
