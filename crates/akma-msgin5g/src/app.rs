@@ -25,8 +25,9 @@ pub struct Msgin5gArgs {
     /// The AF settings (key source, listeners, TLS profile), as `akma af`.
     #[command(flatten)]
     pub af: AfArgs,
-    /// The data directory (the message store).
-    #[arg(long, value_name = "DIR", env = "AKMA_MSGIN5G_DATA")]
+    /// The data directory (the message store): the AF's `--data DIR` on the command line
+    /// (one directory for the AF's files and the store), or `AKMA_MSGIN5G_DATA`.
+    #[arg(skip)]
     pub data: PathBuf,
     /// Most UTF-8 octets in a message text (larger: 413).
     #[arg(long, value_name = "OCTETS", default_value_t = Limits::default().max_body_octets)]
@@ -112,7 +113,19 @@ pub async fn start(
 }
 
 /// `akma msgin5g`: resolve, log, start, print the listening line, serve until SIGTERM/SIGINT.
-pub async fn run(a: Msgin5gArgs) -> Result<(), Msgin5gError> {
+pub async fn run(mut a: Msgin5gArgs) -> Result<(), Msgin5gError> {
+    if a.data.as_os_str().is_empty() {
+        a.data =
+            match (&a.af.data, std::env::var_os("AKMA_MSGIN5G_DATA")) {
+                (Some(d), _) => d.clone(),
+                (None, Some(d)) => PathBuf::from(d),
+                (None, None) => return Err(AfError::Setting(
+                    "akma msgin5g needs --data DIR (or AKMA_MSGIN5G_DATA) for its message store"
+                        .into(),
+                )
+                .into()),
+            };
+    }
     let (s, limits) = resolve(&a)?;
     akma_nf_host::logging::init(s.log_format, "info").map_err(AfError::from)?;
     let running = start(&s, &a.data, limits).await?;
