@@ -35,10 +35,10 @@ use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-use crate::serve::{AkmaAuth, AkmaPeer, AkmaUser, ServeOptions};
+use crate::serve::{accept_loop, sleep_until_opt, AkmaAuth, AkmaPeer, AkmaUser, ServeOptions};
 
 /// How long a TLS handshake may take before the connection is dropped.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -322,41 +322,16 @@ pub async fn serve_digest(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    let slots = Arc::new(Semaphore::new(options.max_connections));
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        let (tcp, remote) = tokio::select! {
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let _ = tcp.set_nodelay(true);
-        let (acceptor, auth, app) = (acceptor.clone(), auth.clone(), app.clone());
-        let (stop, grace) = (stop_rx.clone(), options.grace);
-        tokio::spawn(async move {
-            let _permit = permit;
-            connection(tcp, remote, acceptor, auth, app, stop, grace).await;
-        });
-    }
-    drop(listener);
-    let _ = stop_tx.send(true);
-    let all = u32::try_from(options.max_connections).unwrap_or(u32::MAX);
-    let _ = slots.acquire_many(all).await;
-    Ok(())
+    accept_loop(
+        listener,
+        &options,
+        shutdown,
+        move |tcp, remote, stop, grace| {
+            let (acceptor, auth, app) = (acceptor.clone(), auth.clone(), app.clone());
+            connection(tcp, remote, acceptor, auth, app, stop, grace)
+        },
+    )
+    .await
 }
 
 async fn connection(
@@ -431,12 +406,7 @@ async fn connection(
                 conn.as_mut().graceful_shutdown();
                 hard = Some(tokio::time::Instant::now() + grace);
             }
-            () = async {
-                match hard {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            } => return,
+            () = sleep_until_opt(hard) => return,
         }
     }
 }

@@ -177,6 +177,33 @@ pub async fn serve_with(
     metrics: Arc<AfMetrics>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    accept_loop(
+        listener,
+        &options,
+        shutdown,
+        move |tcp, remote, stop, grace| {
+            let (acceptor, app, metrics) = (acceptor.clone(), app.clone(), metrics.clone());
+            connection(tcp, remote, acceptor, app, metrics, stop, grace)
+        },
+    )
+    .await
+}
+
+/// The accept loop both AF listeners share (Ua* TLS-PSK here, HTTPS with Digest in
+/// [`crate::digest`]): at most `options.max_connections` connections, each run by `handle`
+/// in its own task with a stop signal and the grace period; an accept error backs off
+/// instead of spinning; once `shutdown` completes, the listener closes, every connection is
+/// told to stop, and the loop returns when all have ended.
+pub(crate) async fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    options: &ServeOptions,
+    shutdown: impl Future<Output = ()>,
+    handle: F,
+) -> std::io::Result<()>
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr, watch::Receiver<bool>, Duration) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(options.max_connections));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::pin!(shutdown);
@@ -201,11 +228,10 @@ pub async fn serve_with(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let (acceptor, app, metrics) = (acceptor.clone(), app.clone(), metrics.clone());
-        let (stop, grace) = (stop_rx.clone(), options.grace);
+        let conn = handle(tcp, remote, stop_rx.clone(), options.grace);
         tokio::spawn(async move {
             let _permit = permit;
-            connection(tcp, remote, acceptor, app, metrics, stop, grace).await;
+            conn.await;
         });
     }
     drop(listener);
@@ -285,7 +311,8 @@ async fn connection(
     }
 }
 
-async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+/// Sleeps until `at`, or forever when there is no deadline.
+pub(crate) async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
