@@ -77,15 +77,7 @@ async fn retrieve_end_to_end_with_gpsi_only_with_the_scope() {
     assert_eq!(v["cause"], "AF_NOT_AUTHORIZED");
     assert_eq!(h["content-type"], "application/problem+json");
 
-    let m = w
-        .http
-        .get(format!("{}/metrics", w.root()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = w.metrics().await;
     assert!(
         m.contains("nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"} 1\n"),
         "{m}"
@@ -344,15 +336,7 @@ async fn bad_bodies_are_400_and_reach_no_aanf() {
         .unwrap();
     assert_eq!(r.status(), 400);
     // Nothing reached the AAnF.
-    let m = w
-        .http
-        .get(format!("{}/metrics", w.root()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = w.metrics().await;
     assert!(
         m.contains("nef_southbound_duration_seconds_count{peer=\"aanf\"} 0\n"),
         "{m}"

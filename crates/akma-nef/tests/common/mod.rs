@@ -76,6 +76,18 @@ impl World {
         format!("http://{}", self.nef.addr)
     }
 
+    /// The NEF's `/metrics` text (development mode serves it on the SBI port).
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.root()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub fn retrieve_url(&self) -> String {
         format!("{}/3gpp-akma/v1/retrieve", self.root())
     }
