@@ -1,11 +1,12 @@
-//! Two UEs exchange a message through a running MSGin5G server keyed by a running AAnF: UE A
-//! sends to UE B's GPSI, B fetches it, acknowledges it, and finds its mailbox empty.
+//! Two UEs exchange a message through a running MSGin5G server: UE A sends to UE B's GPSI, B
+//! fetches it, acknowledges it, and finds its mailbox empty ([`exchange`]).
 //!
-//! The UEs' AKMA contexts are anchored at the AAnF **by GPSI** (TS 29.535 Release 18
-//! `AkmaKeyInfo`: `supi` or `gpsi`), as [`register`] does in the AUSF's place. The reason:
-//! the AUSF anchors contexts by SUPI, and the AAnF has no GPSI for such a context, so its key
-//! answer could carry none (the SUPI→GPSI mapping, Nudm_SDM id translation, is the NEF's step
-//! on the path an external AF uses, and the UDM already serves it).
+//! Where the UEs' AKMA pairs come from is the caller's choice. `akma demo --msgin5g` runs
+//! real primary authentications (the AUSF anchors the contexts by SUPI) and puts the server
+//! behind the NEF, which turns the SUPI into the GPSI with Nudm_SDM id translation. Tests and
+//! the benchmark, which key the server directly from an AAnF, use [`run`]: it anchors fixed
+//! pairs at the AAnF **by GPSI** (TS 29.535 Release 18 `AkmaKeyInfo`: `supi` or `gpsi`) in the
+//! AUSF's place ([`register`]), so that the AAnF's own answer carries the GPSI.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -15,7 +16,7 @@ use akma_core::ids::{AfFqdn, Gpsi, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::KAusf;
 use akma_sbi_client::client::{ClientError as SbiError, NaanfClient};
 use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
-use akma_ua::client::{ConnectorConfig, FixedAkmaKeys, UaConnector};
+use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, FixedAkmaKeys, UaConnector};
 
 use crate::client::{ClientError, Msgin5gClient};
 
@@ -136,10 +137,58 @@ pub async fn register(naanf: &NaanfClient, ue: &DemoUe) -> Result<(), DemoError>
         })
 }
 
-/// Runs the exchange against the server `fqdn` at `server`, whose key source is the AAnF
-/// `naanf` reaches (it must allow this AF the GPSI: [`aanf_af_entry`]).
+/// Anchors [`demo_ues`] at the AAnF `naanf` reaches ([`register`]), then runs the
+/// [`exchange`] against the server `fqdn` at `server`, whose key source is that AAnF (it must
+/// allow this AF the GPSI: [`aanf_af_entry`]).
 pub async fn run(
     naanf: &NaanfClient,
+    server: SocketAddr,
+    fqdn: &AfFqdn,
+) -> Result<Vec<Step>, DemoError> {
+    let mut steps = Vec::new();
+    let [a, b] = demo_ues();
+    for ue in [&a, &b] {
+        let t = Instant::now();
+        register(naanf, ue).await?;
+        steps.push(Step {
+            what: format!("UE {}: AKMA context anchored at the AAnF", ue.name),
+            took: t.elapsed(),
+            detail: format!("gpsi={}", ue.gpsi),
+        });
+    }
+    steps.extend(
+        exchange(
+            Party {
+                gpsi: &a.gpsi,
+                keys: &a.keys,
+            },
+            Party {
+                gpsi: &b.gpsi,
+                keys: &b.keys,
+            },
+            server,
+            fqdn,
+        )
+        .await?,
+    );
+    Ok(steps)
+}
+
+/// A UE of the exchange (the steps call the sender A and the receiver B).
+pub struct Party<'a> {
+    /// The GPSI the server knows it by (the one its key source returns for it).
+    pub gpsi: &'a Gpsi,
+    /// Where its application gets the current A-KID and K_AKMA (the NAS layer, or a fixed
+    /// pair).
+    pub keys: &'a dyn CurrentAkmaKeys,
+}
+
+/// UE A opens a Ua* TLS 1.3-PSK session to the server `fqdn` at `server` and sends B a
+/// message; B opens its own session, fetches the message, acknowledges it and finds its
+/// mailbox empty. Every step is checked.
+pub async fn exchange(
+    a: Party<'_>,
+    b: Party<'_>,
     server: SocketAddr,
     fqdn: &AfFqdn,
 ) -> Result<Vec<Step>, DemoError> {
@@ -151,21 +200,11 @@ pub async fn run(
             detail,
         });
     };
-    let [a, b] = demo_ues();
     let client = |step: &'static str| move |source| DemoError::Client { step, source };
-    for ue in [&a, &b] {
-        let t = Instant::now();
-        register(naanf, ue).await?;
-        step(
-            format!("UE {}: AKMA context anchored at the AAnF", ue.name),
-            t,
-            format!("gpsi={}", ue.gpsi),
-        );
-    }
     let connector = UaConnector::new(ConnectorConfig::default())
         .map_err(|e| client("connector")(ClientError::Connect(e)))?;
     let t = Instant::now();
-    let mut ca = Msgin5gClient::connect(&connector, &a.keys, fqdn, server)
+    let mut ca = Msgin5gClient::connect(&connector, a.keys, fqdn, server)
         .await
         .map_err(client("UE A connects"))?;
     step(
@@ -175,14 +214,14 @@ pub async fn run(
     );
     let text = "hello from A over AKMA";
     let t = Instant::now();
-    let id = ca.send(&b.gpsi, text).await.map_err(client("UE A sends"))?;
+    let id = ca.send(b.gpsi, text).await.map_err(client("UE A sends"))?;
     step(
         format!("UE A: POST /messages to {}", b.gpsi),
         t,
         format!("201 id={id}"),
     );
     let t = Instant::now();
-    let mut cb = Msgin5gClient::connect(&connector, &b.keys, fqdn, server)
+    let mut cb = Msgin5gClient::connect(&connector, b.keys, fqdn, server)
         .await
         .map_err(client("UE B connects"))?;
     step(

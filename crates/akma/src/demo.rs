@@ -15,6 +15,12 @@
 //! names the user its key answer allows. The message flow between UE, AMF/SEAF, AUSF, UDM,
 //! AAnF and AF is printed from a `tracing` target that the SBI server and the simulated
 //! AMF/SEAF feed (`crate::flow`).
+//!
+//! Then the outside path (TS 33.535 §6.3): a second AF, outside the operator's network, gets
+//! K_AF through a development NEF (`crate::outside`): an OAuth2 token at the NEF's token
+//! endpoint, `3gpp-akma/v1/retrieve`, and behind it the NEF's Naanf_AKMA_ApplicationKey_Get
+//! and its Nudm_SDM id translation. The UE opens a TLS 1.3-PSK session to that AF too; the AF
+//! learns the subscriber's GPSI and never the SUPI.
 
 use std::time::{Duration, Instant};
 
@@ -36,11 +42,19 @@ use serde_json::json;
 const SUPI: &str = "imsi-901700000021309";
 const GPSI: &str = "msisdn-447700900123";
 const RID: &str = "0";
+/// The NEF's client id of the demo's outside AF.
+const OUTSIDE_CLIENT_ID: &str = "demo-outside-af";
 
 /// The demo subscriber with this authentication method.
 fn subscriber(method: AuthMethod) -> SubscriberFixture<'static> {
+    fixture(SUPI, method)
+}
+
+/// A demo subscriber: K and OPc of TS 35.208 test set 1, routing indicator 0, home PLMN
+/// 901/70, AKMA on.
+fn fixture(supi: &'static str, method: AuthMethod) -> SubscriberFixture<'static> {
     SubscriberFixture {
-        supi: SUPI,
+        supi,
         k: K1,
         opc: OPC1,
         home_plmn: "901-70",
@@ -65,12 +79,15 @@ pub struct DemoArgs {
     /// The AF's FQDN (the AF uses TLS 1.3 with K_AF as external PSK, Ua* id 0x0100000007).
     #[arg(long, default_value = "app.example.com", value_parser = parse_af_fqdn)]
     pub af_fqdn: AfFqdn,
+    /// The FQDN of the AF outside the operator's network, which gets K_AF through the NEF.
+    #[arg(long, default_value = "shop.example.net", value_parser = parse_af_fqdn)]
+    pub outside_af_fqdn: AfFqdn,
     /// Make one step go wrong on purpose: the demo reports it and exits 1.
     #[arg(long, value_enum)]
     pub fault: Option<DemoFault>,
-    /// Instead: a MSGin5G server as the AF (TS 33.501 Annex Y, keyed by the AAnF), two UEs
-    /// known by GPSI; A sends B a message, B fetches and acknowledges it.
-    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault"])]
+    /// Instead: a MSGin5G server as an outside AF behind the NEF (TS 33.501 Annex Y), two
+    /// UEs known by the GPSI the NEF returns; A sends B a message, B fetches and acknowledges it.
+    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "outside_af_fqdn"])]
     pub msgin5g: bool,
 }
 
@@ -112,7 +129,7 @@ impl Steps {
     fn done(&mut self, what: &str, took: Duration, detail: String) {
         let ms = took.as_secs_f64() * 1e3;
         if self.text {
-            let line = format!("  {what:<52} {ms:>7.1} ms  {detail}");
+            let line = format!("  {what:<56} {ms:>7.1} ms  {detail}");
             println!("{}", line.trim_end());
         }
         self.log
@@ -123,7 +140,7 @@ impl Steps {
 /// Runs the demo; `Err` carries the message for stderr (exit 1).
 pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
     if a.msgin5g {
-        return run_msgin5g(&a).await;
+        return run_msgin5g(&a, &flow).await;
     }
     let af_fqdn = a.af_fqdn.clone();
     // The UE derives K_AF for TLS 1.3 PSK (conventions.md's default Ua* protocol); the AF asks
@@ -141,7 +158,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         log: Vec::new(),
     };
     if steps.text {
-        println!("akma demo: UDM, AUSF, AAnF (development mode, h2c) and an AF (TLS-PSK) on loopback, one UE\n");
+        println!("akma demo: UDM, AUSF, AAnF, NEF (development mode, h2c) and two AFs (TLS-PSK), one inside the operator's network and one outside behind the NEF, on loopback, one UE\n");
     }
 
     // 1. The network functions.
@@ -155,8 +172,9 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         .ausf_mnc_len(2)
         // The AF may learn the SUPI (TS 33.535 §6.2: per the operator's policy for the AF).
         .aanf_config_toml(format!(
-            "[[af]]\nfqdn = \"{}\"\nallow_supi = true\nua_protocols = [\"0100000007\", \"01000100aa\", \"01000100a8\"]\n",
-            af_fqdn.as_str()
+            "[[af]]\nfqdn = \"{}\"\nallow_supi = true\nua_protocols = [\"0100000007\", \"01000100aa\", \"01000100a8\"]\n\n{}",
+            af_fqdn.as_str(),
+            crate::outside::aanf_entry(&a.outside_af_fqdn)
         ))
         .start()
         .await
@@ -194,8 +212,44 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         t.elapsed(),
         format!("AF {} (TLS-PSK)", af.addr),
     );
-    let result = demo_rounds(&a, &core, &af_fqdn, &af_id, af.addr, &mut steps).await;
+    // The NEF, and the AF outside the operator's network behind it.
+    let t = Instant::now();
+    let outside = crate::outside::OutsideAf {
+        client_id: OUTSIDE_CLIENT_ID,
+        fqdn: &a.outside_af_fqdn,
+    };
+    let nef = crate::outside::start_nef(&core, dir.path(), std::slice::from_ref(&outside)).await?;
+    steps.done(
+        "start the NEF",
+        t.elapsed(),
+        format!(
+            "NEF {} (AF registry: {OUTSIDE_CLIENT_ID}, {})",
+            nef.running.addr,
+            a.outside_af_fqdn.as_str()
+        ),
+    );
+    let t = Instant::now();
+    let outside_af =
+        akma_af::app::resolve(&nef.af_args(&outside)).map_err(|e| format!("outside AF: {e}"))?;
+    let outside_af = akma_af::app::start(&outside_af, akma_af::app::sample_router())
+        .await
+        .map_err(|e| format!("outside AF: {e}"))?;
+    steps.done(
+        "start the outside AF",
+        t.elapsed(),
+        format!("AF {} (TLS-PSK, K_AF through the NEF)", outside_af.addr),
+    );
+    let afs = Afs {
+        af_fqdn: &af_fqdn,
+        af_id: &af_id,
+        af_addr: af.addr,
+        outside_fqdn: &a.outside_af_fqdn,
+        outside_addr: outside_af.addr,
+    };
+    let result = demo_rounds(&a, &core, &afs, &mut steps).await;
     let stop = Instant::now();
+    let _ = outside_af.shutdown().await;
+    nef.shutdown().await;
     let _ = af.shutdown().await;
     let _ = core.shutdown().await;
     drop(dir);
@@ -203,7 +257,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
     if steps.text {
         print_flow(&flow_rows);
     }
-    let (rounds, session) = result?;
+    let (rounds, session, outside_session) = result?;
     steps.done("stop, remove the stores", stop.elapsed(), String::new());
 
     let first = &rounds[0];
@@ -217,6 +271,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
             "aanfKafFingerprint": first.aanf_fp,
             "keysMatch": true,
             "afSession": session,
+            "outsideAfSession": outside_session,
             "steps": steps.log,
             "flow": flow_rows.iter().map(|(ms, from, to, msg)| json!({
                 "ms": (ms * 10.0).round() / 10.0, "from": from, "to": to, "message": msg,
@@ -253,21 +308,37 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
             session["body"]
         );
         println!(
-            "\nthe UE and the AAnF hold the same K_AF, and the AF served the UE over TLS-PSK ({} ms in all)",
+            "outside AF  {} {}, GET / answered {}",
+            outside_session["tls"].as_str().unwrap_or("?"),
+            outside_session["afId"].as_str().unwrap_or("?"),
+            outside_session["body"]
+        );
+        println!(
+            "\nthe UE and the AAnF hold the same K_AF, and the AF served the UE over TLS-PSK; \
+             the outside AF got its K_AF through the NEF and learned the GPSI, never the SUPI ({} ms in all)",
             started.elapsed().as_millis()
         );
     }
     Ok(())
 }
 
+/// The two AFs: inside the operator's network (K_AF from the AAnF) and outside it (through
+/// the NEF).
+struct Afs<'a> {
+    af_fqdn: &'a AfFqdn,
+    af_id: &'a AfId,
+    af_addr: std::net::SocketAddr,
+    outside_fqdn: &'a AfFqdn,
+    outside_addr: std::net::SocketAddr,
+}
+
 async fn demo_rounds(
     a: &DemoArgs,
     core: &Network,
-    af_fqdn: &AfFqdn,
-    af_id: &AfId,
-    af_addr: std::net::SocketAddr,
+    afs: &Afs<'_>,
     steps: &mut Steps,
-) -> Result<(Vec<Round>, serde_json::Value), String> {
+) -> Result<(Vec<Round>, serde_json::Value, serde_json::Value), String> {
+    let (af_fqdn, af_id) = (afs.af_fqdn, afs.af_id);
     // 2. The subscriber, as the operator provisions it.
     let t = Instant::now();
     let method = if a.eap_aka_prime {
@@ -398,7 +469,7 @@ async fn demo_rounds(
     }
     // The UE's application opens a TLS 1.3-PSK session to the AF and sends one request.
     let target = crate::connect::Target {
-        authority: af_addr.to_string(),
+        authority: afs.af_addr.to_string(),
         fqdn: af_fqdn.clone(),
         path: "/".into(),
     };
@@ -453,7 +524,49 @@ async fn demo_rounds(
             session["body"]["user"]
         ),
     );
-    Ok((rounds, session))
+
+    // The outside AF: the same UE, the pair NAS holds now, another FQDN; the AF's key client
+    // gets a token from the NEF and K_AF through it.
+    let outside_id = AfId::new(afs.outside_fqdn.clone(), UaProtocolId::TLS13_PSK);
+    let target = crate::connect::Target {
+        authority: afs.outside_addr.to_string(),
+        fqdn: afs.outside_fqdn.clone(),
+        path: "/".into(),
+    };
+    let t = Instant::now();
+    ua_event(
+        "UE",
+        "AF (outside)",
+        "ClientHello (pre_shared_key 3GPP-AKMA<A-KID>, SNI, psk_dhe_ke)",
+    );
+    let outside = crate::connect::connect(&api, &target, akma_ua::profile::TlsVersion::Tls13, None)
+        .await
+        .map_err(|e| format!("UE → outside AF ({}): {e}", outside_id.to_sbi_string()))?;
+    ua_event(
+        "AF (outside)",
+        "UE",
+        "ServerHello … Finished (PSK accepted); HTTP 200",
+    );
+    let body = &outside["body"];
+    if body.get("supi").is_some() || body["user"] == SUPI {
+        return Err(format!("the outside AF learned the SUPI: {body}"));
+    }
+    if body["gpsi"] != GPSI || body["user"] != GPSI {
+        return Err(format!(
+            "the outside AF named the user {} (GPSI {}) instead of {GPSI}",
+            body["user"], body["gpsi"]
+        ));
+    }
+    steps.done(
+        "UE opens a TLS 1.3-PSK session to the outside AF, GET /",
+        t.elapsed(),
+        format!(
+            "{} user {} (K_AF and GPSI through the NEF, no SUPI)",
+            outside["tls"].as_str().unwrap_or("?"),
+            body["user"]
+        ),
+    );
+    Ok((rounds, session, outside))
 }
 
 /// A Ua* step for the flow trace (the TLS messages the demo's UE and AF exchange).
@@ -468,7 +581,7 @@ fn print_flow(rows: &[(f64, &str, &str, String)]) {
     }
     println!("\nmessage flow (time since start)");
     for (ms, from, to, msg) in rows {
-        println!("  {ms:>8.1} ms  {from:>8} → {to:<8}  {msg}");
+        println!("  {ms:>8.1} ms  {from:>12} → {to:<12}  {msg}");
     }
 }
 
@@ -484,9 +597,19 @@ async fn retrieve(aanf: &NaanfClient, af_id: &AfId, a_kid: &AKid) -> Result<Opti
         .map_err(|e| format!("AAnF retrieve-applicationkey: {e}"))
 }
 
-/// `akma demo --msgin5g`: UDM, AUSF, AAnF and a MSGin5G server (keyed directly by the AAnF,
-/// which allows it the GPSI), then [`akma_msgin5g::demo::run`].
-async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
+/// The MSGin5G demo's UEs: label, SUPI, GPSI (K and OPc of TS 35.208 test set 1, routing
+/// indicator 0, home PLMN 901/70).
+const MSGIN5G_UES: [(&str, &str, &str); 2] = [
+    ("A", "imsi-901700000000101", "msisdn-447700900101"),
+    ("B", "imsi-901700000000102", "msisdn-447700900102"),
+];
+/// The NEF's client id of the MSGin5G server.
+const MSGIN5G_CLIENT_ID: &str = "demo-msgin5g";
+
+/// `akma demo --msgin5g`: UDM, AUSF, AAnF, a NEF and a MSGin5G server as an outside AF behind
+/// it; two UEs run primary authentication (the AUSF anchors their contexts by SUPI), then
+/// [`akma_msgin5g::demo::exchange`]: the server knows each UE by the GPSI the NEF returns.
+async fn run_msgin5g(a: &DemoArgs, flow: &crate::flow::Flow) -> Result<(), String> {
     let started = Instant::now();
     let fqdn = a.af_fqdn.clone();
     let mut steps = Steps {
@@ -494,7 +617,7 @@ async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
         log: Vec::new(),
     };
     if steps.text {
-        println!("akma demo --msgin5g: UDM, AUSF, AAnF (development mode, h2c) and a MSGin5G server (Ua* TLS 1.3-PSK) on loopback, two UEs\n");
+        println!("akma demo --msgin5g: UDM, AUSF, AAnF, NEF (development mode, h2c) and a MSGin5G server (an AF outside the operator's network, Ua* TLS 1.3-PSK) on loopback, two UEs\n");
     }
     let t = Instant::now();
     let dir = tempfile::Builder::new()
@@ -504,7 +627,7 @@ async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
     let core = NetworkBuilder::new()
         .data_dir(dir.path())
         .ausf_mnc_len(2)
-        .aanf_config_toml(akma_msgin5g::demo::aanf_af_entry(&fqdn))
+        .aanf_config_toml(crate::outside::aanf_entry(&fqdn))
         .start()
         .await
         .map_err(|e| e.to_string())?;
@@ -516,38 +639,13 @@ async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
             core.udm.addr, core.ausf.addr, core.aanf.addr
         ),
     );
-    let t = Instant::now();
-    let args = akma_msgin5g::app::Msgin5gArgs {
-        af: akma_af::app::AfArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            fqdn: Some(fqdn.as_str().to_owned()),
-            aanf: Some(core.aanf_api_root()),
-            ..Default::default()
-        },
-        data: dir.path().join("msgin5g"),
-        max_body: akma_msgin5g::api::Limits::default().max_body_octets,
-        mailbox_max: akma_msgin5g::api::Limits::default().mailbox_max,
-    };
-    let (settings, limits) = akma_msgin5g::app::resolve(&args).map_err(|e| e.to_string())?;
-    let server = akma_msgin5g::app::start(&settings, &args.data, limits)
-        .await
-        .map_err(|e| format!("MSGin5G server: {e}"))?;
-    steps.done(
-        "start the MSGin5G server (AF)",
-        t.elapsed(),
-        format!("{} {} (K_AF from the AAnF)", fqdn.as_str(), server.af.addr),
-    );
-    let naanf = core.aanf_client().map_err(|e| e.to_string())?;
-    let result = akma_msgin5g::demo::run(&naanf, server.af.addr, &fqdn).await;
-    let (stored, _, delivered) = server.service.metrics.totals();
-    let _ = server.shutdown().await;
+    let result = msgin5g_rounds(&core, dir.path(), &fqdn, &mut steps).await;
     let _ = core.shutdown().await;
     drop(dir);
-    let done = result.map_err(|e| e.to_string())?;
-    for s in &done {
-        steps.done(&s.what, s.took, s.detail.clone());
+    if steps.text {
+        print_flow(&flow.rows());
     }
+    let (stored, delivered) = result?;
     if a.json {
         let out = json!({
             "afId": AfId::new(fqdn.clone(), UaProtocolId::TLS13_PSK).to_sbi_string(),
@@ -559,9 +657,140 @@ async fn run_msgin5g(a: &DemoArgs) -> Result<(), String> {
         println!("{out}");
     } else {
         println!(
-            "\nUE A's message reached UE B over AKMA-keyed TLS and was removed only after B acknowledged it ({stored} stored, {delivered} delivered, {} ms in all)",
+            "\nUE A's message reached UE B over AKMA-keyed TLS and was removed only after B acknowledged it; \
+             the server knew both by the GPSI the NEF returned ({stored} stored, {delivered} delivered, {} ms in all)",
             started.elapsed().as_millis()
         );
+    }
+    Ok(())
+}
+
+/// The MSGin5G demo after the core is up: subscribers, NEF, server, authentications, the
+/// exchange; (stored, delivered) from the server's figures.
+async fn msgin5g_rounds(
+    core: &Network,
+    dir: &std::path::Path,
+    fqdn: &AfFqdn,
+    steps: &mut Steps,
+) -> Result<(u64, u64), String> {
+    let t = Instant::now();
+    let mut records = Vec::new();
+    for (_, supi, gpsi) in MSGIN5G_UES {
+        let mut r = fixture(supi, AuthMethod::FiveGAka)
+            .subscriber()
+            .map_err(|e| e.to_string())?;
+        r.gpsis = vec![Gpsi::parse(gpsi).map_err(|e| e.to_string())?];
+        records.push(r);
+    }
+    core.provision(records).await.map_err(|e| e.to_string())?;
+    steps.done(
+        "provision two subscribers at the UDM",
+        t.elapsed(),
+        "AKMA on, one GPSI each".into(),
+    );
+    let t = Instant::now();
+    let outside = crate::outside::OutsideAf {
+        client_id: MSGIN5G_CLIENT_ID,
+        fqdn,
+    };
+    let nef = crate::outside::start_nef(core, dir, std::slice::from_ref(&outside)).await?;
+    steps.done(
+        "start the NEF",
+        t.elapsed(),
+        format!(
+            "NEF {} (AF registry: {MSGIN5G_CLIENT_ID}, {})",
+            nef.running.addr,
+            fqdn.as_str()
+        ),
+    );
+    let result = msgin5g_behind(core, dir, &nef, &outside, steps).await;
+    nef.shutdown().await;
+    result
+}
+
+async fn msgin5g_behind(
+    core: &Network,
+    dir: &std::path::Path,
+    nef: &crate::outside::DemoNef,
+    outside: &crate::outside::OutsideAf<'_>,
+    steps: &mut Steps,
+) -> Result<(u64, u64), String> {
+    let fqdn = outside.fqdn;
+    let t = Instant::now();
+    let args = akma_msgin5g::app::Msgin5gArgs {
+        af: nef.af_args(outside),
+        data: dir.join("msgin5g"),
+        max_body: akma_msgin5g::api::Limits::default().max_body_octets,
+        mailbox_max: akma_msgin5g::api::Limits::default().mailbox_max,
+    };
+    let (settings, limits) = akma_msgin5g::app::resolve(&args).map_err(|e| e.to_string())?;
+    let server = akma_msgin5g::app::start(&settings, &args.data, limits)
+        .await
+        .map_err(|e| format!("MSGin5G server: {e}"))?;
+    steps.done(
+        "start the MSGin5G server (outside AF)",
+        t.elapsed(),
+        format!(
+            "{} {} (K_AF and GPSI through the NEF)",
+            fqdn.as_str(),
+            server.af.addr
+        ),
+    );
+    let result = msgin5g_ues(core, &server, fqdn, steps).await;
+    let (stored, _, delivered) = server.service.metrics.totals();
+    let _ = server.shutdown().await;
+    result.map(|()| (stored, delivered))
+}
+
+async fn msgin5g_ues(
+    core: &Network,
+    server: &akma_msgin5g::app::RunningMsgin5g,
+    fqdn: &AfFqdn,
+    steps: &mut Steps,
+) -> Result<(), String> {
+    let snn = ServingNetworkName::parse(SNN_901_70).map_err(|e| e.to_string())?;
+    let amf = core.amf(snn).map_err(|e| format!("AMF client: {e}"))?;
+    let mut apis = Vec::new();
+    for (name, supi, _) in MSGIN5G_UES {
+        let nas = fixture(supi, AuthMethod::FiveGAka)
+            .ue(MncLen::Two)
+            .map_err(|e| e.to_string())?;
+        let t = Instant::now();
+        let report = amf
+            .register(&nas, &Faults::default())
+            .await
+            .map_err(|e| format!("UE {name}: primary authentication: {e}"))?;
+        if !matches!(report.outcome, Outcome::Registered) {
+            return Err(format!(
+                "UE {name}: primary authentication ended {}",
+                akma_sim::outcome_name(&report.outcome)
+            ));
+        }
+        let api = nas.akma_api();
+        let a_kid = api
+            .current_akma_keys()
+            .map(|(k, _)| k)
+            .ok_or_else(|| format!("UE {name}: no AKMA context after registration"))?;
+        steps.done(
+            &format!("UE {name}: authenticates (5G AKA); the AUSF anchors K_AKMA"),
+            t.elapsed(),
+            format!("A-KID {a_kid}"),
+        );
+        apis.push(api);
+    }
+    let gpsis = MSGIN5G_UES
+        .iter()
+        .map(|(_, _, g)| Gpsi::parse(g).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let party = |i: usize| akma_msgin5g::demo::Party {
+        gpsi: &gpsis[i],
+        keys: &apis[i],
+    };
+    let done = akma_msgin5g::demo::exchange(party(0), party(1), server.af.addr, fqdn)
+        .await
+        .map_err(|e| e.to_string())?;
+    for s in &done {
+        steps.done(&s.what, s.took, s.detail.clone());
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! The message-flow recorder of `akma demo`: a `tracing` layer that keeps the events of the
 //! flow target (`akma_sbi_server::FLOW_TARGET`: SBI requests and responses, NAS messages of
 //! the simulated AMF/SEAF, the Ua* steps the demo itself emits) with the time each happened,
-//! and renders them as messages between UE, AMF/SEAF, AUSF, UDM, AAnF and AF. The events
+//! and renders them as messages between UE, AMF/SEAF, AUSF, UDM, AAnF, NEF and the AFs
+//! (inside the operator's network, or outside it behind the NEF). The events
 //! carry no identity and no key (paths are passed through `flow_path`).
 
 use std::sync::{Arc, Mutex};
@@ -87,9 +88,13 @@ fn sbi_parties(method: &str, path: &str) -> (&'static str, &'static str, String)
     } else if path.starts_with("/nudm-") {
         ("AUSF", "UDM", op("Nudm"))
     } else if path == "/oauth2/token" {
-        ("AF", "NEF", op("OAuth2 token (client credentials)"))
+        (
+            "AF (outside)",
+            "NEF",
+            op("OAuth2 token (client credentials)"),
+        )
     } else if path.starts_with("/3gpp-akma/") {
-        ("AF", "NEF", op("Nnef_AKMA_ApplicationKey_Get"))
+        ("AF (outside)", "NEF", op("Nnef_AKMA_ApplicationKey_Get"))
     } else if path.ends_with("/register-anchorkey") {
         ("AUSF", "AAnF", op("Naanf_AKMA_AnchorKey_Register"))
     } else if path.ends_with("/retrieve-applicationkey") {
@@ -114,6 +119,16 @@ fn caller(s: &str) -> Option<&'static str> {
     }
 }
 
+/// The sender of a request: the NF type its `User-Agent` named, else the path's usual caller.
+/// An AF calling the NEF is outside the operator's network whatever it calls itself.
+fn sender(e: &FlowEvent, by_path: &'static str) -> &'static str {
+    match caller(&e.caller) {
+        Some("AF") if by_path == "AF (outside)" => by_path,
+        Some(c) => c,
+        None => by_path,
+    }
+}
+
 fn party(s: &str) -> &'static str {
     match s {
         "UE" => "UE",
@@ -131,11 +146,11 @@ fn row(e: &FlowEvent) -> Option<(f64, &'static str, &'static str, String)> {
         "nas_downlink" => (e.at_ms, "AMF/SEAF", "UE", e.message.clone()),
         "sbi_request" => {
             let (from, to, op) = sbi_parties(&e.method, &e.path);
-            (e.at_ms, caller(&e.caller).unwrap_or(from), to, op)
+            (e.at_ms, sender(e, from), to, op)
         }
         "sbi_response" => {
             let (from, to, op) = sbi_parties(&e.method, &e.path);
-            let from = caller(&e.caller).unwrap_or(from);
+            let from = sender(e, from);
             let name = op.split(" (").next().unwrap_or("").to_owned();
             (
                 e.at_ms,

@@ -16,6 +16,7 @@ mod connect;
 mod demo;
 mod derive;
 mod flow;
+mod outside;
 mod udm_cmd;
 mod ue_cmd;
 

@@ -34,6 +34,11 @@ fn assert_a_kid(a_kid: &str) {
     akma_core::ids::AKid::parse_strict(a_kid).expect("a canonical A-KID");
 }
 
+/// A line of the printed message flow, as `akma demo` aligns it.
+fn flow_line(from: &str, to: &str, msg: &str) -> String {
+    format!("{from:>12} → {to:<12}  {msg}")
+}
+
 fn fingerprint_ok(f: &str) -> bool {
     f.len() == 8
         && f.bytes()
@@ -82,21 +87,41 @@ fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
         .take_while(|l| l.contains(" ms "))
         .collect();
     let order = [
-        "UE → AMF/SEAF  Registration Request",
-        "AMF/SEAF → AUSF      Nausf_UEAuthentication_Authenticate",
-        "AUSF → UDM       Nudm_UEAU_Get",
-        "AMF/SEAF → UE        Authentication Request",
-        "UE → AMF/SEAF  Authentication Response",
-        "AUSF → AAnF      Naanf_AKMA_AnchorKey_Register",
-        "AAnF → AUSF      200 Naanf_AKMA_AnchorKey_Register",
-        "AMF/SEAF → UE        Security Mode Command",
-        "UE → AF        ClientHello",
-        "AF → AAnF      Naanf_AKMA_ApplicationKey_Get",
-        "AAnF → AF        200 Naanf_AKMA_ApplicationKey_Get",
-        "AF → UE        ServerHello",
-    ];
+        ("UE", "AMF/SEAF", "Registration Request"),
+        ("AMF/SEAF", "AUSF", "Nausf_UEAuthentication_Authenticate"),
+        ("AUSF", "UDM", "Nudm_UEAU_Get"),
+        ("AMF/SEAF", "UE", "Authentication Request"),
+        ("UE", "AMF/SEAF", "Authentication Response"),
+        ("AUSF", "AAnF", "Naanf_AKMA_AnchorKey_Register"),
+        ("AAnF", "AUSF", "200 Naanf_AKMA_AnchorKey_Register"),
+        ("AMF/SEAF", "UE", "Security Mode Command"),
+        ("UE", "AF", "ClientHello"),
+        ("AF", "AAnF", "Naanf_AKMA_ApplicationKey_Get"),
+        ("AAnF", "AF", "200 Naanf_AKMA_ApplicationKey_Get"),
+        ("AF", "UE", "ServerHello"),
+        // The outside AF: its token, its retrieve at the NEF, and the NEF's two hops.
+        ("UE", "AF (outside)", "ClientHello"),
+        (
+            "AF (outside)",
+            "NEF",
+            "OAuth2 token (client credentials) (POST /oauth2/token)",
+        ),
+        ("NEF", "AF (outside)", "200 OAuth2 token"),
+        (
+            "AF (outside)",
+            "NEF",
+            "Nnef_AKMA_ApplicationKey_Get (POST /3gpp-akma/v1/retrieve)",
+        ),
+        ("NEF", "AAnF", "Naanf_AKMA_ApplicationKey_Get"),
+        ("AAnF", "NEF", "200 Naanf_AKMA_ApplicationKey_Get"),
+        ("NEF", "UDM", "Nudm_SDM_Get (id translation)"),
+        ("UDM", "NEF", "200 Nudm_SDM_Get"),
+        ("NEF", "AF (outside)", "200 Nnef_AKMA_ApplicationKey_Get"),
+        ("AF (outside)", "UE", "ServerHello"),
+    ]
+    .map(|(from, to, msg)| flow_line(from, to, msg));
     let mut at = 0;
-    for want in order {
+    for want in &order {
         let i = flow[at..]
             .iter()
             .position(|l| l.contains(want))
@@ -114,6 +139,18 @@ fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
         "{}",
         flow.join("\n")
     );
+    // The outside AF learned the GPSI, not the SUPI.
+    let outside = field("outside AF");
+    assert!(
+        outside.starts_with("TLSv1.3 shop.example.net;ua=0100000007, GET / answered {"),
+        "{outside}"
+    );
+    assert!(
+        outside.contains(r#""user":"msisdn-447700900123""#)
+            && outside.contains(r#""gpsi":"msisdn-447700900123""#),
+        "{outside}"
+    );
+    assert!(!outside.contains("imsi-"), "{outside}");
     // Quiet by default: no log lines, and never a key.
     assert!(err.is_empty(), "stderr: {err}");
 }
@@ -143,7 +180,16 @@ fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
             .collect();
         assert_eq!(
             parties.into_iter().collect::<Vec<_>>(),
-            ["AAnF", "AF", "AMF/SEAF", "AUSF", "UDM", "UE"]
+            [
+                "AAnF",
+                "AF",
+                "AF (outside)",
+                "AMF/SEAF",
+                "AUSF",
+                "NEF",
+                "UDM",
+                "UE"
+            ]
         );
         assert_eq!(v["ueKafFingerprint"], v["aanfKafFingerprint"]);
         assert!(fingerprint_ok(v["ueKafFingerprint"].as_str().unwrap()));
@@ -158,6 +204,17 @@ fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
             v["reauth"]["aanfKafFingerprint"]
         );
         assert_ne!(v["reauth"]["ueKafFingerprint"], v["ueKafFingerprint"]);
+        // The outside AF is reached after the re-authentication: the current A-KID, the
+        // GPSI, no SUPI.
+        let outside = &v["outsideAfSession"];
+        assert_eq!(
+            outside["afId"], "shop.example.net;ua=0100000007",
+            "{outside}"
+        );
+        assert_eq!(outside["body"]["aKid"], second, "{outside}");
+        assert_eq!(outside["body"]["gpsi"], "msisdn-447700900123", "{outside}");
+        assert_eq!(outside["body"]["user"], "msisdn-447700900123", "{outside}");
+        assert!(outside["body"].get("supi").is_none(), "{outside}");
         let steps = v["steps"].as_array().unwrap();
         assert!(steps
             .iter()
@@ -170,6 +227,9 @@ fn demo_refuses_a_bad_af_fqdn() {
     let (code, out, err) = demo(&["--af-fqdn", "not a name"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--af-fqdn"), "{err}");
+    let (code, out, err) = demo(&["--outside-af-fqdn", "not a name"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("--outside-af-fqdn"), "{err}");
 }
 
 /// The demo checks what it claims: a K_AF that differs (the AF asks for another Ua* protocol)
@@ -205,7 +265,11 @@ fn demo_exits_1_when_a_step_goes_wrong() {
     );
     assert!(err.contains("handshake"), "{err}");
     assert!(
-        out.contains("AAnF → AF        204 Naanf_AKMA_ApplicationKey_Get"),
+        out.contains(&flow_line(
+            "AAnF",
+            "AF",
+            "204 Naanf_AKMA_ApplicationKey_Get"
+        )),
         "{out}"
     );
     assert!(!out.contains("AF session"), "{out}");
@@ -241,6 +305,20 @@ fn demo_msgin5g_delivers_a_message_between_two_gpsis() {
             .map(|s| s["detail"].as_str().unwrap().to_owned())
             .collect()
     };
+    // Real primary authentications, then the server behind the NEF.
+    for ue in ["A", "B"] {
+        let auth = detail(&format!(
+            "UE {ue}: authenticates (5G AKA); the AUSF anchors K_AKMA"
+        ));
+        assert_eq!(auth.len(), 1, "{out}");
+        assert_a_kid(auth[0].strip_prefix("A-KID ").unwrap());
+    }
+    assert_eq!(detail("start the NEF").len(), 1, "{out}");
+    assert!(
+        detail("start the MSGin5G server (outside AF)")[0]
+            .ends_with("(K_AF and GPSI through the NEF)"),
+        "{out}"
+    );
     let posted = detail("UE A: POST /messages to msisdn-447700900102");
     assert_eq!(posted.len(), 1, "{out}");
     assert!(posted[0].starts_with("201 id="), "{out}");
@@ -263,6 +341,33 @@ fn demo_msgin5g_text_and_conflicting_flags() {
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     assert!(out.contains("UE B: POST /messages/ack"), "{out}");
     assert!(out.contains("1 stored, 1 delivered"), "{out}");
+    // The flow shows the NEF's hops: a token, then per session the NEF's AAnF and UDM calls.
+    let count = |what: &str| out.lines().filter(|l| l.contains(what)).count();
+    assert_eq!(
+        count(&flow_line("AF (outside)", "NEF", "OAuth2 token")),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        count(&flow_line(
+            "AF (outside)",
+            "NEF",
+            "Nnef_AKMA_ApplicationKey_Get"
+        )),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        count(&flow_line("NEF", "AAnF", "Naanf_AKMA_ApplicationKey_Get")),
+        2,
+        "{out}"
+    );
+    assert_eq!(
+        count(&flow_line("NEF", "UDM", "Nudm_SDM_Get (id translation)")),
+        2,
+        "{out}"
+    );
+    assert!(!out.contains("imsi-"), "{out}");
     let (code, _, err) = demo(&["--msgin5g", "--reauth"]);
     assert_eq!(code, 2, "{err}");
 }
