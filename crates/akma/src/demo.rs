@@ -143,6 +143,12 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         return run_msgin5g(&a, &flow).await;
     }
     let af_fqdn = a.af_fqdn.clone();
+    if a.outside_af_fqdn == af_fqdn {
+        return Err(format!(
+            "--af-fqdn and --outside-af-fqdn are both {}: the AF inside the operator's network and the one outside it need different FQDNs",
+            af_fqdn.as_str()
+        ));
+    }
     // The UE derives K_AF for TLS 1.3 PSK (conventions.md's default Ua* protocol); the AF asks
     // for the same afId, unless the fault makes it ask for another protocol.
     let af_ua = if a.fault == Some(DemoFault::KafMismatch) {

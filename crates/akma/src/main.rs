@@ -43,9 +43,10 @@ enum Command {
     /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
     /// `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
-    /// Run UDM, AUSF, AAnF and an AF in one process, authenticate a simulated UE, show that the
-    /// UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK session to
-    /// the AF and print the message flow. Finishes in seconds.
+    /// Run UDM, AUSF, AAnF, a NEF and two AFs in one process, authenticate a simulated UE, show
+    /// that the UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK
+    /// session to the AF inside the operator's network and one to the AF outside it (K_AF
+    /// through the NEF), and print the message flow. Finishes in seconds.
     Demo(demo::DemoArgs),
     /// Run a MSGin5G messaging server as an AKMA AF (TS 33.501 Annex Y): clients over Ua*
     /// TLS-PSK known by GPSI, messages kept durably until acknowledged. Takes every `akma af`

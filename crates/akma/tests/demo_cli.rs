@@ -230,6 +230,12 @@ fn demo_refuses_a_bad_af_fqdn() {
     let (code, out, err) = demo(&["--outside-af-fqdn", "not a name"]);
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("--outside-af-fqdn"), "{err}");
+    let (code, out, err) = demo(&["--outside-af-fqdn", "app.example.com"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("--af-fqdn and --outside-af-fqdn are both app.example.com"),
+        "{err}"
+    );
 }
 
 /// The demo checks what it claims: a K_AF that differs (the AF asks for another Ua* protocol)
