@@ -285,6 +285,17 @@ async fn rate_limit_accepts_exactly_the_burst() {
     // Another AF is not affected.
     let ta = token(&w.http, &w.root(), "af-a", SECRET_A).await;
     assert_eq!(retrieve(&w.http, &url, &ta, &body).await.0, 200);
+    // Each 429 is counted under its own status label, not "other".
+    let m = w.metrics().await;
+    assert!(
+        m.contains("nef_requests_total{operation=\"retrieve\",status=\"429\"} 6\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nef_requests_total{operation=\"token\",status=\"429\"} 1\n"),
+        "{m}"
+    );
+    assert!(!m.contains("status=\"other\""), "{m}");
 }
 
 #[tokio::test]
