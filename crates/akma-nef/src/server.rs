@@ -58,6 +58,7 @@ impl NfKind for NefNf {
     const ENV_DATA: &'static str = "AKMA_NEF_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
     const DATA_REQUIRED: bool = false;
+    const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1 and no client certificates, but the token endpoint and access-token checks stay on: a generated token key in --data (dev-token-key.pem) and, without [[af]], a development AF dev-af whose secret is in --data (dev-af.secret). Refuses non-loopback addresses.";
 }
 
 /// Flags of `akma nef`. Each also reads an environment variable; both override the file.
