@@ -39,8 +39,8 @@ enum Command {
     /// Run the NEF's AKMA service for external AFs (3gpp-akma, TS 29.522, with its OAuth2
     /// token endpoint), or hash an AF client secret (`akma nef hash-secret`).
     Nef(akma_nef::cli::NefCommand),
-    /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
-    /// `GET /` names the authenticated user.
+    /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF (or,
+    /// with --nef, the NEF); `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
     /// Run UDM, AUSF, AAnF and an AF in one process, authenticate a simulated UE, show that the
     /// UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK session to
@@ -255,4 +255,16 @@ fn usage_error(e: clap::Error) -> ExitCode {
     };
     eprintln!("akma: error: {line}");
     ExitCode::from(EXIT_USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's consistency checks over the whole command tree (every subcommand and flag, the
+    /// flattened host flags of each NF included), which otherwise fire only when that
+    /// subcommand is parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
 }
