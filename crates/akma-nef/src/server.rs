@@ -195,7 +195,8 @@ fn dev_af(data: &Path, extra: &[String]) -> Result<AfEntry, StartError> {
         let mut b = Zeroizing::new([0u8; 32]);
         getrandom::getrandom(&mut b[..]).map_err(|e| std::io::Error::other(e.to_string()))?;
         let s = Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&b[..]));
-        akma_nf_host::kek::write_private(&path, &format!("{}\n", s.as_str()))?;
+        // One line (write_private adds the newline), as `akma af --client-secret-file` reads it.
+        akma_nf_host::kek::write_private(&path, s.as_str())?;
         s
     };
     let mut fqdns = vec![AfFqdn::parse(DEV_AF_FQDN)

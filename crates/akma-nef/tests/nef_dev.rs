@@ -397,6 +397,9 @@ async fn dev_without_registry_creates_the_dev_af() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let secret = std::fs::read_to_string(&path).unwrap();
+    // One line: the secret and one newline.
+    assert_eq!(secret.lines().count(), 1, "{:?}", secret.len());
+    assert!(secret.ends_with('\n') && !secret.ends_with("\n\n"));
     let t = token(&w.http, &w.root(), "dev-af", secret.trim()).await;
     let (s, _, v) = retrieve(
         &w.http,
