@@ -369,17 +369,20 @@ async fn af_outside_the_network_gets_the_gpsi_through_the_nef() {
         nef_log.contains("AF_NOT_AUTHORIZED") && nef_log.contains(OTHER),
         "{nef_log}"
     );
-    let m = net.metrics(&other_ops).await;
+    // The AF counts the refused handshake once OpenSSL has sent its alert, so the UE may
+    // have seen the failure a moment earlier: wait for the count (bounded), then check it.
+    let refused = |m: &str| {
+        m.lines()
+            .any(|l| l == "akma_af_handshake_refusals_total{reason=\"nef_refused\"} 1")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut m = net.metrics(&other_ops).await;
+    while !refused(&m) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        m = net.metrics(&other_ops).await;
+    }
+    assert!(refused(&m), "{m}");
     assert_eq!(sample(&m, NEF_TOKEN_REQUESTS_TOTAL, ""), 1, "{m}");
-    assert_eq!(
-        sample(
-            &m,
-            "akma_af_handshake_refusals_total",
-            "reason=\"nef_refused\""
-        ),
-        1,
-        "{m}"
-    );
     let af_log = net.log("af-other");
     assert!(af_log.contains("403 AF_NOT_AUTHORIZED"), "{af_log}");
     assert!(af_log.contains("the NEF refused"), "{af_log}");
