@@ -267,4 +267,24 @@ mod tests {
         use clap::CommandFactory as _;
         super::Cli::command().debug_assert();
     }
+
+    /// The `--dev` help is each NF's own: the NEF keeps its token endpoint and checks.
+    #[test]
+    fn dev_help_is_true_for_each_nf() {
+        use clap::CommandFactory as _;
+        let mut cli = super::Cli::command();
+        let mut help = |sub: &str| {
+            cli.find_subcommand_mut(sub)
+                .unwrap_or_else(|| panic!("no subcommand {sub}"))
+                .render_long_help()
+                .to_string()
+        };
+        let nef = help("nef");
+        assert!(nef.contains("access-token checks stay on"), "{nef}");
+        assert!(!nef.contains("or access tokens"), "{nef}");
+        for sub in ["aanf", "ausf", "udm"] {
+            let h = help(sub);
+            assert!(h.contains("no client certificates or access tokens"), "{h}");
+        }
+    }
 }
