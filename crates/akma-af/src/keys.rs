@@ -59,7 +59,7 @@
 //! |---|---|
 //! | `204 No Content` | [`KeyRefusal::UnknownAKid`] |
 //! | `200` with an expiry already past | [`KeyRefusal::Expired`] |
-//! | a 4xx answer (ProblemDetails or not), e.g. `403 AF_NOT_AUTHORIZED` | [`KeyRefusal::Refused`]`(`the upstream`, "403 AF_NOT_AUTHORIZED")`: status and cause only, never the body |
+//! | a 4xx answer (ProblemDetails or not), e.g. `403 AF_NOT_AUTHORIZED` | [`KeyRefusal::Refused`]`(server, "403 AF_NOT_AUTHORIZED")` (`server` the upstream): status and cause only, never the body |
 //! | a 5xx answer (the AAnF or NEF failed, it did not refuse this AF), a 3xx (never followed), a malformed 200 (from the NEF also one holding a `supi`), no answer, the deadline passed, no AAnF known, no access token (the NEF's token endpoint refused or failed: its reason is logged) | [`KeyRefusal::Unavailable`] with the upstream and a short reason |
 //! | [`KeyClientConfig::max_in_flight`] distinct keys already being fetched | [`KeyRefusal::Busy`] |
 //!
