@@ -37,6 +37,7 @@ impl NfKind for AanfNf {
     const ENV_DATA: &'static str = "AKMA_AANF_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
     const DATA_REQUIRED: bool = true;
+    const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1, no client certificates or access tokens, a generated key-encryption key in --data (dev-kek.hex, mode 0600), and an afId that [[af]] does not list allowed with the default policy (K_AF only, no SUPI or GPSI). Refuses non-loopback addresses.";
 }
 
 /// Flags of `akma aanf`. Each also reads an environment variable; both override the file.

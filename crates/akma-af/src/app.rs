@@ -869,12 +869,31 @@ fn digest_tls(d: &DigestSettings, fqdn: &AfFqdn) -> Result<Arc<rustls::ServerCon
     if d.generate && !(d.cert.exists() && d.key.exists()) {
         let ck = rcgen::generate_simple_self_signed(vec![fqdn.as_str().to_owned()])
             .map_err(|e| setting(format!("cannot generate the Digest certificate: {e}")))?;
-        if let Some(dir) = d.cert.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        for f in [&d.key, &d.cert] {
+            if let Some(dir) = f.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+            }
         }
-        std::fs::write(&d.key, ck.signing_key.serialize_pem()).map_err(|e| io(&d.key, e))?;
+        // A key left without its certificate is replaced with the pair (write_private does
+        // not overwrite).
+        match std::fs::remove_file(&d.key) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(&d.key, e)),
+            _ => {}
+        }
+        let key_pem = zeroize::Zeroizing::new(ck.signing_key.serialize_pem());
+        // The private key is the owner's only (0600), as every NF's generated keys.
+        akma_nf_host::kek::write_private(&d.key, key_pem.trim_end()).map_err(|e| io(&d.key, e))?;
         std::fs::write(&d.cert, ck.cert.pem()).map_err(|e| io(&d.cert, e))?;
-        tracing::info!(cert = %d.cert.display(), "generated a self-signed Digest certificate (--dev)");
+        tracing::info!(cert = %d.cert.display(), key = %d.key.display(), "generated a self-signed Digest certificate (--dev; the key mode 0600)");
+    } else if d.generate {
+        // A generated key reused from an earlier run: refused if others may read it.
+        akma_nf_host::kek::check_private_file(&d.key).map_err(|e| {
+            setting(format!(
+                "the development Digest key: {e}; remove {} and {} to generate a new pair",
+                d.key.display(),
+                d.cert.display()
+            ))
+        })?;
     }
     let cert = std::fs::read(&d.cert).map_err(|e| io(&d.cert, e))?;
     let key = zeroize::Zeroizing::new(std::fs::read(&d.key).map_err(|e| io(&d.key, e))?);

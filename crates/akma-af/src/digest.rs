@@ -272,7 +272,7 @@ impl DigestAuth {
                 self.refuse(e.reason());
                 // notes §1.6.1 "AF verify": an error without the realm attributes.
                 return Err(match e {
-                    KeyRefusal::Unavailable(_) | KeyRefusal::Busy => plain(
+                    KeyRefusal::Unavailable(..) | KeyRefusal::Busy => plain(
                         http::StatusCode::SERVICE_UNAVAILABLE,
                         "the key of this A-KID cannot be fetched now\n",
                     ),

@@ -59,12 +59,16 @@
 //! |---|---|
 //! | `204 No Content` | [`KeyRefusal::UnknownAKid`] |
 //! | `200` with an expiry already past | [`KeyRefusal::Expired`] |
-//! | a 4xx answer (ProblemDetails or not), e.g. `403 AF_NOT_AUTHORIZED` | [`KeyRefusal::Refused`]`("403 AF_NOT_AUTHORIZED")`: status and cause only, never the body |
-//! | a 5xx answer (the AAnF or NEF failed, it did not refuse this AF), a 3xx (never followed), a malformed 200 (from the NEF also one holding a `supi`), no answer, the deadline passed, no AAnF known, no access token (the NEF's token endpoint refused or failed: its reason is logged) | [`KeyRefusal::Unavailable`] with a short reason |
+//! | a 4xx answer (ProblemDetails or not), e.g. `403 AF_NOT_AUTHORIZED` | [`KeyRefusal::Refused`]`(server, "403 AF_NOT_AUTHORIZED")` (`server` the upstream): status and cause only, never the body |
+//! | a 5xx answer (the AAnF or NEF failed, it did not refuse this AF), a 3xx (never followed), a malformed 200 (from the NEF also one holding a `supi`), no answer, the deadline passed, no AAnF known, no access token (the NEF's token endpoint refused or failed: its reason is logged) | [`KeyRefusal::Unavailable`] with the upstream and a short reason |
 //! | [`KeyClientConfig::max_in_flight`] distinct keys already being fetched | [`KeyRefusal::Busy`] |
 //!
+//! Each refusal from a fetch names its upstream ([`KeyServer`]: its message says `the NEF
+//! refused …` or `the AAnF …`, and its metric label is `nef_refused`/`aanf_refused`,
+//! `nef_unavailable`/`aanf_unavailable`).
+//!
 //! A `401` from the NEF is retried once with a new token inside the [`NefClient`] (one fetch
-//! here); a second `401` is `Refused("401")`.
+//! here); a second `401` is `Refused(KeyServer::Nef, "401")`.
 //!
 //! Each fetch that ends in a refusal is logged once (by the leader): `info` for an unknown
 //! A-KID, `warn` otherwise, with the reason, the upstream (`aanf` or `nef`), the AF_ID and `a_kid` as an
@@ -106,7 +110,7 @@ use akma_nf_host::metrics::{self as prom, Counter, Kind, BUCKETS};
 use akma_sbi_client::client::{ClientError, NaanfClient};
 use akma_sbi_client::nef::NefClient;
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest};
-use akma_ua::keys::{KeyAnswer, KeyRefusal, KeySource};
+use akma_ua::keys::{KeyAnswer, KeyRefusal, KeyServer, KeySource};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -128,12 +132,15 @@ pub const ENTRIES: &str = "akma_af_key_cache_entries";
 pub const NEF_TOKEN_REQUESTS_TOTAL: &str = "akma_af_nef_token_requests_total";
 
 /// The `reason` labels of [`REFUSALS_TOTAL`], as [`KeyRefusal::reason`] gives them; a
-/// refusal added to `KeyRefusal` later is counted as `other`.
-pub const REFUSAL_REASONS: [&str; 6] = [
+/// refusal added to `KeyRefusal` later is counted as `other`. A client renders the labels of
+/// its own upstream (`aanf_*` or `nef_*`) and `other` only once it is not zero.
+pub const REFUSAL_REASONS: [&str; 8] = [
     "unknown_akid",
     "expired",
     "aanf_refused",
     "aanf_unavailable",
+    "nef_refused",
+    "nef_unavailable",
     "busy",
     "other",
 ];
@@ -213,18 +220,20 @@ pub enum Upstream {
 impl Upstream {
     /// `aanf` or `nef`, for logs.
     pub fn name(&self) -> &'static str {
+        self.server().label()
+    }
+
+    /// The kind of key server, as refusals name it.
+    pub fn server(&self) -> KeyServer {
         match self {
-            Upstream::Aanf(_) => "aanf",
-            Upstream::Nef(_) => "nef",
+            Upstream::Aanf(_) => KeyServer::Aanf,
+            Upstream::Nef(_) => KeyServer::Nef,
         }
     }
 
     /// `AAnF` or `NEF`, for log messages.
     fn label(&self) -> &'static str {
-        match self {
-            Upstream::Aanf(_) => "AAnF",
-            Upstream::Nef(_) => "NEF",
-        }
+        self.server().name()
     }
 
     /// One ApplicationKey_Get: K_AF, `None` on 204, or the error.
@@ -367,8 +376,13 @@ impl KeyClient {
             Kind::Counter,
             "K_AF requests refused, by reason.",
         );
+        let other_upstream = match self.inner.upstream.server() {
+            KeyServer::Nef => "aanf_",
+            _ => "nef_",
+        };
         for (i, reason) in REFUSAL_REASONS.iter().enumerate() {
-            if i + 1 < REFUSAL_REASONS.len() || s.refusals[i] > 0 {
+            let shown = i + 1 < REFUSAL_REASONS.len() && !reason.starts_with(other_upstream);
+            if shown || s.refusals[i] > 0 {
                 prom::sample(
                     out,
                     REFUSALS_TOTAL,
@@ -504,10 +518,13 @@ impl Inner {
     }
 
     fn timeout_refusal(&self) -> KeyRefusal {
-        KeyRefusal::Unavailable(format!(
-            "no answer within {} ms",
-            self.config.fetch_timeout.as_millis()
-        ))
+        KeyRefusal::Unavailable(
+            self.upstream.server(),
+            format!(
+                "no answer within {} ms",
+                self.config.fetch_timeout.as_millis()
+            ),
+        )
     }
 
     /// One ApplicationKey_Get at the upstream, bounded by `deadline`, logged when refused. Returns
@@ -535,7 +552,7 @@ impl Inner {
                 (Err(r), None)
             }
             Ok(Err(e)) => {
-                let r = refusal_of(&e);
+                let r = refusal_of(&e, self.upstream.server());
                 tracing::warn!(upstream, af = %af(), a_kid = %a_kid_ref(), reason = %r, error = %Scrubbed(ErrorSummary(&e)), "K_AF fetch from the {label} failed");
                 (Err(r), None)
             }
@@ -557,8 +574,8 @@ impl Inner {
     }
 }
 
-/// The refusal for a failed call: status and cause only, never a body.
-fn refusal_of(e: &ClientError) -> KeyRefusal {
+/// The refusal for a failed call to `server`: status and cause only, never a body.
+fn refusal_of(e: &ClientError, server: KeyServer) -> KeyRefusal {
     match e {
         ClientError::Problem {
             status, problem, ..
@@ -569,29 +586,30 @@ fn refusal_of(e: &ClientError) -> KeyRefusal {
                 None => status.as_u16().to_string(),
             };
             if status.is_server_error() {
-                KeyRefusal::Unavailable(text)
+                KeyRefusal::Unavailable(server, text)
             } else {
-                KeyRefusal::Refused(text)
+                KeyRefusal::Refused(server, text)
             }
         }
         ClientError::UnexpectedStatus { status, .. } => {
             if status.is_server_error() {
-                KeyRefusal::Unavailable(status.as_u16().to_string())
+                KeyRefusal::Unavailable(server, status.as_u16().to_string())
             } else {
-                KeyRefusal::Refused(status.as_u16().to_string())
+                KeyRefusal::Refused(server, status.as_u16().to_string())
             }
         }
-        ClientError::Redirect { status, .. } => {
-            KeyRefusal::Unavailable(format!("{} redirect (never followed)", status.as_u16()))
-        }
+        ClientError::Redirect { status, .. } => KeyRefusal::Unavailable(
+            server,
+            format!("{} redirect (never followed)", status.as_u16()),
+        ),
         ClientError::InvalidResponse { status, .. } => {
-            KeyRefusal::Unavailable(format!("invalid {} answer", status.as_u16()))
+            KeyRefusal::Unavailable(server, format!("invalid {} answer", status.as_u16()))
         }
-        ClientError::Transport { .. } => KeyRefusal::Unavailable("no answer".into()),
-        ClientError::NoProducer { .. } => KeyRefusal::Unavailable("no AAnF known".into()),
-        ClientError::Token(_) => KeyRefusal::Unavailable("no access token".into()),
-        ClientError::Setup(_) => KeyRefusal::Unavailable("client setup failed".into()),
-        _ => KeyRefusal::Unavailable("request failed".into()),
+        ClientError::Transport { .. } => KeyRefusal::Unavailable(server, "no answer".into()),
+        ClientError::NoProducer { .. } => KeyRefusal::Unavailable(server, "no AAnF known".into()),
+        ClientError::Token(_) => KeyRefusal::Unavailable(server, "no access token".into()),
+        ClientError::Setup(_) => KeyRefusal::Unavailable(server, "client setup failed".into()),
+        _ => KeyRefusal::Unavailable(server, "request failed".into()),
     }
 }
 
@@ -1046,17 +1064,33 @@ mod tests {
                 ..ProblemDetails::default()
             }),
         };
+        let (aanf, nef) = (KeyServer::Aanf, KeyServer::Nef);
         assert_eq!(
-            refusal_of(&problem(403, "AF_NOT_AUTHORIZED")),
-            KeyRefusal::Refused("403 AF_NOT_AUTHORIZED".into())
+            refusal_of(&problem(403, "AF_NOT_AUTHORIZED"), aanf),
+            KeyRefusal::Refused(aanf, "403 AF_NOT_AUTHORIZED".into())
         );
         assert_eq!(
-            refusal_of(&problem(503, "NF_CONGESTION")),
-            KeyRefusal::Unavailable("503 NF_CONGESTION".into())
+            refusal_of(&problem(503, "NF_CONGESTION"), aanf),
+            KeyRefusal::Unavailable(aanf, "503 NF_CONGESTION".into())
         );
         assert_eq!(
-            refusal_of(&problem(400, "imsi-001010000000001 is bad")),
-            KeyRefusal::Refused("400 (invalid cause)".into())
+            refusal_of(&problem(400, "imsi-001010000000001 is bad"), aanf),
+            KeyRefusal::Refused(aanf, "400 (invalid cause)".into())
+        );
+        // The refusal names the upstream it came from, in its text and its metric label.
+        let r = refusal_of(&problem(403, "AF_NOT_AUTHORIZED"), nef);
+        assert_eq!(r, KeyRefusal::Refused(nef, "403 AF_NOT_AUTHORIZED".into()));
+        assert_eq!(
+            r.to_string(),
+            "the NEF refused the request: 403 AF_NOT_AUTHORIZED"
+        );
+        assert_eq!(r.reason(), "nef_refused");
+        let r = refusal_of(&problem(503, "NF_CONGESTION"), nef);
+        assert_eq!(r.to_string(), "the NEF is unreachable: 503 NF_CONGESTION");
+        assert_eq!(r.reason(), "nef_unavailable");
+        assert_eq!(
+            refusal_of(&problem(403, "AF_NOT_AUTHORIZED"), aanf).to_string(),
+            "the AAnF refused the request: 403 AF_NOT_AUTHORIZED"
         );
         let e = problem(403, "AF_NOT_AUTHORIZED");
         assert_eq!(ErrorSummary(&e).to_string(), "403 AF_NOT_AUTHORIZED");
@@ -1065,7 +1099,10 @@ mod tests {
             url: "http://x/".into(),
             detail: "connection refused".into(),
         };
-        assert_eq!(refusal_of(&t), KeyRefusal::Unavailable("no answer".into()));
+        assert_eq!(
+            refusal_of(&t, nef),
+            KeyRefusal::Unavailable(nef, "no answer".into())
+        );
         assert_eq!(
             ErrorSummary(&t).to_string(),
             "no answer: connection refused"

@@ -132,6 +132,65 @@ async fn akma_af_digest_with_the_ue_client() {
     af.shutdown().await.unwrap();
 }
 
+/// `--dev --digest-listen` writes its generated private key for the owner only (0600), reuses
+/// the pair on the next start, regenerates both when the certificate is gone, and refuses a
+/// reused key that others may read.
+#[cfg(unix)]
+#[tokio::test]
+async fn dev_digest_key_is_written_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("af-data");
+    let args = AfArgs {
+        dev: true,
+        listen: Some("127.0.0.1:0".into()),
+        fqdn: Some(FQDN.into()),
+        // Never called: no UE connects.
+        aanf: Some("http://127.0.0.1:9".into()),
+        digest_listen: Some("127.0.0.1:0".into()),
+        data: Some(data.clone()),
+        ..Default::default()
+    };
+    let (key, cert) = (data.join("digest-key.pem"), data.join("digest-cert.pem"));
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let af = start(&resolve(&args).unwrap(), sample_router())
+        .await
+        .unwrap();
+    af.shutdown().await.unwrap();
+    assert_eq!(mode(&key), 0o600, "{}", key.display());
+    let first = std::fs::read_to_string(&key).unwrap();
+    assert!(
+        first.starts_with("-----BEGIN PRIVATE KEY-----"),
+        "not a PEM key"
+    );
+
+    // Reused as it is.
+    let af = start(&resolve(&args).unwrap(), sample_router())
+        .await
+        .unwrap();
+    af.shutdown().await.unwrap();
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), first);
+
+    // A key without its certificate: a new pair, the key again 0600.
+    std::fs::remove_file(&cert).unwrap();
+    let af = start(&resolve(&args).unwrap(), sample_router())
+        .await
+        .unwrap();
+    af.shutdown().await.unwrap();
+    assert!(cert.exists());
+    assert_ne!(std::fs::read_to_string(&key).unwrap(), first);
+    assert_eq!(mode(&key), 0o600);
+
+    // A key others may read (e.g. written by an older version) is refused, naming the fix.
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let e = match start(&resolve(&args).unwrap(), sample_router()).await {
+        Ok(_) => panic!("a 0644 Digest key was accepted"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains(&key.display().to_string()), "{e}");
+    assert!(e.contains("remove"), "{e}");
+}
+
 /// One HTTP/1.1 request over a fresh TLS 1.3 connection with TLS_AES_128_GCM_SHA256 only
 /// (so K_AF is the one of `01 00 01 13 01`): status and `WWW-Authenticate`.
 async fn raw(

@@ -19,7 +19,7 @@ use akma_core::logref::{IdRef, LogDigestKey};
 use akma_core::time::ManualClock;
 use akma_sbi_client::client::{NaanfClient, SbiClient};
 use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
-use akma_ua::keys::{KeyRefusal, KeySource};
+use akma_ua::keys::{KeyRefusal, KeyServer, KeySource};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -467,7 +467,7 @@ async fn an_unreachable_aanf_is_unavailable() {
     let (_, k) = keys("imsi-001010000000008", 8);
     let (got, logs) = with_logs(client.key(&k.a_kid, &af("af.example.com"))).await;
     match got.unwrap_err() {
-        KeyRefusal::Unavailable(why) => assert!(
+        KeyRefusal::Unavailable(KeyServer::Aanf, why) => assert!(
             why == "no answer" || why == "no answer within 300 ms",
             "{why}"
         ),
@@ -504,7 +504,7 @@ async fn a_silent_aanf_is_unavailable_after_the_deadline() {
     let got = client.key(&k.a_kid, &af("af.example.com")).await;
     assert_eq!(
         got.unwrap_err(),
-        KeyRefusal::Unavailable("no answer within 300 ms".into())
+        KeyRefusal::Unavailable(KeyServer::Aanf, "no answer within 300 ms".into())
     );
     let m = client.metrics();
     assert_eq!((m.fetches, m.fetch_seconds_count, m.entries), (1, 1, 0));
@@ -527,7 +527,7 @@ async fn a_refused_request_carries_status_and_cause() {
     let (got, logs) = with_logs(client.key(&k.a_kid, &digest)).await;
     assert_eq!(
         got.unwrap_err(),
-        KeyRefusal::Refused("403 AF_NOT_AUTHORIZED".into())
+        KeyRefusal::Refused(KeyServer::Aanf, "403 AF_NOT_AUTHORIZED".into())
     );
     assert!(
         logs.contains("reason=the AAnF refused the request: 403 AF_NOT_AUTHORIZED"),
@@ -568,6 +568,7 @@ async fn figures_in_the_prometheus_format() {
         "\nakma_af_key_fetch_seconds_count 2\n",
         "\nakma_af_key_refusals_total{reason=\"unknown_akid\"} 1\n",
         "\nakma_af_key_refusals_total{reason=\"aanf_unavailable\"} 0\n",
+        "\nakma_af_key_refusals_total{reason=\"aanf_refused\"} 0\n",
         "# TYPE akma_af_key_cache_entries gauge\n",
         "\nakma_af_key_cache_entries 1\n",
     ] {
@@ -575,6 +576,8 @@ async fn figures_in_the_prometheus_format() {
     }
     assert!(out.contains("\nakma_af_key_fetch_seconds_sum "), "{out}");
     assert!(!out.contains("reason=\"other\""), "{out}");
+    // An AAnF client shows no NEF labels.
+    assert!(!out.contains("reason=\"nef_"), "{out}");
     // Buckets are cumulative and end at the count.
     let buckets: Vec<u64> = out
         .lines()

@@ -16,7 +16,7 @@ use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::{AKid, AfFqdn};
 use akma_sbi_client::client::SbiClient;
 use akma_sbi_client::nef::{ClientSecret, NefClient};
-use akma_ua::keys::{KeyRefusal, KeySource};
+use akma_ua::keys::{KeyRefusal, KeyServer, KeySource};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -172,11 +172,11 @@ async fn key_client_via_nef_returns_k_af_and_maps_refusals_as_for_the_aanf() {
         (Answer::NoContent, KeyRefusal::UnknownAKid),
         (
             Answer::Forbidden,
-            KeyRefusal::Refused("403 AF_NOT_AUTHORIZED".into()),
+            KeyRefusal::Refused(KeyServer::Nef, "403 AF_NOT_AUTHORIZED".into()),
         ),
         (
             Answer::Unavailable,
-            KeyRefusal::Unavailable("503 NF_CONGESTION".into()),
+            KeyRefusal::Unavailable(KeyServer::Nef, "503 NF_CONGESTION".into()),
         ),
     ] {
         *nef.answer.lock().unwrap() = answer;
@@ -189,8 +189,10 @@ async fn key_client_via_nef_returns_k_af_and_maps_refusals_as_for_the_aanf() {
     let m = c.metrics();
     assert_eq!(m.fetches, 4);
     assert_eq!(m.refusals_of("unknown_akid"), 1);
-    assert_eq!(m.refusals_of("aanf_refused"), 1);
-    assert_eq!(m.refusals_of("aanf_unavailable"), 1);
+    // Labelled by the upstream that refused: the NEF.
+    assert_eq!(m.refusals_of("nef_refused"), 1);
+    assert_eq!(m.refusals_of("nef_unavailable"), 1);
+    assert_eq!(m.refusals_of("aanf_refused"), 0);
     let mut out = String::new();
     c.render_prometheus(&mut out);
     assert!(
@@ -198,6 +200,11 @@ async fn key_client_via_nef_returns_k_af_and_maps_refusals_as_for_the_aanf() {
         "{out}"
     );
     assert!(out.contains("akma_af_key_fetches_total 4\n"), "{out}");
+    assert!(
+        out.contains("akma_af_key_refusals_total{reason=\"nef_refused\"} 1\n"),
+        "{out}"
+    );
+    assert!(!out.contains("reason=\"aanf_"), "{out}");
 }
 
 #[tokio::test]
@@ -207,7 +214,7 @@ async fn no_token_is_unavailable() {
     let (a_kid, af_id) = ids();
     assert_eq!(
         c.key(&a_kid, &af_id).await.unwrap_err(),
-        KeyRefusal::Unavailable("no access token".into())
+        KeyRefusal::Unavailable(KeyServer::Nef, "no access token".into())
     );
     assert_eq!(nef.retrieves.load(Ordering::SeqCst), 0);
     assert_eq!(nef.tokens.load(Ordering::SeqCst), 1);

@@ -47,6 +47,7 @@ impl NfKind for AusfNf {
     const ENV_DATA: &'static str = "AKMA_AUSF_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
     const DATA_REQUIRED: bool = false;
+    const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1, no client certificates or access tokens; calls http:// UDM and AAnF peers on loopback in h2c. Refuses non-loopback addresses.";
 }
 
 /// Flags of `akma ausf`. Each also reads an environment variable; both override the file.

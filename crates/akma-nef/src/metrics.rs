@@ -258,7 +258,8 @@ mod tests {
         m.southbound(Peer::Aanf, Duration::from_millis(2));
         let t = m.render();
         assert!(t.contains("nef_requests_total{operation=\"retrieve\",status=\"200\"} 1\n"));
-        assert!(t.contains("nef_requests_total{operation=\"token\",status=\"other\"} 1\n"));
+        assert!(t.contains("nef_requests_total{operation=\"token\",status=\"429\"} 1\n"));
+        assert!(!t.contains("status=\"other\""), "{t}");
         assert!(t.contains("nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"} 1\n"));
         assert!(t.contains("nef_tokens_issued_total 1\n"));
         assert!(t.contains("nef_rate_limited_total{operation=\"token\"} 1\n"));

@@ -43,6 +43,9 @@ pub struct AppState {
 pub fn to_sbi_error(e: NefError, retry_after_secs: u64) -> SbiError {
     match e {
         NefError::Rule(RuleError::AfNotAuthorized(d)) => {
+            // The client id and the FQDN it named: what an operator needs to see why an AF
+            // is refused (neither is a subscriber identity or a secret).
+            tracing::info!(detail = %d, "retrieve refused: 403 AF_NOT_AUTHORIZED");
             SbiError::forbidden(ForbiddenCause::AfNotAuthorized, d)
         }
         NefError::AanfRefused(cause) => {

@@ -58,6 +58,7 @@ impl NfKind for NefNf {
     const ENV_DATA: &'static str = "AKMA_NEF_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
     const DATA_REQUIRED: bool = false;
+    const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1 and no client certificates, but the token endpoint and access-token checks stay on: a generated token key in --data (dev-token-key.pem) and, without [[af]], a development AF dev-af whose secret is in --data (dev-af.secret). Refuses non-loopback addresses.";
 }
 
 /// Flags of `akma nef`. Each also reads an environment variable; both override the file.
@@ -194,7 +195,8 @@ fn dev_af(data: &Path, extra: &[String]) -> Result<AfEntry, StartError> {
         let mut b = Zeroizing::new([0u8; 32]);
         getrandom::getrandom(&mut b[..]).map_err(|e| std::io::Error::other(e.to_string()))?;
         let s = Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&b[..]));
-        akma_nf_host::kek::write_private(&path, &format!("{}\n", s.as_str()))?;
+        // One line (write_private adds the newline), as `akma af --client-secret-file` reads it.
+        akma_nf_host::kek::write_private(&path, s.as_str())?;
         s
     };
     let mut fqdns = vec![AfFqdn::parse(DEV_AF_FQDN)

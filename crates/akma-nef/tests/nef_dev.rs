@@ -285,6 +285,17 @@ async fn rate_limit_accepts_exactly_the_burst() {
     // Another AF is not affected.
     let ta = token(&w.http, &w.root(), "af-a", SECRET_A).await;
     assert_eq!(retrieve(&w.http, &url, &ta, &body).await.0, 200);
+    // Each 429 is counted under its own status label, not "other".
+    let m = w.metrics().await;
+    assert!(
+        m.contains("nef_requests_total{operation=\"retrieve\",status=\"429\"} 6\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nef_requests_total{operation=\"token\",status=\"429\"} 1\n"),
+        "{m}"
+    );
+    assert!(!m.contains("status=\"other\""), "{m}");
 }
 
 #[tokio::test]
@@ -386,6 +397,9 @@ async fn dev_without_registry_creates_the_dev_af() {
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let secret = std::fs::read_to_string(&path).unwrap();
+    // One line: the secret and one newline.
+    assert_eq!(secret.lines().count(), 1, "{:?}", secret.len());
+    assert!(secret.ends_with('\n') && !secret.ends_with("\n\n"));
     let t = token(&w.http, &w.root(), "dev-af", secret.trim()).await;
     let (s, _, v) = retrieve(
         &w.http,

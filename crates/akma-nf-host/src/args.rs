@@ -17,6 +17,7 @@
 //!     const ENV_DATA: &'static str = "AKMA_NEF_DATA";
 //!     const DEV_LISTEN: &'static str = "127.0.0.1:8083";
 //!     const DATA_REQUIRED: bool = false;
+//!     const DEV_HELP: &'static str = "Development mode: cleartext h2c on loopback only.";
 //! }
 //!
 //! #[derive(clap::Args, Debug, Clone, Default)]
@@ -58,6 +59,9 @@ pub trait NfKind: Clone + Copy + fmt::Debug + Default + Send + Sync + 'static {
     const DEV_LISTEN: &'static str;
     /// Whether the NF cannot start without a data directory.
     const DATA_REQUIRED: bool;
+    /// The help text of `--dev`: what development mode relaxes for this NF (each NF says
+    /// it; there is no default, as what is true for one NF is not for another).
+    const DEV_HELP: &'static str;
 }
 
 /// Log output formats.
@@ -78,9 +82,8 @@ pub struct HostArgs<K: NfKind> {
     /// TOML configuration file.
     #[arg(long, value_name = "FILE", env = K::ENV_CONFIG)]
     pub config: Option<PathBuf>,
-    /// Development mode: cleartext h2c and HTTP/1.1, no client certificates or access
-    /// tokens. Refuses non-loopback addresses.
-    #[arg(long)]
+    /// Development mode (the help text is the NF's own: [`NfKind::DEV_HELP`]).
+    #[arg(long, help = K::DEV_HELP)]
     pub dev: bool,
     /// SBI listen address, IP:port (development mode has a loopback default).
     #[arg(long, value_name = "ADDR", env = K::ENV_LISTEN)]

@@ -67,10 +67,11 @@ impl Counter {
     }
 }
 
-/// The `status` labels of the HTTP statuses the SBI answers with; the last is `"other"`.
-pub const STATUS_LABELS: [&str; 14] = [
-    "200", "201", "204", "400", "401", "403", "404", "405", "411", "413", "415", "500", "503",
-    "other",
+/// The `status` labels of the HTTP statuses the SBI answers with (429: the NEF's rate
+/// limit); the last is `"other"`.
+pub const STATUS_LABELS: [&str; 15] = [
+    "200", "201", "204", "400", "401", "403", "404", "405", "411", "413", "415", "429", "500",
+    "503", "other",
 ];
 
 /// The index of `status` in [`STATUS_LABELS`] (for a per-status counter array).
@@ -87,9 +88,10 @@ pub fn status_slot(status: u16) -> usize {
         411 => 8,
         413 => 9,
         415 => 10,
-        500 => 11,
-        503 => 12,
-        _ => 13,
+        429 => 11,
+        500 => 12,
+        503 => 13,
+        _ => 14,
     }
 }
 
@@ -117,6 +119,10 @@ mod tests {
         );
         assert_eq!(status_label(204), "204");
         assert_eq!(status_label(418), "other");
+        // 429 (the NEF's rate limit) has its own label, not "other".
+        assert_eq!(status_label(429), "429");
+        assert_ne!(status_slot(429), status_slot(418));
+        assert_eq!(STATUS_LABELS.last(), Some(&"other"));
         for (i, l) in STATUS_LABELS
             .iter()
             .enumerate()

@@ -23,6 +23,7 @@ impl NfKind for Test {
     const ENV_DATA: &'static str = "AKMA_TESTNF_DATA";
     const DEV_LISTEN: &'static str = "127.0.0.1:8099";
     const DATA_REQUIRED: bool = true;
+    const DEV_HELP: &'static str = "Development mode (test NF).";
 }
 
 struct Ops {

@@ -33,35 +33,74 @@ impl fmt::Debug for KeyAnswer {
     }
 }
 
+/// The key server an AF asks for K_AF: the AAnF (an AF inside the operator's network,
+/// TS 33.535 §6.2) or the NEF (one outside it, §6.3). A refusal names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyServer {
+    /// The AAnF.
+    Aanf,
+    /// The NEF.
+    Nef,
+}
+
+impl KeyServer {
+    /// `AAnF` or `NEF`, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Aanf => "AAnF",
+            Self::Nef => "NEF",
+        }
+    }
+
+    /// `aanf` or `nef`, for logs and metric labels.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Aanf => "aanf",
+            Self::Nef => "nef",
+        }
+    }
+}
+
+impl fmt::Display for KeyServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why no key was given: every variant makes the handshake fail.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyRefusal {
-    /// The AAnF does not know the A-KID (204 No Content), or its context expired.
-    #[error("the AAnF does not know this A-KID (204)")]
+    /// The key server has no AKMA context for the A-KID (204 No Content: the AAnF's, which
+    /// the NEF passes on), or its context expired.
+    #[error("no AKMA context for this A-KID (204)")]
     UnknownAKid,
-    /// The key the AAnF gave has already expired.
+    /// The key given has already expired.
     #[error("K_AF has expired")]
     Expired,
-    /// The AAnF refused the request (status and cause), e.g. 403 AF_NOT_AUTHORIZED.
-    #[error("the AAnF refused the request: {0}")]
-    Refused(String),
-    /// The AAnF could not be reached or did not answer before the deadline.
-    #[error("the AAnF is unreachable: {0}")]
-    Unavailable(String),
+    /// The key server refused the request (status and cause), e.g. 403 AF_NOT_AUTHORIZED.
+    #[error("the {0} refused the request: {1}")]
+    Refused(KeyServer, String),
+    /// The key server could not be reached, failed, or did not answer before the deadline.
+    #[error("the {0} is unreachable: {1}")]
+    Unavailable(KeyServer, String),
     /// Too many keys are being fetched at once.
     #[error("too many key requests in flight")]
     Busy,
 }
 
 impl KeyRefusal {
-    /// A short label for metrics (`reason="…"`).
+    /// A short label for metrics (`reason="…"`): `unknown_akid`, `expired`,
+    /// `aanf_refused`/`nef_refused`, `aanf_unavailable`/`nef_unavailable`, `busy`.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::UnknownAKid => "unknown_akid",
             Self::Expired => "expired",
-            Self::Refused(_) => "aanf_refused",
-            Self::Unavailable(_) => "aanf_unavailable",
+            Self::Refused(KeyServer::Aanf, _) => "aanf_refused",
+            Self::Refused(KeyServer::Nef, _) => "nef_refused",
+            Self::Unavailable(KeyServer::Aanf, _) => "aanf_unavailable",
+            Self::Unavailable(KeyServer::Nef, _) => "nef_unavailable",
             Self::Busy => "busy",
         }
     }

@@ -51,6 +51,7 @@ impl NfKind for UdmNf {
     const ENV_DATA: &'static str = "AKMA_UDM_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
     const DATA_REQUIRED: bool = true;
+    const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1, no client certificates or access tokens, and a generated key-encryption key in --data (dev-kek.hex, mode 0600). Refuses non-loopback addresses.";
 }
 
 /// Flags of `akma udm`. Each also reads an environment variable; both override the file.

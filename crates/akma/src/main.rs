@@ -40,8 +40,8 @@ enum Command {
     /// Run the NEF's AKMA service for external AFs (3gpp-akma, TS 29.522, with its OAuth2
     /// token endpoint), or hash an AF client secret (`akma nef hash-secret`).
     Nef(akma_nef::cli::NefCommand),
-    /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF;
-    /// `GET /` names the authenticated user.
+    /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF (or,
+    /// with --nef, the NEF); `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
     /// Run UDM, AUSF, AAnF, a NEF and two AFs in one process, authenticate a simulated UE, show
     /// that the UE and the AAnF derive the same K_AF (fingerprints only), open a TLS 1.3-PSK
@@ -257,4 +257,36 @@ fn usage_error(e: clap::Error) -> ExitCode {
     };
     eprintln!("akma: error: {line}");
     ExitCode::from(EXIT_USAGE)
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's consistency checks over the whole command tree (every subcommand and flag, the
+    /// flattened host flags of each NF included), which otherwise fire only when that
+    /// subcommand is parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
+
+    /// The `--dev` help is each NF's own: the NEF keeps its token endpoint and checks.
+    #[test]
+    fn dev_help_is_true_for_each_nf() {
+        use clap::CommandFactory as _;
+        let mut cli = super::Cli::command();
+        let mut help = |sub: &str| {
+            cli.find_subcommand_mut(sub)
+                .unwrap_or_else(|| panic!("no subcommand {sub}"))
+                .render_long_help()
+                .to_string()
+        };
+        let nef = help("nef");
+        assert!(nef.contains("access-token checks stay on"), "{nef}");
+        assert!(!nef.contains("or access tokens"), "{nef}");
+        for sub in ["aanf", "ausf", "udm"] {
+            let h = help(sub);
+            assert!(h.contains("no client certificates or access tokens"), "{h}");
+        }
+    }
 }
