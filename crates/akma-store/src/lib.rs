@@ -13,6 +13,8 @@
 //! | [`rekey`] | each store's KEK check value, and re-sealing a store under a new KEK in one exclusive transaction |
 //! | [`writer`] | the SQLite group-commit writer (one thread, a savepoint per write, one `fsync` per batch), used by the AAnF's and the UDM's stores |
 //! | [`SqliteStore`] | the AAnF's embedded default backend (SQLite, WAL, `synchronous=FULL`, the group-commit writer) |
+//! | `RedisClusterStore` (feature `redis`) | the shared backend on a Redis Cluster, for several AAnF replicas (module `redis_cluster`) |
+//! | `redis_test_cluster` (features `redis` and `testsuite`) | a throw-away 3+3 Redis Cluster on loopback for tests |
 //! | `testsuite` (feature `testsuite`) | the conformance suite every backend's tests call |
 //!
 //! A store backend decides no policy: it keeps what it is given, answers lookups, hides
@@ -28,6 +30,10 @@ use akma_core::keys::KAkma;
 use async_trait::async_trait;
 
 pub mod kek;
+#[cfg(feature = "redis")]
+pub mod redis_cluster;
+#[cfg(all(feature = "redis", feature = "testsuite"))]
+pub mod redis_test_cluster;
 pub mod rekey;
 pub mod seal;
 mod sqlite;
@@ -36,6 +42,8 @@ pub mod testsuite;
 pub mod writer;
 
 pub use kek::{Kek, KekError, SealError, SealNonce, KEK_ENV};
+#[cfg(feature = "redis")]
+pub use redis_cluster::{RedisClusterOptions, RedisClusterStore};
 pub use rekey::RekeyReport;
 pub use sqlite::{SqliteOptions, SqliteStore, DB_FILE_NAME};
 pub use writer::WriterStats;

@@ -1,0 +1,865 @@
+//! The AAnF's shared backend on a Redis Cluster (feature `redis`): [`RedisClusterStore`].
+//!
+//! Several AAnF replicas use one cluster; every replica sees every write at once (reads and
+//! writes go to the primary of each slot; replicas of the cluster are never read), and no
+//! replica caches A-KIDs in process.
+//!
+//! # URL
+//!
+//! `redis-cluster://HOST:PORT[,HOST:PORT…][?OPTION=VALUE&…]`, the seed nodes (any reachable
+//! one is enough; the client learns the topology from it). Options:
+//!
+//! | Option | Default | Meaning |
+//! |---|---|---|
+//! | `wait` | `0` | the durability check: after each write of a registration or removal, `WAIT wait wait_timeout_ms` on **the primary that holds that key**, in the same pipeline as the write; fewer acknowledging replicas fail the operation ([`RedisStoreError::NotReplicated`], a 503 upstream) |
+//! | `wait_timeout_ms` | `100` | how long `WAIT` waits for the replicas (1 to 60000) |
+//! | `timeout_ms` | `2000` | the deadline of every store call, retries included (1 to 60000) |
+//! | `prefix` | `akma` | the key prefix (letters, digits, `_`, `-`, `.`): several stores in one cluster |
+//!
+//! # Key layout
+//!
+//! | Key | Value | TTL |
+//! |---|---|---|
+//! | `PREFIX:ak:{A-KID}` | the A-KID record: identities, times and the sealed K_AKMA ([`crate::seal`]) | the context's lifetime + [`TTL_SLACK_SECS`] |
+//! | `PREFIX:sub:{SUBSCRIBER-ID}` | the subscriber pointer: the A-KID of the subscriber's current context | the same |
+//!
+//! The hash tag is the identifier alone, so a key's slot depends on the A-KID or subscriber
+//! id and not on the prefix. A record and its pointer are deliberately **not** put in one
+//! slot: a lookup knows only the A-KID, a re-registration replaces an A-KID by an unrelated
+//! one, so no tag could co-locate them. Instead every step of [`AkmaStore`] touches one key
+//! (one slot, one primary) atomically, and the pointer rule of the trait makes each prefix
+//! of a sequence safe:
+//!
+//! `register(ctx)` (subscriber `S`, A-KID `A`):
+//! 1. `GET ak:{A}`. If it belongs to another subscriber `T`: `GET sub:{T}`; if that names
+//!    `A` and the record is live at `ctx.registered_at`, fail with `AKidConflict` (nothing
+//!    written). If it names `A` but the record has expired, delete `sub:{T}` if it still
+//!    names `A` (a one-key script), so that `T`'s next registration does not report `A`.
+//! 2. Write `ak:{A}` with a compare-and-set script: only if it still holds what step 1 read
+//!    (retried from step 1 if not, at most 3 times). Crash here: `A` is written but no
+//!    pointer names it (or still `T`'s expired one), so it does not resolve.
+//! 3. `SET sub:{S} A [EX ttl] GET`: the atomic swap. From this command on `A` resolves and
+//!    the previous A-KID does not, whatever happens next.
+//! 4. Delete the previous A-KID's record if it is still `S`'s (a one-key script that checks
+//!    the owner). Crash before it: the record stays unpointed until its TTL; it never
+//!    resolves.
+//!
+//! `remove_by_supi(supi)`: `GETDEL sub:{supi}` (the A-KID stops resolving), then step 4 for
+//! the A-KID it named.
+//!
+//! `get_by_a_kid(A, now)`: `GET ak:{A}`, then `GET sub:{owner}`; resolves only if the
+//! pointer names `A` and the record is live at `now`. A reader that saw the new A-KID resolve
+//! has read the swapped pointer, so every later read of the old A-KID's subscriber pointer
+//! gives the new one: the replaced A-KID never resolves again.
+//!
+//! # Expiry
+//!
+//! Redis deletes records and pointers by TTL. The TTL is the context's lifetime
+//! (`expires_at - registered_at`) plus [`TTL_SLACK_SECS`], counted from the write on the
+//! Redis server's clock, so that it ends at or after `expires_at` for an AAnF clock that is
+//! up to the slack behind Redis'; the liveness check at `now` still decides, so a context never
+//! resolves after its expiry. Contexts without expiry have no TTL.
+//!
+//! # Failures
+//!
+//! A lost connection, a cluster that is down, a slot without a primary, or a call that
+//! misses its deadline give [`StoreError::Backend`] (backend `"redis-cluster"`), which the
+//! AAnF answers with 503 and `Retry-After`; never a wrong or stale answer. A registration
+//! whose step 3 ran before the failure may already resolve: the caller was told nothing
+//! was promised, and retrying it is safe (it replaces the context by itself).
+//!
+//! With the durability check, a write is acknowledged only after `wait` replicas of its own
+//! shard hold it, so it survives a failover to one of them. Without it, a primary that dies
+//! before replicating loses its last writes, as Redis Cluster does.
+//!
+//! # At rest
+//!
+//! K_AKMA is sealed exactly as in the SQLite backend ([`crate::seal`], the same associated
+//! data), so a dump of the cluster holds no usable key.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use akma_core::ids::{AKid, Gpsi, Supi};
+use async_trait::async_trait;
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{
+    MultipleNodeRoutingInfo, ResponsePolicy, Route, RoutingInfo, SingleNodeRoutingInfo, SlotAddr,
+};
+use redis::{RedisError, Value};
+
+use crate::seal::{self, Binding, SealNonce, SealedKey};
+use crate::{is_live, subscriber_id, AkmaContext, AkmaStore, Kek, StoreError};
+
+/// The URL scheme of this backend.
+pub const SCHEME: &str = "redis-cluster://";
+/// The backend's name in [`StoreError::Backend`].
+pub const BACKEND: &str = "redis-cluster";
+/// Seconds added to every TTL beyond the context's lifetime (clock skew between the AAnF
+/// and Redis; the liveness check at `now` still applies).
+pub const TTL_SLACK_SECS: u64 = 60;
+/// The first line of every A-KID record (format version 1).
+const RECORD_MAGIC: &str = "akma-rec-v1";
+/// How many times `register` retries steps 1–2 when the record changed in between.
+const CAS_ATTEMPTS: usize = 3;
+
+/// Settings of a [`RedisClusterStore`], usually from a URL ([`RedisClusterOptions::from_url`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedisClusterOptions {
+    /// Seed nodes, `host:port`.
+    pub nodes: Vec<String>,
+    /// Key prefix.
+    pub prefix: String,
+    /// The durability check: replicas that must acknowledge each write (0: no check).
+    pub wait_replicas: u32,
+    /// How long `WAIT` waits for them.
+    pub wait_timeout: Duration,
+    /// Deadline of every store call.
+    pub op_timeout: Duration,
+}
+
+impl RedisClusterOptions {
+    /// Options with defaults for these seed nodes.
+    pub fn new(nodes: Vec<String>) -> Self {
+        Self {
+            nodes,
+            prefix: "akma".into(),
+            wait_replicas: 0,
+            wait_timeout: Duration::from_millis(100),
+            op_timeout: Duration::from_millis(2000),
+        }
+    }
+
+    /// Parses `redis-cluster://host:port,host:port?wait=1&wait_timeout_ms=100&timeout_ms=2000&prefix=akma`
+    /// (see the module documentation).
+    pub fn from_url(url: &str) -> Result<Self, UrlError> {
+        let bad = |why: String| UrlError(format!("store URL {url:?}: {why}"));
+        let rest = url
+            .strip_prefix(SCHEME)
+            .ok_or_else(|| bad(format!("does not start with {SCHEME}")))?;
+        let (hosts, query) = match rest.split_once('?') {
+            Some((h, q)) => (h, Some(q)),
+            None => (rest, None),
+        };
+        let mut nodes = Vec::new();
+        for h in hosts.split(',') {
+            let (host, port) = h
+                .rsplit_once(':')
+                .ok_or_else(|| bad(format!("node {h:?} is not host:port")))?;
+            if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+                return Err(bad(format!("node {h:?} is not host:port")));
+            }
+            nodes.push(h.to_owned());
+        }
+        let mut o = Self::new(nodes);
+        let ms = |k: &str, v: &str| -> Result<Duration, UrlError> {
+            match v.parse::<u64>() {
+                Ok(n @ 1..=60_000) => Ok(Duration::from_millis(n)),
+                _ => Err(bad(format!("{k}={v:?}: expected 1 to 60000 milliseconds"))),
+            }
+        };
+        for kv in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|s| !s.is_empty())
+        {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            match k {
+                "wait" => {
+                    o.wait_replicas = v
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| *n <= 16)
+                        .ok_or_else(|| bad(format!("wait={v:?}: expected 0 to 16 replicas")))?
+                }
+                "wait_timeout_ms" => o.wait_timeout = ms(k, v)?,
+                "timeout_ms" => o.op_timeout = ms(k, v)?,
+                "prefix" => {
+                    if v.is_empty()
+                        || !v
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+                    {
+                        return Err(bad(format!(
+                            "prefix={v:?}: use letters, digits, '_', '-' and '.'"
+                        )));
+                    }
+                    o.prefix = v.to_owned()
+                }
+                other => return Err(bad(format!(
+                    "unknown option {other:?} (known: wait, wait_timeout_ms, timeout_ms, prefix)"
+                ))),
+            }
+        }
+        Ok(o)
+    }
+}
+
+/// A store URL that cannot be used: what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UrlError(pub String);
+
+/// Why a Redis operation failed (inside [`StoreError::Backend`]). Never carries key bytes
+/// or record values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedisStoreError {
+    /// Redis answered an error, or the connection failed.
+    #[error("Redis failed while {during}: {source}")]
+    Redis {
+        /// The step.
+        during: &'static str,
+        /// The client's error.
+        #[source]
+        source: RedisError,
+    },
+    /// The call missed its deadline (the cluster is down, a slot has no primary, ...).
+    #[error("no answer from the Redis Cluster within {after:?} while {during}")]
+    Timeout {
+        /// The step.
+        during: &'static str,
+        /// The deadline.
+        after: Duration,
+    },
+    /// The durability check failed: fewer replicas than required acknowledged the write.
+    #[error(
+        "only {acked} of the required {wanted} replicas acknowledged the {what} write within \
+         {timeout:?}; the write is not known to be durable"
+    )]
+    NotReplicated {
+        /// `A-KID record`, `subscriber pointer`.
+        what: &'static str,
+        /// Replicas that acknowledged.
+        acked: i64,
+        /// Replicas required.
+        wanted: u32,
+        /// How long `WAIT` waited.
+        timeout: Duration,
+    },
+    /// The A-KID record kept changing under a registration.
+    #[error("the A-KID record changed under the registration {CAS_ATTEMPTS} times; try again")]
+    Contended,
+    /// Redis answered something this backend does not expect.
+    #[error("unexpected answer from Redis while {during}")]
+    Unexpected {
+        /// The step.
+        during: &'static str,
+    },
+}
+
+fn backend(e: RedisStoreError) -> StoreError {
+    StoreError::Backend {
+        backend: BACKEND,
+        source: Arc::new(e),
+    }
+}
+
+fn redis_err(during: &'static str) -> impl FnOnce(RedisError) -> StoreError {
+    move |source| backend(RedisStoreError::Redis { during, source })
+}
+
+/// Compare-and-set of one key: `ARGV[1]` = `1` if the key must hold `ARGV[2]`, `0` if it
+/// must be absent; then set it to `ARGV[3]` with TTL `ARGV[4]` seconds (empty: none).
+const CAS_SCRIPT: &str = r"
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if cur ~= ARGV[2] then return 0 end
+elseif cur then
+  return 0
+end
+if ARGV[4] == '' then
+  redis.call('SET', KEYS[1], ARGV[3])
+else
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+end
+return 1
+";
+
+/// Deletes the key if it holds exactly `ARGV[1]`.
+const DEL_IF_EQ_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Deletes the key if its value starts with `ARGV[1]` (a record's owner header).
+const DEL_IF_PREFIX_SCRIPT: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// A decoded A-KID record.
+struct Record {
+    owner: String,
+    supi: Option<Supi>,
+    gpsi: Option<Gpsi>,
+    registered_at: u64,
+    expires_at: Option<u64>,
+    sealed: SealedKey,
+}
+
+/// The header a record of subscriber `owner` starts with (what step 4 checks).
+fn owner_header(owner: &str) -> String {
+    format!("{RECORD_MAGIC}\n{owner}\n")
+}
+
+/// Encodes a record: lines `magic, owner, SUPI, GPSI, registered_at, expires_at, key id,
+/// nonce hex, sealed hex` (absent values empty). No identifier contains a newline.
+fn encode_record(ctx: &AkmaContext, owner: &str, sealed: &SealedKey) -> String {
+    format!(
+        "{}{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        owner_header(owner),
+        ctx.supi.as_ref().map(|s| s.as_str()).unwrap_or(""),
+        ctx.gpsi.as_ref().map(|g| g.to_string()).unwrap_or_default(),
+        ctx.registered_at,
+        ctx.expires_at.map(|e| e.to_string()).unwrap_or_default(),
+        sealed.key_id,
+        akma_core::hex::encode(sealed.nonce.as_bytes()),
+        akma_core::hex::encode(&sealed.ciphertext),
+    )
+}
+
+fn decode_record(a_kid: &str, raw: &[u8]) -> Result<Record, StoreError> {
+    let corrupt = |reason: &str| StoreError::Corrupt {
+        record: a_kid.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| corrupt("the record is not UTF-8"))?;
+    let f: Vec<&str> = text.split('\n').collect();
+    if f.len() != 9 || f[0] != RECORD_MAGIC {
+        return Err(corrupt("the record is not an A-KID record of format 1"));
+    }
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+    let supi = opt(f[2])
+        .map(|s| Supi::parse(&s))
+        .transpose()
+        .map_err(|_| corrupt("the stored SUPI is malformed"))?;
+    let gpsi = opt(f[3])
+        .map(|s| Gpsi::parse(&s))
+        .transpose()
+        .map_err(|_| corrupt("the stored GPSI is malformed"))?;
+    let registered_at = f[4]
+        .parse()
+        .map_err(|_| corrupt("registered_at is not a number"))?;
+    let expires_at = opt(f[5])
+        .map(|s| s.parse::<u64>())
+        .transpose()
+        .map_err(|_| corrupt("expires_at is not a number"))?;
+    let key_id = f[6]
+        .parse()
+        .map_err(|_| corrupt("the key id is not a number"))?;
+    let nonce = akma_core::hex::decode(f[7])
+        .ok()
+        .and_then(|n| SealNonce::from_slice(&n))
+        .ok_or_else(|| corrupt("the nonce is malformed"))?;
+    let ciphertext =
+        akma_core::hex::decode(f[8]).map_err(|_| corrupt("the sealed key is not hex"))?;
+    let owner = f[1].to_owned();
+    let derived = subscriber_id(supi.as_ref(), gpsi.as_ref())
+        .map_err(|_| corrupt("the record has neither a SUPI nor a GPSI"))?;
+    if derived != owner {
+        return Err(corrupt("the record's owner does not match its identities"));
+    }
+    Ok(Record {
+        owner,
+        supi,
+        gpsi,
+        registered_at,
+        expires_at,
+        sealed: SealedKey {
+            key_id,
+            nonce,
+            ciphertext,
+        },
+    })
+}
+
+/// The TTL of a context's keys, seconds (`None`: no expiry).
+fn ttl_secs(ctx: &AkmaContext) -> Option<u64> {
+    ctx.expires_at.map(|e| {
+        e.saturating_sub(ctx.registered_at)
+            .saturating_add(TTL_SLACK_SECS)
+    })
+}
+
+/// Where a test stops a `register` (see `testsuite::unpointed_record_never_resolves`).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopAfter {
+    /// After step 2.
+    RecordWritten,
+    /// After step 3.
+    PointerMoved,
+    /// Run every step.
+    Never,
+}
+
+/// The Redis Cluster backend of [`AkmaStore`] (see the module documentation).
+#[derive(Clone)]
+pub struct RedisClusterStore {
+    conn: ClusterConnection,
+    kek: Kek,
+    opts: Arc<RedisClusterOptions>,
+}
+
+impl fmt::Debug for RedisClusterStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisClusterStore")
+            .field("opts", &self.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisClusterStore {
+    /// Connects to the cluster (within the options' deadline) and checks that every
+    /// primary answers.
+    pub async fn connect(opts: RedisClusterOptions, kek: Kek) -> Result<Self, StoreError> {
+        let urls: Vec<String> = opts.nodes.iter().map(|n| format!("redis://{n}")).collect();
+        let per_try = opts.op_timeout.min(Duration::from_millis(1000));
+        let client = ClusterClient::builder(urls)
+            .connection_timeout(per_try)
+            .response_timeout(opts.op_timeout.max(opts.wait_timeout + per_try))
+            .retries(3)
+            .min_retry_wait(20)
+            .max_retry_wait(200)
+            .build()
+            .map_err(redis_err("configuring the cluster client"))?;
+        let conn = tokio::time::timeout(opts.op_timeout, client.get_async_connection())
+            .await
+            .map_err(|_| {
+                backend(RedisStoreError::Timeout {
+                    during: "connecting",
+                    after: opts.op_timeout,
+                })
+            })?
+            .map_err(redis_err("connecting"))?;
+        let s = Self {
+            conn,
+            kek,
+            opts: Arc::new(opts),
+        };
+        s.ready().await?;
+        Ok(s)
+    }
+
+    /// The options in use.
+    pub fn options(&self) -> &RedisClusterOptions {
+        &self.opts
+    }
+
+    /// The key of the A-KID record of `a_kid`.
+    pub fn record_key(&self, a_kid: &str) -> String {
+        format!("{}:ak:{{{a_kid}}}", self.opts.prefix)
+    }
+
+    /// The key of the subscriber pointer of `subscriber` ([`AkmaContext::subscriber_id`]).
+    pub fn pointer_key(&self, subscriber: &str) -> String {
+        format!("{}:sub:{{{subscriber}}}", self.opts.prefix)
+    }
+
+    async fn deadline<T>(
+        &self,
+        during: &'static str,
+        f: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.opts.op_timeout, f)
+            .await
+            .unwrap_or_else(|_| {
+                Err(backend(RedisStoreError::Timeout {
+                    during,
+                    after: self.opts.op_timeout,
+                }))
+            })
+    }
+
+    async fn get(&self, key: &str, during: &'static str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut c = self.conn.clone();
+        redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut c)
+            .await
+            .map_err(redis_err(during))
+    }
+
+    /// Runs a one-key script; with the durability check, in one pipeline with `WAIT` on
+    /// the key's primary. Returns the script's integer answer.
+    async fn eval_key(
+        &self,
+        script: &str,
+        key: &str,
+        args: &[&[u8]],
+        durable: Option<&'static str>,
+        during: &'static str,
+    ) -> Result<i64, StoreError> {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(1).arg(key);
+        for a in args {
+            cmd.arg(*a);
+        }
+        let v = self.run(cmd, key, durable, during).await?;
+        match v {
+            Value::Int(n) => Ok(n),
+            _ => Err(backend(RedisStoreError::Unexpected { during })),
+        }
+    }
+
+    /// Sends `cmd` (whose key is `key`). With `durable = Some(what)` and the durability
+    /// check configured, sends `cmd` and `WAIT` as one pipeline to the primary of `key`'s
+    /// slot (so `WAIT` counts the replicas of the shard that holds this write, on the
+    /// connection that made it) and fails unless enough replicas acknowledged.
+    async fn run(
+        &self,
+        cmd: redis::Cmd,
+        key: &str,
+        durable: Option<&'static str>,
+        during: &'static str,
+    ) -> Result<Value, StoreError> {
+        let mut c = self.conn.clone();
+        let Some(what) = durable.filter(|_| self.opts.wait_replicas > 0) else {
+            return c
+                .route_command(cmd, route_of(key))
+                .await
+                .map_err(redis_err(during));
+        };
+        let mut p = redis::pipe();
+        p.add_command(cmd);
+        p.cmd("WAIT")
+            .arg(self.opts.wait_replicas)
+            .arg(self.opts.wait_timeout.as_millis() as u64);
+        let node = SingleNodeRoutingInfo::SpecificNode(Route::with_key(key, SlotAddr::Master));
+        let mut out = c
+            .route_pipeline(p, 0, 2, node)
+            .await
+            .map_err(redis_err(during))?;
+        let (Some(acked), Some(v)) = (out.pop(), out.pop()) else {
+            return Err(backend(RedisStoreError::Unexpected { during }));
+        };
+        if let Value::ServerError(e) = &v {
+            return Err(redis_err(during)(RedisError::from(e.clone())));
+        }
+        let acked = match acked {
+            Value::Int(n) => n,
+            _ => return Err(backend(RedisStoreError::Unexpected { during })),
+        };
+        if acked < i64::from(self.opts.wait_replicas) {
+            return Err(backend(RedisStoreError::NotReplicated {
+                what,
+                acked,
+                wanted: self.opts.wait_replicas,
+                timeout: self.opts.wait_timeout,
+            }));
+        }
+        Ok(v)
+    }
+
+    /// `register` up to `stop` (tests stage crashes between the steps with it).
+    #[doc(hidden)]
+    pub async fn register_until(
+        &self,
+        ctx: AkmaContext,
+        stop: StopAfter,
+    ) -> Result<Option<AKid>, StoreError> {
+        let owner = ctx.subscriber_id()?;
+        let a_kid = ctx.a_kid.as_str();
+        let rec_key = self.record_key(a_kid);
+        let sealed = seal::seal(&self.kek, &ctx)?;
+        let value = encode_record(&ctx, &owner, &sealed);
+        let ttl = ttl_secs(&ctx).map(|t| t.to_string()).unwrap_or_default();
+        let mut written = false;
+        for _ in 0..CAS_ATTEMPTS {
+            // Step 1: who holds this A-KID now?
+            let cur = self.get(&rec_key, "reading the A-KID record").await?;
+            if let Some(raw) = &cur {
+                // An undecodable record resolves for nobody: it is overwritten.
+                if let Ok(holder) = decode_record(a_kid, raw) {
+                    if holder.owner != owner {
+                        let ptr_key = self.pointer_key(&holder.owner);
+                        let ptr = self
+                            .get(&ptr_key, "reading the holder's subscriber pointer")
+                            .await?;
+                        let pointed = ptr.as_deref() == Some(a_kid.as_bytes());
+                        if pointed && is_live(holder.expires_at, ctx.registered_at) {
+                            return Err(StoreError::AKidConflict {
+                                a_kid: ctx.a_kid.clone(),
+                            });
+                        }
+                        if pointed {
+                            // The expired holder gives the A-KID up entirely.
+                            self.eval_key(
+                                DEL_IF_EQ_SCRIPT,
+                                &ptr_key,
+                                &[a_kid.as_bytes()],
+                                Some("subscriber pointer"),
+                                "dropping the expired holder's pointer",
+                            )
+                            .await?;
+                        }
+                    }
+                }
+            }
+            // Step 2: write the record if it is still what step 1 read.
+            let (expect, expected): (&[u8], &[u8]) = match &cur {
+                Some(raw) => (b"1", raw),
+                None => (b"0", b""),
+            };
+            let ok = self
+                .eval_key(
+                    CAS_SCRIPT,
+                    &rec_key,
+                    &[expect, expected, value.as_bytes(), ttl.as_bytes()],
+                    Some("A-KID record"),
+                    "writing the A-KID record",
+                )
+                .await?;
+            if ok == 1 {
+                written = true;
+                break;
+            }
+        }
+        if !written {
+            return Err(backend(RedisStoreError::Contended));
+        }
+        if stop == StopAfter::RecordWritten {
+            return Ok(None);
+        }
+        // Step 3: the swap.
+        let ptr_key = self.pointer_key(&owner);
+        let mut set = redis::cmd("SET");
+        set.arg(&ptr_key).arg(a_kid);
+        if !ttl.is_empty() {
+            set.arg("EX").arg(&ttl);
+        }
+        set.arg("GET");
+        let old = match self
+            .run(
+                set,
+                &ptr_key,
+                Some("subscriber pointer"),
+                "swapping the subscriber pointer",
+            )
+            .await?
+        {
+            Value::Nil => None,
+            Value::BulkString(b) => {
+                Some(String::from_utf8(b).map_err(|_| StoreError::Corrupt {
+                    record: ptr_key.clone(),
+                    reason: "the subscriber pointer is not UTF-8".into(),
+                })?)
+            }
+            _ => {
+                return Err(backend(RedisStoreError::Unexpected {
+                    during: "swapping the subscriber pointer",
+                }))
+            }
+        };
+        if stop == StopAfter::PointerMoved {
+            return Ok(None);
+        }
+        // Step 4: housekeeping.
+        if let Some(old) = &old {
+            if old != a_kid {
+                self.delete_record_of(old, &owner).await?;
+            }
+        }
+        old.map(|o| {
+            AKid::parse(&o).map_err(|_| StoreError::Corrupt {
+                record: ptr_key.clone(),
+                reason: "the subscriber pointer does not hold an A-KID".into(),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_record_of(&self, a_kid: &str, owner: &str) -> Result<(), StoreError> {
+        self.eval_key(
+            DEL_IF_PREFIX_SCRIPT,
+            &self.record_key(a_kid),
+            &[owner_header(owner).as_bytes()],
+            None,
+            "deleting the replaced A-KID record",
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn lookup(&self, a_kid: &AKid, now: u64) -> Result<Option<AkmaContext>, StoreError> {
+        let Some(raw) = self
+            .get(&self.record_key(a_kid.as_str()), "reading the A-KID record")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let r = decode_record(a_kid.as_str(), &raw)?;
+        let ptr = self
+            .get(
+                &self.pointer_key(&r.owner),
+                "reading the subscriber pointer",
+            )
+            .await?;
+        if ptr.as_deref() != Some(a_kid.as_str().as_bytes()) || !is_live(r.expires_at, now) {
+            return Ok(None);
+        }
+        let binding = Binding {
+            supi: r.supi.as_ref(),
+            gpsi: r.gpsi.as_ref(),
+            a_kid: a_kid.as_str(),
+            registered_at: r.registered_at,
+            expires_at: r.expires_at,
+        };
+        let k_akma = seal::open(&self.kek, &r.sealed, &binding)?;
+        Ok(Some(AkmaContext {
+            supi: r.supi,
+            gpsi: r.gpsi,
+            a_kid: a_kid.clone(),
+            k_akma,
+            registered_at: r.registered_at,
+            expires_at: r.expires_at,
+        }))
+    }
+
+    async fn remove(&self, supi: &Supi) -> Result<bool, StoreError> {
+        let ptr_key = self.pointer_key(supi.as_str());
+        let mut cmd = redis::cmd("GETDEL");
+        cmd.arg(&ptr_key);
+        let old = self
+            .run(
+                cmd,
+                &ptr_key,
+                Some("subscriber pointer"),
+                "deleting the subscriber pointer",
+            )
+            .await?;
+        match old {
+            Value::Nil => Ok(false),
+            Value::BulkString(b) => {
+                if let Ok(old) = std::str::from_utf8(&b) {
+                    self.delete_record_of(old, supi.as_str()).await?;
+                }
+                Ok(true)
+            }
+            _ => Err(backend(RedisStoreError::Unexpected {
+                during: "deleting the subscriber pointer",
+            })),
+        }
+    }
+}
+
+/// Routes a one-key command to the primary of the key's slot.
+fn route_of(key: &str) -> RoutingInfo {
+    RoutingInfo::SingleNode(SingleNodeRoutingInfo::SpecificNode(Route::with_key(
+        key,
+        SlotAddr::Master,
+    )))
+}
+
+#[async_trait]
+impl AkmaStore for RedisClusterStore {
+    async fn register(&self, ctx: AkmaContext) -> Result<Option<AKid>, StoreError> {
+        self.deadline("registering", self.register_until(ctx, StopAfter::Never))
+            .await
+    }
+
+    async fn get_by_a_kid(
+        &self,
+        a_kid: &AKid,
+        now: u64,
+    ) -> Result<Option<AkmaContext>, StoreError> {
+        self.deadline("looking up an A-KID", self.lookup(a_kid, now))
+            .await
+    }
+
+    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
+        self.deadline("removing a context", self.remove(supi)).await
+    }
+
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.deadline("checking readiness", async {
+            let mut c = self.conn.clone();
+            let routing = RoutingInfo::MultiNode((
+                MultipleNodeRoutingInfo::AllMasters,
+                Some(ResponsePolicy::AllSucceeded),
+            ));
+            c.route_command(redis::cmd("PING"), routing)
+                .await
+                .map(|_| ())
+                .map_err(redis_err("pinging every primary"))
+        })
+        .await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // Every acknowledged write is already in Redis; its persistence is the cluster's.
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_forms() {
+        let o = RedisClusterOptions::from_url("redis-cluster://127.0.0.1:7000,h2:7001").unwrap();
+        assert_eq!(o.nodes, vec!["127.0.0.1:7000", "h2:7001"]);
+        assert_eq!(o.prefix, "akma");
+        assert_eq!(o.wait_replicas, 0);
+        assert_eq!(o.op_timeout, Duration::from_millis(2000));
+        let o = RedisClusterOptions::from_url(
+            "redis-cluster://h:1?wait=1&wait_timeout_ms=250&timeout_ms=500&prefix=t-1",
+        )
+        .unwrap();
+        assert_eq!(o.wait_replicas, 1);
+        assert_eq!(o.wait_timeout, Duration::from_millis(250));
+        assert_eq!(o.op_timeout, Duration::from_millis(500));
+        assert_eq!(o.prefix, "t-1");
+        for bad in [
+            "redis://h:1",
+            "redis-cluster://h",
+            "redis-cluster://h:0",
+            "redis-cluster://:7000",
+            "redis-cluster://h:1?wait=x",
+            "redis-cluster://h:1?timeout_ms=0",
+            "redis-cluster://h:1?prefix={x}",
+            "redis-cluster://h:1?colour=red",
+        ] {
+            let e = RedisClusterOptions::from_url(bad).unwrap_err().to_string();
+            assert!(e.contains("store URL"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn record_round_trip_and_owner_check() {
+        let kek = Kek::from_hex(&"11".repeat(32)).unwrap();
+        let mut ctx = AkmaContext {
+            supi: Some(Supi::parse("imsi-001010000000001").unwrap()),
+            gpsi: Some(Gpsi::parse("msisdn-491700000001").unwrap()),
+            a_kid: AKid::parse("0.abc@5gc.mnc001.mcc001.3gppnetwork.org").unwrap(),
+            k_akma: akma_core::keys::KAkma::from_bytes([0x5a; 32]),
+            registered_at: 1_700_000_000,
+            expires_at: None,
+        };
+        ctx.expires_at = Some(ctx.registered_at + 10);
+        let owner = ctx.subscriber_id().unwrap();
+        let sealed = seal::seal(&kek, &ctx).unwrap();
+        let v = encode_record(&ctx, &owner, &sealed);
+        assert!(v.starts_with(&owner_header(&owner)));
+        let r = decode_record(ctx.a_kid.as_str(), v.as_bytes()).unwrap();
+        assert_eq!(r.owner, owner);
+        assert_eq!(r.expires_at, ctx.expires_at);
+        assert_eq!(r.sealed, sealed);
+        assert_eq!(ttl_secs(&ctx), Some(10 + TTL_SLACK_SECS));
+        // A record whose owner line was changed is corrupt.
+        let moved = v.replacen(&owner, "imsi-001019999999999", 1);
+        assert!(matches!(
+            decode_record(ctx.a_kid.as_str(), moved.as_bytes()),
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+}

@@ -1,0 +1,253 @@
+//! The conformance suite against [`RedisClusterStore`] on a real 3+3 Redis Cluster that the
+//! test starts ([`TestCluster`]), plus the Redis-specific checks: sealing at rest, TTLs, the
+//! durability check, and answers while the cluster is down.
+#![cfg(feature = "redis")]
+#![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use akma_store::redis_cluster::{RedisStoreError, StopAfter};
+use akma_store::redis_test_cluster::TestCluster;
+use akma_store::testsuite::{self, DynStore, Interrupted, Tamper};
+use akma_store::{AkmaStore, Kek, RedisClusterOptions, RedisClusterStore, StoreError};
+use redis::Commands;
+
+fn kek() -> Kek {
+    Kek::from_hex(&"42".repeat(32)).unwrap()
+}
+
+/// A fresh key prefix, so that each store of the suite starts empty on the shared cluster.
+fn prefix() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!("t{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+async fn open(cluster: &TestCluster, query: &str, kek: Kek) -> RedisClusterStore {
+    let opts = RedisClusterOptions::from_url(&cluster.url(query)).unwrap();
+    RedisClusterStore::connect(opts, kek).await.unwrap()
+}
+
+/// Applies a [`Tamper`] to the raw record in Redis (the record's lines are those of
+/// `redis_cluster`'s format 1), keeping its TTL.
+fn tamper(cluster: &TestCluster, store: &RedisClusterStore, t: Tamper) {
+    let mut c = cluster.client();
+    let get = |c: &mut redis::cluster::ClusterConnection, a: &str| -> Vec<String> {
+        let v: String = c.get(store.record_key(a)).unwrap();
+        v.split('\n').map(str::to_owned).collect()
+    };
+    let put = |c: &mut redis::cluster::ClusterConnection, a: &str, f: Vec<String>| {
+        let _: () = redis::cmd("SET")
+            .arg(store.record_key(a))
+            .arg(f.join("\n"))
+            .arg("KEEPTTL")
+            .query(c)
+            .unwrap();
+    };
+    match t {
+        Tamper::MoveSealedKey { from, to } => {
+            let src = get(&mut c, &from);
+            let mut dst = get(&mut c, &to);
+            dst[6..9].clone_from_slice(&src[6..9]);
+            put(&mut c, &to, dst);
+        }
+        Tamper::FlipCiphertextBit { a_kid } => {
+            let mut f = get(&mut c, &a_kid);
+            let mut b = akma_core::hex::decode(&f[8]).unwrap();
+            b[3] ^= 1;
+            f[8] = akma_core::hex::encode(&b);
+            put(&mut c, &a_kid, f);
+        }
+        Tamper::SetExpiry { a_kid, expires_at } => {
+            let mut f = get(&mut c, &a_kid);
+            f[5] = expires_at.map(|e| e.to_string()).unwrap_or_default();
+            put(&mut c, &a_kid, f);
+        }
+        Tamper::SetGpsi { a_kid, gpsi } => {
+            let mut f = get(&mut c, &a_kid);
+            f[3] = gpsi.unwrap_or_default();
+            put(&mut c, &a_kid, f);
+        }
+    }
+}
+
+/// The whole backend suite, each property on a fresh prefix of one cluster: `run_all`
+/// (including the replacement race and 500 concurrent registrations), with and without the
+/// durability check; reopening; a wrong KEK; tampering; interrupted registrations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_suite() {
+    let cluster = TestCluster::start();
+    testsuite::run_all(|| {
+        let q = format!("?prefix={}", prefix());
+        let c = &cluster;
+        async move { Arc::new(open(c, &q, kek()).await) as DynStore }
+    })
+    .await;
+    // The same with the durability check on every write.
+    testsuite::run_all(|| {
+        let q = format!("?prefix={}&wait=1&wait_timeout_ms=1000", prefix());
+        let c = &cluster;
+        async move { Arc::new(open(c, &q, kek()).await) as DynStore }
+    })
+    .await;
+
+    let q = format!("?prefix={}", prefix());
+    testsuite::persists_across_reopen(|| {
+        let (c, q) = (&cluster, q.clone());
+        async move { Arc::new(open(c, &q, kek()).await) as DynStore }
+    })
+    .await;
+
+    let q = format!("?prefix={}", prefix());
+    testsuite::wrong_kek_is_refused(|k| {
+        let (c, q) = (&cluster, q.clone());
+        async move { Ok(Arc::new(open(c, &q, k).await) as DynStore) }
+    })
+    .await;
+
+    let s = open(&cluster, &format!("?prefix={}", prefix()), kek()).await;
+    let t = s.clone();
+    testsuite::tampering_is_detected(Arc::new(s) as DynStore, |x| {
+        tamper(&cluster, &t, x);
+        async {}
+    })
+    .await;
+
+    let s = open(&cluster, &format!("?prefix={}", prefix()), kek()).await;
+    let t = s.clone();
+    testsuite::unpointed_record_never_resolves(Arc::new(s) as DynStore, move |ctx, at| {
+        let t = t.clone();
+        async move {
+            let stop = match at {
+                Interrupted::AfterRecordWritten => StopAfter::RecordWritten,
+                Interrupted::AfterPointerMoved => StopAfter::PointerMoved,
+            };
+            t.register_until(ctx, stop).await.unwrap();
+        }
+    })
+    .await;
+}
+
+/// What Redis holds: the record has no K_AKMA bytes (raw or hex), both keys carry a TTL of
+/// the context's lifetime plus the slack, and a context without expiry has none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_rest_sealing_and_ttls() {
+    let cluster = TestCluster::start();
+    let s = open(&cluster, "?prefix=rest", kek()).await;
+    let mut c = testsuite::context(1, 1);
+    c.expires_at = Some(c.registered_at + 3600);
+    s.register(c.clone()).await.unwrap();
+    let mut raw = cluster.client();
+    let rec: Vec<u8> = raw.get(s.record_key(c.a_kid.as_str())).unwrap();
+    let k = c.k_akma.expose_secret();
+    assert!(rec.len() > 100, "a record is stored");
+    assert!(
+        !rec.windows(k.len()).any(|w| w == k),
+        "K_AKMA bytes in the stored record"
+    );
+    let text = String::from_utf8(rec.clone()).unwrap();
+    assert!(
+        !text.contains(c.k_akma.expose_hex().as_str()),
+        "K_AKMA hex in the record"
+    );
+    assert!(
+        text.contains(c.a_kid.as_str()) || text.contains("imsi-00101"),
+        "{text}"
+    );
+    let ptr_key = s.pointer_key(c.supi.as_ref().unwrap().as_str());
+    let ptr: String = raw.get(&ptr_key).unwrap();
+    assert_eq!(ptr, c.a_kid.as_str());
+    let want = 3600 + akma_store::redis_cluster::TTL_SLACK_SECS as i64;
+    for key in [s.record_key(c.a_kid.as_str()), ptr_key.clone()] {
+        let ttl: i64 = raw.ttl(&key).unwrap();
+        assert!(
+            ttl > want - 10 && ttl <= want,
+            "TTL of {key}: {ttl}, want ~{want}"
+        );
+    }
+    // Replaced by a context without expiry: the pointer loses its TTL, the old record goes.
+    let forever = testsuite::context(2, 1);
+    s.register(forever.clone()).await.unwrap();
+    let ttl: i64 = raw.ttl(&ptr_key).unwrap();
+    assert_eq!(ttl, -1, "no TTL for a context without expiry");
+    let ttl: i64 = raw.ttl(s.record_key(forever.a_kid.as_str())).unwrap();
+    assert_eq!(ttl, -1);
+    let gone: bool = raw.exists(s.record_key(c.a_kid.as_str())).unwrap();
+    assert!(!gone, "the replaced record is deleted");
+}
+
+/// The durability check asks the primary of the written key's shard: with one replica per
+/// shard, `wait=1` succeeds; `wait=2` cannot be met and fails as `NotReplicated` (a 503 for
+/// the AAnF), naming what was not replicated.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durability_check_counts_the_writing_shard() {
+    let cluster = TestCluster::start();
+    let ok = open(&cluster, "?prefix=w1&wait=1&wait_timeout_ms=2000", kek()).await;
+    for i in 0..20 {
+        ok.register(testsuite::context(1, i)).await.unwrap();
+    }
+    let too_many = open(&cluster, "?prefix=w2&wait=2&wait_timeout_ms=50", kek()).await;
+    match too_many.register(testsuite::context(1, 1)).await {
+        Err(StoreError::Backend { backend, source }) => {
+            assert_eq!(backend, "redis-cluster");
+            match source.downcast_ref::<RedisStoreError>() {
+                Some(RedisStoreError::NotReplicated { acked, wanted, .. }) => {
+                    assert_eq!((*acked, *wanted), (1, 2));
+                }
+                other => panic!("expected NotReplicated, got {other:?}"),
+            }
+        }
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+/// A cluster that is down: every call fails with a backend error within the deadline (no
+/// hang, no wrong answer); when the cluster is back, the same store serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_down_fails_fast_and_recovers() {
+    let mut cluster = TestCluster::start();
+    let s = open(&cluster, "?prefix=down&timeout_ms=1000", kek()).await;
+    let c = testsuite::context(1, 1);
+    s.register(c.clone()).await.unwrap();
+    cluster.kill_all();
+    let deadline = Duration::from_millis(1000 + 500);
+    for round in 0..3 {
+        let t = Instant::now();
+        let r = s.get_by_a_kid(&c.a_kid, testsuite::T0).await;
+        assert!(
+            matches!(r, Err(StoreError::Backend { .. })),
+            "round {round}: lookup while down gave {r:?}"
+        );
+        assert!(t.elapsed() < deadline, "lookup took {:?}", t.elapsed());
+        let t = Instant::now();
+        let r = s.register(testsuite::context(2, 1)).await;
+        assert!(
+            matches!(r, Err(StoreError::Backend { .. })),
+            "register while down gave {r:?}"
+        );
+        assert!(t.elapsed() < deadline, "register took {:?}", t.elapsed());
+        assert!(s.ready().await.is_err(), "ready while down");
+    }
+    cluster.start_all();
+    cluster.wait_ok(Duration::from_secs(30)).unwrap();
+    // Bounded wait for the client to reconnect: each attempt is itself bounded.
+    let t = Instant::now();
+    let got = loop {
+        match s.get_by_a_kid(&c.a_kid, testsuite::T0).await {
+            Ok(got) => break got,
+            Err(e) if t.elapsed() < Duration::from_secs(20) => {
+                eprintln!("not yet: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the store did not recover: {e}"),
+        }
+    };
+    // The append-only file kept the context across the restart.
+    testsuite::assert_context(got, &c, "after the cluster came back");
+    s.ready().await.unwrap();
+    assert_eq!(
+        s.register(testsuite::context(2, 1)).await.unwrap(),
+        Some(c.a_kid.clone())
+    );
+}
