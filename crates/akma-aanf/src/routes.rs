@@ -40,6 +40,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
 }
 
+/// `Retry-After` of a 503 for a store that is unavailable, seconds.
+pub const STORE_RETRY_AFTER_SECS: u64 = 1;
+
 /// Maps an operation's failure to the SBI error sent to the consumer.
 pub fn to_sbi_error(e: AanfError) -> SbiError {
     match e {
@@ -60,6 +63,15 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
         AanfError::Store(StoreError::Closed) => SbiError::ServiceUnavailable {
             detail: "the AAnF is shutting down".into(),
         },
+        // A shared store that cannot be reached or did not confirm a write (connection
+        // lost, cluster down, deadline, too few replicas): try again later, never a guess.
+        AanfError::Store(e @ StoreError::Backend { .. }) => {
+            tracing::warn!(error = %akma_core::logref::Scrubbed(&e), "store unavailable: answering 503");
+            SbiError::UnavailableRetryAfter {
+                detail: "the AAnF's store is unavailable; try again later".into(),
+                retry_after_secs: STORE_RETRY_AFTER_SECS,
+            }
+        }
         AanfError::Store(other) => SbiError::internal(other),
         e @ AanfError::Expiry { .. } => SbiError::internal(e),
     }

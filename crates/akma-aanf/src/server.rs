@@ -2,6 +2,24 @@
 //! configuration merge (file, then environment, then flags), the store under the one KEK
 //! rule, the store's sweep interval, and the flush at shutdown. Serves Naanf_AKMA until
 //! SIGTERM or SIGINT, then drains in-flight requests and flushes the store.
+//!
+//! # The store (`--store URL`, `AKMA_AANF_STORE`)
+//!
+//! | URL | Store |
+//! |---|---|
+//! | `sqlite:PATH` | the embedded store in directory `PATH` (the default: `sqlite:` + `--data`; giving both, they must agree) |
+//! | `redis-cluster://HOST:PORT[,HOST:PORT…][?OPTIONS]` | a Redis Cluster shared by several AAnF replicas (`akma_store::redis_cluster`); `--data` is not needed |
+//!
+//! Options of `redis-cluster://` (joined with `&`): `wait=N` (the durability check: each
+//! write of a registration or removal is acknowledged only once `N` replicas of its own
+//! shard hold it, else 503), `wait_timeout_ms=MS` (default 100), `timeout_ms=MS` (the
+//! deadline of each store call, default 2000) and `prefix=P` (key prefix, default `akma`).
+//! For example `redis-cluster://10.0.0.1:6379,10.0.0.2:6379?wait=1&wait_timeout_ms=50`.
+//!
+//! With a shared store every replica must seal with the same key-encryption key, so it
+//! comes from `AKMA_KEK` (and `AKMA_KEK_ID`) in every mode, development mode included: the
+//! AAnF refuses to start without it. While the cluster cannot be reached every request is
+//! answered 503 with `Retry-After`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +28,7 @@ use std::time::Duration;
 use akma_nf_host::kek::{resolve_kek, KekRule};
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
 use akma_sbi_server::ConsumerRegistry;
+use akma_store::redis_cluster::{RedisClusterOptions, RedisClusterStore, SCHEME};
 use akma_store::{AkmaStore, SqliteOptions, SqliteStore, KEK_ENV};
 use clap::Args;
 
@@ -36,7 +55,8 @@ impl NfKind for AanfNf {
     const ENV_OPS_LISTEN: &'static str = "AKMA_AANF_OPS_LISTEN";
     const ENV_DATA: &'static str = "AKMA_AANF_DATA";
     const DEV_LISTEN: &'static str = DEV_DEFAULT_LISTEN;
-    const DATA_REQUIRED: bool = true;
+    // Required for the embedded store only (checked in `resolve`).
+    const DATA_REQUIRED: bool = false;
     const DEV_HELP: &'static str = "Development mode: cleartext h2c and HTTP/1.1, no client certificates or access tokens, a generated key-encryption key in --data (dev-kek.hex, mode 0600), and an afId that [[af]] does not list allowed with the default policy (K_AF only, no SUPI or GPSI). Refuses non-loopback addresses.";
 }
 
@@ -51,6 +71,51 @@ pub struct AanfArgs {
     /// `context_lifetime_secs`, else 604800, 7 days).
     #[arg(long, value_name = "SECS|never", env = "AKMA_AANF_CONTEXT_LIFETIME")]
     pub context_lifetime_secs: Option<String>,
+    /// Where contexts are kept: `sqlite:PATH` (default: the --data directory) or
+    /// `redis-cluster://HOST:PORT,HOST:PORT,…[?wait=N&wait_timeout_ms=MS&timeout_ms=MS&prefix=P]`
+    /// (a shared store: the key-encryption key must come from AKMA_KEK).
+    #[arg(long, value_name = "URL", env = "AKMA_AANF_STORE")]
+    pub store: Option<String>,
+}
+
+/// Where the AAnF keeps its contexts (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// The embedded SQLite store in this directory.
+    Sqlite(PathBuf),
+    /// A Redis Cluster shared by several replicas.
+    RedisCluster(RedisClusterOptions),
+}
+
+impl StoreSpec {
+    /// Parses a `--store` URL.
+    pub fn parse(url: &str) -> Result<Self, ConfigError> {
+        let invalid = |problem: String| ConfigError::Invalid {
+            setting: "--store (AKMA_AANF_STORE)".into(),
+            problem,
+        };
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            if path.is_empty() {
+                return Err(invalid(
+                    "sqlite: needs a directory, e.g. sqlite:/var/lib/akma/aanf".into(),
+                ));
+            }
+            Ok(Self::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with(SCHEME) {
+            RedisClusterOptions::from_url(url)
+                .map(Self::RedisCluster)
+                .map_err(|e| invalid(e.to_string()))
+        } else {
+            Err(invalid(format!(
+                "{url:?} is neither sqlite:PATH nor {SCHEME}HOST:PORT,HOST:PORT,…"
+            )))
+        }
+    }
+
+    /// Whether several AAnF replicas share it.
+    pub fn is_shared(&self) -> bool {
+        matches!(self, Self::RedisCluster(_))
+    }
 }
 
 /// A startup failure, with what to do about it.
@@ -69,6 +134,13 @@ pub enum StartError {
     /// Serving failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A shared store without `AKMA_KEK`.
+    #[error(
+        "a shared store (redis-cluster://) needs the key-encryption key in {KEK_ENV}, the same \
+         for every AAnF replica (64 hex digits, e.g. from `openssl rand -hex 32`), also in \
+         development mode; it is not taken from the config file or a development key file"
+    )]
+    SharedStoreNeedsKek,
 }
 
 impl From<akma_nf_host::KekError> for StartError {
@@ -83,8 +155,10 @@ pub struct Resolved {
     pub config: AanfConfig,
     /// Mode and addresses.
     pub host: HostSettings,
-    /// The data directory.
-    pub data: PathBuf,
+    /// The data directory (`None` with a shared store and no `--data`).
+    pub data: Option<PathBuf>,
+    /// The store.
+    pub store: StoreSpec,
 }
 
 /// Merges file, environment and flags, and checks that the result can run.
@@ -100,21 +174,57 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
         )?;
     }
     let host = args.host.resolve(&config.host)?;
-    let data = host.data.clone().ok_or(HostError::NoData {
-        env: AanfNf::ENV_DATA,
-    })?;
-    Ok(Resolved { config, host, data })
+    let store = match args.store.as_deref().map(StoreSpec::parse).transpose()? {
+        Some(StoreSpec::Sqlite(p)) => {
+            if let Some(d) = host.data.as_ref().filter(|d| **d != p) {
+                return Err(ConfigError::Invalid {
+                    setting: "--store (AKMA_AANF_STORE)".into(),
+                    problem: format!(
+                        "sqlite:{} and the data directory {} differ: give one of them",
+                        p.display(),
+                        d.display()
+                    ),
+                }
+                .into());
+            }
+            StoreSpec::Sqlite(p)
+        }
+        Some(other) => other,
+        None => StoreSpec::Sqlite(host.data.clone().ok_or(HostError::NoData {
+            env: AanfNf::ENV_DATA,
+        })?),
+    };
+    let data = match &store {
+        StoreSpec::Sqlite(p) => Some(p.clone()),
+        StoreSpec::RedisCluster(_) => host.data.clone(),
+    };
+    Ok(Resolved {
+        config,
+        host,
+        data,
+        store,
+    })
 }
 
 /// Opens the store and starts serving; returns once the listeners are bound.
 pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
-    let Resolved { config, host, data } = resolved;
+    let Resolved {
+        config,
+        host,
+        data,
+        store,
+    } = resolved;
+    // Every replica on a shared store must seal with the same key: AKMA_KEK, in every mode.
+    if store.is_shared() && !akma_nf_host::kek::take_env(KEK_ENV) {
+        return Err(StartError::SharedStoreNeedsKek);
+    }
+    let no_dir = PathBuf::new();
     let kek = resolve_kek(&KekRule {
         env: KEK_ENV,
         config_hex: config.kek_hex.as_deref().map(String::as_str),
         config_id: config.kek_id,
         dev: host.dev,
-        data: &data,
+        data: data.as_deref().unwrap_or(&no_dir),
     })?;
     let security = SbiSecurity::resolve(host.dev, &config.host, AanfNf::NF_TYPE)?;
     let auth = match &security.verifier {
@@ -130,14 +240,18 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let tls = security.tls.is_some();
     // Expired contexts are swept by the store itself.
     let sweep_every = Duration::from_secs(config.sweep_interval_secs.max(1));
-    let store: Arc<dyn AkmaStore> = Arc::new(SqliteStore::open_with(
-        &data,
-        kek,
-        SqliteOptions {
-            sweep_every: Some(sweep_every),
-            ..SqliteOptions::default()
-        },
-    )?);
+    let store: Arc<dyn AkmaStore> = match store {
+        StoreSpec::Sqlite(dir) => Arc::new(SqliteStore::open_with(
+            &dir,
+            kek,
+            SqliteOptions {
+                sweep_every: Some(sweep_every),
+                ..SqliteOptions::default()
+            },
+        )?),
+        // Expiry comes from Redis TTLs: no sweep.
+        StoreSpec::RedisCluster(opts) => Arc::new(RedisClusterStore::connect(opts, kek).await?),
+    };
     let aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {

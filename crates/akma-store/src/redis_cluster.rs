@@ -38,14 +38,21 @@
 //! 2. Write `ak:{A}` with a compare-and-set script: only if it still holds what step 1 read
 //!    (retried from step 1 if not, at most 3 times). Crash here: `A` is written but no
 //!    pointer names it (or still `T`'s expired one), so it does not resolve.
-//! 3. `SET sub:{S} A [EX ttl] GET`: the atomic swap. From this command on `A` resolves and
-//!    the previous A-KID does not, whatever happens next.
+//! 3. `GET sub:{S}`, then a compare-and-set script sets `sub:{S}` to `A` (TTL as the
+//!    record's) only if it still holds what was read (else read again): the atomic swap,
+//!    whose previous value is the replaced A-KID. From this command on `A` resolves and the
+//!    previous A-KID does not, whatever happens next. A plain `SET … GET` would do the swap
+//!    too, but the cluster client may still deliver a command after the call gave up at its
+//!    deadline (it retries queued commands when the cluster comes back); a late
+//!    unconditional swap could then put back an A-KID that a newer registration replaced.
+//!    The compare-and-set applies only if nothing changed since it was read.
 //! 4. Delete the previous A-KID's record if it is still `S`'s (a one-key script that checks
 //!    the owner). Crash before it: the record stays unpointed until its TTL; it never
 //!    resolves.
 //!
-//! `remove_by_supi(supi)`: `GETDEL sub:{supi}` (the A-KID stops resolving), then step 4 for
-//! the A-KID it named.
+//! `remove_by_supi(supi)`: `GET sub:{supi}`, delete it if it still names that A-KID (the
+//! A-KID stops resolving; a late delivery removes nothing newer), then step 4 for that
+//! A-KID.
 //!
 //! `get_by_a_kid(A, now)`: `GET ak:{A}`, then `GET sub:{owner}`; resolves only if the
 //! pointer names `A` and the record is live at `now`. A reader that saw the new A-KID resolve
@@ -104,6 +111,9 @@ pub const TTL_SLACK_SECS: u64 = 60;
 const RECORD_MAGIC: &str = "akma-rec-v1";
 /// How many times `register` retries steps 1–2 when the record changed in between.
 const CAS_ATTEMPTS: usize = 3;
+/// How many times step 3 (and a removal) retries its compare-and-set when the pointer
+/// changed in between (concurrent registrations of one subscriber: each round one wins).
+const POINTER_ATTEMPTS: usize = 100;
 
 /// Settings of a [`RedisClusterStore`], usually from a URL ([`RedisClusterOptions::from_url`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,9 +198,11 @@ impl RedisClusterOptions {
                     }
                     o.prefix = v.to_owned()
                 }
-                other => return Err(bad(format!(
+                other => {
+                    return Err(bad(format!(
                     "unknown option {other:?} (known: wait, wait_timeout_ms, timeout_ms, prefix)"
-                ))),
+                )))
+                }
             }
         }
         Ok(o)
@@ -240,7 +252,7 @@ pub enum RedisStoreError {
         timeout: Duration,
     },
     /// The A-KID record kept changing under a registration.
-    #[error("the A-KID record changed under the registration {CAS_ATTEMPTS} times; try again")]
+    #[error("the record or pointer kept changing under the operation; try again")]
     Contended,
     /// Redis answered something this backend does not expect.
     #[error("unexpected answer from Redis while {during}")]
@@ -629,36 +641,41 @@ impl RedisClusterStore {
         if stop == StopAfter::RecordWritten {
             return Ok(None);
         }
-        // Step 3: the swap.
+        // Step 3: the swap, as a compare-and-set of the pointer (see the module docs).
         let ptr_key = self.pointer_key(&owner);
-        let mut set = redis::cmd("SET");
-        set.arg(&ptr_key).arg(a_kid);
-        if !ttl.is_empty() {
-            set.arg("EX").arg(&ttl);
+        let mut old = None;
+        let mut swapped = false;
+        for _ in 0..POINTER_ATTEMPTS {
+            let cur = self.get(&ptr_key, "reading the subscriber pointer").await?;
+            let (expect, expected): (&[u8], &[u8]) = match &cur {
+                Some(raw) => (b"1", raw),
+                None => (b"0", b""),
+            };
+            let ok = self
+                .eval_key(
+                    CAS_SCRIPT,
+                    &ptr_key,
+                    &[expect, expected, a_kid.as_bytes(), ttl.as_bytes()],
+                    Some("subscriber pointer"),
+                    "swapping the subscriber pointer",
+                )
+                .await?;
+            if ok == 1 {
+                old = cur
+                    .map(|b| {
+                        String::from_utf8(b).map_err(|_| StoreError::Corrupt {
+                            record: ptr_key.clone(),
+                            reason: "the subscriber pointer is not UTF-8".into(),
+                        })
+                    })
+                    .transpose()?;
+                swapped = true;
+                break;
+            }
         }
-        set.arg("GET");
-        let old = match self
-            .run(
-                set,
-                &ptr_key,
-                Some("subscriber pointer"),
-                "swapping the subscriber pointer",
-            )
-            .await?
-        {
-            Value::Nil => None,
-            Value::BulkString(b) => {
-                Some(String::from_utf8(b).map_err(|_| StoreError::Corrupt {
-                    record: ptr_key.clone(),
-                    reason: "the subscriber pointer is not UTF-8".into(),
-                })?)
-            }
-            _ => {
-                return Err(backend(RedisStoreError::Unexpected {
-                    during: "swapping the subscriber pointer",
-                }))
-            }
-        };
+        if !swapped {
+            return Err(backend(RedisStoreError::Contended));
+        }
         if stop == StopAfter::PointerMoved {
             return Ok(None);
         }
@@ -726,28 +743,27 @@ impl RedisClusterStore {
 
     async fn remove(&self, supi: &Supi) -> Result<bool, StoreError> {
         let ptr_key = self.pointer_key(supi.as_str());
-        let mut cmd = redis::cmd("GETDEL");
-        cmd.arg(&ptr_key);
-        let old = self
-            .run(
-                cmd,
-                &ptr_key,
-                Some("subscriber pointer"),
-                "deleting the subscriber pointer",
-            )
-            .await?;
-        match old {
-            Value::Nil => Ok(false),
-            Value::BulkString(b) => {
-                if let Ok(old) = std::str::from_utf8(&b) {
+        for _ in 0..POINTER_ATTEMPTS {
+            let Some(cur) = self.get(&ptr_key, "reading the subscriber pointer").await? else {
+                return Ok(false);
+            };
+            let deleted = self
+                .eval_key(
+                    DEL_IF_EQ_SCRIPT,
+                    &ptr_key,
+                    &[&cur],
+                    Some("subscriber pointer"),
+                    "deleting the subscriber pointer",
+                )
+                .await?;
+            if deleted == 1 {
+                if let Ok(old) = std::str::from_utf8(&cur) {
                     self.delete_record_of(old, supi.as_str()).await?;
                 }
-                Ok(true)
+                return Ok(true);
             }
-            _ => Err(backend(RedisStoreError::Unexpected {
-                during: "deleting the subscriber pointer",
-            })),
         }
+        Err(backend(RedisStoreError::Contended))
     }
 }
 
