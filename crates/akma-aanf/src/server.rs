@@ -286,3 +286,61 @@ pub async fn run(args: AanfArgs) -> Result<(), StartError> {
     let running = start(resolved).await?;
     Ok(running.serve_until_signal().await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(data: Option<&str>, store: Option<&str>) -> AanfArgs {
+        AanfArgs {
+            host: HostArgs {
+                dev: true,
+                listen: Some("127.0.0.1:0".into()),
+                data: data.map(PathBuf::from),
+                ..Default::default()
+            },
+            store: store.map(str::to_owned),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn store_selection() {
+        let r = |d, s| resolve(&args(d, s));
+        // The default is the embedded store in --data, which it then needs.
+        let got = r(Some("/tmp/a"), None).unwrap();
+        assert_eq!(got.store, StoreSpec::Sqlite("/tmp/a".into()));
+        assert!(matches!(
+            r(None, None),
+            Err(StartError::Host(HostError::NoData { .. }))
+        ));
+        // sqlite:PATH is the same; with --data too, they must agree.
+        let got = r(None, Some("sqlite:/tmp/b")).unwrap();
+        assert_eq!(got.store, StoreSpec::Sqlite("/tmp/b".into()));
+        assert_eq!(got.data, Some(PathBuf::from("/tmp/b")));
+        assert!(r(Some("/tmp/b"), Some("sqlite:/tmp/b")).is_ok());
+        let e = r(Some("/tmp/a"), Some("sqlite:/tmp/b"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("differ"), "{e}");
+        // A Redis Cluster needs no data directory.
+        let got = r(
+            None,
+            Some("redis-cluster://127.0.0.1:7000,127.0.0.1:7001?wait=1"),
+        )
+        .unwrap();
+        match got.store {
+            StoreSpec::RedisCluster(o) => {
+                assert_eq!(o.nodes.len(), 2);
+                assert_eq!(o.wait_replicas, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(got.data, None);
+        for bad in ["postgres://x", "sqlite:", "redis-cluster://h"] {
+            let e = r(None, Some(bad)).err().unwrap().to_string();
+            assert!(e.contains("--store"), "{bad}: {e}");
+        }
+    }
+}

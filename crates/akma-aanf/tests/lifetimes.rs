@@ -100,6 +100,7 @@ async fn never_is_an_explicit_setting() {
             ..Default::default()
         },
         context_lifetime_secs: Some("never".into()),
+        ..Default::default()
     };
     let config = resolve(&args).unwrap().config;
     assert_eq!(config.context_lifetime_secs, None);
