@@ -97,6 +97,12 @@ fn query_error(e: QueryError) -> SbiError {
                 SbiError::OptionalIeIncorrect { params }
             }
         }
+        QueryError::Unsupported(name) => SbiError::OptionalIeIncorrect {
+            params: vec![InvalidParam::with_reason(
+                format!("query {name}"),
+                "not supported by this NRF",
+            )],
+        },
     }
 }
 

@@ -312,6 +312,10 @@ pub enum QueryError {
         /// Why.
         reason: String,
     },
+    /// A parameter of the YAML that this NRF does not apply: refused rather than ignored,
+    /// so that an answer is never silently broader than what was asked.
+    #[error("query parameter {0} is not supported by this NRF")]
+    Unsupported(String),
 }
 
 /// A discovery request (the parameters this NRF filters on).
@@ -329,19 +333,25 @@ pub struct DiscoveryQuery {
     pub target_nf_instance_id: Option<NfInstanceId>,
 }
 
-/// The query parameters this NRF reads; the YAML's others are accepted and ignored
-/// (their filters are not applied: the answer may be broader).
+/// The query parameters this NRF reads (and `supported-features`, checked and unused);
+/// any other is refused ([`QueryError::Unsupported`]).
 pub const QUERY_PARAMS: &[&str] = &[
     "target-nf-type",
     "requester-nf-type",
     "routing-indicator",
     "target-plmn-list",
     "target-nf-instance-id",
+    "supported-features",
 ];
 
-/// Reads the discovery query (decoded pairs; a parameter this NRF reads given twice is
-/// refused).
+/// Reads the discovery query (decoded pairs; a parameter given twice is refused).
 pub fn parse_query(pairs: &[(String, String)]) -> Result<DiscoveryQuery, QueryError> {
+    if let Some((k, _)) = pairs
+        .iter()
+        .find(|(k, _)| !QUERY_PARAMS.contains(&k.as_str()))
+    {
+        return Err(QueryError::Unsupported(k.clone()));
+    }
     let get = |name: &'static str, mandatory: bool| -> Result<Option<&str>, QueryError> {
         let mut it = pairs.iter().filter(|(k, _)| k == name);
         let v = it.next().map(|(_, v)| v.as_str());
@@ -402,6 +412,10 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<DiscoveryQuery, QueryEr
                 .collect::<Result<Vec<_>, _>>()?
         }
     };
+    if let Some(f) = get("supported-features", false)? {
+        akma_sbi_model::common::fields::parse_supp_feat(f)
+            .map_err(|e| incorrect("supported-features", e))?;
+    }
     let target_nf_instance_id = get("target-nf-instance-id", false)?
         .map(|s| NfInstanceId::parse(s).map_err(|e| incorrect("target-nf-instance-id", e)))
         .transpose()?;
