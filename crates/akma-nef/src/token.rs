@@ -9,37 +9,26 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use akma_core::time::Clock;
-use akma_sbi_server::auth::{TokenAlg, VerificationKey};
 use akma_sbi_server::{SbiError, TokenVerifier, TokenVerifierConfig};
 use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, Mac};
 use http::{header, HeaderValue, StatusCode};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::config::AUDIENCE;
 use crate::rules::TokenError;
 
-/// A token signing key that cannot be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum KeyError {
-    /// Not a PKCS#8 PEM P-256 private key.
-    #[error("the token key is not a PKCS#8 PEM P-256 (ES256) private key: {0}")]
-    Pem(String),
-    /// Generating a key failed.
-    #[error("cannot generate a token key: {0}")]
-    Generate(String),
-}
+pub use akma_sbi_server::signer::{generate_key, public_key_pem, KeyError};
+use akma_sbi_server::signer::{random_jti, Es256Signer};
 
 /// Issues ES256 access tokens (contract: header `alg`, `typ`, `kid`; claims `iss`, `sub`,
-/// `aud` = `3gpp-akma`, `iat`, `exp`, `scope`, `jti`).
+/// `aud` = `3gpp-akma`, `iat`, `exp`, `scope`, `jti`), with the shared
+/// [`Es256Signer`].
 pub struct TokenIssuer {
-    key: jsonwebtoken::EncodingKey,
-    public_pem: String,
-    kid: String,
+    signer: Es256Signer,
     issuer: String,
     lifetime_secs: u64,
     clock: Clock,
@@ -48,7 +37,7 @@ pub struct TokenIssuer {
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenIssuer")
-            .field("kid", &self.kid)
+            .field("kid", &self.signer.kid())
             .field("issuer", &self.issuer)
             .field("lifetime_secs", &self.lifetime_secs)
             .finish_non_exhaustive()
@@ -66,36 +55,6 @@ struct JwtClaims<'a> {
     jti: String,
 }
 
-/// A new P-256 key as (PKCS#8 private key PEM, SubjectPublicKeyInfo PEM).
-pub fn generate_key() -> Result<(Zeroizing<String>, String), KeyError> {
-    let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| KeyError::Generate(e.to_string()))?;
-    Ok((Zeroizing::new(kp.serialize_pem()), kp.public_key_pem()))
-}
-
-/// The public key PEM of a PKCS#8 P-256 private key PEM.
-pub fn public_key_pem(private_pem: &str) -> Result<String, KeyError> {
-    let kp = rcgen::KeyPair::from_pem(private_pem).map_err(|e| KeyError::Pem(e.to_string()))?;
-    if kp.algorithm() != &rcgen::PKCS_ECDSA_P256_SHA256 {
-        return Err(KeyError::Pem("not a P-256 key".into()));
-    }
-    Ok(kp.public_key_pem())
-}
-
-fn random_hex(n: usize) -> String {
-    let mut b = vec![0u8; n];
-    // The OS RNG failing is not recoverable; a fixed value would be worse than a panic-free
-    // fallback of the time, but jti only needs uniqueness.
-    if getrandom::getrandom(&mut b).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        return format!("{t:032x}");
-    }
-    akma_core::hex::encode(&b)
-}
-
 impl TokenIssuer {
     /// An issuer signing with the PKCS#8 PEM P-256 key `private_pem`.
     pub fn new(
@@ -104,15 +63,8 @@ impl TokenIssuer {
         lifetime_secs: u64,
         clock: Clock,
     ) -> Result<Self, KeyError> {
-        let public_pem = public_key_pem(private_pem)?;
-        let key = jsonwebtoken::EncodingKey::from_ec_pem(private_pem.as_bytes())
-            .map_err(|e| KeyError::Pem(e.to_string()))?;
-        // kid: the first 8 octets of SHA-256 over the public key PEM.
-        let kid = akma_core::hex::encode(&Sha256::digest(public_pem.as_bytes())[..8]);
         Ok(Self {
-            key,
-            public_pem,
-            kid,
+            signer: Es256Signer::from_pem(private_pem)?,
             issuer: issuer.into(),
             lifetime_secs,
             clock,
@@ -121,12 +73,12 @@ impl TokenIssuer {
 
     /// The key id in every token's header.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.signer.kid()
     }
 
     /// The public key (SubjectPublicKeyInfo PEM).
     pub fn public_key_pem(&self) -> &str {
-        &self.public_pem
+        self.signer.public_key_pem()
     }
 
     /// The lifetime of the tokens, in seconds.
@@ -145,24 +97,15 @@ impl TokenIssuer {
             iat: now,
             exp: now.saturating_add(self.lifetime_secs),
             scope: &scope,
-            jti: random_hex(16),
+            jti: random_jti(),
         };
-        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
-        h.typ = Some("JWT".into());
-        h.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&h, &claims, &self.key)
-            .map_err(|e| SbiError::internal(format!("signing an access token failed: {e}")))
+        self.signer.sign(&claims)
     }
 
     /// The verifier of this issuer's tokens (issuer, audience `3gpp-akma`, this key and
     /// `kid`, 30 s leeway), on `clock`.
     pub fn verifier(&self, clock: Clock) -> Result<Arc<TokenVerifier>, KeyError> {
-        let key = VerificationKey::from_pem(
-            TokenAlg::Es256,
-            self.public_pem.as_bytes(),
-            Some(self.kid.clone()),
-        )
-        .map_err(|e| KeyError::Pem(e.to_string()))?;
+        let key = self.signer.verification_key()?;
         let cfg = TokenVerifierConfig::new(self.issuer.clone(), AUDIENCE).with_key(key);
         Ok(Arc::new(TokenVerifier::with_clock(cfg, clock)))
     }

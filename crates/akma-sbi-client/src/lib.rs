@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`client`] | [`SbiClient`] (h2c or mTLS reqwest client, typed calls that turn ProblemDetails answers into [`ClientError`]) and the typed [`NausfClient`], [`NudmUeauClient`], [`NaanfClient`] |
 //! | [`nef`] | [`NefClient`] (the NEF's AKMA API for an AF outside the operator's network) and [`ClientCredentials`] (OAuth2 client credentials at the NEF's token endpoint, a [`TokenSource`]) |
+//! | [`nrf`] | [`NrfClient`]: register, heartbeat, deregister, discover and access tokens at an NRF (TS 29.510) |
 //! | [`token`] | [`TokenSource`]: where access tokens come from ([`StaticToken`] now) |
 //! | [`resolve`] | [`NfResolver`]: where a producer is, with a routing-indicator / PLMN hint ([`StaticResolver`] now) |
 //! | [`tls`] | the rustls crypto provider, ALPN and PEM helpers shared with the server crate |
@@ -16,6 +17,7 @@
 
 pub mod client;
 pub mod nef;
+pub mod nrf;
 pub mod resolve;
 pub mod tls;
 pub mod token;
@@ -25,5 +27,6 @@ pub use client::{
     SbiResponse,
 };
 pub use nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient, TokenError};
+pub use nrf::{Discovery, NrfClient};
 pub use resolve::{NfHint, NfResolver, StaticResolver};
 pub use token::{StaticToken, TokenRequest, TokenSource};

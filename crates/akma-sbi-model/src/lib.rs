@@ -13,7 +13,7 @@
 //! | [`nudm_ueau`] | Nudm_UEAU (TS 29.503) |
 //! | [`nudm_sdm`] | Nudm_SDM (TS 29.503): `IdTranslationResult` |
 //! | [`nudm_uecm`] | Nudm_UECM (TS 29.503): root and scope only |
-//! | [`nnrf`] | Nnrf (TS 29.510): roots, scopes, `AccessTokenClaims` |
+//! | [`nnrf`] | Nnrf (TS 29.510): roots, scopes, `AccessTokenClaims`, the `NFProfile` subset the NRF serves, `SearchResult`, `AccessTokenReq` / `AccessTokenRsp` / `AccessTokenErr` |
 //! | [`wire`] | zeroizing body buffers ([`wire::WireBuf`]), serialisation into them, and the wipe of parsed JSON trees |
 //! | [`common`] | TS 29.571 types, `ProblemDetails`, causes, [`ValidationError`], [`FromSbiJson`], field parsers, [`NfType`], [`Operation`], [`authorize`] |
 //!

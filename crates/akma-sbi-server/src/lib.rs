@@ -12,6 +12,7 @@
 //! | [`tls`] | rustls server configurations (mTLS with `WebPkiClientVerifier`) and the [`PeerIdentity`] from the client certificate |
 //! | [`auth`] | OAuth2 access-token verification (TS 33.501 §13.4.1) with a cache, and the [`RequireScope`] layer |
 //! | [`consumer`] | the one consumer authentication: token `sub` = certificate NF instance id, NF type from the [`ConsumerRegistry`], [`ConsumerAuth::authorize`] for an [`Operation`] |
+//! | [`signer`] | the one ES256 access-token signer ([`signer::Es256Signer`]) of the NRF's and the NEF's token endpoints |
 //! | [`histogram`] | a fixed-bucket latency histogram for per-instance metrics |
 //! | `test_pki` | (feature `test-pki`) a test CA, NF certificates, a token issuer and matching reqwest clients |
 //!
@@ -26,6 +27,7 @@ pub mod histogram;
 pub mod limits;
 pub mod problem;
 pub mod server;
+pub mod signer;
 #[cfg(feature = "test-pki")]
 pub mod test_pki;
 pub mod tls;

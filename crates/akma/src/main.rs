@@ -47,6 +47,9 @@ enum Command {
     /// Run the NEF's AKMA service for external AFs (3gpp-akma, TS 29.522, with its OAuth2
     /// token endpoint), or hash an AF client secret (`akma nef hash-secret`).
     Nef(akma_nef::cli::NefCommand),
+    /// Run the NRF (TS 29.510): NFManagement (register, heartbeat, deregister), NFDiscovery
+    /// (by NF type, routing indicator, PLMN) and the OAuth2 token endpoint (ES256 tokens).
+    Nrf(akma_nrf::server::NrfArgs),
     /// Run a sample AF: HTTP over Ua* TLS 1.3-PSK and TLS 1.2-PSK, K_AF from the AAnF (or,
     /// with --nef, the NEF); `GET /` names the authenticated user.
     Af(akma_af::app::AfArgs),
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
             None => serve_blocking(akma_nef::server::run(cmd.server)),
             Some(akma_nef::cli::NefAction::HashSecret) => report(akma_nef::cli::hash_secret()),
         },
+        Command::Nrf(args) => serve_blocking(akma_nrf::server::run(args)),
         Command::Ausf(args) => serve_blocking(akma_ausf::server::run(args)),
         Command::Af(args) => serve_blocking(akma_af::app::run(args)),
         Command::Msgin5g(args) => serve_blocking(akma_msgin5g::app::run(args)),
@@ -291,6 +295,9 @@ mod tests {
         let nef = help("nef");
         assert!(nef.contains("access-token checks stay on"), "{nef}");
         assert!(!nef.contains("or access tokens"), "{nef}");
+        let nrf = help("nrf");
+        assert!(nrf.contains("NF instance ids in requests"), "{nrf}");
+        assert!(nrf.contains("AKMA_NRF_INSTANCE_ID"), "{nrf}");
         for sub in ["aanf", "ausf", "udm"] {
             let h = help(sub);
             assert!(h.contains("no client certificates or access tokens"), "{h}");

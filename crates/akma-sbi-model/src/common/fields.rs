@@ -721,3 +721,141 @@ impl Codec for LinksCodec {
         v.serialize(s)
     }
 }
+
+/// An array of nested objects `T` (`minItems: 1`): each item's problems are reported under
+/// its own pointer (`/plmnList/1/mcc`).
+pub struct NestedList<T>(PhantomData<fn() -> T>);
+
+impl<T: SbiObject + Serialize> Codec for NestedList<T> {
+    type Value = Vec<T>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Vec<T>> {
+        let items = match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                return None;
+            }
+            Some(Value::Array(items)) if items.is_empty() => {
+                r.report_incorrect(name, mandatory, "expected at least one item (minItems: 1)");
+                return None;
+            }
+            Some(Value::Array(items)) => items,
+            Some(other) => {
+                let reason = format!("expected an array, got {}", kind(other));
+                r.report_incorrect(name, mandatory, reason);
+                return None;
+            }
+        };
+        let base = r.pointer(name);
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            let Value::Object(o) = item else {
+                let reason = format!("item {i}: expected an object, got {}", kind(item));
+                r.report_incorrect(name, mandatory, reason);
+                ok = false;
+                continue;
+            };
+            let mut sub = ObjectReader::at(o, &format!("{base}/{i}"));
+            match T::read_members(&mut sub) {
+                Some(v) if !sub.has_errors() => out.push(v),
+                _ => ok = false,
+            }
+            r.absorb(sub);
+        }
+        ok.then_some(out)
+    }
+
+    fn emit<S: Serializer>(v: &Vec<T>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// A map (JSON object) of nested objects `T` by key (`minProperties: 1`), e.g.
+/// `aanfInfoList`; kept in key order.
+pub struct NestedMap<T>(PhantomData<fn() -> T>);
+
+impl<T: SbiObject + Serialize> Codec for NestedMap<T> {
+    type Value = std::collections::BTreeMap<String, T>;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Self::Value> {
+        let map = match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                return None;
+            }
+            Some(Value::Object(m)) if m.is_empty() => {
+                r.report_incorrect(name, mandatory, "expected at least one member");
+                return None;
+            }
+            Some(Value::Object(m)) => m,
+            Some(other) => {
+                let reason = format!("expected an object, got {}", kind(other));
+                r.report_incorrect(name, mandatory, reason);
+                return None;
+            }
+        };
+        let base = r.pointer(name);
+        let mut out = std::collections::BTreeMap::new();
+        let mut ok = true;
+        for (k, item) in map {
+            let Value::Object(o) = item else {
+                let reason = format!("member {k:?}: expected an object, got {}", kind(item));
+                r.report_incorrect(name, mandatory, reason);
+                ok = false;
+                continue;
+            };
+            let mut sub = ObjectReader::at(o, &format!("{base}/{}", super::pointer_token(k)));
+            match T::read_members(&mut sub) {
+                Some(v) if !sub.has_errors() => {
+                    out.insert(k.clone(), v);
+                }
+                _ => ok = false,
+            }
+            r.absorb(sub);
+        }
+        ok.then_some(out)
+    }
+
+    fn emit<S: Serializer>(v: &Self::Value, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// A JSON integer `≥ 1` (`type: integer, minimum: 1`), e.g. `heartBeatTimer`.
+pub struct PositiveInt;
+
+impl Codec for PositiveInt {
+    type Value = u32;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<u32> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Number(n)) => match n.as_u64().and_then(|v| u32::try_from(v).ok()) {
+                Some(v) if v >= 1 => Some(v),
+                _ => {
+                    r.report_incorrect(name, mandatory, "expected an integer from 1 to 4294967295");
+                    None
+                }
+            },
+            Some(other) => {
+                let reason = format!("expected an integer, got {}", kind(other));
+                r.report_incorrect(name, mandatory, reason);
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(*v)
+    }
+}
