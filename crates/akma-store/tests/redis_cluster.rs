@@ -207,7 +207,10 @@ async fn durability_check_counts_the_writing_shard() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_down_fails_fast_and_recovers() {
     let mut cluster = TestCluster::start();
-    let s = open(&cluster, "?prefix=down&timeout_ms=1000", kek()).await;
+    // With the durability check: Redis replicates asynchronously, so without it an
+    // acknowledged write may be on the primary alone, and a replica promoted while the
+    // cluster restarts (a node slower to come back than the node timeout) would not hold it.
+    let s = open(&cluster, "?prefix=down&wait=1&timeout_ms=1000", kek()).await;
     let c = testsuite::context(1, 1);
     s.register(c.clone()).await.unwrap();
     cluster.kill_all();

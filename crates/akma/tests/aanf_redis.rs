@@ -228,7 +228,10 @@ async fn concurrent_reregistration_through_two_replicas() {
 /// cluster is back, the same processes serve again, with the data kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_down_gives_503_and_service_returns() {
-    let mut net = Net::start(2, "?timeout_ms=1000").await;
+    // With the durability check: Redis replicates asynchronously, so without it the first
+    // registration may be on its primary alone when the cluster goes down, and a replica
+    // promoted during the restart (seen under CI load) would not hold it.
+    let mut net = Net::start(2, "?wait=1&timeout_ms=1000").await;
     let supi = testsuite::supi(7);
     let (a, k) = (testsuite::a_kid(1, 7), testsuite::key(1, 7));
     assert_eq!(net.register(0, &supi, &a, &k).await, StatusCode::OK);
