@@ -24,7 +24,13 @@ const AF_ID: &str = "app.example.com;ua=0100000007";
 /// No request may take longer than this (the store's deadline is 2 s): a hang fails.
 const CLIENT_DEADLINE: Duration = Duration::from_secs(6);
 
+/// One cluster and its AAnFs at a time: each test starts six `redis-server` processes and two
+/// AAnFs, and five such networks at once on a two-core machine time out the durability
+/// check (seen in CI), which is load, not what the tests are about.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Net {
+    _serial: tokio::sync::MutexGuard<'static, ()>,
     cluster: TestCluster,
     dir: tempfile::TempDir,
     aanfs: Vec<ChildNf>,
@@ -33,6 +39,7 @@ struct Net {
 
 impl Net {
     async fn start(n: usize, query: &str) -> Self {
+        let serial = SERIAL.lock().await;
         let cluster = TestCluster::start();
         let dir = tempfile::tempdir().unwrap();
         let mut aanfs = Vec::new();
@@ -54,6 +61,7 @@ impl Net {
             .build()
             .unwrap();
         Net {
+            _serial: serial,
             cluster,
             dir,
             aanfs,
@@ -91,6 +99,22 @@ impl Net {
         )
         .await
         .0
+    }
+
+    /// Registers through aanf`i` as a client would with the durability check on: a 503 (the
+    /// replica has not acknowledged yet, e.g. while it synchronises after a start) is retried
+    /// for a bounded time; anything else, or no 200 in time, fails the test.
+    async fn register_acked(&self, i: usize, supi: &Supi, a_kid: &AKid, k: &KAkma) {
+        let t = std::time::Instant::now();
+        loop {
+            match self.register(i, supi, a_kid, k).await {
+                StatusCode::OK => return,
+                StatusCode::SERVICE_UNAVAILABLE if t.elapsed() < Duration::from_secs(20) => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                other => panic!("registration through aanf{i}: {other}: {}", self.logs()),
+            }
+        }
     }
 
     /// The K_AF hex aanf`i` gives for `a_kid`, or `None` for 204.
@@ -142,7 +166,7 @@ async fn replicas_share_one_store() {
     let supi = testsuite::supi(1);
     let (a1, k1) = (testsuite::a_kid(1, 1), testsuite::key(1, 1));
     let (a2, k2) = (testsuite::a_kid(2, 1), testsuite::key(2, 1));
-    assert_eq!(net.register(0, &supi, &a1, &k1).await, StatusCode::OK);
+    net.register_acked(0, &supi, &a1, &k1).await;
     assert_eq!(
         net.k_af(1, &a1).await,
         Some(want_k_af(&k1)),
@@ -231,10 +255,10 @@ async fn cluster_down_gives_503_and_service_returns() {
     // With the durability check: Redis replicates asynchronously, so without it the first
     // registration may be on its primary alone when the cluster goes down, and a replica
     // promoted during the restart (seen under CI load) would not hold it.
-    let mut net = Net::start(2, "?wait=1&timeout_ms=1000").await;
+    let mut net = Net::start(2, "?wait=1&wait_timeout_ms=1000&timeout_ms=1000").await;
     let supi = testsuite::supi(7);
     let (a, k) = (testsuite::a_kid(1, 7), testsuite::key(1, 7));
-    assert_eq!(net.register(0, &supi, &a, &k).await, StatusCode::OK);
+    net.register_acked(0, &supi, &a, &k).await;
     net.cluster.kill_all();
     for round in 0..2 {
         for i in 0..2 {
@@ -284,8 +308,10 @@ async fn cluster_down_gives_503_and_service_returns() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The durability check may still refuse a write (503) while the restarted replicas
+    // resynchronise; a client retries, and within a bounded time it is acknowledged.
     let (a2, k2) = (testsuite::a_kid(2, 7), testsuite::key(2, 7));
-    assert_eq!(net.register(0, &supi, &a2, &k2).await, StatusCode::OK);
+    net.register_acked(0, &supi, &a2, &k2).await;
     assert_eq!(net.k_af(1, &a).await, None);
     assert_eq!(net.k_af(1, &a2).await, Some(want_k_af(&k2)));
     let _ = &net.dir;
@@ -308,12 +334,16 @@ async fn primary_killed_under_load_loses_no_acknowledged_registration() {
             testsuite::key(3, i),
         )
     };
-    // Some load before the kill.
+    // Some load before the kill. A 503 here is a durability check that timed out on a
+    // loaded machine (the write was refused, not acknowledged); a healthy cluster gives
+    // mostly 200s, so a handful at most.
+    let mut refused_before = 0u64;
     while acked.len() < 100 {
         let (s, a, k) = reg(next);
         match net.register((next % 2) as usize, &s, &a, &k).await {
             StatusCode::OK => acked.push(next),
-            other => panic!("before the kill: {other}"),
+            StatusCode::SERVICE_UNAVAILABLE if refused_before < 20 => refused_before += 1,
+            other => panic!("before the kill: {other} ({refused_before} refused so far)"),
         }
         next += 1;
     }
