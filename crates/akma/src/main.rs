@@ -20,13 +20,6 @@ mod outside;
 mod udm_cmd;
 mod ue_cmd;
 
-/// The process allocator: mimalloc instead of the system's. Every NF of this binary
-/// allocates per request (hyper, h2, reqwest, serde); under `akma bench nef` glibc's
-/// malloc/free were ~13% of the NEF's CPU per retrieve request. Key material does not
-/// depend on it: keys are wiped by `zeroize` before they are freed, whatever the allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// AKMA (3GPP TS 33.535): network functions, UE simulator and key tools.
 #[derive(Parser)]
 #[command(name = "akma", version, about, long_about = None)]
