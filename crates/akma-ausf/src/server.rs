@@ -119,22 +119,6 @@ pub struct Resolved {
     pub settings: Settings,
 }
 
-fn random_uuid() -> Result<String, StartError> {
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).map_err(StartError::Random)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = akma_core::hex::encode(&b);
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    ))
-}
-
 /// Merges file, environment and flags, and checks that the result can run.
 pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     let mut config = match &args.host.config {
@@ -171,7 +155,7 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         .or_else(|| config.nf_instance_id.clone())
     {
         Some(id) => id,
-        None if host.dev => random_uuid()?,
+        None if host.dev => akma_nf_host::random_uuid_v4().map_err(StartError::Random)?,
         None => {
             return Err(cfg_err(ConfigError::Missing {
                 what: "NF instance id",

@@ -44,3 +44,21 @@ pub use kek::{KekError, KekRule, DEV_KEK_FILE};
 pub use ops::{NfOps, NotReady};
 pub use peer::{PeerClientConfig, PeerClients, PeerError};
 pub use security::SbiSecurity;
+
+/// A random UUID v4 in the 8-4-4-4-12 lowercase form (RFC 9562 §5.4): the NF instance id a
+/// development NF gives itself when none is configured.
+pub fn random_uuid_v4() -> Result<String, getrandom::Error> {
+    let mut b = [0u8; 16];
+    getrandom::getrandom(&mut b)?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = akma_core::hex::encode(&b);
+    Ok(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    ))
+}

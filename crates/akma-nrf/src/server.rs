@@ -166,19 +166,7 @@ fn dev_instance_id(data: &Path) -> Result<NfInstanceId, StartError> {
         return NfInstanceId::parse(s.trim())
             .map_err(|e| StartError::Missing(format!("{}: {e}", path.display())));
     }
-    let mut b = [0u8; 16];
-    getrandom::getrandom(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = akma_core::hex::encode(&b);
-    let s = format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    );
+    let s = akma_nf_host::random_uuid_v4().map_err(|e| std::io::Error::other(e.to_string()))?;
     std::fs::write(&path, format!("{s}\n"))?;
     NfInstanceId::parse(&s).map_err(StartError::Missing)
 }
