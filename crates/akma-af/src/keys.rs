@@ -605,7 +605,9 @@ fn refusal_of(e: &ClientError, server: KeyServer) -> KeyRefusal {
         ClientError::InvalidResponse { status, .. } => {
             KeyRefusal::Unavailable(server, format!("invalid {} answer", status.as_u16()))
         }
-        ClientError::Transport { .. } => KeyRefusal::Unavailable(server, "no answer".into()),
+        ClientError::Transport { .. } | ClientError::Unreachable { .. } => {
+            KeyRefusal::Unavailable(server, "no answer".into())
+        }
         ClientError::NoProducer { .. } => KeyRefusal::Unavailable(server, "no AAnF known".into()),
         ClientError::Token(_) => KeyRefusal::Unavailable(server, "no access token".into()),
         ClientError::Setup(_) => KeyRefusal::Unavailable(server, "client setup failed".into()),
@@ -636,6 +638,7 @@ impl fmt::Display for ErrorSummary<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0 {
             ClientError::Transport { detail, .. } => write!(f, "no answer: {detail}"),
+            ClientError::Unreachable { detail, .. } => write!(f, "cannot connect: {detail}"),
             ClientError::Token(e) => write!(f, "no access token: {e}"),
             ClientError::Setup(e) => write!(f, "setup: {e}"),
             ClientError::InvalidResponse { error, .. } => write!(f, "invalid answer: {error}"),

@@ -156,8 +156,13 @@ fn cause_text(cause: ApiCause) -> &'static str {
 /// | 401, 403 `UNAUTHORIZED_CONSUMER`, 404 without a cause above, 405, 411, 413, 415, 500, anything else | 500 `SYSTEM_FAILURE`: the AUSF's own configuration or a UDM fault, nothing the AMF can change |
 fn udm_error(c: ClientError) -> SbiError {
     match &c {
-        ClientError::Transport { .. } => SbiError::ServiceUnavailable {
-            detail: "the UDM is not reachable".into(),
+        ClientError::Transport { .. } | ClientError::Unreachable { .. } => {
+            SbiError::ServiceUnavailable {
+                detail: "the UDM is not reachable".into(),
+            }
+        }
+        ClientError::NoProducer { .. } => SbiError::ServiceUnavailable {
+            detail: "no UDM is known (static configuration or NRF discovery)".into(),
         },
         ClientError::Problem {
             status, problem, ..
@@ -205,8 +210,13 @@ fn udm_error(c: ClientError) -> SbiError {
 /// not reachable, 503, 429 or 504 → 503 `NF_CONGESTION`; anything else → 500.
 fn aanf_error(c: ClientError) -> SbiError {
     match &c {
-        ClientError::Transport { .. } => SbiError::ServiceUnavailable {
-            detail: "the AAnF is not reachable".into(),
+        ClientError::Transport { .. } | ClientError::Unreachable { .. } => {
+            SbiError::ServiceUnavailable {
+                detail: "the AAnF is not reachable".into(),
+            }
+        }
+        ClientError::NoProducer { .. } => SbiError::ServiceUnavailable {
+            detail: "no AAnF is known (static configuration or NRF discovery)".into(),
         },
         ClientError::Problem { status, .. }
             if matches!(

@@ -349,7 +349,9 @@ impl Nef {
 /// followed).
 fn unavailable(e: &ClientError) -> bool {
     match e {
-        ClientError::Transport { .. } | ClientError::Redirect { .. } => true,
+        ClientError::Transport { .. }
+        | ClientError::Unreachable { .. }
+        | ClientError::Redirect { .. } => true,
         _ => e.status().is_some_and(|s| s.is_server_error()),
     }
 }

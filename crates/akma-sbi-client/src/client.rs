@@ -24,6 +24,7 @@
 //! buffers are out of reach (ARCHITECTURE.md).
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +77,17 @@ pub enum ClientError {
     /// No answer: connection refused, TLS failure, timeout, reset.
     #[error("{method} {url}: no answer: {detail}")]
     Transport {
+        /// The method.
+        method: Method,
+        /// The URL called.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// The producer could not be connected to (refused, unreachable, TLS handshake
+    /// failed): the request was not sent, so it may be sent to another producer.
+    #[error("{method} {url}: cannot connect: {detail}")]
+    Unreachable {
         /// The method.
         method: Method,
         /// The URL called.
@@ -464,7 +476,17 @@ impl SbiClient {
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(bytes::Bytes::from_owner(buf));
         }
-        let resp = req.send().await.map_err(|e| transport(error_chain(&e)))?;
+        let resp = req.send().await.map_err(|e| {
+            if e.is_connect() {
+                ClientError::Unreachable {
+                    method: method.clone(),
+                    url: url.to_owned(),
+                    detail: error_chain(&e),
+                }
+            } else {
+                transport(error_chain(&e))
+            }
+        })?;
         let status = resp.status();
         if status.is_redirection() {
             return Err(ClientError::Redirect {
@@ -678,6 +700,36 @@ pub fn path_segment(s: &str) -> String {
     out
 }
 
+/// Resolves a producer of `nf_type` for `hint`, runs `op` with its `{apiRoot}`, and when
+/// it could not be connected to ([`ClientError::Unreachable`]: the request was not sent)
+/// tells the resolver and runs `op` once more with the producer the resolver gives next
+/// (TS 29.500 §6.10.3: a consumer may reselect a producer of the same NF type).
+async fn with_producer<T, F, Fut>(
+    resolver: &dyn NfResolver,
+    nf_type: NfType,
+    hint: &NfHint,
+    op: F,
+) -> Result<T, ClientError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<T, ClientError>>,
+{
+    let root = resolver.resolve_async(nf_type, hint).await?;
+    match op(root.clone()).await {
+        Err(e @ ClientError::Unreachable { .. }) => {
+            resolver.unreachable(nf_type, &root);
+            match resolver.resolve_async(nf_type, hint).await {
+                Ok(next) if next != root => {
+                    tracing::debug!(%nf_type, from = %root, to = %next, "producer unreachable: reselected");
+                    op(next).await
+                }
+                _ => Err(e),
+            }
+        }
+        r => r,
+    }
+}
+
 /// Joins an `{apiRoot}` (`scheme://authority[/prefix]`) and a path; a trailing `/` of
 /// the root is ignored.
 fn join(api_root: &str, path: &str) -> String {
@@ -850,43 +902,44 @@ impl NudmUeauClient {
         self
     }
 
-    fn api_root(&self) -> Result<String, ClientError> {
-        self.resolver.resolve(NfType::Udm, &self.hint)
-    }
-
-    fn base(&self) -> Result<String, ClientError> {
-        Ok(join(&self.api_root()?, NUDM_UEAU_API_PATH))
-    }
-
     /// `POST /{supiOrSuci}/security-information/generate-auth-data`: 200 with the vector.
     pub async fn generate_auth_data(
         &self,
         supi_or_suci: &str,
         req: &AuthenticationInfoRequest,
     ) -> Result<AuthenticationInfoResult, ClientError> {
-        let url = format!(
-            "{}/{}/security-information/generate-auth-data",
-            self.base()?,
+        let path = format!(
+            "/{}/security-information/generate-auth-data",
             path_segment(supi_or_suci)
         );
-        self.sbi.post(&url, req).await.map(|r| r.body)
+        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
+            let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
+            async move { self.sbi.post(&url, req).await.map(|r| r.body) }
+        })
+        .await
     }
 
     /// `POST /{supi}/auth-events`: 201; returns the `Location` of the event.
     pub async fn auth_event(&self, supi: &str, event: &AuthEvent) -> Result<String, ClientError> {
-        let url = format!("{}/{}/auth-events", self.base()?, path_segment(supi));
-        let raw = self
-            .sbi
-            .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
-            .await?;
-        raw.location().ok_or_else(|| ClientError::InvalidResponse {
-            method: Method::POST,
-            url,
-            status: raw.status,
-            error: ValidationError::InvalidMsgFormat {
-                detail: "201 without a Location header".into(),
-            },
+        let path = format!("/{}/auth-events", path_segment(supi));
+        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
+            let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
+            async move {
+                let raw = self
+                    .sbi
+                    .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
+                    .await?;
+                raw.location().ok_or_else(|| ClientError::InvalidResponse {
+                    method: Method::POST,
+                    url,
+                    status: raw.status,
+                    error: ValidationError::InvalidMsgFormat {
+                        detail: "201 without a Location header".into(),
+                    },
+                })
+            }
         })
+        .await
     }
 
     /// `PUT /{supi}/auth-events/{authEventId}` (the `Location` of [`Self::auth_event`],
@@ -916,16 +969,21 @@ impl NudmUeauClient {
                 },
             });
         }
-        let url = format!("{}{path}", origin(&self.api_root()?));
-        self.sbi
-            .call_no_content(
-                Method::PUT,
-                &url,
-                Some(event),
-                &[StatusCode::NO_CONTENT, StatusCode::OK],
-            )
-            .await
-            .map(|_| ())
+        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
+            let url = format!("{}{path}", origin(&root));
+            async move {
+                self.sbi
+                    .call_no_content(
+                        Method::PUT,
+                        &url,
+                        Some(event),
+                        &[StatusCode::NO_CONTENT, StatusCode::OK],
+                    )
+                    .await
+                    .map(|_| ())
+            }
+        })
+        .await
     }
 }
 
@@ -969,9 +1027,8 @@ impl NaanfClient {
         self
     }
 
-    fn url(&self, op: &str) -> Result<String, ClientError> {
-        let root = self.resolver.resolve(NfType::Aanf, &self.hint)?;
-        Ok(format!("{}/{op}", join(&root, NAANF_API_PATH)))
+    fn url(root: &str, op: &str) -> String {
+        format!("{}/{op}", join(root, NAANF_API_PATH))
     }
 
     /// `POST /register-anchorkey`: 200 with the stored `AkmaKeyInfo`.
@@ -979,10 +1036,18 @@ impl NaanfClient {
         &self,
         info: &AkmaKeyInfo,
     ) -> Result<AkmaKeyInfo, ClientError> {
-        self.sbi
-            .post(&self.url("register-anchorkey")?, info)
-            .await
-            .map(|r| r.body)
+        with_producer(
+            &*self.resolver,
+            NfType::Aanf,
+            &self.hint,
+            |root| async move {
+                self.sbi
+                    .post(&Self::url(&root, "register-anchorkey"), info)
+                    .await
+                    .map(|r| r.body)
+            },
+        )
+        .await
     }
 
     /// `POST /retrieve-applicationkey`: 200 with K_AF, or `None` on 204 (unknown A-KID).
@@ -990,17 +1055,33 @@ impl NaanfClient {
         &self,
         req: &AkmaAfKeyRequest,
     ) -> Result<Option<AkmaAfKeyData>, ClientError> {
-        self.sbi
-            .post_optional(&self.url("retrieve-applicationkey")?, req)
-            .await
-            .map(|r| r.map(|r| r.body))
+        with_producer(
+            &*self.resolver,
+            NfType::Aanf,
+            &self.hint,
+            |root| async move {
+                self.sbi
+                    .post_optional(&Self::url(&root, "retrieve-applicationkey"), req)
+                    .await
+                    .map(|r| r.map(|r| r.body))
+            },
+        )
+        .await
     }
 
     /// `POST /remove-context`: 204.
     pub async fn remove_context(&self, req: &CtxRemove) -> Result<(), ClientError> {
-        self.sbi
-            .post_no_content(&self.url("remove-context")?, req)
-            .await
+        with_producer(
+            &*self.resolver,
+            NfType::Aanf,
+            &self.hint,
+            |root| async move {
+                self.sbi
+                    .post_no_content(&Self::url(&root, "remove-context"), req)
+                    .await
+            },
+        )
+        .await
     }
 }
 
@@ -1046,16 +1127,17 @@ impl NudmSdmClient {
         &self,
         ue_id: &str,
     ) -> Result<akma_sbi_model::nudm_sdm::IdTranslationResult, ClientError> {
-        let root = self.resolver.resolve(NfType::Udm, &self.hint)?;
-        let url = format!(
-            "{}/{}/id-translation-result",
-            join(&root, NUDM_SDM_API_PATH),
-            path_segment(ue_id)
-        );
-        self.sbi
-            .call::<(), _>(Method::GET, &url, None, &[StatusCode::OK])
-            .await
-            .map(|r| r.body)
+        let path = format!("/{}/id-translation-result", path_segment(ue_id));
+        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
+            let url = format!("{}{path}", join(&root, NUDM_SDM_API_PATH));
+            async move {
+                self.sbi
+                    .call::<(), _>(Method::GET, &url, None, &[StatusCode::OK])
+                    .await
+                    .map(|r| r.body)
+            }
+        })
+        .await
     }
 }
 
@@ -1106,12 +1188,31 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn transport_error_names_the_url() {
-        // Port 9 (discard) on loopback: nothing listens in the test environment.
+    async fn transport_errors_name_the_url() {
+        // A port nothing listens on: the request is not sent (Unreachable, so another
+        // producer may be tried).
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = l.local_addr().unwrap();
         drop(l);
         let c = SbiClient::h2c().unwrap();
+        let e = c
+            .send::<()>(Method::GET, &format!("http://{addr}/x"), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ClientError::Unreachable { .. }), "{e:?}");
+        assert!(e.to_string().contains(&addr.to_string()), "{e}");
+        // A peer that accepts and closes without answering: the request may have been
+        // received, so it is a Transport error (not retried elsewhere).
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                use tokio::io::AsyncReadExt as _;
+                let mut buf = [0u8; 64];
+                let _ = s.read(&mut buf).await;
+                drop(s);
+            }
+        });
         let e = c
             .send::<()>(Method::GET, &format!("http://{addr}/x"), None)
             .await

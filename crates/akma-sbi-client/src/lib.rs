@@ -27,6 +27,6 @@ pub use client::{
     SbiResponse,
 };
 pub use nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient, TokenError};
-pub use nrf::{Discovery, NrfClient};
+pub use nrf::{Discovery, NrfClient, NrfResolver, NrfTokenSource};
 pub use resolve::{NfHint, NfResolver, StaticResolver};
 pub use token::{StaticToken, TokenRequest, TokenSource};

@@ -1,11 +1,16 @@
 //! How a client finds a producer: [`NfResolver`] gives the `{apiRoot}` of an NF of a type,
 //! with a hint (routing indicator and/or PLMN, TS 29.510 discovery parameters
-//! `routing-indicator` and `target-plmn-list`). Now a [`StaticResolver`] (configured URIs);
-//! the NRF issue adds one backed by Nnrf_NFDiscovery with a cache it refreshes, so that a
-//! lookup stays synchronous.
+//! `routing-indicator` and `target-plmn-list`): a [`StaticResolver`] (configured URIs), or
+//! [`crate::nrf::NrfResolver`] (Nnrf_NFDiscovery with a cache, used in turn).
+//!
+//! The clients of this crate call [`NfResolver::resolve_async`] before every request, and
+//! [`NfResolver::unreachable`] when a producer could not be connected to (the request was
+//! not sent), then try once more with what the resolver gives next.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 use akma_sbi_model::common::NfType;
 
@@ -40,10 +45,27 @@ impl NfHint {
     }
 }
 
+/// The future of [`NfResolver::resolve_async`].
+pub type ResolveFuture<'a> = Pin<Box<dyn Future<Output = Result<String, ClientError>> + Send + 'a>>;
+
 /// Finds the `{apiRoot}` (`scheme://authority[/prefix]`) of an NF of a type.
 pub trait NfResolver: Send + Sync + fmt::Debug {
-    /// The `{apiRoot}` of an NF of type `nf_type` for `hint`.
+    /// The `{apiRoot}` of an NF of type `nf_type` for `hint`, from what the resolver
+    /// already knows (no I/O).
     fn resolve(&self, nf_type: NfType, hint: &NfHint) -> Result<String, ClientError>;
+
+    /// The `{apiRoot}` of an NF of type `nf_type` for `hint`, asking (e.g. an NRF) if the
+    /// resolver does not know one yet or what it knows has expired. The default is
+    /// [`NfResolver::resolve`].
+    fn resolve_async<'a>(&'a self, nf_type: NfType, hint: &'a NfHint) -> ResolveFuture<'a> {
+        Box::pin(std::future::ready(self.resolve(nf_type, hint)))
+    }
+
+    /// A connection to `api_root` (of an NF of `nf_type`) failed: a resolver that knows
+    /// several producers avoids it for a while. The default does nothing.
+    fn unreachable(&self, nf_type: NfType, api_root: &str) {
+        let _ = (nf_type, api_root);
+    }
 }
 
 /// Configured `{apiRoot}`s: one per NF type, optionally one per NF type and routing

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::common::fields::{
-    fqdn_ok, ipv4_ok, ipv6_ok, str_codec, Nested, NestedList, NestedMap, NfInstanceIdCodec,
+    fqdn_ok, ipv4_ok, ipv6_ok, str_codec, Nested, NestedList, NestedMap, NfInstanceIdCodec, Port,
     PositiveInt, Rid, Text,
 };
 use crate::common::{NfInstanceId, NfType};
@@ -215,6 +215,19 @@ crate::sbi_model! {
 }
 
 crate::sbi_model! {
+    /// TS 29.510 `IpEndPoint` (subset): where a service listens.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct IpEndPoint {
+        /// `ipv4Address`.
+        ipv4_address: Option<String> = opt("ipv4Address", Ipv4),
+        /// `ipv6Address`.
+        ipv6_address: Option<String> = opt("ipv6Address", Ipv6),
+        /// `port` (absent: the scheme's default, TS 29.510 §6.1.6.2.5).
+        port: Option<u16> = opt("port", Port),
+    }
+}
+
+crate::sbi_model! {
     /// TS 29.510 `NFService` (subset).
     #[derive(Clone, PartialEq, Eq)]
     pub struct NfService {
@@ -232,6 +245,42 @@ crate::sbi_model! {
         fqdn: Option<String> = opt("fqdn", Fqdn),
         /// `apiPrefix`.
         api_prefix: Option<String> = opt("apiPrefix", Text),
+        /// `ipEndPoints`.
+        ip_end_points: Option<Vec<IpEndPoint>> = opt("ipEndPoints", NestedList<IpEndPoint>),
+    }
+}
+
+impl NfService {
+    /// A `REGISTERED` service `name` (`naanf-akma`) of API version `v1`, listening on
+    /// `scheme://ip:port` with an optional `apiPrefix`.
+    pub fn at(
+        name: &str,
+        full_version: &str,
+        scheme: &str,
+        addr: std::net::SocketAddr,
+        api_prefix: Option<String>,
+    ) -> Self {
+        let (ipv4_address, ipv6_address) = match addr.ip() {
+            std::net::IpAddr::V4(a) => (Some(a.to_string()), None),
+            std::net::IpAddr::V6(a) => (None, Some(a.to_string())),
+        };
+        Self {
+            service_instance_id: name.to_owned(),
+            service_name: name.to_owned(),
+            versions: vec![NfServiceVersion {
+                api_version_in_uri: "v1".into(),
+                api_full_version: full_version.to_owned(),
+            }],
+            scheme: scheme.to_owned(),
+            nf_service_status: NfStatus::Registered,
+            fqdn: None,
+            api_prefix,
+            ip_end_points: Some(vec![IpEndPoint {
+                ipv4_address,
+                ipv6_address,
+                port: Some(addr.port()),
+            }]),
+        }
     }
 }
 
@@ -309,6 +358,73 @@ impl NfProfile {
     /// The `anyOf` of TS 29.510: at least one of `fqdn`, `ipv4Addresses`, `ipv6Addresses`.
     pub fn addressing_ok(&self) -> bool {
         self.fqdn.is_some() || !self.ipv4_addresses.is_empty() || !self.ipv6_addresses.is_empty()
+    }
+
+    /// The `{apiRoot}`s (`scheme://authority[/apiPrefix]`, TS 29.501 §4.4.1) at which this
+    /// NF offers `service` (`naanf-akma`), or, with `None`, any of its services; only
+    /// `REGISTERED` services, in profile order, without duplicates. The authority is the
+    /// service's own (`fqdn`, else its `ipEndPoints`), else the profile's (`fqdn`, else
+    /// `ipv4Addresses`, `ipv6Addresses`) with the endpoint's port; no port means the
+    /// scheme's default (TS 29.510 §6.1.6.2.3 and §6.1.6.2.5).
+    pub fn api_roots(&self, service: Option<&str>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for s in self.nf_services.iter().flatten() {
+            if s.nf_service_status != NfStatus::Registered
+                || service.is_some_and(|n| n != s.service_name)
+            {
+                continue;
+            }
+            let ports: Vec<Option<u16>> = match &s.ip_end_points {
+                Some(eps) if !eps.is_empty() => eps.iter().map(|e| e.port).collect(),
+                _ => vec![None],
+            };
+            let mut hosts: Vec<(String, Option<u16>)> = Vec::new();
+            if let Some(f) = s.fqdn.as_ref().or(self.fqdn.as_ref()) {
+                hosts.extend(ports.iter().map(|p| (f.clone(), *p)));
+            } else {
+                for e in s.ip_end_points.iter().flatten() {
+                    if let Some(a) = &e.ipv4_address {
+                        hosts.push((a.clone(), e.port));
+                    }
+                    if let Some(a) = &e.ipv6_address {
+                        hosts.push((format!("[{a}]"), e.port));
+                    }
+                }
+                if hosts.is_empty() {
+                    let profile_hosts = self
+                        .ipv4_addresses
+                        .iter()
+                        .cloned()
+                        .chain(self.ipv6_addresses.iter().map(|a| format!("[{a}]")));
+                    for h in profile_hosts {
+                        hosts.extend(ports.iter().map(|p| (h.clone(), *p)));
+                    }
+                }
+            }
+            let prefix = s
+                .api_prefix
+                .as_deref()
+                .map(|p| p.trim_end_matches('/'))
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    if p.starts_with('/') {
+                        p.to_owned()
+                    } else {
+                        format!("/{p}")
+                    }
+                })
+                .unwrap_or_default();
+            for (host, port) in hosts {
+                let root = match port {
+                    Some(p) => format!("{}://{host}:{p}{prefix}", s.scheme),
+                    None => format!("{}://{host}{prefix}", s.scheme),
+                };
+                if !out.contains(&root) {
+                    out.push(root);
+                }
+            }
+        }
+        out
     }
 }
 
@@ -602,5 +718,84 @@ mod model_tests {
             serde_json::to_value(AccessTokenErr::new(TokenErrorCode::InvalidScope, "x")).unwrap(),
             serde_json::json!({"error": "invalid_scope", "error_description": "x"})
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(json: &str) -> NfProfile {
+        use crate::common::validation::FromSbiJson as _;
+        NfProfile::from_sbi_slice(json.as_bytes()).expect("valid profile")
+    }
+
+    #[test]
+    fn api_roots_from_services_and_profile() {
+        let p = profile(
+            r#"{"nfInstanceId":"9e1b2c3d-0000-4000-8000-000000000001","nfType":"AANF",
+                "nfStatus":"REGISTERED","ipv4Addresses":["10.0.0.9"],
+                "nfServices":[
+                  {"serviceInstanceId":"a","serviceName":"naanf-akma","scheme":"https",
+                   "nfServiceStatus":"REGISTERED",
+                   "versions":[{"apiVersionInUri":"v1","apiFullVersion":"1.0.0"}],
+                   "ipEndPoints":[{"ipv4Address":"127.0.0.1","port":8443},{"ipv6Address":"::1","port":8444}],
+                   "apiPrefix":"pfx/"},
+                  {"serviceInstanceId":"b","serviceName":"other","scheme":"http",
+                   "nfServiceStatus":"REGISTERED",
+                   "versions":[{"apiVersionInUri":"v1","apiFullVersion":"1.0.0"}],
+                   "ipEndPoints":[{"port":8080}]},
+                  {"serviceInstanceId":"c","serviceName":"down","scheme":"http",
+                   "nfServiceStatus":"SUSPENDED",
+                   "versions":[{"apiVersionInUri":"v1","apiFullVersion":"1.0.0"}]}
+                ]}"#,
+        );
+        assert_eq!(
+            p.api_roots(Some("naanf-akma")),
+            ["https://127.0.0.1:8443/pfx", "https://[::1]:8444/pfx"]
+        );
+        // An endpoint with a port only takes the profile's address.
+        assert_eq!(p.api_roots(Some("other")), ["http://10.0.0.9:8080"]);
+        assert!(p.api_roots(Some("down")).is_empty());
+        assert!(p.api_roots(Some("nope")).is_empty());
+        assert_eq!(p.api_roots(None).len(), 3);
+        // An FQDN wins over addresses; no port: the scheme's default.
+        let p = profile(
+            r#"{"nfInstanceId":"9e1b2c3d-0000-4000-8000-000000000001","nfType":"UDM",
+                "nfStatus":"REGISTERED","fqdn":"udm.5gc.example",
+                "nfServices":[{"serviceInstanceId":"a","serviceName":"nudm-ueau","scheme":"https",
+                   "nfServiceStatus":"REGISTERED",
+                   "versions":[{"apiVersionInUri":"v1","apiFullVersion":"1.0.0"}]}]}"#,
+        );
+        assert_eq!(p.api_roots(None), ["https://udm.5gc.example"]);
+        // No services: nothing to call.
+        let mut p = p;
+        p.nf_services = None;
+        assert!(p.api_roots(None).is_empty());
+    }
+
+    #[test]
+    fn service_at_round_trips() {
+        let s = NfService::at(
+            "naanf-akma",
+            "1.0.0",
+            "http",
+            "127.0.0.1:8085".parse().unwrap(),
+            None,
+        );
+        let mut p = NfProfile::new(
+            NfInstanceId::parse("9e1b2c3d-0000-4000-8000-000000000001").unwrap(),
+            NfType::Aanf,
+        );
+        p.ipv4_addresses = vec!["127.0.0.1".into()];
+        p.nf_services = Some(vec![s]);
+        let bytes = crate::wire::to_vec(&p).unwrap();
+        let back: NfProfile = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, p);
+        assert_eq!(back.api_roots(None), ["http://127.0.0.1:8085"]);
+        let bad = String::from_utf8(bytes.to_vec())
+            .unwrap()
+            .replace("8085", "70000");
+        assert!(serde_json::from_slice::<NfProfile>(bad.as_bytes()).is_err());
     }
 }

@@ -826,6 +826,41 @@ impl<T: SbiObject + Serialize> Codec for NestedMap<T> {
     }
 }
 
+/// An integer 0..=65535 (TS 29.510 `IpEndPoint.port`).
+#[derive(Debug, Clone, Copy)]
+pub struct Port;
+
+impl Codec for Port {
+    type Value = u16;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<u16> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(Value::Number(n)) => match n.as_u64().and_then(|v| u16::try_from(v).ok()) {
+                Some(v) => Some(v),
+                None => {
+                    r.report_incorrect(name, mandatory, "expected an integer from 0 to 65535");
+                    None
+                }
+            },
+            Some(other) => {
+                let reason = format!("expected an integer, got {}", kind(other));
+                r.report_incorrect(name, mandatory, reason);
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &u16, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u16(*v)
+    }
+}
+
 /// A JSON integer `≥ 1` (`type: integer, minimum: 1`), e.g. `heartBeatTimer`.
 pub struct PositiveInt;
 
