@@ -26,6 +26,14 @@
 //! id = "urn:uuid:6e3b…"
 //! nf_type = "AUSF"
 //!
+//! nf_instance_id = "4947a69a-…"     # at the NRF (default: [client] cert's SAN urn:uuid; --dev: random)
+//! routing_indicators = ["0012"]     # registered at the NRF (aanfInfoList); none: serves every one
+//!
+//! [client]                          # calls to the NRF (nrf = "https://…", akma_nf_host::nrf)
+//! ca = "sbi-ca.crt"
+//! cert = "aanf-client.crt"          # its SAN URI urn:uuid:… is this AAnF's NF instance id
+//! key = "aanf-client.key"
+//!
 //! [[af]]                            # the AF registry
 //! fqdn = "msgin5g.example.com"
 //! identity = "urn:uuid:2c51…"       # consumer identity allowed to act as this AF (none: only via NEF)
@@ -295,6 +303,10 @@ struct RawConfig {
     sweep_interval_secs: Option<i64>,
     #[serde(default)]
     af: Vec<RawAf>,
+    client: Option<toml::Value>,
+    nf_instance_id: Option<String>,
+    #[serde(default)]
+    routing_indicators: Vec<String>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -326,6 +338,12 @@ pub struct AanfConfig {
     pub sweep_interval_secs: u64,
     /// The AF registry, by FQDN.
     pub afs: HashMap<AfFqdn, AfPolicy>,
+    /// `[client]`: the TLS material of the calls to the NRF.
+    pub client: akma_nf_host::PeerClientConfig,
+    /// The NF instance id registered at the NRF (see [`akma_nf_host::nrf::own_instance_id`]).
+    pub nf_instance_id: Option<String>,
+    /// The routing indicators registered at the NRF (empty: all).
+    pub routing_indicators: Vec<akma_core::ids::RoutingIndicator>,
 }
 
 impl Default for AanfConfig {
@@ -337,6 +355,9 @@ impl Default for AanfConfig {
             context_lifetime_secs: Some(DEFAULT_CONTEXT_LIFETIME_SECS),
             sweep_interval_secs: DEFAULT_SWEEP_INTERVAL_SECS,
             afs: HashMap::new(),
+            client: akma_nf_host::PeerClientConfig::default(),
+            nf_instance_id: None,
+            routing_indicators: Vec::new(),
         }
     }
 }
@@ -366,6 +387,7 @@ impl AanfConfig {
             source: Box::new(e),
         })?;
         cfg.host.rebase(path.parent().unwrap_or(Path::new(".")));
+        cfg.client.rebase(path.parent().unwrap_or(Path::new(".")));
         if cfg.kek_hex.is_some() {
             akma_nf_host::kek::check_private_file(path)
                 .map_err(|e| ConfigError::Host(akma_nf_host::ConfigError::KeyFile(e)))?;
@@ -455,6 +477,21 @@ impl AanfConfig {
             context_lifetime_secs,
             sweep_interval_secs,
             afs,
+            client: match raw.client {
+                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf"])
+                    .map_err(|e| ConfigError::invalid("[client]", e))?,
+                None => akma_nf_host::PeerClientConfig::default(),
+            },
+            nf_instance_id: raw.nf_instance_id,
+            routing_indicators: raw
+                .routing_indicators
+                .iter()
+                .map(|r| {
+                    akma_core::ids::RoutingIndicator::parse(r).map_err(|e| {
+                        ConfigError::invalid(format!("routing_indicators entry {r:?}"), e)
+                    })
+                })
+                .collect::<Result<_, _>>()?,
         })
     }
 }

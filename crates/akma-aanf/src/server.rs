@@ -26,7 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_nf_host::kek::{resolve_kek, KekRule};
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, SbiSecurity};
+use akma_sbi_model::nnrf::{AanfInfo, NfProfile};
 use akma_sbi_server::ConsumerRegistry;
 use akma_store::redis_cluster::{RedisClusterOptions, RedisClusterStore, SCHEME};
 use akma_store::{AkmaStore, SqliteOptions, SqliteStore, KEK_ENV};
@@ -206,6 +207,10 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
     })
 }
 
+/// The service the AAnF registers at an NRF, and its API version (TS29535 YAML).
+const NAANF_SERVICE: &str = "naanf-akma";
+const NAANF_VERSION: &str = "1.1.0";
+
 /// Opens the store and starts serving; returns once the listeners are bound.
 pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let Resolved {
@@ -252,6 +257,35 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         // Expiry comes from Redis TTLs: no sweep.
         StoreSpec::RedisCluster(opts) => Arc::new(RedisClusterStore::connect(opts, kek).await?),
     };
+    let registration = match &host.nrf {
+        Some(uri) => {
+            let bad = |e: String| ConfigError::Invalid {
+                setting: "nrf".into(),
+                problem: e,
+            };
+            let nrf = NrfPeers::for_nf(
+                host.dev,
+                uri,
+                akma_sbi_model::NfType::Aanf,
+                config.nf_instance_id.as_deref(),
+                &config.client,
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            let mut profile =
+                NfProfile::new(nrf.nf_instance_id.clone(), akma_sbi_model::NfType::Aanf);
+            profile.aanf_info_list = Some(
+                [(
+                    "1".to_owned(),
+                    AanfInfo {
+                        routing_indicators: config.routing_indicators.clone(),
+                    },
+                )]
+                .into(),
+            );
+            Some(nrf.registration(profile, &[(NAANF_SERVICE, NAANF_VERSION)]))
+        }
+        None => None,
+    };
     let aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
@@ -259,7 +293,11 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         auth,
         metrics: metrics.clone(),
     });
-    let running = NfHost::new(AanfNf::NAME, &host, security)
+    let mut nf = NfHost::new(AanfNf::NAME, &host, security);
+    if let Some(r) = registration {
+        nf = nf.register_at(r);
+    }
+    let running = nf
         .sbi(sbi_router(state))
         .ops(Arc::new(AanfOps {
             aanf: aanf.clone(),

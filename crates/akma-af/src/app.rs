@@ -62,7 +62,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_core::ids::AfFqdn;
-use akma_nf_host::{LogFormat, PeerClientConfig, PeerClients};
+use akma_nf_host::{LogFormat, NrfPeers, PeerClientConfig, PeerClients};
 use akma_sbi_client::client::NaanfClient;
 use akma_sbi_client::nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient};
 use akma_ua::server::{AcceptorConfig, UaAcceptor};
@@ -98,6 +98,10 @@ pub struct AfArgs {
     /// The AAnF's apiRoot (http://… with --dev, https://… in production).
     #[arg(long, value_name = "URL", env = "AKMA_AF_AANF")]
     pub aanf: Option<String>,
+    /// The NRF's apiRoot: without --aanf, the AAnF is discovered there by the A-KID's
+    /// routing indicator, and the access tokens towards it come from there.
+    #[arg(long, value_name = "URL", env = "AKMA_AF_NRF")]
+    pub nrf: Option<String>,
     /// Accept TLS 1.3 only.
     #[arg(long)]
     pub no_tls12: bool,
@@ -196,6 +200,7 @@ struct FileConfig {
     ops_listen: Option<String>,
     nf_instance_id: Option<String>,
     aanf: Option<String>,
+    nrf: Option<String>,
     log_format: Option<LogFormat>,
     tls12: Option<bool>,
     allow_plain_psk: Option<bool>,
@@ -235,8 +240,10 @@ pub struct AfSettings {
     pub ops_listen: Option<SocketAddr>,
     /// The AF's FQDN.
     pub fqdn: AfFqdn,
-    /// The AAnF's apiRoot (empty when `nef` is set).
+    /// The AAnF's apiRoot (empty when `nef` is set, or when it is discovered at `nrf`).
     pub aanf: String,
+    /// The NRF that finds the AAnF (when `aanf` is empty) and issues the tokens towards it.
+    pub nrf: Option<String>,
     /// The NEF, for an AF outside the operator's network (then the AAnF is not called).
     pub nef: Option<NefSettings>,
     /// The NF instance id, if configured.
@@ -337,18 +344,25 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         .or(file.fqdn)
         .ok_or_else(|| setting("no AF FQDN: give --fqdn or `fqdn`"))?;
     let fqdn = AfFqdn::parse(&fqdn).map_err(|e| setting(format!("--fqdn: {e}")))?;
+    let nrf = a.nrf.clone().or(file.nrf);
     let aanf = a.aanf.clone().or(file.aanf);
     let nef_file = file.nef.unwrap_or_default();
     let nef_url = a.nef.clone().or(nef_file.url.clone());
+    if nrf.is_some() && nef_url.is_some() {
+        return Err(setting(
+            "--nrf is for an AF inside the operator's network (it discovers the AAnF); an AF outside it reaches only the NEF (--nef)",
+        ));
+    }
     let (aanf, nef) = match (aanf, nef_url) {
         (Some(_), Some(_)) => {
             return Err(setting(
                 "--nef/[nef] url and --aanf/aanf are mutually exclusive: an AF inside the operator's network gets K_AF from the AAnF, one outside it from the NEF; give one",
             ))
         }
+        (None, None) if nrf.is_some() => (String::new(), None),
         (None, None) => {
             return Err(setting(
-                "no key server: give --aanf (AKMA_AF_AANF, `aanf`) for the AAnF, or --nef (AKMA_AF_NEF, [nef] url) for the NEF",
+                "no key server: give --aanf (AKMA_AF_AANF, `aanf`) for the AAnF, --nrf (AKMA_AF_NRF, `nrf`) to discover it, or --nef (AKMA_AF_NEF, [nef] url) for the NEF",
             ))
         }
         (Some(aanf), None) => {
@@ -369,7 +383,7 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         }
     };
     let mut client = match file.client {
-        Some(v) => PeerClientConfig::from_toml(v, &["aanf"])?,
+        Some(v) => PeerClientConfig::from_toml(v, &["aanf", "nrf"])?,
         None => PeerClientConfig::default(),
     };
     client.rebase(&base);
@@ -380,9 +394,9 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
                 "production needs [client] ca, cert and key (mutual TLS to the AAnF); use --dev for a development AAnF on loopback",
             ));
         }
-        if client.token_file("aanf").is_none() {
+        if client.token_file("aanf").is_none() && nrf.is_none() {
             return Err(setting(
-                "production needs [client] aanf_token_file (an access token for the AAnF)",
+                "production needs [client] aanf_token_file (an access token for the AAnF), or an NRF (--nrf) to get tokens from",
             ));
         }
         if file.nf_instance_id.is_none() {
@@ -452,6 +466,7 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         ops_listen,
         fqdn,
         aanf,
+        nrf,
         nef,
         nf_instance_id: file.nf_instance_id,
         tls12: !a.no_tls12 && file.tls12.unwrap_or(true),
@@ -733,6 +748,27 @@ pub async fn start_with(
     extra: Option<ExtraMetrics>,
 ) -> Result<RunningAf, AfError> {
     let keys = Arc::new(match &s.nef {
+        None if s.aanf.is_empty() => {
+            let uri = s
+                .nrf
+                .as_deref()
+                .ok_or_else(|| setting("no AAnF and no NRF"))?;
+            let nrf = NrfPeers::for_nf(
+                s.dev,
+                uri,
+                akma_sbi_model::NfType::Af,
+                s.nf_instance_id.as_deref(),
+                &s.client,
+            )
+            .map_err(|e| setting(e.to_string()))?;
+            let ua = format!("AF-{}", nrf.nf_instance_id.as_str());
+            let peers = PeerClients::new(s.dev, s.client.clone(), ua);
+            let sbi = nrf.client_for(&peers, "aanf")?;
+            KeyClient::new(
+                NaanfClient::with_resolver(sbi, nrf.resolver.clone()),
+                s.keys.clone(),
+            )
+        }
         None => {
             let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));
             let peers = PeerClients::new(s.dev, s.client.clone(), ua);

@@ -239,7 +239,14 @@ impl Upstream {
     /// One ApplicationKey_Get: K_AF, `None` on 204, or the error.
     async fn retrieve(&self, req: &AkmaAfKeyRequest) -> Result<Option<AkmaAfKeyData>, ClientError> {
         match self {
-            Upstream::Aanf(c) => c.retrieve_application_key(req).await,
+            // TS 33.535 §6.2: the AAnF of the A-KID's routing indicator and realm (a
+            // static resolver ignores the hint).
+            Upstream::Aanf(c) => {
+                c.clone()
+                    .with_hint(akma_sbi_client::NfHint::of_a_kid(&req.a_kid))
+                    .retrieve_application_key(req)
+                    .await
+            }
             Upstream::Nef(c) => c.retrieve(req).await,
         }
     }

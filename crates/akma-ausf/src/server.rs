@@ -14,9 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_core::ids::{MncLen, ServingNetworkName};
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, PeerClients, SbiSecurity};
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, PeerClients, SbiSecurity};
 use akma_sbi_client::client::{NaanfClient, NudmUeauClient};
 use akma_sbi_model::common::NfInstanceId;
+use akma_sbi_model::nnrf::NfProfile;
+use akma_sbi_model::NfType as ModelNfType;
 use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
 
@@ -111,10 +113,10 @@ pub struct Resolved {
     pub config: AusfConfig,
     /// Mode and addresses.
     pub host: HostSettings,
-    /// The UDM's apiRoot.
-    pub udm_uri: String,
-    /// The AAnF's apiRoot.
-    pub aanf_uri: String,
+    /// The UDM's apiRoot (`None`: discovered at the NRF).
+    pub udm_uri: Option<String>,
+    /// The AAnF's apiRoot (`None`: discovered at the NRF, by the routing indicator).
+    pub aanf_uri: Option<String>,
     /// The runtime settings.
     pub settings: Settings,
 }
@@ -129,25 +131,27 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
         config.api_root = Some(check_uri("--api-root", r)?);
     }
     let host = args.host.resolve(&config.host)?;
+    // A peer not configured statically is discovered at the NRF (akma_nf_host::nrf).
     let udm_uri = match &args.udm {
-        Some(u) => check_uri("--udm", u)?,
-        None => config.udm_uri.clone().ok_or_else(|| {
-            cfg_err(ConfigError::Missing {
-                what: "UDM",
-                hint: "give --udm https://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file",
-            })
-        })?,
+        Some(u) => Some(check_uri("--udm", u)?),
+        None => config.udm_uri.clone(),
     };
+    if udm_uri.is_none() && host.nrf.is_none() {
+        return Err(cfg_err(ConfigError::Missing {
+            what: "UDM",
+            hint: "give --udm https://HOST:PORT, AKMA_AUSF_UDM or `udm_uri` in the config file, or an NRF (--nrf) to discover it",
+        }));
+    }
     let aanf_uri = match &args.aanf {
-        Some(u) => check_uri("--aanf", u)?,
-        None => config.aanf_uri.clone().ok_or_else(|| {
-            cfg_err(ConfigError::Missing {
-                what: "AAnF",
-                hint:
-                    "give --aanf https://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file",
-            })
-        })?,
+        Some(u) => Some(check_uri("--aanf", u)?),
+        None => config.aanf_uri.clone(),
     };
+    if aanf_uri.is_none() && host.nrf.is_none() {
+        return Err(cfg_err(ConfigError::Missing {
+            what: "AAnF",
+            hint: "give --aanf https://HOST:PORT, AKMA_AUSF_AANF or `aanf_uri` in the config file, or an NRF (--nrf) to discover it",
+        }));
+    }
     let nf_id = match args
         .nf_instance_id
         .as_deref()
@@ -196,8 +200,10 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     // The one outbound rule (akma_nf_host::peer): production calls https:// peers only,
     // development http:// ones only on loopback.
     let peers = PeerClients::new(host.dev, config.client.clone(), "");
-    for (peer, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri)] {
-        peers.check(peer, uri).map_err(|e| cfg_err(e.into()))?;
+    for (peer, uri) in [("udm", &udm_uri), ("aanf", &aanf_uri), ("nrf", &host.nrf)] {
+        if let Some(uri) = uri {
+            peers.check(peer, uri).map_err(|e| cfg_err(e.into()))?;
+        }
     }
     // TS 33.501 §6.1.2: in production every AMF/SEAF is bound to the serving networks it
     // serves (its entry's list, else the top-level one); none is a configuration error.
@@ -247,6 +253,10 @@ pub fn resolve(args: &AusfArgs) -> Result<Resolved, StartError> {
     })
 }
 
+/// The service the AUSF registers at an NRF, and its API version (TS29509 YAML).
+const NAUSF_SERVICE: &str = "nausf-auth";
+const NAUSF_VERSION: &str = "1.3.0";
+
 /// A running AUSF (used by `run` and by tests and the demo, which start servers
 /// in-process).
 pub struct Running {
@@ -288,8 +298,44 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         format!("AUSF-{}", settings.nf_instance_id),
     );
     let peer = |name, uri: &str| peers.client(name, uri).map_err(|e| cfg_err(e.into()));
-    let udm = NudmUeauClient::new(peer("udm", &udm_uri)?, udm_uri.clone());
-    let aanf = NaanfClient::new(peer("aanf", &aanf_uri)?, aanf_uri.clone());
+    let nrf = match &host.nrf {
+        Some(uri) => Some(
+            NrfPeers::new(
+                &peers,
+                uri,
+                ModelNfType::Ausf,
+                settings.nf_instance_id.clone(),
+            )
+            .map_err(|e| cfg_err(ConfigError::invalid("nrf", e)))?,
+        ),
+        None => None,
+    };
+    let discovered = |name| {
+        let n = nrf.as_ref().ok_or_else(|| {
+            cfg_err(ConfigError::Missing {
+                what: "NRF",
+                hint: "a peer without a URI needs an NRF",
+            })
+        })?;
+        Ok::<_, StartError>((
+            n.client_for(&peers, name).map_err(|e| cfg_err(e.into()))?,
+            n.resolver.clone(),
+        ))
+    };
+    let udm = match &udm_uri {
+        Some(u) => NudmUeauClient::new(peer("udm", u)?, u.clone()),
+        None => {
+            let (c, r) = discovered("udm")?;
+            NudmUeauClient::with_resolver(c, r)
+        }
+    };
+    let aanf = match &aanf_uri {
+        Some(u) => NaanfClient::new(peer("aanf", u)?, u.clone()),
+        None => {
+            let (c, r) = discovered("aanf")?;
+            NaanfClient::with_resolver(c, r)
+        }
+    };
     let security = SbiSecurity::resolve(host.dev, &config.host, AusfNf::NF_TYPE)?;
     let auth = match &security.verifier {
         None => AuthMode::Dev,
@@ -310,7 +356,14 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         api_root: config.api_root.clone(),
     });
     let sweeper = ausf.clone();
-    let running = NfHost::new(AusfNf::NAME, &host, security)
+    let mut nf = NfHost::new(AusfNf::NAME, &host, security);
+    if let Some(n) = &nrf {
+        nf = nf.register_at(n.registration(
+            NfProfile::new(n.nf_instance_id.clone(), ModelNfType::Ausf),
+            &[(NAUSF_SERVICE, NAUSF_VERSION)],
+        ));
+    }
+    let running = nf
         .sbi(sbi_router(state))
         // Location and _links name the configured apiRoot, else the bound address.
         .api_root(config.api_root.clone())
@@ -325,7 +378,8 @@ pub async fn start_with_clock(resolved: Resolved, clock: Clock) -> Result<Runnin
         })
         .start()
         .await?;
-    tracing::info!(addr = %running.addr, dev = host.dev, tls, udm = %udm_uri, aanf = %aanf_uri,
+    let shown = |u: &Option<String>| u.clone().unwrap_or_else(|| "(NRF discovery)".into());
+    tracing::info!(addr = %running.addr, dev = host.dev, tls, udm = %shown(&udm_uri), aanf = %shown(&aanf_uri),
         "AUSF serving Nausf_UEAuthentication at {}", akma_sbi_model::nausf::API_PATH);
     Ok(Running {
         addr: running.addr,

@@ -25,6 +25,7 @@ use akma_core::ids::{MncLen, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::KSeaf;
 use akma_core::logref::{IdRef, Scrubbed};
 use akma_sbi_client::client::{ClientError, NaanfClient, NudmUeauClient};
+use akma_sbi_client::NfHint;
 use akma_sbi_model::common::{Caller, NfInstanceId};
 use akma_sbi_model::naanf::{AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::nausf::{
@@ -466,7 +467,12 @@ impl Ausf {
         match self
             .timed(
                 Hop::AanfRegisterAnchorKey,
-                self.inner.aanf.register_anchor_key(&info),
+                // TS 33.535 §6.1 step 4: the AAnF of the UE's routing indicator.
+                self.inner
+                    .aanf
+                    .clone()
+                    .with_hint(NfHint::of_a_kid(&info.a_kid))
+                    .register_anchor_key(&info),
             )
             .await
         {

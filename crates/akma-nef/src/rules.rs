@@ -398,14 +398,6 @@ impl NfResolver for AanfDirectory {
     }
 }
 
-/// The selection hint of an A-KID: its routing indicator and realm (`conventions.md`).
-pub fn a_kid_hint(a_kid: &akma_core::ids::AKid) -> NfHint {
-    let s = a_kid.as_str();
-    let (user, realm) = s.rsplit_once('@').unwrap_or((s, ""));
-    let ri = user.split_once('.').map_or(user, |(ri, _)| ri);
-    NfHint::routing_indicator(ri).with_realm(realm)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,13 +538,13 @@ mod tests {
             },
         ]);
         let k = |s: &str| akma_core::ids::AKid::parse(s).unwrap();
-        let h = a_kid_hint(&k("12.abc@x.example"));
+        let h = NfHint::of_a_kid(&k("12.abc@x.example"));
         assert_eq!(d.resolve(NfType::Aanf, &h).unwrap(), "http://a");
-        let h = a_kid_hint(&k("0.abc@5GC.mnc070.mcc901.3gppnetwork.org"));
+        let h = NfHint::of_a_kid(&k("0.abc@5GC.mnc070.mcc901.3gppnetwork.org"));
         assert_eq!(h.routing_indicator.as_deref(), Some("0"));
         assert_eq!(d.resolve(NfType::Aanf, &h).unwrap(), "http://b");
         assert!(d
-            .resolve(NfType::Aanf, &a_kid_hint(&k("0.abc@x.example")))
+            .resolve(NfType::Aanf, &NfHint::of_a_kid(&k("0.abc@x.example")))
             .is_err());
     }
 }

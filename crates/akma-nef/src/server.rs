@@ -18,10 +18,12 @@ use std::time::Duration;
 use akma_core::ids::AfFqdn;
 use akma_core::time::Clock;
 use akma_nf_host::{
-    HostError, HostSettings, NfHost, NfKind, OAuth2Config, PeerClients, SbiSecurity,
+    HostError, HostSettings, NfHost, NfKind, NrfPeers, OAuth2Config, PeerClients, SbiSecurity,
 };
 use akma_sbi_client::{NaanfClient, NudmSdmClient};
 use akma_sbi_model::nef_akma::scope;
+use akma_sbi_model::nnrf::NfProfile;
+use akma_sbi_model::NfType as ModelNfType;
 use clap::Args;
 use zeroize::Zeroizing;
 
@@ -147,9 +149,9 @@ pub fn resolve(args: &NefArgs) -> Result<Resolved, StartError> {
         });
     }
     let host = args.host.resolve(&config.host)?;
-    if config.aanfs.is_empty() {
+    if config.aanfs.is_empty() && host.nrf.is_none() {
         return Err(StartError::Missing(
-            "no AAnF: add [[aanf]] api_root = \"…\" to the configuration or pass --aanf URL".into(),
+            "no AAnF: add [[aanf]] api_root = \"…\" to the configuration, pass --aanf URL, or an NRF (--nrf) to discover the AAnF by the A-KID's routing indicator".into(),
         ));
     }
     if host.dev && config.afs.is_empty() {
@@ -162,7 +164,7 @@ pub fn resolve(args: &NefArgs) -> Result<Resolved, StartError> {
         .afs
         .iter()
         .any(|a| a.scopes.iter().any(|s| s == scope::GPSI_ACCESS));
-    if needs_gpsi && config.udm.is_none() {
+    if needs_gpsi && config.udm.is_none() && host.nrf.is_none() {
         if host.dev {
             tracing::warn!("no UDM (--udm): AFs with nnef-akma:gpsi-access get no GPSI when the AAnF gives only the SUPI");
         } else {
@@ -329,38 +331,68 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
             limits: config.host.limits.clone(),
         }
     };
+    // With an NRF the southbound tokens come from it (akma_nf_host::nrf).
+    let nrf_tokens = host.nrf.is_some();
     if !host.dev {
-        if config.client.cert.is_none() || config.client.token_file("aanf").is_none() {
+        if config.client.cert.is_none()
+            || (config.client.token_file("aanf").is_none() && !nrf_tokens)
+        {
             return Err(StartError::Missing(
-                "production needs [client] ca, cert, key and aanf_token_file (mutual TLS and a token towards the AAnF)".into(),
+                "production needs [client] ca, cert, key and aanf_token_file (mutual TLS and a token towards the AAnF), or an NRF for the tokens".into(),
             ));
         }
-        if config.udm.is_some() && config.client.token_file("udm").is_none() {
+        if config.udm.is_some() && config.client.token_file("udm").is_none() && !nrf_tokens {
             return Err(StartError::Missing(
                 "production needs [client] udm_token_file (a token with scope nudm-sdm) when `udm` is set".into(),
             ));
         }
     }
-    let peers = PeerClients::new(host.dev, config.client.clone(), "NEF");
+    let nrf = match &host.nrf {
+        Some(uri) => Some(
+            NrfPeers::for_nf(host.dev, uri, ModelNfType::Nef, None, &config.client)
+                .map_err(|e| StartError::Missing(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let peers = PeerClients::new(
+        host.dev,
+        config.client.clone(),
+        match &nrf {
+            Some(n) => format!("NEF-{}", n.nf_instance_id.as_str()),
+            None => "NEF".into(),
+        },
+    );
     for r in &config.aanfs {
         peers.check("aanf", &r.api_root)?;
     }
-    let https = config.aanfs[0].api_root.starts_with("https://");
-    if config
-        .aanfs
-        .iter()
-        .any(|r| r.api_root.starts_with("https://") != https)
-    {
-        return Err(StartError::Missing(
-            "every [[aanf]] api_root must use the same scheme (all https:// in production)".into(),
-        ));
-    }
-    let aanf_sbi = peers.client("aanf", &config.aanfs[0].api_root)?;
-    let aanf =
-        NaanfClient::with_resolver(aanf_sbi, Arc::new(AanfDirectory::new(config.aanfs.clone())));
-    let udm = match &config.udm {
-        Some(u) => Some(NudmSdmClient::new(peers.client("udm", u)?, u.clone())),
-        None => None,
+    let aanf = match (config.aanfs.first(), &nrf) {
+        (Some(first), _) => {
+            let https = first.api_root.starts_with("https://");
+            if config
+                .aanfs
+                .iter()
+                .any(|r| r.api_root.starts_with("https://") != https)
+            {
+                return Err(StartError::Missing(
+                    "every [[aanf]] api_root must use the same scheme (all https:// in production)"
+                        .into(),
+                ));
+            }
+            let aanf_sbi = peers.client("aanf", &first.api_root)?;
+            NaanfClient::with_resolver(aanf_sbi, Arc::new(AanfDirectory::new(config.aanfs.clone())))
+        }
+        (None, Some(n)) => {
+            NaanfClient::with_resolver(n.client_for(&peers, "aanf")?, n.resolver.clone())
+        }
+        (None, None) => return Err(StartError::Missing("no AAnF".into())),
+    };
+    let udm = match (&config.udm, &nrf) {
+        (Some(u), _) => Some(NudmSdmClient::new(peers.client("udm", u)?, u.clone())),
+        (None, Some(n)) => Some(NudmSdmClient::with_resolver(
+            n.client_for(&peers, "udm")?,
+            n.resolver.clone(),
+        )),
+        (None, None) => None,
     };
     let metrics = Arc::new(Metrics::default());
     let afs = config.afs.len();
@@ -382,7 +414,14 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         metrics: metrics.clone(),
     });
     let tls = security.tls.is_some();
-    let running = NfHost::new(NefNf::NAME, &host, security)
+    let mut nf = NfHost::new(NefNf::NAME, &host, security);
+    if let Some(n) = &nrf {
+        nf = nf.register_at(n.registration(
+            NfProfile::new(n.nf_instance_id.clone(), ModelNfType::Nef),
+            &[],
+        ));
+    }
+    let running = nf
         .sbi(router(state))
         .ops(Arc::new(NefOps { metrics }))
         .start()

@@ -283,7 +283,7 @@ impl Nef {
             .south
             .aanf
             .clone()
-            .with_hint(rules::a_kid_hint(&req.a_kid));
+            .with_hint(akma_sbi_client::NfHint::of_a_kid(&req.a_kid));
         let start = Instant::now();
         let answer =
             tokio::time::timeout(self.south.timeout, aanf.retrieve_application_key(&south)).await;

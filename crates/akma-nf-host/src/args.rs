@@ -98,6 +98,10 @@ pub struct HostArgs<K: NfKind> {
     /// Log format (default: `log_format` in the configuration file, else text).
     #[arg(long, value_name = "text|json", env = "AKMA_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// The NRF's apiRoot (default: `nrf` in the configuration file): register there with
+    /// heartbeats, discover the peers not configured statically, and get access tokens.
+    #[arg(long, value_name = "URI", env = "AKMA_NRF")]
+    pub nrf: Option<String>,
     #[arg(skip)]
     #[doc(hidden)]
     pub _kind: PhantomData<K>,
@@ -112,6 +116,7 @@ impl<K: NfKind> Default for HostArgs<K> {
             ops_listen: None,
             data: None,
             log_format: None,
+            nrf: None,
             _kind: PhantomData,
         }
     }
@@ -127,6 +132,7 @@ impl<K: NfKind> fmt::Debug for HostArgs<K> {
             .field("ops_listen", &self.ops_listen)
             .field("data", &self.data)
             .field("log_format", &self.log_format)
+            .field("nrf", &self.nrf)
             .finish()
     }
 }
@@ -144,6 +150,8 @@ pub struct HostSettings {
     pub data: Option<PathBuf>,
     /// The log format.
     pub log_format: LogFormat,
+    /// The NRF's `{apiRoot}`, if the NF uses one ([`crate::nrf`]).
+    pub nrf: Option<String>,
 }
 
 impl HostSettings {
@@ -156,6 +164,7 @@ impl HostSettings {
             ops_listen: None,
             data,
             log_format: LogFormat::Text,
+            nrf: None,
         }
     }
 
@@ -215,6 +224,7 @@ impl<K: NfKind> HostArgs<K> {
             ops_listen,
             data,
             log_format: self.log_format.or(config.log_format).unwrap_or_default(),
+            nrf: self.nrf.clone().or_else(|| config.nrf.clone()),
         };
         settings.check(config)?;
         Ok(settings)

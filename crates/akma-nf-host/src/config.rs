@@ -5,6 +5,7 @@
 //! ops_listen = "127.0.0.1:9090"      # optional: /healthz, /readyz, /metrics in plain HTTP
 //! data_dir = "/var/lib/akma/aanf"
 //! log_format = "json"                # or "text" (the default)
+//! nrf = "https://nrf.5gc.example:8443"   # optional: register there, discover peers, get tokens
 //!
 //! [tls]                              # required unless --dev
 //! cert = "aanf.crt"
@@ -75,8 +76,9 @@ use serde::Deserialize;
 use crate::args::LogFormat;
 
 /// The host's keys in an NF's file.
-pub const HOST_KEYS: [&str; 8] = [
+pub const HOST_KEYS: [&str; 9] = [
     "listen",
+    "nrf",
     "ops_listen",
     "data_dir",
     "log_format",
@@ -309,6 +311,8 @@ pub struct HostConfig<N> {
     pub consumers: HashMap<String, N>,
     /// The SBI server's limits (`[limits]`, validated; the defaults without it).
     pub limits: akma_sbi_server::ServeLimits,
+    /// The NRF's `{apiRoot}` (`nrf`; see [`crate::nrf`]).
+    pub nrf: Option<String>,
 }
 
 impl<N> Default for HostConfig<N> {
@@ -322,6 +326,7 @@ impl<N> Default for HostConfig<N> {
             oauth2: None,
             consumers: HashMap::new(),
             limits: akma_sbi_server::ServeLimits::default(),
+            nrf: None,
         }
     }
 }
@@ -337,6 +342,7 @@ impl<N> fmt::Debug for HostConfig<N> {
             .field("oauth2", &self.oauth2)
             .field("consumers", &self.consumers.len())
             .field("limits", &self.limits)
+            .field("nrf", &self.nrf)
             .finish()
     }
 }
@@ -369,6 +375,7 @@ impl<N: DeserializeOwned> HostConfig<N> {
             limits: take::<LimitsConfig>(&mut rest, "limits")?
                 .unwrap_or_default()
                 .to_limits()?,
+            nrf: take(&mut rest, "nrf")?,
         };
         if let Some(o) = &cfg.oauth2 {
             if o.leeway_secs > MAX_LEEWAY_SECS {

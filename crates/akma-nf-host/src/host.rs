@@ -84,6 +84,7 @@ pub struct NfHost {
     on_stop: Vec<BoxFuture>,
     api_root: Option<String>,
     advertises_links: bool,
+    nrf: Option<crate::nrf::NrfRegistration>,
 }
 
 impl NfHost {
@@ -102,7 +103,17 @@ impl NfHost {
             on_stop: Vec::new(),
             api_root: None,
             advertises_links: false,
+            nrf: None,
         }
+    }
+
+    /// Keeps this NF registered at an NRF while it runs (see [`crate::nrf`]): registered
+    /// once the SBI listener is bound, with the `{apiRoot}` it advertises; heartbeats;
+    /// deregistered when shutdown begins. Production on a wildcard address needs
+    /// `api_root` ([`HostError::ApiRootRequired`]).
+    pub fn register_at(mut self, registration: crate::nrf::NrfRegistration) -> Self {
+        self.nrf = Some(registration);
+        self
     }
 
     /// This NF advertises its `{apiRoot}` in `Location` headers or `_links`: `configured`
@@ -192,7 +203,7 @@ impl NfHost {
         let advertised = match (&self.api_root, derived_api_root(addr, production)) {
             (Some(r), _) => Some(r.clone()),
             (None, Some(d)) => Some(d),
-            (None, None) if self.advertises_links && !self.dev => {
+            (None, None) if (self.advertises_links || self.nrf.is_some()) && !self.dev => {
                 return Err(HostError::ApiRootRequired { addr });
             }
             (None, None) => None,
@@ -206,8 +217,8 @@ impl NfHost {
         let stats = Arc::new(akma_sbi_server::ServeStats::default());
         let ops = ops_router_with(self.ops.clone(), Some(stats.clone()));
         let mut sbi = self.sbi;
-        if let Some(r) = advertised {
-            sbi = sbi.layer(axum::Extension(AdvertisedApiRoot(r.into())));
+        if let Some(r) = &advertised {
+            sbi = sbi.layer(axum::Extension(AdvertisedApiRoot(r.as_str().into())));
         }
         // Production: the ops endpoints only on the ops listener (issue 9 #11).
         let app = if production {
@@ -226,11 +237,18 @@ impl NfHost {
                 Shutdown(rx.clone()).wait_owned(),
             ))
         });
-        let tasks: Vec<JoinHandle<()>> = self
+        let mut tasks: Vec<JoinHandle<()>> = self
             .tasks
             .into_iter()
             .map(|t| tokio::spawn(t(Shutdown(rx.clone()))))
             .collect();
+        if let Some(reg) = self.nrf {
+            let root = advertised
+                .clone()
+                .or_else(|| derived_api_root(addr, production))
+                .ok_or(HostError::ApiRootRequired { addr })?;
+            tasks.push(tokio::spawn(reg.run(root, Shutdown(rx.clone()))));
+        }
         let (name, tls, on_stop) = (self.name, self.security.tls, self.on_stop);
         tracing::debug!(%addr, ?ops_addr, dev = self.dev, tls = tls.is_some(), "{name} listening");
         let task = tokio::spawn(async move {

@@ -30,6 +30,7 @@ pub mod host;
 pub mod kek;
 pub mod logging;
 pub mod metrics;
+pub mod nrf;
 pub mod ops;
 pub mod peer;
 pub mod rekey;
@@ -41,6 +42,7 @@ pub use config::{ConfigError, HostConfig, LimitsConfig, OAuth2Config, TlsConfig}
 pub use error::HostError;
 pub use host::{NfHost, Running, Shutdown};
 pub use kek::{KekError, KekRule, DEV_KEK_FILE};
+pub use nrf::{NrfPeers, NrfRegistration, NrfSetupError};
 pub use ops::{NfOps, NotReady};
 pub use peer::{PeerClientConfig, PeerClients, PeerError};
 pub use security::SbiSecurity;

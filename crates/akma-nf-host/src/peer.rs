@@ -246,6 +246,11 @@ impl PeerClients {
         }
     }
 
+    /// Whether `[client]` has a static `<peer>_token_file` for `peer`.
+    pub fn has_token_file(&self, peer: &str) -> bool {
+        self.config.token_file(peer).is_some()
+    }
+
     /// [`check_peer_uri`] with this NF's mode and `[client]`.
     pub fn check(&self, peer: &'static str, uri: &str) -> Result<(), PeerError> {
         check_peer_uri(self.dev, &self.config, peer, uri)

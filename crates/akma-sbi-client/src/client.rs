@@ -700,14 +700,27 @@ pub fn path_segment(s: &str) -> String {
     out
 }
 
+/// Whether an operation may be sent again after a transport failure, when the producer may
+/// have received it: reads, and writes whose repetition leaves the same state
+/// (Naanf_AKMA's register of the same context, its removal).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Only when it was not sent ([`ClientError::Unreachable`]).
+    IfNotSent,
+    /// Also after a [`ClientError::Transport`] failure.
+    Idempotent,
+}
+
 /// Resolves a producer of `nf_type` for `hint`, runs `op` with its `{apiRoot}`, and when
-/// it could not be connected to ([`ClientError::Unreachable`]: the request was not sent)
-/// tells the resolver and runs `op` once more with the producer the resolver gives next
-/// (TS 29.500 §6.10.3: a consumer may reselect a producer of the same NF type).
+/// it could not be connected to ([`ClientError::Unreachable`]: the request was not sent),
+/// or for an [`Repeat::Idempotent`] operation when the answer was lost, tells the resolver
+/// and runs `op` once more with the producer the resolver gives next (TS 29.500 §6.10.3:
+/// a consumer may reselect a producer of the same NF type).
 async fn with_producer<T, F, Fut>(
     resolver: &dyn NfResolver,
     nf_type: NfType,
     hint: &NfHint,
+    repeat: Repeat,
     op: F,
 ) -> Result<T, ClientError>
 where
@@ -716,11 +729,14 @@ where
 {
     let root = resolver.resolve_async(nf_type, hint).await?;
     match op(root.clone()).await {
-        Err(e @ ClientError::Unreachable { .. }) => {
+        Err(e)
+            if matches!(e, ClientError::Unreachable { .. })
+                || (repeat == Repeat::Idempotent && matches!(e, ClientError::Transport { .. })) =>
+        {
             resolver.unreachable(nf_type, &root);
             match resolver.resolve_async(nf_type, hint).await {
                 Ok(next) if next != root => {
-                    tracing::debug!(%nf_type, from = %root, to = %next, "producer unreachable: reselected");
+                    tracing::debug!(%nf_type, from = %root, to = %next, error = %e, "producer failed: reselected");
                     op(next).await
                 }
                 _ => Err(e),
@@ -912,33 +928,45 @@ impl NudmUeauClient {
             "/{}/security-information/generate-auth-data",
             path_segment(supi_or_suci)
         );
-        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
-            let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
-            async move { self.sbi.post(&url, req).await.map(|r| r.body) }
-        })
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::IfNotSent,
+            |root| {
+                let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
+                async move { self.sbi.post(&url, req).await.map(|r| r.body) }
+            },
+        )
         .await
     }
 
     /// `POST /{supi}/auth-events`: 201; returns the `Location` of the event.
     pub async fn auth_event(&self, supi: &str, event: &AuthEvent) -> Result<String, ClientError> {
         let path = format!("/{}/auth-events", path_segment(supi));
-        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
-            let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
-            async move {
-                let raw = self
-                    .sbi
-                    .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
-                    .await?;
-                raw.location().ok_or_else(|| ClientError::InvalidResponse {
-                    method: Method::POST,
-                    url,
-                    status: raw.status,
-                    error: ValidationError::InvalidMsgFormat {
-                        detail: "201 without a Location header".into(),
-                    },
-                })
-            }
-        })
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::IfNotSent,
+            |root| {
+                let url = format!("{}{path}", join(&root, NUDM_UEAU_API_PATH));
+                async move {
+                    let raw = self
+                        .sbi
+                        .call_no_content(Method::POST, &url, Some(event), &[StatusCode::CREATED])
+                        .await?;
+                    raw.location().ok_or_else(|| ClientError::InvalidResponse {
+                        method: Method::POST,
+                        url,
+                        status: raw.status,
+                        error: ValidationError::InvalidMsgFormat {
+                            detail: "201 without a Location header".into(),
+                        },
+                    })
+                }
+            },
+        )
         .await
     }
 
@@ -969,20 +997,26 @@ impl NudmUeauClient {
                 },
             });
         }
-        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
-            let url = format!("{}{path}", origin(&root));
-            async move {
-                self.sbi
-                    .call_no_content(
-                        Method::PUT,
-                        &url,
-                        Some(event),
-                        &[StatusCode::NO_CONTENT, StatusCode::OK],
-                    )
-                    .await
-                    .map(|_| ())
-            }
-        })
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::Idempotent,
+            |root| {
+                let url = format!("{}{path}", origin(&root));
+                async move {
+                    self.sbi
+                        .call_no_content(
+                            Method::PUT,
+                            &url,
+                            Some(event),
+                            &[StatusCode::NO_CONTENT, StatusCode::OK],
+                        )
+                        .await
+                        .map(|_| ())
+                }
+            },
+        )
         .await
     }
 }
@@ -1040,6 +1074,7 @@ impl NaanfClient {
             &*self.resolver,
             NfType::Aanf,
             &self.hint,
+            Repeat::Idempotent,
             |root| async move {
                 self.sbi
                     .post(&Self::url(&root, "register-anchorkey"), info)
@@ -1059,6 +1094,7 @@ impl NaanfClient {
             &*self.resolver,
             NfType::Aanf,
             &self.hint,
+            Repeat::Idempotent,
             |root| async move {
                 self.sbi
                     .post_optional(&Self::url(&root, "retrieve-applicationkey"), req)
@@ -1075,6 +1111,7 @@ impl NaanfClient {
             &*self.resolver,
             NfType::Aanf,
             &self.hint,
+            Repeat::Idempotent,
             |root| async move {
                 self.sbi
                     .post_no_content(&Self::url(&root, "remove-context"), req)
@@ -1128,15 +1165,21 @@ impl NudmSdmClient {
         ue_id: &str,
     ) -> Result<akma_sbi_model::nudm_sdm::IdTranslationResult, ClientError> {
         let path = format!("/{}/id-translation-result", path_segment(ue_id));
-        with_producer(&*self.resolver, NfType::Udm, &self.hint, |root| {
-            let url = format!("{}{path}", join(&root, NUDM_SDM_API_PATH));
-            async move {
-                self.sbi
-                    .call::<(), _>(Method::GET, &url, None, &[StatusCode::OK])
-                    .await
-                    .map(|r| r.body)
-            }
-        })
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::Idempotent,
+            |root| {
+                let url = format!("{}{path}", join(&root, NUDM_SDM_API_PATH));
+                async move {
+                    self.sbi
+                        .call::<(), _>(Method::GET, &url, None, &[StatusCode::OK])
+                        .await
+                        .map(|r| r.body)
+                }
+            },
+        )
         .await
     }
 }

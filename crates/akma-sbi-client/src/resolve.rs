@@ -38,6 +38,15 @@ impl NfHint {
         }
     }
 
+    /// The hint of an A-KID (`<routing indicator>.<A-TID>@<realm>`, `conventions.md`): its
+    /// routing indicator and realm, which select the AAnF (TS 33.535 §6.1, §6.2).
+    pub fn of_a_kid(a_kid: &akma_core::ids::AKid) -> Self {
+        let s = a_kid.as_str();
+        let (user, realm) = s.rsplit_once('@').unwrap_or((s, ""));
+        let ri = user.split_once('.').map_or(user, |(ri, _)| ri);
+        Self::routing_indicator(ri).with_realm(realm)
+    }
+
     /// This hint with the home network realm.
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());

@@ -89,7 +89,7 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
-    fn invalid(setting: impl Into<String>, problem: impl ToString) -> Self {
+    pub(crate) fn invalid(setting: impl Into<String>, problem: impl ToString) -> Self {
         Self::Invalid {
             setting: setting.into(),
             problem: problem.to_string(),
@@ -135,6 +135,8 @@ struct RawConfig {
     allow_null_scheme: bool,
     #[serde(default)]
     hn_key: Vec<RawHnKey>,
+    client: Option<toml::Value>,
+    nf_instance_id: Option<String>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -161,6 +163,10 @@ pub struct UdmConfig {
     pub allow_null_scheme: bool,
     /// SUCI de-concealment keys.
     pub hn_keys: Vec<HomeNetworkKey>,
+    /// `[client]`: the TLS material of the calls to the NRF (`nrf = "https://…"`).
+    pub client: akma_nf_host::PeerClientConfig,
+    /// The NF instance id registered at the NRF (see [`akma_nf_host::nrf::own_instance_id`]).
+    pub nf_instance_id: Option<String>,
 }
 
 impl Default for UdmConfig {
@@ -173,6 +179,8 @@ impl Default for UdmConfig {
             serving_networks: Vec::new(),
             allow_null_scheme: true,
             hn_keys: Vec::new(),
+            client: akma_nf_host::PeerClientConfig::default(),
+            nf_instance_id: None,
         }
     }
 }
@@ -212,6 +220,7 @@ impl UdmConfig {
             source: Box::new(e),
         })?;
         cfg.host.rebase(base);
+        cfg.client.rebase(base);
         if cfg.kek_hex.is_some() {
             akma_nf_host::kek::check_private_file(path)
                 .map_err(|e| ConfigError::Host(akma_nf_host::ConfigError::KeyFile(e)))?;
@@ -308,6 +317,12 @@ impl UdmConfig {
             serving_networks,
             allow_null_scheme: raw.allow_null_scheme,
             hn_keys,
+            client: match raw.client {
+                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf"])
+                    .map_err(|e| ConfigError::invalid("[client]", e))?,
+                None => akma_nf_host::PeerClientConfig::default(),
+            },
+            nf_instance_id: raw.nf_instance_id,
         })
     }
 }

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use akma_nf_host::kek::KekRule;
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, SbiSecurity};
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, SbiSecurity};
+use akma_sbi_model::nnrf::NfProfile;
 use akma_sbi_server::ConsumerRegistry;
 use clap::Args;
 
@@ -181,13 +182,34 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::new(Some(sqlite.write_stats())));
     let store: Arc<dyn SubscriberStore> = Arc::new(sqlite);
     let api_root = config.api_root.clone();
+    let registration = match &host.nrf {
+        Some(uri) => {
+            let nrf = NrfPeers::for_nf(
+                host.dev,
+                uri,
+                akma_sbi_model::NfType::Udm,
+                config.nf_instance_id.as_deref(),
+                &config.client,
+            )
+            .map_err(|e| ConfigError::invalid("nrf", e))?;
+            Some(nrf.registration(
+                NfProfile::new(nrf.nf_instance_id.clone(), akma_sbi_model::NfType::Udm),
+                &[("nudm-ueau", "1.3.0"), ("nudm-sdm", "2.3.0")],
+            ))
+        }
+        None => None,
+    };
     let udm = Udm::new(Arc::new(config), store);
     let state = Arc::new(AppState {
         udm: udm.clone(),
         auth,
         metrics,
     });
-    let running = NfHost::new(UdmNf::NAME, &host, security)
+    let mut nf = NfHost::new(UdmNf::NAME, &host, security);
+    if let Some(r) = registration {
+        nf = nf.register_at(r);
+    }
+    let running = nf
         .sbi(sbi_router(state.clone()))
         .ops(Arc::new(UdmOps(state)))
         // Location headers name the configured apiRoot, else the bound address.

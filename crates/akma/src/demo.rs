@@ -201,6 +201,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         ops_listen: None,
         fqdn: af_fqdn.clone(),
         aanf: core.aanf_api_root(),
+        nrf: None,
         nef: None,
         nf_instance_id: None,
         tls12: true,
