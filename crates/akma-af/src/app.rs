@@ -747,20 +747,25 @@ pub async fn start_with(
     app: Router,
     extra: Option<ExtraMetrics>,
 ) -> Result<RunningAf, AfError> {
-    let keys = Arc::new(match &s.nef {
-        None if s.aanf.is_empty() => {
-            let uri = s
-                .nrf
-                .as_deref()
-                .ok_or_else(|| setting("no AAnF and no NRF"))?;
-            let nrf = NrfPeers::for_nf(
+    // An AF inside the operator's network without an AAnF URI discovers it at the NRF, where
+    // it registers itself (the NRF grants tokens to registered NFs only).
+    let nrf = match (&s.nef, s.aanf.is_empty(), &s.nrf) {
+        (None, true, Some(uri)) => Some(
+            NrfPeers::for_nf(
                 s.dev,
                 uri,
                 akma_sbi_model::NfType::Af,
                 s.nf_instance_id.as_deref(),
                 &s.client,
             )
-            .map_err(|e| setting(e.to_string()))?;
+            .map_err(|e| setting(e.to_string()))?,
+        ),
+        (None, true, None) => return Err(setting("no AAnF and no NRF")),
+        _ => None,
+    };
+    let keys = Arc::new(match &s.nef {
+        None if s.aanf.is_empty() => {
+            let nrf = nrf.as_ref().ok_or_else(|| setting("no AAnF and no NRF"))?;
             let ua = format!("AF-{}", nrf.nf_instance_id.as_str());
             let peers = PeerClients::new(s.dev, s.client.clone(), ua);
             let sbi = nrf.client_for(&peers, "aanf")?;
@@ -860,6 +865,19 @@ pub async fn start_with(
             wait(rx.clone()),
         ))
     });
+    let nrf_task = nrf.map(|n| {
+        let reg = n.registration(
+            akma_sbi_model::nnrf::NfProfile::new(
+                n.nf_instance_id.clone(),
+                akma_sbi_model::NfType::Af,
+            ),
+            &[],
+        );
+        tokio::spawn(reg.run(
+            format!("https://{addr}"),
+            akma_nf_host::Shutdown::from_watch(rx.clone()),
+        ))
+    });
     let task = tokio::spawn({
         let (metrics, acceptor) = (metrics.clone(), acceptor);
         async move {
@@ -876,6 +894,9 @@ pub async fn start_with(
                 let _ = t.await;
             }
             if let Some(t) = digest_task {
+                let _ = t.await;
+            }
+            if let Some(t) = nrf_task {
                 let _ = t.await;
             }
             r

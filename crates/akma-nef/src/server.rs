@@ -385,7 +385,13 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
             NaanfClient::with_resolver(n.client_for(&peers, "aanf")?, n.resolver.clone())
         }
         (None, None) => return Err(StartError::Missing("no AAnF".into())),
-    };
+    }
+    // The NEF needs the SUPI from the AAnF to translate it (never to pass it on).
+    .with_retrieve_scopes(&[
+        akma_sbi_model::naanf::scope::API,
+        akma_sbi_model::naanf::scope::APPLICATION_KEY_GET,
+        akma_sbi_model::naanf::scope::SUPI_ACCESS,
+    ]);
     let udm = match (&config.udm, &nrf) {
         (Some(u), _) => Some(NudmSdmClient::new(peers.client("udm", u)?, u.clone())),
         (None, Some(n)) => Some(NudmSdmClient::with_resolver(

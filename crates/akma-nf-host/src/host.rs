@@ -51,6 +51,12 @@ type Task = Box<dyn FnOnce(Shutdown) -> BoxFuture + Send + 'static>;
 pub struct Shutdown(watch::Receiver<bool>);
 
 impl Shutdown {
+    /// The shutdown signal of a server that is not run by an [`NfHost`] (e.g. the AF's Ua*
+    /// listener): shutdown begins when `rx` turns `true` or its sender is dropped.
+    pub fn from_watch(rx: watch::Receiver<bool>) -> Self {
+        Self(rx)
+    }
+
     /// Resolves once shutdown has begun (or the [`Running`] handle was dropped).
     pub async fn wait(&mut self) {
         let _ = self.0.wait_for(|stop| *stop).await;

@@ -1034,6 +1034,7 @@ pub struct NaanfClient {
     sbi: SbiClient,
     resolver: Arc<dyn NfResolver>,
     hint: NfHint,
+    retrieve_scopes: &'static [&'static str],
 }
 
 impl NaanfClient {
@@ -1051,7 +1052,22 @@ impl NaanfClient {
             sbi: sbi.for_target(NfType::Aanf, &[naanf::scope::API]),
             resolver,
             hint: NfHint::default(),
+            retrieve_scopes: naanf::op::RETRIEVE_APPLICATION_KEY.scopes,
         }
+    }
+
+    /// The scopes asked for with ApplicationKey_Get (default: the operation's,
+    /// `naanf-akma naanf-akma:applicationkeyget`); the NEF adds
+    /// `naanf-akma:applicationkeyget:supi-access`, under which the AAnF returns the SUPI.
+    pub fn with_retrieve_scopes(mut self, scopes: &'static [&'static str]) -> Self {
+        self.retrieve_scopes = scopes;
+        self
+    }
+
+    /// The client for an operation whose token needs `scopes` (TS 29.535: each operation
+    /// has its own scope besides the API's).
+    fn sbi_for(&self, scopes: &'static [&'static str]) -> SbiClient {
+        self.sbi.clone().for_target(NfType::Aanf, scopes)
     }
 
     /// This client with a selection hint (e.g. the routing indicator the UDM returned with
@@ -1076,7 +1092,7 @@ impl NaanfClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi
+                self.sbi_for(naanf::op::REGISTER_ANCHOR_KEY.scopes)
                     .post(&Self::url(&root, "register-anchorkey"), info)
                     .await
                     .map(|r| r.body)
@@ -1096,7 +1112,7 @@ impl NaanfClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi
+                self.sbi_for(self.retrieve_scopes)
                     .post_optional(&Self::url(&root, "retrieve-applicationkey"), req)
                     .await
                     .map(|r| r.map(|r| r.body))
@@ -1113,7 +1129,7 @@ impl NaanfClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi
+                self.sbi_for(naanf::op::REMOVE_CONTEXT.scopes)
                     .post_no_content(&Self::url(&root, "remove-context"), req)
                     .await
             },

@@ -146,7 +146,7 @@ async fn every_nf_through_the_nrf_and_an_aanf_replica_killed_under_load() {
     let nrf_root = nrf.api_root();
 
     let mut csv = String::from("supi,k,opc,akma,routing_indicator,gpsis,home_plmn,auth_method\n");
-    for i in 0..SUBSCRIBERS {
+    for i in 0..=SUBSCRIBERS {
         csv.push_str(&format!("{},{K},{OPC},true,0,,901-70,5G_AKA\n", supi(i)));
     }
     std::fs::write(d.join("subs.csv"), csv).unwrap();
@@ -223,6 +223,58 @@ async fn every_nf_through_the_nrf_and_an_aanf_replica_killed_under_load() {
         per_replica.iter().all(|n| *n >= 3),
         "both replicas used in turn: {per_replica:?}"
     );
+
+    // An AF inside the network with only --nrf: it registers, discovers the AAnF by the
+    // A-KID's routing indicator and gets its token at the NRF. A UE (subscriber
+    // SUBSCRIBERS, not among the anchored ones) authenticates and opens a Ua* session.
+    let mut af = started(
+        nf("af", "af", d)
+            .args([
+                "--fqdn",
+                AF,
+                "--nrf",
+                &nrf_root,
+                "--ops-listen",
+                "127.0.0.1:0",
+            ])
+            .start()
+            .await,
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
+        .args(["ue", "authenticate", "--ausf", &ausf.api_root()])
+        .args([
+            "--supi",
+            &supi(SUBSCRIBERS),
+            "--k",
+            K,
+            "--opc",
+            OPC,
+            "--snn",
+            SNN,
+        ])
+        .args(["--af-fqdn", AF, "--ua", "tls13-psk", "--connect"])
+        .arg(format!("https://{}/", af.sbi_addr()))
+        .env_remove("AKMA_NRF")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        af.log_tail()
+    );
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0]["supi"], supi(SUBSCRIBERS).as_str());
+    // The development AAnF's default policy for an AF it does not list: K_AF, no SUPI.
+    assert_eq!(lines[1]["status"], 200, "{stdout}");
+    assert_eq!(lines[1]["body"]["aKid"], lines[0]["aKid"], "{stdout}");
+    assert_eq!(lines[1]["body"]["user"], "anonymous", "{stdout}");
+    assert!(af.terminate().await.unwrap().success(), "{}", af.log_tail());
 
     // Phase 2: four concurrent UEs register the other 30 subscribers; replica 0 is
     // SIGKILLed once a few have completed. No registration may fail.
