@@ -2,6 +2,7 @@
 //! ([`Nef::token`]) and AKMA key retrieval ([`Nef::retrieve`]), with the rate limit
 //! ([`Nef::admit`]) that both count against.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -277,16 +278,22 @@ impl Nef {
         req: &AkmaAfKeyRequest,
     ) -> Result<Retrieved, NefError> {
         rules::authorize_fqdn(entry, &req.af_fqdn)?;
-        let mut south = req.clone();
-        south.supp_feat = None;
-        let aanf = self
-            .south
-            .aanf
-            .clone()
-            .with_hint(akma_sbi_client::NfHint::of_a_kid(&req.a_kid));
+        // The AF's suppFeat is not the NEF's to pass on: a copy only when there is one.
+        let south = if req.supp_feat.is_some() {
+            Cow::Owned(AkmaAfKeyRequest {
+                supp_feat: None,
+                ..req.clone()
+            })
+        } else {
+            Cow::Borrowed(req)
+        };
+        let hint = akma_sbi_client::NfHint::of_a_kid(&req.a_kid);
         let start = Instant::now();
-        let answer =
-            tokio::time::timeout(self.south.timeout, aanf.retrieve_application_key(&south)).await;
+        let answer = tokio::time::timeout(
+            self.south.timeout,
+            self.south.aanf.retrieve_application_key_for(&hint, &south),
+        )
+        .await;
         self.metrics.southbound(Peer::Aanf, start.elapsed());
         let data = match answer {
             Err(_) => {

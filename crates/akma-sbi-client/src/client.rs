@@ -1,6 +1,6 @@
-//! The SBI client side: a reqwest client for development (HTTP/2 with prior knowledge, h2c)
-//! or production (HTTP/2 over TLS with the NF's client certificate, optionally a static
-//! OAuth2 bearer token), and typed helpers that send a model, check the status, validate the
+//! The SBI client side: a client for development (HTTP/2 with prior knowledge, h2c) or
+//! production (HTTP/2 over TLS with the NF's client certificate, optionally a static OAuth2
+//! bearer token), and typed helpers that send a model, check the status, validate the
 //! answer with [`FromSbiJson`], and turn every non-2xx answer into a [`ClientError`] that
 //! carries the peer's ProblemDetails.
 //!
@@ -17,8 +17,13 @@
 //! application/problem+json` and, when configured, a `User-Agent` naming the NF type
 //! (TS 29.500 §5.2.2.2, e.g. `AUSF-<NF instance id>`).
 //!
+//! [`SbiClient::send`] runs on the crate's own h2 engine (one HTTP/2 connection per origin
+//! on the `h2` crate, chosen after a profile of the NEF: ARCHITECTURE.md); a reqwest client
+//! with the same TLS settings remains for [`SbiClient::http`] and
+//! [`SbiClient::from_reqwest`].
+//!
 //! Key material on the wire (issue 9 #10): a request body is serialised into a
-//! [`WireBuf`] that reqwest/hyper own until sent and that is zeroized when they drop it;
+//! [`WireBuf`] that h2 (or reqwest/hyper) own until sent and that is zeroized when they drop it;
 //! an answer is copied chunk by chunk into a [`WireBuf`] ([`RawResponse::body`]) and the
 //! JSON tree parsed from it is wiped after validation. Hyper's, h2's and rustls' own
 //! buffers are out of reach (ARCHITECTURE.md).
@@ -312,8 +317,24 @@ impl SbiClientBuilder {
         let http = b
             .build()
             .map_err(|e| ClientError::Setup(format!("HTTP client: {e}")))?;
+        let h2 = crate::h2pool::H2Pool::new(match &self.tls {
+            None => None,
+            Some(t) => Some(t.rustls_config()?),
+        });
+        let user_agent =
+            match &self.user_agent {
+                None => None,
+                Some(ua) => Some(HeaderValue::from_str(ua).map_err(|_| {
+                    ClientError::Setup("the User-Agent is not a valid header".into())
+                })?),
+            };
         Ok(SbiClient {
             http,
+            h2: Some(Arc::new(Engine {
+                pool: h2,
+                timeout: self.timeout,
+                user_agent,
+            })),
             tokens: self.tokens,
             target: Target::default(),
         })
@@ -367,10 +388,24 @@ struct Target {
     scopes: &'static [&'static str],
 }
 
+/// The h2 engine of a built client, with the settings its requests carry.
+struct Engine {
+    pool: crate::h2pool::H2Pool,
+    timeout: Duration,
+    user_agent: Option<HeaderValue>,
+}
+
 /// An HTTP/2 SBI client (cheap to clone; clones share connections).
+///
+/// A client from [`SbiClient::builder`] sends [`SbiClient::send`]'s requests on its own
+/// HTTP/2 connections (`h2pool`: one per origin, no per-request URL re-parse, no redirect
+/// layer); [`SbiClient::http`] is a reqwest client with the same TLS settings for callers
+/// that need one. A client [from reqwest](SbiClient::from_reqwest) sends everything
+/// through that reqwest client.
 #[derive(Clone)]
 pub struct SbiClient {
     http: reqwest::Client,
+    h2: Option<Arc<Engine>>,
     tokens: Option<Arc<dyn TokenSource>>,
     target: Target,
 }
@@ -401,6 +436,7 @@ impl SbiClient {
     pub fn from_reqwest(http: reqwest::Client) -> Self {
         Self {
             http,
+            h2: None,
             tokens: None,
             target: Target::default(),
         }
@@ -446,10 +482,6 @@ impl SbiClient {
             url: url.to_owned(),
             detail,
         };
-        let mut req = self
-            .http
-            .request(method.clone(), url)
-            .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
         let token = match &self.tokens {
             Some(source) => {
                 source
@@ -461,20 +493,50 @@ impl SbiClient {
             }
             None => None,
         };
-        if let Some(token) = token {
-            let mut v = HeaderValue::from_str(&format!("Bearer {}", token.as_str()))
-                .map_err(|_| ClientError::Setup("the bearer token is not a valid header".into()))?;
-            v.set_sensitive(true);
+        let authorization = match token {
+            Some(token) => {
+                let mut v =
+                    HeaderValue::from_str(&format!("Bearer {}", token.as_str())).map_err(|_| {
+                        ClientError::Setup("the bearer token is not a valid header".into())
+                    })?;
+                v.set_sensitive(true);
+                Some(v)
+            }
+            None => None,
+        };
+        // h2 and reqwest/hyper hold the octets through `Bytes` owned by the WireBuf, which is
+        // zeroized when they drop their last reference.
+        let body = match body {
+            Some(b) => Some(bytes::Bytes::from_owner(
+                akma_sbi_model::wire::to_vec(b).map_err(|e| {
+                    ClientError::Setup(format!("request serialisation failed: {e}"))
+                })?,
+            )),
+            None => None,
+        };
+        if let Some(engine) = &self.h2 {
+            // The h2 engine serves the scheme it was built for; anything else (an `http://`
+            // URL on a TLS client: refused; `https://` on an h2c client; a URL `http::Uri`
+            // does not parse) takes the reqwest path, which behaves as before.
+            if let Ok(uri) = http::Uri::try_from(url) {
+                let fits = crate::h2pool::origin_of(&uri)
+                    .is_some_and(|(https, _, _)| https == engine.pool.is_tls());
+                if fits {
+                    return self
+                        .send_h2(engine, method, url, uri, authorization, body)
+                        .await;
+                }
+            }
+        }
+        let mut req = self
+            .http
+            .request(method.clone(), url)
+            .header(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        if let Some(v) = authorization {
             req = req.header(header::AUTHORIZATION, v);
         }
         if let Some(b) = body {
-            let buf = akma_sbi_model::wire::to_vec(b)
-                .map_err(|e| ClientError::Setup(format!("request serialisation failed: {e}")))?;
-            // reqwest and hyper hold the octets through `Bytes` owned by the WireBuf, which
-            // is zeroized when they drop their last reference.
-            req = req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(bytes::Bytes::from_owner(buf));
+            req = req.header(header::CONTENT_TYPE, "application/json").body(b);
         }
         let resp = req.send().await.map_err(|e| {
             if e.is_connect() {
@@ -508,6 +570,72 @@ impl SbiClient {
             status,
             headers,
             body,
+        })
+    }
+
+    /// [`SbiClient::send`] on the h2 engine.
+    async fn send_h2(
+        &self,
+        engine: &Engine,
+        method: Method,
+        url: &str,
+        uri: http::Uri,
+        authorization: Option<HeaderValue>,
+        body: Option<bytes::Bytes>,
+    ) -> Result<RawResponse, ClientError> {
+        let mut req = http::Request::new(());
+        *req.method_mut() = method.clone();
+        *req.uri_mut() = uri;
+        let h = req.headers_mut();
+        h.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+        if let Some(ua) = &engine.user_agent {
+            h.insert(header::USER_AGENT, ua.clone());
+        }
+        if let Some(v) = authorization {
+            h.insert(header::AUTHORIZATION, v);
+        }
+        if let Some(b) = &body {
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
+        }
+        let mut buf = akma_sbi_model::wire::with_capacity(0);
+        let head = engine
+            .pool
+            .request(req, body, engine.timeout, |chunk| {
+                akma_sbi_model::wire::extend(&mut buf, chunk)
+            })
+            .await
+            .map_err(|f| {
+                if f.sent {
+                    ClientError::Transport {
+                        method: method.clone(),
+                        url: url.to_owned(),
+                        detail: f.detail,
+                    }
+                } else {
+                    ClientError::Unreachable {
+                        method: method.clone(),
+                        url: url.to_owned(),
+                        detail: f.detail,
+                    }
+                }
+            })?;
+        let (parts, ()) = head.into_parts();
+        if parts.status.is_redirection() {
+            return Err(ClientError::Redirect {
+                method,
+                url: url.to_owned(),
+                status: parts.status,
+                location: header_str(&parts.headers, header::LOCATION),
+            });
+        }
+        Ok(RawResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: buf,
         })
     }
 
@@ -1106,10 +1234,20 @@ impl NaanfClient {
         &self,
         req: &AkmaAfKeyRequest,
     ) -> Result<Option<AkmaAfKeyData>, ClientError> {
+        self.retrieve_application_key_for(&self.hint, req).await
+    }
+
+    /// [`Self::retrieve_application_key`] at the AAnF selected by `hint` instead of this
+    /// client's own (the NEF selects per A-KID, TS 33.535 §6.2, without a client per call).
+    pub async fn retrieve_application_key_for(
+        &self,
+        hint: &NfHint,
+        req: &AkmaAfKeyRequest,
+    ) -> Result<Option<AkmaAfKeyData>, ClientError> {
         with_producer(
             &*self.resolver,
             NfType::Aanf,
-            &self.hint,
+            hint,
             Repeat::Idempotent,
             |root| async move {
                 self.sbi_for(self.retrieve_scopes)

@@ -4,7 +4,7 @@
 //!
 //! | Module | Holds |
 //! |---|---|
-//! | [`client`] | [`SbiClient`] (h2c or mTLS reqwest client, typed calls that turn ProblemDetails answers into [`ClientError`]) and the typed [`NausfClient`], [`NudmUeauClient`], [`NaanfClient`] |
+//! | [`client`] | [`SbiClient`] (h2c or mTLS HTTP/2 client on an own `h2` engine, with a reqwest client beside it, typed calls that turn ProblemDetails answers into [`ClientError`]) and the typed [`NausfClient`], [`NudmUeauClient`], [`NaanfClient`] |
 //! | [`nef`] | [`NefClient`] (the NEF's AKMA API for an AF outside the operator's network) and [`ClientCredentials`] (OAuth2 client credentials at the NEF's token endpoint, a [`TokenSource`]) |
 //! | [`nrf`] | [`NrfClient`]: register, heartbeat, deregister, discover and access tokens at an NRF (TS 29.510) |
 //! | [`token`] | [`TokenSource`]: where access tokens come from ([`StaticToken`] now) |
@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod client;
+mod h2pool;
 pub mod nef;
 pub mod nrf;
 pub mod resolve;
