@@ -12,6 +12,7 @@ mod bench_auth;
 mod bench_flood;
 mod bench_msgin5g;
 mod bench_nef;
+mod bench_soak;
 mod connect;
 mod demo;
 mod derive;
@@ -136,6 +137,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Nef(args),
         } => serve_blocking(bench_nef::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Soak(args),
+        } => serve_blocking(bench_soak::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),
