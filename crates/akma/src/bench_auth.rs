@@ -87,7 +87,8 @@ pub(crate) fn supi(akma: bool, i: u64) -> String {
     format!("imsi-90170{}{i:09}", if akma { 1 } else { 2 })
 }
 
-fn load_average() -> String {
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))

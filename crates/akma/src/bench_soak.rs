@@ -43,7 +43,7 @@ use akma_ua::client::{ConnectorConfig, UaConnector};
 use akma_ue::NasLayer;
 use clap::Args;
 
-use crate::bench_auth::{register_timed, start_core, supi, ue, us, Core};
+use crate::bench_auth::{load_average, register_timed, start_core, supi, ue, us, Core};
 use crate::connect::{session_get, Target};
 
 /// The AF's FQDN (its AF_ID with the Ua* TLS 1.3-PSK protocol id).
@@ -519,6 +519,8 @@ pub(crate) struct Summary {
     cpu_mean_pct: [Option<f64>; 4],
     lat: [(Option<f64>, Option<f64>); 3],
     soak_rate: Option<f64>,
+    /// Load averages at the start and at the end.
+    load: (String, String),
 }
 
 impl Summary {
@@ -555,6 +557,10 @@ impl Summary {
             a.duration_secs,
             a.subscribers,
             std::thread::available_parallelism().map_or(0, |n| n.get())
+        );
+        println!(
+            "UDM, AUSF, AAnF and AF as child processes (h2c, loopback); load average {} at start, {} at end",
+            self.load.0, self.load.1
         );
         if let Some(c) = self.capacity {
             println!(
@@ -651,6 +657,7 @@ impl Summary {
             "p50_ms": self.lat[0].0,
             "p99_ms": self.lat[0].1,
             "nfs": nfs,
+            "load_average": [&self.load.0, &self.load.1],
             "targets_met": self.missed().is_empty(),
         })
     }
@@ -694,6 +701,7 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
     std::fs::create_dir_all(&a.out).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let csv_path = a.out.join("soak.csv");
     let png_path = a.out.join("soak.png");
+    let load_at_start = load_average();
     let hidden = a.quiet || !std::io::stdout().is_terminal() || !std::io::stderr().is_terminal();
 
     // 1. The network: UDM, AAnF, AUSF (as `akma bench auth` starts them), and the AF.
@@ -886,6 +894,7 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
         lat: [&all.total, &all.auth, &all.af].map(|v| (quantile_ms(v, 0.5), quantile_ms(v, 0.99))),
         soak_rate: (!soak.is_empty())
             .then(|| soak.iter().map(|s| s.ops).sum::<u64>() as f64 / soak_secs),
+        load: (load_at_start, load_average()),
     };
     summary.print(&a, &csv_path, &png_path, font);
     if a.json {
@@ -1115,6 +1124,7 @@ mod tests {
             cpu_mean_pct: [None; 4],
             lat: [(None, None); 3],
             soak_rate: None,
+            load: (String::new(), String::new()),
         }
     }
 
