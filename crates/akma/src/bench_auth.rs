@@ -179,7 +179,11 @@ async fn scrape(probe: &reqwest::Client, nf: &str, root: &str) -> Result<String,
 }
 
 /// The AUSF's or the UDM's `/metrics`, parsed.
-async fn scrape_parsed(probe: &reqwest::Client, nf: &str, root: &str) -> Result<Scrape, String> {
+pub(crate) async fn scrape_parsed(
+    probe: &reqwest::Client,
+    nf: &str,
+    root: &str,
+) -> Result<Scrape, String> {
     Scrape::parse(&scrape(probe, nf, root).await?).map_err(|e| format!("the {nf}'s /metrics: {e}"))
 }
 

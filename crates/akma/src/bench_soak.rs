@@ -43,7 +43,9 @@ use akma_ua::client::{ConnectorConfig, UaConnector};
 use akma_ue::NasLayer;
 use clap::Args;
 
-use crate::bench_auth::{load_average, register_timed, start_core, supi, ue, us, Core};
+use crate::bench_auth::{
+    load_average, register_timed, scrape_parsed, start_core, supi, ue, us, Core,
+};
 use crate::connect::{session_get, Target};
 
 /// The AF's FQDN (its AF_ID with the Ua* TLS 1.3-PSK protocol id).
@@ -59,7 +61,13 @@ pub(crate) const GROWTH_TARGET_PCT: f64 = 10.0;
 /// Error messages kept (and printed) from the first failures.
 const FIRST_ERRORS: usize = 5;
 /// The CSV header; one row per sample.
-pub(crate) const CSV_HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct";
+pub(crate) const CSV_HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries";
+/// The gauges scraped from the NFs' `/metrics` at each sample, in CSV order: (NF, name).
+const GAUGES: [(&str, &str); 3] = [
+    ("AUSF", akma_ausf::metrics::CONTEXTS_HELD),
+    ("AAnF", akma_aanf::metrics::CONTEXTS_STORED),
+    ("AF", akma_af::keys::ENTRIES),
+];
 
 /// Options of `akma bench soak`.
 #[derive(Args, Debug, Clone)]
@@ -206,6 +214,9 @@ pub(crate) struct Sample {
     pub rss: [Option<u64>; 4],
     /// CPU of each of [`NFS`] over the interval, percent of one core.
     pub cpu_pct: [Option<f64>; 4],
+    /// What holds memory, from [`GAUGES`]: the AUSF's authentication contexts, the AAnF's
+    /// AKMA contexts, the AF's cached keys.
+    pub gauges: [Option<f64>; 3],
 }
 
 impl Sample {
@@ -227,6 +238,11 @@ impl Sample {
         ];
         cells.extend(self.rss.iter().map(|b| f(b.map(mib))));
         cells.extend(self.cpu_pct.iter().map(|c| f(*c)));
+        cells.extend(
+            self.gauges
+                .iter()
+                .map(|g| g.map_or(String::new(), |g| format!("{g:.0}"))),
+        );
         cells.join(",")
     }
 }
@@ -349,20 +365,41 @@ async fn paced_op(rig: Arc<Rig>, shared: Arc<Shared>, due: Instant) {
     shared.in_flight.fetch_sub(1, Ordering::Relaxed);
 }
 
-/// Reads each NF's RSS and CPU time.
+/// Reads each NF's RSS and CPU time, and the [`GAUGES`].
 struct Probe {
     pids: [Option<u32>; 4],
     cpu: [Option<f64>; 4],
     at: Instant,
+    http: reqwest::Client,
+    /// The ops roots (`/metrics`) of the NFs of [`GAUGES`].
+    ops: [String; 3],
 }
 
 impl Probe {
-    fn new(pids: [Option<u32>; 4]) -> Self {
-        Self {
+    fn new(pids: [Option<u32>; 4], ops: [String; 3]) -> Result<Self, String> {
+        Ok(Self {
             pids,
             cpu: pids.map(|p| p.and_then(cpu_seconds_of)),
             at: Instant::now(),
+            http: reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .no_proxy()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .map_err(|e| e.to_string())?,
+            ops,
+        })
+    }
+
+    /// The gauges now; one that cannot be read is `None`.
+    async fn gauges(&self) -> [Option<f64>; 3] {
+        let mut out = [None; 3];
+        for (k, (nf, name)) in GAUGES.iter().enumerate() {
+            if let Ok(m) = scrape_parsed(&self.http, nf, &self.ops[k]).await {
+                out[k] = m.get(name, &[]);
+            }
         }
+        out
     }
 
     /// RSS now, and CPU since the last call in percent of one core.
@@ -391,7 +428,7 @@ struct Latencies {
     af: Vec<u32>,
 }
 
-fn make_sample(
+async fn make_sample(
     t_s: f64,
     phase: Phase,
     secs: f64,
@@ -403,6 +440,7 @@ fn make_sample(
         v.sort_unstable();
     }
     let (rss, cpu_pct) = probe.read();
+    let gauges = probe.gauges().await;
     let s = Sample {
         t_s,
         phase,
@@ -417,6 +455,7 @@ fn make_sample(
         af_p99_ms: quantile_ms(&iv.af_us, 0.99),
         rss,
         cpu_pct,
+        gauges,
     };
     if phase == Phase::Soak {
         all.total.extend(iv.total_us);
@@ -516,6 +555,9 @@ pub(crate) struct Summary {
     /// RSS of each NF at the end of the warm-up and at the end.
     rss_ref: [Option<u64>; 4],
     rss_end: [Option<u64>; 4],
+    /// The [`GAUGES`] at the end of the warm-up and at the end.
+    gauges_ref: [Option<f64>; 3],
+    gauges_end: [Option<f64>; 3],
     cpu_mean_pct: [Option<f64>; 4],
     lat: [(Option<f64>, Option<f64>); 3],
     soak_rate: Option<f64>,
@@ -602,6 +644,16 @@ impl Summary {
                 o(self.cpu_mean_pct[k], 1)
             );
         }
+        let g = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.0}"));
+        println!(
+            "held at the end of the warm-up -> at the end: AUSF authentication contexts {} -> {}, AAnF AKMA contexts {} -> {}, AF cached K_AF {} -> {}",
+            g(self.gauges_ref[0]),
+            g(self.gauges_end[0]),
+            g(self.gauges_ref[1]),
+            g(self.gauges_end[1]),
+            g(self.gauges_ref[2]),
+            g(self.gauges_end[2])
+        );
         let missed = self.missed();
         println!(
             "targets: no errors: {}; RSS growth < {GROWTH_TARGET_PCT} % per NF after warm-up: {}",
@@ -658,6 +710,9 @@ impl Summary {
             "p99_ms": self.lat[0].1,
             "nfs": nfs,
             "load_average": [&self.load.0, &self.load.1],
+            "held": GAUGES.iter().enumerate().map(|(k, (nf, name))| serde_json::json!({
+                "nf": nf, "gauge": name, "warmup_end": self.gauges_ref[k], "end": self.gauges_end[k],
+            })).collect::<Vec<_>>(),
             "targets_met": self.missed().is_empty(),
         })
     }
@@ -790,7 +845,7 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
     let total = warmup + Duration::from_secs(a.duration_secs);
     let every = Duration::from_secs(a.sample_secs);
     let bar = progress(total.as_secs(), "warm-up", hidden);
-    let mut probe = Probe::new(pids);
+    let mut probe = Probe::new(pids, [ausf.ops_root(), aanf.ops_root(), af.ops_root()])?;
     let mut samples: Vec<Sample> = Vec::new();
     let mut all = Latencies::default();
     let mut last_sample = Duration::ZERO;
@@ -816,7 +871,8 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
                 shared.take_interval(),
                 &mut probe,
                 &mut all,
-            );
+            )
+            .await;
             writeln!(csv, "{}", s.csv_row()).map_err(|e| e.to_string())?;
             csv.flush().map_err(|e| e.to_string())?;
             bar.set_prefix(if tick < warmup { "warm-up" } else { "soak" });
@@ -887,6 +943,8 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
         first_errors: lock(&shared.first_errors).clone(),
         rss_ref: reference.map_or([None; 4], |s| s.rss),
         rss_end: samples.last().map_or([None; 4], |s| s.rss),
+        gauges_ref: reference.map_or([None; 3], |s| s.gauges),
+        gauges_end: samples.last().map_or([None; 3], |s| s.gauges),
         cpu_mean_pct: std::array::from_fn(|k| {
             let v: Vec<f64> = soak.iter().filter_map(|s| s.cpu_pct[k]).collect();
             (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
@@ -1121,6 +1179,8 @@ mod tests {
             first_errors: Vec::new(),
             rss_ref: [Some(100); 4],
             rss_end: end.map(Some),
+            gauges_ref: [None; 3],
+            gauges_end: [None; 3],
             cpu_mean_pct: [None; 4],
             lat: [(None, None); 3],
             soak_rate: None,
@@ -1157,6 +1217,7 @@ mod tests {
             af_p99_ms: Some(2.0),
             rss: [Some(1048576 * 10), None, Some(1048576), Some(524288)],
             cpu_pct: [Some(12.5), Some(0.0), None, Some(3.0)],
+            gauges: [Some(1234.0), None, Some(7.0)],
         }
     }
 
@@ -1165,7 +1226,7 @@ mod tests {
         let row = sample(3.0).csv_row();
         assert_eq!(
             row,
-            "3.000,soak,20,20.000,0,4.500,9.250,3.000,,1.500,2.000,10.000,,1.000,0.500,12.500,0.000,,3.000"
+            "3.000,soak,20,20.000,0,4.500,9.250,3.000,,1.500,2.000,10.000,,1.000,0.500,12.500,0.000,,3.000,1234,,7"
         );
         assert_eq!(
             row.split(',').count(),

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-const HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct";
+const HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries";
 
 #[test]
 fn bench_soak_samples_the_full_path_at_the_given_rate() {
@@ -55,6 +55,14 @@ fn bench_soak_samples_the_full_path_at_the_given_rate() {
             assert!((1.0..2048.0).contains(&mib), "row {i} column {c}: {r:?}");
         }
     }
+    // What the NFs hold at the end: the AUSF its finished contexts (kept 60 s), the AAnF one
+    // context per subscriber that registered, the AF one K_AF per handshake (each after a new
+    // registration, hence a new A-KID).
+    let last = rows.last().unwrap();
+    let held = |c: usize| -> f64 { last[c].parse().unwrap() };
+    assert!(held(19) >= 100.0, "AUSF contexts: {last:?}");
+    assert!((1.0..=100.0).contains(&held(20)), "AAnF contexts: {last:?}");
+    assert!(held(21) >= 100.0, "AF cache entries: {last:?}");
     // The rate: 20 operations are due per second; completions fall into the second they end
     // in, so one row may be off by a few. Over the soak, within a generous band.
     let soak: Vec<f64> = rows[2..].iter().map(|r| r[3].parse().unwrap()).collect();
