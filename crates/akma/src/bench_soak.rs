@@ -92,6 +92,11 @@ pub struct SoakBenchArgs {
     /// Concurrent UEs of the capacity measurement.
     #[arg(long, default_value_t = 32)]
     pub capacity_concurrency: usize,
+    /// The AF's key cache size (`[cache] max_entries`; default: the AF's own, 100,000).
+    /// Every operation brings a new A-KID, so the cache fills at the rate until this cap:
+    /// a cap that fills within the warm-up shows the steady state after it.
+    #[arg(long, value_name = "N")]
+    pub af_cache_entries: Option<usize>,
     /// Subscribers provisioned (all with AKMA); each is used by one operation at a time.
     #[arg(long, default_value_t = 2000)]
     pub subscribers: u64,
@@ -601,7 +606,8 @@ impl Summary {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "UDM, AUSF, AAnF and AF as child processes (h2c, loopback); load average {} at start, {} at end",
+            "UDM, AUSF, AAnF and AF as child processes (h2c, loopback); the AF's key cache {}; load average {} at start, {} at end",
+            a.af_cache_entries.map_or("at its default size".to_owned(), |n| format!("capped at {n} entries")),
             self.load.0, self.load.1
         );
         if let Some(c) = self.capacity {
@@ -771,14 +777,18 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
         mut aanf,
         mut ausf,
     } = start_core(&exe, d, (0..a.subscribers).map(|i| (supi(true, i), true))).await?;
-    let mut af: ChildNf = NfCommand::new(&exe, "af")
+    let mut af_cmd = NfCommand::new(&exe, "af")
         .name("AF")
         .args(["--fqdn", AF, "--aanf", &aanf.api_root()])
         .args(["--ops-listen", "127.0.0.1:0"])
-        .log_to(d.join("af.log"))
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
+        .log_to(d.join("af.log"));
+    if let Some(n) = a.af_cache_entries {
+        let toml = d.join("af.toml");
+        std::fs::write(&toml, format!("[cache]\nmax_entries = {n}\n"))
+            .map_err(|e| format!("{}: {e}", toml.display()))?;
+        af_cmd = af_cmd.arg("--config").arg(&toml);
+    }
+    let mut af: ChildNf = af_cmd.start().await.map_err(|e| e.to_string())?;
     let pids = [&udm, &ausf, &aanf, &af].map(ChildNf::pid);
     let rig = Arc::new(Rig {
         amf: SimulatedAmf::new(
