@@ -61,7 +61,7 @@ pub(crate) const GROWTH_TARGET_PCT: f64 = 10.0;
 /// Error messages kept (and printed) from the first failures.
 const FIRST_ERRORS: usize = 5;
 /// The CSV header; one row per sample.
-pub(crate) const CSV_HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries";
+pub(crate) const CSV_HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries,in_flight_max";
 /// The gauges scraped from the NFs' `/metrics` at each sample, in CSV order: (NF, name).
 const GAUGES: [(&str, &str); 3] = [
     ("AUSF", akma_ausf::metrics::CONTEXTS_HELD),
@@ -222,6 +222,9 @@ pub(crate) struct Sample {
     /// What holds memory, from [`GAUGES`]: the AUSF's authentication contexts, the AAnF's
     /// AKMA contexts, the AF's cached keys.
     pub gauges: [Option<f64>; 3],
+    /// The most operations in flight at once in the interval (seen when issuing one): a
+    /// stall piles them up, and each NF's memory follows its high-water mark.
+    pub in_flight_max: u64,
 }
 
 impl Sample {
@@ -248,6 +251,7 @@ impl Sample {
                 .iter()
                 .map(|g| g.map_or(String::new(), |g| format!("{g:.0}"))),
         );
+        cells.push(self.in_flight_max.to_string());
         cells.join(",")
     }
 }
@@ -437,6 +441,7 @@ async fn make_sample(
     t_s: f64,
     phase: Phase,
     secs: f64,
+    in_flight_max: u64,
     mut iv: Interval,
     probe: &mut Probe,
     all: &mut Latencies,
@@ -461,6 +466,7 @@ async fn make_sample(
         rss,
         cpu_pct,
         gauges,
+        in_flight_max,
     };
     if phase == Phase::Soak {
         all.total.extend(iv.total_us);
@@ -566,6 +572,8 @@ pub(crate) struct Summary {
     cpu_mean_pct: [Option<f64>; 4],
     lat: [(Option<f64>, Option<f64>); 3],
     soak_rate: Option<f64>,
+    /// The most operations in flight at once in the warm-up and in the soak.
+    in_flight_max: (u64, u64),
     /// Load averages at the start and at the end.
     load: (String, String),
 }
@@ -625,6 +633,10 @@ impl Summary {
         for e in &self.first_errors {
             println!("  error: {e}");
         }
+        println!(
+            "operations in flight at most: {} in the warm-up, {} in the soak (each NF's memory follows this high-water mark)",
+            self.in_flight_max.0, self.in_flight_max.1
+        );
         for (label, (p50, p99)) in ["full operation", "authentication", "AF handshake"]
             .iter()
             .zip(self.lat)
@@ -712,6 +724,7 @@ impl Summary {
             "capacity_errors": self.capacity_errors,
             "first_errors": self.first_errors,
             "soak_ops_per_s": self.soak_rate,
+            "in_flight_max": {"warmup": self.in_flight_max.0, "soak": self.in_flight_max.1},
             "p50_ms": self.lat[0].0,
             "p99_ms": self.lat[0].1,
             "nfs": nfs,
@@ -859,6 +872,7 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
     let mut samples: Vec<Sample> = Vec::new();
     let mut all = Latencies::default();
     let mut last_sample = Duration::ZERO;
+    let mut in_flight_max = 0u64;
     // Samples at every `every`, and at the end of the warm-up and of the run.
     let next_tick = |last: Duration| {
         let boundary = if last < warmup { warmup } else { total };
@@ -878,6 +892,7 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
                 tick.as_secs_f64(),
                 phase,
                 (tick - last_sample).as_secs_f64(),
+                std::mem::take(&mut in_flight_max),
                 shared.take_interval(),
                 &mut probe,
                 &mut all,
@@ -903,7 +918,8 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
             if pacer.offset(n) >= total {
                 break;
             }
-            shared.in_flight.fetch_add(1, Ordering::Relaxed);
+            let now = shared.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+            in_flight_max = in_flight_max.max(now);
             tokio::spawn(paced_op(
                 rig.clone(),
                 shared.clone(),
@@ -963,6 +979,15 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
         soak_rate: (!soak.is_empty())
             .then(|| soak.iter().map(|s| s.ops).sum::<u64>() as f64 / soak_secs),
         load: (load_at_start, load_average()),
+        in_flight_max: (
+            samples
+                .iter()
+                .filter(|s| s.phase == Phase::Warmup)
+                .map(|s| s.in_flight_max)
+                .max()
+                .unwrap_or(0),
+            soak.iter().map(|s| s.in_flight_max).max().unwrap_or(0),
+        ),
     };
     summary.print(&a, &csv_path, &png_path, font);
     if a.json {
@@ -1196,6 +1221,7 @@ mod tests {
             cpu_mean_pct: [None; 4],
             lat: [(None, None); 3],
             soak_rate: None,
+            in_flight_max: (0, 0),
             load: (String::new(), String::new()),
         }
     }
@@ -1230,6 +1256,7 @@ mod tests {
             rss: [Some(1048576 * 10), None, Some(1048576), Some(524288)],
             cpu_pct: [Some(12.5), Some(0.0), None, Some(3.0)],
             gauges: [Some(1234.0), None, Some(7.0)],
+            in_flight_max: 3,
         }
     }
 
@@ -1238,7 +1265,7 @@ mod tests {
         let row = sample(3.0).csv_row();
         assert_eq!(
             row,
-            "3.000,soak,20,20.000,0,4.500,9.250,3.000,,1.500,2.000,10.000,,1.000,0.500,12.500,0.000,,3.000,1234,,7"
+            "3.000,soak,20,20.000,0,4.500,9.250,3.000,,1.500,2.000,10.000,,1.000,0.500,12.500,0.000,,3.000,1234,,7,3"
         );
         assert_eq!(
             row.split(',').count(),

@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-const HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries";
+const HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries,in_flight_max";
 
 #[test]
 fn bench_soak_samples_the_full_path_at_the_given_rate() {
@@ -63,6 +63,11 @@ fn bench_soak_samples_the_full_path_at_the_given_rate() {
     assert!(held(19) >= 100.0, "AUSF contexts: {last:?}");
     assert!((1.0..=100.0).contains(&held(20)), "AAnF contexts: {last:?}");
     assert!(held(21) >= 100.0, "AF cache entries: {last:?}");
+    // At 20/s, with operations of tens of ms, at least one and far fewer than all 100 UEs.
+    for r in &rows {
+        let n: u64 = r[22].parse().unwrap();
+        assert!((1..100).contains(&n), "in flight: {r:?}");
+    }
     // The rate: 20 operations are due per second; completions fall into the second they end
     // in, so one row may be off by a few. Over the soak, within a generous band.
     let soak: Vec<f64> = rows[2..].iter().map(|r| r[3].parse().unwrap()).collect();
