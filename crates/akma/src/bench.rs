@@ -55,6 +55,11 @@ pub enum BenchCommand {
     /// ApplicationKey_Get with one and two replicas, durable registrations with and without
     /// the WAIT check, latency by stored contexts, memory per context.
     Scale(crate::bench_scale::ScaleBenchArgs),
+    /// The full path (5G AKA with AKMA anchoring, then a Ua* TLS 1.3-PSK session to the AF,
+    /// which retrieves K_AF from the AAnF) for a long time at half its measured capacity:
+    /// throughput, latency and every NF's memory and CPU sampled to soak.csv and soak.png;
+    /// fails on any error or on an NF's RSS growing 10 % or more after the warm-up.
+    Soak(crate::bench_soak::SoakBenchArgs),
     /// (internal) Fill a fresh key client's cache from an AAnF and print this process's
     /// memory before and after; `bench af` runs it as a child process.
     #[command(hide = true)]

@@ -27,7 +27,7 @@
 //!    at the AAnF to the K_AF each UE derives, and a sample of the baseline UEs' A-KIDs must
 //!    be unknown there.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -83,18 +83,19 @@ impl Drop for StopOnDrop {
     }
 }
 
-fn supi(akma: bool, i: u64) -> String {
+pub(crate) fn supi(akma: bool, i: u64) -> String {
     format!("imsi-90170{}{i:09}", if akma { 1 } else { 2 })
 }
 
-fn load_average() -> String {
+/// The 1, 5 and 15 minute load averages, from `/proc/loadavg`.
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_else(|| "n/a".into())
 }
 
-fn ue(supi: &str) -> Result<NasLayer, String> {
+pub(crate) fn ue(supi: &str) -> Result<NasLayer, String> {
     SubscriberFixture::akma(supi)
         .ue(MncLen::Two)
         .map_err(|e| e.to_string())
@@ -102,14 +103,18 @@ fn ue(supi: &str) -> Result<NasLayer, String> {
 
 /// One completed registration: when it ended, and its timings in µs.
 #[derive(Debug, Clone, Copy)]
-struct Run {
-    end: Instant,
-    total: u64,
-    post: u64,
-    put: u64,
+pub(crate) struct Run {
+    /// When it ended.
+    pub end: Instant,
+    /// The whole registration.
+    pub total: u64,
+    /// POST ue-authentications, as the AMF saw it.
+    pub post: u64,
+    /// PUT 5g-aka-confirmation, as the AMF saw it.
+    pub put: u64,
 }
 
-fn us(d: Duration) -> u64 {
+pub(crate) fn us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
@@ -124,7 +129,7 @@ const BENCH_FAULTS: Faults = Faults {
 
 /// One registration through the simulated AMF/SEAF (TS 33.501 §6.1.3.2, TS 24.501 §5.4.1.3
 /// and §5.4.2), timed by its hook. Anything but a completed 5G AKA with the SMC is an error.
-async fn register_timed(amf: &SimulatedAmf, nas: &NasLayer) -> Result<Run, String> {
+pub(crate) async fn register_timed(amf: &SimulatedAmf, nas: &NasLayer) -> Result<Run, String> {
     let report: RegistrationReport = amf
         .register(nas, &BENCH_FAULTS)
         .await
@@ -174,7 +179,11 @@ async fn scrape(probe: &reqwest::Client, nf: &str, root: &str) -> Result<String,
 }
 
 /// The AUSF's or the UDM's `/metrics`, parsed.
-async fn scrape_parsed(probe: &reqwest::Client, nf: &str, root: &str) -> Result<Scrape, String> {
+pub(crate) async fn scrape_parsed(
+    probe: &reqwest::Client,
+    nf: &str,
+    root: &str,
+) -> Result<Scrape, String> {
     Scrape::parse(&scrape(probe, nf, root).await?).map_err(|e| format!("the {nf}'s /metrics: {e}"))
 }
 
@@ -335,6 +344,80 @@ impl Measured {
     }
 }
 
+/// The UDM, the AAnF and the AUSF of a benchmark, each a child process in development mode
+/// (h2c on loopback), killed when dropped.
+pub(crate) struct Core {
+    /// `akma udm` on the provisioned store.
+    pub udm: ChildNf,
+    /// `akma aanf` on a fresh store.
+    pub aanf: ChildNf,
+    /// `akma ausf`, pointed at both.
+    pub ausf: ChildNf,
+}
+
+/// Provisions `subscribers` (SUPI, AKMA on or off; all TS 35.208 test set 1 with 5G AKA) with
+/// the UDM's own command (`akma udm provision`, its progress bar) into `d/udm`, then starts
+/// the UDM, the AAnF (store in `d/aanf`) and the AUSF, each logging to `d/<nf>.log`.
+pub(crate) async fn start_core(
+    exe: &Path,
+    d: &Path,
+    subscribers: impl Iterator<Item = (String, bool)>,
+) -> Result<Core, String> {
+    let csv = d.join("subscribers.csv");
+    let mut text = String::from("supi,k,opc,akma,routing_indicator,home_plmn,auth_method\n");
+    let mut count = 0u64;
+    for (supi, akma) in subscribers {
+        text.push_str(&format!(
+            "{supi},{K_HEX},{OPC_HEX},{akma},0,901-70,5G_AKA\n"
+        ));
+        count += 1;
+    }
+    std::fs::write(&csv, text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let udm_data: PathBuf = d.join("udm");
+    eprintln!("provisioning {count} subscribers in the UDM…");
+    let st = Command::new(exe)
+        .args(["udm", "provision", "--dev", "--data"])
+        .arg(&udm_data)
+        .arg("--file")
+        .arg(&csv)
+        .env("RUST_LOG", "error")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("akma udm provision: {e}"))?;
+    if !st.success() {
+        return Err(format!("akma udm provision failed ({st})"));
+    }
+
+    // The AUSF keeps finished contexts for the SEAF's DELETE for its default 60 s; its
+    // default cap of 250,000 contexts would be reached above about 4,000 authentications/s,
+    // so the bench raises it.
+    let ausf_toml = d.join("ausf.toml");
+    std::fs::write(&ausf_toml, "max_contexts = 2000000\n")
+        .map_err(|e| format!("{}: {e}", ausf_toml.display()))?;
+    let nf = |sub: &str, name: &str| {
+        NfCommand::new(exe, sub)
+            .name(name)
+            .log_to(d.join(format!("{}.log", name.to_lowercase())))
+    };
+    let started = |r: Result<ChildNf, akma_sim::HarnessError>| r.map_err(|e| e.to_string());
+    let udm = started(nf("udm", "UDM").data(&udm_data).start().await)?;
+    let aanf = started(nf("aanf", "AAnF").data(&d.join("aanf")).start().await)?;
+    let ausf = started(
+        nf("ausf", "AUSF")
+            .arg("--config")
+            .arg(&ausf_toml)
+            .arg("--udm")
+            .arg(udm.api_root())
+            .arg("--aanf")
+            .arg(aanf.api_root())
+            .args(["--mnc-len", "2"])
+            .start()
+            .await,
+    )?;
+    Ok(Core { udm, aanf, ausf })
+}
+
 struct Env {
     probe: reqwest::Client,
     amf: SimulatedAmf,
@@ -427,60 +510,16 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
     let d = dir.path();
     let n = a.subscribers;
 
-    // 1. Provisioning (the UDM's own command, with its progress bar).
-    let csv = d.join("subscribers.csv");
-    let mut text = String::from("supi,k,opc,akma,routing_indicator,home_plmn,auth_method\n");
-    for akma in [true, false] {
-        for i in 0..n {
-            text.push_str(&format!(
-                "{},{K_HEX},{OPC_HEX},{akma},0,901-70,5G_AKA\n",
-                supi(akma, i)
-            ));
-        }
-    }
-    std::fs::write(&csv, text).map_err(|e| format!("{}: {e}", csv.display()))?;
-    let udm_data: PathBuf = d.join("udm");
-    eprintln!("provisioning {} subscribers in the UDM…", 2 * n);
-    let st = Command::new(&exe)
-        .args(["udm", "provision", "--dev", "--data"])
-        .arg(&udm_data)
-        .arg("--file")
-        .arg(&csv)
-        .env("RUST_LOG", "error")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .status()
-        .map_err(|e| format!("akma udm provision: {e}"))?;
-    if !st.success() {
-        return Err(format!("akma udm provision failed ({st})"));
-    }
-
-    // 2. The network functions, each in its own process. The AUSF keeps finished contexts
-    //    for the SEAF's DELETE for its default 60 s; its default cap of 250,000 contexts
-    //    would be reached above about 4,000 authentications/s, so the bench raises it.
-    let ausf_toml = d.join("ausf.toml");
-    std::fs::write(&ausf_toml, "max_contexts = 2000000\n")
-        .map_err(|e| format!("{}: {e}", ausf_toml.display()))?;
-    let nf = |sub: &str, name: &str| {
-        NfCommand::new(&exe, sub)
-            .name(name)
-            .log_to(d.join(format!("{}.log", name.to_lowercase())))
-    };
-    let started = |r: Result<ChildNf, akma_sim::HarnessError>| r.map_err(|e| e.to_string());
-    let mut udm = started(nf("udm", "UDM").data(&udm_data).start().await)?;
-    let mut aanf = started(nf("aanf", "AAnF").data(&d.join("aanf")).start().await)?;
-    let mut ausf = started(
-        nf("ausf", "AUSF")
-            .arg("--config")
-            .arg(&ausf_toml)
-            .arg("--udm")
-            .arg(udm.api_root())
-            .arg("--aanf")
-            .arg(aanf.api_root())
-            .args(["--mnc-len", "2"])
-            .start()
-            .await,
-    )?;
+    // 1. Provisioning (the UDM's own command, with its progress bar), 2. the network
+    //    functions, each in its own process.
+    let subscribers = [true, false]
+        .into_iter()
+        .flat_map(|akma| (0..n).map(move |i| (supi(akma, i), akma)));
+    let Core {
+        mut udm,
+        mut aanf,
+        mut ausf,
+    } = start_core(&exe, d, subscribers).await?;
     let probe = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

@@ -3,7 +3,7 @@
 //! `--digest`, HTTPS to the AF's certificate and one `GET` answered with AKMA Digest (B.1.2).
 
 use akma_core::ids::AfFqdn;
-use akma_ua::client::{ConnectorConfig, CurrentAkmaKeys, UaConnector};
+use akma_ua::client::{Connected, ConnectorConfig, CurrentAkmaKeys, UaConnector};
 use akma_ua::profile::TlsVersion;
 use serde_json::json;
 
@@ -53,6 +53,29 @@ impl Target {
     }
 }
 
+/// Opens one Ua* TLS-PSK session to `t` with `connector` (K_AF derived from the keys NAS
+/// holds now) and sends one `GET` over it (HTTP/2 when the AF selects `h2`): the session's
+/// details and the AF's answer, whatever its status. `akma bench soak` reuses one connector.
+pub async fn session_get(
+    connector: &UaConnector,
+    keys: &dyn CurrentAkmaKeys,
+    t: &Target,
+) -> Result<(Connected, akma_ua::http::Answer), String> {
+    let tcp = tokio::net::TcpStream::connect(&t.authority)
+        .await
+        .map_err(|e| format!("cannot connect to {}: {e}", t.authority))?;
+    let _ = tcp.set_nodelay(true);
+    let (tls, info) = connector
+        .connect(keys, &t.fqdn, tcp)
+        .await
+        .map_err(|e| format!("Ua* session to {}: {e}", t.fqdn))?;
+    let h2 = info.alpn.as_deref() == Some(b"h2");
+    let answer = akma_ua::http::get(tls, h2, t.fqdn.as_str(), &t.path)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((info, answer))
+}
+
 /// Opens the session, sends `GET`, and returns one JSON line describing it; `Err` when the
 /// handshake fails or the AF does not answer 2xx.
 pub async fn connect(
@@ -67,18 +90,7 @@ pub async fn connect(
         ..ConnectorConfig::default()
     })
     .map_err(|e| e.to_string())?;
-    let tcp = tokio::net::TcpStream::connect(&t.authority)
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", t.authority))?;
-    let _ = tcp.set_nodelay(true);
-    let (tls, info) = connector
-        .connect(keys, &t.fqdn, tcp)
-        .await
-        .map_err(|e| format!("Ua* session to {}: {e}", t.fqdn))?;
-    let h2 = info.alpn.as_deref() == Some(b"h2");
-    let answer = akma_ua::http::get(tls, h2, t.fqdn.as_str(), &t.path)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (info, answer) = session_get(&connector, keys, t).await?;
     let body: serde_json::Value = serde_json::from_slice(&answer.body)
         .unwrap_or_else(|_| String::from_utf8_lossy(&answer.body).into_owned().into());
     let out = json!({

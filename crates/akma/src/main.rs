@@ -13,6 +13,7 @@ mod bench_flood;
 mod bench_msgin5g;
 mod bench_nef;
 mod bench_scale;
+mod bench_soak;
 mod connect;
 mod demo;
 mod derive;
@@ -140,6 +141,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: bench::BenchCommand::Scale(args),
         } => serve_blocking(bench_scale::run(args)),
+        Command::Bench {
+            what: bench::BenchCommand::Soak(args),
+        } => serve_blocking(bench_soak::run(args)),
         Command::Bench {
             what: bench::BenchCommand::AfCacheFill(args),
         } => serve_blocking(bench_af::cache_fill(args)),
