@@ -205,10 +205,17 @@ impl H2Pool {
                 origin.forget(generation);
                 not_sent(chain(&e))
             })?;
-            if let Some(b) = body {
-                stream.send_data(b, true).map_err(|e| lost(chain(&e)))?;
-            }
-            let (parts, mut recv) = response.await.map_err(|e| lost(chain(&e)))?.into_parts();
+            // A producer may answer before it has read the body and close the stream (e.g.
+            // 204 from a handler that ignores the body): sending the body then fails, but the
+            // answer is there and is the result.
+            let body_error = match body {
+                Some(b) => stream.send_data(b, true).err(),
+                None => None,
+            };
+            let (parts, mut recv) = match response.await {
+                Ok(r) => r.into_parts(),
+                Err(e) => return Err(lost(chain(body_error.as_ref().unwrap_or(&e)))),
+            };
             while let Some(chunk) = recv.data().await {
                 let chunk = chunk.map_err(|e| lost(chain(&e)))?;
                 extend(&chunk);
