@@ -783,7 +783,8 @@ fn unexpected(method: Method, url: &str, raw: RawResponse) -> ClientError {
     }
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// An error and its sources, `: `-separated (for `detail` texts).
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut src = e.source();
     while let Some(c) = src {

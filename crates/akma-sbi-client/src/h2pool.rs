@@ -12,6 +12,7 @@
 //! A connection found closed before a request is handed to it is dropped and re-dialled;
 //! a failure after that is the caller's transport error (a POST is not retried).
 
+use crate::client::error_chain;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -145,7 +146,7 @@ impl H2Pool {
             conn.await;
             o.forget(generation);
         });
-        let send = send.ready().await.map_err(|e| chain(&e))?;
+        let send = send.ready().await.map_err(|e| error_chain(&e))?;
         Ok((generation, send))
     }
 
@@ -161,17 +162,17 @@ impl H2Pool {
         b.enable_push(false);
         match (&self.tls, origin.https) {
             (None, false) => {
-                let (send, conn) = b.handshake(tcp).await.map_err(|e| chain(&e))?;
+                let (send, conn) = b.handshake(tcp).await.map_err(|e| error_chain(&e))?;
                 Ok((send, Box::pin(drive(conn))))
             }
             (Some(tls), true) => {
                 let name = rustls_pki_types::ServerName::try_from(origin.host.clone())
                     .map_err(|e| format!("invalid server name {:?}: {e}", origin.host))?;
-                let stream = tls.connect(name, tcp).await.map_err(|e| chain(&e))?;
+                let stream = tls.connect(name, tcp).await.map_err(|e| error_chain(&e))?;
                 if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
                     return Err("the server did not negotiate HTTP/2 (ALPN h2)".into());
                 }
-                let (send, conn) = b.handshake(stream).await.map_err(|e| chain(&e))?;
+                let (send, conn) = b.handshake(stream).await.map_err(|e| error_chain(&e))?;
                 Ok((send, Box::pin(drive(conn))))
             }
             // `SbiClient::send` routes only matching schemes here.
@@ -203,7 +204,7 @@ impl H2Pool {
             let (response, mut stream) = send.send_request(req, body.is_none()).map_err(|e| {
                 // Refused before anything was sent: the connection is unusable.
                 origin.forget(generation);
-                not_sent(chain(&e))
+                not_sent(error_chain(&e))
             })?;
             // A producer may answer before it has read the body and close the stream (e.g.
             // 204 from a handler that ignores the body): sending the body then fails, but the
@@ -214,10 +215,10 @@ impl H2Pool {
             };
             let (parts, mut recv) = match response.await {
                 Ok(r) => r.into_parts(),
-                Err(e) => return Err(lost(chain(body_error.as_ref().unwrap_or(&e)))),
+                Err(e) => return Err(lost(error_chain(body_error.as_ref().unwrap_or(&e)))),
             };
             while let Some(chunk) = recv.data().await {
-                let chunk = chunk.map_err(|e| lost(chain(&e)))?;
+                let chunk = chunk.map_err(|e| lost(error_chain(&e)))?;
                 extend(&chunk);
                 let _ = recv.flow_control().release_capacity(chunk.len());
             }
@@ -244,15 +245,4 @@ where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let _ = conn.await;
-}
-
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }

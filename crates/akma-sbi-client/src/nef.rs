@@ -49,6 +49,7 @@ use base64::Engine as _;
 use http::{header, HeaderValue, Method, StatusCode};
 use zeroize::Zeroizing;
 
+use crate::client::error_chain;
 use crate::client::{ClientError, SbiClient};
 use crate::token::{TokenFuture, TokenRequest, TokenSource};
 
@@ -570,17 +571,6 @@ pub fn form_urlencode(s: &str) -> String {
         }
     }
     out
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(c) = src {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        src = c.source();
-    }
-    s
 }
 
 // ---------------------------------------------------------------------------------------
