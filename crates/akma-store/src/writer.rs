@@ -96,7 +96,8 @@ struct Counters {
 }
 
 /// The handle of a group-commit writer thread. Dropping it (or [`Writer::close`]) closes the
-/// queue; the thread commits what was queued, runs [`Apply::close`] and exits.
+/// queue; the thread commits what was queued, runs [`Apply::close`] and exits, and the drop
+/// (or the close) returns once it has.
 pub struct Writer<Op> {
     tx: mpsc::Sender<Op>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -168,11 +169,35 @@ impl<Op: Send + 'static> Writer<Op> {
 
     /// Closes the queue and waits (on the blocking pool) until the thread has committed
     /// what was queued and exited. Other clones of nothing: the handle is unique.
-    pub async fn close(self) {
-        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop(self.tx);
+    pub async fn close(mut self) {
+        let handle = self.stop();
         if let Some(h) = handle {
             let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}
+
+impl<Op> Writer<Op> {
+    /// Closes the queue (the thread then commits what was queued and exits) and hands over
+    /// the thread's handle, if it has not been taken yet.
+    fn stop(&mut self) -> Option<std::thread::JoinHandle<()>> {
+        let (closed, _) = mpsc::channel(1);
+        drop(std::mem::replace(&mut self.tx, closed));
+        self.thread.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Dropping the last handle waits for the thread to commit what was queued and close its
+/// connection, so that once the store is gone its file is free: an offline action (a rekey)
+/// run right after an NF's shutdown does not find it "in use". The wait is one batch and a
+/// close (milliseconds); [`Writer::close`] waits without blocking a runtime thread.
+impl<Op> Drop for Writer<Op> {
+    fn drop(&mut self) {
+        if let Some(h) = self.stop() {
+            // A job that held the last handle drops it on the writer thread itself.
+            if h.thread().id() != std::thread::current().id() {
+                let _ = h.join();
+            }
         }
     }
 }
