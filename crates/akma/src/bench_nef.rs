@@ -311,6 +311,7 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut t_rps, mut t_cpu, mut u_rps, mut u_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut d_load, mut n_load) = (Vec::new(), Vec::new());
     let mut errors = 0;
     for round in 0..a.rounds {
         let order: [&Req; 2] = if round % 2 == 0 {
@@ -331,7 +332,7 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
                 a.streams,
                 r.clone(),
                 a.duration_secs,
-                &[aanf_pid, nef_pid],
+                &[aanf_pid, nef_pid, std::process::id()],
             )
             .await?;
             errors += p.errors;
@@ -339,9 +340,11 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
                 n_rps.push(p.rps);
                 n_aanf_cpu.push(p.cpu_us[0]);
                 n_cpu.push(p.cpu_us[1]);
+                n_load.push(p.cpu_us[2]);
             } else {
                 d_rps.push(p.rps);
                 d_cpu.push(p.cpu_us[0]);
+                d_load.push(p.cpu_us[2]);
             }
         }
         let p = phase(
@@ -374,13 +377,15 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
         a.streams, a.rounds, a.duration_secs, a.contexts
     );
     println!(
-        "  direct AAnF retrieve-applicationkey: {d:>9.0} req/s   AAnF CPU {:>6.1} us/req",
-        median(d_cpu)
+        "  direct AAnF retrieve-applicationkey: {d:>9.0} req/s   AAnF CPU {:>6.1} us/req (load generator {:.1})",
+        median(d_cpu),
+        median(d_load)
     );
     println!(
-        "  NEF 3gpp-akma retrieve:              {n:>9.0} req/s   NEF CPU {:>6.1} us/req, AAnF CPU {:>6.1} us/req",
+        "  NEF 3gpp-akma retrieve:              {n:>9.0} req/s   NEF CPU {:>6.1} us/req, AAnF CPU {:>6.1} us/req (load generator {:.1})",
         median(n_cpu),
-        median(n_aanf_cpu)
+        median(n_aanf_cpu),
+        median(n_load)
     );
     println!(
         "  ratio NEF / direct: {ratio:.2} (target >= {TARGET_RATIO}: {})",
