@@ -79,7 +79,7 @@
 //!
 //! [`KeyClient::render_prometheus`] writes [`HITS_TOTAL`], [`MISSES_TOTAL`],
 //! [`FETCHES_TOTAL`], the [`FETCH_SECONDS`] histogram, [`REFUSALS_TOTAL`] by `reason` (the
-//! labels of [`KeyRefusal::reason`]) and the [`ENTRIES`] gauge; [`KeyClient::metrics`]
+//! labels of [`KeyRefusal::reason`]), the [`ENTRIES`] gauge and [`SUPERSEDED_TOTAL`]; [`KeyClient::metrics`]
 //! returns the same figures as plain numbers. A hit or a miss is counted per call, a fetch
 //! per request sent to the upstream (AAnF or NEF: the names are the same for both; a NEF
 //! retry after a `401` is inside one fetch), a refusal per call refused (so 50 waiters of one
@@ -128,6 +128,8 @@ pub const FETCH_SECONDS: &str = "akma_af_key_fetch_seconds";
 pub const REFUSALS_TOTAL: &str = "akma_af_key_refusals_total";
 /// Entries in the cache (gauge).
 pub const ENTRIES: &str = "akma_af_key_cache_entries";
+/// Counter: cached K_AF dropped because a newer A-KID of the same user and AF_ID was cached.
+pub const SUPERSEDED_TOTAL: &str = "akma_af_key_cache_superseded_total";
 /// Token requests sent to the NEF's token endpoint (counter; only via the NEF).
 pub const NEF_TOKEN_REQUESTS_TOTAL: &str = "akma_af_nef_token_requests_total";
 
@@ -190,6 +192,8 @@ pub struct KeyMetricsSnapshot {
     pub refusals: [u64; REFUSAL_REASONS.len()],
     /// Entries in the cache now.
     pub entries: u64,
+    /// Entries dropped because a newer A-KID of the same user and AF_ID was cached.
+    pub superseded: u64,
 }
 
 impl KeyMetricsSnapshot {
@@ -342,6 +346,7 @@ impl KeyClient {
             fetch_seconds_sum: m.fetch_seconds.sum_secs(),
             refusals: std::array::from_fn(|i| m.refusals[i].get()),
             entries: self.entries() as u64,
+            superseded: self.inner.lock().superseded,
         }
     }
 
@@ -400,6 +405,13 @@ impl KeyClient {
         }
         prom::header(out, ENTRIES, Kind::Gauge, "K_AF entries in the cache.");
         prom::sample(out, ENTRIES, "", s.entries);
+        prom::header(
+            out,
+            SUPERSEDED_TOTAL,
+            Kind::Counter,
+            "Cached K_AF dropped because a newer A-KID of the same user and AF_ID was cached.",
+        );
+        prom::sample(out, SUPERSEDED_TOTAL, "", s.superseded);
         if let Upstream::Nef(nef) = &self.inner.upstream {
             prom::header(
                 out,
@@ -421,6 +433,7 @@ impl KeyClient {
         let mut st = self.inner.lock();
         st.entries.clear();
         st.order.clear();
+        st.latest.clear();
         st.earliest_expiry_ns = i64::MAX;
     }
 
@@ -791,6 +804,11 @@ struct State {
     earliest_expiry_ns: i64,
     flights: HashMap<Arc<[u8]>, Flight>,
     next_flight: u64,
+    /// The newest cached entry of each (user, AF_ID): `identity ‖ 0x00 ‖ AF_ID octets` →
+    /// (cache key, insertion number). Only answers that name a SUPI or a GPSI are here.
+    latest: HashMap<Box<[u8]>, (Arc<[u8]>, u64)>,
+    /// Entries dropped because a newer A-KID of the same user and AF_ID was cached.
+    superseded: u64,
 }
 
 impl Default for State {
@@ -802,6 +820,8 @@ impl Default for State {
             earliest_expiry_ns: i64::MAX,
             flights: HashMap::new(),
             next_flight: 0,
+            latest: HashMap::new(),
+            superseded: 0,
         }
     }
 }
@@ -811,7 +831,9 @@ impl State {
     fn lookup(&mut self, key: &[u8], now: u64) -> Option<KeyAnswer> {
         let e = self.entries.get(key)?;
         if e.is_expired(now) {
-            self.entries.remove(key);
+            if let Some(e) = self.entries.remove(key) {
+                forget_latest(&mut self.latest, key, &e);
+            }
             return None;
         }
         Some(e.answer())
@@ -833,6 +855,21 @@ impl State {
         }
         entry.seq = self.next_seq;
         self.next_seq += 1;
+        // TS 33.535 §6.1: the AAnF keeps only the latest AKMA context of a UE, and the UE
+        // always presents its current A-KID. The K_AF of an older A-KID of the same user for
+        // the same AF_ID can no longer be presented by that UE: it is dropped, so the cache
+        // holds one key per user and AF_ID. Dropping only ever costs a refetch (an A-KID
+        // whose entry is gone is asked of the AAnF again, which answers for the latest
+        // context only), so the insertion order decides, not the expiry.
+        if let Some(user) = user_key(&key, &entry) {
+            let newest = (key.clone(), entry.seq);
+            if let Some((old_key, old_seq)) = self.latest.insert(user, newest) {
+                if old_key != key && self.entries.get(&old_key).is_some_and(|e| e.seq == old_seq) {
+                    self.entries.remove(&old_key);
+                    self.superseded += 1;
+                }
+            }
+        }
         self.earliest_expiry_ns = self.earliest_expiry_ns.min(entry.expiry_ns);
         self.order.push_back((key.clone(), entry.seq));
         self.entries.insert(key, entry);
@@ -846,10 +883,13 @@ impl State {
         // for nothing, never skip a needed sweep.
         if self.earliest_expiry_ns.div_euclid(NANOS) <= now_ns.div_euclid(NANOS) {
             let mut earliest = i64::MAX;
-            self.entries.retain(|_, e| {
+            let latest = &mut self.latest;
+            self.entries.retain(|k, e| {
                 let keep = !e.is_expired(now);
                 if keep {
                     earliest = earliest.min(e.expiry_ns);
+                } else {
+                    forget_latest(latest, k, e);
                 }
                 keep
             });
@@ -860,7 +900,9 @@ impl State {
                 break;
             };
             if self.entries.get(&key).is_some_and(|e| e.seq == seq) {
-                self.entries.remove(&key);
+                if let Some(e) = self.entries.remove(&key) {
+                    forget_latest(&mut self.latest, &key, &e);
+                }
             }
         }
     }
@@ -872,6 +914,39 @@ impl State {
             let entries = &self.entries;
             self.order
                 .retain(|(k, s)| entries.get(k).is_some_and(|e| e.seq == *s));
+        }
+    }
+}
+
+/// The (user, AF_ID) of a cached answer, `identity ‖ 0x00 ‖ AF_ID octets`, when it names a
+/// SUPI or a GPSI (the SUPI first: it is the context's own identity). The AF_ID octets are
+/// what follows the first zero of the cache key (an A-KID holds no zero octet).
+fn user_key(cache_key: &[u8], e: &Entry) -> Option<Box<[u8]>> {
+    let ids = e.ids.as_deref()?;
+    let id: std::borrow::Cow<'_, str> = match (&ids.supi, &ids.gpsi) {
+        (Some(s), _) => s.as_str().into(),
+        (None, Some(g)) => g.to_string().into(),
+        (None, None) => return None,
+    };
+    let af_id = cache_key
+        .iter()
+        .position(|b| *b == 0)
+        .map_or(&[][..], |i| &cache_key[i + 1..]);
+    let mut u = Vec::with_capacity(id.len() + 1 + af_id.len());
+    u.extend_from_slice(id.as_bytes());
+    u.push(0);
+    u.extend_from_slice(af_id);
+    Some(u.into_boxed_slice())
+}
+
+/// Drops the (user, AF_ID) index item of a removed entry if it still points at it.
+fn forget_latest(latest: &mut HashMap<Box<[u8]>, (Arc<[u8]>, u64)>, key: &[u8], e: &Entry) {
+    if let Some(user) = user_key(key, e) {
+        if latest
+            .get(&user)
+            .is_some_and(|(k, seq)| k[..] == *key && *seq == e.seq)
+        {
+            latest.remove(&user);
         }
     }
 }
@@ -1036,6 +1111,115 @@ mod tests {
         let mut none = State::default();
         none.insert(key(1), entry(1, 2000), 100, 0);
         assert!(none.entries.is_empty());
+    }
+
+    fn entry_of(byte: u8, expiry_secs: i64, supi: Option<&str>, gpsi: Option<&str>) -> Entry {
+        let mut e = entry(byte, expiry_secs);
+        e.ids = Some(Box::new(Identities {
+            supi: supi.map(|s| Supi::parse(s).unwrap()),
+            gpsi: gpsi.map(|g| Gpsi::parse(g).unwrap()),
+        }));
+        e
+    }
+
+    fn key_for(i: usize, fqdn: &str) -> Arc<[u8]> {
+        let a_kid =
+            AKid::parse(&format!("12.{:0>43}@5gc.mnc070.mcc901.3gppnetwork.org", i)).unwrap();
+        let af = AfId::new(AfFqdn::parse(fqdn).unwrap(), UaProtocolId::TLS13_PSK);
+        cache_key(&a_kid, &af).into()
+    }
+
+    #[test]
+    fn a_newer_a_kid_of_the_same_user_and_af_supersedes_the_older() {
+        const S1: &str = "imsi-001010000000001";
+        const S2: &str = "imsi-001010000000002";
+        let mut st = State::default();
+        st.insert(key(1), entry_of(1, 2000, Some(S1), None), 100, 100);
+        st.insert(key(2), entry_of(2, 2000, Some(S2), None), 100, 100);
+        // The same SUPI for another AF_ID is another pair: kept.
+        st.insert(
+            key_for(3, "b.example.com"),
+            entry_of(3, 2000, Some(S1), None),
+            100,
+            100,
+        );
+        // Anonymous answers have no user: never superseded, never supersede.
+        st.insert(key(4), entry(4, 2000), 100, 100);
+        st.insert(key(5), entry(5, 2000), 100, 100);
+        assert_eq!(st.entries.len(), 5);
+        assert_eq!(st.superseded, 0);
+        // S1 re-authenticated: its new A-KID at app.example.com replaces key 1 only.
+        st.insert(key(6), entry_of(6, 2000, Some(S1), None), 100, 100);
+        assert!(
+            !st.entries.contains_key(&key(1)[..]),
+            "older A-KID of S1 dropped"
+        );
+        assert!(st.lookup(&key(1), 100).is_none());
+        for k in [key(2), key_for(3, "b.example.com"), key(4), key(5), key(6)] {
+            assert!(st.entries.contains_key(&k[..]));
+        }
+        assert_eq!(st.superseded, 1);
+        // Refetching the current A-KID replaces it in place, supersedes nothing.
+        st.insert(key(6), entry_of(66, 2000, Some(S1), None), 100, 100);
+        assert_eq!(st.entries.len(), 5);
+        assert_eq!(st.superseded, 1);
+        assert_eq!(
+            st.lookup(&key(6), 100).unwrap().kaf.expose_secret(),
+            &[66; 32]
+        );
+        // A GPSI-only answer (an outside AF) is keyed by the GPSI.
+        st.insert(
+            key(7),
+            entry_of(7, 2000, None, Some("msisdn-491701234567")),
+            100,
+            100,
+        );
+        st.insert(
+            key(8),
+            entry_of(8, 2000, None, Some("msisdn-491701234567")),
+            100,
+            100,
+        );
+        assert!(!st.entries.contains_key(&key(7)[..]));
+        assert!(st.entries.contains_key(&key(8)[..]));
+        assert_eq!(st.superseded, 2);
+        // The index never holds more items than there are identified entries.
+        assert_eq!(st.latest.len(), 4);
+    }
+
+    #[test]
+    fn the_user_index_follows_expiry_and_eviction() {
+        const S1: &str = "imsi-001010000000001";
+        let mut st = State::default();
+        st.insert(key(1), entry_of(1, 500, Some(S1), None), 100, 2);
+        assert_eq!(st.latest.len(), 1);
+        // Expired on lookup: entry and index item go.
+        assert!(st.lookup(&key(1), 600).is_none());
+        assert!(st.latest.is_empty() && st.entries.is_empty());
+        // Evicted as the oldest: its index item goes with it.
+        st.insert(key(2), entry_of(2, 5000, Some(S1), None), 600, 2);
+        st.insert(key(3), entry(3, 5000), 600, 2);
+        st.insert(key(4), entry(4, 5000), 600, 2);
+        assert!(!st.entries.contains_key(&key(2)[..]));
+        assert!(st.latest.is_empty(), "{:?}", st.latest.len());
+        // Swept as expired while making room.
+        let mut st = State::default();
+        st.insert(key(5), entry_of(5, 700, Some(S1), None), 600, 2);
+        st.insert(key(6), entry(6, 5000), 600, 2);
+        st.insert(key(7), entry(7, 5000), 800, 2);
+        assert!(!st.entries.contains_key(&key(5)[..]));
+        assert!(st.latest.is_empty());
+        // A superseded entry's late refetch (its answer arrived after the newer one's) wins
+        // by insertion order; the newer is then refetched on its next use.
+        let mut st = State::default();
+        st.insert(key(8), entry_of(8, 5000, Some(S1), None), 600, 10);
+        st.insert(key(9), entry_of(9, 5000, Some(S1), None), 600, 10);
+        st.insert(key(8), entry_of(8, 5000, Some(S1), None), 600, 10);
+        assert!(st.entries.contains_key(&key(8)[..]) && !st.entries.contains_key(&key(9)[..]));
+        assert_eq!(
+            (st.entries.len(), st.latest.len(), st.superseded),
+            (1, 1, 2)
+        );
     }
 
     #[test]
