@@ -793,6 +793,9 @@ impl Entry {
     }
 }
 
+/// `identity ‖ 0x00 ‖ AF_ID octets` → (cache key, insertion number) of that user's newest entry.
+type LatestIndex = HashMap<Box<[u8]>, (Arc<[u8]>, u64)>;
+
 /// The cache and the flights, behind one mutex (never held across an `.await`).
 struct State {
     entries: HashMap<Arc<[u8]>, Entry>,
@@ -806,7 +809,7 @@ struct State {
     next_flight: u64,
     /// The newest cached entry of each (user, AF_ID): `identity ‖ 0x00 ‖ AF_ID octets` →
     /// (cache key, insertion number). Only answers that name a SUPI or a GPSI are here.
-    latest: HashMap<Box<[u8]>, (Arc<[u8]>, u64)>,
+    latest: LatestIndex,
     /// Entries dropped because a newer A-KID of the same user and AF_ID was cached.
     superseded: u64,
 }
@@ -940,7 +943,7 @@ fn user_key(cache_key: &[u8], e: &Entry) -> Option<Box<[u8]>> {
 }
 
 /// Drops the (user, AF_ID) index item of a removed entry if it still points at it.
-fn forget_latest(latest: &mut HashMap<Box<[u8]>, (Arc<[u8]>, u64)>, key: &[u8], e: &Entry) {
+fn forget_latest(latest: &mut LatestIndex, key: &[u8], e: &Entry) {
     if let Some(user) = user_key(key, e) {
         if latest
             .get(&user)
