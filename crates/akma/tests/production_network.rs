@@ -3,7 +3,9 @@
 //! token and answering every discovery, an AAnF replica pair on a real Redis Cluster). The
 //! test runs `start`, `check` and `stop` with this build's binary and checks what they
 //! print and what the NFs report: two UEs register and open a Ua* session at the AF, each
-//! session names the UE's A-KID, and the NRF issued the tokens of every hop.
+//! session names the UE's A-KID, and the NRF issued the tokens of every hop. The second UE
+//! then opens a session at the outside AF, which gets K_AF through the NEF: it learns the
+//! UE's GPSI and never its SUPI, and the NEF found the AAnF and the UDM through the NRF.
 #![allow(clippy::unwrap_used)] // test code
 
 use std::net::TcpListener;
@@ -30,7 +32,7 @@ fn script(cmd: &str, dir: &Path, base: Option<u16>) -> Output {
 /// A base port whose NF, ops, Redis and Redis bus ports are all free now.
 fn free_base() -> u16 {
     for base in (31000u16..40000).step_by(211) {
-        let ports = (0..16)
+        let ports = (0..18)
             .chain(100..106)
             .chain(10100..10106)
             .map(|o| base + o);
@@ -72,10 +74,10 @@ fn the_production_network_runs_as_documented() {
         .collect();
     assert_eq!(
         lines.len(),
-        4,
-        "a registration and a session per UE: {lines:?}"
+        6,
+        "a registration and a session per UE, then the second UE at the outside AF: {lines:?}"
     );
-    for (i, pair) in lines.chunks(2).enumerate() {
+    for (i, pair) in lines[..4].chunks(2).enumerate() {
         let supi = format!("imsi-90170000000000{}", i + 1);
         let (reg, session) = (&pair[0], &pair[1]);
         assert_eq!(reg["outcome"], "registered", "{reg}");
@@ -86,21 +88,47 @@ fn the_production_network_runs_as_documented() {
         assert_eq!(session["body"]["user"], "anonymous", "{session}");
         assert_eq!(session["body"]["auth"], "tls-psk");
     }
+    // The outside AF: K_AF through the NEF, the GPSI its scope allows, no SUPI anywhere.
+    let (reg, session) = (&lines[4], &lines[5]);
+    assert_eq!(reg["outcome"], "registered", "{reg}");
+    assert_eq!(reg["supi"], "imsi-901700000000002");
+    assert_ne!(
+        reg["aKid"], lines[2]["aKid"],
+        "a new registration, a new A-KID"
+    );
+    assert_eq!(session["body"]["aKid"], reg["aKid"], "{session}");
+    assert_eq!(session["body"]["user"], "msisdn-491700000002", "{session}");
+    assert_eq!(session["body"]["gpsi"], "msisdn-491700000002", "{session}");
+    assert!(session["body"].get("supi").is_none(), "{session}");
+    let shop_log = std::fs::read_to_string(d.join("shop.log")).unwrap();
+    assert!(!shop_log.contains("imsi-"), "{shop_log}");
+    let nef = curl_metrics(base + 16);
+    assert_eq!(
+        sample(
+            &nef,
+            "nef_requests_total{operation=\"retrieve\",status=\"200\"}"
+        ),
+        1,
+        "{nef}"
+    );
+    assert_eq!(
+        sample(
+            &nef,
+            "nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"}"
+        ),
+        1,
+        "{nef}"
+    );
+    assert_eq!(
+        sample(&nef, "nef_southbound_duration_seconds_count{peer=\"udm\"}"),
+        1,
+        "{nef}"
+    );
 
-    // Every hop's token came from the NRF: AMF→AUSF, AUSF→UDM, AUSF→AAnF, AF→AAnF.
-    let metrics = Command::new("curl")
-        .args(["-sf", &format!("http://127.0.0.1:{}/metrics", base + 10)])
-        .output()
-        .unwrap();
-    let m = String::from_utf8_lossy(&metrics.stdout);
-    let issued: u64 = m
-        .lines()
-        .find_map(|l| l.strip_prefix("nrf_tokens_issued_total "))
-        .unwrap_or_else(|| panic!("{m}"))
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(issued >= 4, "{m}");
+    // Every hop's token came from the NRF: AMF→AUSF, AUSF→UDM, AUSF→AAnF, AF→AAnF,
+    // NEF→AAnF, NEF→UDM.
+    let m = curl_metrics(base + 10);
+    assert!(sample(&m, "nrf_tokens_issued_total") >= 6, "{m}");
     // No NF was given a peer URI: the AUSF's and the AF's logs name no static peer.
     let ausf = std::fs::read_to_string(d.join("ausf.log")).unwrap();
     assert!(
@@ -109,9 +137,29 @@ fn the_production_network_runs_as_documented() {
     );
 
     drop(guard);
-    for nf in ["nrf", "udm", "aanf1", "aanf2", "ausf", "af"] {
+    for nf in ["nrf", "udm", "aanf1", "aanf2", "ausf", "af", "nef", "shop"] {
         assert!(!d.join(format!("{nf}.pid")).exists(), "{nf} still running");
     }
+}
+
+/// An NF's Prometheus text from its ops port.
+fn curl_metrics(port: u16) -> String {
+    let o = Command::new("curl")
+        .args(["-sf", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "metrics on {port}: {}", text(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The value of one sample (name with its labels, as the text shows it).
+fn sample(m: &str, series: &str) -> u64 {
+    m.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {series} in {m}"))
+        .trim()
+        .parse::<f64>()
+        .unwrap() as u64
 }
 
 /// Stops the network when the test ends, whether it passed or not.
