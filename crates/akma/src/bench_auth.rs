@@ -362,6 +362,7 @@ pub(crate) async fn start_core(
     exe: &Path,
     d: &Path,
     subscribers: impl Iterator<Item = (String, bool)>,
+    aanf_toml: Option<&str>,
 ) -> Result<Core, String> {
     let csv = d.join("subscribers.csv");
     let mut text = String::from("supi,k,opc,akma,routing_indicator,home_plmn,auth_method\n");
@@ -402,7 +403,13 @@ pub(crate) async fn start_core(
     };
     let started = |r: Result<ChildNf, akma_sim::HarnessError>| r.map_err(|e| e.to_string());
     let udm = started(nf("udm", "UDM").data(&udm_data).start().await)?;
-    let aanf = started(nf("aanf", "AAnF").data(&d.join("aanf")).start().await)?;
+    let mut aanf_cmd = nf("aanf", "AAnF").data(&d.join("aanf"));
+    if let Some(text) = aanf_toml {
+        let path = d.join("aanf.toml");
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        aanf_cmd = aanf_cmd.arg("--config").arg(&path);
+    }
+    let aanf = started(aanf_cmd.start().await)?;
     let ausf = started(
         nf("ausf", "AUSF")
             .arg("--config")
@@ -519,7 +526,7 @@ async fn bench(a: AuthBenchArgs) -> Result<(), String> {
         mut udm,
         mut aanf,
         mut ausf,
-    } = start_core(&exe, d, subscribers).await?;
+    } = start_core(&exe, d, subscribers, None).await?;
     let probe = reqwest::Client::builder()
         .http2_prior_knowledge()
         .build()

@@ -97,6 +97,13 @@ pub struct SoakBenchArgs {
     /// a cap that fills within the warm-up shows the steady state after it.
     #[arg(long, value_name = "N")]
     pub af_cache_entries: Option<usize>,
+    /// The AAnF's policy gives the AF the SUPI (an `[[af]]` entry with `allow_supi`), as an
+    /// AF inside the network with that right has it: the AF's key cache then keeps one K_AF
+    /// per subscriber and AF_ID, a re-authentication's new A-KID replacing the old one.
+    /// Without it the AF is anonymous and cannot tell that two A-KIDs are one UE's, so its
+    /// cache holds superseded keys until their expiry or its cap.
+    #[arg(long)]
+    pub af_sees_supi: bool,
     /// Subscribers provisioned (all with AKMA); each is used by one operation at a time.
     #[arg(long, default_value_t = 2000)]
     pub subscribers: u64,
@@ -614,7 +621,8 @@ impl Summary {
             std::thread::available_parallelism().map_or(0, |n| n.get())
         );
         println!(
-            "UDM, AUSF, AAnF and AF as child processes (h2c, loopback); the AF's key cache {}; load average {} at start, {} at end",
+            "UDM, AUSF, AAnF and AF as child processes (h2c, loopback); the AF {}, its key cache {}; load average {} at start, {} at end",
+            if a.af_sees_supi { "receives the SUPI" } else { "is anonymous" },
             a.af_cache_entries.map_or("at its default size".to_owned(), |n| format!("capped at {n} entries")),
             self.load.0, self.load.1
         );
@@ -789,7 +797,15 @@ async fn bench(a: SoakBenchArgs) -> Result<(), String> {
         mut udm,
         mut aanf,
         mut ausf,
-    } = start_core(&exe, d, (0..a.subscribers).map(|i| (supi(true, i), true))).await?;
+    } = start_core(
+        &exe,
+        d,
+        (0..a.subscribers).map(|i| (supi(true, i), true)),
+        a.af_sees_supi
+            .then(|| format!("[[af]]\nfqdn = \"{AF}\"\nallow_supi = true\n"))
+            .as_deref(),
+    )
+    .await?;
     let mut af_cmd = NfCommand::new(&exe, "af")
         .name("AF")
         .args(["--fqdn", AF, "--aanf", &aanf.api_root()])

@@ -122,3 +122,45 @@ fn bench_soak_refuses_a_rate_that_is_not_positive() {
     assert!(stderr.contains("--rate"), "{stderr}");
     assert!(!out_dir.path().join("soak.csv").exists());
 }
+
+/// `--af-sees-supi`: the AAnF gives the AF the SUPI, so the AF's key cache keeps one K_AF
+/// per subscriber although every operation brings a new A-KID (a re-authentication).
+#[test]
+fn with_the_supi_the_af_cache_holds_one_key_per_subscriber() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
+        .args([
+            "bench",
+            "soak",
+            "--duration-secs",
+            "4",
+            "--warmup-secs",
+            "1",
+        ])
+        .args(["--sample-secs", "1", "--rate", "20", "--subscribers", "10"])
+        .arg("--af-sees-supi")
+        .arg("--out")
+        .arg(out_dir.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run akma bench soak");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("the AF receives the SUPI"), "{stdout}");
+    let csv = std::fs::read_to_string(out_dir.path().join("soak.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let ops: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
+    assert!(ops >= 60, "{ops} operations: {csv}");
+    for r in &rows {
+        let cached: f64 = r[21].parse().unwrap();
+        assert!((1.0..=10.0).contains(&cached), "AF cache entries: {r:?}");
+    }
+}
