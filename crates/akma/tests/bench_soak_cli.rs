@@ -8,25 +8,33 @@ use std::process::Command;
 
 const HEADER: &str = "t_s,phase,ops,ops_per_s,errors,p50_ms,p99_ms,auth_p50_ms,auth_p99_ms,af_p50_ms,af_p99_ms,rss_udm_mib,rss_ausf_mib,rss_aanf_mib,rss_af_mib,cpu_udm_pct,cpu_ausf_pct,cpu_aanf_pct,cpu_af_pct,ausf_contexts,aanf_contexts,af_cache_entries,in_flight_max";
 
+/// `akma bench soak ARGS --sample-secs 1 --rate 20 --out DIR`.
+fn soak(args: &[&str], out_dir: &std::path::Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_akma"))
+        .args(["bench", "soak"])
+        .args(args)
+        .args(["--sample-secs", "1", "--rate", "20", "--out"])
+        .arg(out_dir)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run akma bench soak")
+}
+
 #[test]
 fn bench_soak_samples_the_full_path_at_the_given_rate() {
     let out_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
-        .args([
-            "bench",
-            "soak",
+    let out = soak(
+        &[
             "--duration-secs",
             "6",
             "--warmup-secs",
             "2",
-        ])
-        .args(["--sample-secs", "1", "--rate", "20", "--subscribers", "100"])
-        .arg("--out")
-        .arg(out_dir.path())
-        .arg("--json")
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run akma bench soak");
+            "--subscribers",
+            "100",
+            "--json",
+        ],
+        out_dir.path(),
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout:\n{stdout}\nstderr:\n{stderr}");
@@ -128,22 +136,18 @@ fn bench_soak_refuses_a_rate_that_is_not_positive() {
 #[test]
 fn with_the_supi_the_af_cache_holds_one_key_per_subscriber() {
     let out_dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
-        .args([
-            "bench",
-            "soak",
+    let out = soak(
+        &[
             "--duration-secs",
             "4",
             "--warmup-secs",
             "1",
-        ])
-        .args(["--sample-secs", "1", "--rate", "20", "--subscribers", "10"])
-        .arg("--af-sees-supi")
-        .arg("--out")
-        .arg(out_dir.path())
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run akma bench soak");
+            "--subscribers",
+            "10",
+            "--af-sees-supi",
+        ],
+        out_dir.path(),
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
         out.status.success(),

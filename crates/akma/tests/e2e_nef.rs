@@ -21,6 +21,9 @@ use akma_sim::child::{ChildNf, NfCommand};
 use akma_sim::fixtures::{K1 as K, OPC1 as OPC, SNN_901_70 as SNN};
 use serde_json::Value;
 
+mod common;
+use common::sample;
+
 /// The AF outside the operator's network, listed at the AAnF and owned by the NEF's `dev-af`.
 const SHOP: &str = "shop.example.net";
 /// An FQDN the NEF's development AF does not own.
@@ -229,22 +232,6 @@ impl Network {
             );
         }
     }
-}
-
-/// The value of the sample `name{labels}` (or `name` when `labels` is empty) in a Prometheus
-/// text exposition.
-fn sample(text: &str, name: &str, labels: &str) -> u64 {
-    let prefix = if labels.is_empty() {
-        format!("{name} ")
-    } else {
-        format!("{name}{{{labels}}} ")
-    };
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in\n{text}"))
-        .trim()
-        .parse::<f64>()
-        .unwrap() as u64
 }
 
 fn s<'a>(v: &'a Value, k: &str) -> &'a str {

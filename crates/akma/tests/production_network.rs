@@ -12,7 +12,11 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use akma_nef::metrics::{REQUESTS_TOTAL, RETRIEVE_OUTCOMES_TOTAL, SOUTHBOUND_DURATION_SECONDS};
 use serde_json::Value;
+
+mod common;
+use common::sample;
 
 fn script(cmd: &str, dir: &Path, base: Option<u16>) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -103,32 +107,20 @@ fn the_production_network_runs_as_documented() {
     let shop_log = std::fs::read_to_string(d.join("shop.log")).unwrap();
     assert!(!shop_log.contains("imsi-"), "{shop_log}");
     let nef = curl_metrics(base + 16);
-    assert_eq!(
-        sample(
-            &nef,
-            "nef_requests_total{operation=\"retrieve\",status=\"200\"}"
-        ),
-        1,
-        "{nef}"
-    );
-    assert_eq!(
-        sample(
-            &nef,
-            "nef_retrieve_outcomes_total{outcome=\"key_with_gpsi\"}"
-        ),
-        1,
-        "{nef}"
-    );
-    assert_eq!(
-        sample(&nef, "nef_southbound_duration_seconds_count{peer=\"udm\"}"),
-        1,
-        "{nef}"
-    );
+    let retrieved = "operation=\"retrieve\",status=\"200\"";
+    assert_eq!(sample(&nef, REQUESTS_TOTAL, retrieved), 1, "{nef}");
+    let with_gpsi = "outcome=\"key_with_gpsi\"";
+    assert_eq!(sample(&nef, RETRIEVE_OUTCOMES_TOTAL, with_gpsi), 1, "{nef}");
+    let udm_calls = format!("{SOUTHBOUND_DURATION_SECONDS}_count");
+    assert_eq!(sample(&nef, &udm_calls, "peer=\"udm\""), 1, "{nef}");
 
     // Every hop's token came from the NRF: AMF→AUSF, AUSF→UDM, AUSF→AAnF, AF→AAnF,
     // NEF→AAnF, NEF→UDM.
     let m = curl_metrics(base + 10);
-    assert!(sample(&m, "nrf_tokens_issued_total") >= 6, "{m}");
+    assert!(
+        sample(&m, akma_nrf::metrics::TOKENS_ISSUED_TOTAL, "") >= 6,
+        "{m}"
+    );
     // No NF was given a peer URI: the AUSF's and the AF's logs name no static peer.
     let ausf = std::fs::read_to_string(d.join("ausf.log")).unwrap();
     assert!(
@@ -150,16 +142,6 @@ fn curl_metrics(port: u16) -> String {
         .unwrap();
     assert!(o.status.success(), "metrics on {port}: {}", text(&o));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// The value of one sample (name with its labels, as the text shows it).
-fn sample(m: &str, series: &str) -> u64 {
-    m.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no {series} in {m}"))
-        .trim()
-        .parse::<f64>()
-        .unwrap() as u64
 }
 
 /// Stops the network when the test ends, whether it passed or not.

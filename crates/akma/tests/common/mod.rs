@@ -85,3 +85,19 @@ impl ChildNf {
 pub fn h2c() -> reqwest::Client {
     akma_sim::answer::h2c_client().unwrap()
 }
+
+/// The value of the sample `name{labels}` (or `name` when `labels` is empty) in a Prometheus
+/// text exposition.
+pub fn sample(text: &str, name: &str, labels: &str) -> u64 {
+    let prefix = if labels.is_empty() {
+        format!("{name} ")
+    } else {
+        format!("{name}{{{labels}}} ")
+    };
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in\n{text}"))
+        .trim()
+        .parse::<f64>()
+        .unwrap() as u64
+}
