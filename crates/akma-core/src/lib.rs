@@ -17,6 +17,7 @@
 //! | [`eap_aka_prime`] | CK'/IK' and the PRF' key schedule of EAP-AKA' (RFC 5448 / RFC 9048) |
 //! | [`hex`] | strict hexadecimal parsing and lowercase formatting |
 //! | [`logref`] | keyed digests of identities for log lines ([`logref::IdRef`]) and the scrubber of identity-shaped words |
+//! | [`push`] | AKMA push, a project extension: K_AF_push, the message format (AES-256-GCM under an HKDF key per message) and the UE's counter rule |
 //! | [`suci`] | SUCI: SBI text form, null scheme, ECIES Profile A/B conceal and de-conceal (TS 33.501 §6.12, Annex C) |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -31,5 +32,6 @@ pub mod kdf;
 pub mod keys;
 pub mod logref;
 pub mod milenage;
+pub mod push;
 pub mod suci;
 pub mod time;
