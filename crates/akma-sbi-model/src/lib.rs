@@ -8,6 +8,7 @@
 //! | Module | API |
 //! |---|---|
 //! | [`naanf`] | Naanf_AKMA (TS 29.535): `AkmaKeyInfo`, `CtxRemove` |
+//! | [`naanf_push`] | AKMA push, **a project extension**: `naanf-akma-push` (AAnF) and `3gpp-akma-push` (NEF) push-info, `PushInfoRequest`, `PushInfo` |
 //! | [`nef_akma`] | 3gpp-akma (TS 29.522 §5.14), served by the NEF: `AkmaAfKeyRequest`, `AkmaAfKeyData` |
 //! | [`nausf`] | Nausf_UEAuthentication (TS 29.509) |
 //! | [`nudm_ueau`] | Nudm_UEAU (TS 29.503) |
@@ -29,6 +30,7 @@
 
 pub mod common;
 pub mod naanf;
+pub mod naanf_push;
 pub mod nausf;
 pub mod nef_akma;
 pub mod nnrf;

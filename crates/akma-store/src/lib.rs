@@ -341,6 +341,17 @@ pub trait AkmaStore: Send + Sync + 'static {
     async fn get_by_a_kid(&self, a_kid: &AKid, now: u64)
         -> Result<Option<AkmaContext>, StoreError>;
 
+    /// The current context of a subscriber, by its [`AkmaContext::subscriber_id`] (the SUPI
+    /// text, or the GPSI text of a context registered without a SUPI), if it is live at `now`.
+    /// It is the context whose A-KID [`get_by_a_kid`](Self::get_by_a_kid) resolves, under
+    /// the same rule: the subscriber's pointer names a record that exists and is live. (AKMA
+    /// push, a project extension: an AF that knows the UE by identity, not by A-KID.)
+    async fn get_by_subscriber(
+        &self,
+        subscriber_id: &str,
+        now: u64,
+    ) -> Result<Option<AkmaContext>, StoreError>;
+
     /// Removes the context registered for `supi` (TS 29.535 AKMAContext_Remove), durably
     /// before returning. `true` if there was one (live or expired).
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError>;

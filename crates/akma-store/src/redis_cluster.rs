@@ -791,6 +791,36 @@ impl AkmaStore for RedisClusterStore {
             .await
     }
 
+    async fn get_by_subscriber(
+        &self,
+        subscriber_id: &str,
+        now: u64,
+    ) -> Result<Option<AkmaContext>, StoreError> {
+        self.deadline("looking up a subscriber's context", async {
+            let Some(ptr) = self
+                .get(
+                    &self.pointer_key(subscriber_id),
+                    "reading the subscriber pointer",
+                )
+                .await?
+            else {
+                return Ok(None);
+            };
+            let Ok(a_kid) = std::str::from_utf8(&ptr).map(AKid::parse) else {
+                return Ok(None);
+            };
+            let Ok(a_kid) = a_kid else {
+                return Ok(None);
+            };
+            // `lookup` checks the pointer again: the answer is the context that resolves.
+            Ok(self
+                .lookup(&a_kid, now)
+                .await?
+                .filter(|c| c.subscriber_id().ok().as_deref() == Some(subscriber_id)))
+        })
+        .await
+    }
+
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
         self.deadline("removing a context", self.remove(supi)).await
     }

@@ -1205,6 +1205,38 @@ impl AkmaStore for SqliteStore {
         self.index.get(a_kid, now, &self.kek)
     }
 
+    async fn get_by_subscriber(
+        &self,
+        subscriber_id: &str,
+        now: u64,
+    ) -> Result<Option<AkmaContext>, StoreError> {
+        // One row per subscriber: the row is the pointer. Its A-KID is then resolved through
+        // the in-memory index, so that this read and `get_by_a_kid` can never disagree.
+        let sub = subscriber_id.to_owned();
+        let a_kid = self
+            .read(move |conn, _| {
+                conn.query_row(
+                    "SELECT a_kid FROM akma_context WHERE subscriber = ?1",
+                    [&sub],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()
+                .map_err(|e| StoreError::sqlite("reading a subscriber's context", e))
+            })
+            .await?;
+        let Some(a_kid) = a_kid else {
+            return Ok(None);
+        };
+        let a_kid = AKid::parse(&a_kid).map_err(|e| StoreError::Corrupt {
+            record: "akma_context row".into(),
+            reason: e.to_string(),
+        })?;
+        Ok(self
+            .index
+            .get(&a_kid, now, &self.kek)?
+            .filter(|c| c.subscriber_id().ok().as_deref() == Some(subscriber_id)))
+    }
+
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
         let key = supi.as_str().to_owned();
         self.write(|reply| WriteOp::RemoveBySupi(key, reply)).await

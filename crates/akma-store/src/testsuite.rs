@@ -210,6 +210,55 @@ pub async fn gpsi_only_contexts(s: DynStore) {
     assert_count(&s, 1, "after remove").await;
 }
 
+/// `get_by_subscriber` gives the subscriber's current context (by SUPI text, or by GPSI
+/// text for a context without a SUPI), follows re-registrations, and gives nothing for an
+/// expired, removed or unknown subscriber.
+pub async fn lookup_by_subscriber(s: DynStore) {
+    let by = |id: String| {
+        let s = s.clone();
+        async move {
+            s.get_by_subscriber(&id, T0)
+                .await
+                .unwrap_or_else(|e| panic!("get_by_subscriber({id}) failed: {e}"))
+        }
+    };
+    let old = context(1, 3);
+    let new = context(2, 3);
+    s.register(old.clone()).await.unwrap();
+    assert_context(by(supi(3).as_str().into()).await, &old, "by SUPI");
+    s.register(new.clone()).await.unwrap();
+    assert_context(
+        by(supi(3).as_str().into()).await,
+        &new,
+        "by SUPI after re-registration",
+    );
+    assert!(by(supi(4).as_str().into()).await.is_none(), "unknown SUPI");
+    // A GPSI-only context is found by its GPSI; a SUPI context is not found by its GPSI.
+    let g = AkmaContext {
+        supi: None,
+        gpsi: Some(gpsi(6)),
+        ..context(1, 6)
+    };
+    s.register(g.clone()).await.unwrap();
+    assert_context(by(gpsi(6).to_string()).await, &g, "by GPSI");
+    let mut with_gpsi = context(1, 7);
+    with_gpsi.gpsi = Some(gpsi(7));
+    s.register(with_gpsi).await.unwrap();
+    assert!(by(gpsi(7).to_string()).await.is_none(), "keyed by its SUPI");
+    // Expired: nothing; removed: nothing.
+    let mut short = context(1, 8);
+    short.expires_at = Some(T0 + 10);
+    s.register(short.clone()).await.unwrap();
+    assert_context(by(supi(8).as_str().into()).await, &short, "live");
+    assert!(s
+        .get_by_subscriber(supi(8).as_str(), T0 + 10)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(s.remove_by_supi(&supi(3)).await.unwrap());
+    assert!(by(supi(3).as_str().into()).await.is_none(), "removed");
+}
+
 /// A context with neither SUPI nor GPSI is refused and nothing is stored.
 pub async fn register_needs_an_identity(s: DynStore) {
     let c = AkmaContext {
@@ -428,6 +477,7 @@ where
     register_then_lookup(make().await).await;
     reregister_replaces(make().await).await;
     gpsi_only_contexts(make().await).await;
+    lookup_by_subscriber(make().await).await;
     register_needs_an_identity(make().await).await;
     remove(make().await).await;
     expiry(make().await).await;

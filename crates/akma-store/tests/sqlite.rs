@@ -302,6 +302,13 @@ impl AkmaStore for Reopening {
     ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
         delegate!(self, get_by_a_kid(a_kid, now))
     }
+    async fn get_by_subscriber(
+        &self,
+        subscriber_id: &str,
+        now: u64,
+    ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
+        delegate!(self, get_by_subscriber(subscriber_id, now))
+    }
     async fn remove_by_supi(&self, supi: &akma_core::ids::Supi) -> Result<bool, StoreError> {
         delegate!(self, remove_by_supi(supi))
     }

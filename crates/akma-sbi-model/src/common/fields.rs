@@ -4,7 +4,7 @@
 
 use std::marker::PhantomData;
 
-use akma_core::ids::{AKid, Gpsi, RoutingIndicator, ServingNetworkName, Supi};
+use akma_core::ids::{AKid, AfFqdn, Gpsi, RoutingIndicator, ServingNetworkName, Supi};
 use akma_core::keys::{CkPrime, IkPrime, KAf, KAkma, KAusf, KSeaf, Msk, Xres, XresStar};
 use akma_core::suci::SupiOrSuci;
 use base64::engine::general_purpose::STANDARD;
@@ -33,6 +33,11 @@ pub fn parse_gpsi(s: &str) -> Result<Gpsi, String> {
 /// `MANDATORY_IE_INCORRECT`.
 pub fn parse_akid(s: &str) -> Result<AKid, String> {
     AKid::parse(s).map_err(|e| e.to_string())
+}
+
+/// An AF's FQDN (canonicalised to lowercase; no `;ua=` part).
+pub fn parse_af_fqdn(s: &str) -> Result<AfFqdn, String> {
+    AfFqdn::parse(s).map_err(|e| e.to_string())
 }
 
 /// TS 29.571 `ServingNetworkName`.
@@ -384,6 +389,10 @@ str_codec!(
 str_codec!(
     /// TS 29.535 `AKId`.
     AKidCodec: AKid, parse = parse_akid, text = |v| v.as_str()
+);
+str_codec!(
+    /// An AF FQDN (the AKMA push extension's `afId`).
+    AfFqdnCodec: AfFqdn, parse = parse_af_fqdn, text = |v| v.as_str()
 );
 str_codec!(
     /// TS 29.571 `ServingNetworkName`.
