@@ -28,8 +28,9 @@
 //!
 //! nf_instance_id = "4947a69a-…"     # at the NRF (default: [client] cert's SAN urn:uuid; --dev: random)
 //! routing_indicators = ["0012"]     # registered at the NRF (aanfInfoList); none: serves every one
+//! udm = "https://udm.example:8443"  # Nudm_SDM: GPSI → SUPI for AKMA push-info (extension); or the NRF's
 //!
-//! [client]                          # calls to the NRF (nrf = "https://…", akma_nf_host::nrf)
+//! [client]                          # calls to the NRF and the UDM (nrf = "https://…", akma_nf_host::nrf)
 //! ca = "sbi-ca.crt"
 //! cert = "aanf-client.crt"          # its SAN URI urn:uuid:… is this AAnF's NF instance id
 //! key = "aanf-client.key"
@@ -41,6 +42,7 @@
 //! kaf_lifetime_secs = 3600          # never later than the context's own expiry
 //! allow_supi = true
 //! allow_gpsi = false
+//! allow_push = false                # AKMA push material (naanf-akma-push, a project extension)
 //! ```
 //!
 //! Every lifetime is a whole number of seconds from 1 to [`MAX_LIFETIME_SECS`] (3,650 days);
@@ -248,11 +250,13 @@ pub struct AfPolicy {
     pub allow_supi: bool,
     /// Whether the GPSI may be returned.
     pub allow_gpsi: bool,
+    /// Whether the AF may get AKMA push material (`naanf-akma-push`, a project extension).
+    pub allow_push: bool,
 }
 
 impl AfPolicy {
     /// The policy applied in development mode to an AF the registry does not list: TLS 1.3
-    /// PSK by default, any Ua* protocol, 1 h keys, no SUPI or GPSI.
+    /// PSK by default, any Ua* protocol, 1 h keys, no SUPI or GPSI, push material.
     pub fn dev_default(fqdn: AfFqdn) -> Self {
         Self {
             fqdn,
@@ -261,6 +265,7 @@ impl AfPolicy {
             kaf_lifetime_secs: DEFAULT_KAF_LIFETIME_SECS,
             allow_supi: false,
             allow_gpsi: false,
+            allow_push: true,
         }
     }
 
@@ -290,6 +295,8 @@ struct RawAf {
     allow_supi: bool,
     #[serde(default)]
     allow_gpsi: bool,
+    #[serde(default)]
+    allow_push: bool,
 }
 
 /// The AAnF's own settings; the host's (listen, data_dir, [tls], [oauth2], [[consumer]], …)
@@ -307,6 +314,7 @@ struct RawConfig {
     nf_instance_id: Option<String>,
     #[serde(default)]
     routing_indicators: Vec<String>,
+    udm: Option<String>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -344,6 +352,10 @@ pub struct AanfConfig {
     pub nf_instance_id: Option<String>,
     /// The routing indicators registered at the NRF (empty: all).
     pub routing_indicators: Vec<akma_core::ids::RoutingIndicator>,
+    /// The UDM's apiRoot (`udm`; `--udm`): Nudm_SDM translates the GPSI of an AKMA push-info
+    /// request into the SUPI. Without it (and without an NRF) push-info by GPSI finds only
+    /// contexts registered by GPSI.
+    pub udm: Option<String>,
 }
 
 impl Default for AanfConfig {
@@ -358,6 +370,7 @@ impl Default for AanfConfig {
             client: akma_nf_host::PeerClientConfig::default(),
             nf_instance_id: None,
             routing_indicators: Vec::new(),
+            udm: None,
         }
     }
 }
@@ -405,6 +418,7 @@ impl AanfConfig {
                 &op::REGISTER_ANCHOR_KEY,
                 &op::RETRIEVE_APPLICATION_KEY,
                 &op::REMOVE_CONTEXT,
+                &akma_sbi_model::naanf_push::op::PUSH_INFO,
             ])
         };
         for (id, nf_type) in &host.consumers {
@@ -450,6 +464,7 @@ impl AanfConfig {
                 kaf_lifetime_secs,
                 allow_supi: a.allow_supi,
                 allow_gpsi: a.allow_gpsi,
+                allow_push: a.allow_push,
             };
             if afs.insert(fqdn.clone(), policy).is_some() {
                 return Err(ConfigError::Duplicate {
@@ -478,7 +493,7 @@ impl AanfConfig {
             sweep_interval_secs,
             afs,
             client: match raw.client {
-                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf"])
+                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf", "udm"])
                     .map_err(|e| ConfigError::invalid("[client]", e))?,
                 None => akma_nf_host::PeerClientConfig::default(),
             },
@@ -492,6 +507,7 @@ impl AanfConfig {
                     })
                 })
                 .collect::<Result<_, _>>()?,
+            udm: raw.udm,
         })
     }
 }

@@ -27,10 +27,11 @@ pub const OTHER_OPERATION: &str = "other";
 /// A request's operation, for the figures (`None`: no Naanf_AKMA operation).
 pub type Op = Option<Operation>;
 
-const OPS: [Op; 4] = [
+const OPS: [Op; 5] = [
     Some(Operation::RegisterAnchorKey),
     Some(Operation::RetrieveApplicationKey),
     Some(Operation::RemoveContext),
+    Some(Operation::PushInfo),
     None,
 ];
 
@@ -39,7 +40,8 @@ fn slot(op: Op) -> usize {
         Some(Operation::RegisterAnchorKey) => 0,
         Some(Operation::RetrieveApplicationKey) => 1,
         Some(Operation::RemoveContext) => 2,
-        None => 3,
+        Some(Operation::PushInfo) => 3,
+        None => 4,
     }
 }
 

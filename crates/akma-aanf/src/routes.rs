@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use akma_core::logref::IdRef;
 use akma_sbi_model::naanf::{AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_model::naanf_push::{self, PushInfoRequest};
 use akma_sbi_server::extract::parse_request;
 use akma_sbi_server::{ConsumerAuth, ForbiddenCause, RequireScope, SbiError, SbiJson};
 use akma_store::StoreError;
@@ -74,6 +75,14 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
         }
         AanfError::Store(other) => SbiError::internal(other),
         e @ AanfError::Expiry { .. } => SbiError::internal(e),
+        AanfError::UdmUnavailable(detail) => {
+            tracing::warn!(detail = %akma_core::logref::scrub(&detail), "the UDM is unavailable: answering 503");
+            SbiError::UnavailableRetryAfter {
+                detail: "the UDM cannot be reached to translate the GPSI; try again later".into(),
+                retry_after_secs: STORE_RETRY_AFTER_SECS,
+            }
+        }
+        e @ AanfError::Udm(_) => SbiError::internal(e),
     }
 }
 
@@ -123,6 +132,25 @@ async fn retrieve_application_key(
             tracing::debug!(a_kid = %body.a_kid, "no live AKMA context for A-KID");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+    }
+}
+
+/// AKMA push-info (project extension): 200 with the push material, 204 when the UE has no
+/// live context.
+async fn push_info(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::PushInfo)?;
+    let body: PushInfoRequest = parse_request(req).await?;
+    match state
+        .aanf
+        .push_info(&consumer, &body)
+        .await
+        .map_err(to_sbi_error)?
+    {
+        Some(info) => {
+            tracing::info!(af = %body.af_fqdn, a_kid_ref = %IdRef::of(info.a_kid.as_str()), "AKMA push material given");
+            Ok(SbiJson(info).into_response())
+        }
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
 
@@ -185,6 +213,7 @@ async fn track(
             Some(Operation::RetrieveApplicationKey)
         }
         Some(p) if p.ends_with("/remove-context") => Some(Operation::RemoveContext),
+        Some(p) if p.ends_with(naanf_push::PUSH_INFO) => Some(Operation::PushInfo),
         _ => None,
     };
     let start = Instant::now();
@@ -211,8 +240,14 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
             "/remove-context",
             post(remove_context).route_layer(scoped(Operation::RemoveContext)),
         );
+    // AKMA push (a project extension), under its own API root.
+    let push = Router::new().route(
+        naanf_push::PUSH_INFO,
+        post(push_info).route_layer(scoped(Operation::PushInfo)),
+    );
     let app = Router::new()
         .nest(API_ROOT, api)
+        .nest(naanf_push::API_ROOT, push)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track));
     akma_sbi_server::with_sbi_fallbacks(app)

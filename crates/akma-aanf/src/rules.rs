@@ -23,6 +23,8 @@ pub enum Operation {
     RetrieveApplicationKey,
     /// Naanf_AKMA_Context_Remove.
     RemoveContext,
+    /// AKMA push-info (`naanf-akma-push`, a project extension).
+    PushInfo,
 }
 
 impl Operation {
@@ -34,6 +36,7 @@ impl Operation {
             Operation::RegisterAnchorKey => &op::REGISTER_ANCHOR_KEY,
             Operation::RetrieveApplicationKey => &op::RETRIEVE_APPLICATION_KEY,
             Operation::RemoveContext => &op::REMOVE_CONTEXT,
+            Operation::PushInfo => &akma_sbi_model::naanf_push::op::PUSH_INFO,
         }
     }
 
@@ -96,6 +99,33 @@ pub fn resolve_af(
         )));
     }
     Ok((AfId::new(fqdn, ua), policy))
+}
+
+/// AKMA push-info (project extension): the AF must be registered with `allow_push`, and a
+/// request naming the UE by SUPI is for the NEF (which translated an external AF's GPSI) or
+/// for an AF allowed the SUPI; anyone else names the UE by GPSI.
+pub fn authorize_push(
+    policy: &AfPolicy,
+    consumer: &Consumer,
+    by_supi: bool,
+) -> Result<(), RuleError> {
+    if !policy.allow_push {
+        return Err(RuleError::AfNotAuthorized(format!(
+            "AF {} is not registered for AKMA push",
+            policy.fqdn
+        )));
+    }
+    let supi_ok = match consumer {
+        Consumer::Dev => true,
+        Consumer::Nf(c) => c.nf_type == NfType::Nef || policy.allow_supi,
+    };
+    if by_supi && !supi_ok {
+        return Err(RuleError::AfNotAuthorized(format!(
+            "AF {} may not name UEs by SUPI; give the GPSI",
+            policy.fqdn
+        )));
+    }
+    Ok(())
 }
 
 /// The content of an application key answer.

@@ -26,7 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use akma_nf_host::kek::{resolve_kek, KekRule};
-use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, SbiSecurity};
+use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, PeerClients, SbiSecurity};
+use akma_sbi_client::NudmSdmClient;
 use akma_sbi_model::nnrf::{AanfInfo, NfProfile};
 use akma_sbi_server::ConsumerRegistry;
 use akma_store::redis_cluster::{RedisClusterOptions, RedisClusterStore, SCHEME};
@@ -77,6 +78,11 @@ pub struct AanfArgs {
     /// (a shared store: the key-encryption key must come from AKMA_KEK).
     #[arg(long, value_name = "URL", env = "AKMA_AANF_STORE")]
     pub store: Option<String>,
+    /// The UDM's apiRoot (Nudm_SDM): translates the GPSI of an AKMA push-info request (a
+    /// project extension) into the SUPI (default: the file's `udm`, else the NRF's UDM when
+    /// an NRF is configured, else none).
+    #[arg(long, value_name = "URI", env = "AKMA_AANF_UDM")]
+    pub udm: Option<String>,
 }
 
 /// Where the AAnF keeps its contexts (see the module documentation).
@@ -174,6 +180,9 @@ pub fn resolve(args: &AanfArgs) -> Result<Resolved, StartError> {
             l,
         )?;
     }
+    if let Some(u) = &args.udm {
+        config.udm = Some(u.clone());
+    }
     let host = args.host.resolve(&config.host)?;
     let store = match args.store.as_deref().map(StoreSpec::parse).transpose()? {
         Some(StoreSpec::Sqlite(p)) => {
@@ -257,6 +266,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         // Expiry comes from Redis TTLs: no sweep.
         StoreSpec::RedisCluster(opts) => Arc::new(RedisClusterStore::connect(opts, kek).await?),
     };
+    let mut nrf_peers = None;
     let registration = match &host.nrf {
         Some(uri) => {
             let bad = |e: String| ConfigError::Invalid {
@@ -282,11 +292,40 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
                 )]
                 .into(),
             );
-            Some(nrf.registration(profile, &[(NAANF_SERVICE, NAANF_VERSION)]))
+            let r = nrf.registration(profile, &[(NAANF_SERVICE, NAANF_VERSION)]);
+            nrf_peers = Some(nrf);
+            Some(r)
         }
         None => None,
     };
-    let aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
+    // Nudm_SDM for AKMA push-info by GPSI: the configured UDM, else the NRF's.
+    let peers = PeerClients::new(
+        host.dev,
+        config.client.clone(),
+        match &nrf_peers {
+            Some(n) => format!("AANF-{}", n.nf_instance_id.as_str()),
+            None => "AANF".into(),
+        },
+    );
+    let bad_udm = |e: akma_nf_host::PeerError| ConfigError::Invalid {
+        setting: "udm".into(),
+        problem: e.to_string(),
+    };
+    let udm = match (&config.udm, &nrf_peers) {
+        (Some(u), _) => Some(NudmSdmClient::new(
+            peers.client("udm", u).map_err(bad_udm)?,
+            u.clone(),
+        )),
+        (None, Some(n)) => Some(NudmSdmClient::with_resolver(
+            n.client_for(&peers, "udm").map_err(bad_udm)?,
+            n.resolver.clone(),
+        )),
+        (None, None) => None,
+    };
+    let mut aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
+    if let Some(u) = udm {
+        aanf = aanf.with_udm(u);
+    }
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
         aanf: aanf.clone(),

@@ -4,7 +4,10 @@
 
 use std::sync::Arc;
 
-use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_core::akma::UaProtocolId;
+use akma_sbi_client::NudmSdmClient;
+use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, UeId};
+use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
 use akma_store::{AkmaContext, AkmaStore, StoreError};
 use time::OffsetDateTime;
 
@@ -36,6 +39,12 @@ pub enum AanfError {
         /// The expiry computed.
         expiry: u64,
     },
+    /// The UDM did not answer a GPSI translation, or answered 5xx (503; logged, not sent).
+    #[error("the UDM is unavailable: {0}")]
+    UdmUnavailable(String),
+    /// The UDM answered a GPSI translation with an error other than 404 (500).
+    #[error("the UDM refused a GPSI translation: {0}")]
+    Udm(String),
 }
 
 /// The AAnF: configuration, store and clock.
@@ -44,6 +53,7 @@ pub struct Aanf {
     config: Arc<AanfConfig>,
     store: Arc<dyn AkmaStore>,
     clock: Clock,
+    udm: Option<NudmSdmClient>,
 }
 
 impl Aanf {
@@ -53,7 +63,14 @@ impl Aanf {
             config,
             store,
             clock,
+            udm: None,
         }
+    }
+
+    /// Translates GPSIs at this UDM (Nudm_SDM) for AKMA push-info.
+    pub fn with_udm(mut self, udm: NudmSdmClient) -> Self {
+        self.udm = Some(udm);
+        self
     }
 
     /// The configuration.
@@ -129,6 +146,76 @@ impl Aanf {
         data.supi = answer.supi;
         data.gpsi = answer.gpsi;
         Ok(Some(data))
+    }
+
+    /// AKMA push-info (`naanf-akma-push`, a project extension; `conventions.md`): the push
+    /// material of the UE's current context for this AF: its A-KID and K_AF_push, with the
+    /// K_AF expiry rule. `None` when the UE has no live context (204). By GPSI, a context
+    /// registered by that GPSI is used, else the UDM translates the GPSI into the SUPI.
+    pub async fn push_info(
+        &self,
+        consumer: &Consumer,
+        req: &PushInfoRequest,
+    ) -> Result<Option<PushInfo>, AanfError> {
+        rules::authorize(consumer, Operation::PushInfo)?;
+        let (af_id, policy) = rules::resolve_af(
+            &self.config,
+            consumer,
+            &req.af_fqdn,
+            Some(UaProtocolId::GENERIC_PUSH),
+        )?;
+        rules::authorize_push(&policy, consumer, matches!(req.ue_id, UeId::Supi(_)))?;
+        let now = self.now();
+        let ctx = match &req.ue_id {
+            UeId::Supi(supi) => self.store.get_by_subscriber(supi.as_str(), now).await?,
+            UeId::Gpsi(gpsi) => match self.store.get_by_subscriber(&gpsi.to_string(), now).await? {
+                Some(c) => Some(c),
+                None => match self.supi_of(gpsi).await? {
+                    Some(supi) => self.store.get_by_subscriber(supi.as_str(), now).await?,
+                    None => None,
+                },
+            },
+        };
+        let Some(ctx) = ctx else {
+            return Ok(None);
+        };
+        let view = ContextView {
+            k_akma: &ctx.k_akma,
+            supi: None,
+            gpsi: None,
+            expires_at: ctx.expires_at,
+        };
+        // The K_AF rule, anonymous: K_AF_push and its expiry, no identity.
+        let answer = rules::answer(&view, &af_id, &policy, consumer, true, now);
+        let expiry = i64::try_from(answer.expiry)
+            .ok()
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .ok_or(AanfError::Expiry {
+                expiry: answer.expiry,
+            })?;
+        Ok(Some(PushInfo::new(
+            ctx.a_kid,
+            req.af_fqdn.clone(),
+            answer.kaf,
+            expiry,
+        )))
+    }
+
+    /// The SUPI of a GPSI at the UDM: `None` without a UDM or for a GPSI the UDM does not
+    /// know.
+    async fn supi_of(
+        &self,
+        gpsi: &akma_core::ids::Gpsi,
+    ) -> Result<Option<akma_core::ids::Supi>, AanfError> {
+        let Some(udm) = &self.udm else {
+            return Ok(None);
+        };
+        match udm.id_translation(&gpsi.to_string()).await {
+            Ok(t) => Ok(Some(t.supi)),
+            Err(e) if e.status() == Some(axum::http::StatusCode::NOT_FOUND) => Ok(None),
+            Err(e) if e.is_unavailable() => Err(AanfError::UdmUnavailable(e.to_string())),
+            Err(e) => Err(AanfError::Udm(e.to_string())),
+        }
     }
 
     /// Naanf_AKMA_Context_Remove: removes the subscriber's context. Removing a context that

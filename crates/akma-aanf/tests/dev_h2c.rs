@@ -20,6 +20,11 @@ ua_protocols = ["0100000007", "01000100a8"]
 kaf_lifetime_secs = 600
 allow_supi = true
 allow_gpsi = true
+
+[[af]]
+fqdn = "push.example.com"
+allow_push = true
+kaf_lifetime_secs = 900
 "#;
 
 async fn start_dev(dir: &Path) -> Running {
@@ -69,6 +74,30 @@ impl Api {
     async fn post(&self, op: &str, body: &Value) -> (StatusCode, Option<String>, Value, Version) {
         self.raw(op, "application/json", body.to_string().into_bytes())
             .await
+    }
+
+    /// AKMA push-info (the project extension's API root).
+    async fn push_info(&self, body: &Value) -> (StatusCode, Option<String>, Value) {
+        let resp = self
+            .client
+            .post(format!("{}/naanf-akma-push/v1/push-info", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let ct = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let bytes = resp.bytes().await.unwrap();
+        let v = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, ct, v)
     }
 
     async fn raw(
@@ -552,4 +581,92 @@ async fn dev_mode_refuses_non_loopback_and_production_needs_tls() {
     };
     let e = resolve(&prod).err().expect("refused").to_string();
     assert!(e.contains("[tls]"), "{e}");
+}
+
+/// AKMA push-info (project extension): the current context's A-KID and K_AF_push by SUPI
+/// or by GPSI, following re-registrations; refusals are ProblemDetails and 204 means no
+/// context.
+#[tokio::test]
+async fn push_info_gives_the_current_push_material() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = start_dev(dir.path()).await;
+    let api = Api::new(&r, h2c_client());
+    let (supi, k1) = keys("imsi-001010000000071", 71);
+    assert_eq!(api.register(&supi, &k1).await, StatusCode::OK);
+    let req = json!({"afId": "Push.Example.com", "supi": supi.as_str()});
+    let (s, _, v) = api.push_info(&req).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["aKId"], k1.a_kid.as_str());
+    assert_eq!(v["afId"], "push.example.com");
+    assert_eq!(
+        v["kafPush"],
+        kaf_hex(&k1, "push.example.com", UaProtocolId::GENERIC_PUSH)
+    );
+    assert_ne!(
+        v["kafPush"],
+        kaf_hex(&k1, "push.example.com", UaProtocolId::TLS13_PSK)
+    );
+    let left = expiry_secs(&v) - now();
+    assert!((890..=901).contains(&left), "kaf_lifetime_secs 900: {left}");
+
+    // A re-authentication replaces the context: push-info follows it.
+    let (_, k2) = keys("imsi-001010000000071", 72);
+    assert_eq!(api.register(&supi, &k2).await, StatusCode::OK);
+    let (s, _, v) = api.push_info(&req).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["aKId"], k2.a_kid.as_str());
+    assert_eq!(
+        v["kafPush"],
+        kaf_hex(&k2, "push.example.com", UaProtocolId::GENERIC_PUSH)
+    );
+
+    // A context registered by GPSI is found by that GPSI.
+    let (_, kg) = keys("imsi-001010000000072", 73);
+    let (s, _, _, _) = api
+        .post(
+            "register-anchorkey",
+            &json!({"gpsi": "msisdn-491700000072", "aKId": kg.a_kid.as_str(), "kAkma": kg.k_akma.expose_hex().as_str()}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, v) = api
+        .push_info(&json!({"afId": "push.example.com", "gpsi": "msisdn-491700000072"}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["aKId"], kg.a_kid.as_str());
+
+    // No context (and no UDM to translate a GPSI): 204, no body.
+    for body in [
+        json!({"afId": "push.example.com", "supi": "imsi-001010000000099"}),
+        json!({"afId": "push.example.com", "gpsi": "msisdn-491700000099"}),
+    ] {
+        let (s, _, v) = api.push_info(&body).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{body}");
+        assert_eq!(v, Value::Null);
+    }
+
+    // An AF registered without allow_push: 403 AF_NOT_AUTHORIZED. Bad bodies: 400.
+    let (s, ct, v) = api
+        .push_info(&json!({"afId": "msgin5g.example.com", "supi": supi.as_str()}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(ct.as_deref(), Some("application/problem+json"));
+    assert_eq!(v["cause"], "AF_NOT_AUTHORIZED");
+    for (body, pointer) in [
+        (json!({"afId": "push.example.com"}), "/supi"),
+        (json!({"supi": supi.as_str()}), "/afId"),
+        (
+            json!({"afId": "push.example.com", "supi": supi.as_str(), "gpsi": "msisdn-491700000072"}),
+            "/supi",
+        ),
+    ] {
+        let (s, ct, v) = api.push_info(&body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(ct.as_deref(), Some("application/problem+json"));
+        let params = v["invalidParams"].to_string();
+        assert!(params.contains(pointer), "{body}: {v}");
+    }
+    // The refusals changed nothing.
+    let (_, _, v) = api.push_info(&req).await;
+    assert_eq!(v["aKId"], k2.a_kid.as_str());
 }

@@ -340,7 +340,7 @@ impl Nef {
             }),
             Ok(Ok(t)) => Ok(t.gpsi),
             Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Ok(Err(e)) if unavailable(&e) => Err(NefError::Unavailable {
+            Ok(Err(e)) if e.is_unavailable() => Err(NefError::Unavailable {
                 peer: "UDM",
                 detail: e.to_string(),
             }),
@@ -352,21 +352,10 @@ impl Nef {
     }
 }
 
-/// Whether a peer's failure means "try again later": no answer, 5xx, or a redirect (never
-/// followed).
-fn unavailable(e: &ClientError) -> bool {
-    match e {
-        ClientError::Transport { .. }
-        | ClientError::Unreachable { .. }
-        | ClientError::Redirect { .. } => true,
-        _ => e.status().is_some_and(|s| s.is_server_error()),
-    }
-}
-
 fn aanf_error(e: ClientError) -> NefError {
     match &e {
         ClientError::NoProducer { .. } => NefError::NoAanf,
-        _ if unavailable(&e) => NefError::Unavailable {
+        _ if e.is_unavailable() => NefError::Unavailable {
             peer: "AAnF",
             detail: e.to_string(),
         },

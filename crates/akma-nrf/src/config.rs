@@ -113,8 +113,9 @@ struct RawPolicy {
 /// | consumer | target | scopes |
 /// |---|---|---|
 /// | AUSF | AANF | `naanf-akma`, `naanf-akma:anchorkey` |
-/// | AF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget` |
-/// | NEF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma:applicationkeyget:supi-access` |
+/// | AF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma-push` (extension) |
+/// | NEF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma:applicationkeyget:supi-access`, `naanf-akma-push` (extension) |
+/// | AANF | UDM | `nudm-sdm` (GPSI → SUPI for push-info, extension) |
 /// | AUSF | UDM | `nudm-ueau` |
 /// | NEF | UDM | `nudm-sdm` |
 /// | AMF, SEAF | AUSF | `nausf-auth`, `nausf-auth:ue-authentications` |
@@ -134,7 +135,11 @@ pub fn default_policy() -> Vec<PolicyRule> {
         rule(
             NfType::Af,
             NfType::Aanf,
-            &[naanf::scope::API, naanf::scope::APPLICATION_KEY_GET],
+            &[
+                naanf::scope::API,
+                naanf::scope::APPLICATION_KEY_GET,
+                akma_sbi_model::naanf_push::scope::API,
+            ],
         ),
         rule(
             NfType::Nef,
@@ -143,9 +148,11 @@ pub fn default_policy() -> Vec<PolicyRule> {
                 naanf::scope::API,
                 naanf::scope::APPLICATION_KEY_GET,
                 naanf::scope::SUPI_ACCESS,
+                akma_sbi_model::naanf_push::scope::API,
             ],
         ),
         rule(NfType::Ausf, NfType::Udm, &[nudm_ueau::scope::API]),
+        rule(NfType::Aanf, NfType::Udm, &[nudm_sdm::scope::API]),
         rule(NfType::Nef, NfType::Udm, &[nudm_sdm::scope::API]),
         rule(NfType::Amf, NfType::Ausf, &ausf_scopes),
         rule(NfType::Seaf, NfType::Ausf, &ausf_scopes),

@@ -185,6 +185,17 @@ impl ClientError {
             _ => None,
         }
     }
+
+    /// Whether the failure means "try again later" (for a caller that answers 503): no
+    /// answer, a 5xx, or a redirect (never followed).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            ClientError::Transport { .. }
+            | ClientError::Unreachable { .. }
+            | ClientError::Redirect { .. } => true,
+            _ => self.status().is_some_and(|s| s.is_server_error()),
+        }
+    }
 }
 
 /// The TLS material of a production client.
