@@ -10,6 +10,7 @@
 //! | [`serve`] | HTTP (axum) over Ua* TLS-PSK, the authenticated peer in each request, K_AF expiry enforced |
 //! | [`digest`] | HTTPS with AKMA HTTP Digest (B.1.2): certificate TLS, the Digest check per request, the same peer in each request |
 //! | [`app`] | `akma af`, the sample AF: settings, production config, `GET /` |
+//! | [`push`] | AKMA push, **a project extension**: push material from the AAnF, messages protected per `docs/akma-push.md`, a pluggable delivery channel (sample: an HTTP webhook), the stale-A-KID refresh |
 //! | [`metrics`] | sessions accepted, refused by reason, closed at expiry |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -18,6 +19,7 @@ pub mod app;
 pub mod digest;
 pub mod keys;
 pub mod metrics;
+pub mod push;
 pub mod serve;
 
 pub use digest::{serve_digest, DigestAuth};

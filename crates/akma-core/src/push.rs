@@ -92,6 +92,33 @@ pub enum PushError {
     },
 }
 
+/// The refusal causes of a UE receiver (project extension; `docs/akma-push.md`).
+pub mod cause {
+    /// The message does not decode.
+    pub const MALFORMED: &str = "PUSH_MESSAGE_MALFORMED";
+    /// The message's A-KID is not the UE's current one: fetch fresh push material.
+    pub const STALE_PUSH_MATERIAL: &str = "STALE_PUSH_MATERIAL";
+    /// The message did not verify.
+    pub const NOT_AUTHENTIC: &str = "PUSH_NOT_AUTHENTIC";
+    /// The counter was not above the last accepted one.
+    pub const REPLAYED: &str = "PUSH_REPLAYED";
+    /// The UE has not authenticated.
+    pub const NO_AKMA_CONTEXT: &str = "NO_AKMA_CONTEXT";
+}
+
+impl PushError {
+    /// The HTTP status and cause a receiver answers on an HTTP delivery channel.
+    pub fn status_and_cause(&self) -> (u16, &'static str) {
+        match self {
+            PushError::Malformed(_) | PushError::TooLarge(_) => (400, cause::MALFORMED),
+            PushError::StaleAKid => (409, cause::STALE_PUSH_MATERIAL),
+            PushError::Unauthentic => (403, cause::NOT_AUTHENTIC),
+            PushError::Replayed { .. } => (409, cause::REPLAYED),
+            PushError::NoAkmaContext => (503, cause::NO_AKMA_CONTEXT),
+        }
+    }
+}
+
 impl PushHeader {
     /// The header's octets (the AAD).
     pub fn encode(&self) -> Vec<u8> {

@@ -1271,6 +1271,33 @@ impl NaanfClient {
         .await
     }
 
+    /// AKMA push-info (`POST {apiRoot}/naanf-akma-push/v1/push-info`, a project extension):
+    /// the push material of the UE's current context, `None` on 204 (no live context).
+    pub async fn push_info(
+        &self,
+        req: &akma_sbi_model::naanf_push::PushInfoRequest,
+    ) -> Result<Option<akma_sbi_model::naanf_push::PushInfo>, ClientError> {
+        use akma_sbi_model::naanf_push;
+        with_producer(
+            &*self.resolver,
+            NfType::Aanf,
+            &self.hint,
+            Repeat::Idempotent,
+            |root| async move {
+                let url = format!(
+                    "{}{}",
+                    join(&root, naanf_push::API_ROOT),
+                    naanf_push::PUSH_INFO
+                );
+                self.sbi_for(naanf_push::op::PUSH_INFO.scopes)
+                    .post_optional(&url, req)
+                    .await
+                    .map(|r| r.map(|r| r.body))
+            },
+        )
+        .await
+    }
+
     /// `POST /remove-context`: 204.
     pub async fn remove_context(&self, req: &CtxRemove) -> Result<(), ClientError> {
         with_producer(

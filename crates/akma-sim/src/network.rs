@@ -85,7 +85,18 @@ pub async fn dev_aanf_with(
     data: PathBuf,
     config: Option<PathBuf>,
 ) -> Result<akma_aanf::server::Running, NetworkError> {
+    dev_aanf_at(data, config, None).await
+}
+
+/// A development AAnF as [`dev_aanf_with`] that translates GPSIs (AKMA push-info) at this
+/// UDM apiRoot.
+pub async fn dev_aanf_at(
+    data: PathBuf,
+    config: Option<PathBuf>,
+    udm: Option<String>,
+) -> Result<akma_aanf::server::Running, NetworkError> {
     let args = akma_aanf::server::AanfArgs {
+        udm,
         host: akma_aanf::server::HostArgs {
             config,
             dev: true,
@@ -194,7 +205,8 @@ impl NetworkBuilder {
             }
             None => None,
         };
-        let aanf = match dev_aanf_with(d.join("aanf"), aanf_config).await {
+        let udm_root = format!("http://{}", udm.addr);
+        let aanf = match dev_aanf_at(d.join("aanf"), aanf_config, Some(udm_root)).await {
             Ok(a) => a,
             Err(e) => {
                 let _ = udm.shutdown().await;

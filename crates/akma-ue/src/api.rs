@@ -86,3 +86,33 @@ impl AkmaApi {
         Ok((a_kid, derive_k_af(&k_akma, &af_id)))
     }
 }
+
+/// The UE's receiver of AKMA push messages (a project extension, `docs/akma-push.md`): the
+/// counters accepted per AF, and a handle to the NAS layer, asked for the current A-KID and
+/// K_AKMA on every message (never a copy).
+#[derive(Debug)]
+pub struct PushInbox {
+    api: AkmaApi,
+    rx: Mutex<akma_core::push::PushReceiver>,
+}
+
+impl PushInbox {
+    /// A receiver on this UE's AKMA API.
+    pub fn new(api: AkmaApi) -> Self {
+        Self {
+            api,
+            rx: Mutex::new(akma_core::push::PushReceiver::new()),
+        }
+    }
+
+    /// Verifies and decrypts one message under the NAS layer's current context; a refused
+    /// message changes nothing.
+    pub fn receive(
+        &self,
+        message: &[u8],
+    ) -> Result<akma_core::push::Received, akma_core::push::PushError> {
+        let current = self.api.current_akma_keys();
+        let mut rx = self.rx.lock().unwrap_or_else(|e| e.into_inner());
+        rx.receive(message, current.as_ref().map(|(a, k)| (a, k)))
+    }
+}

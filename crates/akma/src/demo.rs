@@ -52,7 +52,7 @@ fn subscriber(method: AuthMethod) -> SubscriberFixture<'static> {
 
 /// A demo subscriber: K and OPc of TS 35.208 test set 1, routing indicator 0, home PLMN
 /// 901/70, AKMA on.
-fn fixture(supi: &'static str, method: AuthMethod) -> SubscriberFixture<'static> {
+pub(crate) fn fixture(supi: &'static str, method: AuthMethod) -> SubscriberFixture<'static> {
     SubscriberFixture {
         supi,
         k: K1,
@@ -89,6 +89,11 @@ pub struct DemoArgs {
     /// UEs known by the GPSI the NEF returns; A sends B a message, B fetches and acknowledges it.
     #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "outside_af_fqdn"])]
     pub msgin5g: bool,
+    /// Instead: AKMA push, a project extension (docs/akma-push.md). The AF (--af-fqdn) pushes
+    /// to a UE that never contacted it, a replay is refused, and after a re-authentication the
+    /// UE's "stale push material" answer makes the AF fetch fresh material once.
+    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "outside_af_fqdn", "msgin5g"])]
+    pub push: bool,
 }
 
 /// A deliberate failure, to show that the demo checks what it claims.
@@ -120,13 +125,21 @@ struct Round {
     aanf_fp: String,
 }
 
-struct Steps {
+pub(crate) struct Steps {
     text: bool,
-    log: Vec<serde_json::Value>,
+    pub(crate) log: Vec<serde_json::Value>,
 }
 
 impl Steps {
-    fn done(&mut self, what: &str, took: Duration, detail: String) {
+    /// Steps printed as text (`text`) or only logged for `--json`.
+    pub(crate) fn new(text: bool) -> Self {
+        Self {
+            text,
+            log: Vec::new(),
+        }
+    }
+
+    pub(crate) fn done(&mut self, what: &str, took: Duration, detail: String) {
         let ms = took.as_secs_f64() * 1e3;
         if self.text {
             let line = format!("  {what:<56} {ms:>7.1} ms  {detail}");
@@ -141,6 +154,9 @@ impl Steps {
 pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
     if a.msgin5g {
         return run_msgin5g(&a, &flow).await;
+    }
+    if a.push {
+        return crate::push_demo::run(a.json, &a.af_fqdn, &flow).await;
     }
     let af_fqdn = a.af_fqdn.clone();
     if a.outside_af_fqdn == af_fqdn {
@@ -578,11 +594,16 @@ async fn demo_rounds(
 
 /// A Ua* step for the flow trace (the TLS messages the demo's UE and AF exchange).
 fn ua_event(from: &str, to: &str, message: &str) {
+    flow_event(from, to, message);
+}
+
+/// A message between two parties outside the SBI, for the flow trace.
+pub(crate) fn flow_event(from: &str, to: &str, message: &str) {
     tracing::trace!(target: "akma_flow", kind = "ua", from, to, message, "Ua*");
 }
 
 /// Prints the flow: one line per message, with the time it was sent.
-fn print_flow(rows: &[(f64, &str, &str, String)]) {
+pub(crate) fn print_flow(rows: &[(f64, &str, &str, String)]) {
     if rows.is_empty() {
         return;
     }

@@ -19,6 +19,7 @@ mod demo;
 mod derive;
 mod flow;
 mod outside;
+mod push_demo;
 mod udm_cmd;
 mod ue_cmd;
 

@@ -377,3 +377,66 @@ fn demo_msgin5g_text_and_conflicting_flags() {
     let (code, _, err) = demo(&["--msgin5g", "--reauth"]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// `akma demo --push` (AKMA push, a project extension): the first push reaches a UE that
+/// never contacted the AF, the replay is refused as one, and after the re-authentication the
+/// stale-A-KID answer makes the AF refresh its material once; the UE read both messages.
+#[test]
+fn demo_push_shows_push_replay_and_the_stale_path() {
+    let (code, out, err) = demo(&["--push", "--json"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let first = v["first"]["aKid"].as_str().unwrap();
+    let second = v["afterReauth"]["aKid"].as_str().unwrap();
+    assert_a_kid(first);
+    assert_a_kid(second);
+    assert_ne!(first, second, "the re-authentication gives a new A-KID");
+    assert_eq!(v["replay"]["refused"], true);
+    assert_eq!(v["replay"]["cause"], "PUSH_REPLAYED");
+    assert_eq!(v["afterReauth"]["refreshed"], true);
+    let (c1, c2) = (
+        v["first"]["counter"].as_u64().unwrap(),
+        v["afterReauth"]["counter"].as_u64().unwrap(),
+    );
+    assert!(c2 > c1, "counters only increase: {c1} then {c2}");
+    let read: Vec<&str> = v["ueAccepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        read,
+        [
+            "Your parcel arrives today",
+            "Your parcel has been delivered"
+        ]
+    );
+    assert!(v["extension"]
+        .as_str()
+        .unwrap()
+        .contains("project extension"));
+
+    // The text form: the push-info hop at the AAnF, its GPSI translation at the UDM, and the
+    // UE's answers, in the message flow.
+    let (code, out, err) = demo(&["--push"]);
+    assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(out.contains("project extension"), "{out}");
+    for (from, to, msg) in [
+        (
+            "AF",
+            "AAnF",
+            "AKMA push-info (project extension) (POST /naanf-akma-push/v1/push-info)",
+        ),
+        ("AAnF", "UDM", "Nudm_SDM_Get (id translation)"),
+        ("AF", "UE", "push message accepted"),
+        ("AF", "UE", "push message refused: PUSH_REPLAYED"),
+        ("AF", "UE", "push message refused: STALE_PUSH_MATERIAL"),
+    ] {
+        let line = flow_line(from, to, msg);
+        assert!(out.contains(&line), "no {line:?} in\n{out}");
+    }
+    // --push is its own scenario.
+    let (code, _, err) = demo(&["--push", "--msgin5g"]);
+    assert_eq!(code, 2, "{err}");
+}
