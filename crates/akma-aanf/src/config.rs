@@ -42,7 +42,8 @@
 //! kaf_lifetime_secs = 3600          # never later than the context's own expiry
 //! allow_supi = true
 //! allow_gpsi = false
-//! allow_push = false                # AKMA push material (naanf-akma-push, a project extension)
+//! allow_push = false                # AKMA push material (naanf-akma-push, a project extension;
+//!                                   # its Ua* id 0100000005 needs no ua_protocols entry)
 //! ```
 //!
 //! Every lifetime is a whole number of seconds from 1 to [`MAX_LIFETIME_SECS`] (3,650 days);

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use akma_core::akma::UaProtocolId;
+use akma_core::akma::{AfId, UaProtocolId};
 use akma_sbi_client::NudmSdmClient;
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
@@ -158,12 +158,10 @@ impl Aanf {
         req: &PushInfoRequest,
     ) -> Result<Option<PushInfo>, AanfError> {
         rules::authorize(consumer, Operation::PushInfo)?;
-        let (af_id, policy) = rules::resolve_af(
-            &self.config,
-            consumer,
-            &req.af_fqdn,
-            Some(UaProtocolId::GENERIC_PUSH),
-        )?;
+        // The AF and this consumer's right to act for it; `allow_push`, not `ua_protocols`,
+        // decides push (its Ua* id is always the Generic Push Layer's).
+        let (_, policy) = rules::resolve_af(&self.config, consumer, &req.af_fqdn, None)?;
+        let af_id = AfId::new(req.af_fqdn.clone(), UaProtocolId::GENERIC_PUSH);
         rules::authorize_push(&policy, consumer, matches!(req.ue_id, UeId::Supi(_)))?;
         let now = self.now();
         let ctx = match &req.ue_id {

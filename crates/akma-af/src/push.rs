@@ -3,7 +3,7 @@
 //!
 //! [`PushSender::send`] gets the UE's push material (A-KID and K_AF_push) from a
 //! [`PushMaterialSource`] (the AAnF's `naanf-akma-push/v1/push-info` for an AF inside the
-//! operator's network), keeps it until it expires, protects the message with a fresh nonce
+//! operator's network, the NEF's `3gpp-akma-push/v1/push-info` for one outside it), keeps it until it expires, protects the message with a fresh nonce
 //! and a counter that only increases, and hands it to a [`PushDelivery`]. When the UE
 //! answers that the A-KID is stale (it re-authenticated since), the sender fetches fresh
 //! material **once** and sends again. [`HttpWebhook`] is the sample delivery channel.
@@ -32,6 +32,20 @@ pub trait PushMaterialSource: Send + Sync {
 impl PushMaterialSource for NaanfClient {
     async fn push_info(&self, af: &AfFqdn, gpsi: &Gpsi) -> Result<Option<PushInfo>, ClientError> {
         NaanfClient::push_info(
+            self,
+            &PushInfoRequest {
+                af_fqdn: af.clone(),
+                ue_id: UeId::Gpsi(gpsi.clone()),
+            },
+        )
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl PushMaterialSource for akma_sbi_client::nef::NefClient {
+    async fn push_info(&self, af: &AfFqdn, gpsi: &Gpsi) -> Result<Option<PushInfo>, ClientError> {
+        akma_sbi_client::nef::NefClient::push_info(
             self,
             &PushInfoRequest {
                 af_fqdn: af.clone(),

@@ -34,7 +34,7 @@
 //! client_id = "af-1"
 //! client_secret_hash = "$argon2id$v=19$m=19456,t=2,p=1$…"   # `akma nef hash-secret`
 //! fqdns = ["app.example.com"]        # the FQDNs this AF may name in afId
-//! scopes = ["nnef-akma:gpsi-access"] # a subset of the known scopes
+//! scopes = ["nnef-akma:gpsi-access"] # a subset of the known scopes (nnef-akma-push: AKMA push, an extension)
 //! rate_limit = { per_sec = 50.0, burst = 100 }   # token bucket over retrieve + token requests
 //! tls_client_auth_san_dns = "af-1.example.com"   # optional: RFC 8705 tls_client_auth binding
 //! ```
@@ -67,8 +67,11 @@ pub const DEFAULT_SOUTHBOUND_TIMEOUT_MS: u64 = 3000;
 pub const DEFAULT_RATE_PER_SEC: f64 = 100.0;
 /// The default rate limit of an AF: burst.
 pub const DEFAULT_BURST: u32 = 200;
-/// The scopes the NEF knows (TS 29.522 YAML).
-pub const KNOWN_SCOPES: &[&str] = &[akma_sbi_model::nef_akma::scope::GPSI_ACCESS];
+/// The scopes the NEF knows: TS 29.522's, and `nnef-akma-push` of the AKMA push extension.
+pub const KNOWN_SCOPES: &[&str] = &[
+    akma_sbi_model::nef_akma::scope::GPSI_ACCESS,
+    akma_sbi_model::naanf_push::scope::NEF_PUSH,
+];
 /// The peers of `[client]`.
 pub const PEERS: &[&str] = &["aanf", "udm"];
 

@@ -32,12 +32,14 @@ pub enum Op {
     Retrieve,
     /// `POST /oauth2/token`.
     Token,
+    /// `POST /3gpp-akma-push/v1/push-info` (AKMA push, a project extension).
+    PushInfo,
     /// Anything else.
     Other,
 }
 
 impl Op {
-    const ALL: [Op; 3] = [Op::Retrieve, Op::Token, Op::Other];
+    const ALL: [Op; 4] = [Op::Retrieve, Op::Token, Op::PushInfo, Op::Other];
 
     fn slot(self) -> usize {
         self as usize
@@ -48,6 +50,7 @@ impl Op {
         match self {
             Op::Retrieve => "retrieve",
             Op::Token => "token",
+            Op::PushInfo => "push-info",
             Op::Other => "other",
         }
     }
@@ -129,11 +132,11 @@ pub enum Peer {
 /// All of one NEF's figures.
 #[derive(Default)]
 pub struct Metrics {
-    answers: [[Counter; STATUS_LABELS.len()]; 3],
-    durations: [Histogram; 3],
+    answers: [[Counter; STATUS_LABELS.len()]; Op::ALL.len()],
+    durations: [Histogram; Op::ALL.len()],
     outcomes: [Counter; 9],
     tokens: Counter,
-    rate_limited: [Counter; 3],
+    rate_limited: [Counter; Op::ALL.len()],
     southbound: [Histogram; 2],
 }
 

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use akma_sbi_model::naanf_push::{self, PushInfoRequest};
 use akma_sbi_model::nef_akma::{AkmaAfKeyRequest, API_ROOT};
 use akma_sbi_server::extract::{check_content_type, parse_request, read_body_limited};
 use akma_sbi_server::{ForbiddenCause, PeerIdentity, SbiError, SbiJson, TokenVerifier};
@@ -72,6 +73,14 @@ pub fn to_sbi_error(e: NefError, retry_after_secs: u64) -> SbiError {
                 retry_after_secs,
             }
         }
+        NefError::SupiFromOutside => SbiError::mandatory_incorrect(
+            "/supi",
+            "an AF outside the operator's network names the UE by GPSI",
+        ),
+        NefError::MissingScope(scope) => SbiError::forbidden(
+            ForbiddenCause::AfNotAuthorized,
+            format!("the access token lacks scope {scope}"),
+        ),
         e @ NefError::Peer { .. } => SbiError::internal(e),
     }
 }
@@ -107,6 +116,26 @@ async fn retrieve(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
             resp.extensions_mut().insert(Outcome::NoContext);
             Ok(resp)
         }
+    }
+}
+
+/// AKMA push-info for an external AF (a project extension): token, bucket, then the body.
+async fn push_info(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
+    let claims = state.verifier.verify_headers(req.headers())?;
+    let retry = state.nef.retry_after_secs();
+    let entry = state
+        .nef
+        .admit(&claims)
+        .map_err(|e| to_sbi_error(e, retry))?;
+    let body: PushInfoRequest = parse_request(req).await?;
+    match state
+        .nef
+        .push_info(&entry, &claims, &body)
+        .await
+        .map_err(|e| to_sbi_error(e, retry))?
+    {
+        Some(info) => Ok(SbiJson(info).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
 }
 
@@ -172,6 +201,7 @@ async fn track(
 ) -> Response {
     let op = match matched.as_ref().map(MatchedPath::as_str) {
         Some(p) if p.ends_with("/retrieve") => Op::Retrieve,
+        Some(p) if p.ends_with(naanf_push::PUSH_INFO) => Op::PushInfo,
         Some(TOKEN_PATH) => Op::Token,
         _ => Op::Other,
     };
@@ -193,9 +223,12 @@ async fn track(
 /// The NEF router: the token endpoint, the AKMA API, the SBI fallbacks and the figures.
 pub fn router(state: Arc<AppState>) -> Router {
     let api = Router::new().route("/retrieve", post(retrieve));
+    // AKMA push (a project extension), under its own API root.
+    let push = Router::new().route(naanf_push::PUSH_INFO, post(push_info));
     let app = Router::new()
         .route(TOKEN_PATH, post(token))
         .nest(API_ROOT, api)
+        .nest(naanf_push::NEF_API_ROOT, push)
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track));
     akma_sbi_server::with_sbi_fallbacks(app)

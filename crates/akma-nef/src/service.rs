@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use akma_sbi_client::{ClientError, NaanfClient, NudmSdmClient};
+use akma_sbi_model::naanf::UeId;
+use akma_sbi_model::naanf_push::{scope as push_scope, PushInfo, PushInfoRequest};
 use akma_sbi_model::nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
 use akma_sbi_server::Claims;
 use http::StatusCode;
@@ -47,6 +49,12 @@ pub enum NefError {
     /// The AAnF refused to give this AF's key (403 `AF_NOT_AUTHORIZED`).
     #[error("the AAnF refused: {0}")]
     AanfRefused(String),
+    /// An external AF named the UE by SUPI in a push-info request (400 on `/supi`).
+    #[error("an AF outside the operator's network names the UE by GPSI, never by SUPI")]
+    SupiFromOutside,
+    /// The token lacks the scope of the operation (403).
+    #[error("the access token lacks scope {0}")]
+    MissingScope(&'static str),
     /// Anything else from a peer (500; logged, never sent).
     #[error("{peer}: {detail}")]
     Peer {
@@ -316,6 +324,73 @@ impl Nef {
             None
         };
         Ok(Retrieved::Key(rules::external_answer(data, gpsi)))
+    }
+
+    /// AKMA push-info for an external AF (`3gpp-akma-push/v1/push-info`, a project
+    /// extension; `conventions.md` step 2): the token must carry `nnef-akma-push` and the
+    /// afId be the AF's; the UE is named by GPSI, which the UDM maps to the SUPI for the
+    /// AAnF (without a UDM the AAnF is given the GPSI). The answer holds no identity.
+    pub async fn push_info(
+        &self,
+        entry: &AfEntry,
+        claims: &Claims,
+        req: &PushInfoRequest,
+    ) -> Result<Option<PushInfo>, NefError> {
+        if !claims.scopes.iter().any(|s| s == push_scope::NEF_PUSH) {
+            return Err(NefError::MissingScope(push_scope::NEF_PUSH));
+        }
+        rules::authorize_fqdn(entry, &req.af_fqdn)?;
+        let UeId::Gpsi(gpsi) = &req.ue_id else {
+            return Err(NefError::SupiFromOutside);
+        };
+        let ue_id = match &self.south.udm {
+            None => UeId::Gpsi(gpsi.clone()),
+            Some(udm) => {
+                let start = Instant::now();
+                let r =
+                    tokio::time::timeout(self.south.timeout, udm.id_translation(&gpsi.to_string()))
+                        .await;
+                self.metrics.southbound(Peer::Udm, start.elapsed());
+                match r {
+                    Err(_) => {
+                        return Err(NefError::Unavailable {
+                            peer: "UDM",
+                            detail: "timed out".into(),
+                        })
+                    }
+                    Ok(Ok(t)) => UeId::Supi(t.supi),
+                    Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => return Ok(None),
+                    Ok(Err(e)) if e.is_unavailable() => {
+                        return Err(NefError::Unavailable {
+                            peer: "UDM",
+                            detail: e.to_string(),
+                        })
+                    }
+                    Ok(Err(e)) => {
+                        return Err(NefError::Peer {
+                            peer: "UDM",
+                            detail: e.to_string(),
+                        })
+                    }
+                }
+            }
+        };
+        let south = PushInfoRequest {
+            af_fqdn: req.af_fqdn.clone(),
+            ue_id,
+        };
+        let start = Instant::now();
+        let answer =
+            tokio::time::timeout(self.south.timeout, self.south.aanf.push_info(&south)).await;
+        self.metrics.southbound(Peer::Aanf, start.elapsed());
+        match answer {
+            Err(_) => Err(NefError::Unavailable {
+                peer: "AAnF",
+                detail: "timed out".into(),
+            }),
+            Ok(Err(e)) => Err(aanf_error(e)),
+            Ok(Ok(a)) => Ok(a),
+        }
     }
 
     /// TS 33.535 §6.3: the SUPI the AAnF gave, translated into the UE's GPSI (Nudm_SDM

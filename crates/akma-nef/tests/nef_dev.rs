@@ -167,7 +167,8 @@ async fn token_endpoint_refusals_and_success_headers() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["token_type"], "Bearer");
     assert_eq!(v["expires_in"], 3600);
-    assert_eq!(v["scope"], "nnef-akma:gpsi-access");
+    // No scope requested: every scope the entry allows (RFC 6749 §3.3).
+    assert_eq!(v["scope"], "nnef-akma:gpsi-access nnef-akma-push");
     let h = jsonwebtoken::decode_header(v["access_token"].as_str().unwrap()).unwrap();
     assert_eq!(h.alg, Algorithm::ES256);
 
@@ -415,5 +416,70 @@ async fn dev_without_registry_creates_the_dev_af() {
     assert_eq!(
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
+    );
+}
+
+/// AKMA push-info through the NEF (a project extension): by GPSI with `nnef-akma-push`, the
+/// push material of the current context and no identity; refusals for the wrong scope, the
+/// wrong afId, a SUPI, a bad token; 204 for a GPSI the UDM does not know.
+#[tokio::test]
+async fn push_info_by_gpsi_with_the_push_scope() {
+    let w = world().await;
+    let url = format!("{}/3gpp-akma-push/v1/push-info", w.root());
+    let ta = token(&w.http, &w.root(), "af-a", SECRET_A).await;
+    let body = json!({"afId": A_FQDN, "gpsi": GPSI});
+    let (s, _, v) = retrieve(&w.http, &url, &ta, &body).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["aKId"], w.a_kid());
+    assert_eq!(v["afId"], A_FQDN);
+    let push_key = akma_core::push::derive_k_af_push(
+        &w.keys.k_akma,
+        &akma_core::ids::AfFqdn::parse(A_FQDN).unwrap(),
+    );
+    assert_eq!(v["kafPush"], push_key.expose_hex().as_str());
+    assert_ne!(v["kafPush"], w.expected_kaf(A_FQDN), "not the TLS-PSK K_AF");
+    assert_no_supi(&v);
+    assert!(v.get("gpsi").is_none(), "{v}");
+
+    // A GPSI the UDM does not know: 204.
+    let (s, _, v) = retrieve(
+        &w.http,
+        &url,
+        &ta,
+        &json!({"afId": A_FQDN, "gpsi": "msisdn-33600000000"}),
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+
+    // An outside AF never names the UE by SUPI.
+    let (s, h, v) = retrieve(&w.http, &url, &ta, &json!({"afId": A_FQDN, "supi": SUPI})).await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(h["content-type"], "application/problem+json");
+    assert!(v["invalidParams"].to_string().contains("/supi"), "{v}");
+
+    // Another AF's FQDN: 403. AF B's token has no push scope: 403.
+    let (s, _, v) = retrieve(&w.http, &url, &ta, &json!({"afId": B_FQDN, "gpsi": GPSI})).await;
+    assert_eq!(s, 403, "{v}");
+    assert_eq!(v["cause"], "AF_NOT_AUTHORIZED");
+    let tb = token(&w.http, &w.root(), "af-b", SECRET_B).await;
+    let (s, _, v) = retrieve(&w.http, &url, &tb, &json!({"afId": B_FQDN, "gpsi": GPSI})).await;
+    assert_eq!(s, 403, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("nnef-akma-push"),
+        "{v}"
+    );
+
+    // No valid token: 401.
+    let (s, _, _) = retrieve(&w.http, &url, "not-a-token", &body).await;
+    assert_eq!(s, 401);
+
+    let m = w.metrics().await;
+    assert!(
+        m.contains("nef_requests_total{operation=\"push-info\",status=\"200\"} 1\n"),
+        "{m}"
+    );
+    assert!(
+        m.contains("nef_requests_total{operation=\"push-info\",status=\"403\"} 2\n"),
+        "{m}"
     );
 }

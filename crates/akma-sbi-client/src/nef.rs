@@ -599,6 +599,7 @@ pub struct NefClient {
     sbi: SbiClient,
     tokens: Arc<ClientCredentials>,
     retrieve_url: String,
+    push_info_url: String,
 }
 
 impl NefClient {
@@ -607,6 +608,12 @@ impl NefClient {
     pub fn new(sbi: SbiClient, nef_root: &str, tokens: Arc<ClientCredentials>) -> Self {
         Self {
             retrieve_url: format!("{}{RETRIEVE_PATH}", nef_root.trim_end_matches('/')),
+            push_info_url: format!(
+                "{}{}{}",
+                nef_root.trim_end_matches('/'),
+                akma_sbi_model::naanf_push::NEF_API_ROOT,
+                akma_sbi_model::naanf_push::PUSH_INFO
+            ),
             sbi: sbi.for_target(akma_sbi_model::common::NfType::Nef, &[]),
             tokens,
         }
@@ -655,6 +662,36 @@ impl NefClient {
                 self.tokens.invalidate(&token);
                 let fresh = self.tokens.access_token().await?;
                 self.retrieve_with(&fresh, req).await
+            }
+            r => r,
+        }
+    }
+
+    /// AKMA push-info at the NEF (`POST /3gpp-akma-push/v1/push-info`, a project
+    /// extension): the push material for a UE known by GPSI, `None` on 204. The token must
+    /// carry `nnef-akma-push` ([`ClientCredentials::with_scopes`], or no scope requested and
+    /// the AF's entry allowing it). On a `401` the token is renewed once, as for `retrieve`.
+    pub async fn push_info(
+        &self,
+        req: &akma_sbi_model::naanf_push::PushInfoRequest,
+    ) -> Result<Option<akma_sbi_model::naanf_push::PushInfo>, ClientError> {
+        let once = |token: Arc<Zeroizing<String>>| {
+            let sbi = self.sbi.clone().with_token_source(Arc::new(Fixed(token)));
+            async move {
+                sbi.post_optional::<_, akma_sbi_model::naanf_push::PushInfo>(
+                    &self.push_info_url,
+                    req,
+                )
+                .await
+                .map(|r| r.map(|r| r.body))
+            }
+        };
+        let token = self.tokens.access_token().await?;
+        match once(token.clone()).await {
+            Err(e) if e.status() == Some(StatusCode::UNAUTHORIZED) => {
+                self.tokens.invalidate(&token);
+                let fresh = self.tokens.access_token().await?;
+                once(fresh).await
             }
             r => r,
         }

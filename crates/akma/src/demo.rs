@@ -91,8 +91,9 @@ pub struct DemoArgs {
     pub msgin5g: bool,
     /// Instead: AKMA push, a project extension (docs/akma-push.md). The AF (--af-fqdn) pushes
     /// to a UE that never contacted it, a replay is refused, and after a re-authentication the
-    /// UE's "stale push material" answer makes the AF fetch fresh material once.
-    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "outside_af_fqdn", "msgin5g"])]
+    /// UE's "stale push material" answer makes the AF fetch fresh material once; then the
+    /// outside AF (--outside-af-fqdn) pushes through the NEF.
+    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "msgin5g"])]
     pub push: bool,
 }
 
@@ -156,7 +157,10 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         return run_msgin5g(&a, &flow).await;
     }
     if a.push {
-        return crate::push_demo::run(a.json, &a.af_fqdn, &flow).await;
+        if a.outside_af_fqdn == a.af_fqdn {
+            return Err("--af-fqdn and --outside-af-fqdn must differ".into());
+        }
+        return crate::push_demo::run(a.json, &a.af_fqdn, &a.outside_af_fqdn, &flow).await;
     }
     let af_fqdn = a.af_fqdn.clone();
     if a.outside_af_fqdn == af_fqdn {

@@ -95,6 +95,12 @@ fn sbi_parties(method: &str, path: &str) -> (&'static str, &'static str, String)
         )
     } else if path.starts_with("/3gpp-akma/") {
         ("AF (outside)", "NEF", op("Nnef_AKMA_ApplicationKey_Get"))
+    } else if path.starts_with("/3gpp-akma-push/") {
+        (
+            "AF (outside)",
+            "NEF",
+            op("AKMA push-info (project extension)"),
+        )
     } else if path.starts_with("/naanf-akma-push/") {
         ("AF", "AAnF", op("AKMA push-info (project extension)"))
     } else if path.ends_with("/register-anchorkey") {

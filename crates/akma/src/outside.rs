@@ -61,19 +61,19 @@ impl DemoNef {
 }
 
 /// The AAnF's `[[af]]` entry for an outside AF reached through the NEF: TLS 1.3-PSK only, and
-/// the SUPI and GPSI allowed. The development AAnF cannot tell the NEF from another caller
+/// the SUPI and GPSI allowed, and AKMA push material (a project extension). The development AAnF cannot tell the NEF from another caller
 /// (no access tokens), so it applies the entry as written; the NEF needs the SUPI only to ask
 /// the UDM for the GPSI, and never passes it on (in production the AAnF gives the SUPI to a
 /// NEF with `naanf-akma:applicationkeyget:supi-access` for an AF with no identity of its own).
 pub fn aanf_entry(fqdn: &AfFqdn) -> String {
     format!(
-        "[[af]]\nfqdn = \"{}\"\nua_protocols = [\"0100000007\"]\nallow_supi = true\nallow_gpsi = true\n",
+        "[[af]]\nfqdn = \"{}\"\nua_protocols = [\"0100000007\"]\nallow_supi = true\nallow_gpsi = true\nallow_push = true\n",
         fqdn.as_str()
     )
 }
 
 /// Starts a development NEF in front of `core`'s AAnF and UDM, with `afs` in its registry
-/// (each with scope `nnef-akma:gpsi-access`), its files under `dir`.
+/// (each with scopes `nnef-akma:gpsi-access` and `nnef-akma-push`), its files under `dir`.
 pub async fn start_nef(
     core: &Network,
     dir: &Path,
@@ -94,10 +94,11 @@ pub async fn start_nef(
         akma_nf_host::kek::write_private(&file, &format!("{}\n", secret.as_str()))
             .map_err(|e| format!("{}: {e}", file.display()))?;
         toml.push_str(&format!(
-            "[[af]]\nclient_id = \"{}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{}\"]\nscopes = [\"{}\"]\n\n",
+            "[[af]]\nclient_id = \"{}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{}\"]\nscopes = [\"{}\", \"{}\"]\n\n",
             af.client_id,
             af.fqdn.as_str(),
-            scope::GPSI_ACCESS
+            scope::GPSI_ACCESS,
+            akma_sbi_model::naanf_push::scope::NEF_PUSH
         ));
     }
     let config = dir.join("nef.toml");

@@ -33,6 +33,8 @@ const GPSI: &str = "msisdn-447700900123";
 struct Ue {
     inbox: PushInbox,
     accepted: Mutex<Vec<(u64, String)>>,
+    /// The AF outside the operator's network (for the flow's sender column).
+    outside: AfFqdn,
 }
 
 /// The UE's webhook: `POST /push` with a push message; 204, or a ProblemDetails with the
@@ -57,7 +59,12 @@ async fn webhook(State(ue): State<Arc<Ue>>, headers: HeaderMap, body: Bytes) -> 
     match ue.inbox.receive(&body) {
         Ok(r) => {
             let text = String::from_utf8_lossy(&r.plaintext).into_owned();
-            crate::demo::flow_event("AF", "UE", "push message accepted");
+            let from = if r.af_fqdn == ue.outside {
+                "AF (outside)"
+            } else {
+                "AF"
+            };
+            crate::demo::flow_event(from, "UE", "push message accepted");
             ue.accepted
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -87,11 +94,16 @@ impl PushDelivery for Recording<'_> {
 }
 
 /// Runs `akma demo --push`.
-pub async fn run(json_out: bool, af: &AfFqdn, flow: &crate::flow::Flow) -> Result<(), String> {
+pub async fn run(
+    json_out: bool,
+    af: &AfFqdn,
+    outside: &AfFqdn,
+    flow: &crate::flow::Flow,
+) -> Result<(), String> {
     let started = Instant::now();
     let mut steps = crate::demo::Steps::new(!json_out);
     if !json_out {
-        println!("akma demo --push (a project extension, docs/akma-push.md): UDM, AUSF, AAnF (development mode, h2c), an AF and one UE with a push webhook, on loopback\n");
+        println!("akma demo --push (a project extension, docs/akma-push.md): UDM, AUSF, AAnF, NEF (development mode, h2c), an AF inside the operator's network, one outside it, and one UE with a push webhook, on loopback\n");
     }
     let t = Instant::now();
     let dir = tempfile::Builder::new()
@@ -102,8 +114,9 @@ pub async fn run(json_out: bool, af: &AfFqdn, flow: &crate::flow::Flow) -> Resul
         .data_dir(dir.path())
         .ausf_mnc_len(2)
         .aanf_config_toml(format!(
-            "[[af]]\nfqdn = \"{}\"\nallow_push = true\n",
-            af.as_str()
+            "[[af]]\nfqdn = \"{}\"\nallow_push = true\n\n{}",
+            af.as_str(),
+            crate::outside::aanf_entry(outside)
         ))
         .start()
         .await
@@ -116,7 +129,7 @@ pub async fn run(json_out: bool, af: &AfFqdn, flow: &crate::flow::Flow) -> Resul
             core.udm.addr, core.ausf.addr, core.aanf.addr
         ),
     );
-    let result = rounds(&core, af, &mut steps).await;
+    let result = rounds(&core, dir.path(), af, outside, &mut steps).await;
     let _ = core.shutdown().await;
     drop(dir);
     if !json_out {
@@ -131,7 +144,8 @@ pub async fn run(json_out: bool, af: &AfFqdn, flow: &crate::flow::Flow) -> Resul
     } else {
         println!(
             "\nthe AF reached a UE that never contacted it; the replay was refused; after the re-authentication \
-             the UE refused the old A-KID and the AF's one refresh of its push material got the message through ({} ms in all)",
+             the UE refused the old A-KID and the AF's one refresh of its push material got the message through; \
+             the outside AF pushed through the NEF by GPSI and never saw the SUPI ({} ms in all)",
             started.elapsed().as_millis()
         );
     }
@@ -140,7 +154,9 @@ pub async fn run(json_out: bool, af: &AfFqdn, flow: &crate::flow::Flow) -> Resul
 
 async fn rounds(
     core: &akma_sim::network::Network,
+    dir: &std::path::Path,
     af: &AfFqdn,
+    outside: &AfFqdn,
     steps: &mut crate::demo::Steps,
 ) -> Result<serde_json::Value, String> {
     let fixture = crate::demo::fixture(SUPI, AuthMethod::FiveGAka);
@@ -189,6 +205,7 @@ async fn rounds(
     let ue = Arc::new(Ue {
         inbox: PushInbox::new(nas.akma_api()),
         accepted: Mutex::new(Vec::new()),
+        outside: outside.clone(),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -205,7 +222,94 @@ async fn rounds(
         authenticate("re-authentication")
     })
     .await;
+    let result = match result {
+        Ok(mut summary) => {
+            match outside_push(core, dir, outside, &gpsi, &webhook_url, &ue, steps).await {
+                Ok(o) => {
+                    summary["outside"] = o;
+                    let accepted = ue
+                        .accepted
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone();
+                    summary["ueAccepted"] = accepted
+                        .iter()
+                        .map(|(c, t)| json!({"counter": c, "text": t}))
+                        .collect();
+                    Ok(summary)
+                }
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    };
     server.abort();
+    result
+}
+
+/// The AF outside the operator's network pushes through the NEF: an OAuth2 token with
+/// `nnef-akma-push`, `3gpp-akma-push/v1/push-info` by GPSI, the NEF's GPSI→SUPI translation
+/// at the UDM, and the AAnF's push-info; the AF never sees the SUPI.
+async fn outside_push(
+    core: &akma_sim::network::Network,
+    dir: &std::path::Path,
+    outside: &AfFqdn,
+    gpsi: &Gpsi,
+    webhook_url: &str,
+    ue: &Ue,
+    steps: &mut crate::demo::Steps,
+) -> Result<serde_json::Value, String> {
+    const CLIENT_ID: &str = "demo-outside-af";
+    let t = Instant::now();
+    let af = crate::outside::OutsideAf {
+        client_id: CLIENT_ID,
+        fqdn: outside,
+    };
+    let nef = crate::outside::start_nef(core, dir, std::slice::from_ref(&af)).await?;
+    steps.done(
+        "start the NEF",
+        t.elapsed(),
+        format!(
+            "NEF {} (AF registry: {CLIENT_ID}, {outside})",
+            nef.running.addr
+        ),
+    );
+    let result = async {
+        let secret = std::fs::read_to_string(nef.secret_file(CLIENT_ID))
+            .map_err(|e| format!("the outside AF's secret: {e}"))?;
+        let client = akma_af::NefClient::with_secret(
+            akma_af::SbiClient::h2c().map_err(|e| e.to_string())?,
+            &nef.root(),
+            CLIENT_ID,
+            akma_af::ClientSecret::new(secret.trim().to_owned()),
+        );
+        let sender = PushSender::new(outside.clone(), client);
+        let hook = HttpWebhook::new()?;
+        hook.add(gpsi.clone(), webhook_url);
+        let t = Instant::now();
+        let r = sender
+            .send(gpsi, b"A message from outside", &hook)
+            .await
+            .map_err(|e| format!("push through the NEF: {e}"))?;
+        steps.done(
+            &format!("outside AF {outside} pushes through the NEF"),
+            t.elapsed(),
+            format!("accepted, counter {}", r.counter),
+        );
+        let last = ue
+            .accepted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last()
+            .cloned()
+            .ok_or("the UE accepted nothing")?;
+        if last.1 != "A message from outside" {
+            return Err(format!("the UE read {:?}", last.1));
+        }
+        Ok(json!({"afFqdn": outside.as_str(), "aKid": r.a_kid.as_str(), "counter": r.counter, "accepted": true}))
+    }
+    .await;
+    nef.shutdown().await;
     result
 }
 
@@ -316,7 +420,7 @@ where
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    if accepted.len() != 2 {
+    if accepted.len() < 2 {
         return Err(format!(
             "the UE accepted {} messages, not 2",
             accepted.len()

@@ -409,13 +409,19 @@ fn demo_push_shows_push_replay_and_the_stale_path() {
         read,
         [
             "Your parcel arrives today",
-            "Your parcel has been delivered"
+            "Your parcel has been delivered",
+            "A message from outside"
         ]
     );
     assert!(v["extension"]
         .as_str()
         .unwrap()
         .contains("project extension"));
+    // The outside AF, through the NEF, got the current A-KID and no SUPI.
+    assert_eq!(v["outside"]["afFqdn"], "shop.example.net");
+    assert_eq!(v["outside"]["aKid"], second);
+    assert_eq!(v["outside"]["accepted"], true);
+    assert!(!v["outside"].to_string().contains("imsi-"), "{v}");
 
     // The text form: the push-info hop at the AAnF, its GPSI translation at the UDM, and the
     // UE's answers, in the message flow.
@@ -432,6 +438,14 @@ fn demo_push_shows_push_replay_and_the_stale_path() {
         ("AF", "UE", "push message accepted"),
         ("AF", "UE", "push message refused: PUSH_REPLAYED"),
         ("AF", "UE", "push message refused: STALE_PUSH_MATERIAL"),
+        (
+            "AF (outside)",
+            "NEF",
+            "AKMA push-info (project extension) (POST /3gpp-akma-push/v1/push-info)",
+        ),
+        ("NEF", "UDM", "Nudm_SDM_Get (id translation)"),
+        ("NEF", "AAnF", "AKMA push-info (project extension)"),
+        ("AF (outside)", "UE", "push message accepted"),
     ] {
         let line = flow_line(from, to, msg);
         assert!(out.contains(&line), "no {line:?} in\n{out}");

@@ -31,13 +31,14 @@ pub const AANF_TOML: &str = r#"
 fqdn = "app.example.com"
 allow_supi = true
 allow_gpsi = true
+allow_push = true
 [[af]]
 fqdn = "b.example.com"
 allow_supi = true
 allow_gpsi = true
 "#;
 
-/// The NEF's registry: A (gpsi-access), B (no scope), R (burst 5, nearly no refill).
+/// The NEF's registry: A (gpsi-access, nnef-akma-push), B (no scope), R (burst 5, nearly no refill).
 pub fn nef_toml() -> String {
     let h = |s: &str| akma_nef::token::hash_secret(s).unwrap();
     format!(
@@ -46,7 +47,7 @@ pub fn nef_toml() -> String {
 client_id = "af-a"
 client_secret_hash = "{}"
 fqdns = ["{A_FQDN}"]
-scopes = ["nnef-akma:gpsi-access"]
+scopes = ["nnef-akma:gpsi-access", "nnef-akma-push"]
 [[af]]
 client_id = "af-b"
 client_secret_hash = "{}"
