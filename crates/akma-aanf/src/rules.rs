@@ -128,6 +128,17 @@ pub fn authorize_push(
     Ok(())
 }
 
+/// TS 33.535 §4.2.1 (Release 18): whether the AAnF fetches the GPSI from the UDM for this
+/// answer: the consumer is an AF inside the operator's network, it may have the GPSI, the
+/// context holds none, and it holds a SUPI to translate. (The NEF translates for an outside
+/// AF itself, §6.3; in development mode the caller's kind is unknown, so never.)
+pub fn fetches_gpsi(consumer: &Consumer, answer: &KeyAnswer, has_supi: bool) -> bool {
+    matches!(consumer, Consumer::Nf(c) if c.nf_type == NfType::Af)
+        && answer.gpsi_allowed
+        && answer.gpsi.is_none()
+        && has_supi
+}
+
 /// The content of an application key answer.
 #[derive(Debug)]
 pub struct KeyAnswer {
@@ -139,6 +150,8 @@ pub struct KeyAnswer {
     pub supi: Option<Supi>,
     /// The GPSI, when policy and `anonInd` allow it and the context has one.
     pub gpsi: Option<Gpsi>,
+    /// Whether policy and `anonInd` allow a GPSI (whether or not the context has one).
+    pub gpsi_allowed: bool,
 }
 
 /// The stored context fields an answer draws on.
@@ -196,6 +209,7 @@ pub fn answer(
         expiry,
         supi: if supi_ok { ctx.supi.cloned() } else { None },
         gpsi: if gpsi_ok { ctx.gpsi.cloned() } else { None },
+        gpsi_allowed: gpsi_ok,
     }
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use akma_core::akma::{AfId, UaProtocolId};
+use akma_core::ids::Gpsi;
 use akma_sbi_client::NudmSdmClient;
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
@@ -54,6 +55,40 @@ pub struct Aanf {
     store: Arc<dyn AkmaStore>,
     clock: Clock,
     udm: Option<NudmSdmClient>,
+    gpsis: Arc<GpsiCache>,
+}
+
+/// GPSIs the UDM gave, per A-KID, until the context's expiry (TS 33.535 §4.2.1: the AAnF
+/// keeps the GPSI for the context's lifetime). A new context has a new A-KID and so a new
+/// lookup. Bounded: when full, expired entries go, and if it is still full, all of them.
+#[derive(Default)]
+struct GpsiCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, (Option<Gpsi>, u64)>>,
+}
+
+/// The most GPSIs kept.
+const GPSI_CACHE_MAX: usize = 100_000;
+/// How long a GPSI is kept for a context without expiry, seconds.
+const GPSI_CACHE_NO_EXPIRY_SECS: u64 = 24 * 3600;
+
+impl GpsiCache {
+    fn get(&self, a_kid: &str, now: u64) -> Option<Option<Gpsi>> {
+        let e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        e.get(a_kid)
+            .filter(|(_, until)| now < *until)
+            .map(|(g, _)| g.clone())
+    }
+
+    fn put(&self, a_kid: &str, gpsi: Option<Gpsi>, until: u64, now: u64) {
+        let mut e = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if e.len() >= GPSI_CACHE_MAX {
+            e.retain(|_, (_, u)| now < *u);
+            if e.len() >= GPSI_CACHE_MAX {
+                e.clear();
+            }
+        }
+        e.insert(a_kid.to_owned(), (gpsi, until));
+    }
 }
 
 impl Aanf {
@@ -64,6 +99,7 @@ impl Aanf {
             store,
             clock,
             udm: None,
+            gpsis: Arc::new(GpsiCache::default()),
         }
     }
 
@@ -135,7 +171,13 @@ impl Aanf {
             gpsi: ctx.gpsi.as_ref(),
             expires_at: ctx.expires_at,
         };
-        let answer = rules::answer(&view, &af_id, &policy, consumer, req.anon_ind, now);
+        let mut answer = rules::answer(&view, &af_id, &policy, consumer, req.anon_ind, now);
+        if let (true, Some(supi)) = (
+            rules::fetches_gpsi(consumer, &answer, ctx.supi.is_some()),
+            &ctx.supi,
+        ) {
+            answer.gpsi = self.gpsi_of(&ctx.a_kid, supi, ctx.expires_at, now).await?;
+        }
         let expiry = i64::try_from(answer.expiry)
             .ok()
             .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
@@ -197,6 +239,32 @@ impl Aanf {
             answer.kaf,
             expiry,
         )))
+    }
+
+    /// The GPSI of a context's SUPI (Nudm_SDM, cached for the context's lifetime): `None`
+    /// without a UDM, for a subscriber without a GPSI, or one the UDM does not know.
+    async fn gpsi_of(
+        &self,
+        a_kid: &akma_core::ids::AKid,
+        supi: &akma_core::ids::Supi,
+        expires_at: Option<u64>,
+        now: u64,
+    ) -> Result<Option<Gpsi>, AanfError> {
+        let Some(udm) = &self.udm else {
+            return Ok(None);
+        };
+        if let Some(hit) = self.gpsis.get(a_kid.as_str(), now) {
+            return Ok(hit);
+        }
+        let gpsi = match udm.id_translation(supi.as_str()).await {
+            Ok(t) => t.gpsi,
+            Err(e) if e.status() == Some(axum::http::StatusCode::NOT_FOUND) => None,
+            Err(e) if e.is_unavailable() => return Err(AanfError::UdmUnavailable(e.to_string())),
+            Err(e) => return Err(AanfError::Udm(e.to_string())),
+        };
+        let until = expires_at.unwrap_or_else(|| now.saturating_add(GPSI_CACHE_NO_EXPIRY_SECS));
+        self.gpsis.put(a_kid.as_str(), gpsi.clone(), until, now);
+        Ok(gpsi)
     }
 
     /// The SUPI of a GPSI at the UDM: `None` without a UDM or for a GPSI the UDM does not
