@@ -166,7 +166,7 @@ async fn remove_context(
         .await
         .map_err(to_sbi_error)?;
     // The SUPI is personal data: only at debug level.
-    tracing::debug!(supi = %body.supi, removed, "AKMA context removal");
+    tracing::debug!(ue_id = ?body.ue_id, removed, "AKMA context removal");
     tracing::info!(removed, "AKMA context removal");
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -293,6 +293,10 @@ impl Aanf {
         req: &CtxRemove,
     ) -> Result<bool, AanfError> {
         rules::authorize(consumer, Operation::RemoveContext)?;
-        Ok(self.store.remove_by_supi(&req.supi).await?)
+        let subscriber = match &req.ue_id {
+            UeId::Supi(s) => s.as_str().to_owned(),
+            UeId::Gpsi(g) => g.to_string(),
+        };
+        Ok(self.store.remove_by_subscriber(&subscriber).await?)
     }
 }

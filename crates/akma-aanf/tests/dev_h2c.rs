@@ -447,7 +447,8 @@ async fn every_error_is_a_problem_details_and_changes_nothing() {
             "remove-context",
             "application/json",
             json!({}).to_string().into_bytes(),
-            (400, s("MANDATORY_IE_MISSING"), ptrs(&["/supi"])),
+            // supi, or (the project's extension) gpsi: both named as missing.
+            (400, s("MANDATORY_IE_MISSING"), ptrs(&["/supi", "/gpsi"])),
         ),
         (
             "remove-context",
@@ -669,4 +670,19 @@ async fn push_info_gives_the_current_push_material() {
     // The refusals changed nothing.
     let (_, _, v) = api.push_info(&req).await;
     assert_eq!(v["aKId"], k2.a_kid.as_str());
+
+    // A context known only by GPSI is removed by its GPSI (Context_Remove, extension).
+    let (s, _, _, _) = api
+        .post("remove-context", &json!({"gpsi": "msisdn-491700000072"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api.retrieve("push.example.com", kg.a_kid.as_str()).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "the GPSI-only context is gone");
+    let (s, _, _) = api
+        .push_info(&json!({"afId": "push.example.com", "gpsi": "msisdn-491700000072"}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    // The SUPI context is untouched.
+    let (s, _) = api.retrieve("push.example.com", k2.a_kid.as_str()).await;
+    assert_eq!(s, StatusCode::OK);
 }

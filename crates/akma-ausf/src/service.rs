@@ -733,9 +733,9 @@ impl Ausf {
         let dropped = self.contexts().remove_supi(&info.supi);
         self.timed(
             Hop::AanfRemoveContext,
-            self.inner.aanf.remove_context(&CtxRemove {
-                supi: info.supi.clone(),
-            }),
+            self.inner
+                .aanf
+                .remove_context(&CtxRemove::supi(info.supi.clone())),
         )
         .await
         .map_err(AusfError::Aanf)?;

@@ -150,10 +150,22 @@ crate::sbi_model! {
 
 crate::sbi_model! {
     /// `CtxRemove` (TS 29.535): Context_Remove request. The YAML lists no `required`, but
-    /// its description says `supi` "shall be included", so it is treated as mandatory.
+    /// its description says `supi` "shall be included", so an identity is mandatory. The
+    /// project also accepts `gpsi` instead (an extension, `conventions.md`-style strictness
+    /// kept: exactly one of the two), so that a context registered by GPSI alone, as the R18
+    /// `AkmaKeyInfo` allows, can be removed.
     #[derive(Clone, PartialEq, Eq)]
     pub struct CtxRemove {
-        /// `supi`.
-        supi: Supi = req("supi", SupiCodec),
+        /// `supi`, or (extension) `gpsi`: exactly one.
+        ue_id: UeId = flat(UeIdMembers),
+    }
+}
+
+impl CtxRemove {
+    /// Removal of the context of `supi` (the YAML's form).
+    pub fn supi(supi: Supi) -> Self {
+        Self {
+            ue_id: UeId::Supi(supi),
+        }
     }
 }

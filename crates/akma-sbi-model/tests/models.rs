@@ -80,8 +80,20 @@ fn debug_never_prints_keys() {
 fn ctx_remove_round_trip() {
     let wire = json!({"supi": "nai-user@example.org"});
     let r: CtxRemove = serde_json::from_value(wire.clone()).unwrap();
-    assert_eq!(r.supi.as_str(), "nai-user@example.org");
+    assert_eq!(r.ue_id.supi().unwrap().as_str(), "nai-user@example.org");
     assert_eq!(serde_json::to_value(&r).unwrap(), wire);
+    // The extension: a GPSI instead; never both, never neither.
+    let g = json!({"gpsi": "msisdn-491700000001"});
+    let r: CtxRemove = serde_json::from_value(g.clone()).unwrap();
+    assert_eq!(r.ue_id.gpsi().unwrap().to_string(), "msisdn-491700000001");
+    assert_eq!(serde_json::to_value(&r).unwrap(), g);
+    for bad in [
+        json!({}),
+        json!({"supi": "nai-user@example.org", "gpsi": "msisdn-491700000001"}),
+        json!({"gpsi": "491700000001"}),
+    ] {
+        assert!(CtxRemove::from_sbi_json(&bad).is_err(), "{bad}");
+    }
 }
 
 #[test]

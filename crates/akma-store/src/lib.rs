@@ -352,9 +352,16 @@ pub trait AkmaStore: Send + Sync + 'static {
         now: u64,
     ) -> Result<Option<AkmaContext>, StoreError>;
 
+    /// Removes the context of a subscriber by its [`AkmaContext::subscriber_id`] (the SUPI
+    /// text, or the GPSI text of a context registered without a SUPI), durably before
+    /// returning. `true` if there was one (live or expired).
+    async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError>;
+
     /// Removes the context registered for `supi` (TS 29.535 AKMAContext_Remove), durably
     /// before returning. `true` if there was one (live or expired).
-    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError>;
+    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
+        self.remove_by_subscriber(supi.as_str()).await
+    }
 
     /// The number of stored contexts, if the backend keeps it cheaply (for a gauge; it may
     /// include expired contexts not yet deleted). `Ok(None)` when it does not: the default.

@@ -741,8 +741,8 @@ impl RedisClusterStore {
         }))
     }
 
-    async fn remove(&self, supi: &Supi) -> Result<bool, StoreError> {
-        let ptr_key = self.pointer_key(supi.as_str());
+    async fn remove(&self, subscriber_id: &str) -> Result<bool, StoreError> {
+        let ptr_key = self.pointer_key(subscriber_id);
         for _ in 0..POINTER_ATTEMPTS {
             let Some(cur) = self.get(&ptr_key, "reading the subscriber pointer").await? else {
                 return Ok(false);
@@ -758,7 +758,7 @@ impl RedisClusterStore {
                 .await?;
             if deleted == 1 {
                 if let Ok(old) = std::str::from_utf8(&cur) {
-                    self.delete_record_of(old, supi.as_str()).await?;
+                    self.delete_record_of(old, subscriber_id).await?;
                 }
                 return Ok(true);
             }
@@ -821,8 +821,9 @@ impl AkmaStore for RedisClusterStore {
         .await
     }
 
-    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
-        self.deadline("removing a context", self.remove(supi)).await
+    async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
+        self.deadline("removing a context", self.remove(subscriber_id))
+            .await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -194,7 +194,7 @@ struct NewRow {
 
 enum WriteOp {
     Register(Box<NewRow>, Reply<Option<AKid>>),
-    RemoveBySupi(String, Reply<bool>),
+    RemoveBySubscriber(String, Reply<bool>),
     Sweep(i64, Reply<u64>),
     Flush(Reply<()>),
 }
@@ -202,7 +202,7 @@ enum WriteOp {
 /// An operation's outcome, held until the batch has committed.
 enum Done {
     Register(Reply<Option<AKid>>, Result<Option<AKid>, StoreError>),
-    RemoveBySupi(Reply<bool>, Result<bool, StoreError>),
+    RemoveBySubscriber(Reply<bool>, Result<bool, StoreError>),
     Sweep(Reply<u64>, Result<u64, StoreError>),
     Flush(Reply<()>, Result<(), StoreError>),
 }
@@ -761,17 +761,17 @@ impl Apply for ContextWriter {
                     Err(e) => Err(Done::Register(reply, Err(e))),
                 }
             }
-            WriteOp::RemoveBySupi(supi, reply) => match delete_returning(
+            WriteOp::RemoveBySubscriber(supi, reply) => match delete_returning(
                 conn,
-                "DELETE FROM akma_context WHERE subscriber = ?1 AND supi = ?1 RETURNING a_kid",
+                "DELETE FROM akma_context WHERE subscriber = ?1 RETURNING a_kid",
                 &supi,
                 "removing a context",
             ) {
                 Ok(gone) => {
                     self.removed(&gone);
-                    Ok(Done::RemoveBySupi(reply, Ok(!gone.is_empty())))
+                    Ok(Done::RemoveBySubscriber(reply, Ok(!gone.is_empty())))
                 }
-                Err(e) => Err(Done::RemoveBySupi(reply, Err(e))),
+                Err(e) => Err(Done::RemoveBySubscriber(reply, Err(e))),
             },
             WriteOp::Sweep(now, reply) => match delete_returning(
                 conn,
@@ -796,7 +796,7 @@ impl Apply for ContextWriter {
     fn reject(&mut self, op: WriteOp, err: &StoreError) -> Done {
         match op {
             WriteOp::Register(_, r) => Done::Register(r, Err(err.clone())),
-            WriteOp::RemoveBySupi(_, r) => Done::RemoveBySupi(r, Err(err.clone())),
+            WriteOp::RemoveBySubscriber(_, r) => Done::RemoveBySubscriber(r, Err(err.clone())),
             WriteOp::Sweep(_, r) => Done::Sweep(r, Err(err.clone())),
             WriteOp::Flush(r) => Done::Flush(r, Err(err.clone())),
         }
@@ -842,7 +842,7 @@ impl Apply for ContextWriter {
         for d in done.drain(..) {
             match d {
                 Done::Register(tx, r) => answer(tx, r, &end),
-                Done::RemoveBySupi(tx, r) => answer(tx, r, &end),
+                Done::RemoveBySubscriber(tx, r) => answer(tx, r, &end),
                 Done::Sweep(tx, r) => answer(tx, r, &end),
                 Done::Flush(tx, r) => answer(tx, r.and(checkpoint.clone()), &end),
             }
@@ -1237,9 +1237,10 @@ impl AkmaStore for SqliteStore {
             .filter(|c| c.subscriber_id().ok().as_deref() == Some(subscriber_id)))
     }
 
-    async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
-        let key = supi.as_str().to_owned();
-        self.write(|reply| WriteOp::RemoveBySupi(key, reply)).await
+    async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
+        let key = subscriber_id.to_owned();
+        self.write(|reply| WriteOp::RemoveBySubscriber(key, reply))
+            .await
     }
 
     async fn count(&self) -> Result<Option<u64>, StoreError> {

@@ -208,6 +208,11 @@ pub async fn gpsi_only_contexts(s: DynStore) {
     assert!(get(&s, &with_supi.a_kid, T0).await.is_none(), "removed");
     assert_context(get(&s, &g2.a_kid, T0).await, &g2, "GPSI-only after remove");
     assert_count(&s, 1, "after remove").await;
+    // A context known only by GPSI is removed by its GPSI.
+    assert!(s.remove_by_subscriber(&gpsi(5).to_string()).await.unwrap());
+    assert!(get(&s, &g2.a_kid, T0).await.is_none(), "GPSI-only removed");
+    assert!(!s.remove_by_subscriber(&gpsi(5).to_string()).await.unwrap());
+    assert_count(&s, 0, "after removing the GPSI-only context").await;
 }
 
 /// `get_by_subscriber` gives the subscriber's current context (by SUPI text, or by GPSI

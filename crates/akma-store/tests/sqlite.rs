@@ -309,8 +309,8 @@ impl AkmaStore for Reopening {
     ) -> Result<Option<akma_store::AkmaContext>, StoreError> {
         delegate!(self, get_by_subscriber(subscriber_id, now))
     }
-    async fn remove_by_supi(&self, supi: &akma_core::ids::Supi) -> Result<bool, StoreError> {
-        delegate!(self, remove_by_supi(supi))
+    async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
+        delegate!(self, remove_by_subscriber(subscriber_id))
     }
     async fn count(&self) -> Result<Option<u64>, StoreError> {
         delegate!(self, count())
