@@ -10,6 +10,9 @@
 //! context_lifetime_secs = 604800    # AKMA contexts expire 7 days after registration (the default);
 //!                                   # "never" keeps them until replaced or removed
 //! sweep_interval_secs = 60          # how often expired contexts are deleted (at most 86400)
+//! # reauth_before_expiry_secs = 3600 # ask the UDM (Nudm_UECM AuthTrigger) to re-authenticate a
+//!                                   # subscriber this long before its context expires (default: never;
+//!                                   # needs `udm` or an NRF, and the embedded store)
 //!
 //! [tls]                             # required unless --dev
 //! cert = "aanf.crt"
@@ -309,6 +312,7 @@ struct RawConfig {
     kek_id: Option<u32>,
     context_lifetime_secs: Option<toml::Value>,
     sweep_interval_secs: Option<i64>,
+    reauth_before_expiry_secs: Option<i64>,
     #[serde(default)]
     af: Vec<RawAf>,
     client: Option<toml::Value>,
@@ -343,8 +347,12 @@ pub struct AanfConfig {
     /// AKMA context lifetime ([`DEFAULT_CONTEXT_LIFETIME_SECS`] unless configured); `None`
     /// = until replaced or removed (only when configured as `"never"`).
     pub context_lifetime_secs: Option<u64>,
-    /// How often expired contexts are swept.
+    /// How often expired contexts are swept (and contexts nearing expiry looked for).
     pub sweep_interval_secs: u64,
+    /// AAnF-triggered re-authentication (TS 33.501 §6.1.5, Release 18): this many seconds
+    /// before a context expires, the AAnF asks the UDM (Nudm_UECM AuthTrigger) for a new
+    /// primary authentication of the subscriber. `None` (the default): never.
+    pub reauth_before_expiry_secs: Option<u64>,
     /// The AF registry, by FQDN.
     pub afs: HashMap<AfFqdn, AfPolicy>,
     /// `[client]`: the TLS material of the calls to the NRF.
@@ -367,6 +375,7 @@ impl Default for AanfConfig {
             kek_id: None,
             context_lifetime_secs: Some(DEFAULT_CONTEXT_LIFETIME_SECS),
             sweep_interval_secs: DEFAULT_SWEEP_INTERVAL_SECS,
+            reauth_before_expiry_secs: None,
             afs: HashMap::new(),
             client: akma_nf_host::PeerClientConfig::default(),
             nf_instance_id: None,
@@ -483,6 +492,20 @@ impl AanfConfig {
             Some(v) if v <= 0 => return Err(ConfigError::not_positive(SWEEP)),
             Some(v) => check_secs(SWEEP, v.unsigned_abs(), MAX_SWEEP_INTERVAL_SECS, "")?,
         };
+        const REAUTH: &str = "reauth_before_expiry_secs";
+        let reauth_before_expiry_secs = match raw.reauth_before_expiry_secs {
+            None => None,
+            Some(v) if v <= 0 => return Err(ConfigError::not_positive(REAUTH)),
+            Some(v) => Some(check_secs(REAUTH, v.unsigned_abs(), MAX_LIFETIME_SECS, "")?),
+        };
+        if let (Some(lead), Some(life)) = (reauth_before_expiry_secs, context_lifetime_secs) {
+            if lead >= life {
+                return Err(ConfigError::invalid(
+                    REAUTH,
+                    format!("{lead} is not less than context_lifetime_secs ({life}): every context would be due at once"),
+                ));
+            }
+        }
         Ok(Self {
             host,
             kek_hex: raw.kek,
@@ -492,6 +515,7 @@ impl AanfConfig {
             },
             context_lifetime_secs,
             sweep_interval_secs,
+            reauth_before_expiry_secs,
             afs,
             client: match raw.client {
                 Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf", "udm"])
@@ -515,6 +539,31 @@ impl AanfConfig {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn reauth_lead_is_bounded_by_the_context_lifetime() {
+        assert_eq!(
+            AanfConfig::parse("").unwrap().reauth_before_expiry_secs,
+            None
+        );
+        let c = AanfConfig::parse("context_lifetime_secs = 600\nreauth_before_expiry_secs = 60")
+            .unwrap();
+        assert_eq!(c.reauth_before_expiry_secs, Some(60));
+        for bad in [
+            "context_lifetime_secs = 600\nreauth_before_expiry_secs = 600",
+            "reauth_before_expiry_secs = 0",
+            "reauth_before_expiry_secs = -5",
+        ] {
+            let e = AanfConfig::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("reauth_before_expiry_secs"), "{bad}: {e}");
+        }
+        // With contexts that never expire there is nothing to be early for, but the
+        // setting is accepted (no lifetime to compare with).
+        assert!(AanfConfig::parse(
+            "context_lifetime_secs = \"never\"\nreauth_before_expiry_secs = 60"
+        )
+        .is_ok());
+    }
     use super::*;
 
     #[test]

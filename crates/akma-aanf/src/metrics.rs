@@ -20,6 +20,8 @@ pub const REQUESTS_TOTAL: &str = "aanf_requests_total";
 pub const REQUEST_DURATION_SECONDS: &str = "aanf_request_duration_seconds";
 /// AKMA contexts in the store (gauge).
 pub const CONTEXTS_STORED: &str = "aanf_contexts_stored";
+/// Re-authentications asked of the UDM (Nudm_UECM AuthTrigger) by result (counter).
+pub const REAUTH_TRIGGERS_TOTAL: &str = "aanf_reauth_triggers_total";
 
 /// The `operation` label of requests to no Naanf_AKMA operation.
 pub const OTHER_OPERATION: &str = "other";
@@ -54,6 +56,7 @@ fn label(op: Op) -> &'static str {
 pub struct Metrics {
     answers: [[Counter; STATUS_LABELS.len()]; OPS.len()],
     durations: [Histogram; OPS.len()],
+    reauth: [Counter; 2],
 }
 
 impl Metrics {
@@ -61,6 +64,11 @@ impl Metrics {
     pub fn request(&self, op: Op, status: u16, d: Duration) {
         self.answers[slot(op)][metrics::status_slot(status)].inc();
         self.durations[slot(op)].record(d);
+    }
+
+    /// One AuthTrigger sent to the UDM: accepted (204) or not.
+    pub fn reauth_trigger(&self, accepted: bool) {
+        self.reauth[usize::from(!accepted)].inc();
     }
 
     /// The requests recorded for `op`.
@@ -95,6 +103,21 @@ impl Metrics {
         for op in OPS {
             let labels = format!("operation=\"{}\"", label(op));
             self.durations[slot(op)].render(&mut out, REQUEST_DURATION_SECONDS, &labels);
+        }
+        metrics::header(
+            &mut out,
+            REAUTH_TRIGGERS_TOTAL,
+            Kind::Counter,
+            "Re-authentications asked of the UDM (Nudm_UECM AuthTrigger) for contexts nearing expiry.",
+        );
+        for (i, result) in ["accepted", "failed"].iter().enumerate() {
+            let labels = format!("result=\"{result}\"");
+            metrics::sample(
+                &mut out,
+                REAUTH_TRIGGERS_TOTAL,
+                &labels,
+                self.reauth[i].get(),
+            );
         }
         if let Some(n) = contexts_stored {
             metrics::header(

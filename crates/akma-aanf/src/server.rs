@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use akma_nf_host::kek::{resolve_kek, KekRule};
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, NrfPeers, PeerClients, SbiSecurity};
-use akma_sbi_client::NudmSdmClient;
+use akma_sbi_client::{NudmSdmClient, NudmUecmClient};
 use akma_sbi_model::nnrf::{AanfInfo, NfProfile};
 use akma_sbi_server::ConsumerRegistry;
 use akma_store::redis_cluster::{RedisClusterOptions, RedisClusterStore, SCHEME};
@@ -229,7 +229,8 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         store,
     } = resolved;
     // Every replica on a shared store must seal with the same key: AKMA_KEK, in every mode.
-    if store.is_shared() && !akma_nf_host::kek::take_env(KEK_ENV) {
+    let shared = store.is_shared();
+    if shared && !akma_nf_host::kek::take_env(KEK_ENV) {
         return Err(StartError::SharedStoreNeedsKek);
     }
     let no_dir = PathBuf::new();
@@ -312,19 +313,43 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         problem: e.to_string(),
     };
     let udm = match (&config.udm, &nrf_peers) {
-        (Some(u), _) => Some(NudmSdmClient::new(
-            peers.client("udm", u).map_err(bad_udm)?,
-            u.clone(),
-        )),
-        (None, Some(n)) => Some(NudmSdmClient::with_resolver(
-            n.client_for(&peers, "udm").map_err(bad_udm)?,
-            n.resolver.clone(),
-        )),
+        (Some(u), _) => {
+            let c = peers.client("udm", u).map_err(bad_udm)?;
+            Some((
+                NudmSdmClient::new(c.clone(), u.clone()),
+                NudmUecmClient::new(c, u.clone()),
+            ))
+        }
+        (None, Some(n)) => {
+            let c = n.client_for(&peers, "udm").map_err(bad_udm)?;
+            Some((
+                NudmSdmClient::with_resolver(c.clone(), n.resolver.clone()),
+                NudmUecmClient::with_resolver(c, n.resolver.clone()),
+            ))
+        }
         (None, None) => None,
     };
+    if config.reauth_before_expiry_secs.is_some() {
+        let problem = if udm.is_none() {
+            Some("needs a UDM (`udm`, --udm, or an NRF) to send Nudm_UECM AuthTrigger to")
+        } else if shared {
+            Some("needs the embedded store: the Redis Cluster backend has no expiry index yet")
+        } else {
+            None
+        };
+        if let Some(p) = problem {
+            return Err(ConfigError::Invalid {
+                setting: "reauth_before_expiry_secs".into(),
+                problem: p.into(),
+            }
+            .into());
+        }
+    }
+    let reauth = config.reauth_before_expiry_secs.is_some();
+    let sweep = Duration::from_secs(config.sweep_interval_secs.max(1));
     let mut aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
-    if let Some(u) = udm {
-        aanf = aanf.with_udm(u);
+    if let Some((sdm, uecm)) = udm {
+        aanf = aanf.with_udm(sdm).with_uecm(uecm);
     }
     let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
@@ -335,6 +360,27 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let mut nf = NfHost::new(AanfNf::NAME, &host, security);
     if let Some(r) = registration {
         nf = nf.register_at(r);
+    }
+    if reauth {
+        let (a, m) = (aanf.clone(), metrics.clone());
+        nf = nf.every(sweep, move || {
+            let (a, m) = (a.clone(), m.clone());
+            async move {
+                match a.trigger_reauthentications().await {
+                    Ok((ok, failed)) => {
+                        for _ in 0..ok {
+                            m.reauth_trigger(true);
+                        }
+                        for _ in 0..failed {
+                            m.reauth_trigger(false);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %akma_core::logref::Scrubbed(&e), "listing contexts nearing expiry failed")
+                    }
+                }
+            }
+        });
     }
     let running = nf
         .sbi(sbi_router(state))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use akma_core::akma::{AfId, UaProtocolId};
 use akma_core::ids::Gpsi;
-use akma_sbi_client::NudmSdmClient;
+use akma_sbi_client::{NudmSdmClient, NudmUecmClient};
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
 use akma_store::{AkmaContext, AkmaStore, StoreError};
@@ -55,7 +55,10 @@ pub struct Aanf {
     store: Arc<dyn AkmaStore>,
     clock: Clock,
     udm: Option<NudmSdmClient>,
+    uecm: Option<NudmUecmClient>,
     gpsis: Arc<GpsiCache>,
+    /// The A-KIDs whose re-authentication was asked for, with their expiry (pruned then).
+    triggered: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
 }
 
 /// GPSIs the UDM gave, per A-KID, until the context's expiry (TS 33.535 §4.2.1: the AAnF
@@ -99,8 +102,58 @@ impl Aanf {
             store,
             clock,
             udm: None,
+            uecm: None,
             gpsis: Arc::new(GpsiCache::default()),
+            triggered: Arc::default(),
         }
+    }
+
+    /// Asks this UDM (Nudm_UECM AuthTrigger) for re-authentications of contexts nearing
+    /// expiry ([`Aanf::trigger_reauthentications`]).
+    pub fn with_uecm(mut self, uecm: NudmUecmClient) -> Self {
+        self.uecm = Some(uecm);
+        self
+    }
+
+    /// TS 33.501 §6.1.5 (Release 18): for every context that expires within
+    /// `reauth_before_expiry_secs`, asks the UDM once to trigger a primary authentication
+    /// (Nudm_UECM AuthTrigger with the SUPI), so that the UE gets a new K_AKMA and A-KID
+    /// before the old context expires. Returns (accepted, failed); a failed trigger is tried
+    /// again at the next call. Nothing to do without the setting or a UDM.
+    pub async fn trigger_reauthentications(&self) -> Result<(usize, usize), AanfError> {
+        let (Some(lead), Some(uecm)) = (self.config.reauth_before_expiry_secs, &self.uecm) else {
+            return Ok((0, 0));
+        };
+        let now = self.now();
+        let due = self
+            .store
+            .expiring(now, now.saturating_add(lead), 1000)
+            .await?;
+        let (mut ok, mut failed) = (0, 0);
+        for e in due {
+            {
+                let mut t = self.triggered.lock().unwrap_or_else(|p| p.into_inner());
+                t.retain(|_, exp| *exp > now);
+                if t.contains_key(e.a_kid.as_str()) {
+                    continue;
+                }
+            }
+            match uecm.auth_trigger(&e.supi).await {
+                Ok(()) => {
+                    ok += 1;
+                    self.triggered
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(e.a_kid.as_str().to_owned(), e.expires_at);
+                    tracing::info!(a_kid_ref = %akma_core::logref::IdRef::of(e.a_kid.as_str()), expires_in = e.expires_at.saturating_sub(now), "re-authentication asked of the UDM");
+                }
+                Err(err) => {
+                    failed += 1;
+                    tracing::warn!(error = %akma_core::logref::Scrubbed(&err), "the UDM refused or missed an AuthTrigger; trying again at the next sweep");
+                }
+            }
+        }
+        Ok((ok, failed))
     }
 
     /// Translates GPSIs at this UDM (Nudm_SDM) for AKMA push-info.

@@ -686,3 +686,30 @@ async fn push_info_gives_the_current_push_material() {
     let (s, _) = api.retrieve("push.example.com", k2.a_kid.as_str()).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// `reauth_before_expiry_secs` needs a UDM to send AuthTrigger to: refused at start without
+/// one, with the setting named.
+#[tokio::test]
+async fn reauth_trigger_without_a_udm_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("aanf.toml");
+    std::fs::write(&cfg, "reauth_before_expiry_secs = 60\n").unwrap();
+    let args = AanfArgs {
+        host: akma_aanf::server::HostArgs {
+            config: Some(cfg),
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().join("data")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = match start(resolve(&args).unwrap()).await {
+        Ok(_) => panic!("started without a UDM"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        e.contains("reauth_before_expiry_secs") && e.contains("UDM"),
+        "{e}"
+    );
+}

@@ -115,7 +115,8 @@ struct RawPolicy {
 /// | AUSF | AANF | `naanf-akma`, `naanf-akma:anchorkey` |
 /// | AF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma-push` (extension) |
 /// | NEF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma:applicationkeyget:supi-access`, `naanf-akma-push` (extension) |
-/// | AANF | UDM | `nudm-sdm` (GPSI → SUPI for push-info, extension) |
+/// | AANF | UDM | `nudm-sdm` (GPSI → SUPI for push-info, extension), `nudm-uecm` (AuthTrigger) |
+/// | AMF | UDM | `nudm-uecm` (the serving AMF's registration) |
 /// | AUSF | UDM | `nudm-ueau` |
 /// | NEF | UDM | `nudm-sdm` |
 /// | AMF, SEAF | AUSF | `nausf-auth`, `nausf-auth:ue-authentications` |
@@ -152,7 +153,16 @@ pub fn default_policy() -> Vec<PolicyRule> {
             ],
         ),
         rule(NfType::Ausf, NfType::Udm, &[nudm_ueau::scope::API]),
-        rule(NfType::Aanf, NfType::Udm, &[nudm_sdm::scope::API]),
+        rule(
+            NfType::Aanf,
+            NfType::Udm,
+            &[nudm_sdm::scope::API, akma_sbi_model::nudm_uecm::scope::API],
+        ),
+        rule(
+            NfType::Amf,
+            NfType::Udm,
+            &[akma_sbi_model::nudm_uecm::scope::API],
+        ),
         rule(NfType::Nef, NfType::Udm, &[nudm_sdm::scope::API]),
         rule(NfType::Amf, NfType::Ausf, &ausf_scopes),
         rule(NfType::Seaf, NfType::Ausf, &ausf_scopes),

@@ -1316,6 +1316,95 @@ impl NaanfClient {
 }
 
 // ---------------------------------------------------------------------------------------
+// Nudm_UECM
+
+/// A client of Nudm_UECM (TS 29.503): the serving AMF's registration (the simulated AMF)
+/// and AuthTrigger (the AAnF, TS 33.501 §6.1.5).
+#[derive(Debug, Clone)]
+pub struct NudmUecmClient {
+    sbi: SbiClient,
+    resolver: Arc<dyn NfResolver>,
+    hint: NfHint,
+}
+
+impl NudmUecmClient {
+    /// A client for the UDM at `api_root`.
+    pub fn new(sbi: SbiClient, api_root: impl Into<String>) -> Self {
+        Self::with_resolver(sbi, Arc::new(StaticResolver::single(NfType::Udm, api_root)))
+    }
+
+    /// A client for the UDM that `resolver` finds.
+    pub fn with_resolver(sbi: SbiClient, resolver: Arc<dyn NfResolver>) -> Self {
+        Self {
+            sbi: sbi.for_target(NfType::Udm, &[akma_sbi_model::nudm_uecm::scope::API]),
+            resolver,
+            hint: NfHint::default(),
+        }
+    }
+
+    fn url(root: &str, supi: &str, leaf: &str) -> String {
+        format!(
+            "{}/{}/registrations/{leaf}",
+            join(root, akma_sbi_model::nudm_uecm::API_ROOT),
+            path_segment(supi)
+        )
+    }
+
+    /// `PUT /{ueId}/registrations/amf-3gpp-access`: 201 (new) or 200 (replaced).
+    pub async fn register_amf(
+        &self,
+        supi: &str,
+        registration: &akma_sbi_model::nudm_uecm::Amf3GppAccessRegistration,
+    ) -> Result<(), ClientError> {
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::Idempotent,
+            |root| async move {
+                self.sbi
+                    .call_no_content(
+                        Method::PUT,
+                        &Self::url(&root, supi, "amf-3gpp-access"),
+                        Some(registration),
+                        &[StatusCode::CREATED, StatusCode::OK],
+                    )
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    /// AuthTrigger: `GET /{ueId}/registrations/auth-trigger` with `AuthTriggerInfo {supi}`
+    /// as its body (the YAML's form), 204.
+    pub async fn auth_trigger(&self, supi: &akma_core::ids::Supi) -> Result<(), ClientError> {
+        let info = akma_sbi_model::nudm_uecm::AuthTriggerInfo {
+            supi: Some(supi.clone()),
+        };
+        let info = &info;
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::IfNotSent,
+            |root| async move {
+                self.sbi
+                    .call_no_content(
+                        Method::GET,
+                        &Self::url(&root, supi.as_str(), "auth-trigger"),
+                        Some(info),
+                        &[StatusCode::NO_CONTENT],
+                    )
+                    .await
+                    .map(|_| ())
+            },
+        )
+        .await
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // Nudm_SDM
 
 /// The API path of Nudm_SDM.

@@ -24,8 +24,8 @@ pub mod tls;
 pub mod token;
 
 pub use client::{
-    ClientError, ClientTls, NaanfClient, NausfClient, NudmSdmClient, NudmUeauClient, SbiClient,
-    SbiResponse,
+    ClientError, ClientTls, NaanfClient, NausfClient, NudmSdmClient, NudmUeauClient,
+    NudmUecmClient, SbiClient, SbiResponse,
 };
 pub use nef::{ClientAuth, ClientCredentials, ClientSecret, NefClient, TokenError};
 pub use nrf::{Discovery, NrfClient, NrfResolver, NrfTokenSource};

@@ -5,6 +5,7 @@
 //! | Module | Holds |
 //! |---|---|
 //! | [`amf`] | the simulated AMF/SEAF that drives a real AUSF over Nausf_UEAuthentication and a UE over simulated NAS, with its timing hook ([`amf::SbiTimings`]) |
+//! | [`serving`] | the serving AMF: registers at the UDM (Nudm_UECM) after each registration and re-authenticates a UE when the UDM notifies it (TS 33.501 §6.1.5) |
 //! | [`seaf`] | the AMF/SEAF side without I/O: HRES* check, K_AMF, SMC |
 //! | [`report`] | a registration summarised as JSON, with key fingerprints only |
 //! | [`network`] | the in-process network builder: UDM, AAnF, AUSF in development mode on kernel-chosen loopback ports |
@@ -26,6 +27,7 @@ pub mod metric_names;
 pub mod network;
 pub mod report;
 pub mod seaf;
+pub mod serving;
 
 pub use amf::{AmfError, Faults, Outcome, RegistrationReport, SbiTimings, SimulatedAmf};
 pub use child::{ChildNf, HarnessError, NfCommand};

@@ -106,6 +106,17 @@ pub fn is_live(expires_at: Option<u64>, now: u64) -> bool {
     }
 }
 
+/// A context nearing its expiry ([`AkmaStore::expiring`]): no key material.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Expiring {
+    /// The subscriber's SUPI.
+    pub supi: Supi,
+    /// The context's A-KID.
+    pub a_kid: AKid,
+    /// When it expires, unix seconds.
+    pub expires_at: u64,
+}
+
 /// Why a store operation failed: the one error type of the store foundation (the AAnF's
 /// context store, the UDM's subscriber store, the [`writer`]). Messages name the record
 /// (A-KID, SUPI) or file concerned, never key bytes. Cloneable, because one failed commit
@@ -145,6 +156,9 @@ pub enum StoreError {
         #[source]
         source: Arc<dyn std::error::Error + Send + Sync>,
     },
+    /// The backend does not offer this operation (the text says which).
+    #[error("not supported by this store: {0}")]
+    Unsupported(&'static str),
     /// A stored record could not be decoded or its sealed key did not open: it was altered,
     /// moved to another record, or sealed under a different key-encryption key.
     #[error("stored record {record:?} is corrupt: {reason}")]
@@ -361,6 +375,22 @@ pub trait AkmaStore: Send + Sync + 'static {
     /// before returning. `true` if there was one (live or expired).
     async fn remove_by_supi(&self, supi: &Supi) -> Result<bool, StoreError> {
         self.remove_by_subscriber(supi.as_str()).await
+    }
+
+    /// Contexts with a SUPI whose expiry is in `(after, until]`, soonest first, at most
+    /// `limit` (the AAnF's re-authentication trigger, TS 33.501 §6.1.5), each only if it
+    /// still resolves. No key material: only identities, A-KID and expiry. A backend without
+    /// an expiry index answers [`StoreError::Unsupported`] (the default).
+    async fn expiring(
+        &self,
+        after: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<Vec<Expiring>, StoreError> {
+        let _ = (after, until, limit);
+        Err(StoreError::Unsupported(
+            "this store has no expiry index (contexts nearing expiry cannot be listed)",
+        ))
     }
 
     /// The number of stored contexts, if the backend keeps it cheaply (for a gauge; it may

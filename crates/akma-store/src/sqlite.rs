@@ -1237,6 +1237,47 @@ impl AkmaStore for SqliteStore {
             .filter(|c| c.subscriber_id().ok().as_deref() == Some(subscriber_id)))
     }
 
+    async fn expiring(
+        &self,
+        after: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::Expiring>, StoreError> {
+        let (a, u) = (
+            i64::try_from(after).unwrap_or(i64::MAX),
+            i64::try_from(until).unwrap_or(i64::MAX),
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String, i64)> = self
+            .read(move |conn, _| {
+                let mut st = conn
+                    .prepare_cached(
+                        "SELECT supi, a_kid, expires_at FROM akma_context
+                         WHERE supi IS NOT NULL AND expires_at > ?1 AND expires_at <= ?2
+                         ORDER BY expires_at LIMIT ?3",
+                    )
+                    .map_err(|e| StoreError::sqlite("listing contexts nearing expiry", e))?;
+                let rows = st
+                    .query_map(params![a, u, limit], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                    .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+                    .map_err(|e| StoreError::sqlite("listing contexts nearing expiry", e))?;
+                Ok(rows)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(supi, a_kid, exp)| {
+                Some(crate::Expiring {
+                    supi: Supi::parse(&supi).ok()?,
+                    a_kid: AKid::parse(&a_kid).ok()?,
+                    expires_at: u64::try_from(exp).ok()?,
+                })
+            })
+            .collect())
+    }
+
     async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
         let key = subscriber_id.to_owned();
         self.write(|reply| WriteOp::RemoveBySubscriber(key, reply))

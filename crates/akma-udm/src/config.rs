@@ -243,6 +243,8 @@ impl UdmConfig {
                 &nudm_ueau::op::CONFIRM_AUTH,
                 &nudm_ueau::op::DELETE_AUTH,
                 &nudm_sdm::op::GET_ID_TRANSLATION,
+                &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION,
+                &akma_sbi_model::nudm_uecm::op::AUTH_TRIGGER,
             ])
         };
         for (id, nf_type) in &host.consumers {

@@ -38,14 +38,20 @@ pub enum Op {
     DeleteAuth,
     /// Nudm_SDM GetSupiOrGpsi (`GET …/id-translation-result`).
     IdTranslation,
+    /// Nudm_UECM `PUT …/registrations/amf-3gpp-access`.
+    AmfRegistration,
+    /// Nudm_UECM `GET …/registrations/auth-trigger`.
+    AuthTrigger,
 }
 
 impl Op {
-    const ALL: [Op; 4] = [
+    const ALL: [Op; 6] = [
         Op::GenerateAuthData,
         Op::ConfirmAuth,
         Op::DeleteAuth,
         Op::IdTranslation,
+        Op::AmfRegistration,
+        Op::AuthTrigger,
     ];
 
     /// The `operation` label.
@@ -55,6 +61,8 @@ impl Op {
             Op::ConfirmAuth => "confirm-auth",
             Op::DeleteAuth => "delete-auth",
             Op::IdTranslation => "id-translation",
+            Op::AmfRegistration => "amf-registration",
+            Op::AuthTrigger => "auth-trigger",
         }
     }
 }

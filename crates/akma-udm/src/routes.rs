@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use akma_core::suci::SuciError;
 use akma_sbi_model::nudm_ueau::AuthEvent;
+use akma_sbi_model::nudm_uecm::{Amf3GppAccessRegistration, AuthTriggerInfo};
 use akma_sbi_server::extract::parse_request;
 use akma_sbi_server::{
     ApiCause, ConsumerAuth, ForbiddenCause, InvalidParam, RequireScope, SbiError, SbiJson,
@@ -123,6 +124,14 @@ pub fn to_sbi_error(e: UdmError) -> SbiError {
         UdmError::Store(e @ StoreError::Conflict { .. }) => SbiError::internal(e),
         UdmError::Store(e) => SbiError::internal(e),
         UdmError::Random(e) => SbiError::internal(format!("no randomness: {e}")),
+        UdmError::NoServingAmf(d) => SbiError::application(ApiCause::ContextNotFound, d),
+        UdmError::AmfUnavailable(d) => {
+            tracing::warn!(detail = %d, "re-authentication notification failed: answering 503");
+            SbiError::UnavailableRetryAfter {
+                detail: "the serving AMF did not accept the re-authentication notification; try again later".into(),
+                retry_after_secs: 5,
+            }
+        }
     }
 }
 
@@ -208,6 +217,49 @@ async fn delete_auth(
         .await
         .map_err(to_sbi_error)?;
     tracing::info!("authentication event removed");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Nudm_UECM `PUT /{ueId}/registrations/amf-3gpp-access`: 201 with the registration, or
+/// 200 when it replaced one.
+async fn amf_registration(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::AmfRegistration)?;
+    let Path(ue_id) = path.map_err(path_error)?;
+    let body: Amf3GppAccessRegistration = parse_request(req).await?;
+    let replaced = state
+        .udm
+        .register_amf(&consumer, &ue_id, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!(replaced, "serving AMF registered (3GPP access)");
+    let status = if replaced {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, SbiJson(body)).into_response())
+}
+
+/// Nudm_UECM AuthTrigger, `GET /{ueId}/registrations/auth-trigger` with an `AuthTriggerInfo`
+/// body (as the YAML has it): 204 once the serving AMF accepted the notification.
+async fn auth_trigger(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::AuthTrigger)?;
+    let Path(ue_id) = path.map_err(path_error)?;
+    let body: AuthTriggerInfo = parse_request(req).await?;
+    state
+        .udm
+        .auth_trigger(&consumer, &ue_id, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!("re-authentication notification accepted by the serving AMF");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -335,9 +387,23 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
             .route_layer(scoped(Operation::GetIdTranslation))
             .route_layer(tracked(Op::IdTranslation)),
     );
+    let uecm = Router::new()
+        .route(
+            "/{ue_id}/registrations/amf-3gpp-access",
+            put(amf_registration)
+                .route_layer(scoped(Operation::AmfRegistration))
+                .route_layer(tracked(Op::AmfRegistration)),
+        )
+        .route(
+            "/{ue_id}/registrations/auth-trigger",
+            get(auth_trigger)
+                .route_layer(scoped(Operation::AuthTrigger))
+                .route_layer(tracked(Op::AuthTrigger)),
+        );
     let app = Router::new()
         .nest(UEAU_ROOT, ueau)
         .nest(SDM_ROOT, sdm)
+        .nest(akma_sbi_model::nudm_uecm::API_ROOT, uecm)
         .with_state(state);
     akma_sbi_server::with_sbi_fallbacks(app)
 }

@@ -44,6 +44,10 @@ pub enum Operation {
     DeleteAuth,
     /// Nudm_SDM GetSupiOrGpsi (id-translation-result).
     GetIdTranslation,
+    /// Nudm_UECM registration of the serving AMF (3GPP access).
+    AmfRegistration,
+    /// Nudm_UECM AuthTrigger (TS 33.501 §6.1.5).
+    AuthTrigger,
 }
 
 impl Operation {
@@ -57,6 +61,8 @@ impl Operation {
             Operation::ConfirmAuth => &nudm_ueau::op::CONFIRM_AUTH,
             Operation::DeleteAuth => &nudm_ueau::op::DELETE_AUTH,
             Operation::GetIdTranslation => &nudm_sdm::op::GET_ID_TRANSLATION,
+            Operation::AmfRegistration => &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION,
+            Operation::AuthTrigger => &akma_sbi_model::nudm_uecm::op::AUTH_TRIGGER,
         }
     }
 

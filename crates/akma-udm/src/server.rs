@@ -194,12 +194,17 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
             .map_err(|e| ConfigError::invalid("nrf", e))?;
             Some(nrf.registration(
                 NfProfile::new(nrf.nf_instance_id.clone(), akma_sbi_model::NfType::Udm),
-                &[("nudm-ueau", "1.3.0"), ("nudm-sdm", "2.3.0")],
+                &[
+                    ("nudm-ueau", "1.3.0"),
+                    ("nudm-sdm", "2.3.0"),
+                    ("nudm-uecm", "1.3.0"),
+                ],
             ))
         }
         None => None,
     };
-    let udm = Udm::new(Arc::new(config), store);
+    let callbacks = akma_nf_host::PeerClients::new(host.dev, config.client.clone(), "UDM");
+    let udm = Udm::new(Arc::new(config), store).with_callbacks(callbacks);
     let state = Arc::new(AppState {
         udm: udm.clone(),
         auth,
@@ -216,7 +221,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         .api_root(api_root)
         .start()
         .await?;
-    tracing::info!(addr = %running.addr, dev = host.dev, tls, "UDM serving Nudm_UEAU and Nudm_SDM");
+    tracing::info!(addr = %running.addr, dev = host.dev, tls, "UDM serving Nudm_UEAU, Nudm_SDM and Nudm_UECM");
     Ok(Running {
         addr: running.addr,
         ops_addr: running.ops_addr,

@@ -10,6 +10,9 @@ use akma_core::milenage::Milenage;
 use akma_core::suci::{deconceal, ProtectionScheme, SuciError, SupiOrSuci};
 use akma_sbi_model::nudm_sdm::IdTranslationResult;
 use akma_sbi_model::nudm_ueau::{AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult};
+use akma_sbi_model::nudm_uecm::{
+    Amf3GppAccessRegistration, AuthTriggerInfo, ReauthNotificationInfo,
+};
 
 use crate::config::UdmConfig;
 use crate::rules::{self, Consumer, Operation, RuleError};
@@ -75,6 +78,13 @@ pub enum UdmError {
     /// The system has no randomness.
     #[error("no randomness: {0}")]
     Random(String),
+    /// No serving AMF is registered for the subscriber, or it gave no re-authentication
+    /// callback (TS 29.503 `CONTEXT_NOT_FOUND`).
+    #[error("{0}")]
+    NoServingAmf(String),
+    /// The serving AMF did not accept the re-authentication notification (503).
+    #[error("the serving AMF did not accept the re-authentication notification: {0}")]
+    AmfUnavailable(String),
 }
 
 /// The UDM service: configuration, store, and the operations.
@@ -82,6 +92,8 @@ pub enum UdmError {
 pub struct Udm {
     config: Arc<UdmConfig>,
     store: Arc<dyn SubscriberStore>,
+    /// The clients of the AMFs' callbacks (Nudm_UECM re-authentication notifications).
+    callbacks: Option<Arc<akma_nf_host::PeerClients>>,
     /// Serialises one instance's requests for the same subscriber (striped by SUPI), so that
     /// they queue instead of failing each other's compare-and-set of the SQN when the store
     /// commits writes in batches.
@@ -119,10 +131,90 @@ impl Udm {
         Self {
             config,
             store,
+            callbacks: None,
             sqn_locks: (0..SQN_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
         }
+    }
+
+    /// Sends Nudm_UECM notifications to the AMFs with these clients (by the peer rule: h2c
+    /// to loopback in development mode, https with `[client]` otherwise).
+    pub fn with_callbacks(mut self, peers: akma_nf_host::PeerClients) -> Self {
+        self.callbacks = Some(Arc::new(peers));
+        self
+    }
+
+    /// Nudm_UECM `PUT /{ueId}/registrations/amf-3gpp-access`: records the serving AMF of a
+    /// provisioned subscriber (its callback URIs are checked by the peer rule first).
+    /// `Ok(true)` when it replaced an earlier registration.
+    pub async fn register_amf(
+        &self,
+        consumer: &Consumer,
+        ue_id: &str,
+        registration: &Amf3GppAccessRegistration,
+    ) -> Result<bool, UdmError> {
+        rules::authorize(consumer, Operation::AmfRegistration)?;
+        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
+            name: "ueId",
+            reason: NOT_A_SUPI.into(),
+        })?;
+        if let (Some(peers), Some(uri)) =
+            (&self.callbacks, &registration.reauth_notify_callback_uri)
+        {
+            peers
+                .check("amf", uri)
+                .map_err(|e| UdmError::BadOptionalAttribute {
+                    pointer: "/reauthNotifyCallbackUri",
+                    reason: e.to_string(),
+                })?;
+        }
+        self.store
+            .put_amf_registration(&supi, registration)
+            .await?
+            .ok_or_else(|| UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()))
+    }
+
+    /// Nudm_UECM AuthTrigger (TS 33.501 §6.1.5): sends the serving AMF
+    /// `ReauthNotificationInfo {supi}` at its `reauthNotifyCallbackUri` and answers once the
+    /// AMF has accepted it.
+    pub async fn auth_trigger(
+        &self,
+        consumer: &Consumer,
+        ue_id: &str,
+        info: &AuthTriggerInfo,
+    ) -> Result<(), UdmError> {
+        rules::authorize(consumer, Operation::AuthTrigger)?;
+        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
+            name: "ueId",
+            reason: NOT_A_SUPI.into(),
+        })?;
+        if info.supi.as_ref().is_some_and(|s| *s != supi) {
+            return Err(UdmError::BadOptionalAttribute {
+                pointer: "/supi",
+                reason: "names another subscriber than the path's ueId".into(),
+            });
+        }
+        let reg = self.store.amf_registration(&supi).await?.ok_or_else(|| {
+            UdmError::NoServingAmf("no AMF is registered for this subscriber".into())
+        })?;
+        let uri = reg.reauth_notify_callback_uri.ok_or_else(|| {
+            UdmError::NoServingAmf("the serving AMF registered no reauthNotifyCallbackUri".into())
+        })?;
+        let peers = self
+            .callbacks
+            .as_ref()
+            .ok_or_else(|| UdmError::AmfUnavailable("no callback client configured".into()))?;
+        let client = peers
+            .client("amf", &uri)
+            .map_err(|e| UdmError::AmfUnavailable(e.to_string()))?;
+        client
+            .post_no_content(&uri, &ReauthNotificationInfo { supi })
+            .await
+            .map_err(|e| {
+                UdmError::AmfUnavailable(akma_core::logref::scrub(&e.to_string()).into_owned())
+            })?;
+        Ok(())
     }
 
     fn sqn_lock(&self, supi: &Supi) -> &tokio::sync::Mutex<()> {

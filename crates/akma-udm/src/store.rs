@@ -28,6 +28,7 @@ use akma_core::aka::Rand;
 use akma_core::ids::{Gpsi, Plmn, RoutingIndicator, Supi};
 use akma_core::keys::{Opc, K};
 use akma_sbi_model::nudm_ueau::AuthEvent;
+use akma_sbi_model::nudm_uecm::Amf3GppAccessRegistration;
 use akma_sbi_model::FromSbiJson;
 use akma_store::writer::{Apply, End, Reply, Writer, WriterOptions};
 use akma_store::Kek;
@@ -92,6 +93,20 @@ pub trait SubscriberStore: Send + Sync + 'static {
     /// with that id.
     async fn remove_auth_event(&self, supi: &Supi, id: &str) -> Result<bool, StoreError>;
 
+    /// Records the serving AMF's registration (Nudm_UECM, 3GPP access), replacing any
+    /// previous one: `Ok(Some(replaced))`, or `Ok(None)` if the subscriber is not provisioned.
+    async fn put_amf_registration(
+        &self,
+        supi: &Supi,
+        registration: &Amf3GppAccessRegistration,
+    ) -> Result<Option<bool>, StoreError>;
+
+    /// The serving AMF's registration of a subscriber.
+    async fn amf_registration(
+        &self,
+        supi: &Supi,
+    ) -> Result<Option<Amf3GppAccessRegistration>, StoreError>;
+
     /// The number of subscribers.
     async fn count(&self) -> Result<u64, StoreError>;
 
@@ -127,6 +142,11 @@ CREATE TABLE IF NOT EXISTS auth_event (
     supi     TEXT PRIMARY KEY NOT NULL REFERENCES subscriber(supi) ON DELETE CASCADE,
     event_id TEXT NOT NULL,
     body     TEXT NOT NULL
+) WITHOUT ROWID;
+-- Nudm_UECM: the serving AMF of each subscriber over 3GPP access (the registration as sent).
+CREATE TABLE IF NOT EXISTS amf_registration (
+    supi TEXT PRIMARY KEY NOT NULL REFERENCES subscriber(supi) ON DELETE CASCADE,
+    body TEXT NOT NULL
 ) WITHOUT ROWID;
 ";
 
@@ -780,6 +800,62 @@ impl SubscriberStore for SqliteSubscriberStore {
                 AuthEvent::from_sbi_slice(body.as_bytes())
                     .map(|event| StoredAuthEvent { id, event })
                     .map_err(|e| corrupt(&supi, format!("auth event: {e}")))
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn put_amf_registration(
+        &self,
+        supi: &Supi,
+        registration: &Amf3GppAccessRegistration,
+    ) -> Result<Option<bool>, StoreError> {
+        let supi = supi.as_str().to_owned();
+        let body = serde_json::to_string(registration).map_err(|e| StoreError::Encode {
+            what: "the AMF registration",
+            reason: e.to_string(),
+        })?;
+        self.write(move |c, _| {
+            let exists = c
+                .prepare_cached("SELECT 1 FROM subscriber WHERE supi = ?1")?
+                .query_row([&supi], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !exists {
+                return Ok(None);
+            }
+            let replaced = c
+                .prepare_cached("SELECT 1 FROM amf_registration WHERE supi = ?1")?
+                .query_row([&supi], |_| Ok(()))
+                .optional()?
+                .is_some();
+            c.prepare_cached(
+                "INSERT INTO amf_registration (supi, body) VALUES (?1, ?2)
+                 ON CONFLICT(supi) DO UPDATE SET body = excluded.body",
+            )?
+            .execute(params![supi, body])?;
+            Ok(Some(replaced))
+        })
+        .await
+    }
+
+    async fn amf_registration(
+        &self,
+        supi: &Supi,
+    ) -> Result<Option<Amf3GppAccessRegistration>, StoreError> {
+        let supi = supi.as_str().to_owned();
+        self.read(move |c, _| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM amf_registration WHERE supi = ?1",
+                    [&supi],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            body.map(|b| {
+                Amf3GppAccessRegistration::from_sbi_slice(b.as_bytes())
+                    .map_err(|e| corrupt(&supi, format!("AMF registration: {e}")))
             })
             .transpose()
         })

@@ -553,6 +553,60 @@ impl<C: Codec> Codec for Nullable<C> {
     }
 }
 
+/// TS 29.571 `Uri` as a callback URI: an absolute `http://` or `https://` URI with a host,
+/// no whitespace or control characters, at most 2048 octets. (Whether `http://` is allowed is
+/// the consumer's rule: in production every SBI peer is `https://`.)
+pub fn parse_callback_uri(s: &str) -> Result<String, String> {
+    if s.len() > 2048 {
+        return Err("longer than 2048 octets".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("contains whitespace or control characters".into());
+    }
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("not an http:// or https:// URI")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if host.is_empty() || host.contains('@') {
+        return Err("no host (or a userinfo part, which is not allowed)".into());
+    }
+    Ok(s.to_owned())
+}
+
+str_codec!(
+    /// A callback URI ([`parse_callback_uri`]).
+    CallbackUri: String, parse = parse_callback_uri, text = |v| v.as_str()
+);
+
+/// A JSON object kept as it came (for members the project passes on but does not read,
+/// e.g. `guami`).
+pub struct OpaqueObject;
+
+impl Codec for OpaqueObject {
+    type Value = Value;
+
+    fn read(r: &mut ObjectReader<'_>, name: &str, mandatory: bool) -> Option<Value> {
+        match r.object().get(name) {
+            None => {
+                if mandatory {
+                    r.report_missing(name);
+                }
+                None
+            }
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                r.report_incorrect(name, mandatory, "expected an object");
+                None
+            }
+        }
+    }
+
+    fn emit<S: Serializer>(v: &Value, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
 /// TS 29.571 `TraceData` (nullable): kept opaque once [`trace_data_ok`].
 pub struct TraceData;
 

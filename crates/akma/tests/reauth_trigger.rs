@@ -1,0 +1,157 @@
+//! AAnF-triggered re-authentication (TS 33.501 §6.1.5, Release 18), end to end in process:
+//! the serving AMF registers at the UDM (Nudm_UECM amf-3gpp-access, with the
+//! `reauthNotifyCallbackUri` the YAML's callback names); the AAnF finds the context nearing
+//! its expiry and sends the UDM Nudm_UECM AuthTrigger; the UDM notifies the AMF
+//! (`ReauthNotificationInfo {supi}`); the AMF re-authenticates the UE; the new A-KID
+//! replaces the old one, which then gets 204.
+#![allow(clippy::unwrap_used)] // test code
+
+use std::time::Duration;
+
+use akma_core::akma::{derive_k_af, AfId, UaProtocolId};
+use akma_core::ids::{AfFqdn, MncLen, ServingNetworkName};
+use akma_sim::fixtures::{SubscriberFixture, SNN_901_70};
+use akma_sim::network::NetworkBuilder;
+use akma_sim::serving::ServingAmf;
+use akma_sim::{Faults, Outcome};
+use serde_json::{json, Value};
+
+const SUPI: &str = "imsi-901700000000041";
+
+async fn metric(addr: std::net::SocketAddr, prefix: &str) -> u64 {
+    let m = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    m.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
+    let fixture = SubscriberFixture::akma(SUPI);
+    let net = NetworkBuilder::new()
+        .subscribers(vec![fixture.subscriber().unwrap()])
+        // Contexts live 60 s; 58 s before that (2 s after registration) the AAnF asks for a
+        // new authentication; it looks every second.
+        .aanf_config_toml(
+            "context_lifetime_secs = 60\nreauth_before_expiry_secs = 58\nsweep_interval_secs = 1\n",
+        )
+        .start()
+        .await
+        .unwrap();
+    let snn = ServingNetworkName::parse(SNN_901_70).unwrap();
+    let amf = ServingAmf::start(net.amf(snn).unwrap(), &net.udm_api_root())
+        .await
+        .unwrap();
+    let nas = fixture.ue(MncLen::Two).unwrap();
+    let report = amf.register(&nas, &Faults::default()).await.unwrap();
+    assert!(matches!(report.outcome, Outcome::Registered));
+    let first = nas.akma_api().current_a_kid().unwrap();
+
+    let done = amf
+        .wait_for_reauthentications(1, Duration::from_secs(30))
+        .await;
+    assert!(!done.is_empty(), "no re-authentication within 30 s");
+    assert_eq!(done[0].supi.as_str(), SUPI);
+    let r = done[0].result.as_ref().unwrap();
+    assert!(matches!(r.outcome, Outcome::Registered), "{:?}", r.outcome);
+    let second = nas.akma_api().current_a_kid().unwrap();
+    assert_ne!(first, second, "the re-authentication gave a new A-KID");
+
+    // The old A-KID is gone at the AAnF; the UE's current one resolves to the UE's K_AF.
+    let http = reqwest::Client::new();
+    let retrieve = |a_kid: String| {
+        let http = http.clone();
+        let url = format!(
+            "{}/naanf-akma/v1/retrieve-applicationkey",
+            net.aanf_api_root()
+        );
+        async move {
+            let r = http
+                .post(url)
+                .json(&json!({"afId": "app.example.com", "aKId": a_kid}))
+                .send()
+                .await
+                .unwrap();
+            let s = r.status().as_u16();
+            let v: Value = if s == 200 {
+                r.json().await.unwrap()
+            } else {
+                Value::Null
+            };
+            (s, v)
+        }
+    };
+    // A later trigger may have replaced `second` meanwhile; the UE's current pair is the
+    // one that must resolve.
+    let (current, k_akma) = nas.akma_api().current_akma_keys().unwrap();
+    assert_eq!(retrieve(first.as_str().to_owned()).await.0, 204);
+    let (s, v) = retrieve(current.as_str().to_owned()).await;
+    assert_eq!(s, 200, "{v}");
+    let want = derive_k_af(
+        &k_akma,
+        &AfId::new(
+            AfFqdn::parse("app.example.com").unwrap(),
+            UaProtocolId::TLS13_PSK,
+        ),
+    );
+    assert_eq!(v["kaf"], want.expose_hex().as_str());
+
+    // The figures: the AAnF's accepted triggers and the UDM's AuthTrigger answers.
+    let aanf_ops = net.aanf.ops_addr.unwrap_or(net.aanf.addr);
+    let udm_ops = net.udm.ops_addr.unwrap_or(net.udm.addr);
+    assert!(metric(aanf_ops, "aanf_reauth_triggers_total{result=\"accepted\"}").await >= 1);
+    assert_eq!(
+        metric(aanf_ops, "aanf_reauth_triggers_total{result=\"failed\"}").await,
+        0
+    );
+    assert!(
+        metric(
+            udm_ops,
+            "udm_request_duration_seconds_count{operation=\"auth-trigger\"}"
+        )
+        .await
+            >= 1
+    );
+
+    // AuthTrigger refusals at the UDM: another SUPI in the body (400), a subscriber with no
+    // serving AMF (404 CONTEXT_NOT_FOUND), an unknown one (404 too). Bad registrations: 400.
+    let trigger = |ue: &str, body: Value| {
+        let http = http.clone();
+        let url = format!(
+            "{}/nudm-uecm/v1/{ue}/registrations/auth-trigger",
+            net.udm_api_root()
+        );
+        async move {
+            let r = http.get(url).json(&body).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (s, v) = trigger(SUPI, json!({"supi": "imsi-901700000000042"})).await;
+    assert_eq!(s, 400, "{v}");
+    let (s, v) = trigger("imsi-901700000000042", json!({})).await;
+    assert_eq!(s, 404, "{v}");
+    assert_eq!(v["cause"], "CONTEXT_NOT_FOUND", "{v}");
+    let put = http
+        .put(format!(
+            "{}/nudm-uecm/v1/{SUPI}/registrations/amf-3gpp-access",
+            net.udm_api_root()
+        ))
+        .json(
+            &json!({"amfInstanceId": "5a3c0e1b-9d2f-4e6a-8b7c-0d1e2f3a4b5c",
+                      "deregCallbackUri": "http://127.0.0.1:1/dereg", "guami": {},
+                      "ratType": "NR", "reauthNotifyCallbackUri": "ftp://x/y"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 400);
+    drop(amf);
+    net.shutdown().await.unwrap();
+}
