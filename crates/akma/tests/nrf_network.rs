@@ -218,7 +218,14 @@ async fn every_nf_through_the_nrf_and_an_aanf_replica_killed_under_load() {
         registered_count(&http, &aanfs[0].api_root()).await,
         registered_count(&http, &aanfs[1].api_root()).await,
     ];
-    assert_eq!(per_replica.iter().sum::<u64>(), 10, "{per_replica:?}");
+    assert_eq!(
+        per_replica.iter().sum::<u64>(),
+        10,
+        "{per_replica:?}\nAUSF:\n{}\nAAnF 0:\n{}\nAAnF 1:\n{}",
+        ausf.log_tail(),
+        aanfs[0].log_tail(),
+        aanfs[1].log_tail()
+    );
     assert!(
         per_replica.iter().all(|n| *n >= 3),
         "both replicas used in turn: {per_replica:?}"
@@ -327,6 +334,37 @@ async fn every_nf_through_the_nrf_and_an_aanf_replica_killed_under_load() {
         );
         assert_eq!(v["kaf"].as_str().unwrap(), want.expose_hex().as_str());
     }
+
+    // Deregistration on the Redis store (issue 13, context removal): the AUSF, told as the
+    // UDM would (Nausf_UEAuthentication_Deregister), removes subscriber 0's context at the
+    // AAnF it discovers; the survivor sees it gone at once, subscriber 1's stays.
+    let r = http
+        .post(format!(
+            "{}/nausf-auth/v1/ue-authentications/deregister",
+            ausf.api_root()
+        ))
+        .json(&json!({"supi": supi(0)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let status_of = |a_kid: AKid| {
+        let (http, survivor) = (http.clone(), survivor.clone());
+        async move {
+            http.post(format!("{survivor}/naanf-akma/v1/retrieve-applicationkey"))
+                .json(&json!({"aKId": a_kid.as_str(), "afId": AF}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(status_of(anchored[0].0.clone()).await, 204, "deregistered");
+    assert_eq!(
+        status_of(anchored[1].0.clone()).await,
+        200,
+        "another subscriber"
+    );
 
     // The killed replica stops heartbeating and leaves the NRF's answers; the survivor,
     // stopped gracefully, deregisters at once.
