@@ -119,7 +119,7 @@ struct RawPolicy {
 /// | AMF | UDM | `nudm-uecm` (the serving AMF's registration) |
 /// | AUSF | UDM | `nudm-ueau` |
 /// | NEF | UDM | `nudm-sdm` |
-/// | AMF, SEAF | AUSF | `nausf-auth`, `nausf-auth:ue-authentications` |
+/// | AMF, SEAF, UDM | AUSF | `nausf-auth`, `nausf-auth:ue-authentications` |
 pub fn default_policy() -> Vec<PolicyRule> {
     let rule = |consumer, target, scopes: &[&str]| PolicyRule {
         consumer,
@@ -165,6 +165,8 @@ pub fn default_policy() -> Vec<PolicyRule> {
         ),
         rule(NfType::Nef, NfType::Udm, &[nudm_sdm::scope::API]),
         rule(NfType::Amf, NfType::Ausf, &ausf_scopes),
+        // The UDM's Deregister of a purged UE (TS 33.501 §6.1.4.1).
+        rule(NfType::Udm, NfType::Ausf, &ausf_scopes),
         rule(NfType::Seaf, NfType::Ausf, &ausf_scopes),
     ]
 }

@@ -488,6 +488,18 @@ impl SbiClient {
         url: &str,
         body: Option<&B>,
     ) -> Result<RawResponse, ClientError> {
+        self.send_as(method, url, body, "application/json").await
+    }
+
+    /// [`Self::send`] with another JSON media type for the body (e.g.
+    /// `application/merge-patch+json` for a PATCH).
+    pub async fn send_as<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        content_type: &'static str,
+    ) -> Result<RawResponse, ClientError> {
         let transport = |detail: String| ClientError::Transport {
             method: method.clone(),
             url: url.to_owned(),
@@ -534,7 +546,7 @@ impl SbiClient {
                     .is_some_and(|(https, _, _)| https == engine.pool.is_tls());
                 if fits {
                     return self
-                        .send_h2(engine, method, url, uri, authorization, body)
+                        .send_h2(engine, method, url, uri, authorization, body, content_type)
                         .await;
                 }
             }
@@ -547,7 +559,7 @@ impl SbiClient {
             req = req.header(header::AUTHORIZATION, v);
         }
         if let Some(b) = body {
-            req = req.header(header::CONTENT_TYPE, "application/json").body(b);
+            req = req.header(header::CONTENT_TYPE, content_type).body(b);
         }
         let resp = req.send().await.map_err(|e| {
             if e.is_connect() {
@@ -593,6 +605,7 @@ impl SbiClient {
         uri: http::Uri,
         authorization: Option<HeaderValue>,
         body: Option<bytes::Bytes>,
+        content_type: &'static str,
     ) -> Result<RawResponse, ClientError> {
         let mut req = http::Request::new(());
         *req.method_mut() = method.clone();
@@ -606,10 +619,7 @@ impl SbiClient {
             h.insert(header::AUTHORIZATION, v);
         }
         if let Some(b) = &body {
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
         }
         let mut buf = akma_sbi_model::wire::with_capacity(0);
@@ -1371,6 +1381,39 @@ impl NudmUecmClient {
                     )
                     .await
                     .map(|_| ())
+            },
+        )
+        .await
+    }
+
+    /// `PATCH /{ueId}/registrations/amf-3gpp-access` (`application/merge-patch+json`):
+    /// 200 or 204.
+    pub async fn update_amf(
+        &self,
+        supi: &str,
+        modification: &akma_sbi_model::nudm_uecm::Amf3GppAccessRegistrationModification,
+    ) -> Result<(), ClientError> {
+        with_producer(
+            &*self.resolver,
+            NfType::Udm,
+            &self.hint,
+            Repeat::Idempotent,
+            |root| async move {
+                let url = Self::url(&root, supi, "amf-3gpp-access");
+                let raw = self
+                    .sbi
+                    .send_as(
+                        Method::PATCH,
+                        &url,
+                        Some(modification),
+                        akma_sbi_model::nudm_uecm::MERGE_PATCH_JSON,
+                    )
+                    .await?;
+                if raw.status == StatusCode::OK || raw.status == StatusCode::NO_CONTENT {
+                    Ok(())
+                } else {
+                    Err(unexpected(Method::PATCH, &url, raw))
+                }
             },
         )
         .await

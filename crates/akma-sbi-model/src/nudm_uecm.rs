@@ -36,6 +36,12 @@ pub mod op {
         allowed: &[NfType::Amf],
         scopes: &[scope::API],
     };
+    /// `PATCH /{ueId}/registrations/amf-3gpp-access` (the serving AMF; `purgeFlag`).
+    pub const AMF_REGISTRATION_UPDATE: Operation = Operation {
+        name: "amf-3gpp-access-update",
+        allowed: &[NfType::Amf],
+        scopes: &[scope::API],
+    };
     /// `GET /{ueId}/registrations/auth-trigger` (TS 33.501 §6.1.5: e.g. the AAnF).
     pub const AUTH_TRIGGER: Operation = Operation {
         name: "auth-trigger",
@@ -64,6 +70,22 @@ crate::sbi_model! {
         /// `reauthNotifyCallbackUri`: where the UDM sends `ReauthNotificationInfo` (named by
         /// the YAML's callback, missing from its schema; see the module documentation).
         reauth_notify_callback_uri: Option<String> = opt("reauthNotifyCallbackUri", CallbackUri),
+    }
+}
+
+/// The media type of a PATCH body (RFC 7396, as the YAML asks).
+pub const MERGE_PATCH_JSON: &str = "application/merge-patch+json";
+
+crate::sbi_model! {
+    /// `Amf3GppAccessRegistrationModification` (TS 29.503), the members this project reads:
+    /// the AMF (`guami`, which must be the registered one) and `purgeFlag` (the UE is purged
+    /// from the AMF: its AKMA context goes, ARCHITECTURE.md "Context removal").
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct Amf3GppAccessRegistrationModification {
+        /// `guami`.
+        guami: Value = req("guami", OpaqueObject),
+        /// `purgeFlag`.
+        purge_flag: Option<bool> = opt("purgeFlag", Bool),
     }
 }
 

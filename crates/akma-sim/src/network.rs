@@ -253,6 +253,14 @@ impl NetworkBuilder {
                 return Err(NetworkError::Ausf(e));
             }
         };
+        // The UDM tells the AUSF when the serving AMF purges a UE (Nudm_UECM purgeFlag).
+        match SbiClient::h2c() {
+            Ok(c) => udm.udm().set_ausf(akma_sbi_client::NausfClient::new(
+                c,
+                format!("http://{}", ausf.addr),
+            )),
+            Err(e) => tracing::warn!(error = %e, "no client for the UDM's purge notifications"),
+        }
         Ok(Network {
             udm,
             aanf,

@@ -25,6 +25,11 @@ use crate::amf::{AmfError, Faults, Outcome, RegistrationReport, SimulatedAmf};
 /// The simulated AMF's NF instance id.
 pub const AMF_INSTANCE_ID: &str = "5a3c0e1b-9d2f-4e6a-8b7c-0d1e2f3a4b5c";
 
+/// This AMF's GUAMI.
+fn guami() -> serde_json::Value {
+    serde_json::json!({"plmnId": {"mcc": "901", "mnc": "70"}, "amfId": "010041"})
+}
+
 /// One re-authentication the UDM asked for.
 #[derive(Debug, Clone)]
 pub struct Reauthentication {
@@ -139,7 +144,7 @@ impl ServingAmf {
                 amf_instance_id: NfInstanceId::parse(AMF_INSTANCE_ID)
                     .map_err(AmfError::Protocol)?,
                 dereg_callback_uri: format!("http://{}/dereg", self.callback),
-                guami: serde_json::json!({"plmnId": {"mcc": "901", "mnc": "70"}, "amfId": "010041"}),
+                guami: guami(),
                 rat_type: "NR".into(),
                 purge_flag: None,
                 initial_registration_ind: Some(true),
@@ -153,6 +158,23 @@ impl ServingAmf {
                 .insert(supi.as_str().to_owned(), nas.clone());
         }
         Ok(report)
+    }
+
+    /// The UE is purged from this AMF: Nudm_UECM `PATCH …/amf-3gpp-access` with
+    /// `purgeFlag: true` (the UDM then tells the AUSF, which removes the AKMA context), and
+    /// this AMF forgets the UE.
+    pub async fn purge(&self, supi: &Supi) -> Result<(), AmfError> {
+        let m = akma_sbi_model::nudm_uecm::Amf3GppAccessRegistrationModification {
+            guami: guami(),
+            purge_flag: Some(true),
+        };
+        self.uecm.update_amf(supi.as_str(), &m).await?;
+        self.shared
+            .ues
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(supi.as_str());
+        Ok(())
     }
 
     /// The re-authentications done so far.

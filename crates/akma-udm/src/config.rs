@@ -137,6 +137,7 @@ struct RawConfig {
     hn_key: Vec<RawHnKey>,
     client: Option<toml::Value>,
     nf_instance_id: Option<String>,
+    ausf: Option<String>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -167,6 +168,9 @@ pub struct UdmConfig {
     pub client: akma_nf_host::PeerClientConfig,
     /// The NF instance id registered at the NRF (see [`akma_nf_host::nrf::own_instance_id`]).
     pub nf_instance_id: Option<String>,
+    /// The AUSF's apiRoot (`ausf`; `--ausf`), told when a UE is purged
+    /// (Nausf_UEAuthentication_Deregister); else the NRF's AUSF; else none.
+    pub ausf: Option<String>,
 }
 
 impl Default for UdmConfig {
@@ -181,6 +185,7 @@ impl Default for UdmConfig {
             hn_keys: Vec::new(),
             client: akma_nf_host::PeerClientConfig::default(),
             nf_instance_id: None,
+            ausf: None,
         }
     }
 }
@@ -245,6 +250,7 @@ impl UdmConfig {
                 &nudm_sdm::op::GET_ID_TRANSLATION,
                 &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION,
                 &akma_sbi_model::nudm_uecm::op::AUTH_TRIGGER,
+                &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION_UPDATE,
             ])
         };
         for (id, nf_type) in &host.consumers {
@@ -320,11 +326,12 @@ impl UdmConfig {
             allow_null_scheme: raw.allow_null_scheme,
             hn_keys,
             client: match raw.client {
-                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf"])
+                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf", "ausf"])
                     .map_err(|e| ConfigError::invalid("[client]", e))?,
                 None => akma_nf_host::PeerClientConfig::default(),
             },
             nf_instance_id: raw.nf_instance_id,
+            ausf: raw.ausf,
         })
     }
 }

@@ -42,16 +42,19 @@ pub enum Op {
     AmfRegistration,
     /// Nudm_UECM `GET …/registrations/auth-trigger`.
     AuthTrigger,
+    /// Nudm_UECM `PATCH …/registrations/amf-3gpp-access`.
+    AmfRegistrationUpdate,
 }
 
 impl Op {
-    const ALL: [Op; 6] = [
+    const ALL: [Op; 7] = [
         Op::GenerateAuthData,
         Op::ConfirmAuth,
         Op::DeleteAuth,
         Op::IdTranslation,
         Op::AmfRegistration,
         Op::AuthTrigger,
+        Op::AmfRegistrationUpdate,
     ];
 
     /// The `operation` label.
@@ -63,6 +66,7 @@ impl Op {
             Op::IdTranslation => "id-translation",
             Op::AmfRegistration => "amf-registration",
             Op::AuthTrigger => "auth-trigger",
+            Op::AmfRegistrationUpdate => "amf-registration-update",
         }
     }
 }

@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use akma_core::suci::SuciError;
 use akma_sbi_model::nudm_ueau::AuthEvent;
-use akma_sbi_model::nudm_uecm::{Amf3GppAccessRegistration, AuthTriggerInfo};
+use akma_sbi_model::nudm_uecm::{
+    Amf3GppAccessRegistration, Amf3GppAccessRegistrationModification, AuthTriggerInfo,
+};
 use akma_sbi_server::extract::parse_request;
 use akma_sbi_server::{
     ApiCause, ConsumerAuth, ForbiddenCause, InvalidParam, RequireScope, SbiError, SbiJson,
@@ -25,7 +27,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::Router;
 
 use crate::metrics::{Metrics, Op};
@@ -125,6 +127,15 @@ pub fn to_sbi_error(e: UdmError) -> SbiError {
         UdmError::Store(e) => SbiError::internal(e),
         UdmError::Random(e) => SbiError::internal(format!("no randomness: {e}")),
         UdmError::NoServingAmf(d) => SbiError::application(ApiCause::ContextNotFound, d),
+        UdmError::AusfUnavailable(d) => {
+            tracing::warn!(detail = %d, "the AUSF did not take the purged UE's deregistration: answering 503");
+            SbiError::UnavailableRetryAfter {
+                detail:
+                    "the AUSF did not accept the deregistration of the purged UE; try again later"
+                        .into(),
+                retry_after_secs: 5,
+            }
+        }
         UdmError::AmfUnavailable(d) => {
             tracing::warn!(detail = %d, "re-authentication notification failed: answering 503");
             SbiError::UnavailableRetryAfter {
@@ -242,6 +253,35 @@ async fn amf_registration(
         StatusCode::CREATED
     };
     Ok((status, SbiJson(body)).into_response())
+}
+
+/// Nudm_UECM `PATCH /{ueId}/registrations/amf-3gpp-access` (`application/merge-patch+json`):
+/// 204. With `purgeFlag: true` the AUSF is told to deregister the UE.
+async fn amf_registration_update(
+    State(state): State<Arc<AppState>>,
+    path: Result<Path<String>, PathRejection>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let consumer = authorize(&state, &req, Operation::AmfRegistrationUpdate)?;
+    let Path(ue_id) = path.map_err(path_error)?;
+    akma_sbi_server::extract::check_content_type(
+        req.headers(),
+        akma_sbi_model::nudm_uecm::MERGE_PATCH_JSON,
+    )?;
+    let bytes =
+        akma_sbi_server::extract::read_body_limited(req, akma_sbi_server::problem::MAX_BODY_BYTES)
+            .await?;
+    let body =
+        <Amf3GppAccessRegistrationModification as akma_sbi_model::FromSbiJson>::from_sbi_slice(
+            &bytes,
+        )?;
+    let purged = state
+        .udm
+        .update_amf(&consumer, &ue_id, &body)
+        .await
+        .map_err(to_sbi_error)?;
+    tracing::info!(purged, "serving AMF registration updated");
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Nudm_UECM AuthTrigger, `GET /{ueId}/registrations/auth-trigger` with an `AuthTriggerInfo`
@@ -392,7 +432,12 @@ pub fn sbi_router(state: Arc<AppState>) -> Router {
             "/{ue_id}/registrations/amf-3gpp-access",
             put(amf_registration)
                 .route_layer(scoped(Operation::AmfRegistration))
-                .route_layer(tracked(Op::AmfRegistration)),
+                .route_layer(tracked(Op::AmfRegistration))
+                .merge(
+                    patch(amf_registration_update)
+                        .route_layer(scoped(Operation::AmfRegistrationUpdate))
+                        .route_layer(tracked(Op::AmfRegistrationUpdate)),
+                ),
         )
         .route(
             "/{ue_id}/registrations/auth-trigger",

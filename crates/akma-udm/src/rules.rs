@@ -46,6 +46,8 @@ pub enum Operation {
     GetIdTranslation,
     /// Nudm_UECM registration of the serving AMF (3GPP access).
     AmfRegistration,
+    /// Nudm_UECM update of that registration (`purgeFlag`).
+    AmfRegistrationUpdate,
     /// Nudm_UECM AuthTrigger (TS 33.501 §6.1.5).
     AuthTrigger,
 }
@@ -62,6 +64,9 @@ impl Operation {
             Operation::DeleteAuth => &nudm_ueau::op::DELETE_AUTH,
             Operation::GetIdTranslation => &nudm_sdm::op::GET_ID_TRANSLATION,
             Operation::AmfRegistration => &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION,
+            Operation::AmfRegistrationUpdate => {
+                &akma_sbi_model::nudm_uecm::op::AMF_REGISTRATION_UPDATE
+            }
             Operation::AuthTrigger => &akma_sbi_model::nudm_uecm::op::AUTH_TRIGGER,
         }
     }

@@ -61,6 +61,11 @@ pub struct UdmArgs {
     /// The common flags (`--config --dev --listen --ops-listen --data --log-format`).
     #[command(flatten)]
     pub host: HostArgs<UdmNf>,
+    /// The AUSF's apiRoot, told (Nausf_UEAuthentication_Deregister) when the serving AMF
+    /// purges a UE, so that its AKMA context is removed (default: the file's `ausf`, else
+    /// the NRF's AUSF when an NRF is configured).
+    #[arg(long, value_name = "URI", env = "AKMA_UDM_AUSF")]
+    pub ausf: Option<String>,
 }
 
 /// A startup failure, with what to do about it.
@@ -113,10 +118,13 @@ impl Resolved {
 
 /// Merges file, environment and flags, and checks that the result can run.
 pub fn resolve(args: &UdmArgs) -> Result<Resolved, StartError> {
-    let config = match &args.host.config {
+    let mut config = match &args.host.config {
         Some(p) => UdmConfig::load(p)?,
         None => UdmConfig::default(),
     };
+    if let Some(a) = &args.ausf {
+        config.ausf = Some(a.clone());
+    }
     let host = args.host.resolve(&config.host)?;
     let data = host.data.clone().ok_or(HostError::NoData {
         env: UdmNf::ENV_DATA,
@@ -182,6 +190,7 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let metrics = Arc::new(Metrics::new(Some(sqlite.write_stats())));
     let store: Arc<dyn SubscriberStore> = Arc::new(sqlite);
     let api_root = config.api_root.clone();
+    let mut nrf_peers = None;
     let registration = match &host.nrf {
         Some(uri) => {
             let nrf = NrfPeers::for_nf(
@@ -192,19 +201,38 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
                 &config.client,
             )
             .map_err(|e| ConfigError::invalid("nrf", e))?;
-            Some(nrf.registration(
+            let r = nrf.registration(
                 NfProfile::new(nrf.nf_instance_id.clone(), akma_sbi_model::NfType::Udm),
                 &[
                     ("nudm-ueau", "1.3.0"),
                     ("nudm-sdm", "2.3.0"),
                     ("nudm-uecm", "1.3.0"),
                 ],
-            ))
+            );
+            nrf_peers = Some(nrf);
+            Some(r)
         }
         None => None,
     };
     let callbacks = akma_nf_host::PeerClients::new(host.dev, config.client.clone(), "UDM");
+    let ausf = match (&config.ausf, &nrf_peers) {
+        (Some(u), _) => Some(akma_sbi_client::NausfClient::new(
+            callbacks
+                .client("ausf", u)
+                .map_err(|e| ConfigError::invalid("ausf", e))?,
+            u.clone(),
+        )),
+        (None, Some(n)) => Some(akma_sbi_client::NausfClient::with_resolver(
+            n.client_for(&callbacks, "ausf")
+                .map_err(|e| ConfigError::invalid("ausf", e))?,
+            n.resolver.clone(),
+        )),
+        (None, None) => None,
+    };
     let udm = Udm::new(Arc::new(config), store).with_callbacks(callbacks);
+    if let Some(a) = ausf {
+        udm.set_ausf(a);
+    }
     let state = Arc::new(AppState {
         udm: udm.clone(),
         auth,

@@ -11,7 +11,8 @@ use akma_core::suci::{deconceal, ProtectionScheme, SuciError, SupiOrSuci};
 use akma_sbi_model::nudm_sdm::IdTranslationResult;
 use akma_sbi_model::nudm_ueau::{AuthEvent, AuthenticationInfoRequest, AuthenticationInfoResult};
 use akma_sbi_model::nudm_uecm::{
-    Amf3GppAccessRegistration, AuthTriggerInfo, ReauthNotificationInfo,
+    Amf3GppAccessRegistration, Amf3GppAccessRegistrationModification, AuthTriggerInfo,
+    ReauthNotificationInfo,
 };
 
 use crate::config::UdmConfig;
@@ -82,6 +83,9 @@ pub enum UdmError {
     /// callback (TS 29.503 `CONTEXT_NOT_FOUND`).
     #[error("{0}")]
     NoServingAmf(String),
+    /// The AUSF did not accept the deregistration of a purged UE (503).
+    #[error("the AUSF did not accept the deregistration: {0}")]
+    AusfUnavailable(String),
     /// The serving AMF did not accept the re-authentication notification (503).
     #[error("the serving AMF did not accept the re-authentication notification: {0}")]
     AmfUnavailable(String),
@@ -94,6 +98,9 @@ pub struct Udm {
     store: Arc<dyn SubscriberStore>,
     /// The clients of the AMFs' callbacks (Nudm_UECM re-authentication notifications).
     callbacks: Option<Arc<akma_nf_host::PeerClients>>,
+    /// The AUSF told when a UE is purged (Nausf_UEAuthentication_Deregister); set at start
+    /// or later (an in-process network starts the AUSF after the UDM).
+    ausf: Arc<std::sync::OnceLock<akma_sbi_client::NausfClient>>,
     /// Serialises one instance's requests for the same subscriber (striped by SUPI), so that
     /// they queue instead of failing each other's compare-and-set of the SQN when the store
     /// commits writes in batches.
@@ -132,6 +139,7 @@ impl Udm {
             config,
             store,
             callbacks: None,
+            ausf: Arc::default(),
             sqn_locks: (0..SQN_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -173,6 +181,57 @@ impl Udm {
             .put_amf_registration(&supi, registration)
             .await?
             .ok_or_else(|| UdmError::UserNotFound(NO_SUCH_SUBSCRIBER.into()))
+    }
+
+    /// The AUSF to tell when a UE is purged (the first one set stays).
+    pub fn set_ausf(&self, ausf: akma_sbi_client::NausfClient) {
+        let _ = self.ausf.set(ausf);
+    }
+
+    /// Nudm_UECM `PATCH /{ueId}/registrations/amf-3gpp-access`: the registered AMF (same
+    /// `guami`) updates its registration. With `purgeFlag: true` the UE is purged from the
+    /// AMF, and the UDM tells the AUSF (Nausf_UEAuthentication_Deregister), which removes the
+    /// UE's AKMA context at the AAnF (TS 33.535 context removal; `conventions`-style project
+    /// decision, ARCHITECTURE.md). Returns whether the AUSF was told.
+    pub async fn update_amf(
+        &self,
+        consumer: &Consumer,
+        ue_id: &str,
+        modification: &Amf3GppAccessRegistrationModification,
+    ) -> Result<bool, UdmError> {
+        rules::authorize(consumer, Operation::AmfRegistrationUpdate)?;
+        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
+            name: "ueId",
+            reason: NOT_A_SUPI.into(),
+        })?;
+        let mut reg = self.store.amf_registration(&supi).await?.ok_or_else(|| {
+            UdmError::NoServingAmf("no AMF is registered for this subscriber".into())
+        })?;
+        if reg.guami != modification.guami {
+            return Err(UdmError::BadOptionalAttribute {
+                pointer: "/guami",
+                reason: "is not the guami of the registered AMF".into(),
+            });
+        }
+        let purge = modification.purge_flag == Some(true);
+        reg.purge_flag = modification.purge_flag.or(reg.purge_flag);
+        self.store.put_amf_registration(&supi, &reg).await?;
+        if !purge {
+            return Ok(false);
+        }
+        let Some(ausf) = self.ausf.get() else {
+            tracing::warn!(
+                "UE purged, but no AUSF is configured: its AKMA context stays until it expires"
+            );
+            return Ok(false);
+        };
+        ausf.deregister(&akma_sbi_model::nausf::DeregistrationInfo::new(supi))
+            .await
+            .map_err(|e| {
+                UdmError::AusfUnavailable(akma_core::logref::scrub(&e.to_string()).into_owned())
+            })?;
+        tracing::info!("UE purged: the AUSF was told to deregister it (its AKMA context removed)");
+        Ok(true)
     }
 
     /// Nudm_UECM AuthTrigger (TS 33.501 §6.1.5): sends the serving AMF

@@ -155,3 +155,85 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
     drop(amf);
     net.shutdown().await.unwrap();
 }
+
+/// Context removal on purge (issue 13, item 6): the serving AMF purges the UE
+/// (Nudm_UECM `PATCH amf-3gpp-access` with `purgeFlag: true`, merge-patch JSON); the UDM
+/// tells the AUSF (Nausf_UEAuthentication_Deregister), which removes the context at the AAnF.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_ue_loses_its_akma_context() {
+    let fixture = SubscriberFixture::akma(SUPI);
+    let net = NetworkBuilder::new()
+        .subscribers(vec![fixture.subscriber().unwrap()])
+        .start()
+        .await
+        .unwrap();
+    let snn = ServingNetworkName::parse(SNN_901_70).unwrap();
+    let amf = ServingAmf::start(net.amf(snn).unwrap(), &net.udm_api_root())
+        .await
+        .unwrap();
+    let nas = fixture.ue(MncLen::Two).unwrap();
+    amf.register(&nas, &Faults::default()).await.unwrap();
+    let a_kid = nas.akma_api().current_a_kid().unwrap();
+    let http = reqwest::Client::new();
+    let status = || {
+        let http = http.clone();
+        let url = format!(
+            "{}/naanf-akma/v1/retrieve-applicationkey",
+            net.aanf_api_root()
+        );
+        let body = json!({"afId": "app.example.com", "aKId": a_kid.as_str()});
+        async move {
+            http.post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status().await, 200);
+
+    // A PATCH with the wrong media type or another AMF's guami changes nothing.
+    let url = format!(
+        "{}/nudm-uecm/v1/{SUPI}/registrations/amf-3gpp-access",
+        net.udm_api_root()
+    );
+    let r = http
+        .patch(&url)
+        .json(&json!({"guami": {"plmnId": {"mcc": "901", "mnc": "70"}, "amfId": "010041"}, "purgeFlag": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        415,
+        "application/json instead of merge-patch"
+    );
+    let r = http
+        .patch(&url)
+        .header("content-type", "application/merge-patch+json")
+        .body(json!({"guami": {"amfId": "999999"}, "purgeFlag": true}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(status().await, 200, "refusals changed nothing");
+
+    amf.purge(&akma_core::ids::Supi::parse(SUPI).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status().await, 204, "the purged UE's context is gone");
+    let ausf_ops = net.ausf.ops_addr.unwrap_or(net.ausf.addr);
+    assert_eq!(
+        metric(
+            ausf_ops,
+            "ausf_request_duration_seconds_count{operation=\"deregister\"}"
+        )
+        .await,
+        1,
+        "the UDM told the AUSF once"
+    );
+    drop(amf);
+    net.shutdown().await.unwrap();
+}
