@@ -546,7 +546,14 @@ impl SbiClient {
                     .is_some_and(|(https, _, _)| https == engine.pool.is_tls());
                 if fits {
                     return self
-                        .send_h2(engine, method, url, uri, authorization, body, content_type)
+                        .send_h2(
+                            engine,
+                            method,
+                            url,
+                            uri,
+                            authorization,
+                            body.map(|b| (b, content_type)),
+                        )
                         .await;
                 }
             }
@@ -604,8 +611,7 @@ impl SbiClient {
         url: &str,
         uri: http::Uri,
         authorization: Option<HeaderValue>,
-        body: Option<bytes::Bytes>,
-        content_type: &'static str,
+        body: Option<(bytes::Bytes, &'static str)>,
     ) -> Result<RawResponse, ClientError> {
         let mut req = http::Request::new(());
         *req.method_mut() = method.clone();
@@ -618,10 +624,11 @@ impl SbiClient {
         if let Some(v) = authorization {
             h.insert(header::AUTHORIZATION, v);
         }
-        if let Some(b) = &body {
+        let body = body.map(|(b, content_type)| {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
             h.insert(header::CONTENT_LENGTH, HeaderValue::from(b.len()));
-        }
+            b
+        });
         let mut buf = akma_sbi_model::wire::with_capacity(0);
         let head = engine
             .pool

@@ -68,6 +68,7 @@ nf_type = "AANF"
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
+        ..Default::default()
     };
     let resolved = resolve(&args).expect("production configuration");
     assert!(!resolved.host.dev);
@@ -313,6 +314,7 @@ async fn production_refuses_to_start_on_a_development_key_file() {
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
+        ..Default::default()
     };
     let e = match start(resolve(&args).expect("valid production settings")).await {
         Ok(_) => panic!("a production UDM started on dev-kek.hex"),
@@ -372,6 +374,7 @@ nf_type = "AUSF"
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
+        ..Default::default()
     };
     let running = start(resolve(&args).unwrap()).await.unwrap();
     running.udm().provision(subscribers(), false).await.unwrap();
@@ -518,6 +521,7 @@ async fn a_development_store_rekeyed_serves_in_production() {
             listen: Some("127.0.0.1:0".into()),
             ..Default::default()
         },
+        ..Default::default()
     };
     let running = start(resolve(&args(&new_cfg)).unwrap()).await.unwrap();
     let ausf = pki.reqwest_client(Some(&pki.client_cert(AUSF_ID, &["ausf.example.org"])));

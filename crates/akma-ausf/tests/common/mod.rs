@@ -290,6 +290,7 @@ pub async fn start_prod_peers(
                 listen: Some("127.0.0.1:0".into()),
                 ..Default::default()
             },
+            ..Default::default()
         })
         .unwrap(),
     )
