@@ -1,9 +1,10 @@
-//! Naanf_AKMA and 3gpp-akma JSON bodies (`akma-sbi-model`): any bytes either validate into a
+//! Naanf_AKMA, 3gpp-akma and the AKMA push-info extension's JSON bodies (`akma-sbi-model`): any bytes either validate into a
 //! model or give a validation error, never a panic; a model that validated serialises to a
 //! body that validates again.
 #![no_main]
 
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove};
+use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
 use akma_sbi_model::FromSbiJson;
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
@@ -24,4 +25,6 @@ fuzz_target!(|data: &[u8]| {
     check::<CtxRemove>(data);
     check::<AkmaAfKeyRequest>(data);
     check::<AkmaAfKeyData>(data);
+    check::<PushInfoRequest>(data);
+    check::<PushInfo>(data);
 });

@@ -418,7 +418,11 @@ async fn remove_context_requires_supi() {
     )
     .await;
     assert_problem(&r, 400, Some("MANDATORY_IE_MISSING"));
-    assert_eq!(r.body["invalidParams"], json!([{"param": "/supi"}]));
+    // The SUPI, or (the project's extension for GPSI-only contexts) the GPSI.
+    assert_eq!(
+        r.body["invalidParams"],
+        json!([{"param": "/supi"}, {"param": "/gpsi"}])
+    );
     let r = post_json(
         "/naanf-akma/v1/remove-context",
         Some("application/json"),
