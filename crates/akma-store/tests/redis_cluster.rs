@@ -210,7 +210,14 @@ async fn cluster_down_fails_fast_and_recovers() {
     // With the durability check: Redis replicates asynchronously, so without it an
     // acknowledged write may be on the primary alone, and a replica promoted while the
     // cluster restarts (a node slower to come back than the node timeout) would not hold it.
-    let s = open(&cluster, "?prefix=down&wait=1&timeout_ms=1000", kek()).await;
+    // WAIT gets 900 ms (not the 100 ms default): right after the cluster starts, on a
+    // loaded machine, a replica can take longer than that to catch up (seen in CI).
+    let s = open(
+        &cluster,
+        "?prefix=down&wait=1&wait_timeout_ms=900&timeout_ms=1000",
+        kek(),
+    )
+    .await;
     let c = testsuite::context(1, 1);
     s.register(c.clone()).await.unwrap();
     cluster.kill_all();

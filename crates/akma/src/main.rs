@@ -274,6 +274,78 @@ fn usage_error(e: clap::Error) -> ExitCode {
 
 #[cfg(test)]
 mod tests {
+    /// Splits a command line as a POSIX shell would for the simple forms the guides use:
+    /// words, '…' and "…" quoting, a trailing `\` continuing the line. `None` for lines with
+    /// shell syntax the check cannot follow (`$`, `|`, `<`, `>`, `` ` ``).
+    fn shell_words(line: &str) -> Option<Vec<String>> {
+        if line.contains(['$', '|', '<', '>', '`']) {
+            return None;
+        }
+        let (mut words, mut cur, mut quote, mut any) = (Vec::new(), String::new(), None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    any = true;
+                }
+                (Some(q), c) if c == q => quote = None,
+                (None, ' ' | '\t') => {
+                    if any || !cur.is_empty() {
+                        words.push(std::mem::take(&mut cur));
+                        any = false;
+                    }
+                }
+                (_, c) => cur.push(c),
+            }
+        }
+        if any || !cur.is_empty() {
+            words.push(cur);
+        }
+        Some(words)
+    }
+
+    /// Every `akma …` line in the `sh` blocks of the guides parses with this CLI (all flags
+    /// exist and their values are valid), so a guide cannot show a command that no longer
+    /// exists. Lines with shell syntax beyond words and quotes are skipped, and counted.
+    #[test]
+    fn guide_commands_parse() {
+        use clap::Parser as _;
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut parsed = 0;
+        for doc in ["docs/developer-guide.md"] {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap();
+            let mut in_sh = false;
+            let mut pending = String::new();
+            for line in text.lines() {
+                if line.starts_with("```") {
+                    in_sh = line == "```sh";
+                    continue;
+                }
+                if !in_sh {
+                    continue;
+                }
+                let line = line.split(" #").next().unwrap_or("").trim_end();
+                if let Some(head) = line.strip_suffix('\\') {
+                    pending.push_str(head);
+                    continue;
+                }
+                let full = format!("{pending}{line}");
+                pending.clear();
+                if !full.trim_start().starts_with("akma ") {
+                    continue;
+                }
+                let Some(words) = shell_words(full.trim()) else {
+                    continue;
+                };
+                if let Err(e) = super::Cli::try_parse_from(&words) {
+                    panic!("{doc}: `{full}` does not parse:\n{e}");
+                }
+                parsed += 1;
+            }
+        }
+        assert!(parsed >= 8, "only {parsed} command lines checked");
+    }
+
     /// clap's consistency checks over the whole command tree (every subcommand and flag, the
     /// flattened host flags of each NF included), which otherwise fire only when that
     /// subcommand is parsed.
