@@ -163,10 +163,7 @@ impl Udm {
         registration: &Amf3GppAccessRegistration,
     ) -> Result<bool, UdmError> {
         rules::authorize(consumer, Operation::AmfRegistration)?;
-        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
-            name: "ueId",
-            reason: NOT_A_SUPI.into(),
-        })?;
+        let supi = parse_supi("ueId", ue_id)?;
         if let (Some(peers), Some(uri)) =
             (&self.callbacks, &registration.reauth_notify_callback_uri)
         {
@@ -200,10 +197,7 @@ impl Udm {
         modification: &Amf3GppAccessRegistrationModification,
     ) -> Result<bool, UdmError> {
         rules::authorize(consumer, Operation::AmfRegistrationUpdate)?;
-        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
-            name: "ueId",
-            reason: NOT_A_SUPI.into(),
-        })?;
+        let supi = parse_supi("ueId", ue_id)?;
         let mut reg = self.store.amf_registration(&supi).await?.ok_or_else(|| {
             UdmError::NoServingAmf("no AMF is registered for this subscriber".into())
         })?;
@@ -244,10 +238,7 @@ impl Udm {
         info: &AuthTriggerInfo,
     ) -> Result<(), UdmError> {
         rules::authorize(consumer, Operation::AuthTrigger)?;
-        let supi = Supi::parse(ue_id).map_err(|_| UdmError::BadPathParam {
-            name: "ueId",
-            reason: NOT_A_SUPI.into(),
-        })?;
+        let supi = parse_supi("ueId", ue_id)?;
         if info.supi.as_ref().is_some_and(|s| *s != supi) {
             return Err(UdmError::BadOptionalAttribute {
                 pointer: "/supi",

@@ -214,6 +214,14 @@ fn check_kek(c: &Connection, kek: &Kek) -> Result<(), StoreError> {
     akma_store::rekey::check_kek(c, kek, &kek_check(&aad))
 }
 
+/// Whether `query` (one `?1` parameter) returns a row.
+fn has_row(c: &Connection, query: &str, param: &str) -> rusqlite::Result<bool> {
+    Ok(c.prepare_cached(query)?
+        .query_row([param], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// How many subscribers one step of a rekey reads.
 const REKEY_STEP: i64 = 1024;
 
@@ -768,12 +776,7 @@ impl SubscriberStore for SqliteSubscriberStore {
             reason: e.to_string(),
         })?;
         self.write(move |c, _| {
-            let exists = c
-                .prepare_cached("SELECT 1 FROM subscriber WHERE supi = ?1")?
-                .query_row([&supi], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !has_row(c, "SELECT 1 FROM subscriber WHERE supi = ?1", &supi)? {
                 return Ok(false);
             }
             c.prepare_cached(
@@ -817,19 +820,10 @@ impl SubscriberStore for SqliteSubscriberStore {
             reason: e.to_string(),
         })?;
         self.write(move |c, _| {
-            let exists = c
-                .prepare_cached("SELECT 1 FROM subscriber WHERE supi = ?1")?
-                .query_row([&supi], |_| Ok(()))
-                .optional()?
-                .is_some();
-            if !exists {
+            if !has_row(c, "SELECT 1 FROM subscriber WHERE supi = ?1", &supi)? {
                 return Ok(None);
             }
-            let replaced = c
-                .prepare_cached("SELECT 1 FROM amf_registration WHERE supi = ?1")?
-                .query_row([&supi], |_| Ok(()))
-                .optional()?
-                .is_some();
+            let replaced = has_row(c, "SELECT 1 FROM amf_registration WHERE supi = ?1", &supi)?;
             c.prepare_cached(
                 "INSERT INTO amf_registration (supi, body) VALUES (?1, ?2)
                  ON CONFLICT(supi) DO UPDATE SET body = excluded.body",
