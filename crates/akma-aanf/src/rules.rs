@@ -130,13 +130,13 @@ pub fn authorize_push(
 
 /// TS 33.535 §4.2.1 (Release 18): whether the AAnF fetches the GPSI from the UDM for this
 /// answer: the consumer is an AF inside the operator's network, it may have the GPSI, the
-/// context holds none, and it holds a SUPI to translate. (The NEF translates for an outside
-/// AF itself, §6.3; in development mode the caller's kind is unknown, so never.)
-pub fn fetches_gpsi(consumer: &Consumer, answer: &KeyAnswer, has_supi: bool) -> bool {
+/// context holds none (the caller checks that it holds a SUPI to translate). (The NEF
+/// translates for an outside AF itself, §6.3; in development mode the caller's kind is
+/// unknown, so never.)
+pub fn fetches_gpsi(consumer: &Consumer, answer: &KeyAnswer) -> bool {
     matches!(consumer, Consumer::Nf(c) if c.nf_type == NfType::Af)
         && answer.gpsi_allowed
         && answer.gpsi.is_none()
-        && has_supi
 }
 
 /// The content of an application key answer.

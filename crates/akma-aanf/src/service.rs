@@ -225,10 +225,11 @@ impl Aanf {
             expires_at: ctx.expires_at,
         };
         let mut answer = rules::answer(&view, &af_id, &policy, consumer, req.anon_ind, now);
-        if let (true, Some(supi)) = (
-            rules::fetches_gpsi(consumer, &answer, ctx.supi.is_some()),
-            &ctx.supi,
-        ) {
+        if let Some(supi) = ctx
+            .supi
+            .as_ref()
+            .filter(|_| rules::fetches_gpsi(consumer, &answer))
+        {
             answer.gpsi = self.gpsi_of(&ctx.a_kid, supi, ctx.expires_at, now).await?;
         }
         let expiry = i64::try_from(answer.expiry)
@@ -303,18 +304,13 @@ impl Aanf {
         expires_at: Option<u64>,
         now: u64,
     ) -> Result<Option<Gpsi>, AanfError> {
-        let Some(udm) = &self.udm else {
+        if self.udm.is_none() {
             return Ok(None);
-        };
+        }
         if let Some(hit) = self.gpsis.get(a_kid.as_str(), now) {
             return Ok(hit);
         }
-        let gpsi = match udm.id_translation(supi.as_str()).await {
-            Ok(t) => t.gpsi,
-            Err(e) if e.status() == Some(axum::http::StatusCode::NOT_FOUND) => None,
-            Err(e) if e.is_unavailable() => return Err(AanfError::UdmUnavailable(e.to_string())),
-            Err(e) => return Err(AanfError::Udm(e.to_string())),
-        };
+        let gpsi = self.translate(supi.as_str()).await?.and_then(|t| t.gpsi);
         let until = expires_at.unwrap_or_else(|| now.saturating_add(GPSI_CACHE_NO_EXPIRY_SECS));
         self.gpsis.put(a_kid.as_str(), gpsi.clone(), until, now);
         Ok(gpsi)
@@ -326,11 +322,20 @@ impl Aanf {
         &self,
         gpsi: &akma_core::ids::Gpsi,
     ) -> Result<Option<akma_core::ids::Supi>, AanfError> {
+        Ok(self.translate(&gpsi.to_string()).await?.map(|t| t.supi))
+    }
+
+    /// Nudm_SDM id translation of a SUPI or GPSI: `None` without a UDM or for a UE the UDM
+    /// does not know (404); a UDM that cannot be reached is `UdmUnavailable` (503).
+    async fn translate(
+        &self,
+        ue_id: &str,
+    ) -> Result<Option<akma_sbi_model::nudm_sdm::IdTranslationResult>, AanfError> {
         let Some(udm) = &self.udm else {
             return Ok(None);
         };
-        match udm.id_translation(&gpsi.to_string()).await {
-            Ok(t) => Ok(Some(t.supi)),
+        match udm.id_translation(ue_id).await {
+            Ok(t) => Ok(Some(t)),
             Err(e) if e.status() == Some(axum::http::StatusCode::NOT_FOUND) => Ok(None),
             Err(e) if e.is_unavailable() => Err(AanfError::UdmUnavailable(e.to_string())),
             Err(e) => Err(AanfError::Udm(e.to_string())),
@@ -346,10 +351,7 @@ impl Aanf {
         req: &CtxRemove,
     ) -> Result<bool, AanfError> {
         rules::authorize(consumer, Operation::RemoveContext)?;
-        let subscriber = match &req.ue_id {
-            UeId::Supi(s) => s.as_str().to_owned(),
-            UeId::Gpsi(g) => g.to_string(),
-        };
+        let subscriber = akma_store::subscriber_id(req.ue_id.supi(), req.ue_id.gpsi())?;
         Ok(self.store.remove_by_subscriber(&subscriber).await?)
     }
 }
