@@ -10,7 +10,7 @@ use std::time::Instant;
 use akma_sbi_model::naanf_push::{self, PushInfoRequest};
 use akma_sbi_model::nef_akma::{AkmaAfKeyRequest, API_ROOT};
 use akma_sbi_server::extract::{check_content_type, parse_request, read_body_limited};
-use akma_sbi_server::{ForbiddenCause, PeerIdentity, SbiError, SbiJson, TokenVerifier};
+use akma_sbi_server::{Claims, ForbiddenCause, PeerIdentity, SbiError, SbiJson, TokenVerifier};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
@@ -19,6 +19,7 @@ use axum::routing::post;
 use axum::Router;
 use http::header;
 
+use crate::config::AfEntry;
 use crate::metrics::{Metrics, Op, Outcome};
 use crate::rules::{RuleError, TokenError};
 use crate::service::{Nef, NefError, Retrieved, TokenRequest};
@@ -85,15 +86,23 @@ pub fn to_sbi_error(e: NefError, retry_after_secs: u64) -> SbiError {
     }
 }
 
-async fn retrieve(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
-    // Token, then the AF's bucket, before the body is read.
+/// An AF's request: its token, then its bucket, before the body is read; then the body.
+async fn admitted<T: akma_sbi_model::FromSbiJson>(
+    state: &AppState,
+    req: Request,
+) -> Result<(Arc<Claims>, Arc<AfEntry>, T), SbiError> {
     let claims = state.verifier.verify_headers(req.headers())?;
-    let retry = state.nef.retry_after_secs();
     let entry = state
         .nef
         .admit(&claims)
-        .map_err(|e| to_sbi_error(e, retry))?;
-    let body: AkmaAfKeyRequest = parse_request(req).await?;
+        .map_err(|e| to_sbi_error(e, state.nef.retry_after_secs()))?;
+    let body: T = parse_request(req).await?;
+    Ok((claims, entry, body))
+}
+
+async fn retrieve(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
+    let retry = state.nef.retry_after_secs();
+    let (claims, entry, body): (_, _, AkmaAfKeyRequest) = admitted(&state, req).await?;
     match state
         .nef
         .retrieve(&entry, &claims, &body)
@@ -121,13 +130,8 @@ async fn retrieve(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
 
 /// AKMA push-info for an external AF (a project extension): token, bucket, then the body.
 async fn push_info(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
-    let claims = state.verifier.verify_headers(req.headers())?;
     let retry = state.nef.retry_after_secs();
-    let entry = state
-        .nef
-        .admit(&claims)
-        .map_err(|e| to_sbi_error(e, retry))?;
-    let body: PushInfoRequest = parse_request(req).await?;
+    let (claims, entry, body): (_, _, PushInfoRequest) = admitted(&state, req).await?;
     match state
         .nef
         .push_info(&entry, &claims, &body)

@@ -296,23 +296,11 @@ impl Nef {
             Cow::Borrowed(req)
         };
         let hint = akma_sbi_client::NfHint::of_a_kid(&req.a_kid);
-        let start = Instant::now();
-        let answer = tokio::time::timeout(
-            self.south.timeout,
-            self.south.aanf.retrieve_application_key_for(&hint, &south),
-        )
-        .await;
-        self.metrics.southbound(Peer::Aanf, start.elapsed());
-        let data = match answer {
-            Err(_) => {
-                return Err(NefError::Unavailable {
-                    peer: "AAnF",
-                    detail: "timed out".into(),
-                })
-            }
-            Ok(Err(e)) => return Err(aanf_error(e)),
-            Ok(Ok(None)) => return Ok(Retrieved::NoContext),
-            Ok(Ok(Some(d))) => d,
+        let Some(data) = self
+            .aanf_call(self.south.aanf.retrieve_application_key_for(&hint, &south))
+            .await?
+        else {
+            return Ok(Retrieved::NoContext);
         };
         let gpsi = if rules::wants_gpsi(&claims.scopes, req.anon_ind) {
             match (&data.gpsi, &data.supi) {
@@ -345,51 +333,60 @@ impl Nef {
         };
         let ue_id = match &self.south.udm {
             None => UeId::Gpsi(gpsi.clone()),
-            Some(udm) => {
-                let start = Instant::now();
-                let r =
-                    tokio::time::timeout(self.south.timeout, udm.id_translation(&gpsi.to_string()))
-                        .await;
-                self.metrics.southbound(Peer::Udm, start.elapsed());
-                match r {
-                    Err(_) => {
-                        return Err(NefError::Unavailable {
-                            peer: "UDM",
-                            detail: "timed out".into(),
-                        })
-                    }
-                    Ok(Ok(t)) => UeId::Supi(t.supi),
-                    Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => return Ok(None),
-                    Ok(Err(e)) if e.is_unavailable() => {
-                        return Err(NefError::Unavailable {
-                            peer: "UDM",
-                            detail: e.to_string(),
-                        })
-                    }
-                    Ok(Err(e)) => {
-                        return Err(NefError::Peer {
-                            peer: "UDM",
-                            detail: e.to_string(),
-                        })
-                    }
-                }
-            }
+            Some(udm) => match self.udm_translation(udm, &gpsi.to_string()).await? {
+                Some(t) => UeId::Supi(t.supi),
+                None => return Ok(None),
+            },
         };
         let south = PushInfoRequest {
             af_fqdn: req.af_fqdn.clone(),
             ue_id,
         };
+        self.aanf_call(self.south.aanf.push_info(&south)).await
+    }
+
+    /// One southbound AAnF call under the deadline, timed, its failure mapped to the NEF's.
+    async fn aanf_call<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, ClientError>>,
+    ) -> Result<T, NefError> {
         let start = Instant::now();
-        let answer =
-            tokio::time::timeout(self.south.timeout, self.south.aanf.push_info(&south)).await;
+        let answer = tokio::time::timeout(self.south.timeout, call).await;
         self.metrics.southbound(Peer::Aanf, start.elapsed());
         match answer {
             Err(_) => Err(NefError::Unavailable {
                 peer: "AAnF",
                 detail: "timed out".into(),
             }),
-            Ok(Err(e)) => Err(aanf_error(e)),
-            Ok(Ok(a)) => Ok(a),
+            Ok(r) => r.map_err(aanf_error),
+        }
+    }
+
+    /// Nudm_SDM id translation of a SUPI or GPSI under the deadline, timed: `None` for a UE
+    /// the UDM does not know (404); no answer, a timeout or a 5xx is 503.
+    async fn udm_translation(
+        &self,
+        udm: &NudmSdmClient,
+        ue_id: &str,
+    ) -> Result<Option<akma_sbi_model::nudm_sdm::IdTranslationResult>, NefError> {
+        let start = Instant::now();
+        let r = tokio::time::timeout(self.south.timeout, udm.id_translation(ue_id)).await;
+        self.metrics.southbound(Peer::Udm, start.elapsed());
+        match r {
+            Err(_) => Err(NefError::Unavailable {
+                peer: "UDM",
+                detail: "timed out".into(),
+            }),
+            Ok(Ok(t)) => Ok(Some(t)),
+            Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
+            Ok(Err(e)) if e.is_unavailable() => Err(NefError::Unavailable {
+                peer: "UDM",
+                detail: e.to_string(),
+            }),
+            Ok(Err(e)) => Err(NefError::Peer {
+                peer: "UDM",
+                detail: e.to_string(),
+            }),
         }
     }
 
@@ -405,25 +402,10 @@ impl Nef {
             tracing::warn!("a GPSI is needed but no UDM is configured: answering without one");
             return Ok(None);
         };
-        let start = Instant::now();
-        let r = tokio::time::timeout(self.south.timeout, udm.id_translation(supi.as_str())).await;
-        self.metrics.southbound(Peer::Udm, start.elapsed());
-        match r {
-            Err(_) => Err(NefError::Unavailable {
-                peer: "UDM",
-                detail: "timed out".into(),
-            }),
-            Ok(Ok(t)) => Ok(t.gpsi),
-            Ok(Err(e)) if e.status() == Some(StatusCode::NOT_FOUND) => Ok(None),
-            Ok(Err(e)) if e.is_unavailable() => Err(NefError::Unavailable {
-                peer: "UDM",
-                detail: e.to_string(),
-            }),
-            Ok(Err(e)) => Err(NefError::Peer {
-                peer: "UDM",
-                detail: e.to_string(),
-            }),
-        }
+        Ok(self
+            .udm_translation(udm, supi.as_str())
+            .await?
+            .and_then(|t| t.gpsi))
     }
 }
 
