@@ -119,16 +119,11 @@ pub struct PushReport {
     pub refreshed: bool,
 }
 
-/// Push material kept for one UE.
-struct Held {
-    info: PushInfo,
-}
-
 /// The AF side of AKMA push: material per UE (until its expiry), counters per UE.
 pub struct PushSender<S: PushMaterialSource> {
     af: AfFqdn,
     source: S,
-    held: Mutex<HashMap<Gpsi, Held>>,
+    held: Mutex<HashMap<Gpsi, PushInfo>>,
     counters: Mutex<HashMap<Gpsi, u64>>,
 }
 
@@ -162,7 +157,7 @@ impl<S: PushMaterialSource> PushSender<S> {
     fn next_counter(&self, gpsi: &Gpsi) -> u64 {
         let mut c = self.counters.lock().unwrap_or_else(|p| p.into_inner());
         let last = c.get(gpsi).copied().unwrap_or(0);
-        let next = last.saturating_add(1).max(now_micros()).max(1);
+        let next = last.saturating_add(1).max(now_micros());
         c.insert(gpsi.clone(), next);
         next
     }
@@ -171,8 +166,8 @@ impl<S: PushMaterialSource> PushSender<S> {
         let now = time::OffsetDateTime::now_utc();
         if !fresh {
             let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(h) = held.get(gpsi).filter(|h| h.info.expiry > now) {
-                return Ok(h.info.clone());
+            if let Some(info) = held.get(gpsi).filter(|i| i.expiry > now) {
+                return Ok(info.clone());
             }
         }
         let info = self
@@ -183,7 +178,7 @@ impl<S: PushMaterialSource> PushSender<S> {
         self.held
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(gpsi.clone(), Held { info: info.clone() });
+            .insert(gpsi.clone(), info.clone());
         Ok(info)
     }
 
@@ -240,29 +235,6 @@ impl<S: PushMaterialSource> PushSender<S> {
                 }
             }
         }
-    }
-
-    /// Sends already-protected octets again (for showing that a replay is refused).
-    pub async fn resend_raw(
-        &self,
-        gpsi: &Gpsi,
-        message: &[u8],
-        delivery: &dyn PushDelivery,
-    ) -> Result<DeliveryOutcome, PushSendError> {
-        delivery
-            .deliver(gpsi, message)
-            .await
-            .map_err(PushSendError::Delivery)
-    }
-
-    /// Protects a message with the held (or fetched) material without sending it.
-    pub async fn protect_for(
-        &self,
-        gpsi: &Gpsi,
-        plaintext: &[u8],
-    ) -> Result<Vec<u8>, PushSendError> {
-        let info = self.material(gpsi, false).await?;
-        Ok(self.protect(&info, gpsi, plaintext)?.0)
     }
 }
 

@@ -363,8 +363,8 @@ where
         .unwrap_or_else(|p| p.into_inner())
         .clone()
         .ok_or("no message recorded")?;
-    let outcome = sender
-        .resend_raw(gpsi, &replay, &hook)
+    let outcome = hook
+        .deliver(gpsi, &replay)
         .await
         .map_err(|e| format!("replay: {e}"))?;
     let replay_cause = match &outcome {
