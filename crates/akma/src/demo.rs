@@ -187,32 +187,18 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         println!("akma demo: UDM, AUSF, AAnF, NEF (development mode, h2c) and two AFs (TLS-PSK), one inside the operator's network and one outside behind the NEF, on loopback, one UE\n");
     }
 
-    // 1. The network functions.
-    let t = Instant::now();
-    let dir = tempfile::Builder::new()
-        .prefix("akma-demo-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let core = NetworkBuilder::new()
-        .data_dir(dir.path())
-        .ausf_mnc_len(2)
-        // The AF may learn the SUPI (TS 33.535 §6.2: per the operator's policy for the AF).
-        .aanf_config_toml(format!(
+    // 1. The network functions. The AF may learn the SUPI (TS 33.535 §6.2: per the
+    // operator's policy for the AF).
+    let (dir, core) = start_core(
+        "akma-demo-",
+        format!(
             "[[af]]\nfqdn = \"{}\"\nallow_supi = true\nua_protocols = [\"0100000007\", \"01000100aa\", \"01000100a8\"]\n\n{}",
             af_fqdn.as_str(),
             crate::outside::aanf_entry(&a.outside_af_fqdn)
-        ))
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.done(
-        "start UDM, AUSF, AAnF",
-        t.elapsed(),
-        format!(
-            "UDM {}, AUSF {}, AAnF {}",
-            core.udm.addr, core.ausf.addr, core.aanf.addr
         ),
-    );
+        &mut steps,
+    )
+    .await?;
     // The AF, inside the operator's network: Ua* TLS-PSK, K_AF from the AAnF.
     let t = Instant::now();
     let af_settings = akma_af::app::AfSettings {
@@ -347,6 +333,36 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// Step 1 of every demo: a temporary directory (`prefix`) and the development UDM, AUSF and
+/// AAnF in it (MNC length 2, the AAnF's configuration `aanf_toml`), reported as a step.
+pub(crate) async fn start_core(
+    prefix: &str,
+    aanf_toml: String,
+    steps: &mut Steps,
+) -> Result<(tempfile::TempDir, Network), String> {
+    let t = Instant::now();
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+    let core = NetworkBuilder::new()
+        .data_dir(dir.path())
+        .ausf_mnc_len(2)
+        .aanf_config_toml(aanf_toml)
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    steps.done(
+        "start UDM, AUSF, AAnF",
+        t.elapsed(),
+        format!(
+            "UDM {}, AUSF {}, AAnF {}",
+            core.udm.addr, core.ausf.addr, core.aanf.addr
+        ),
+    );
+    Ok((dir, core))
 }
 
 /// The two AFs: inside the operator's network (K_AF from the AAnF) and outside it (through
@@ -651,26 +667,12 @@ async fn run_msgin5g(a: &DemoArgs, flow: &crate::flow::Flow) -> Result<(), Strin
     if steps.text {
         println!("akma demo --msgin5g: UDM, AUSF, AAnF, NEF (development mode, h2c) and a MSGin5G server (an AF outside the operator's network, Ua* TLS 1.3-PSK) on loopback, two UEs\n");
     }
-    let t = Instant::now();
-    let dir = tempfile::Builder::new()
-        .prefix("akma-demo-msgin5g-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let core = NetworkBuilder::new()
-        .data_dir(dir.path())
-        .ausf_mnc_len(2)
-        .aanf_config_toml(crate::outside::aanf_entry(&fqdn))
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.done(
-        "start UDM, AUSF, AAnF",
-        t.elapsed(),
-        format!(
-            "UDM {}, AUSF {}, AAnF {}",
-            core.udm.addr, core.ausf.addr, core.aanf.addr
-        ),
-    );
+    let (dir, core) = start_core(
+        "akma-demo-msgin5g-",
+        crate::outside::aanf_entry(&fqdn),
+        &mut steps,
+    )
+    .await?;
     let result = msgin5g_rounds(&core, dir.path(), &fqdn, &mut steps).await;
     let _ = core.shutdown().await;
     drop(dir);

@@ -16,7 +16,6 @@ use akma_af::push::{DeliveryOutcome, HttpWebhook, PushDelivery, PushSender};
 use akma_core::ids::{AfFqdn, Gpsi, MncLen, ServingNetworkName};
 use akma_core::push::MEDIA_TYPE;
 use akma_sim::fixtures::SNN_901_70;
-use akma_sim::network::NetworkBuilder;
 use akma_sim::{Faults, Outcome};
 use akma_udm::subscriber::AuthMethod;
 use akma_ue::api::PushInbox;
@@ -105,30 +104,16 @@ pub async fn run(
     if !json_out {
         println!("akma demo --push (a project extension, docs/akma-push.md): UDM, AUSF, AAnF, NEF (development mode, h2c), an AF inside the operator's network, one outside it, and one UE with a push webhook, on loopback\n");
     }
-    let t = Instant::now();
-    let dir = tempfile::Builder::new()
-        .prefix("akma-demo-push-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let core = NetworkBuilder::new()
-        .data_dir(dir.path())
-        .ausf_mnc_len(2)
-        .aanf_config_toml(format!(
+    let (dir, core) = crate::demo::start_core(
+        "akma-demo-push-",
+        format!(
             "[[af]]\nfqdn = \"{}\"\nallow_push = true\n\n{}",
             af.as_str(),
             crate::outside::aanf_entry(outside)
-        ))
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    steps.done(
-        "start UDM, AUSF, AAnF",
-        t.elapsed(),
-        format!(
-            "UDM {}, AUSF {}, AAnF {}",
-            core.udm.addr, core.ausf.addr, core.aanf.addr
         ),
-    );
+        &mut steps,
+    )
+    .await?;
     let result = rounds(&core, dir.path(), af, outside, &mut steps).await;
     let _ = core.shutdown().await;
     drop(dir);
