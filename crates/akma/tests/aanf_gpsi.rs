@@ -17,7 +17,10 @@ use akma_sbi_model::naanf::{AkmaAfKeyRequest, AkmaKeyInfo};
 use akma_sim::fixtures::SubscriberFixture;
 use akma_sim::network::NetworkBuilder;
 use akma_store::{AkmaStore, Kek, SqliteStore};
+use common::sample;
 use serde_json::json;
+
+mod common;
 
 const SUPI: &str = "imsi-901700000000031";
 const GPSI: &str = "msisdn-491700000031";
@@ -82,27 +85,13 @@ async fn the_aanf_gets_the_gpsi_from_the_udm_for_an_internal_af_and_keeps_it() {
     let req = |af: &str, anon: bool| -> AkmaAfKeyRequest {
         serde_json::from_value(json!({"afId": af, "aKId": A_KID, "anonInd": anon})).unwrap()
     };
+    let count = format!("{}_count", akma_udm::metrics::REQUEST_DURATION_SECONDS);
     let udm_calls = || async {
-        let m = reqwest::get(format!(
-            "http://{}/metrics",
-            net.udm.ops_addr.unwrap_or(net.udm.addr)
-        ))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-        m.lines()
-            .find(|l| {
-                l.starts_with(&format!(
-                    "{}_count{{operation=\"id-translation\"",
-                    akma_udm::metrics::REQUEST_DURATION_SECONDS
-                ))
-            })
-            .and_then(|l| l.rsplit(' ').next())
-            .unwrap()
-            .parse::<u64>()
-            .unwrap()
+        sample(
+            &metrics_of!(net.udm).await,
+            &count,
+            "operation=\"id-translation\"",
+        )
     };
 
     // The internal AF allowed the GPSI: the AAnF asks the UDM once, then keeps it.

@@ -11,36 +11,24 @@ use std::time::Duration;
 use akma_core::akma::{derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, MncLen, ServingNetworkName};
 use akma_sim::fixtures::{SubscriberFixture, SNN_901_70};
-use akma_sim::network::NetworkBuilder;
+use akma_sim::network::{Network, NetworkBuilder};
 use akma_sim::serving::ServingAmf;
 use akma_sim::{Faults, Outcome};
+use akma_ue::NasLayer;
+use common::sample;
 use serde_json::{json, Value};
+
+mod common;
 
 const SUPI: &str = "imsi-901700000000041";
 
-async fn metric(addr: std::net::SocketAddr, prefix: &str) -> u64 {
-    let m = reqwest::get(format!("http://{addr}/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    m.lines()
-        .find(|l| l.starts_with(prefix))
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0, |v| v.parse().unwrap())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
+/// The in-process network with the subscriber, a serving AMF and the UE registered through
+/// it (so the UDM knows the AMF); `aanf_toml` configures the AAnF.
+async fn network(aanf_toml: &str) -> (Network, ServingAmf, NasLayer) {
     let fixture = SubscriberFixture::akma(SUPI);
     let net = NetworkBuilder::new()
         .subscribers(vec![fixture.subscriber().unwrap()])
-        // Contexts live 60 s; 58 s before that (2 s after registration) the AAnF asks for a
-        // new authentication; it looks every second.
-        .aanf_config_toml(
-            "context_lifetime_secs = 60\nreauth_before_expiry_secs = 58\nsweep_interval_secs = 1\n",
-        )
+        .aanf_config_toml(aanf_toml)
         .start()
         .await
         .unwrap();
@@ -51,6 +39,17 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
     let nas = fixture.ue(MncLen::Two).unwrap();
     let report = amf.register(&nas, &Faults::default()).await.unwrap();
     assert!(matches!(report.outcome, Outcome::Registered));
+    (net, amf, nas)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
+    // Contexts live 60 s; 58 s before that (2 s after registration) the AAnF asks for a new
+    // authentication; it looks every second.
+    let (net, amf, nas) = network(
+        "context_lifetime_secs = 60\nreauth_before_expiry_secs = 58\nsweep_interval_secs = 1\n",
+    )
+    .await;
     let first = nas.akma_api().current_a_kid().unwrap();
 
     let done = amf
@@ -103,20 +102,18 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
     assert_eq!(v["kaf"], want.expose_hex().as_str());
 
     // The figures: the AAnF's accepted triggers and the UDM's AuthTrigger answers.
-    let aanf_ops = net.aanf.ops_addr.unwrap_or(net.aanf.addr);
-    let udm_ops = net.udm.ops_addr.unwrap_or(net.udm.addr);
-    assert!(metric(aanf_ops, "aanf_reauth_triggers_total{result=\"accepted\"}").await >= 1);
-    assert_eq!(
-        metric(aanf_ops, "aanf_reauth_triggers_total{result=\"failed\"}").await,
-        0
-    );
+    let aanf = metrics_of!(net.aanf).await;
+    let triggers = akma_aanf::metrics::REAUTH_TRIGGERS_TOTAL;
     assert!(
-        metric(
-            udm_ops,
-            "udm_request_duration_seconds_count{operation=\"auth-trigger\"}"
-        )
-        .await
-            >= 1
+        sample(&aanf, triggers, "result=\"accepted\"") >= 1,
+        "{aanf}"
+    );
+    assert_eq!(sample(&aanf, triggers, "result=\"failed\""), 0, "{aanf}");
+    let udm = metrics_of!(net.udm).await;
+    let count = format!("{}_count", akma_udm::metrics::REQUEST_DURATION_SECONDS);
+    assert!(
+        sample(&udm, &count, "operation=\"auth-trigger\"") >= 1,
+        "{udm}"
     );
 
     // AuthTrigger refusals at the UDM: another SUPI in the body (400), a subscriber with no
@@ -161,18 +158,7 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
 /// tells the AUSF (Nausf_UEAuthentication_Deregister), which removes the context at the AAnF.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purged_ue_loses_its_akma_context() {
-    let fixture = SubscriberFixture::akma(SUPI);
-    let net = NetworkBuilder::new()
-        .subscribers(vec![fixture.subscriber().unwrap()])
-        .start()
-        .await
-        .unwrap();
-    let snn = ServingNetworkName::parse(SNN_901_70).unwrap();
-    let amf = ServingAmf::start(net.amf(snn).unwrap(), &net.udm_api_root())
-        .await
-        .unwrap();
-    let nas = fixture.ue(MncLen::Two).unwrap();
-    amf.register(&nas, &Faults::default()).await.unwrap();
+    let (net, amf, nas) = network("").await;
     let a_kid = nas.akma_api().current_a_kid().unwrap();
     let http = reqwest::Client::new();
     let status = || {
@@ -224,13 +210,10 @@ async fn a_purged_ue_loses_its_akma_context() {
         .await
         .unwrap();
     assert_eq!(status().await, 204, "the purged UE's context is gone");
-    let ausf_ops = net.ausf.ops_addr.unwrap_or(net.ausf.addr);
+    let ausf = metrics_of!(net.ausf).await;
+    let count = format!("{}_count", akma_ausf::metrics::REQUEST_DURATION_SECONDS);
     assert_eq!(
-        metric(
-            ausf_ops,
-            "ausf_request_duration_seconds_count{operation=\"deregister\"}"
-        )
-        .await,
+        sample(&ausf, &count, "operation=\"deregister\""),
         1,
         "the UDM told the AUSF once"
     );

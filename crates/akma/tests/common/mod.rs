@@ -86,6 +86,25 @@ pub fn h2c() -> reqwest::Client {
     akma_sim::answer::h2c_client().unwrap()
 }
 
+/// The Prometheus text of an in-process NF: `GET /metrics` on its ops listener, else on its
+/// SBI listener (`metrics_of!(net.udm)`).
+#[macro_export]
+macro_rules! metrics_of {
+    ($nf:expr) => {
+        common::metrics_at($nf.ops_addr.unwrap_or($nf.addr))
+    };
+}
+
+/// `GET http://{addr}/metrics`.
+pub async fn metrics_at(addr: std::net::SocketAddr) -> String {
+    reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// The value of the sample `name{labels}` (or `name` when `labels` is empty) in a Prometheus
 /// text exposition.
 pub fn sample(text: &str, name: &str, labels: &str) -> u64 {
