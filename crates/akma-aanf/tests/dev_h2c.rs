@@ -78,26 +78,14 @@ impl Api {
 
     /// AKMA push-info (the project extension's API root).
     async fn push_info(&self, body: &Value) -> (StatusCode, Option<String>, Value) {
-        let resp = self
-            .client
-            .post(format!("{}/naanf-akma-push/v1/push-info", self.base))
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status();
-        let ct = resp
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let bytes = resp.bytes().await.unwrap();
-        let v = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes).unwrap()
-        };
-        (status, ct, v)
+        let (s, ct, v, _) = self
+            .send(
+                "/naanf-akma-push/v1/push-info",
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .await;
+        (s, ct, v)
     }
 
     async fn raw(
@@ -106,9 +94,18 @@ impl Api {
         ct: &str,
         body: Vec<u8>,
     ) -> (StatusCode, Option<String>, Value, Version) {
+        self.send(&format!("/naanf-akma/v1/{op}"), ct, body).await
+    }
+
+    async fn send(
+        &self,
+        path: &str,
+        ct: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Option<String>, Value, Version) {
         let resp = self
             .client
-            .post(format!("{}/naanf-akma/v1/{op}", self.base))
+            .post(format!("{}{path}", self.base))
             .header("content-type", ct)
             .body(body)
             .send()
