@@ -806,10 +806,11 @@ impl AkmaStore for RedisClusterStore {
             else {
                 return Ok(None);
             };
-            let Ok(a_kid) = std::str::from_utf8(&ptr).map(AKid::parse) else {
-                return Ok(None);
-            };
-            let Ok(a_kid) = a_kid else {
+            // A pointer that names no A-KID resolves to nothing, as in `lookup`.
+            let Some(a_kid) = std::str::from_utf8(&ptr)
+                .ok()
+                .and_then(|t| AKid::parse(t).ok())
+            else {
                 return Ok(None);
             };
             // `lookup` checks the pointer again: the answer is the context that resolves.
