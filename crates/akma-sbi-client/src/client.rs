@@ -691,7 +691,22 @@ impl SbiClient {
         body: Option<&B>,
         expected: &[StatusCode],
     ) -> Result<RawResponse, ClientError> {
-        let raw = self.send(method.clone(), url, body).await?;
+        self.call_no_content_as(method, url, body, "application/json", expected)
+            .await
+    }
+
+    /// [`Self::call_no_content`] with another JSON media type for the body.
+    pub async fn call_no_content_as<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        url: &str,
+        body: Option<&B>,
+        content_type: &'static str,
+        expected: &[StatusCode],
+    ) -> Result<RawResponse, ClientError> {
+        let raw = self
+            .send_as(method.clone(), url, body, content_type)
+            .await?;
         if !expected.contains(&raw.status) {
             return Err(unexpected(method, url, raw));
         }
@@ -1406,21 +1421,16 @@ impl NudmUecmClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                let url = Self::url(&root, supi, "amf-3gpp-access");
-                let raw = self
-                    .sbi
-                    .send_as(
+                self.sbi
+                    .call_no_content_as(
                         Method::PATCH,
-                        &url,
+                        &Self::url(&root, supi, "amf-3gpp-access"),
                         Some(modification),
                         akma_sbi_model::nudm_uecm::MERGE_PATCH_JSON,
+                        &[StatusCode::OK, StatusCode::NO_CONTENT],
                     )
-                    .await?;
-                if raw.status == StatusCode::OK || raw.status == StatusCode::NO_CONTENT {
-                    Ok(())
-                } else {
-                    Err(unexpected(Method::PATCH, &url, raw))
-                }
+                    .await
+                    .map(|_| ())
             },
         )
         .await
