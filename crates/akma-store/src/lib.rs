@@ -117,6 +117,53 @@ pub struct Expiring {
     pub expires_at: u64,
 }
 
+/// Most service-disable subscriptions one A-KID may hold ([`AkmaStore::subscribe_disable`]);
+/// one per callback URI, so this bounds the AFs (or NEFs) that may ask about one UE.
+pub const MAX_DISABLE_SUBSCRIPTIONS: usize = 32;
+
+/// A consumer's request to be told when the AKMA service of an A-KID's subscriber is
+/// withdrawn: the `notifUri` of a key request (TS 29.522 V18.6.0 `AkmaAfKeyRequest`, which
+/// Naanf_AKMA uses; the callback is Naanf_AKMA_Notify, `ServiceDisableNotif`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisableSubscription {
+    /// The context it concerns.
+    pub a_kid: AKid,
+    /// The AF it was given for (the afId of the request), for logs and metrics.
+    pub af_id: String,
+    /// Where to POST `ServiceDisableNotif {aKId}` (checked by the AAnF before it is stored).
+    pub notif_uri: String,
+}
+
+/// What [`AkmaStore::subscribe_disable`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Subscribed {
+    /// Stored (or already there: one subscription per A-KID and callback URI).
+    Stored,
+    /// The A-KID does not resolve: nothing stored.
+    NoContext,
+    /// The A-KID already has [`MAX_DISABLE_SUBSCRIPTIONS`] other callback URIs: nothing stored.
+    Full,
+}
+
+/// A service-disable notification waiting in the outbox: put there, in the same durable
+/// step, when its context was removed ([`AkmaStore::remove_by_subscriber`]), and deleted
+/// only once delivered ([`AkmaStore::finish_notice`]) or given up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DisableNotice {
+    /// The backend's id of the notice.
+    pub id: String,
+    /// The removed context's A-KID: the body's `aKId`.
+    pub a_kid: AKid,
+    /// The AF the subscription was made for.
+    pub af_id: String,
+    /// The callback URI.
+    pub notif_uri: String,
+    /// Delivery attempts so far, this claim included.
+    pub attempts: u32,
+    /// When the context was removed, unix seconds.
+    pub created_at: u64,
+}
+
 /// Why a store operation failed: the one error type of the store foundation (the AAnF's
 /// context store, the UDM's subscriber store, the [`writer`]). Messages name the record
 /// (A-KID, SUPI) or file concerned, never key bytes. Cloneable, because one failed commit
@@ -368,7 +415,9 @@ pub trait AkmaStore: Send + Sync + 'static {
 
     /// Removes the context of a subscriber by its [`AkmaContext::subscriber_id`] (the SUPI
     /// text, or the GPSI text of a context registered without a SUPI), durably before
-    /// returning. `true` if there was one (live or expired).
+    /// returning. `true` if there was one (live or expired). The context's service-disable
+    /// subscriptions ([`subscribe_disable`](Self::subscribe_disable)) become notices in the
+    /// outbox in the same durable step ([`claim_notices`](Self::claim_notices)).
     async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError>;
 
     /// Removes the context registered for `supi` (TS 29.535 AKMAContext_Remove), durably
@@ -390,6 +439,54 @@ pub trait AkmaStore: Send + Sync + 'static {
         let _ = (after, until, limit);
         Err(StoreError::Unsupported(
             "this store has no expiry index (contexts nearing expiry cannot be listed)",
+        ))
+    }
+
+    /// Records that `sub.notif_uri` wants to be told when the context of `sub.a_kid` is
+    /// removed (service disable, Naanf_AKMA_Notify), durably before returning, if that A-KID
+    /// resolves at `now`. The subscription lives as long as the context: a re-registration
+    /// (a new A-KID) or its expiry drops it silently, a removal turns it into a
+    /// [`DisableNotice`]. A backend without an outbox answers [`StoreError::Unsupported`].
+    async fn subscribe_disable(
+        &self,
+        sub: &DisableSubscription,
+        now: u64,
+    ) -> Result<Subscribed, StoreError> {
+        let _ = (sub, now);
+        Err(StoreError::Unsupported(
+            "this store has no notification outbox",
+        ))
+    }
+
+    /// Claims up to `limit` notices due at `now` (soonest first): each gets one more attempt
+    /// and is not due again before `lease_until`, so a replica (or a restarted AAnF) retries
+    /// it then unless [`finish_notice`](Self::finish_notice) deletes it or
+    /// [`retry_notice`](Self::retry_notice) moves it first.
+    async fn claim_notices(
+        &self,
+        now: u64,
+        lease_until: u64,
+        limit: usize,
+    ) -> Result<Vec<DisableNotice>, StoreError> {
+        let _ = (now, lease_until, limit);
+        Err(StoreError::Unsupported(
+            "this store has no notification outbox",
+        ))
+    }
+
+    /// Deletes a notice (delivered, or given up).
+    async fn finish_notice(&self, id: &str) -> Result<(), StoreError> {
+        let _ = id;
+        Err(StoreError::Unsupported(
+            "this store has no notification outbox",
+        ))
+    }
+
+    /// Makes a claimed notice due again at `due_at` (a failed delivery's backoff).
+    async fn retry_notice(&self, id: &str, due_at: u64) -> Result<(), StoreError> {
+        let _ = (id, due_at);
+        Err(StoreError::Unsupported(
+            "this store has no notification outbox",
         ))
     }
 

@@ -23,6 +23,9 @@
 //! | `PREFIX:ak:{A-KID}` | the A-KID record: identities, times and the sealed K_AKMA ([`crate::seal`]) | the context's lifetime + [`TTL_SLACK_SECS`] |
 //! | `PREFIX:sub:{SUBSCRIBER-ID}` | the subscriber pointer: the A-KID of the subscriber's current context | the same |
 //!
+//! | `PREFIX:dis:{A-KID}` | hash: service-disable callback URI → afId ([`AkmaStore::subscribe_disable`]); in the A-KID record's slot | the record's remaining TTL |
+//! | `PREFIX:ob:{outbox}:n`, `:due`, `:att` | the notification outbox: hash id → notice, sorted set id → due time, hash id → attempts (one slot) | none |
+//!
 //! The hash tag is the identifier alone, so a key's slot depends on the A-KID or subscriber
 //! id and not on the prefix. A record and its pointer are deliberately **not** put in one
 //! slot: a lookup knows only the A-KID, a re-registration replaces an A-KID by an unrelated
@@ -53,6 +56,13 @@
 //! `remove_by_supi(supi)`: `GET sub:{supi}`, delete it if it still names that A-KID (the
 //! A-KID stops resolving; a late delivery removes nothing newer), then step 4 for that
 //! A-KID.
+//!
+//! A removal also turns the A-KID's service-disable subscriptions into outbox notices (id:
+//! the A-KID and the callback URI, so queueing one twice is harmless): it queues them
+//! before deleting the pointer, and again, from what the one-script deletion of the record
+//! and `dis:{A}` returned, after. A crash cannot lose one whose removal was acknowledged. A
+//! notice queued by a removal that then failed names an A-KID that still resolves; the
+//! AAnF does not deliver such a notice (it retries it a while, then drops it).
 //!
 //! `get_by_a_kid(A, now)`: `GET ak:{A}`, then `GET sub:{owner}`; resolves only if the
 //! pointer names `A` and the record is live at `now`. A reader that saw the new A-KID resolve
@@ -98,7 +108,10 @@ use redis::cluster_routing::{
 use redis::{RedisError, Value};
 
 use crate::seal::{self, Binding, SealNonce, SealedKey};
-use crate::{is_live, subscriber_id, AkmaContext, AkmaStore, Kek, StoreError};
+use crate::{
+    is_live, subscriber_id, AkmaContext, AkmaStore, DisableNotice, DisableSubscription, Kek,
+    StoreError, Subscribed, MAX_DISABLE_SUBSCRIPTIONS,
+};
 
 /// The URL scheme of this backend.
 pub const SCHEME: &str = "redis-cluster://";
@@ -298,14 +311,104 @@ end
 return 0
 ";
 
-/// Deletes the key if its value starts with `ARGV[1]` (a record's owner header).
-const DEL_IF_PREFIX_SCRIPT: &str = r"
+/// Stores a service-disable subscription: `KEYS[1]` the A-KID record, `KEYS[2]` its `dis:`
+/// hash (one slot); `ARGV` = callback URI, afId, the most URIs. Answers 0 without a record,
+/// 2 when full, 1 when stored (the hash expires with the record).
+const SUBSCRIBE_SCRIPT: &str = r"
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then return 0 end
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and
+   redis.call('HLEN', KEYS[2]) >= tonumber(ARGV[3]) then
+  return 2
+end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PERSIST', KEYS[2]) end
+return 1
+";
+
+/// Deletes the A-KID record `KEYS[1]` if its value starts with `ARGV[1]` (the owner's
+/// header), and then its `dis:` hash `KEYS[2]`, returning the hash's fields and values
+/// (empty if the record was not the owner's).
+const DEL_RECORD_AND_SUBS_SCRIPT: &str = r"
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  local subs = redis.call('HGETALL', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  return subs
+end
+return {}
+";
+
+/// Queues a notice: `KEYS` = outbox `n`, `due`, `att`; `ARGV` = id, notice, due time. A
+/// notice already queued stays as it is.
+const ENQUEUE_SCRIPT: &str = r"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], 0)
+  return 1
 end
 return 0
 ";
+
+/// Claims due notices: `KEYS` = outbox `n`, `due`, `att`; `ARGV` = now, lease until, limit.
+/// Answers id, notice, attempts for each.
+const CLAIM_SCRIPT: &str = r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {}
+for _, id in ipairs(ids) do
+  local v = redis.call('HGET', KEYS[1], id)
+  if v then
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    local a = redis.call('HINCRBY', KEYS[3], id, 1)
+    table.insert(out, id)
+    table.insert(out, v)
+    table.insert(out, tostring(a))
+  else
+    redis.call('ZREM', KEYS[2], id)
+  end
+end
+return out
+";
+
+/// Deletes a notice (`ARGV[1]`), or with `ARGV[2]` set makes it due then (only if queued).
+const NOTICE_SCRIPT: &str = r"
+if ARGV[2] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 1
+end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  return 1
+end
+return 0
+";
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The bulk strings of an array answer.
+fn strings(v: Value, during: &'static str) -> Result<Vec<String>, StoreError> {
+    let Value::Array(items) = v else {
+        return Err(backend(RedisStoreError::Unexpected { during }));
+    };
+    items
+        .into_iter()
+        .map(|i| match i {
+            Value::BulkString(b) => {
+                String::from_utf8(b).map_err(|_| backend(RedisStoreError::Unexpected { during }))
+            }
+            Value::SimpleString(s) => Ok(s),
+            Value::Int(n) => Ok(n.to_string()),
+            _ => Err(backend(RedisStoreError::Unexpected { during })),
+        })
+        .collect()
+}
 
 /// A decoded A-KID record.
 struct Record {
@@ -694,16 +797,100 @@ impl RedisClusterStore {
         .transpose()
     }
 
-    async fn delete_record_of(&self, a_kid: &str, owner: &str) -> Result<(), StoreError> {
-        self.eval_key(
-            DEL_IF_PREFIX_SCRIPT,
-            &self.record_key(a_kid),
-            &[owner_header(owner).as_bytes()],
-            None,
-            "deleting the replaced A-KID record",
-        )
-        .await
-        .map(|_| ())
+    /// Deletes `a_kid`'s record if it is still `owner`'s, with its service-disable
+    /// subscriptions, and returns those (callback URI, afId).
+    async fn delete_record_of(
+        &self,
+        a_kid: &str,
+        owner: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let during = "deleting an A-KID record";
+        let rec_key = self.record_key(a_kid);
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(DEL_RECORD_AND_SUBS_SCRIPT)
+            .arg(2)
+            .arg(&rec_key)
+            .arg(self.subs_key(a_kid))
+            .arg(owner_header(owner));
+        let v = self.run(cmd, &rec_key, None, during).await?;
+        let f = strings(v, during)?;
+        Ok(f.chunks_exact(2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect())
+    }
+
+    /// The key of an A-KID's service-disable subscriptions (in its record's slot).
+    pub fn subs_key(&self, a_kid: &str) -> String {
+        format!("{}:dis:{{{a_kid}}}", self.opts.prefix)
+    }
+
+    fn outbox_keys(&self) -> [String; 3] {
+        let p = &self.opts.prefix;
+        [
+            format!("{p}:ob:{{outbox}}:n"),
+            format!("{p}:ob:{{outbox}}:due"),
+            format!("{p}:ob:{{outbox}}:att"),
+        ]
+    }
+
+    async fn eval_outbox(
+        &self,
+        script: &str,
+        args: &[&[u8]],
+        durable: bool,
+        during: &'static str,
+    ) -> Result<Value, StoreError> {
+        let keys = self.outbox_keys();
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(script).arg(3);
+        for k in &keys {
+            cmd.arg(k);
+        }
+        for a in args {
+            cmd.arg(*a);
+        }
+        self.run(cmd, &keys[0], durable.then_some("notification outbox"), during)
+            .await
+    }
+
+    /// Queues notices of `a_kid` for these (callback URI, afId) pairs.
+    async fn enqueue(&self, a_kid: &str, subs: &[(String, String)]) -> Result<(), StoreError> {
+        let now = unix_now();
+        for (uri, af_id) in subs {
+            let id = format!("{a_kid}\n{uri}");
+            let notice = format!("{a_kid}\n{af_id}\n{uri}\n{now}");
+            self.eval_outbox(
+                ENQUEUE_SCRIPT,
+                &[id.as_bytes(), notice.as_bytes(), now.to_string().as_bytes()],
+                true,
+                "queueing a service-disable notification",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn subscriptions(&self, a_kid: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let during = "reading service-disable subscriptions";
+        let key = self.subs_key(a_kid);
+        let mut c = self.conn.clone();
+        let v = c
+            .route_command(redis::cmd("HGETALL").arg(&key).clone(), route_of(&key))
+            .await
+            .map_err(redis_err(during))?;
+        let f = match v {
+            Value::Map(pairs) => {
+                let mut out = Vec::new();
+                for (k, v) in pairs {
+                    out.push(strings(Value::Array(vec![k, v]), during)?);
+                }
+                out.into_iter().flatten().collect()
+            }
+            other => strings(other, during)?,
+        };
+        Ok(f.chunks_exact(2)
+            .map(|c| (c[0].clone(), c[1].clone()))
+            .collect())
     }
 
     async fn lookup(&self, a_kid: &AKid, now: u64) -> Result<Option<AkmaContext>, StoreError> {
@@ -747,6 +934,11 @@ impl RedisClusterStore {
             let Some(cur) = self.get(&ptr_key, "reading the subscriber pointer").await? else {
                 return Ok(false);
             };
+            // Queue the notices before the context stops resolving (see the module docs).
+            if let Ok(a) = std::str::from_utf8(&cur) {
+                let subs = self.subscriptions(a).await?;
+                self.enqueue(a, &subs).await?;
+            }
             let deleted = self
                 .eval_key(
                     DEL_IF_EQ_SCRIPT,
@@ -758,7 +950,8 @@ impl RedisClusterStore {
                 .await?;
             if deleted == 1 {
                 if let Ok(old) = std::str::from_utf8(&cur) {
-                    self.delete_record_of(old, subscriber_id).await?;
+                    let subs = self.delete_record_of(old, subscriber_id).await?;
+                    self.enqueue(old, &subs).await?;
                 }
                 return Ok(true);
             }
@@ -825,6 +1018,109 @@ impl AkmaStore for RedisClusterStore {
     async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
         self.deadline("removing a context", self.remove(subscriber_id))
             .await
+    }
+
+    async fn subscribe_disable(
+        &self,
+        sub: &DisableSubscription,
+        now: u64,
+    ) -> Result<Subscribed, StoreError> {
+        self.deadline("storing a service-disable subscription", async {
+            if self.lookup(&sub.a_kid, now).await?.is_none() {
+                return Ok(Subscribed::NoContext);
+            }
+            let during = "storing a service-disable subscription";
+            let a = sub.a_kid.as_str();
+            let rec_key = self.record_key(a);
+            let mut cmd = redis::cmd("EVAL");
+            cmd.arg(SUBSCRIBE_SCRIPT)
+                .arg(2)
+                .arg(&rec_key)
+                .arg(self.subs_key(a))
+                .arg(&sub.notif_uri)
+                .arg(&sub.af_id)
+                .arg(MAX_DISABLE_SUBSCRIPTIONS);
+            match self
+                .run(cmd, &rec_key, Some("service-disable subscription"), during)
+                .await?
+            {
+                Value::Int(1) => Ok(Subscribed::Stored),
+                Value::Int(2) => Ok(Subscribed::Full),
+                Value::Int(0) => Ok(Subscribed::NoContext),
+                _ => Err(backend(RedisStoreError::Unexpected { during })),
+            }
+        })
+        .await
+    }
+
+    async fn claim_notices(
+        &self,
+        now: u64,
+        lease_until: u64,
+        limit: usize,
+    ) -> Result<Vec<DisableNotice>, StoreError> {
+        let during = "claiming service-disable notifications";
+        self.deadline(during, async {
+            let v = self
+                .eval_outbox(
+                    CLAIM_SCRIPT,
+                    &[
+                        now.to_string().as_bytes(),
+                        lease_until.to_string().as_bytes(),
+                        limit.to_string().as_bytes(),
+                    ],
+                    true,
+                    during,
+                )
+                .await?;
+            let f = strings(v, during)?;
+            let mut out = Vec::new();
+            for c in f.chunks_exact(3) {
+                let parts: Vec<&str> = c[1].split('\n').collect();
+                let corrupt = || StoreError::Corrupt {
+                    record: "a notification outbox entry".into(),
+                    reason: "not a notice of format 1".into(),
+                };
+                let [a_kid, af_id, uri, created] = parts[..] else {
+                    return Err(corrupt());
+                };
+                out.push(DisableNotice {
+                    id: c[0].clone(),
+                    a_kid: AKid::parse(a_kid).map_err(|_| corrupt())?,
+                    af_id: af_id.to_owned(),
+                    notif_uri: uri.to_owned(),
+                    attempts: c[2].parse().unwrap_or(u32::MAX),
+                    created_at: created.parse().map_err(|_| corrupt())?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn finish_notice(&self, id: &str) -> Result<(), StoreError> {
+        let during = "deleting a service-disable notification";
+        self.deadline(during, async {
+            self.eval_outbox(NOTICE_SCRIPT, &[id.as_bytes(), b""], true, during)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn retry_notice(&self, id: &str, due_at: u64) -> Result<(), StoreError> {
+        let during = "rescheduling a service-disable notification";
+        self.deadline(during, async {
+            self.eval_outbox(
+                NOTICE_SCRIPT,
+                &[id.as_bytes(), due_at.to_string().as_bytes()],
+                true,
+                during,
+            )
+            .await
+            .map(|_| ())
+        })
+        .await
     }
 
     async fn ready(&self) -> Result<(), StoreError> {

@@ -59,7 +59,10 @@ use tokio::sync::{mpsc, Semaphore};
 use crate::rekey::KekCheck;
 use crate::seal::{self, Binding, SealNonce, SealedKey};
 use crate::writer::{Apply, End, Reply, Writer, WriterOptions, WriterStats};
-use crate::{is_live, AkmaContext, AkmaStore, Kek, StoreError};
+use crate::{
+    is_live, AkmaContext, AkmaStore, DisableNotice, DisableSubscription, Kek, StoreError,
+    Subscribed, MAX_DISABLE_SUBSCRIPTIONS,
+};
 
 /// The database file's name inside the store directory.
 pub const DB_FILE_NAME: &str = "aanf.sqlite3";
@@ -70,7 +73,9 @@ const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// The schema version this build writes and reads (`PRAGMA user_version`).
 /// Version 3 (2026-12): nonces of 24 octets (XAES-256-GCM) besides those of 12; the tables
 /// are those of version 2, and version 2 files are read as they are.
-const SCHEMA_VERSION: i64 = 3;
+/// Version 4 (2026-12): the service-disable subscriptions and their outbox (two new tables;
+/// a version 2 or 3 file gains them when opened).
+const SCHEMA_VERSION: i64 = 4;
 
 // Keyed by subscriber, with no A-KID index: lookups by A-KID go to the in-memory index, so
 // a registration writes one B-tree leaf at a random place (the subscriber's, which also holds
@@ -93,6 +98,25 @@ CREATE TABLE IF NOT EXISTS akma_context (
 CREATE INDEX IF NOT EXISTS akma_context_gpsi ON akma_context (gpsi) WHERE gpsi IS NOT NULL;
 CREATE INDEX IF NOT EXISTS akma_context_expiry ON akma_context (expires_at)
     WHERE expires_at IS NOT NULL;
+-- Service disable (Naanf_AKMA_Notify): who wants to be told when a context is removed.
+CREATE TABLE IF NOT EXISTS disable_subscription (
+    a_kid      TEXT    NOT NULL,
+    notif_uri  TEXT    NOT NULL,
+    af_id      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (a_kid, notif_uri)
+) WITHOUT ROWID;
+-- Notifications of removed contexts, until delivered or given up.
+CREATE TABLE IF NOT EXISTS disable_outbox (
+    id         INTEGER PRIMARY KEY,
+    a_kid      TEXT    NOT NULL,
+    af_id      TEXT    NOT NULL,
+    notif_uri  TEXT    NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    due_at     INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS disable_outbox_due ON disable_outbox (due_at);
 CREATE TABLE IF NOT EXISTS kek_check (
     key_id  INTEGER NOT NULL PRIMARY KEY,
     nonce   BLOB    NOT NULL,
@@ -197,6 +221,11 @@ enum WriteOp {
     RemoveBySubscriber(String, Reply<bool>),
     Sweep(i64, Reply<u64>),
     Flush(Reply<()>),
+    Subscribe(Box<DisableSubscription>, i64, Reply<Subscribed>),
+    /// now, lease_until, limit.
+    Claim(i64, i64, i64, Reply<Vec<DisableNotice>>),
+    /// id; `Some(due_at)` reschedules, `None` deletes.
+    Notice(i64, Option<i64>, Reply<()>),
 }
 
 /// An operation's outcome, held until the batch has committed.
@@ -205,6 +234,9 @@ enum Done {
     RemoveBySubscriber(Reply<bool>, Result<bool, StoreError>),
     Sweep(Reply<u64>, Result<u64, StoreError>),
     Flush(Reply<()>, Result<(), StoreError>),
+    Subscribe(Reply<Subscribed>, Result<Subscribed, StoreError>),
+    Claim(Reply<Vec<DisableNotice>>, Result<Vec<DisableNotice>, StoreError>),
+    Notice(Reply<()>, Result<(), StoreError>),
 }
 
 fn to_i64(v: u64, what: &str) -> Result<i64, StoreError> {
@@ -743,6 +775,13 @@ impl Apply for ContextWriter {
             WriteOp::Register(row, reply) => {
                 match register(conn, &row, &self.index, &self.pending) {
                     Ok(reg) => {
+                        // A replaced context's subscriptions end with it, silently (a
+                        // re-authentication is no service withdrawal).
+                        for old in reg.replaced.iter().chain(&reg.dropped_expired) {
+                            if let Err(e) = drop_subscriptions(conn, old.as_str()) {
+                                return Err(Done::Register(reply, Err(e)));
+                            }
+                        }
                         self.delta += reg.delta;
                         for old in reg.replaced.iter().chain(&reg.dropped_expired) {
                             self.pending.insert(old.as_str().into(), None);
@@ -768,6 +807,11 @@ impl Apply for ContextWriter {
                 "removing a context",
             ) {
                 Ok(gone) => {
+                    for a in &gone {
+                        if let Err(e) = subscriptions_to_outbox(conn, a) {
+                            return Err(Done::RemoveBySubscriber(reply, Err(e)));
+                        }
+                    }
                     self.removed(&gone);
                     Ok(Done::RemoveBySubscriber(reply, Ok(!gone.is_empty())))
                 }
@@ -781,6 +825,11 @@ impl Apply for ContextWriter {
                 "sweeping expired contexts",
             ) {
                 Ok(gone) => {
+                    for a in &gone {
+                        if let Err(e) = drop_subscriptions(conn, a) {
+                            return Err(Done::Sweep(reply, Err(e)));
+                        }
+                    }
                     self.removed(&gone);
                     Ok(Done::Sweep(reply, Ok(gone.len() as u64)))
                 }
@@ -789,6 +838,43 @@ impl Apply for ContextWriter {
             WriteOp::Flush(reply) => {
                 self.flush = true;
                 Ok(Done::Flush(reply, Ok(())))
+            }
+            WriteOp::Subscribe(sub, now, reply) => {
+                // The A-KID must resolve as of this transaction: its holder is this batch's
+                // or the committed index's, and live.
+                let holder = match self.pending.get(sub.a_kid.as_str()) {
+                    Some(h) => h.clone(),
+                    None => self.index.holder(sub.a_kid.as_str()),
+                };
+                let live = holder.is_some_and(|(_, exp)| is_live_i64(exp, now));
+                if !live {
+                    return Ok(Done::Subscribe(reply, Ok(Subscribed::NoContext)));
+                }
+                match subscribe(conn, &sub, now) {
+                    Ok(r) => Ok(Done::Subscribe(reply, Ok(r))),
+                    Err(e) => Err(Done::Subscribe(reply, Err(e))),
+                }
+            }
+            WriteOp::Claim(now, lease, limit, reply) => match claim(conn, now, lease, limit) {
+                Ok(v) => Ok(Done::Claim(reply, Ok(v))),
+                Err(e) => Err(Done::Claim(reply, Err(e))),
+            },
+            WriteOp::Notice(id, due, reply) => {
+                let r = match due {
+                    Some(d) => conn
+                        .prepare_cached("UPDATE disable_outbox SET due_at = ?2 WHERE id = ?1")
+                        .and_then(|mut st| st.execute(params![id, d])),
+                    None => conn
+                        .prepare_cached("DELETE FROM disable_outbox WHERE id = ?1")
+                        .and_then(|mut st| st.execute([id])),
+                };
+                match r {
+                    Ok(_) => Ok(Done::Notice(reply, Ok(()))),
+                    Err(e) => Err(Done::Notice(
+                        reply,
+                        Err(StoreError::sqlite("updating the notification outbox", e)),
+                    )),
+                }
             }
         }
     }
@@ -799,6 +885,9 @@ impl Apply for ContextWriter {
             WriteOp::RemoveBySubscriber(_, r) => Done::RemoveBySubscriber(r, Err(err.clone())),
             WriteOp::Sweep(_, r) => Done::Sweep(r, Err(err.clone())),
             WriteOp::Flush(r) => Done::Flush(r, Err(err.clone())),
+            WriteOp::Subscribe(_, _, r) => Done::Subscribe(r, Err(err.clone())),
+            WriteOp::Claim(_, _, _, r) => Done::Claim(r, Err(err.clone())),
+            WriteOp::Notice(_, _, r) => Done::Notice(r, Err(err.clone())),
         }
     }
 
@@ -845,6 +934,9 @@ impl Apply for ContextWriter {
                 Done::RemoveBySubscriber(tx, r) => answer(tx, r, &end),
                 Done::Sweep(tx, r) => answer(tx, r, &end),
                 Done::Flush(tx, r) => answer(tx, r.and(checkpoint.clone()), &end),
+                Done::Subscribe(tx, r) => answer(tx, r, &end),
+                Done::Claim(tx, r) => answer(tx, r, &end),
+                Done::Notice(tx, r) => answer(tx, r, &end),
             }
         }
     }
@@ -853,6 +945,116 @@ impl Apply for ContextWriter {
         // Queue closed and drained: fold the log into the main file before closing.
         let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Service disable: subscriptions and the outbox
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+fn drop_subscriptions(conn: &Connection, a_kid: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM disable_subscription WHERE a_kid = ?1")
+        .and_then(|mut st| st.execute([a_kid]))
+        .map(|_| ())
+        .map_err(|e| StoreError::sqlite("dropping service-disable subscriptions", e))
+}
+
+/// A removed context's subscriptions become notices, due at once, in the removal's
+/// transaction.
+fn subscriptions_to_outbox(conn: &Connection, a_kid: &str) -> Result<(), StoreError> {
+    let q = |e| StoreError::sqlite("queueing service-disable notifications", e);
+    conn.prepare_cached(
+        "INSERT INTO disable_outbox (a_kid, af_id, notif_uri, attempts, due_at, created_at) \
+         SELECT a_kid, af_id, notif_uri, 0, 0, ?2 FROM disable_subscription WHERE a_kid = ?1",
+    )
+    .map_err(q)?
+    .execute(params![a_kid, unix_now()])
+    .map_err(q)?;
+    drop_subscriptions(conn, a_kid)
+}
+
+fn subscribe(
+    conn: &Connection,
+    sub: &DisableSubscription,
+    now: i64,
+) -> Result<Subscribed, StoreError> {
+    let q = |e| StoreError::sqlite("storing a service-disable subscription", e);
+    let a_kid = sub.a_kid.as_str();
+    let existing: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM disable_subscription WHERE a_kid = ?1 AND notif_uri <> ?2",
+        )
+        .map_err(q)?
+        .query_row([a_kid, sub.notif_uri.as_str()], |r| r.get(0))
+        .map_err(q)?;
+    if existing >= MAX_DISABLE_SUBSCRIPTIONS as i64 {
+        return Ok(Subscribed::Full);
+    }
+    conn.prepare_cached(
+        "INSERT INTO disable_subscription (a_kid, notif_uri, af_id, created_at) \
+         VALUES (?1, ?2, ?3, ?4) \
+         ON CONFLICT (a_kid, notif_uri) DO UPDATE SET af_id = excluded.af_id",
+    )
+    .map_err(q)?
+    .execute(params![a_kid, sub.notif_uri, sub.af_id, now])
+    .map_err(q)?;
+    Ok(Subscribed::Stored)
+}
+
+fn claim(
+    conn: &Connection,
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> Result<Vec<DisableNotice>, StoreError> {
+    let q = |e| StoreError::sqlite("claiming service-disable notifications", e);
+    let mut st = conn
+        .prepare_cached(
+            "UPDATE disable_outbox SET due_at = ?2, attempts = attempts + 1 WHERE id IN \
+             (SELECT id FROM disable_outbox WHERE due_at <= ?1 ORDER BY due_at, id LIMIT ?3) \
+             RETURNING id, a_kid, af_id, notif_uri, attempts, created_at",
+        )
+        .map_err(q)?;
+    let rows = st
+        .query_map(params![now, lease, limit], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, i64>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(q)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (id, a_kid, af_id, notif_uri, attempts, created_at) in rows {
+        let a_kid = AKid::parse(&a_kid).map_err(|e| StoreError::Corrupt {
+            record: format!("disable_outbox row {id}"),
+            reason: e.to_string(),
+        })?;
+        out.push(DisableNotice {
+            id: id.to_string(),
+            a_kid,
+            af_id,
+            notif_uri,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            created_at: u64::try_from(created_at).unwrap_or(0),
+        });
+    }
+    // Soonest first, as the subquery chose them (RETURNING has no defined order).
+    out.sort_by_key(|n| n.id.parse::<i64>().unwrap_or(0));
+    Ok(out)
+}
+
+fn notice_id(id: &str) -> Result<i64, StoreError> {
+    id.parse()
+        .map_err(|_| StoreError::InvalidContext(format!("{id:?} is not a notice id of this store")))
 }
 
 /// Runs a `DELETE … RETURNING a_kid` and collects the A-KIDs it removed.
@@ -1281,6 +1483,55 @@ impl AkmaStore for SqliteStore {
     async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
         let key = subscriber_id.to_owned();
         self.write(|reply| WriteOp::RemoveBySubscriber(key, reply))
+            .await
+    }
+
+    async fn subscribe_disable(
+        &self,
+        sub: &DisableSubscription,
+        now: u64,
+    ) -> Result<Subscribed, StoreError> {
+        let now = to_i64(now, "time")?;
+        let sub = Box::new(sub.clone());
+        self.write(|reply| WriteOp::Subscribe(sub, now, reply)).await
+    }
+
+    async fn claim_notices(
+        &self,
+        now: u64,
+        lease_until: u64,
+        limit: usize,
+    ) -> Result<Vec<DisableNotice>, StoreError> {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        let lease = i64::try_from(lease_until).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // A read first: an empty outbox (the usual case) costs no write and no fsync.
+        let due = self
+            .read(move |conn, _| {
+                conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM disable_outbox WHERE due_at <= ?1)",
+                    [now],
+                    |r| r.get::<_, bool>(0),
+                )
+                .map_err(|e| StoreError::sqlite("reading the notification outbox", e))
+            })
+            .await?;
+        if !due {
+            return Ok(Vec::new());
+        }
+        self.write(|reply| WriteOp::Claim(now, lease, limit, reply))
+            .await
+    }
+
+    async fn finish_notice(&self, id: &str) -> Result<(), StoreError> {
+        let id = notice_id(id)?;
+        self.write(|reply| WriteOp::Notice(id, None, reply)).await
+    }
+
+    async fn retry_notice(&self, id: &str, due_at: u64) -> Result<(), StoreError> {
+        let id = notice_id(id)?;
+        let due = i64::try_from(due_at).unwrap_or(i64::MAX);
+        self.write(|reply| WriteOp::Notice(id, Some(due), reply))
             .await
     }
 

@@ -28,7 +28,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use akma_core::ids::{AKid, ATid, Gpsi, HomeNetwork, Plmn, RoutingIndicator, Supi};
 use akma_core::keys::KAkma;
 
-use crate::{AkmaContext, AkmaStore, Kek, StoreError};
+use crate::{
+    AkmaContext, AkmaStore, DisableNotice, DisableSubscription, Kek, StoreError, Subscribed,
+    MAX_DISABLE_SUBSCRIPTIONS,
+};
 
 /// A store as the suite uses it.
 pub type DynStore = Arc<dyn AkmaStore>;
@@ -300,6 +303,129 @@ pub async fn remove(s: DynStore) {
     assert_count(&s, 2, "registered again").await;
 }
 
+/// The current time, unix seconds (the outbox is scheduled in real time).
+fn wall() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// A service-disable subscription of `a_kid` for callback `n`.
+pub fn disable_sub(a_kid: &AKid, n: u32) -> DisableSubscription {
+    DisableSubscription {
+        a_kid: a_kid.clone(),
+        af_id: format!("af{n}.example.com"),
+        notif_uri: format!("https://af{n}.example.com/akma/disable/{n}"),
+    }
+}
+
+fn sorted(mut v: Vec<DisableNotice>) -> Vec<DisableNotice> {
+    v.sort_by(|a, b| a.notif_uri.cmp(&b.notif_uri));
+    v
+}
+
+/// Service disable: subscriptions need a resolving A-KID, are bounded per A-KID, vanish
+/// silently when the context is replaced, and become outbox notices exactly when it is
+/// removed; a claimed notice is leased, then due again with one more attempt, until it is
+/// rescheduled or finished.
+pub async fn service_disable_outbox(s: DynStore) {
+    let a = context(1, 1);
+    let b = context(1, 2);
+    let c = context(1, 3);
+    for x in [&a, &b, &c] {
+        s.register(x.clone()).await.unwrap();
+    }
+    let now = wall();
+    assert_eq!(
+        s.subscribe_disable(&disable_sub(&context(9, 9).a_kid, 1), T0)
+            .await
+            .unwrap(),
+        Subscribed::NoContext,
+        "unknown A-KID"
+    );
+    for n in [1, 2, 1] {
+        assert_eq!(
+            s.subscribe_disable(&disable_sub(&a.a_kid, n), T0).await.unwrap(),
+            Subscribed::Stored
+        );
+    }
+    assert_eq!(
+        s.subscribe_disable(&disable_sub(&b.a_kid, 1), T0).await.unwrap(),
+        Subscribed::Stored
+    );
+    // The bound, on c: one more URI is refused, an existing one is still accepted.
+    for n in 0..MAX_DISABLE_SUBSCRIPTIONS as u32 {
+        assert_eq!(
+            s.subscribe_disable(&disable_sub(&c.a_kid, 100 + n), T0).await.unwrap(),
+            Subscribed::Stored
+        );
+    }
+    assert_eq!(
+        s.subscribe_disable(&disable_sub(&c.a_kid, 99), T0).await.unwrap(),
+        Subscribed::Full
+    );
+    assert_eq!(
+        s.subscribe_disable(&disable_sub(&c.a_kid, 100), T0).await.unwrap(),
+        Subscribed::Stored
+    );
+    assert!(
+        s.claim_notices(now + 5, now + 30, 100).await.unwrap().is_empty(),
+        "no removal, no notice"
+    );
+    // b is replaced by a re-authentication: its subscription goes, silently.
+    s.register(context(2, 2)).await.unwrap();
+    assert!(s.remove_by_supi(&supi(2)).await.unwrap());
+    assert!(
+        s.claim_notices(now + 5, now + 30, 100).await.unwrap().is_empty(),
+        "the replaced A-KID's subscription does not outlive it"
+    );
+    // a is removed: one notice per callback URI.
+    assert!(s.remove_by_supi(&supi(1)).await.unwrap());
+    let got = sorted(s.claim_notices(now + 5, now + 30, 100).await.unwrap());
+    assert_eq!(got.len(), 2, "{got:?}");
+    for (g, n) in got.iter().zip([1, 2]) {
+        let want = disable_sub(&a.a_kid, n);
+        assert_eq!(
+            (&g.a_kid, &g.af_id, &g.notif_uri, g.attempts),
+            (&want.a_kid, &want.af_id, &want.notif_uri, 1)
+        );
+        assert!(g.created_at + 60 >= now && g.created_at <= now + 60, "{}", g.created_at);
+    }
+    assert!(
+        s.claim_notices(now + 29, now + 60, 100).await.unwrap().is_empty(),
+        "leased"
+    );
+    let again = sorted(s.claim_notices(now + 30, now + 60, 100).await.unwrap());
+    assert_eq!(
+        again.iter().map(|n| (n.id.as_str(), n.attempts)).collect::<Vec<_>>(),
+        got.iter().map(|n| (n.id.as_str(), 2)).collect::<Vec<_>>(),
+        "due again after the lease, one more attempt"
+    );
+    s.finish_notice(&got[1].id).await.unwrap();
+    s.retry_notice(&got[0].id, now + 100).await.unwrap();
+    assert!(s.claim_notices(now + 99, now + 200, 100).await.unwrap().is_empty());
+    let last = s.claim_notices(now + 100, now + 200, 100).await.unwrap();
+    assert_eq!(last.len(), 1);
+    assert_eq!((last[0].id.as_str(), last[0].attempts), (got[0].id.as_str(), 3));
+    s.finish_notice(&got[0].id).await.unwrap();
+    assert!(s.claim_notices(now + 10_000, now + 20_000, 100).await.unwrap().is_empty());
+    // A limit is honoured: c's removal queues one notice per URI.
+    assert!(s.remove_by_supi(&supi(3)).await.unwrap());
+    let first = s.claim_notices(now + 5, now + 30, 10).await.unwrap();
+    assert_eq!(first.len(), 10);
+    let rest = s.claim_notices(now + 5, now + 30, 100).await.unwrap();
+    assert_eq!(rest.len(), MAX_DISABLE_SUBSCRIPTIONS - 10);
+    // An expired context takes no subscription.
+    let mut short = context(3, 4);
+    short.expires_at = Some(T0 + 10);
+    s.register(short.clone()).await.unwrap();
+    assert_eq!(
+        s.subscribe_disable(&disable_sub(&short.a_kid, 1), T0 + 10).await.unwrap(),
+        Subscribed::NoContext
+    );
+}
+
 /// Expiry: a context resolves before `expires_at` and not at or after it, whether or not
 /// the backend has deleted it yet; contexts without expiry resolve at any time.
 pub async fn expiry(s: DynStore) {
@@ -485,6 +611,7 @@ where
     lookup_by_subscriber(make().await).await;
     register_needs_an_identity(make().await).await;
     remove(make().await).await;
+    service_disable_outbox(make().await).await;
     expiry(make().await).await;
     a_kid_conflict_changes_nothing(make().await).await;
     concurrent_registrations(make().await, 500).await;
@@ -521,6 +648,11 @@ where
             s.register(c.clone()).await.unwrap();
             want.push(c);
         }
+        // A subscription on the one removed below: its notice survives the reopen.
+        assert_eq!(
+            s.subscribe_disable(&disable_sub(&want[2].a_kid, 7), T0).await.unwrap(),
+            Subscribed::Stored
+        );
         // Replace one, remove one.
         let replacement = context(7, 1);
         assert_eq!(
@@ -534,6 +666,13 @@ where
     }
     let s = open().await;
     assert_count(&s, n - 1, "after reopen").await;
+    let notices = s
+        .claim_notices(wall() + 5, wall() + 60, 10)
+        .await
+        .unwrap();
+    assert_eq!(notices.len(), 1, "the removal's notice survives");
+    assert_eq!(notices[0].a_kid, context(6, 2).a_kid);
+    assert_eq!(notices[0].notif_uri, disable_sub(&context(6, 2).a_kid, 7).notif_uri);
     for c in &want {
         assert_context(get(&s, &c.a_kid, T0).await, c, "after reopen");
     }

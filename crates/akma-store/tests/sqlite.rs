@@ -503,7 +503,7 @@ async fn store_errors_are_precise() {
         .unwrap();
     match SqliteStore::open(d.path(), kek()) {
         Err(StoreError::UnsupportedSchema { found, supported }) => {
-            assert_eq!((found, supported), (99, 3))
+            assert_eq!((found, supported), (99, 4))
         }
         other => panic!("expected UnsupportedSchema, got {other:?}"),
     }
@@ -582,7 +582,7 @@ async fn schema_1_files_are_migrated() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3, "migrated to the current schema");
+    assert_eq!(version, 4, "migrated to the current schema");
     let pk: String = conn
         .query_row(
             "EXPLAIN QUERY PLAN SELECT * FROM akma_context WHERE subscriber = 'x'",
@@ -591,6 +591,15 @@ async fn schema_1_files_are_migrated() {
         )
         .unwrap();
     assert!(pk.contains("PRIMARY KEY"), "{pk}");
+    let tables: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' \
+             AND name IN ('disable_subscription', 'disable_outbox')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 2, "schema 4 adds the service-disable tables");
 }
 
 /// Inserts the format-1 K_AKMA of `akma_store::seal`'s fixed vector (AES-256-GCM under the
