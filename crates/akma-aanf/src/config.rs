@@ -32,6 +32,8 @@
 //! nf_instance_id = "4947a69a-…"     # at the NRF (default: [client] cert's SAN urn:uuid; --dev: random)
 //! routing_indicators = ["0012"]     # registered at the NRF (aanfInfoList); none: serves every one
 //! udm = "https://udm.example:8443"  # Nudm_SDM: GPSI → SUPI for AKMA push-info (extension); or the NRF's
+//! nef_callback_hosts = ["nef.5gc.mnc001.mcc001.3gppnetwork.org"] # hosts a NEF's notifUri may name
+//! service_disable_attempts = 12     # deliveries of a service-disable notification before giving up
 //!
 //! [client]                          # calls to the NRF and the UDM (nrf = "https://…", akma_nf_host::nrf)
 //! ca = "sbi-ca.crt"
@@ -47,6 +49,7 @@
 //! allow_gpsi = false
 //! allow_push = false                # AKMA push material (naanf-akma-push, a project extension;
 //!                                   # its Ua* id 0100000005 needs no ua_protocols entry)
+//! callback_hosts = []               # hosts besides `fqdn` its notifUri (service disable) may name
 //! ```
 //!
 //! Every lifetime is a whole number of seconds from 1 to [`MAX_LIFETIME_SECS`] (3,650 days);
@@ -256,6 +259,9 @@ pub struct AfPolicy {
     pub allow_gpsi: bool,
     /// Whether the AF may get AKMA push material (`naanf-akma-push`, a project extension).
     pub allow_push: bool,
+    /// Hosts (names or IP addresses, lowercase) besides `fqdn` that the AF's `notifUri` may
+    /// name (service disable); the AAnF POSTs nowhere else for it.
+    pub callback_hosts: Vec<String>,
 }
 
 impl AfPolicy {
@@ -270,6 +276,7 @@ impl AfPolicy {
             allow_supi: false,
             allow_gpsi: false,
             allow_push: true,
+            callback_hosts: Vec::new(),
         }
     }
 
@@ -301,6 +308,8 @@ struct RawAf {
     allow_gpsi: bool,
     #[serde(default)]
     allow_push: bool,
+    #[serde(default)]
+    callback_hosts: Vec<String>,
 }
 
 /// The AAnF's own settings; the host's (listen, data_dir, [tls], [oauth2], [[consumer]], …)
@@ -320,6 +329,9 @@ struct RawConfig {
     #[serde(default)]
     routing_indicators: Vec<String>,
     udm: Option<String>,
+    #[serde(default)]
+    nef_callback_hosts: Vec<String>,
+    service_disable_attempts: Option<i64>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -365,7 +377,17 @@ pub struct AanfConfig {
     /// request into the SUPI. Without it (and without an NRF) push-info by GPSI finds only
     /// contexts registered by GPSI.
     pub udm: Option<String>,
+    /// Hosts a NEF consumer's `notifUri` may name (`nef_callback_hosts`): the NEF relays
+    /// service-disable notifications to the outside AFs it fronts.
+    pub nef_callback_hosts: Vec<String>,
+    /// Delivery attempts of a service-disable notification before it is given up
+    /// (`service_disable_attempts`, 1 to 100; default [`DEFAULT_SERVICE_DISABLE_ATTEMPTS`]).
+    pub service_disable_attempts: u32,
 }
+
+/// The default of `service_disable_attempts`: with the backoff (1 s doubling to 5 min)
+/// about 20 minutes of retries.
+pub const DEFAULT_SERVICE_DISABLE_ATTEMPTS: u32 = 12;
 
 impl Default for AanfConfig {
     fn default() -> Self {
@@ -381,6 +403,8 @@ impl Default for AanfConfig {
             nf_instance_id: None,
             routing_indicators: Vec::new(),
             udm: None,
+            nef_callback_hosts: Vec::new(),
+            service_disable_attempts: DEFAULT_SERVICE_DISABLE_ATTEMPTS,
         }
     }
 }
@@ -467,7 +491,13 @@ impl AanfConfig {
                     }
                 }
             }
+            let callback_hosts = a
+                .callback_hosts
+                .iter()
+                .map(|h| callback_host(&format!("[[af]] {fqdn}: callback_hosts"), h))
+                .collect::<Result<_, _>>()?;
             let policy = AfPolicy {
+                callback_hosts,
                 fqdn: fqdn.clone(),
                 identity,
                 ua_protocols,
@@ -533,7 +563,35 @@ impl AanfConfig {
                 })
                 .collect::<Result<_, _>>()?,
             udm: raw.udm,
+            nef_callback_hosts: raw
+                .nef_callback_hosts
+                .iter()
+                .map(|h| callback_host("nef_callback_hosts", h))
+                .collect::<Result<_, _>>()?,
+            service_disable_attempts: match raw.service_disable_attempts {
+                None => DEFAULT_SERVICE_DISABLE_ATTEMPTS,
+                Some(n @ 1..=100) => n as u32,
+                Some(n) => {
+                    return Err(ConfigError::invalid(
+                        "service_disable_attempts",
+                        format!("{n} is not 1 to 100"),
+                    ))
+                }
+            },
         })
+    }
+}
+
+/// A callback host setting: a host name (FQDN rules) or an IP address, kept lowercase.
+fn callback_host(setting: &str, h: &str) -> Result<String, ConfigError> {
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    if h.parse::<std::net::IpAddr>().is_ok() || akma_sbi_model::common::fields::fqdn_ok(h) {
+        Ok(h.to_ascii_lowercase())
+    } else {
+        Err(ConfigError::invalid(
+            setting,
+            format!("{h:?} is neither a host name nor an IP address"),
+        ))
     }
 }
 

@@ -22,6 +22,46 @@ pub const REQUEST_DURATION_SECONDS: &str = "aanf_request_duration_seconds";
 pub const CONTEXTS_STORED: &str = "aanf_contexts_stored";
 /// Re-authentications asked of the UDM (Nudm_UECM AuthTrigger) by result (counter).
 pub const REAUTH_TRIGGERS_TOTAL: &str = "aanf_reauth_triggers_total";
+/// Service-disable subscriptions taken with key requests (`notifUri`) (counter).
+pub const DISABLE_SUBSCRIPTIONS_TOTAL: &str = "aanf_service_disable_subscriptions_total";
+/// Service-disable notification attempts by outcome (counter).
+pub const DISABLE_NOTIFICATIONS_TOTAL: &str = "aanf_service_disable_notifications_total";
+
+/// What became of one service-disable notification attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeOutcome {
+    /// The consumer answered 2xx: the notice is done.
+    Delivered,
+    /// The consumer answered a 4xx other than 408/429: not retried.
+    Rejected,
+    /// No answer or a 5xx/408/429: retried with backoff.
+    Retried,
+    /// The last attempt failed: given up.
+    Abandoned,
+    /// The context still resolves (its removal failed): not sent.
+    Stale,
+}
+
+impl NoticeOutcome {
+    const ALL: [NoticeOutcome; 5] = [
+        NoticeOutcome::Delivered,
+        NoticeOutcome::Rejected,
+        NoticeOutcome::Retried,
+        NoticeOutcome::Abandoned,
+        NoticeOutcome::Stale,
+    ];
+
+    /// The `result` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            NoticeOutcome::Delivered => "delivered",
+            NoticeOutcome::Rejected => "rejected",
+            NoticeOutcome::Retried => "retried",
+            NoticeOutcome::Abandoned => "abandoned",
+            NoticeOutcome::Stale => "stale",
+        }
+    }
+}
 
 /// The `operation` label of requests to no Naanf_AKMA operation.
 pub const OTHER_OPERATION: &str = "other";
@@ -57,6 +97,8 @@ pub struct Metrics {
     answers: [[Counter; STATUS_LABELS.len()]; OPS.len()],
     durations: [Histogram; OPS.len()],
     reauth: [Counter; 2],
+    subscriptions: Counter,
+    notices: [Counter; NoticeOutcome::ALL.len()],
 }
 
 impl Metrics {
@@ -69,6 +111,21 @@ impl Metrics {
     /// One AuthTrigger sent to the UDM: accepted (204) or not.
     pub fn reauth_trigger(&self, accepted: bool) {
         self.reauth[usize::from(!accepted)].inc();
+    }
+
+    /// One service-disable subscription stored.
+    pub fn disable_subscription(&self) {
+        self.subscriptions.inc();
+    }
+
+    /// One service-disable notification attempt.
+    pub fn notice(&self, outcome: NoticeOutcome) {
+        self.notices[outcome as usize].inc();
+    }
+
+    /// Notification attempts recorded with this outcome.
+    pub fn notices(&self, outcome: NoticeOutcome) -> u64 {
+        self.notices[outcome as usize].get()
     }
 
     /// The requests recorded for `op`.
@@ -117,6 +174,33 @@ impl Metrics {
                 REAUTH_TRIGGERS_TOTAL,
                 &labels,
                 self.reauth[i].get(),
+            );
+        }
+        metrics::header(
+            &mut out,
+            DISABLE_SUBSCRIPTIONS_TOTAL,
+            Kind::Counter,
+            "Service-disable subscriptions (notifUri) taken with key requests.",
+        );
+        metrics::sample(
+            &mut out,
+            DISABLE_SUBSCRIPTIONS_TOTAL,
+            "",
+            self.subscriptions.get(),
+        );
+        metrics::header(
+            &mut out,
+            DISABLE_NOTIFICATIONS_TOTAL,
+            Kind::Counter,
+            "Service-disable notification attempts (Naanf_AKMA_Notify) by outcome.",
+        );
+        for o in NoticeOutcome::ALL {
+            let labels = format!("result=\"{}\"", o.label());
+            metrics::sample(
+                &mut out,
+                DISABLE_NOTIFICATIONS_TOTAL,
+                &labels,
+                self.notices[o as usize].get(),
             );
         }
         if let Some(n) = contexts_stored {

@@ -45,6 +45,7 @@ pub struct AppState {
 pub const STORE_RETRY_AFTER_SECS: u64 = 1;
 
 /// Maps an operation's failure to the SBI error sent to the consumer.
+//= req 29535-problem-details
 pub fn to_sbi_error(e: AanfError) -> SbiError {
     match e {
         AanfError::Rule(RuleError::UnauthorizedConsumer(d)) => {
@@ -52,6 +53,9 @@ pub fn to_sbi_error(e: AanfError) -> SbiError {
         }
         AanfError::Rule(RuleError::AfNotAuthorized(d)) => {
             SbiError::forbidden(ForbiddenCause::AfNotAuthorized, d)
+        }
+        AanfError::Rule(RuleError::CallbackNotAllowed(d)) => {
+            SbiError::optional_incorrect("/notifUri", d)
         }
         // The detail never names the A-KID (nor any identity: issue 9, finding 6).
         AanfError::Store(StoreError::AKidConflict { .. }) => SbiError::mandatory_incorrect(
@@ -94,6 +98,7 @@ fn authorize(state: &AppState, req: &Request, op: Operation) -> Result<Consumer,
     state.auth.authorize(req.extensions(), op.descriptor())
 }
 
+//= req 29535-register-anchorkey
 async fn register_anchor_key(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -115,6 +120,7 @@ async fn register_anchor_key(
     Ok(SbiJson(stored).into_response())
 }
 
+//= req 29535-retrieve-applicationkey
 async fn retrieve_application_key(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -154,6 +160,7 @@ async fn push_info(State(state): State<Arc<AppState>>, req: Request) -> Result<R
     }
 }
 
+//= req 29535-remove-context
 async fn remove_context(
     State(state): State<Arc<AppState>>,
     req: Request,
@@ -165,6 +172,11 @@ async fn remove_context(
         .remove_context(&consumer, &body)
         .await
         .map_err(to_sbi_error)?;
+    if removed {
+        // Service disable: deliver the removal's notices now rather than at the next tick.
+        let aanf = state.aanf.clone();
+        tokio::spawn(async move { aanf.deliver_notices_logged().await });
+    }
     // The SUPI is personal data: only at debug level.
     tracing::debug!(ue_id = ?body.ue_id, removed, "AKMA context removal");
     tracing::info!(removed, "AKMA context removal");

@@ -56,10 +56,60 @@ pub enum RuleError {
     /// The AF is not registered, not this consumer, or not allowed the Ua* protocol.
     #[error("{0}")]
     AfNotAuthorized(String),
+    /// A `notifUri` this consumer may not give (400, `/notifUri`): its host is none of the
+    /// AF's (or the NEF's) registered hosts, or its scheme is not allowed here.
+    #[error("{0}")]
+    CallbackNotAllowed(String),
+}
+
+/// The host of a callback URI (the shared rule of `akma-sbi-model`).
+pub use akma_sbi_model::common::fields::uri_host;
+
+/// Service disable (TS 29.522 V18.6.0 `notifUri`): whether this consumer may have the AAnF
+/// POST to `uri` about AF `policy`. The host must be the AF's FQDN or one of its
+/// `callback_hosts`, or, for the NEF (which relays to the outside AF), one of
+/// `nef_callback_hosts`, so that no consumer can make the AAnF POST anywhere else. In
+/// development mode loopback hosts are accepted too. (Whether the scheme may be `http://`
+/// is the peer rule's, checked by the caller.)
+//= req 33535-7.1-service-disable-uri
+pub fn check_notif_uri(
+    config: &AanfConfig,
+    consumer: &Consumer,
+    policy: &AfPolicy,
+    uri: &str,
+) -> Result<(), RuleError> {
+    let host = uri_host(uri).ok_or_else(|| {
+        RuleError::CallbackNotAllowed("not an http:// or https:// URI with a host".into())
+    })?;
+    let af_hosts = || {
+        std::iter::once(policy.fqdn.as_str().to_ascii_lowercase())
+            .chain(policy.callback_hosts.iter().cloned())
+    };
+    let allowed = match consumer {
+        Consumer::Dev => {
+            af_hosts().any(|h| h == host)
+                || config.nef_callback_hosts.contains(&host)
+                || host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        Consumer::Nf(c) if c.nf_type == NfType::Nef => config.nef_callback_hosts.contains(&host),
+        Consumer::Nf(_) => af_hosts().any(|h| h == host),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(RuleError::CallbackNotAllowed(format!(
+            "host {host:?} is not registered for callbacks of AF {} (its FQDN, callback_hosts, or for the NEF nef_callback_hosts)",
+            policy.fqdn
+        )))
+    }
 }
 
 /// Checks that the consumer may call the operation at all (the generic
 /// `akma_sbi_model::authorize`: NF type, then scopes).
+//= req 29535-authorization
 pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
     consumer
         .authorize(op.descriptor())
@@ -68,6 +118,7 @@ pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
 
 /// Resolves a parsed SBI `afId` (FQDN and optional `;ua=`, from [`AfId::parse_sbi`]) to the
 /// AF_ID used for K_AF and the AF's policy, and checks that this consumer may ask for it.
+//= req 33535-6.2-aanf-authorizes-af
 pub fn resolve_af(
     config: &AanfConfig,
     consumer: &Consumer,
@@ -133,6 +184,7 @@ pub fn authorize_push(
 /// context holds none (the caller checks that it holds a SUPI to translate). (The NEF
 /// translates for an outside AF itself, §6.3; in development mode the caller's kind is
 /// unknown, so never.)
+//= req 33535-4.2.1-aanf-gpsi-from-udm
 pub fn fetches_gpsi(consumer: &Consumer, answer: &KeyAnswer) -> bool {
     matches!(consumer, Consumer::Nf(c) if c.nf_type == NfType::Af)
         && answer.gpsi_allowed
@@ -169,6 +221,7 @@ pub struct ContextView<'a> {
 /// Builds the answer: K_AF = KDF(K_AKMA, AF_ID); expiry from the AF's policy, never later
 /// than the context's; identities only where allowed (TS 33.535 §6.2, §6.3, §7.1.3;
 /// `conventions.md`).
+//= req 33535-6.2-aanf-derives-kaf, 33535-6.2-kaf-expiry, 33535-7.1.5-anon-user-get, 33535-6.3-nef-no-supi, 29535-authorization
 pub fn answer(
     ctx: &ContextView<'_>,
     af_id: &AfId,
@@ -261,6 +314,7 @@ mod tests {
         })
     }
 
+    //= test 29535-authorization
     #[test]
     fn nf_types_and_scopes() {
         let ausf = auth("ausf", NfType::Ausf, &[scope::API, scope::ANCHOR_KEY]);
@@ -279,6 +333,7 @@ mod tests {
         assert!(authorize(&Consumer::Dev, Operation::RegisterAnchorKey).is_ok());
     }
 
+    //= test 33535-6.2-aanf-authorizes-af
     #[test]
     fn af_resolution() {
         let c = config();
@@ -311,6 +366,7 @@ mod tests {
         assert_eq!((id.ua(), p.allow_supi), (UaProtocolId::TLS13_PSK, false));
     }
 
+    //= test 33535-6.2-aanf-derives-kaf, 33535-6.2-kaf-expiry, 33535-7.1.5-anon-user-get
     #[test]
     fn answer_identities_and_expiry() {
         let c = config();
@@ -359,5 +415,52 @@ mod tests {
         let n = answer(&open, &iid, &ip, &nef, false, 0);
         assert_eq!(n.kaf, derive_k_af(&k, &iid));
         assert_eq!((n.supi, n.gpsi), (None, None));
+    }
+
+    #[test]
+    fn notif_uri_hosts_are_the_afs_or_the_nefs() {
+        let c = AanfConfig::parse(
+            r#"
+            nef_callback_hosts = ["nef.example"]
+            [[consumer]]
+            id = "nef"
+            nf_type = "NEF"
+            [[af]]
+            fqdn = "af1.example"
+            identity = "af1"
+            callback_hosts = ["hooks.af1.example", "10.0.0.7"]
+            "#,
+        )
+        .unwrap();
+        let p = &c.afs[&akma_core::ids::AfFqdn::parse("af1.example").unwrap()];
+        let af = auth("af1", NfType::Af, &[]);
+        let nef = auth("nef", NfType::Nef, &[]);
+        let ok = |who: &Consumer, uri: &str| check_notif_uri(&c, who, p, uri).is_ok();
+        assert!(ok(&af, "https://af1.example/akma/disable/x"));
+        assert!(ok(&af, "https://AF1.example:8443/x"));
+        assert!(ok(&af, "https://hooks.af1.example/x"));
+        assert!(ok(&af, "https://10.0.0.7:9000/x"));
+        for bad in [
+            "https://evil.example/x",
+            "https://af1.example.evil.example/x",
+            "https://nef.example/x",
+            "https://127.0.0.1/x",
+            "https://af1.example@evil.example/x",
+            "ftp://af1.example/x",
+        ] {
+            let e = check_notif_uri(&c, &af, p, bad).unwrap_err();
+            assert!(matches!(e, RuleError::CallbackNotAllowed(_)), "{bad}");
+        }
+        // The NEF: only its own hosts (it relays to the outside AF).
+        assert!(ok(&nef, "https://nef.example/3gpp-akma-notify/v1/relay/t"));
+        assert!(!ok(&nef, "https://af1.example/x"));
+        // Development mode: the AF's and NEF's hosts, and loopback.
+        assert!(ok(&Consumer::Dev, "http://127.0.0.1:4000/x"));
+        assert!(ok(&Consumer::Dev, "http://[::1]:4000/x"));
+        assert!(ok(&Consumer::Dev, "http://localhost:4000/x"));
+        assert!(!ok(&Consumer::Dev, "http://192.168.1.1/x"));
+        assert_eq!(uri_host("https://[::1]:80/x").as_deref(), Some("::1"));
+        assert_eq!(uri_host("https://h:1?q").as_deref(), Some("h"));
+        assert_eq!(uri_host("https:///x"), None);
     }
 }

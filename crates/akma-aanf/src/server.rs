@@ -42,6 +42,9 @@ use crate::service::{system_clock, Aanf};
 pub use akma_nf_host::kek::DEV_KEK_FILE;
 pub use akma_nf_host::{HostArgs, LogFormat, Running};
 
+/// How often the service-disable outbox is looked at.
+const NOTICE_TICK: Duration = Duration::from_secs(1);
+
 /// Development mode's default listen address.
 pub const DEV_DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 
@@ -347,11 +350,14 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     }
     let reauth = config.reauth_before_expiry_secs.is_some();
     let sweep = Duration::from_secs(config.sweep_interval_secs.max(1));
-    let mut aanf = Aanf::new(Arc::new(config), store.clone(), system_clock());
+    let metrics = Arc::new(Metrics::default());
+    // Service-disable callbacks go out by the peer rule, with the `[client]` material.
+    let mut aanf = Aanf::new(Arc::new(config), store.clone(), system_clock())
+        .with_callbacks(peers.clone())
+        .with_metrics(metrics.clone());
     if let Some((sdm, uecm)) = udm {
         aanf = aanf.with_udm(sdm).with_uecm(uecm);
     }
-    let metrics = Arc::new(Metrics::default());
     let state = Arc::new(AppState {
         aanf: aanf.clone(),
         auth,
@@ -360,6 +366,15 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     let mut nf = NfHost::new(AanfNf::NAME, &host, security);
     if let Some(r) = registration {
         nf = nf.register_at(r);
+    }
+    // Naanf_AKMA_Notify: the outbox is looked at every second (a removal also starts a
+    // pass at once); with a shared store every replica does, and the lease keeps them apart.
+    {
+        let a = aanf.clone();
+        nf = nf.every(NOTICE_TICK, move || {
+            let a = a.clone();
+            async move { a.deliver_notices_logged().await }
+        });
     }
     if reauth {
         let (a, m) = (aanf.clone(), metrics.clone());

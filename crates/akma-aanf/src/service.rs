@@ -9,10 +9,14 @@ use akma_core::ids::Gpsi;
 use akma_sbi_client::{NudmSdmClient, NudmUecmClient};
 use akma_sbi_model::naanf::{AkmaAfKeyData, AkmaAfKeyRequest, AkmaKeyInfo, CtxRemove, UeId};
 use akma_sbi_model::naanf_push::{PushInfo, PushInfoRequest};
-use akma_store::{AkmaContext, AkmaStore, StoreError};
+use akma_sbi_model::ServiceDisableNotif;
+use akma_store::{
+    AkmaContext, AkmaStore, DisableNotice, DisableSubscription, StoreError, Subscribed,
+};
 use time::OffsetDateTime;
 
 use crate::config::AanfConfig;
+use crate::metrics::{Metrics, NoticeOutcome};
 use crate::rules::{self, Consumer, ContextView, Operation, RuleError};
 
 /// The workspace's one clock, re-exported: unix seconds, injectable for tests.
@@ -59,6 +63,26 @@ pub struct Aanf {
     gpsis: Arc<GpsiCache>,
     /// The A-KIDs whose re-authentication was asked for, with their expiry (pruned then).
     triggered: Arc<std::sync::Mutex<std::collections::HashMap<String, u64>>>,
+    /// The clients of the service-disable callbacks (`None`: no notifUri is accepted).
+    callbacks: Option<Arc<akma_nf_host::PeerClients>>,
+    metrics: Arc<Metrics>,
+}
+
+/// How long a claimed notice is not retried by another replica (or after a restart), seconds.
+pub const NOTICE_LEASE_SECS: u64 = 30;
+/// The longest wait between two attempts of a notice, seconds.
+pub const NOTICE_MAX_BACKOFF_SECS: u64 = 300;
+/// How long a notice whose A-KID still resolves (its removal failed) is kept before it is
+/// dropped, seconds.
+pub const NOTICE_STALE_AFTER_SECS: u64 = 300;
+/// The most notices one delivery pass sends.
+const NOTICES_PER_PASS: usize = 100;
+
+/// The wait before attempt `attempts + 1`: 1 s, doubling, at most [`NOTICE_MAX_BACKOFF_SECS`].
+pub fn notice_backoff(attempts: u32) -> u64 {
+    1u64.checked_shl(attempts.saturating_sub(1))
+        .unwrap_or(u64::MAX)
+        .min(NOTICE_MAX_BACKOFF_SECS)
 }
 
 /// GPSIs the UDM gave, per A-KID, until the context's expiry (TS 33.535 §4.2.1: the AAnF
@@ -105,7 +129,28 @@ impl Aanf {
             uecm: None,
             gpsis: Arc::new(GpsiCache::default()),
             triggered: Arc::default(),
+            callbacks: None,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Accepts `notifUri` in key requests and delivers service-disable notifications with
+    /// these clients (the peer rule: `https://` with `[client]`, or in development mode
+    /// `http://` to loopback).
+    pub fn with_callbacks(mut self, peers: akma_nf_host::PeerClients) -> Self {
+        self.callbacks = Some(Arc::new(peers));
+        self
+    }
+
+    /// Records into these figures (the ones `GET /metrics` shows).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The figures.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Asks this UDM (Nudm_UECM AuthTrigger) for re-authentications of contexts nearing
@@ -120,6 +165,7 @@ impl Aanf {
     /// (Nudm_UECM AuthTrigger with the SUPI), so that the UE gets a new K_AKMA and A-KID
     /// before the old context expires. Returns (accepted, failed); a failed trigger is tried
     /// again at the next call. Nothing to do without the setting or a UDM.
+    //= req 33535-4.2.1-aanf-triggers-reauthentication
     pub async fn trigger_reauthentications(&self) -> Result<(usize, usize), AanfError> {
         let (Some(lead), Some(uecm)) = (self.config.reauth_before_expiry_secs, &self.uecm) else {
             return Ok((0, 0));
@@ -180,6 +226,7 @@ impl Aanf {
     /// Naanf_AKMA_AnchorKey_Register: stores the context durably, replacing the subscriber's
     /// previous one (TS 33.535 §6.1 step 4: the AAnF keeps the latest information), and
     /// returns the stored `AkmaKeyInfo`.
+    //= req 33535-6.1-aanf-keeps-latest, 33535-6.1-rekey-on-reauthentication
     pub async fn register_anchor_key(
         &self,
         consumer: &Consumer,
@@ -207,6 +254,7 @@ impl Aanf {
 
     /// Naanf_AKMA_ApplicationKey_Get and AnonUser_Get: `None` when no live context has the
     /// A-KID (the 204 of TS 29.535).
+    //= req 33535-6.2-aanf-no-context, 33535-6.2-aanf-derives-kaf
     pub async fn retrieve_application_key(
         &self,
         consumer: &Consumer,
@@ -214,10 +262,41 @@ impl Aanf {
     ) -> Result<Option<AkmaAfKeyData>, AanfError> {
         rules::authorize(consumer, Operation::RetrieveApplicationKey)?;
         let (af_id, policy) = rules::resolve_af(&self.config, consumer, &req.af_fqdn, req.af_ua)?;
+        if let Some(uri) = &req.notif_uri {
+            rules::check_notif_uri(&self.config, consumer, &policy, uri)?;
+            let peers = self.callbacks.as_ref().ok_or_else(|| {
+                RuleError::CallbackNotAllowed(
+                    "this AAnF sends no service-disable notifications".into(),
+                )
+            })?;
+            peers
+                .check("notifUri", uri)
+                .map_err(|e| RuleError::CallbackNotAllowed(e.to_string()))?;
+        }
         let now = self.now();
         let Some(ctx) = self.store.get_by_a_kid(&req.a_kid, now).await? else {
             return Ok(None);
         };
+        if let Some(uri) = &req.notif_uri {
+            // Durable before the key is given: the AF may rely on being told.
+            let sub = DisableSubscription {
+                a_kid: ctx.a_kid.clone(),
+                af_id: req.af_fqdn.to_string(),
+                notif_uri: uri.clone(),
+            };
+            match self.store.subscribe_disable(&sub, now).await? {
+                Subscribed::Stored => self.metrics.disable_subscription(),
+                // Removed in between: as if it had not been there.
+                Subscribed::NoContext => return Ok(None),
+                Subscribed::Full => {
+                    return Err(RuleError::CallbackNotAllowed(format!(
+                        "this A-KID already has {} other callback URIs",
+                        akma_store::MAX_DISABLE_SUBSCRIPTIONS
+                    ))
+                    .into())
+                }
+            }
+        }
         let view = ContextView {
             k_akma: &ctx.k_akma,
             supi: ctx.supi.as_ref(),
@@ -297,6 +376,7 @@ impl Aanf {
 
     /// The GPSI of a context's SUPI (Nudm_SDM, cached for the context's lifetime): `None`
     /// without a UDM, for a subscriber without a GPSI, or one the UDM does not know.
+    //= req 33535-4.2.1-aanf-gpsi-from-udm
     async fn gpsi_of(
         &self,
         a_kid: &akma_core::ids::AKid,
@@ -342,9 +422,109 @@ impl Aanf {
         }
     }
 
+    /// Naanf_AKMA_Notify (TS 29.535 §4.2.2.5, Release 18): one delivery pass over the
+    /// outbox. Each due notice is claimed (leased for [`NOTICE_LEASE_SECS`], so a replica
+    /// that dies mid-delivery leaves it to the others) and POSTed as `ServiceDisableNotif
+    /// {aKId}` to its callback URI. 2xx ends it; a 4xx other than 408/429 ends it as
+    /// rejected; anything else is retried after [`notice_backoff`] until
+    /// `service_disable_attempts`. A notice whose A-KID still resolves (a removal that
+    /// failed after queueing it) is not sent. Returns the outcomes.
+    //= req 33535-7.1-service-disable-notification, 29535-notify-service-disablement
+    pub async fn deliver_notices(&self) -> Result<Vec<NoticeOutcome>, AanfError> {
+        let now = self.now();
+        let claimed = self
+            .store
+            .claim_notices(now, now.saturating_add(NOTICE_LEASE_SECS), NOTICES_PER_PASS)
+            .await?;
+        let mut outcomes = Vec::with_capacity(claimed.len());
+        for n in claimed {
+            let o = self.deliver_one(&n, now).await?;
+            if let Some(o) = o {
+                self.metrics.notice(o);
+                outcomes.push(o);
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// [`Self::deliver_notices`], logging a failure (for the timer and the removal route).
+    pub async fn deliver_notices_logged(&self) {
+        if let Err(e) = self.deliver_notices().await {
+            tracing::warn!(error = %akma_core::logref::Scrubbed(&e), "service-disable notification pass failed; trying again at the next tick");
+        }
+    }
+
+    async fn deliver_one(
+        &self,
+        n: &DisableNotice,
+        now: u64,
+    ) -> Result<Option<NoticeOutcome>, AanfError> {
+        let a_kid_ref = akma_core::logref::IdRef::of(n.a_kid.as_str());
+        if self.store.get_by_a_kid(&n.a_kid, now).await?.is_some() {
+            if now.saturating_sub(n.created_at) > NOTICE_STALE_AFTER_SECS {
+                self.store.finish_notice(&n.id).await?;
+                tracing::warn!(a_kid_ref = %a_kid_ref, "service-disable notice dropped: its context was not removed");
+                return Ok(Some(NoticeOutcome::Stale));
+            }
+            self.store
+                .retry_notice(&n.id, now.saturating_add(5))
+                .await?;
+            return Ok(None);
+        }
+        let sent = match &self.callbacks {
+            None => Err("this AAnF has no callback client".to_owned()),
+            Some(peers) => match peers.client("notifUri", &n.notif_uri) {
+                Err(e) => Err(e.to_string()),
+                Ok(c) => c
+                    .post_no_content(&n.notif_uri, &ServiceDisableNotif::new(n.a_kid.clone()))
+                    .await
+                    .map_err(|e| {
+                        let s = e.status();
+                        match s {
+                            Some(st)
+                                if st.is_client_error()
+                                    && st != axum::http::StatusCode::REQUEST_TIMEOUT
+                                    && st != axum::http::StatusCode::TOO_MANY_REQUESTS =>
+                            {
+                                format!("rejected:{}", st.as_u16())
+                            }
+                            _ => akma_core::logref::scrub(&e.to_string()).into_owned(),
+                        }
+                    }),
+            },
+        };
+        let outcome = match sent {
+            Ok(()) => {
+                self.store.finish_notice(&n.id).await?;
+                tracing::info!(af = %n.af_id, a_kid_ref = %a_kid_ref, attempts = n.attempts, "service-disable notification delivered");
+                NoticeOutcome::Delivered
+            }
+            Err(why) if why.starts_with("rejected:") => {
+                self.store.finish_notice(&n.id).await?;
+                tracing::warn!(af = %n.af_id, a_kid_ref = %a_kid_ref, status = &why["rejected:".len()..], "service-disable notification refused by the consumer; not retried");
+                NoticeOutcome::Rejected
+            }
+            Err(why) if n.attempts >= self.config.service_disable_attempts => {
+                self.store.finish_notice(&n.id).await?;
+                tracing::warn!(af = %n.af_id, a_kid_ref = %a_kid_ref, attempts = n.attempts, error = %why, "service-disable notification given up");
+                NoticeOutcome::Abandoned
+            }
+            Err(why) => {
+                let wait = notice_backoff(n.attempts);
+                self.store
+                    .retry_notice(&n.id, now.saturating_add(wait))
+                    .await?;
+                tracing::info!(af = %n.af_id, a_kid_ref = %a_kid_ref, attempts = n.attempts, retry_in = wait, error = %why, "service-disable notification failed; retrying");
+                NoticeOutcome::Retried
+            }
+        };
+        Ok(Some(outcome))
+    }
+
     /// Naanf_AKMA_Context_Remove: removes the subscriber's context. Removing a context that
     /// does not exist succeeds too (the outcome, no context, is the same); the return value
     /// says whether one was removed.
+    //= req 33535-7.1.4-context-remove
     pub async fn remove_context(
         &self,
         consumer: &Consumer,

@@ -167,6 +167,7 @@ fn expiry_secs(v: &Value) -> i64 {
         .unix_timestamp()
 }
 
+//= test 33535-6.2-aanf-no-context, 33535-6.2-aanf-derives-kaf, 33535-7.1.4-context-remove, 33535-7.1.5-anon-user-get, 29535-register-anchorkey, 29535-retrieve-applicationkey, 29535-remove-context, 33535-6.1-aanf-keeps-latest
 #[tokio::test]
 async fn operations_over_h2c_and_http1() {
     let dir = tempfile::tempdir().unwrap();
@@ -313,6 +314,7 @@ fn problem(s: StatusCode, ct: Option<String>, v: &Value) -> Problem {
     (s.as_u16(), v["cause"].as_str().map(str::to_owned), params)
 }
 
+//= test 29535-problem-details
 #[tokio::test]
 async fn every_error_is_a_problem_details_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();

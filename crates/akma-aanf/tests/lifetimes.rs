@@ -43,6 +43,7 @@ fn key_request() -> AkmaAfKeyRequest {
 /// #14: with the default configuration (no file, as `akma aanf --dev` runs), a context
 /// lives exactly [`DEFAULT_CONTEXT_LIFETIME_SECS`] (7 days), and the K_AF expiry never
 /// outlives it. Before, the default was "never".
+//= test 33535-6.2-aanf-no-context
 #[tokio::test]
 async fn a_context_registered_with_the_default_config_expires() {
     let dir = tempfile::tempdir().unwrap();

@@ -337,6 +337,7 @@ async fn af1_kaf(p: &Prod, a_kid: &str) -> Answer {
     .await
 }
 
+//= test 29535-authorization, 29535-register-anchorkey, 29535-retrieve-applicationkey
 #[tokio::test]
 async fn authorised_consumers_register_and_retrieve() {
     let p = Prod::start().await;
@@ -428,6 +429,7 @@ async fn authorised_consumers_register_and_retrieve() {
     p.shutdown().await;
 }
 
+//= test 33535-6.3-nef-no-supi
 #[tokio::test]
 async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
     let p = Prod::start().await;
@@ -507,6 +509,7 @@ async fn nef_retrieves_for_the_external_af_with_the_gpsi_only() {
 
 /// Every refusal of the token, identity, NF-type and AF rules, each as a request that would
 /// have changed or revealed something; afterwards the store is as it was.
+//= test 33535-6.2-aanf-authorizes-af, 29535-authorization, 29535-problem-details
 #[tokio::test]
 async fn refusals_have_their_status_cause_and_challenge_and_change_nothing() {
     let p = Prod::start().await;

@@ -28,6 +28,25 @@
 //! aanf_token_file = "af-aanf.jwt"
 //! ```
 //!
+//! # Service disable (Release 18)
+//!
+//! With `--notify-listen ADDR --notify-url URL` (or `[notify] listen`, `url`, and in
+//! production `cert`, `key`) the AF serves the service-disable callback
+//! ([`crate::disable`]) on its own listener, HTTPS in production (plain HTTP on loopback
+//! with `--dev`), and gives `URL/akma/service-disable/<token>` as `notifUri` in every key
+//! request. `URL` is how the AAnF (or the NEF) reaches that listener: its host must be the
+//! AF's FQDN or one of the `callback_hosts` of its `[[af]]` entry at the AAnF (the NEF
+//! checks it against the AF's registered FQDNs). When notified, the AF drops the A-KID's
+//! keys and closes its sessions.
+//!
+//! ```toml
+//! [notify]
+//! listen = "0.0.0.0:9443"
+//! url = "https://app.example.com:9443"
+//! cert = "app-notify.crt"                # the certificate the AAnF or NEF checks
+//! key = "app-notify.key"
+//! ```
+//!
 //! # Outside the operator's network: K_AF from the NEF
 //!
 //! An AF outside the operator's network asks the NEF instead (TS 33.535 §6.3,
@@ -153,6 +172,23 @@ pub struct AfArgs {
     /// default 300).
     #[arg(long, value_name = "SECS")]
     pub digest_nonce_lifetime: Option<u64>,
+    /// Serve the service-disable callback (Release 18) on this address, IP:port.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "AKMA_AF_NOTIFY_LISTEN",
+        requires = "notify_url"
+    )]
+    pub notify_listen: Option<String>,
+    /// The public base URL of --notify-listen, as the AAnF or NEF reaches it
+    /// (`https://<fqdn>:<port>`; with --dev also `http://127.0.0.1:<port>`).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "AKMA_AF_NOTIFY_URL",
+        requires = "notify_listen"
+    )]
+    pub notify_url: Option<String>,
 }
 
 /// Why `akma af` cannot start.
@@ -208,6 +244,16 @@ struct FileConfig {
     cache: Option<CacheConfig>,
     client: Option<toml::Value>,
     nef: Option<NefFileConfig>,
+    notify: Option<NotifyFileConfig>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct NotifyFileConfig {
+    listen: Option<String>,
+    url: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,6 +306,19 @@ pub struct AfSettings {
     pub log_format: LogFormat,
     /// HTTPS with AKMA Digest, if enabled.
     pub digest: Option<DigestSettings>,
+    /// The service-disable callback, if enabled.
+    pub notify: Option<NotifySettings>,
+}
+
+/// `--notify-listen`, `--notify-url` and (production) the callback listener's certificate.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The listen address.
+    pub listen: SocketAddr,
+    /// The public base URL.
+    pub url: String,
+    /// Certificate chain and key (PEM files); `None` only with `--dev` (plain HTTP).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// `--digest-listen` and its certificate.
@@ -460,7 +519,40 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         keys.fetch_timeout = Duration::from_millis(ms);
     }
     keys.anonymous = a.anonymous || file.anonymous.unwrap_or(false);
+    let nf = file.notify.unwrap_or_default();
+    let notify = match (
+        a.notify_listen.clone().or(nf.listen),
+        a.notify_url.clone().or(nf.url),
+    ) {
+        (None, None) => None,
+        (Some(l), Some(url)) => {
+            let listen = addr("notify listen address", &l)?;
+            let rebased = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+            let tls = match (nf.cert.map(rebased), nf.key.map(rebased)) {
+                (Some(c), Some(k)) => Some((c, k)),
+                (None, None) => None,
+                _ => return Err(setting("[notify] cert and key go together")),
+            };
+            if a.dev {
+                akma_sbi_server::dev_listen_guard(listen).map_err(|e| setting(e.to_string()))?;
+            } else if tls.is_none() || !url.starts_with("https://") {
+                return Err(setting(
+                    "production serves the service-disable callback over HTTPS: give [notify] cert and key and an https:// url",
+                ));
+            }
+            if url.starts_with("http://") && tls.is_some() {
+                return Err(setting("[notify] url is http:// but cert and key are given"));
+            }
+            Some(NotifySettings { listen, url, tls })
+        }
+        _ => {
+            return Err(setting(
+                "the service-disable callback needs both a listen address and its public url (--notify-listen and --notify-url, or [notify] listen and url)",
+            ))
+        }
+    };
     Ok(AfSettings {
+        notify,
         dev: a.dev,
         listen,
         ops_listen,
@@ -660,6 +752,10 @@ pub struct RunningAf {
     pub metrics: Arc<AfMetrics>,
     /// The key client.
     pub keys: Arc<KeyClient>,
+    /// The service-disable callback address bound, if enabled.
+    pub notify_addr: Option<SocketAddr>,
+    /// The service-disable callback, if enabled.
+    pub service_disable: Option<crate::disable::ServiceDisable>,
     stop: tokio::sync::watch::Sender<bool>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -673,6 +769,9 @@ impl RunningAf {
         }
         if let Some(d) = self.digest_addr {
             l.push_str(&format!(" digest={d}"));
+        }
+        if let Some(n) = self.notify_addr {
+            l.push_str(&format!(" notify={n}"));
         }
         l
     }
@@ -717,6 +816,7 @@ struct Ops {
     keys: Arc<KeyClient>,
     extra: Option<ExtraMetrics>,
     digest: Option<Arc<DigestAuth>>,
+    disable: Option<crate::disable::ServiceDisable>,
 }
 
 #[async_trait::async_trait]
@@ -726,6 +826,9 @@ impl akma_nf_host::NfOps for Ops {
         self.metrics.render_prometheus(&mut out);
         self.keys.render_prometheus(&mut out);
         if let Some(d) = &self.digest {
+            d.render_prometheus(&mut out);
+        }
+        if let Some(d) = &self.disable {
             d.render_prometheus(&mut out);
         }
         if let Some(extra) = &self.extra {
@@ -763,6 +866,19 @@ pub async fn start_with(
         (None, true, None) => return Err(setting("no AAnF and no NRF")),
         _ => None,
     };
+    // Service disable: the callback's URI goes into every key request.
+    let revocations = Arc::new(crate::disable::Revocations::default());
+    let disable = s
+        .notify
+        .as_ref()
+        .map(|n| crate::disable::ServiceDisable::new(&n.url, revocations.clone()))
+        .transpose()
+        .map_err(|e| setting(e.to_string()))?;
+    let mut key_cfg = s.keys.clone();
+    if let Some(d) = &disable {
+        key_cfg.notif_uri = Some(d.notif_uri());
+    }
+    let key_cfg = &key_cfg;
     let keys = Arc::new(match &s.nef {
         None if s.aanf.is_empty() => {
             let nrf = nrf.as_ref().ok_or_else(|| setting("no AAnF and no NRF"))?;
@@ -771,14 +887,14 @@ pub async fn start_with(
             let sbi = nrf.client_for(&peers, "aanf")?;
             KeyClient::new(
                 NaanfClient::with_resolver(sbi, nrf.resolver.clone()),
-                s.keys.clone(),
+                key_cfg.clone(),
             )
         }
         None => {
             let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));
             let peers = PeerClients::new(s.dev, s.client.clone(), ua);
             let sbi = peers.client("aanf", &s.aanf)?;
-            KeyClient::new(NaanfClient::new(sbi, s.aanf.clone()), s.keys.clone())
+            KeyClient::new(NaanfClient::new(sbi, s.aanf.clone()), key_cfg.clone())
         }
         Some(n) => {
             let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or(&n.client_id));
@@ -789,7 +905,7 @@ pub async fn start_with(
                 .with_scopes(&n.scopes);
             KeyClient::via_nef(
                 NefClient::new(sbi, &n.url, Arc::new(tokens)),
-                s.keys.clone(),
+                key_cfg.clone(),
             )
         }
     });
@@ -834,6 +950,26 @@ pub async fn start_with(
         .map(|(l, _, _)| l.local_addr())
         .transpose()?;
     let digest_auth = digest.as_ref().map(|(_, _, a)| a.clone());
+    let notify = match (&s.notify, &disable) {
+        (Some(n), Some(d)) => {
+            d.drop_keys_of(keys.clone());
+            let tls = match &n.tls {
+                Some((c, k)) => {
+                    let io = |p: &Path, e: std::io::Error| setting(format!("{}: {e}", p.display()));
+                    let cert = std::fs::read(c).map_err(|e| io(c, e))?;
+                    let key = zeroize::Zeroizing::new(std::fs::read(k).map_err(|e| io(k, e))?);
+                    Some(
+                        akma_sbi_server::tls::server_config(&cert, &key, None)
+                            .map_err(|e| setting(format!("notify TLS: {e}")))?,
+                    )
+                }
+                None => None,
+            };
+            Some((bind(n.listen).await?, tls))
+        }
+        _ => None,
+    };
+    let notify_addr = notify.as_ref().map(|(l, _)| l.local_addr()).transpose()?;
     let metrics = Arc::new(AfMetrics::default());
     let (stop, rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -845,6 +981,7 @@ pub async fn start_with(
             keys: keys.clone(),
             extra,
             digest: digest_auth.clone(),
+            disable: disable.clone(),
         });
         tokio::spawn(akma_sbi_server::serve_with(
             l,
@@ -865,6 +1002,17 @@ pub async fn start_with(
             wait(rx.clone()),
         ))
     });
+    let notify_task = match (notify, &disable) {
+        (Some((l, tls)), Some(d)) => Some(tokio::spawn(akma_sbi_server::serve_with(
+            l,
+            d.router(),
+            tls,
+            akma_sbi_server::ServeLimits::default(),
+            Arc::new(akma_sbi_server::ServeStats::default()),
+            wait(rx.clone()),
+        ))),
+        _ => None,
+    };
     let nrf_task = nrf.map(|n| {
         let reg = n.registration(
             akma_sbi_model::nnrf::NfProfile::new(
@@ -885,11 +1033,17 @@ pub async fn start_with(
                 listener,
                 acceptor,
                 app,
-                ServeOptions::default(),
+                ServeOptions {
+                    revocations,
+                    ..ServeOptions::default()
+                },
                 metrics,
                 wait(rx),
             )
             .await;
+            if let Some(t) = notify_task {
+                let _ = t.await;
+            }
             if let Some(t) = ops_task {
                 let _ = t.await;
             }
@@ -914,6 +1068,8 @@ pub async fn start_with(
         digest: digest_auth,
         metrics,
         keys,
+        notify_addr,
+        service_disable: disable,
         stop,
         task,
     })

@@ -207,6 +207,7 @@ impl DigestAuth {
     /// Authenticates one request on a connection whose K_AF is the key of `af_id`: the
     /// [`AkmaPeer`] if the Digest answer is right, else the response to send (the table in
     /// the module documentation).
+    //= req 33535-B.1.2-digest-realm, 33535-B.1.2-digest-credentials, 33535-B.1.2-digest-ua-id
     pub async fn authenticate(
         &self,
         req: &http::request::Parts,

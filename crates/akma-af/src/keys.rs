@@ -161,6 +161,9 @@ pub struct KeyClientConfig {
     /// Ask with `anonInd: true` (TS 33.535 §6.2: K_AF and expiry only, no SUPI/GPSI;
     /// default `false`).
     pub anonymous: bool,
+    /// The `notifUri` of every key request (Release 18 service disable,
+    /// [`crate::disable::ServiceDisable::notif_uri`]); `None` (the default): none.
+    pub notif_uri: Option<String>,
 }
 
 impl Default for KeyClientConfig {
@@ -170,6 +173,7 @@ impl Default for KeyClientConfig {
             fetch_timeout: Duration::from_secs(2),
             max_in_flight: 1024,
             anonymous: false,
+            notif_uri: None,
         }
     }
 }
@@ -428,6 +432,26 @@ impl KeyClient {
         self.inner.lock().entries.len()
     }
 
+    /// Drops the cached keys of `a_kid`, for every AF_ID (a service-disable notification);
+    /// returns how many. Its next use asks the upstream again.
+    pub fn forget_a_kid(&self, a_kid: &AKid) -> usize {
+        let mut prefix = a_kid.as_str().as_bytes().to_vec();
+        prefix.push(0);
+        let mut st = self.inner.lock();
+        let gone: Vec<Arc<[u8]>> = st
+            .entries
+            .keys()
+            .filter(|k| k.starts_with(&prefix))
+            .cloned()
+            .collect();
+        for k in &gone {
+            if let Some(e) = st.entries.remove(k) {
+                forget_latest(&mut st.latest, k, &e);
+            }
+        }
+        gone.len()
+    }
+
     /// Drops every cached entry (e.g. after the AF's policy at the AAnF changed).
     pub fn clear(&self) {
         let mut st = self.inner.lock();
@@ -438,6 +462,7 @@ impl KeyClient {
     }
 
     /// [`KeySource::key`] without the refusal counter.
+    //= req 33535-6.2-af-requests-kaf
     async fn get(&self, a_kid: &AKid, af_id: &AfId) -> Result<KeyAnswer, KeyRefusal> {
         let inner = &*self.inner;
         let key = cache_key(a_kid, af_id);
@@ -549,13 +574,15 @@ impl Inner {
 
     /// One ApplicationKey_Get at the upstream, bounded by `deadline`, logged when refused. Returns
     /// the entry to cache with a successful answer.
+    //= req 33535-6.2-af-requests-kaf, 33535-6.2-kaf-expiry
     async fn fetch(
         &self,
         a_kid: &AKid,
         af_id: &AfId,
         deadline: Instant,
     ) -> (Outcome, Option<Entry>) {
-        let req = AkmaAfKeyRequest::new(af_id, a_kid.clone(), self.config.anonymous);
+        let mut req = AkmaAfKeyRequest::new(af_id, a_kid.clone(), self.config.anonymous);
+        req.notif_uri.clone_from(&self.config.notif_uri);
         self.metrics.fetches.inc();
         let started = Instant::now();
         let answer = tokio::time::timeout_at(deadline, self.upstream.retrieve(&req)).await;

@@ -11,18 +11,21 @@
 //! | [`digest`] | HTTPS with AKMA HTTP Digest (B.1.2): certificate TLS, the Digest check per request, the same peer in each request |
 //! | [`app`] | `akma af`, the sample AF: settings, production config, `GET /` |
 //! | [`push`] | AKMA push, **a project extension**: push material from the AAnF, messages protected per `docs/akma-push.md`, a pluggable delivery channel (sample: an HTTP webhook), the stale-A-KID refresh |
+//! | [`disable`] | AKMA service disable (Release 18): the `notifUri` callback that drops an A-KID's keys and closes its sessions |
 //! | [`metrics`] | sessions accepted, refused by reason, closed at expiry |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod app;
 pub mod digest;
+pub mod disable;
 pub mod keys;
 pub mod metrics;
 pub mod push;
 pub mod serve;
 
 pub use digest::{serve_digest, DigestAuth};
+pub use disable::{Revocations, ServiceDisable};
 pub use serve::{serve, serve_with, AkmaAuth, AkmaPeer, AkmaUser, ServeOptions};
 
 // What an application needs, from one crate.

@@ -138,8 +138,12 @@ impl From<&UaPeer> for AkmaPeer {
 pub struct ServeOptions {
     /// Open connections at most (handshakes included); more wait in the listen backlog.
     pub max_connections: usize,
-    /// After a K_AF expiry or a shutdown, how long requests in flight may still finish.
+    /// After a K_AF expiry, a service disable or a shutdown, how long requests in flight
+    /// may still finish.
     pub grace: Duration,
+    /// Where open sessions are registered by A-KID, so that a service-disable notification
+    /// ([`crate::disable::ServiceDisable`], sharing this registry) closes them.
+    pub revocations: Arc<crate::disable::Revocations>,
 }
 
 impl Default for ServeOptions {
@@ -147,6 +151,7 @@ impl Default for ServeOptions {
         Self {
             max_connections: 10_000,
             grace: Duration::from_secs(5),
+            revocations: Arc::default(),
         }
     }
 }
@@ -177,14 +182,17 @@ pub async fn serve_with(
     metrics: Arc<AfMetrics>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let shared = Shared {
+        acceptor,
+        app,
+        metrics,
+        revocations: options.revocations.clone(),
+    };
     accept_loop(
         listener,
         &options,
         shutdown,
-        move |tcp, remote, stop, grace| {
-            let (acceptor, app, metrics) = (acceptor.clone(), app.clone(), metrics.clone());
-            connection(tcp, remote, acceptor, app, metrics, stop, grace)
-        },
+        move |tcp, remote, stop, grace| connection(tcp, remote, shared.clone(), stop, grace),
     )
     .await
 }
@@ -241,15 +249,28 @@ where
     Ok(())
 }
 
-async fn connection(
-    tcp: tokio::net::TcpStream,
-    remote: SocketAddr,
+/// What every connection of one listener shares.
+#[derive(Clone)]
+struct Shared {
     acceptor: UaAcceptor,
     app: Router,
     metrics: Arc<AfMetrics>,
+    revocations: Arc<crate::disable::Revocations>,
+}
+
+async fn connection(
+    tcp: tokio::net::TcpStream,
+    remote: SocketAddr,
+    shared: Shared,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) {
+    let Shared {
+        acceptor,
+        app,
+        metrics,
+        revocations,
+    } = shared;
     let (tls, ua_peer) = match acceptor.accept(tcp).await {
         Ok(x) => x,
         Err(e) => {
@@ -259,6 +280,8 @@ async fn connection(
         }
     };
     let peer = AkmaPeer::from(&ua_peer);
+    // Registered until this function returns (the guard leaves the registry).
+    let mut registered = revocations.register(&peer.a_kid);
     metrics.accepted(peer.tls);
     tracing::debug!(%remote, a_kid = %IdRef::of(peer.a_kid.as_str()), tls = peer.tls.as_str(), "Ua* session accepted");
     let until_expiry = (peer.expiry - OffsetDateTime::now_utc())
@@ -298,6 +321,13 @@ async fn connection(
                 // TS 33.535 §6.2: K_AF is not used past its expiry.
                 metrics.expired();
                 tracing::info!(%remote, a_kid = %IdRef::of(peer.a_kid.as_str()), "K_AF expired: closing the session");
+                conn.as_mut().graceful_shutdown();
+                hard = Some(tokio::time::Instant::now() + grace);
+            }
+            r = registered.revoked.wait_for(|s| *s), if hard.is_none() => {
+                // Release 18 service disable: the UE's AKMA service was withdrawn.
+                let _ = r;
+                tracing::info!(%remote, a_kid = %IdRef::of(peer.a_kid.as_str()), "AKMA service disabled: closing the session");
                 conn.as_mut().graceful_shutdown();
                 hard = Some(tokio::time::Instant::now() + grace);
             }

@@ -212,6 +212,7 @@ async fn sessions_name_the_user_the_key_answer_allows_and_no_key_is_logged() {
     aanf.shutdown().await.unwrap();
 }
 
+//= test 33535-6.2-kaf-expiry
 #[tokio::test]
 async fn a_session_is_closed_when_its_k_af_expires() {
     let dir = tempfile::tempdir().unwrap();

@@ -116,6 +116,7 @@ aanf_token_file = "af-aanf.jwt"
     path
 }
 
+//= test 33535-6.2-aanf-authorizes-af
 #[tokio::test]
 async fn a_production_af_serves_its_ues_and_cannot_take_another_afs_keys() {
     let dir = tempfile::tempdir().unwrap();

@@ -49,6 +49,7 @@ async fn tcp(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     tokio::net::TcpStream::connect(addr).await.unwrap()
 }
 
+//= test 33535-B.1.2-digest-credentials, 33535-B.1.2-digest-user-agent, 33535-B.1.2-digest-ua-id
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn akma_af_digest_with_the_ue_client() {
     let dir = tempfile::tempdir().unwrap();
@@ -241,6 +242,7 @@ async fn raw(
     (status, www)
 }
 
+//= test 33535-B.1.2-digest-realm, 33535-B.1.2-digest-credentials
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_digest_nonces_and_refusals() {
     let dir = tempfile::tempdir().unwrap();

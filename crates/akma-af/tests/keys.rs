@@ -142,6 +142,7 @@ fn defaults() {
     );
 }
 
+//= test 33535-6.2-af-requests-kaf
 #[tokio::test]
 async fn a_miss_fetches_the_derived_key_and_the_next_get_hits() {
     let dir = tempfile::tempdir().unwrap();
@@ -314,6 +315,7 @@ async fn with_logs<F: Future>(f: F) -> (F::Output, String) {
     (out, buf.text())
 }
 
+//= test 33535-6.2-aanf-no-context
 #[tokio::test]
 async fn an_unknown_a_kid_is_refused_and_not_cached() {
     let dir = tempfile::tempdir().unwrap();
@@ -357,6 +359,7 @@ async fn an_unknown_a_kid_is_refused_and_not_cached() {
     r.shutdown().await.unwrap();
 }
 
+//= test 33535-6.2-kaf-expiry
 #[tokio::test]
 async fn an_entry_at_its_expiry_is_refetched_and_an_expired_answer_refused() {
     let dir = tempfile::tempdir().unwrap();

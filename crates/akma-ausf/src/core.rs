@@ -780,6 +780,7 @@ fn eap_challenge(
 
 /// A successful authentication: K_SEAF from K_AUSF and the serving network name
 /// (TS 33.501 A.6), and K_AKMA / A-KID when the UDM set `akmaInd` (TS 33.535 §6.1).
+//= req 33535-6.1-ausf-derive-after-success
 fn success(c: &Context, k_ausf: &KAusf, mnc_len: MncLen, eap: Option<Vec<u8>>) -> Verdict {
     let k_seaf = derive_k_seaf(k_ausf, &c.snn);
     let akma = c.akma.as_ref().and_then(|rid| {
@@ -878,6 +879,7 @@ mod tests {
         res_star(&v.ck, &v.ik, &snn(), &av.rand, &v.res).unwrap()
     }
 
+    //= test 33535-6.1-ausf-derive-after-success
     #[test]
     fn five_g_aka_success_once() {
         let mut cs = Contexts::new(60, 10, MncLen::Two);

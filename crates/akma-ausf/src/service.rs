@@ -457,6 +457,7 @@ impl Ausf {
     /// Registers K_AKMA and the A-KID at the AAnF (TS 33.535 §6.1 step 4). `Ok(true)` when
     /// registered, `Ok(false)` when it failed and the policy lets the authentication
     /// succeed anyway.
+    //= req 33535-6.1-ausf-register-anchor-key, 33535-6.7-aanf-selection
     async fn register_akma(&self, reg: AkmaRegistration) -> Result<bool, AusfError> {
         let info = AkmaKeyInfo {
             supp_feat: None,
@@ -729,6 +730,7 @@ impl Ausf {
     /// `POST /ue-authentications/deregister` (Nausf_UEAuthentication_Deregister,
     /// TS 33.501 §6.1.4.1): forgets the SUPI's K_AUSF and removes its AKMA context at the
     /// AAnF (Naanf_AKMA_Context_Remove, TS 33.535 §6.x).
+    //= req 33501-6.1.4.1-deregistration-removes-context
     pub async fn deregister(&self, info: DeregistrationInfo) -> Result<(), AusfError> {
         let dropped = self.contexts().remove_supi(&info.supi);
         self.timed(

@@ -48,6 +48,7 @@ fn rand_autn(body: &Value) -> ([u8; 16], [u8; 16]) {
     )
 }
 
+//= test 33535-6.1-ausf-register-anchor-key, 33535-6.1-ausf-derive-after-success
 #[tokio::test]
 async fn five_g_aka_registers_a_context_that_resolves() {
     let s = Stack::start(Options::default()).await;
@@ -113,6 +114,7 @@ async fn five_g_aka_registers_a_context_that_resolves() {
     assert_eq!(s.shutdown_and_count().await, 1);
 }
 
+//= test 33535-6.1-ausf-derive-after-success
 #[tokio::test]
 async fn wrong_res_star_fails_and_registers_nothing() {
     let s = Stack::start(Options::default()).await;
@@ -155,6 +157,7 @@ async fn wrong_res_star_fails_and_registers_nothing() {
     assert_eq!(s.shutdown_and_count().await, 0, "nothing was registered");
 }
 
+//= test 33535-6.1-ausf-derive-after-success
 #[tokio::test]
 async fn non_akma_subscriber_registers_nothing() {
     let s = Stack::start(Options::default()).await;
@@ -304,6 +307,7 @@ fn peer(supi: &str, ch: &ChallengeRequest) -> (EapAkaPrimeKeys, [u8; 8]) {
     )
 }
 
+//= test 33535-6.1-ausf-register-anchor-key, 33535-6.1-ausf-derive-after-success
 #[tokio::test]
 async fn eap_aka_prime_success_registers_and_bad_mac_fails() {
     let s = Stack::start(Options::default()).await;
@@ -480,6 +484,7 @@ async fn eap_aka_prime_resync_and_reject() {
     assert_eq!(a.body["authResult"], "AUTHENTICATION_FAILURE", "{}", a.body);
 }
 
+//= test 33501-6.1.4.1-deregistration-removes-context
 #[tokio::test]
 async fn deregistration_removes_the_akma_context() {
     let s = Stack::start(Options::default()).await;

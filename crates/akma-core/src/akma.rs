@@ -18,6 +18,7 @@ use crate::keys::{KAf, KAkma, KAusf};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UaProtocolId(pub [u8; 5]);
 
+//= req 33535-A.4-af-id
 impl UaProtocolId {
     /// Shared-key based TLS 1.3 (TS 33.222 §5.4.0.2): `01 00 00 00 07`.
     pub const TLS13_PSK: Self = Self([0x01, 0x00, 0x00, 0x00, 0x07]);
@@ -141,6 +142,7 @@ pub enum AfIdError {
 
 impl AfId {
     /// Builds an AF_ID.
+    //= req 33535-A.4-af-id
     pub fn new(fqdn: AfFqdn, ua: UaProtocolId) -> Self {
         let mut octets = Vec::with_capacity(fqdn.as_str().len() + 5);
         octets.extend_from_slice(fqdn.as_str().as_bytes());
@@ -192,6 +194,7 @@ impl fmt::Debug for AfId {
 }
 
 /// K_AKMA = KDF(K_AUSF, FC 0x80, P0 = "AKMA", P1 = SUPI) (TS 33.535 A.2).
+//= req 33535-A.2-kakma, 33535-A.2-supi-input
 pub fn derive_k_akma(k_ausf: &KAusf, supi: &Supi) -> KAkma {
     //= TS 33.535 A.2: P1 = SUPI as in TS 33.501 A.7.0 (IMSI digits or NAI, no SBI prefix)
     let out = kdf(
@@ -204,6 +207,7 @@ pub fn derive_k_akma(k_ausf: &KAusf, supi: &Supi) -> KAkma {
 }
 
 /// A-TID = KDF(K_AUSF, FC 0x81, P0 = "A-TID", P1 = SUPI) (TS 33.535 A.3).
+//= req 33535-A.3-a-tid, 33535-A.2-supi-input
 pub fn derive_a_tid(k_ausf: &KAusf, supi: &Supi) -> ATid {
     let out = kdf(
         k_ausf.expose_secret(),
@@ -215,6 +219,7 @@ pub fn derive_a_tid(k_ausf: &KAusf, supi: &Supi) -> ATid {
 }
 
 /// K_AF = KDF(K_AKMA, FC 0x82, P0 = AF_ID) (TS 33.535 A.4).
+//= req 33535-A.4-kaf
 pub fn derive_k_af(k_akma: &KAkma, af_id: &AfId) -> KAf {
     let out = kdf(k_akma.expose_secret(), fc::K_AF, &[af_id.octets()])
         .expect("an AF_ID is at most 258 octets");
@@ -258,6 +263,7 @@ pub fn derive_akma_keys(
 mod tests {
     use super::*;
 
+    //= test 33535-6.1-a-kid-format
     #[test]
     fn conventions_example_a_kid() {
         // conventions.md: K_AUSF a2ceb20f…f346, SUPI imsi-901700000021309, RID 0, MNC length 2.
@@ -283,6 +289,7 @@ mod tests {
         assert_eq!(parsed.a_tid().unwrap(), keys.a_tid);
     }
 
+    //= test 33535-A.2-kakma, 33535-A.3-a-tid, 33535-A.4-kaf, 33535-A.2-supi-input, 33535-A.4-af-id
     #[test]
     fn digest_notes_worked_example() {
         // akma-3gpp-notes.md §9: K_AUSF = 00..1f, SUPI 001010000000001.
@@ -317,6 +324,7 @@ mod tests {
         }
     }
 
+    //= test 33535-A.4-af-id
     #[test]
     fn ua_ids() {
         assert_eq!(UaProtocol::Tls13Psk.id().to_hex(), "0100000007");
@@ -338,6 +346,7 @@ mod tests {
         assert!(UaProtocolId::from_hex("01000000").is_err());
     }
 
+    //= test 33535-A.4-af-id
     #[test]
     fn sbi_af_id() {
         let (f, ua) = AfId::parse_sbi("af.example.com").unwrap();

@@ -185,6 +185,7 @@ impl Supi {
 
     /// The value without the SBI prefix: the IMSI digits or the bare NAI. This is the KDF
     /// input for K_AKMA, A-TID (TS 33.535 A.2, A.3) and K_AMF (TS 33.501 A.7.0).
+    //= req 33535-A.2-supi-input
     pub fn kdf_input(&self) -> &str {
         match self.kind {
             SupiType::Imsi => &self.text[Self::IMSI.len()..],
@@ -731,6 +732,7 @@ pub struct AKid {
 
 impl AKid {
     /// Formats the A-KID of a routing indicator, an A-TID and a home network realm.
+    //= req 33535-6.1-a-kid-format
     pub fn new(rid: &RoutingIndicator, a_tid: &ATid, home: &HomeNetwork) -> Self {
         let realm = home.realm();
         let text = format!("{}.{}@{}", rid.as_str(), a_tid.to_base64url(), realm);
@@ -839,6 +841,7 @@ impl FromStr for AKid {
 mod tests {
     use super::*;
 
+    //= test 33535-A.2-supi-input
     #[test]
     fn supi_forms() {
         let s = Supi::parse("imsi-001010000000001").unwrap();
@@ -981,6 +984,7 @@ mod tests {
         }
     }
 
+    //= test 33535-6.1-a-kid-format
     #[test]
     fn a_kid_parse_and_parts() {
         let s = "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";

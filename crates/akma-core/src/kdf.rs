@@ -30,10 +30,13 @@ pub mod fc {
     /// NAS algorithm keys (TS 33.501 A.8).
     pub const ALGORITHM_KEY: u8 = 0x69;
     /// K_AKMA (TS 33.535 A.2).
+    //= req 33535-A.2-kakma
     pub const K_AKMA: u8 = 0x80;
     /// A-TID (TS 33.535 A.3).
+    //= req 33535-A.3-a-tid
     pub const A_TID: u8 = 0x81;
     /// K_AF (TS 33.535 A.4).
+    //= req 33535-A.4-kaf
     pub const K_AF: u8 = 0x82;
 }
 
@@ -55,6 +58,7 @@ pub enum KdfError {
 ///
 /// Returns an error, never panics, when a parameter exceeds 65,535 octets.
 //= TS 33.220 Annex B.2.0: Li is the length of Pi in octets, encoded as two octets.
+//= req 33535-A.1-kdf
 pub fn kdf(key: &[u8], fc: u8, params: &[&[u8]]) -> Result<[u8; 32], KdfError> {
     for (index, p) in params.iter().enumerate() {
         if p.len() > MAX_PARAM_LEN {
@@ -101,6 +105,7 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
 mod tests {
     use super::*;
 
+    //= test 33535-A.1-kdf
     #[test]
     fn oversized_parameter_is_an_error_not_a_panic() {
         let big = vec![0u8; MAX_PARAM_LEN + 1];
@@ -116,6 +121,7 @@ mod tests {
         assert!(input_string(0x80, &[&big]).is_err());
     }
 
+    //= test 33535-A.1-kdf
     #[test]
     fn streamed_equals_materialised() {
         let params: [&[u8]; 3] = [b"AKMA", b"", b"\x01\x02"];

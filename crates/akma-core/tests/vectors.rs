@@ -294,6 +294,7 @@ fn eap_aka_prime_every_entry() {
     }
 }
 
+//= test 33535-A.1-kdf, 33535-A.2-kakma, 33535-A.3-a-tid, 33535-A.4-kaf, 33535-A.2-supi-input
 #[test]
 fn kdf_and_akma_every_entry() {
     let entries = load("kdf_akma.json");

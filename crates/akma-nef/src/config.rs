@@ -12,6 +12,8 @@
 //! retry_after_secs = 5               # Retry-After of a 503 (AAnF or UDM unreachable)
 //! southbound_timeout_ms = 3000       # per AAnF / UDM request
 //! udm = "https://udm.example:8443"   # Nudm_SDM, for the GPSI (needed by AFs with gpsi-access)
+//! callback_root = "https://nef.5gc.example:7310"  # how the AAnF reaches this NEF's service-disable
+//!                                    # relay (default: none, notifUri refused; --dev: its own address)
 //!
 //! [tls]                              # required unless --dev: the NEF's certificate (TLS 1.3)
 //! cert = "nef.crt"
@@ -226,6 +228,10 @@ pub struct NefConfig {
     pub afs: Vec<AfEntry>,
     /// `[client]`.
     pub client: PeerClientConfig,
+    /// The NEF's `{apiRoot}` as the AAnF reaches it (`callback_root`): the base of the
+    /// service-disable relay URIs given to the AAnF as `notifUri`. `None`: an outside AF's
+    /// `notifUri` is refused (in development mode the NEF's own address is used).
+    pub callback_root: Option<String>,
 }
 
 impl Default for NefConfig {
@@ -242,6 +248,7 @@ impl Default for NefConfig {
             aanfs: Vec::new(),
             afs: Vec::new(),
             client: PeerClientConfig::default(),
+            callback_root: None,
         }
     }
 }
@@ -273,6 +280,7 @@ struct RawConfig {
     #[serde(default)]
     af: Vec<RawAf>,
     client: Option<toml::Value>,
+    callback_root: Option<String>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -438,6 +446,16 @@ impl NefConfig {
                 })?;
             }
         }
+        if let Some(r) = &raw.callback_root {
+            let ok = akma_sbi_model::common::fields::parse_callback_uri(r).is_ok()
+                && !r.trim_end_matches('/').contains(['?', '#']);
+            if !ok {
+                return Err(ConfigError::invalid(
+                    "callback_root",
+                    format!("{r:?} is not scheme://host[:port][/path]"),
+                ));
+            }
+        }
         let issuer = raw.issuer.unwrap_or_else(|| DEFAULT_ISSUER.to_owned());
         if issuer.is_empty() {
             return Err(ConfigError::invalid("issuer", "is empty"));
@@ -468,6 +486,9 @@ impl NefConfig {
                 600_000,
             )?,
             udm: raw.udm,
+            callback_root: raw
+                .callback_root
+                .map(|r| r.trim_end_matches('/').to_owned()),
             aanfs: raw.aanf,
             afs,
             client,

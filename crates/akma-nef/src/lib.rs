@@ -13,6 +13,7 @@
 //! | [`rules`] | plain functions: registry lookup, client authentication decisions, scope grants, the rate limiter, AAnF selection, answer filtering (no SUPI ever) |
 //! | [`token`] | the ES256 token issuer, the verified-credential cache, the RFC 6749 error answers |
 //! | [`service`] | the two operations (token, retrieve) over the southbound clients |
+//! | [`relay`] | the relay of service-disable notifications (Release 18) to outside AFs: stateless relay URIs |
 //! | [`metrics`] | this instance's figures and their names |
 //! | [`routes`] | the axum routes and the one mapping of NEF outcomes to `SbiError` |
 //! | [`server`] | `akma nef`: settings, the development AF and key, wiring on the NF host |
@@ -23,6 +24,7 @@
 pub mod cli;
 pub mod config;
 pub mod metrics;
+pub mod relay;
 pub mod routes;
 pub mod rules;
 pub mod server;

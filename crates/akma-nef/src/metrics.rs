@@ -34,12 +34,15 @@ pub enum Op {
     Token,
     /// `POST /3gpp-akma-push/v1/push-info` (AKMA push, a project extension).
     PushInfo,
+    /// `POST /nnef-akma-relay/v1/service-disable/{token}`: a service-disable notification
+    /// from the AAnF, relayed to an outside AF.
+    Relay,
     /// Anything else.
     Other,
 }
 
 impl Op {
-    const ALL: [Op; 4] = [Op::Retrieve, Op::Token, Op::PushInfo, Op::Other];
+    const ALL: [Op; 5] = [Op::Retrieve, Op::Token, Op::PushInfo, Op::Relay, Op::Other];
 
     fn slot(self) -> usize {
         self as usize
@@ -51,6 +54,7 @@ impl Op {
             Op::Retrieve => "retrieve",
             Op::Token => "token",
             Op::PushInfo => "push-info",
+            Op::Relay => "service-disable-relay",
             Op::Other => "other",
         }
     }

@@ -22,7 +22,7 @@ use http::header;
 use crate::config::AfEntry;
 use crate::metrics::{Metrics, Op, Outcome};
 use crate::rules::{RuleError, TokenError};
-use crate::service::{Nef, NefError, Retrieved, TokenRequest};
+use crate::service::{Nef, NefError, Relayed, Retrieved, TokenRequest};
 use crate::token::token_error_response;
 
 /// The path of the token endpoint (contract: `{nefRoot}/oauth2/token`).
@@ -49,6 +49,9 @@ pub fn to_sbi_error(e: NefError, retry_after_secs: u64) -> SbiError {
             // is refused (neither is a subscriber identity or a secret).
             tracing::info!(detail = %d, "retrieve refused: 403 AF_NOT_AUTHORIZED");
             SbiError::forbidden(ForbiddenCause::AfNotAuthorized, d)
+        }
+        NefError::Rule(RuleError::CallbackNotAllowed(d)) => {
+            SbiError::optional_incorrect("/notifUri", d)
         }
         NefError::AanfRefused(cause) => {
             tracing::info!(%cause, "the AAnF refused an application key");
@@ -100,6 +103,7 @@ async fn admitted<T: akma_sbi_model::FromSbiJson>(
     Ok((claims, entry, body))
 }
 
+//= req 29522-retrieve
 async fn retrieve(State(state): State<Arc<AppState>>, req: Request) -> Result<Response, SbiError> {
     let retry = state.nef.retry_after_secs();
     let (claims, entry, body): (_, _, AkmaAfKeyRequest) = admitted(&state, req).await?;
@@ -140,6 +144,27 @@ async fn push_info(State(state): State<Arc<AppState>>, req: Request) -> Result<R
     {
         Some(info) => Ok(SbiJson(info).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+/// A service-disable notification from the AAnF at a relay URI (`crate::relay`): relayed
+/// to the outside AF; 204, 404 (unknown relay URI or refused by the AF) or 503.
+async fn relay(
+    State(state): State<Arc<AppState>>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    req: Request,
+) -> Result<Response, SbiError> {
+    let body: akma_sbi_model::ServiceDisableNotif = parse_request(req).await?;
+    match state.nef.relay_notification(&token, &body).await {
+        Relayed::Delivered => Ok(StatusCode::NO_CONTENT.into_response()),
+        // The token is a capability: the answer does not echo it.
+        Relayed::UnknownTarget | Relayed::Refused => Err(SbiError::ResourceNotFound {
+            path: format!("{}/…", crate::relay::RELAY_PATH),
+        }),
+        Relayed::Unreachable => Err(SbiError::UnavailableRetryAfter {
+            detail: "the AF cannot be reached; try again later".into(),
+            retry_after_secs: state.nef.retry_after_secs(),
+        }),
     }
 }
 
@@ -206,6 +231,7 @@ async fn track(
     let op = match matched.as_ref().map(MatchedPath::as_str) {
         Some(p) if p.ends_with("/retrieve") => Op::Retrieve,
         Some(p) if p.ends_with(naanf_push::PUSH_INFO) => Op::PushInfo,
+        Some(p) if p.starts_with(crate::relay::RELAY_PATH) => Op::Relay,
         Some(TOKEN_PATH) => Op::Token,
         _ => Op::Other,
     };
@@ -233,6 +259,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route(TOKEN_PATH, post(token))
         .nest(API_ROOT, api)
         .nest(naanf_push::NEF_API_ROOT, push)
+        .route(
+            &format!("{}/{{token}}", crate::relay::RELAY_PATH),
+            post(relay),
+        )
         .with_state(state.clone())
         .layer(middleware::from_fn_with_state(state.metrics.clone(), track));
     akma_sbi_server::with_sbi_fallbacks(app)

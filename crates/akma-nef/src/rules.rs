@@ -254,9 +254,34 @@ pub enum RuleError {
     /// 403 `AF_NOT_AUTHORIZED`: the afId's FQDN is not one of the AF's.
     #[error("{0}")]
     AfNotAuthorized(String),
+    /// 400 on `/notifUri`: the AF's callback URI names a host that is none of its FQDNs,
+    /// or this NEF relays no notifications.
+    #[error("{0}")]
+    CallbackNotAllowed(String),
+}
+
+/// Service disable (TS 29.522 V18.6.0 `notifUri`): an AF's callback URI must name one of
+/// its registered FQDNs, so that the NEF relays to the AF and nowhere else.
+pub fn authorize_callback(entry: &AfEntry, notif_uri: &str) -> Result<(), RuleError> {
+    let host = akma_sbi_model::common::fields::uri_host(notif_uri).ok_or_else(|| {
+        RuleError::CallbackNotAllowed("not an http:// or https:// URI with a host".into())
+    })?;
+    if entry
+        .fqdns
+        .iter()
+        .any(|f| f.as_str().eq_ignore_ascii_case(&host))
+    {
+        Ok(())
+    } else {
+        Err(RuleError::CallbackNotAllowed(format!(
+            "host {host:?} is none of the FQDNs of client {}",
+            entry.client_id
+        )))
+    }
 }
 
 /// TS 29.522 §5.14 / TS 33.535 §6.2: an AF asks only for its own FQDNs.
+//= req 33535-6.3-nef-authorizes-af
 pub fn authorize_fqdn(entry: &AfEntry, fqdn: &AfFqdn) -> Result<(), RuleError> {
     if entry.fqdns.contains(fqdn) {
         Ok(())
@@ -270,12 +295,14 @@ pub fn authorize_fqdn(entry: &AfEntry, fqdn: &AfFqdn) -> Result<(), RuleError> {
 
 /// Whether the answer carries a GPSI: the token holds `nnef-akma:gpsi-access` and the AF
 /// did not ask for anonymous access.
+//= req 29522-gpsi-access, 29522-anon-ind
 pub fn wants_gpsi<'a>(scopes: impl IntoIterator<Item = &'a String>, anon: bool) -> bool {
     !anon && scopes.into_iter().any(|s| s == scope::GPSI_ACCESS)
 }
 
 /// The answer an external AF gets: K_AF and its expiry from the AAnF, the GPSI only when
 /// given (the caller decided with [`wants_gpsi`]), and never a SUPI, whatever the AAnF sent.
+//= req 33535-6.3-nef-no-supi
 pub fn external_answer(aanf: AkmaAfKeyData, gpsi: Option<Gpsi>) -> AkmaAfKeyData {
     let mut out = AkmaAfKeyData::new(aanf.kaf, aanf.expiry);
     out.supp_feat = aanf.supp_feat;
@@ -373,6 +400,7 @@ impl AanfDirectory {
     }
 
     /// The `{apiRoot}` serving routing indicator `ri` and `realm`.
+    //= req 33535-6.3-nef-selects-aanf
     pub fn select(&self, ri: Option<&str>, realm: Option<&str>) -> Option<&str> {
         self.routes
             .iter()
@@ -481,6 +509,7 @@ mod tests {
         ));
     }
 
+    //= test 33535-6.3-nef-authorizes-af, 29522-gpsi-access, 29522-anon-ind
     #[test]
     fn fqdn_and_gpsi_decisions() {
         let e = entry();
@@ -492,6 +521,7 @@ mod tests {
         assert!(!wants_gpsi(&Vec::<String>::new(), false));
     }
 
+    //= test 33535-6.3-nef-no-supi
     #[test]
     fn the_answer_never_has_a_supi() {
         let mut a = AkmaAfKeyData::new(KAf::from_bytes([7; 32]), OffsetDateTime::UNIX_EPOCH);
@@ -523,6 +553,7 @@ mod tests {
         assert!(b.take(limit, t0).is_err());
     }
 
+    //= test 33535-6.3-nef-selects-aanf
     #[test]
     fn aanf_selection_by_ri_and_realm() {
         let d = AanfDirectory::new(vec![
@@ -546,5 +577,32 @@ mod tests {
         assert!(d
             .resolve(NfType::Aanf, &NfHint::of_a_kid(&k("0.abc@x.example")))
             .is_err());
+    }
+
+    #[test]
+    fn a_callback_must_name_one_of_the_afs_fqdns() {
+        let e = entry();
+        let first = e.fqdns[0].as_str().to_owned();
+        assert!(authorize_callback(&e, &format!("https://{first}/akma/service-disable/x")).is_ok());
+        assert!(authorize_callback(
+            &e,
+            &format!("https://{}:8443/x", first.to_ascii_uppercase())
+        )
+        .is_ok());
+        for bad in [
+            "https://evil.example/x".to_owned(),
+            format!("https://{first}.evil.example/x"),
+            format!("https://{first}@evil.example/x"),
+            "https://127.0.0.1/x".to_owned(),
+            "mailto:x".to_owned(),
+        ] {
+            assert!(
+                matches!(
+                    authorize_callback(&e, &bad),
+                    Err(RuleError::CallbackNotAllowed(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 }

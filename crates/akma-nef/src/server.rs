@@ -304,6 +304,8 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         clock,
     } = resolved;
     let (pem, key_path) = token_key(&config, &host)?;
+    // Service-disable relay URIs are tagged under a key derived from the token key.
+    let relay_key = crate::relay::RelayKey::derive(&pem);
     let issuer = TokenIssuer::new(
         &pem,
         config.issuer.clone(),
@@ -413,6 +415,13 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         },
         config.retry_after_secs,
         metrics.clone(),
+    )
+    // The AFs' callbacks by the peer rule (https:// with [client] ca; --dev: loopback too).
+    .with_relay(
+        relay_key,
+        config.callback_root.clone(),
+        peers.clone(),
+        host.dev,
     );
     let state = Arc::new(AppState {
         nef,
@@ -428,10 +437,16 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         ));
     }
     let running = nf
-        .sbi(router(state))
+        .sbi(router(state.clone()))
         .ops(Arc::new(NefOps { metrics }))
         .start()
         .await?;
+    if host.dev && config.callback_root.is_none() {
+        // Development: the AAnF reaches the relay at the NEF's own (loopback) address.
+        state
+            .nef
+            .set_callback_root(format!("http://{}", running.addr));
+    }
     tracing::info!(addr = %running.addr, dev = host.dev, tls, afs, "NEF serving 3gpp-akma and its token endpoint");
     Ok(running)
 }

@@ -96,6 +96,46 @@ pub struct Nef {
     south: Southbound,
     retry_after_secs: u64,
     metrics: Arc<Metrics>,
+    relay: Option<Relay>,
+}
+
+/// The service-disable relay: its key, the NEF's root as the AAnF reaches it, and the
+/// clients of the outside AFs' callbacks.
+struct Relay {
+    key: crate::relay::RelayKey,
+    root: std::sync::OnceLock<String>,
+    callbacks: akma_nf_host::PeerClients,
+    /// Development mode: loopback callback hosts are accepted too.
+    dev: bool,
+}
+
+impl Relay {
+    fn authorize(&self, entry: &AfEntry, uri: &str) -> Result<(), RuleError> {
+        let loopback = || {
+            akma_sbi_model::common::fields::uri_host(uri).is_some_and(|h| {
+                h == "localhost"
+                    || h.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            })
+        };
+        match rules::authorize_callback(entry, uri) {
+            Err(_) if self.dev && loopback() => Ok(()),
+            r => r,
+        }
+    }
+}
+
+/// What a relayed service-disable notification came to (the answer to the AAnF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relayed {
+    /// The AF answered 2xx: 204.
+    Delivered,
+    /// The token is not this NEF's, or its AF is gone or lost that host: 404.
+    UnknownTarget,
+    /// The AF refused it (a 4xx other than 408/429): 404, so that the AAnF stops.
+    Refused,
+    /// The AF cannot be reached or answered 5xx/408/429: 503, so that the AAnF retries.
+    Unreachable,
 }
 
 impl std::fmt::Debug for Nef {
@@ -136,6 +176,120 @@ impl Nef {
             south,
             retry_after_secs,
             metrics,
+            relay: None,
+        }
+    }
+
+    /// Relays service-disable notifications (`notifUri`) with this key, the NEF's root as
+    /// the AAnF reaches it (`None`: set later with [`Self::set_callback_root`], e.g. once the
+    /// development listener is bound) and these clients of the AFs' callbacks.
+    pub fn with_relay(
+        mut self,
+        key: crate::relay::RelayKey,
+        root: Option<String>,
+        callbacks: akma_nf_host::PeerClients,
+        dev: bool,
+    ) -> Self {
+        let cell = std::sync::OnceLock::new();
+        if let Some(r) = root {
+            let _ = cell.set(r);
+        }
+        self.relay = Some(Relay {
+            key,
+            root: cell,
+            callbacks,
+            dev,
+        });
+        self
+    }
+
+    /// Sets the relay's root if it has none yet.
+    pub fn set_callback_root(&self, root: String) {
+        if let Some(r) = &self.relay {
+            let _ = r.root.set(root);
+        }
+    }
+
+    /// The relay URI the AAnF is given for this AF's `notifUri`, after checking that its
+    /// host is one of the AF's registered FQDNs.
+    fn relay_uri(&self, entry: &AfEntry, notif_uri: &str) -> Result<String, RuleError> {
+        let refuse = |why: String| RuleError::CallbackNotAllowed(why);
+        if notif_uri.len() > crate::relay::MAX_AF_NOTIF_URI {
+            return Err(refuse(format!(
+                "longer than {} octets",
+                crate::relay::MAX_AF_NOTIF_URI
+            )));
+        }
+        let relay = self
+            .relay
+            .as_ref()
+            .ok_or_else(|| refuse("this NEF relays no service-disable notifications".into()))?;
+        relay.authorize(entry, notif_uri)?;
+        relay
+            .callbacks
+            .check("af", notif_uri)
+            .map_err(|e| refuse(e.to_string()))?;
+        let root = relay.root.get().ok_or_else(|| {
+            refuse(
+                "this NEF has no callback_root: it relays no service-disable notifications".into(),
+            )
+        })?;
+        Ok(format!(
+            "{root}{}/{}",
+            crate::relay::RELAY_PATH,
+            relay.key.seal(&entry.client_id, notif_uri)
+        ))
+    }
+
+    /// A service-disable notification from the AAnF at a relay URI: checked, then POSTed to
+    /// the outside AF's `notifUri` (see [`crate::relay`]).
+    //= req 29522-service-disable-notif
+    pub async fn relay_notification(
+        &self,
+        token: &str,
+        notif: &akma_sbi_model::ServiceDisableNotif,
+    ) -> Relayed {
+        let Some(relay) = &self.relay else {
+            return Relayed::UnknownTarget;
+        };
+        let Some((client_id, uri)) = relay.key.open(token) else {
+            return Relayed::UnknownTarget;
+        };
+        // The AF must still be registered, with that host.
+        let Some(entry) = self.registry.get(&client_id) else {
+            return Relayed::UnknownTarget;
+        };
+        if relay.authorize(entry, &uri).is_err() {
+            return Relayed::UnknownTarget;
+        }
+        let client = match relay.callbacks.client("af", &uri) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(client_id, error = %e, "service-disable relay: no client for the AF's callback");
+                return Relayed::Unreachable;
+            }
+        };
+        let call = client.post_no_content(&uri, notif);
+        match tokio::time::timeout(self.south.timeout, call).await {
+            Ok(Ok(())) => {
+                tracing::info!(client_id, a_kid = %akma_core::logref::IdRef::of(notif.a_kid.as_str()), "service-disable notification relayed to the AF");
+                Relayed::Delivered
+            }
+            Ok(Err(e))
+                if e.status().is_some_and(|s| {
+                    s.is_client_error()
+                        && s != StatusCode::REQUEST_TIMEOUT
+                        && s != StatusCode::TOO_MANY_REQUESTS
+                }) =>
+            {
+                tracing::info!(client_id, status = ?e.status(), "service-disable notification refused by the AF");
+                Relayed::Refused
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(client_id, error = %akma_core::logref::Scrubbed(&e), "service-disable relay: the AF cannot be reached");
+                Relayed::Unreachable
+            }
+            Err(_) => Relayed::Unreachable,
         }
     }
 
@@ -160,6 +314,7 @@ impl Nef {
     /// `POST /oauth2/token` (RFC 6749 §4.4): checks the form, authenticates the client
     /// (Basic with argon2id and the credential cache, or RFC 8705 `tls_client_auth`),
     /// counts the request against the AF's bucket, grants scopes and signs the token.
+    //= req 29522-oauth2
     pub async fn token(&self, req: TokenRequest<'_>) -> Result<TokenResponse, TokenError> {
         let pairs: Vec<(String, Zeroizing<String>)> =
             serde_urlencoded::from_bytes::<Vec<(String, String)>>(req.form)
@@ -261,6 +416,7 @@ impl Nef {
     }
 
     /// The AF of a verified token, counted against its bucket (before the body is read).
+    //= req 33535-6.3-nef-authorizes-af
     pub fn admit(&self, claims: &Claims) -> Result<Arc<AfEntry>, NefError> {
         let entry = self
             .registry
@@ -279,6 +435,7 @@ impl Nef {
 
     /// `POST /3gpp-akma/v1/retrieve` for an admitted AF: the afId check, the AAnF call
     /// (with the AF's `anonInd`), the GPSI when the token allows it, and never a SUPI.
+    //= req 33535-6.3-nef-forwards-to-aanf, 29522-gpsi-access, 29522-anon-ind
     pub async fn retrieve(
         &self,
         entry: &AfEntry,
@@ -286,10 +443,17 @@ impl Nef {
         req: &AkmaAfKeyRequest,
     ) -> Result<Retrieved, NefError> {
         rules::authorize_fqdn(entry, &req.af_fqdn)?;
-        // The AF's suppFeat is not the NEF's to pass on: a copy only when there is one.
-        let south = if req.supp_feat.is_some() {
+        // The AF's suppFeat is not the NEF's to pass on, and its notifUri becomes the
+        // NEF's relay URI: a copy only when there is either.
+        let relay_uri = req
+            .notif_uri
+            .as_deref()
+            .map(|u| self.relay_uri(entry, u))
+            .transpose()?;
+        let south = if req.supp_feat.is_some() || relay_uri.is_some() {
             Cow::Owned(AkmaAfKeyRequest {
                 supp_feat: None,
+                notif_uri: relay_uri,
                 ..req.clone()
             })
         } else {

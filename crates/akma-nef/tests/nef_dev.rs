@@ -14,6 +14,7 @@ fn assert_no_supi(v: &Value) {
     assert!(!v.to_string().contains(SUPI), "{v}");
 }
 
+//= test 33535-6.3-nef-forwards-to-aanf, 33535-6.3-nef-no-supi, 29522-retrieve, 29522-gpsi-access, 29522-anon-ind
 #[tokio::test]
 async fn retrieve_end_to_end_with_gpsi_only_with_the_scope() {
     let w = world().await;
@@ -89,6 +90,7 @@ async fn retrieve_end_to_end_with_gpsi_only_with_the_scope() {
     assert!(m.contains("nef_tokens_issued_total 3\n"), "{m}");
 }
 
+//= test 33535-6.3-nef-authorizes-af, 29522-oauth2
 #[tokio::test]
 async fn bad_tokens_are_401_invalid_token() {
     let w = world().await;
@@ -156,6 +158,7 @@ async fn bad_tokens_are_401_invalid_token() {
     assert_eq!(r.status(), 401);
 }
 
+//= test 29522-oauth2
 #[tokio::test]
 async fn token_endpoint_refusals_and_success_headers() {
     let w = world().await;

@@ -290,6 +290,7 @@ async fn register_heartbeat_expire_and_deregister() {
     running.shutdown().await.unwrap();
 }
 
+//= test 33535-6.7-aanf-selection
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_filters_by_type_routing_indicator_and_plmn() {
     let dir = tempfile::tempdir().unwrap();

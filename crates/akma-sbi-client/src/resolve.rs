@@ -40,6 +40,7 @@ impl NfHint {
 
     /// The hint of an A-KID (`<routing indicator>.<A-TID>@<realm>`, `conventions.md`): its
     /// routing indicator and realm, which select the AAnF (TS 33.535 §6.1, §6.2).
+    //= req 33535-6.7-aanf-selection
     pub fn of_a_kid(a_kid: &akma_core::ids::AKid) -> Self {
         let s = a_kid.as_str();
         let (user, realm) = s.rsplit_once('@').unwrap_or((s, ""));
@@ -130,6 +131,7 @@ impl NfResolver for StaticResolver {
 mod tests {
     use super::*;
 
+    //= test 33535-6.7-aanf-selection
     #[test]
     fn routing_indicator_then_type() {
         let r = StaticResolver::single(NfType::Aanf, "http://a").with_routing_indicator(

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | [`naanf`] | Naanf_AKMA (TS 29.535): `AkmaKeyInfo`, `CtxRemove` |
 //! | [`naanf_push`] | AKMA push, **a project extension**: `naanf-akma-push` (AAnF) and `3gpp-akma-push` (NEF) push-info, `PushInfoRequest`, `PushInfo` |
-//! | [`nef_akma`] | 3gpp-akma (TS 29.522 §5.14), served by the NEF: `AkmaAfKeyRequest`, `AkmaAfKeyData` |
+//! | [`nef_akma`] | 3gpp-akma (TS 29.522 §5.14), served by the NEF: `AkmaAfKeyRequest` (with `notifUri`), `AkmaAfKeyData`, `ServiceDisableNotif` |
 //! | [`nausf`] | Nausf_UEAuthentication (TS 29.509) |
 //! | [`nudm_ueau`] | Nudm_UEAU (TS 29.503) |
 //! | [`nudm_sdm`] | Nudm_SDM (TS 29.503): `IdTranslationResult` |
@@ -44,4 +44,4 @@ pub use common::{
     Operation, ProblemDetails, SupportedFeatures, ValidationError,
 };
 pub use naanf::{AkmaKeyInfo, CtxRemove, UeId};
-pub use nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
+pub use nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest, ServiceDisableNotif};

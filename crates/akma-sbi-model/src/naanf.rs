@@ -15,7 +15,7 @@ use crate::common::fields::{AKidCodec, GpsiCodec, KAkmaHex, SupiCodec, SuppFeat}
 use crate::common::model::Emit;
 use crate::common::{Codec, FlatCodec, NfType, ObjectReader, Operation, SupportedFeatures};
 
-pub use crate::nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest};
+pub use crate::nef_akma::{AkmaAfKeyData, AkmaAfKeyRequest, ServiceDisableNotif};
 
 /// The API root path of Naanf_AKMA: `{apiRoot}/naanf-akma/v1`.
 pub const API_ROOT: &str = "/naanf-akma/v1";

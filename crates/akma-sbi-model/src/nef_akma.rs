@@ -14,7 +14,9 @@ use serde::{Serialize, Serializer};
 use serde_json::Value;
 use time::{OffsetDateTime, UtcOffset};
 
-use crate::common::fields::{AKidCodec, Bool, DateTime, GpsiCodec, KafHex, SupiCodec, SuppFeat};
+use crate::common::fields::{
+    AKidCodec, Bool, CallbackUri, DateTime, GpsiCodec, KafHex, SupiCodec, SuppFeat,
+};
 use crate::common::model::{serialize_object, Emit};
 use crate::common::{
     Codec, FromSbiJson, NfType, ObjectReader, Operation, SbiObject, SupportedFeatures,
@@ -60,6 +62,9 @@ pub struct AkmaAfKeyRequest {
     pub a_kid: AKid,
     /// `anonInd` (default `false`).
     pub anon_ind: bool,
+    /// `notifUri` (TS 29.522 V18.6.0): where to POST a [`ServiceDisableNotif`] when the
+    /// AKMA service of this A-KID's subscriber is withdrawn (Rel-18 service disable).
+    pub notif_uri: Option<String>,
 }
 
 impl AkmaAfKeyRequest {
@@ -72,7 +77,14 @@ impl AkmaAfKeyRequest {
             af_ua: Some(af_id.ua()),
             a_kid,
             anon_ind,
+            notif_uri: None,
         }
+    }
+
+    /// The same request with a service-disable callback URI.
+    pub fn with_notif_uri(mut self, uri: impl Into<String>) -> Self {
+        self.notif_uri = Some(uri.into());
+        self
     }
 }
 
@@ -108,6 +120,7 @@ impl SbiObject for AkmaAfKeyRequest {
         let af = AfIdCodec::read(r, "afId", true);
         let a_kid = AKidCodec::read(r, "aKId", true);
         let anon_ind = Bool::read(r, "anonInd", false).unwrap_or(false);
+        let notif_uri = CallbackUri::read(r, "notifUri", false);
         let (af_id, af_fqdn, af_ua) = af?;
         Some(Self {
             supp_feat,
@@ -116,16 +129,22 @@ impl SbiObject for AkmaAfKeyRequest {
             af_ua,
             a_kid: a_kid?,
             anon_ind,
+            notif_uri,
         })
     }
 
     fn member_count(&self) -> usize {
-        2 + usize::from(self.supp_feat.is_some()) + usize::from(self.anon_ind)
+        2 + usize::from(self.supp_feat.is_some())
+            + usize::from(self.anon_ind)
+            + usize::from(self.notif_uri.is_some())
     }
 
     fn emit_members<M: SerializeStruct>(&self, m: &mut M) -> Result<(), M::Error> {
         if let Some(f) = &self.supp_feat {
             m.serialize_field("suppFeat", &Emit::<SuppFeat>::new(f))?;
+        }
+        if let Some(u) = &self.notif_uri {
+            m.serialize_field("notifUri", u)?;
         }
         m.serialize_field("afId", &self.af_id)?;
         m.serialize_field("aKId", &Emit::<AKidCodec>::new(&self.a_kid))?;
@@ -154,6 +173,27 @@ impl Serialize for AkmaAfKeyRequest {
 }
 
 crate::deserialize_via_sbi!(AkmaAfKeyRequest);
+
+// ---------------------------------------------------------------------------------------
+// ServiceDisableNotif (TS 29.522 V18.6.0; Naanf_AKMA_Notify, TS 29.535 §5.1.5.2)
+
+crate::sbi_model! {
+    /// `ServiceDisableNotif`: the body of the service-disable callback, POSTed to the
+    /// `notifUri` of a key request (by the AAnF to an AF or the NEF, by the NEF to an
+    /// outside AF). The answer is 204.
+    #[derive(Clone, PartialEq, Eq)]
+    pub struct ServiceDisableNotif {
+        /// `aKId`: the A-KID whose AKMA service was withdrawn.
+        a_kid: AKid = req("aKId", AKidCodec),
+    }
+}
+
+impl ServiceDisableNotif {
+    /// The notification for `a_kid`.
+    pub fn new(a_kid: AKid) -> Self {
+        Self { a_kid }
+    }
+}
 
 // ---------------------------------------------------------------------------------------
 // AkmaAfKeyData (TS 29.522)

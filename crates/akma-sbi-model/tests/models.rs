@@ -115,6 +115,37 @@ fn af_key_request_round_trip() {
 }
 
 #[test]
+fn af_key_request_notif_uri_and_service_disable_notif() {
+    // TS 29.522 V18.6.0: notifUri, the service-disable callback.
+    let wire = json!({"afId": "af.example.com", "aKId": AKID,
+                      "notifUri": "https://af.example.com/akma/disable/x1"});
+    let r: AkmaAfKeyRequest = serde_json::from_value(wire.clone()).unwrap();
+    assert_eq!(
+        r.notif_uri.as_deref(),
+        Some("https://af.example.com/akma/disable/x1")
+    );
+    assert_eq!(serde_json::to_value(&r).unwrap(), wire);
+    for bad in [
+        "ftp://af.example.com/x",
+        "https://",
+        "https://u@h/x",
+        "not a uri",
+        "",
+    ] {
+        let w = json!({"afId": "af.example.com", "aKId": AKID, "notifUri": bad});
+        let e = AkmaAfKeyRequest::from_sbi_json(&w).unwrap_err().to_string();
+        assert!(e.contains("notifUri"), "{bad}: {e}");
+    }
+    let n = akma_sbi_model::ServiceDisableNotif::new(AKid::parse(AKID).unwrap());
+    assert_eq!(serde_json::to_value(&n).unwrap(), json!({"aKId": AKID}));
+    let back: akma_sbi_model::ServiceDisableNotif =
+        serde_json::from_value(json!({"aKId": AKID})).unwrap();
+    assert_eq!(back, n);
+    assert!(akma_sbi_model::ServiceDisableNotif::from_sbi_json(&json!({})).is_err());
+    assert!(akma_sbi_model::ServiceDisableNotif::from_sbi_json(&json!({"aKId": "x"})).is_err());
+}
+
+#[test]
 fn af_key_request_from_af_id() {
     let (fqdn, _) = akma_core::akma::AfId::parse_sbi("af.example.com").unwrap();
     let af = akma_core::akma::AfId::new(fqdn, akma_core::akma::UaProtocolId::TLS13_PSK);

@@ -186,6 +186,13 @@ impl SbiError {
         }
     }
 
+    /// 400 `OPTIONAL_IE_INCORRECT` for one attribute.
+    pub fn optional_incorrect(pointer: impl Into<String>, reason: impl Into<String>) -> Self {
+        SbiError::OptionalIeIncorrect {
+            params: vec![InvalidParam::with_reason(pointer, reason)],
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {

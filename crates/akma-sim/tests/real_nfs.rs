@@ -117,6 +117,7 @@ fn a_kid_of_challenge(supi: &str, rand: &Rand, autn: &Autn) -> AKid {
     .a_kid
 }
 
+//= test 33535-6.1-aanf-keeps-latest, 33535-6.1-rekey-on-reauthentication, 33535-6.1-ue-derive
 #[tokio::test]
 async fn five_g_aka_ue_and_aanf_agree_and_reauthentication_replaces_the_pair() {
     let core = Core::start(vec![]).await;
@@ -198,6 +199,7 @@ async fn sqn_out_of_range_resynchronises_then_succeeds() {
     core.stop().await;
 }
 
+//= test 33535-6.1-ue-derive
 #[tokio::test]
 async fn a_ue_that_never_completes_the_smc_keeps_its_previous_a_kid() {
     let core = Core::start(vec![]).await;

@@ -297,6 +297,7 @@ fn expected_pair(c: &Challenge) -> akma_core::akma::AkmaKeys {
     .unwrap()
 }
 
+//= test 33535-6.1-ue-derive
 #[test]
 fn keys_are_promoted_only_after_the_smc() {
     let nas = new_ue();
@@ -329,6 +330,7 @@ fn keys_are_promoted_only_after_the_smc() {
     assert!(!nas.lock().has_pending_context());
 }
 
+//= test 33535-6.1-rekey-on-reauthentication
 #[test]
 fn reauthentication_gives_a_new_pair_and_the_api_sees_it() {
     let nas = new_ue();
@@ -361,6 +363,7 @@ fn reauthentication_gives_a_new_pair_and_the_api_sees_it() {
     );
 }
 
+//= test 33535-6.1-ue-derive
 #[test]
 fn a_skipped_smc_keeps_the_previous_pair() {
     let nas = new_ue();

@@ -849,8 +849,13 @@ impl RedisClusterStore {
         for a in args {
             cmd.arg(*a);
         }
-        self.run(cmd, &keys[0], durable.then_some("notification outbox"), during)
-            .await
+        self.run(
+            cmd,
+            &keys[0],
+            durable.then_some("notification outbox"),
+            during,
+        )
+        .await
     }
 
     /// Queues notices of `a_kid` for these (callback URI, afId) pairs.

@@ -235,7 +235,10 @@ enum Done {
     Sweep(Reply<u64>, Result<u64, StoreError>),
     Flush(Reply<()>, Result<(), StoreError>),
     Subscribe(Reply<Subscribed>, Result<Subscribed, StoreError>),
-    Claim(Reply<Vec<DisableNotice>>, Result<Vec<DisableNotice>, StoreError>),
+    Claim(
+        Reply<Vec<DisableNotice>>,
+        Result<Vec<DisableNotice>, StoreError>,
+    ),
     Notice(Reply<()>, Result<(), StoreError>),
 }
 
@@ -1493,7 +1496,8 @@ impl AkmaStore for SqliteStore {
     ) -> Result<Subscribed, StoreError> {
         let now = to_i64(now, "time")?;
         let sub = Box::new(sub.clone());
-        self.write(|reply| WriteOp::Subscribe(sub, now, reply)).await
+        self.write(|reply| WriteOp::Subscribe(sub, now, reply))
+            .await
     }
 
     async fn claim_notices(

@@ -346,38 +346,54 @@ pub async fn service_disable_outbox(s: DynStore) {
     );
     for n in [1, 2, 1] {
         assert_eq!(
-            s.subscribe_disable(&disable_sub(&a.a_kid, n), T0).await.unwrap(),
+            s.subscribe_disable(&disable_sub(&a.a_kid, n), T0)
+                .await
+                .unwrap(),
             Subscribed::Stored
         );
     }
     assert_eq!(
-        s.subscribe_disable(&disable_sub(&b.a_kid, 1), T0).await.unwrap(),
+        s.subscribe_disable(&disable_sub(&b.a_kid, 1), T0)
+            .await
+            .unwrap(),
         Subscribed::Stored
     );
     // The bound, on c: one more URI is refused, an existing one is still accepted.
     for n in 0..MAX_DISABLE_SUBSCRIPTIONS as u32 {
         assert_eq!(
-            s.subscribe_disable(&disable_sub(&c.a_kid, 100 + n), T0).await.unwrap(),
+            s.subscribe_disable(&disable_sub(&c.a_kid, 100 + n), T0)
+                .await
+                .unwrap(),
             Subscribed::Stored
         );
     }
     assert_eq!(
-        s.subscribe_disable(&disable_sub(&c.a_kid, 99), T0).await.unwrap(),
+        s.subscribe_disable(&disable_sub(&c.a_kid, 99), T0)
+            .await
+            .unwrap(),
         Subscribed::Full
     );
     assert_eq!(
-        s.subscribe_disable(&disable_sub(&c.a_kid, 100), T0).await.unwrap(),
+        s.subscribe_disable(&disable_sub(&c.a_kid, 100), T0)
+            .await
+            .unwrap(),
         Subscribed::Stored
     );
     assert!(
-        s.claim_notices(now + 5, now + 30, 100).await.unwrap().is_empty(),
+        s.claim_notices(now + 5, now + 30, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "no removal, no notice"
     );
     // b is replaced by a re-authentication: its subscription goes, silently.
     s.register(context(2, 2)).await.unwrap();
     assert!(s.remove_by_supi(&supi(2)).await.unwrap());
     assert!(
-        s.claim_notices(now + 5, now + 30, 100).await.unwrap().is_empty(),
+        s.claim_notices(now + 5, now + 30, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "the replaced A-KID's subscription does not outlive it"
     );
     // a is removed: one notice per callback URI.
@@ -390,26 +406,47 @@ pub async fn service_disable_outbox(s: DynStore) {
             (&g.a_kid, &g.af_id, &g.notif_uri, g.attempts),
             (&want.a_kid, &want.af_id, &want.notif_uri, 1)
         );
-        assert!(g.created_at + 60 >= now && g.created_at <= now + 60, "{}", g.created_at);
+        assert!(
+            g.created_at + 60 >= now && g.created_at <= now + 60,
+            "{}",
+            g.created_at
+        );
     }
     assert!(
-        s.claim_notices(now + 29, now + 60, 100).await.unwrap().is_empty(),
+        s.claim_notices(now + 29, now + 60, 100)
+            .await
+            .unwrap()
+            .is_empty(),
         "leased"
     );
     let again = sorted(s.claim_notices(now + 30, now + 60, 100).await.unwrap());
     assert_eq!(
-        again.iter().map(|n| (n.id.as_str(), n.attempts)).collect::<Vec<_>>(),
+        again
+            .iter()
+            .map(|n| (n.id.as_str(), n.attempts))
+            .collect::<Vec<_>>(),
         got.iter().map(|n| (n.id.as_str(), 2)).collect::<Vec<_>>(),
         "due again after the lease, one more attempt"
     );
     s.finish_notice(&got[1].id).await.unwrap();
     s.retry_notice(&got[0].id, now + 100).await.unwrap();
-    assert!(s.claim_notices(now + 99, now + 200, 100).await.unwrap().is_empty());
+    assert!(s
+        .claim_notices(now + 99, now + 200, 100)
+        .await
+        .unwrap()
+        .is_empty());
     let last = s.claim_notices(now + 100, now + 200, 100).await.unwrap();
     assert_eq!(last.len(), 1);
-    assert_eq!((last[0].id.as_str(), last[0].attempts), (got[0].id.as_str(), 3));
+    assert_eq!(
+        (last[0].id.as_str(), last[0].attempts),
+        (got[0].id.as_str(), 3)
+    );
     s.finish_notice(&got[0].id).await.unwrap();
-    assert!(s.claim_notices(now + 10_000, now + 20_000, 100).await.unwrap().is_empty());
+    assert!(s
+        .claim_notices(now + 10_000, now + 20_000, 100)
+        .await
+        .unwrap()
+        .is_empty());
     // A limit is honoured: c's removal queues one notice per URI.
     assert!(s.remove_by_supi(&supi(3)).await.unwrap());
     let first = s.claim_notices(now + 5, now + 30, 10).await.unwrap();
@@ -421,7 +458,9 @@ pub async fn service_disable_outbox(s: DynStore) {
     short.expires_at = Some(T0 + 10);
     s.register(short.clone()).await.unwrap();
     assert_eq!(
-        s.subscribe_disable(&disable_sub(&short.a_kid, 1), T0 + 10).await.unwrap(),
+        s.subscribe_disable(&disable_sub(&short.a_kid, 1), T0 + 10)
+            .await
+            .unwrap(),
         Subscribed::NoContext
     );
 }
@@ -650,7 +689,9 @@ where
         }
         // A subscription on the one removed below: its notice survives the reopen.
         assert_eq!(
-            s.subscribe_disable(&disable_sub(&want[2].a_kid, 7), T0).await.unwrap(),
+            s.subscribe_disable(&disable_sub(&want[2].a_kid, 7), T0)
+                .await
+                .unwrap(),
             Subscribed::Stored
         );
         // Replace one, remove one.
@@ -666,13 +707,13 @@ where
     }
     let s = open().await;
     assert_count(&s, n - 1, "after reopen").await;
-    let notices = s
-        .claim_notices(wall() + 5, wall() + 60, 10)
-        .await
-        .unwrap();
+    let notices = s.claim_notices(wall() + 5, wall() + 60, 10).await.unwrap();
     assert_eq!(notices.len(), 1, "the removal's notice survives");
     assert_eq!(notices[0].a_kid, context(6, 2).a_kid);
-    assert_eq!(notices[0].notif_uri, disable_sub(&context(6, 2).a_kid, 7).notif_uri);
+    assert_eq!(
+        notices[0].notif_uri,
+        disable_sub(&context(6, 2).a_kid, 7).notif_uri
+    );
     for c in &want {
         assert_context(get(&s, &c.a_kid, T0).await, c, "after reopen");
     }

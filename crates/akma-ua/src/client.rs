@@ -236,6 +236,7 @@ impl UaConnector {
     }
 
     /// Opens a Ua* session to the AF `fqdn` over `socket`, with the keys current now.
+    //= req 33535-B.1.3.2.1-tls12-psk, 33535-B.1.3.2.2-tls13-psk, 33535-B.1.3-sni
     pub async fn connect<S>(
         &self,
         keys: &dyn CurrentAkmaKeys,

@@ -41,6 +41,7 @@ pub const MAX_HEADER_LEN: usize = 8192;
 pub const MAX_PARAMS: usize = 64;
 
 /// The realm of the AF `fqdn`: `3GPP-bootstrapping-akma@<FQDN>`.
+//= req 33535-B.1.2-digest-realm
 pub fn realm(fqdn: &AfFqdn) -> String {
     format!("{REALM_PREFIX}{}", fqdn.as_str())
 }
@@ -52,6 +53,7 @@ pub fn realm_fqdn(realm: &str) -> Option<&str> {
 }
 
 /// The `User-Agent` a UE sends: the AKMA product token first, then this implementation.
+//= req 33535-B.1.2-digest-user-agent
 pub fn user_agent() -> String {
     format!("{PRODUCT_TOKEN}/1 akma-ue/{}", env!("CARGO_PKG_VERSION"))
 }
@@ -60,6 +62,7 @@ pub fn user_agent() -> String {
 /// `product *( RWS ( product / comment ) )`, product = token [ "/" product-version ];
 /// product names compare case-insensitively here). Comments are skipped, so
 /// `x (3gpp-akma)` does not count.
+//= req 33535-B.1.2-digest-user-agent
 pub fn has_akma_token(user_agent: &str) -> bool {
     let b = user_agent.as_bytes();
     let mut i = 0;
@@ -665,6 +668,7 @@ impl Credentials {
 
 /// The Digest password of K_AF: standard base64 (with padding) of its 32 octets
 /// (conventions.md; the GBA rule, notes §1.6.1 "Password encoding").
+//= req 33535-B.1.2-digest-credentials
 pub fn password(k_af: &KAf) -> Zeroizing<String> {
     Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(k_af.expose_secret()))
 }
@@ -745,6 +749,7 @@ pub enum AnswerError {
 
 /// The UE side: the credentials answering `challenge` for `method uri`, as the A-KID with
 /// K_AF (the key of AF_ID = `fqdn` ‖ the Digest-in-TLS Ua* id of this connection).
+//= req 33535-B.1.2-digest-realm-check, 33535-B.1.2-digest-credentials
 #[allow(clippy::too_many_arguments)]
 pub fn answer(
     challenge: &Challenge,
@@ -1239,6 +1244,7 @@ mod tests {
         );
     }
 
+    //= test 33535-B.1.2-digest-user-agent
     #[test]
     fn product_token() {
         for yes in [
@@ -1284,6 +1290,7 @@ mod tests {
         (c, cr)
     }
 
+    //= test 33535-B.1.2-digest-realm, 33535-B.1.2-digest-credentials
     #[test]
     fn verifier() {
         let key = KAf::from_bytes([1; 32]);
@@ -1409,6 +1416,7 @@ mod tests {
         assert!(t.precheck(&cr, "/", 1003).is_ok());
     }
 
+    //= test 33535-B.1.2-digest-realm-check
     #[test]
     fn ue_side_checks() {
         let key = KAf::from_bytes([1; 32]);

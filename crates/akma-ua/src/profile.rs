@@ -112,6 +112,7 @@ impl TlsVersion {
 
 /// The Ua* protocol id whose K_AF a connection uses: `01 00 00 00 07` for TLS 1.3, and
 /// `01 00 01 yy zz` with the negotiated suite for TLS 1.2 (TS 33.220 Annex H, TS 24.109 K.3).
+//= req 33535-B.1.3.2.1-tls12-psk, 33535-B.1.3.2.2-tls13-psk
 pub fn ua_protocol(version: TlsVersion, tls12_suite: u16) -> UaProtocolId {
     match version {
         TlsVersion::Tls13 => UaProtocolId::TLS13_PSK,
@@ -124,6 +125,7 @@ pub fn ua_protocol(version: TlsVersion, tls12_suite: u16) -> UaProtocolId {
 /// TLS_AES_128_GCM_SHA256 `13 01` gives `01 00 01 13 01`), whatever the TLS version. The
 /// standalone Digest id `01 00 00 00 02` is not used: it excludes Digest inside another Ua*
 /// protocol (notes §1.6.1).
+//= req 33535-B.1.2-digest-ua-id
 pub fn digest_ua_protocol(tls_suite: u16) -> UaProtocolId {
     UaProtocolId::tls_suite(tls_suite)
 }
@@ -147,6 +149,7 @@ pub enum IdentityError {
 }
 
 /// The PSK identity for an A-KID: `3GPP-AKMA` immediately followed by the A-KID.
+//= req 33535-B.1.3-psk-identity
 pub fn psk_identity(a_kid: &AKid) -> Result<Vec<u8>, IdentityError> {
     let mut id = Vec::with_capacity(PSK_PREFIX.len() + a_kid.as_str().len());
     id.extend_from_slice(PSK_PREFIX.as_bytes());
@@ -158,6 +161,7 @@ pub fn psk_identity(a_kid: &AKid) -> Result<Vec<u8>, IdentityError> {
 }
 
 /// The A-KID of a PSK identity received from a client.
+//= req 33535-B.1.3-psk-identity
 pub fn parse_psk_identity(identity: &[u8]) -> Result<AKid, IdentityError> {
     let rest = identity
         .strip_prefix(PSK_PREFIX.as_bytes())
@@ -176,6 +180,7 @@ mod tests {
     const A_KID: &str =
         "0.yDDyzOZM1A1tgzErXlXnwo8w7DPgl714MF_xFCijo8M@5gc.mnc070.mcc901.3gppnetwork.org";
 
+    //= test 33535-B.1.3-psk-identity
     #[test]
     fn identity_round_trip() {
         let a_kid = AKid::parse(A_KID).unwrap();
@@ -184,6 +189,7 @@ mod tests {
         assert_eq!(parse_psk_identity(&id).unwrap().as_str(), A_KID);
     }
 
+    //= test 33535-B.1.3-psk-identity
     #[test]
     fn identities_refused() {
         assert_eq!(
@@ -218,6 +224,7 @@ mod tests {
         );
     }
 
+    //= test 33535-B.1.2-digest-ua-id, 33535-B.1.3.2.1-tls12-psk, 33535-B.1.3.2.2-tls13-psk
     #[test]
     fn ua_ids() {
         assert_eq!(ua_protocol(TlsVersion::Tls13, 0).to_hex(), "0100000007");

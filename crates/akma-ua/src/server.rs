@@ -235,6 +235,7 @@ fn setup<E: std::fmt::Display>(what: &'static str) -> impl Fn(E) -> SetupError {
 impl UaAcceptor {
     /// Builds the OpenSSL context: no certificate, PSK only, no tickets, no session cache, no
     /// early data, the profile's suites and versions.
+    //= req 33535-B.1.3.2.1-tls12-psk, 33535-B.1.3.2.2-tls13-psk
     pub fn new(config: AcceptorConfig, keys: Arc<dyn KeySource>) -> Result<Self, SetupError> {
         if !config.tls13 && !config.tls12 {
             return Err(SetupError("neither TLS 1.3 nor TLS 1.2 is enabled".into()));
@@ -495,6 +496,7 @@ impl UaAcceptor {
             .map(Some)
     }
 
+    //= req 33535-6.2-af-rejects-on-failure
     async fn fetch(
         &self,
         identity: &[u8],
@@ -521,6 +523,7 @@ impl UaAcceptor {
 type Grant = (Vec<u8>, AKid, AfId, KeyAnswer, TlsVersion);
 
 /// DNS names compare case-insensitively (RFC 6066 §3, RFC 4343).
+//= req 33535-B.1.3-sni
 fn sni_matches(sni: Option<&str>, fqdn: &AfFqdn) -> bool {
     sni.is_some_and(|s| s.trim_end_matches('.').eq_ignore_ascii_case(fqdn.as_str()))
 }

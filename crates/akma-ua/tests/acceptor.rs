@@ -28,6 +28,7 @@ async fn session(version: TlsVersion, ue: &FixedUe, port: u16) -> Result<String,
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+//= test 33535-B.1.3.2.1-tls12-psk, 33535-B.1.3.2.2-tls13-psk, 33535-B.1.3-psk-identity
 #[tokio::test]
 async fn tls13_and_tls12_sessions_with_keys_fetched_for_the_right_af_id() {
     let ue = ue();
@@ -64,6 +65,7 @@ async fn tls13_and_tls12_sessions_with_keys_fetched_for_the_right_af_id() {
     );
 }
 
+//= test 33535-6.2-af-rejects-on-failure, 33535-6.2-kaf-expiry
 #[tokio::test]
 async fn unknown_a_kid_and_expired_keys_open_no_session() {
     let ue = ue();
@@ -85,6 +87,7 @@ async fn unknown_a_kid_and_expired_keys_open_no_session() {
     assert_eq!(r.reason(), "expired", "{r}");
 }
 
+//= test 33535-B.1.3-sni
 #[tokio::test]
 async fn another_fqdn_in_the_sni_is_refused_before_any_key_request() {
     let ue = ue();

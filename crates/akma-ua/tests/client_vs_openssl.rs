@@ -26,6 +26,7 @@ fn identity(ue: &FixedUe) -> String {
     format!("3GPP-AKMA{}", ue.a_kid.as_str())
 }
 
+//= test 33535-B.1.3.2.2-tls13-psk
 #[tokio::test]
 async fn tls13_psk_against_openssl_s_server() {
     let ue = ue();
@@ -91,6 +92,7 @@ async fn tls12_dhe_psk_server(ue: &FixedUe, hint: &str) -> (tokio::process::Chil
     .await
 }
 
+//= test 33535-B.1.3.2.1-tls12-psk
 #[tokio::test]
 async fn tls12_dhe_psk_against_openssl_s_server() {
     let ue = ue();
@@ -106,6 +108,7 @@ async fn tls12_dhe_psk_against_openssl_s_server() {
     assert!(page.contains("DHE-PSK-AES128-GCM-SHA256"), "{page}");
 }
 
+//= test 33535-B.1.3.2.1-tls12-psk
 #[tokio::test]
 async fn tls12_without_the_akma_hint_is_refused() {
     let ue = ue();

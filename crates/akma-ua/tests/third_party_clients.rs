@@ -108,6 +108,7 @@ async fn openssl_s_client_tls13_and_tls12() {
     assert_eq!(results.recv().await.unwrap().unwrap_err().reason(), "tls");
 }
 
+//= test 33535-B.1.3.2.2-tls13-psk
 #[tokio::test]
 async fn gnutls_cli_psk_dhe_ke_is_served_and_psk_ke_only_is_refused() {
     let ue = ue();

@@ -286,6 +286,7 @@ async fn amf_registration_update(
 
 /// Nudm_UECM AuthTrigger, `GET /{ueId}/registrations/auth-trigger` with an `AuthTriggerInfo`
 /// body (as the YAML has it): 204 once the serving AMF accepted the notification.
+//= req 33535-4.2.1-aanf-triggers-reauthentication
 async fn auth_trigger(
     State(state): State<Arc<AppState>>,
     path: Result<Path<String>, PathRejection>,

@@ -289,6 +289,7 @@ pub fn vector(
 /// The GenerateAuthData answer: the vector; the SUPI when the request named a SUCI
 /// (TS 33.501 §6.1.3.2 step 2); `akmaInd` and `routingId` for an AKMA subscriber
 /// (TS 33.535 §6.1 step 2: "the UDM shall include the AKMA indication and the RID").
+//= req 33535-6.1-udm-akma-indication
 pub fn answer(
     sub: &Subscriber,
     auth_type: AuthType,
@@ -482,6 +483,7 @@ mod tests {
         assert!(authorize(&Consumer::Dev, Operation::DeleteAuth).is_ok());
     }
 
+    //= test 33535-6.1-udm-akma-indication
     #[test]
     fn answers() {
         let mut s = sub();

@@ -101,6 +101,8 @@ pub struct Udm {
     /// The AUSF told when a UE is purged (Nausf_UEAuthentication_Deregister); set at start
     /// or later (an in-process network starts the AUSF after the UDM).
     ausf: Arc<std::sync::OnceLock<akma_sbi_client::NausfClient>>,
+    /// AKMA withdrawals told to the AUSF.
+    withdrawals: Arc<std::sync::atomic::AtomicU64>,
     /// Serialises one instance's requests for the same subscriber (striped by SUPI), so that
     /// they queue instead of failing each other's compare-and-set of the SQN when the store
     /// commits writes in batches.
@@ -140,6 +142,7 @@ impl Udm {
             store,
             callbacks: None,
             ausf: Arc::default(),
+            withdrawals: Arc::default(),
             sqn_locks: (0..SQN_LOCK_STRIPES)
                 .map(|_| tokio::sync::Mutex::new(()))
                 .collect(),
@@ -289,6 +292,14 @@ impl Udm {
     }
 
     /// Provisions subscribers (all or nothing; see [`SubscriberStore::provision`]).
+    ///
+    /// AKMA service disable (Release 18): a replaced subscriber whose `akma` flag goes from
+    /// true to false has its AKMA service withdrawn. Once the store has committed, the UDM
+    /// tells the AUSF (Nausf_UEAuthentication_Deregister), which removes the UE's AKMA
+    /// context at the AAnF; the AAnF then notifies the AFs that asked for it
+    /// (`ServiceDisableNotif`). Without an AUSF, or when it cannot be reached, the context
+    /// stays until it expires (logged; the provisioning itself has succeeded).
+    /// [`UdmService::withdrawals`] counts the withdrawals told.
     pub async fn provision(
         &self,
         records: Vec<Subscriber>,
@@ -301,7 +312,47 @@ impl Udm {
                 reason: e.reason,
             })?;
         }
-        Ok(self.store.provision(records, replace).await?)
+        let mut withdrawn = Vec::new();
+        if replace {
+            for r in records.iter().filter(|r| !r.akma) {
+                if self.store.get(&r.supi).await?.is_some_and(|old| old.akma) {
+                    withdrawn.push(r.supi.clone());
+                }
+            }
+        }
+        let n = self.store.provision(records, replace).await?;
+        for supi in withdrawn {
+            self.withdraw_akma(supi).await;
+        }
+        Ok(n)
+    }
+
+    /// Tells the AUSF that `supi` no longer has AKMA (see [`UdmService::provision`]).
+    async fn withdraw_akma(&self, supi: Supi) {
+        let Some(ausf) = self.ausf.get() else {
+            tracing::warn!("AKMA withdrawn from a subscriber, but no AUSF is configured: its AKMA context stays until it expires");
+            return;
+        };
+        match ausf
+            .deregister(&akma_sbi_model::nausf::DeregistrationInfo::new(supi))
+            .await
+        {
+            Ok(()) => {
+                self.withdrawals
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tracing::info!(
+                    "AKMA withdrawn from a subscriber: the AUSF removed its AKMA context"
+                );
+            }
+            Err(e) => {
+                tracing::warn!(error = %akma_core::logref::Scrubbed(&e), "AKMA withdrawn from a subscriber, but the AUSF could not be told: its AKMA context stays until it expires")
+            }
+        }
+    }
+
+    /// AKMA withdrawals told to the AUSF so far ([`UdmService::provision`]).
+    pub fn withdrawals(&self) -> u64 {
+        self.withdrawals.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The SUPI a `supiOrSuci` names: a SUPI as is, a SUCI de-concealed with the home

@@ -109,6 +109,7 @@ fn auth_event(success: bool) -> Value {
     })
 }
 
+//= test 33535-6.1-udm-akma-indication
 #[tokio::test]
 async fn five_g_aka_vector_verifies_at_the_usim_with_akma_indication() {
     let (_dir, running, api) = started().await;

@@ -395,6 +395,7 @@ impl Ue {
     /// replayed capabilities, take the new context into use and answer SECURITY MODE
     /// COMPLETE protected with it; otherwise SECURITY MODE REJECT, and the previous context
     /// stays current (§5.4.2.5).
+    //= req 33535-6.1-ue-derive, 33535-6.1-rekey-on-reauthentication
     fn on_security_mode_command(&mut self, p: Protected) -> UeStep {
         let Some(pending) = self.pending.take() else {
             return reject(Cause::SECURITY_MODE_REJECTED);

@@ -216,6 +216,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         client: akma_nf_host::PeerClientConfig::default(),
         log_format: akma_nf_host::LogFormat::Text,
         digest: None,
+        notify: None,
     };
     let af = akma_af::app::start(&af_settings, akma_af::app::sample_router())
         .await

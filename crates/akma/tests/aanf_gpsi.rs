@@ -47,6 +47,7 @@ fn consumer(id: &str, nf_type: NfType) -> Consumer {
     })
 }
 
+//= test 33535-4.2.1-aanf-gpsi-from-udm
 #[tokio::test]
 async fn the_aanf_gets_the_gpsi_from_the_udm_for_an_internal_af_and_keeps_it() {
     let mut sub = SubscriberFixture::akma(SUPI).subscriber().unwrap();

@@ -155,6 +155,7 @@ fn demo_shows_equal_k_af_fingerprints_and_exits_0() {
     assert!(err.is_empty(), "stderr: {err}");
 }
 
+//= test 33535-6.1-aanf-keeps-latest, 33535-6.1-rekey-on-reauthentication
 #[test]
 fn demo_json_with_reauth_shows_a_new_a_kid_and_the_old_one_gone() {
     for extra in [&[][..], &["--eap-aka-prime"][..]] {

@@ -203,6 +203,7 @@ fn five_g_aka_chains_with_akma() {
     assert_eq!(n, 5);
 }
 
+//= test 33535-A.2-kakma, 33535-A.3-a-tid, 33535-A.4-kaf
 #[test]
 fn akma_and_kaf_from_kdf_vectors() {
     for e in vectors("kdf_akma.json") {
@@ -248,6 +249,7 @@ fn akma_and_kaf_from_kdf_vectors() {
     }
 }
 
+//= test 33535-6.1-a-kid-format
 #[test]
 fn conventions_a_kid_example() {
     let out = ok_json(&[

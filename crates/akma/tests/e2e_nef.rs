@@ -254,6 +254,7 @@ fn session(code: i32, lines: &[Value], stderr: &str) -> Value {
     c["body"].clone()
 }
 
+//= test 33535-6.3-nef-forwards-to-aanf, 33535-6.3-nef-no-supi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn af_outside_the_network_gets_the_gpsi_through_the_nef() {
     use akma_af::keys::{FETCHES_TOTAL, NEF_TOKEN_REQUESTS_TOTAL};

@@ -42,6 +42,7 @@ async fn network(aanf_toml: &str) -> (Network, ServingAmf, NasLayer) {
     (net, amf, nas)
 }
 
+//= test 33535-4.2.1-aanf-triggers-reauthentication
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
     // Contexts live 60 s; 58 s before that (2 s after registration) the AAnF asks for a new
@@ -156,6 +157,7 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
 /// Context removal on purge (issue 13, item 6): the serving AMF purges the UE
 /// (Nudm_UECM `PATCH amf-3gpp-access` with `purgeFlag: true`, merge-patch JSON); the UDM
 /// tells the AUSF (Nausf_UEAuthentication_Deregister), which removes the context at the AAnF.
+//= test 33501-6.1.4.1-deregistration-removes-context
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purged_ue_loses_its_akma_context() {
     let (net, amf, nas) = network("").await;

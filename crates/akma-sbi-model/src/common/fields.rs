@@ -574,6 +574,25 @@ pub fn parse_callback_uri(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
+/// The host of an `http://` or `https://` URI (a callback URI), lowercase, without port or
+/// IPv6 brackets; `None` without one, or with a userinfo part. What a callback-host rule
+/// compares (the AAnF's `callback_hosts`, the NEF's AF FQDNs).
+pub fn uri_host(uri: &str) -> Option<String> {
+    let rest = uri
+        .strip_prefix("https://")
+        .or_else(|| uri.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') {
+        return None;
+    }
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next()?
+    } else {
+        authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+    };
+    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+}
+
 str_codec!(
     /// A callback URI ([`parse_callback_uri`]).
     CallbackUri: String, parse = parse_callback_uri, text = |v| v.as_str()
