@@ -12,7 +12,8 @@
 //! sweep_interval_secs = 60          # how often expired contexts are deleted (at most 86400)
 //! # reauth_before_expiry_secs = 3600 # ask the UDM (Nudm_UECM AuthTrigger) to re-authenticate a
 //!                                   # subscriber this long before its context expires (default: never;
-//!                                   # needs `udm` or an NRF, and the embedded store)
+//!                                   # needs `udm` or an NRF; with Redis the store keeps
+//!                                   # its expiry index for it)
 //!
 //! [tls]                             # required unless --dev
 //! cert = "aanf.crt"

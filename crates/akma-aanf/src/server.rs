@@ -267,8 +267,12 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
                 ..SqliteOptions::default()
             },
         )?),
-        // Expiry comes from Redis TTLs: no sweep.
-        StoreSpec::RedisCluster(opts) => Arc::new(RedisClusterStore::connect(opts, kek).await?),
+        // Expiry comes from Redis TTLs: no sweep. The expiry index only when the AAnF
+        // triggers re-authentications (one more write per registration).
+        StoreSpec::RedisCluster(mut opts) => {
+            opts.expiry_index |= config.reauth_before_expiry_secs.is_some();
+            Arc::new(RedisClusterStore::connect(opts, kek).await?)
+        }
     };
     let mut nrf_peers = None;
     let registration = match &host.nrf {
@@ -335,8 +339,6 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
     if config.reauth_before_expiry_secs.is_some() {
         let problem = if udm.is_none() {
             Some("needs a UDM (`udm`, --udm, or an NRF) to send Nudm_UECM AuthTrigger to")
-        } else if shared {
-            Some("needs the embedded store: the Redis Cluster backend has no expiry index yet")
         } else {
             None
         };

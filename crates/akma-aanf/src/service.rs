@@ -196,6 +196,8 @@ impl Aanf {
                 Err(err) => {
                     failed += 1;
                     tracing::warn!(error = %akma_core::logref::Scrubbed(&err), "the UDM refused or missed an AuthTrigger; trying again at the next sweep");
+                    // A shared store claimed it for this replica: back in the listing.
+                    self.store.release_expiring(&e).await?;
                 }
             }
         }

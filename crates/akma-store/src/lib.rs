@@ -429,7 +429,10 @@ pub trait AkmaStore: Send + Sync + 'static {
     /// Contexts with a SUPI whose expiry is in `(after, until]`, soonest first, at most
     /// `limit` (the AAnF's re-authentication trigger, TS 33.501 §6.1.5), each only if it
     /// still resolves. No key material: only identities, A-KID and expiry. A backend without
-    /// an expiry index answers [`StoreError::Unsupported`] (the default).
+    /// an expiry index answers [`StoreError::Unsupported`] (the default). A shared backend
+    /// may claim what it returns (each context to one caller only, until
+    /// [`release_expiring`](Self::release_expiring)); the embedded one returns the same
+    /// contexts at every call.
     async fn expiring(
         &self,
         after: u64,
@@ -488,6 +491,15 @@ pub trait AkmaStore: Send + Sync + 'static {
         Err(StoreError::Unsupported(
             "this store has no notification outbox",
         ))
+    }
+
+    /// Puts a context that [`expiring`](Self::expiring) returned back in the listing (its
+    /// re-authentication trigger failed), for a backend whose listing claims: a shared store
+    /// returns each context to one caller only, so that of several AAnF replicas one
+    /// triggers it. A backend that does not claim (the default) has nothing to do.
+    async fn release_expiring(&self, e: &Expiring) -> Result<(), StoreError> {
+        let _ = e;
+        Ok(())
     }
 
     /// The number of stored contexts, if the backend keeps it cheaply (for a gauge; it may

@@ -15,6 +15,7 @@
 //! | `wait_timeout_ms` | `100` | how long `WAIT` waits for the replicas (1 to 60000) |
 //! | `timeout_ms` | `2000` | the deadline of every store call, retries included (1 to 60000) |
 //! | `prefix` | `akma` | the key prefix (letters, digits, `_`, `-`, `.`): several stores in one cluster |
+//! | `expiry_index` | `0` | `1`: keep the expiry index that [`AkmaStore::expiring`] needs (AAnF-triggered re-authentication; the AAnF sets it itself when `reauth_before_expiry_secs` is configured) |
 //!
 //! # Key layout
 //!
@@ -24,6 +25,7 @@
 //! | `PREFIX:sub:{SUBSCRIBER-ID}` | the subscriber pointer: the A-KID of the subscriber's current context | the same |
 //!
 //! | `PREFIX:dis:{A-KID}` | hash: service-disable callback URI → afId ([`AkmaStore::subscribe_disable`]); in the A-KID record's slot | the record's remaining TTL |
+//! | `PREFIX:exp:{eN}` (N = 0 to 15) | with `expiry_index`: sorted sets A-KID → expiry of contexts with a SUPI, the A-KID's shard by an FNV-1a hash (16 slots, so no one primary takes every registration) | none (pruned by `expiring`) |
 //! | `PREFIX:ob:{outbox}:n`, `:due`, `:att` | the notification outbox: hash id → notice, sorted set id → due time, hash id → attempts (one slot) | none |
 //!
 //! The hash tag is the identifier alone, so a key's slot depends on the A-KID or subscriber
@@ -141,6 +143,10 @@ pub struct RedisClusterOptions {
     pub wait_timeout: Duration,
     /// Deadline of every store call.
     pub op_timeout: Duration,
+    /// Keep the expiry index (`expiry_index=1`; the AAnF sets it when
+    /// `reauth_before_expiry_secs` is configured): [`AkmaStore::expiring`] works, at the cost
+    /// of one more write per registration and removal.
+    pub expiry_index: bool,
 }
 
 impl RedisClusterOptions {
@@ -152,6 +158,7 @@ impl RedisClusterOptions {
             wait_replicas: 0,
             wait_timeout: Duration::from_millis(100),
             op_timeout: Duration::from_millis(2000),
+            expiry_index: false,
         }
     }
 
@@ -199,6 +206,13 @@ impl RedisClusterOptions {
                 }
                 "wait_timeout_ms" => o.wait_timeout = ms(k, v)?,
                 "timeout_ms" => o.op_timeout = ms(k, v)?,
+                "expiry_index" => {
+                    o.expiry_index = match v {
+                        "1" | "true" => true,
+                        "0" | "false" => false,
+                        _ => return Err(bad(format!("expiry_index={v:?}: expected 0 or 1"))),
+                    }
+                }
                 "prefix" => {
                     if v.is_empty()
                         || !v
@@ -213,7 +227,7 @@ impl RedisClusterOptions {
                 }
                 other => {
                     return Err(bad(format!(
-                    "unknown option {other:?} (known: wait, wait_timeout_ms, timeout_ms, prefix)"
+                    "unknown option {other:?} (known: wait, wait_timeout_ms, timeout_ms, prefix, expiry_index)"
                 )))
                 }
             }
@@ -408,6 +422,16 @@ fn strings(v: Value, during: &'static str) -> Result<Vec<String>, StoreError> {
             _ => Err(backend(RedisStoreError::Unexpected { during })),
         })
         .collect()
+}
+
+/// The shards of the expiry index.
+const EXPIRY_SHARDS: u64 = 16;
+
+/// The expiry index shard of an A-KID (FNV-1a: only spreads A-KIDs over the shards).
+fn expiry_shard(a_kid: &str) -> u64 {
+    a_kid.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    }) % EXPIRY_SHARDS
 }
 
 /// A decoded A-KID record.
@@ -782,10 +806,17 @@ impl RedisClusterStore {
         if stop == StopAfter::PointerMoved {
             return Ok(None);
         }
+        // The expiry index (AAnF-triggered re-authentication): contexts with a SUPI.
+        if let (true, Some(exp), Some(_)) = (self.opts.expiry_index, ctx.expires_at, &ctx.supi) {
+            self.index_expiry(a_kid, Some(exp)).await?;
+        }
         // Step 4: housekeeping.
         if let Some(old) = &old {
             if old != a_kid {
                 self.delete_record_of(old, &owner).await?;
+                if self.opts.expiry_index {
+                    self.index_expiry(old, None).await?;
+                }
             }
         }
         old.map(|o| {
@@ -817,6 +848,31 @@ impl RedisClusterStore {
         Ok(f.chunks_exact(2)
             .map(|c| (c[0].clone(), c[1].clone()))
             .collect())
+    }
+
+    /// The expiry index shard holding `a_kid`.
+    pub fn expiry_key(&self, a_kid: &str) -> String {
+        format!("{}:exp:{{e{}}}", self.opts.prefix, expiry_shard(a_kid))
+    }
+
+    /// Adds `a_kid` to the expiry index with expiry `exp`, or removes it (`None`).
+    async fn index_expiry(&self, a_kid: &str, exp: Option<u64>) -> Result<(), StoreError> {
+        let key = self.expiry_key(a_kid);
+        let cmd = match exp {
+            Some(e) => {
+                let mut c = redis::cmd("ZADD");
+                c.arg(&key).arg(e).arg(a_kid);
+                c
+            }
+            None => {
+                let mut c = redis::cmd("ZREM");
+                c.arg(&key).arg(a_kid);
+                c
+            }
+        };
+        self.run(cmd, &key, Some("expiry index"), "updating the expiry index")
+            .await
+            .map(|_| ())
     }
 
     /// The key of an A-KID's service-disable subscriptions (in its record's slot).
@@ -957,6 +1013,9 @@ impl RedisClusterStore {
                 if let Ok(old) = std::str::from_utf8(&cur) {
                     let subs = self.delete_record_of(old, subscriber_id).await?;
                     self.enqueue(old, &subs).await?;
+                    if self.opts.expiry_index {
+                        self.index_expiry(old, None).await?;
+                    }
                 }
                 return Ok(true);
             }
@@ -1023,6 +1082,110 @@ impl AkmaStore for RedisClusterStore {
     async fn remove_by_subscriber(&self, subscriber_id: &str) -> Result<bool, StoreError> {
         self.deadline("removing a context", self.remove(subscriber_id))
             .await
+    }
+
+    /// With `expiry_index`: the contexts expiring in `(after, until]`, soonest first, each
+    /// **claimed** (removed from the index with `ZREM`, so that of several replicas asking at
+    /// once exactly one gets it; [`AkmaStore::release_expiring`] puts one back). Members
+    /// expired at `after`, and members that no longer resolve, are pruned on the way.
+    async fn expiring(
+        &self,
+        after: u64,
+        until: u64,
+        limit: usize,
+    ) -> Result<Vec<crate::Expiring>, StoreError> {
+        if !self.opts.expiry_index {
+            return Err(StoreError::Unsupported(
+                "this Redis store keeps no expiry index (URL option expiry_index=1)",
+            ));
+        }
+        let during = "listing contexts nearing expiry";
+        self.deadline(during, async {
+            let mut candidates: Vec<(u64, String)> = Vec::new();
+            for shard in 0..EXPIRY_SHARDS {
+                let key = format!("{}:exp:{{e{shard}}}", self.opts.prefix);
+                let mut prune = redis::cmd("ZREMRANGEBYSCORE");
+                prune.arg(&key).arg("-inf").arg(after);
+                self.run(prune, &key, None, during).await?;
+                let mut range = redis::cmd("ZRANGEBYSCORE");
+                range
+                    .arg(&key)
+                    .arg(format!("({after}"))
+                    .arg(until)
+                    .arg("WITHSCORES")
+                    .arg("LIMIT")
+                    .arg(0)
+                    .arg(limit);
+                let v = self.run(range, &key, None, during).await?;
+                let f = match v {
+                    Value::Map(pairs) => {
+                        let mut out = Vec::new();
+                        for (k, v) in pairs {
+                            out.extend(strings(Value::Array(vec![k, v]), during)?);
+                        }
+                        out
+                    }
+                    Value::Array(items) => {
+                        let mut out = Vec::new();
+                        for i in items {
+                            match i {
+                                Value::Array(pair) => {
+                                    out.extend(strings(Value::Array(pair), during)?)
+                                }
+                                Value::Double(d) => out.push(d.to_string()),
+                                other => out.extend(strings(Value::Array(vec![other]), during)?),
+                            }
+                        }
+                        out
+                    }
+                    other => strings(other, during)?,
+                };
+                for c in f.chunks_exact(2) {
+                    let score = c[1].parse::<f64>().unwrap_or(0.0) as u64;
+                    candidates.push((score, c[0].clone()));
+                }
+            }
+            candidates.sort();
+            let mut out = Vec::new();
+            for (exp, a) in candidates {
+                if out.len() >= limit {
+                    break;
+                }
+                let key = self.expiry_key(&a);
+                let mut zrem = redis::cmd("ZREM");
+                zrem.arg(&key).arg(&a);
+                let claimed = self.run(zrem, &key, Some("expiry index"), during).await?;
+                if claimed != Value::Int(1) {
+                    continue; // another replica has it
+                }
+                let Ok(a_kid) = AKid::parse(&a) else {
+                    continue;
+                };
+                // Replaced or removed since (no resolving context): pruned.
+                if let Some(ctx) = self.lookup(&a_kid, after).await? {
+                    if let Some(supi) = ctx.supi {
+                        out.push(crate::Expiring {
+                            supi,
+                            a_kid,
+                            expires_at: ctx.expires_at.unwrap_or(exp),
+                        });
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn release_expiring(&self, e: &crate::Expiring) -> Result<(), StoreError> {
+        if !self.opts.expiry_index {
+            return Ok(());
+        }
+        self.deadline(
+            "putting a context back in the expiry index",
+            self.index_expiry(e.a_kid.as_str(), Some(e.expires_at)),
+        )
+        .await
     }
 
     async fn subscribe_disable(

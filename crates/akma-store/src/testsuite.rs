@@ -465,6 +465,74 @@ pub async fn service_disable_outbox(s: DynStore) {
     );
 }
 
+/// [`AkmaStore::expiring`]: the contexts with a SUPI whose expiry is in `(after, until]`,
+/// soonest first, at most `limit`, only those that still resolve (a replaced or removed
+/// context is not listed). A backend that `claims` returns each context once until it is
+/// released; one that does not returns the same list at every call. Run on a store that
+/// keeps an expiry index.
+pub async fn expiring_lists_contexts_nearing_expiry(s: DynStore, claims: bool) {
+    let at = |tag: u8, i: u64, exp: Option<u64>| {
+        let mut c = context(tag, i);
+        c.expires_at = exp;
+        c
+    };
+    let a = at(1, 1, Some(T0 + 100));
+    let b = at(1, 2, Some(T0 + 200));
+    let never = at(1, 3, None);
+    let mut gpsi_only = at(1, 4, Some(T0 + 150));
+    gpsi_only.supi = None;
+    gpsi_only.gpsi = Some(gpsi(4));
+    let early = at(1, 5, Some(T0 + 50));
+    let late = at(1, 6, Some(T0 + 400));
+    for c in [&a, &b, &never, &gpsi_only, &early, &late] {
+        s.register(c.clone()).await.unwrap();
+    }
+    let list = |limit: usize| {
+        let s = s.clone();
+        async move {
+            s.expiring(T0 + 60, T0 + 250, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.a_kid.to_string(), e.supi.to_string(), e.expires_at))
+                .collect::<Vec<_>>()
+        }
+    };
+    let want = |c: &AkmaContext| {
+        (
+            c.a_kid.to_string(),
+            c.supi.as_ref().unwrap().to_string(),
+            c.expires_at.unwrap(),
+        )
+    };
+    if claims {
+        assert_eq!(list(1).await, vec![want(&a)], "the soonest first, limited");
+        assert_eq!(list(10).await, vec![want(&b)], "a is claimed");
+        assert!(list(10).await.is_empty(), "both claimed");
+        // A released context is listed again.
+        let e = crate::Expiring {
+            supi: a.supi.clone().unwrap(),
+            a_kid: a.a_kid.clone(),
+            expires_at: a.expires_at.unwrap(),
+        };
+        s.release_expiring(&e).await.unwrap();
+        assert_eq!(list(10).await, vec![want(&a)]);
+        s.release_expiring(&e).await.unwrap();
+    } else {
+        assert_eq!(list(1).await, vec![want(&a)]);
+        assert_eq!(list(10).await, vec![want(&a), want(&b)]);
+        assert_eq!(list(10).await, vec![want(&a), want(&b)], "the same again");
+    }
+    // A replaced context (a re-authentication) and a removed one are not listed.
+    s.register(at(2, 1, Some(T0 + 300))).await.unwrap();
+    assert!(s.remove_by_supi(&supi(2)).await.unwrap());
+    assert!(list(10).await.is_empty(), "{:?}", list(10).await);
+    // The new context of subscriber 1 is listed in its window.
+    let got = s.expiring(T0 + 250, T0 + 350, 10).await.unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].a_kid, context(2, 1).a_kid);
+}
+
 /// Expiry: a context resolves before `expires_at` and not at or after it, whether or not
 /// the backend has deleted it yet; contexts without expiry resolve at any time.
 pub async fn expiry(s: DynStore) {

@@ -92,6 +92,21 @@ async fn conformance_suite() {
     })
     .await;
 
+    // The expiry index (AAnF-triggered re-authentication): claimed with ZREM.
+    let q = format!("?prefix={}&expiry_index=1", prefix());
+    testsuite::expiring_lists_contexts_nearing_expiry(
+        Arc::new(open(&cluster, &q, kek()).await),
+        true,
+    )
+    .await;
+    // Without it, the listing is refused, precisely.
+    let q = format!("?prefix={}", prefix());
+    let plain = open(&cluster, &q, kek()).await;
+    assert!(matches!(
+        plain.expiring(0, u64::MAX, 1).await,
+        Err(akma_store::StoreError::Unsupported(_))
+    ));
+
     let q = format!("?prefix={}", prefix());
     testsuite::persists_across_reopen(|| {
         let (c, q) = (&cluster, q.clone());

@@ -51,6 +51,13 @@ async fn conformance_suite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring() {
+    let d = TempDir::new("expiring");
+    let s = SqliteStore::open(d.path(), kek()).expect("open");
+    testsuite::expiring_lists_contexts_nearing_expiry(Arc::new(s), false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persists_across_reopen() {
     let d = TempDir::new("reopen");
     testsuite::persists_across_reopen(|| {

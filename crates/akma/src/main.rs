@@ -312,7 +312,7 @@ mod tests {
         use clap::Parser as _;
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let mut parsed = 0;
-        for doc in ["docs/developer-guide.md"] {
+        for doc in ["docs/developer-guide.md", "docs/operator-guide.md"] {
             let text = std::fs::read_to_string(root.join(doc)).unwrap();
             let mut in_sh = false;
             let mut pending = String::new();
