@@ -195,6 +195,10 @@ pub enum Verdict {
         k_seaf: KSeaf,
         /// What to register at the AAnF, if anything.
         akma: Option<AkmaRegistration>,
+        /// Why nothing is registered although the UDM set `akmaInd`: no A-KID can be formed
+        /// (the SUPI names no home network with this MNC length). The UE, deriving the same
+        /// way, has no AKMA keys either; the shell logs it.
+        akma_error: Option<String>,
         /// The EAP-Success packet (EAP-AKA' only).
         eap: Option<Vec<u8>>,
     },
@@ -783,19 +787,25 @@ fn eap_challenge(
 //= req 33535-6.1-ausf-derive-after-success
 fn success(c: &Context, k_ausf: &KAusf, mnc_len: MncLen, eap: Option<Vec<u8>>) -> Verdict {
     let k_seaf = derive_k_seaf(k_ausf, &c.snn);
-    let akma = c.akma.as_ref().and_then(|rid| {
-        derive_akma_keys(k_ausf, &c.supi, rid, mnc_len)
-            .ok()
-            .map(|keys| AkmaRegistration {
-                supi: c.supi.clone(),
-                keys,
-            })
-    });
+    let (akma, akma_error) = match c.akma.as_ref() {
+        None => (None, None),
+        Some(rid) => match derive_akma_keys(k_ausf, &c.supi, rid, mnc_len) {
+            Ok(keys) => (
+                Some(AkmaRegistration {
+                    supi: c.supi.clone(),
+                    keys,
+                }),
+                None,
+            ),
+            Err(e) => (None, Some(e.to_string())),
+        },
+    };
     Verdict::Success {
         supi: c.supi.clone(),
         snn: c.snn.clone(),
         k_seaf,
         akma,
+        akma_error,
         eap,
     }
 }
@@ -918,6 +928,39 @@ mod tests {
             Phase::Done { success: true }
         );
         assert!(cs.confirm_5g_aka("a", AMF, Some(&rs), 102).is_err());
+    }
+
+    #[test]
+    fn an_akma_subscriber_without_a_home_network_is_reported_not_registered() {
+        // A 5-digit IMSI has no MNC of three digits: no A-KID can be formed.
+        let mut cs = Contexts::new(60, 10, MncLen::Three);
+        let short = Subscriber {
+            supi: Supi::parse("imsi-00101").unwrap(),
+            akma: Some(RoutingIndicator::parse("12").unwrap()),
+        };
+        let av = ins5(&mut cs, "s", short, he_av(), 100).unwrap();
+        let rs = ue_res_star(&av);
+        match cs.confirm_5g_aka("s", AMF, Some(&rs), 100).unwrap() {
+            Verdict::Success {
+                akma, akma_error, ..
+            } => {
+                assert!(akma.is_none());
+                assert!(akma_error.is_some_and(|e| !e.is_empty()));
+            }
+            _ => panic!("expected a success"),
+        }
+        // An AKMA subscriber with a home network: registered, no error.
+        let mut cs = Contexts::new(60, 10, MncLen::Two);
+        let av = ins5(&mut cs, "t", sub(true), he_av(), 100).unwrap();
+        let rs = ue_res_star(&av);
+        assert!(matches!(
+            cs.confirm_5g_aka("t", AMF, Some(&rs), 100).unwrap(),
+            Verdict::Success {
+                akma: Some(_),
+                akma_error: None,
+                ..
+            }
+        ));
     }
 
     #[test]

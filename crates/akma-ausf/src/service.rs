@@ -549,8 +549,13 @@ impl Ausf {
                 snn,
                 k_seaf,
                 akma,
+                akma_error,
                 eap,
             } => {
+                if let Some(e) = &akma_error {
+                    // No identity in the message (the error names none at info level).
+                    tracing::warn!(auth_ctx_ref = %IdRef::of(id), error = %akma_core::logref::scrub(e), "the UDM set akmaInd, but no A-KID can be formed for this SUPI: no AKMA context registered");
+                }
                 let registered = match akma {
                     Some(reg) => match self.register_akma(reg).await {
                         Ok(r) => r,

@@ -300,7 +300,7 @@ pub enum StoreError {
         reason: String,
     },
     /// The store's files were written by a newer version of this software.
-    #[error("store schema version {found} is newer than this software supports ({supported}); upgrade the AAnF")]
+    #[error("store schema version {found} is newer than this software supports ({supported}); run the release that wrote it, or a newer one")]
     UnsupportedSchema {
         /// The version found in the file.
         found: i64,

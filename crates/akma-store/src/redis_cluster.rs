@@ -64,7 +64,10 @@
 //! before deleting the pointer, and again, from what the one-script deletion of the record
 //! and `dis:{A}` returned, after. A crash cannot lose one whose removal was acknowledged. A
 //! notice queued by a removal that then failed names an A-KID that still resolves; the
-//! AAnF does not deliver such a notice (it retries it a while, then drops it).
+//! AAnF does not deliver such a notice (it retries it a while, then drops it). Queueing is
+//! under the durability check; claiming, finishing and rescheduling are not (a claim lost in
+//! a failover only means one more delivery: the outbox delivers at least once), and an empty
+//! outbox is found with a read, so the replicas' look every second writes nothing.
 //!
 //! `get_by_a_kid(A, now)`: `GET ak:{A}`, then `GET sub:{owner}`; resolves only if the
 //! pointer names `A` and the record is live at `now`. A reader that saw the new A-KID resolve
@@ -585,7 +588,117 @@ impl RedisClusterStore {
             opts: Arc::new(opts),
         };
         s.ready().await?;
+        s.deadline("checking the key-encryption key", s.check_kek())
+            .await?;
         Ok(s)
+    }
+
+    /// The KEK check at connect, as the embedded store's at open: the hash
+    /// `PREFIX:kek:{check}` holds, per key id, a fixed value sealed under that KEK. A
+    /// replica with a wrong KEK (same id, another key) is refused with
+    /// [`StoreError::WrongKek`], one with an id older than the newest seen with
+    /// [`StoreError::KekRetired`], instead of starting and failing on every context. The
+    /// first replica with a new id writes its value (`HSETNX`: of two starting at once, one
+    /// writes and both check that one).
+    async fn check_kek(&self) -> Result<(), StoreError> {
+        let during = "checking the key-encryption key";
+        let key = format!("{}:kek:{{check}}", self.opts.prefix);
+        let aad = crate::sqlite::check_aad();
+        let len = akma_core::keys::KAkma::LEN;
+        let read = || async {
+            let mut c = self.conn.clone();
+            let v = c
+                .route_command(redis::cmd("HGETALL").arg(&key).clone(), route_of(&key))
+                .await
+                .map_err(redis_err(during))?;
+            let f = match v {
+                Value::Map(pairs) => {
+                    let mut out = Vec::new();
+                    for (k, v) in pairs {
+                        out.extend(strings(Value::Array(vec![k, v]), during)?);
+                    }
+                    out
+                }
+                other => strings(other, during)?,
+            };
+            let mut rows = Vec::new();
+            for c in f.chunks_exact(2) {
+                let id: u32 = c[0].parse().map_err(|_| StoreError::Corrupt {
+                    record: "kek-check".into(),
+                    reason: "a key id that is not a number".into(),
+                })?;
+                rows.push((id, c[1].clone()));
+            }
+            Ok::<_, StoreError>(rows)
+        };
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            record: "kek-check".into(),
+            reason: reason.to_owned(),
+        };
+        let opens = |value: &str| -> Result<bool, StoreError> {
+            let (n, sealed) = value
+                .split_once(':')
+                .ok_or_else(|| corrupt("not nonce:sealed"))?;
+            let nonce = akma_core::hex::decode(n)
+                .ok()
+                .and_then(|n| SealNonce::from_slice(&n))
+                .ok_or_else(|| corrupt("the nonce is malformed"))?;
+            let mut buf =
+                akma_core::hex::decode(sealed).map_err(|_| corrupt("the value is not hex"))?;
+            if buf.len() != len + 16 {
+                return Err(corrupt("the value has the wrong length"));
+            }
+            let tag: [u8; 16] = buf[len..].try_into().map_err(|_| corrupt("no tag"))?;
+            buf.truncate(len);
+            Ok(self
+                .kek
+                .open_in_place(self.kek.key_id(), &nonce, &aad, &mut buf, &tag)
+                .is_ok())
+        };
+        let mut rows = read().await?;
+        if !rows.iter().any(|(id, _)| *id == self.kek.key_id()) {
+            let newest = rows.iter().map(|(id, _)| *id).max();
+            if let Some(current) = newest.filter(|n| self.kek.key_id() < *n) {
+                return Err(StoreError::KekRetired {
+                    configured: self.kek.key_id(),
+                    current,
+                });
+            }
+            let mut buf = vec![0u8; len];
+            let (nonce, tag) =
+                self.kek
+                    .seal_in_place(&aad, &mut buf)
+                    .map_err(|e| StoreError::Encode {
+                        what: "the KEK check value",
+                        reason: e.to_string(),
+                    })?;
+            buf.extend_from_slice(&tag);
+            let value = format!(
+                "{}:{}",
+                akma_core::hex::encode(nonce.as_bytes()),
+                akma_core::hex::encode(&buf)
+            );
+            let mut cmd = redis::cmd("HSETNX");
+            cmd.arg(&key).arg(self.kek.key_id()).arg(value);
+            // No durability check: a value lost in a failover is written again by the next
+            // replica to connect.
+            self.run(cmd, &key, None, during).await?;
+            rows = read().await?;
+        }
+        let newest = rows.iter().map(|(id, _)| *id).max();
+        if let Some(current) = newest.filter(|n| self.kek.key_id() < *n) {
+            return Err(StoreError::KekRetired {
+                configured: self.kek.key_id(),
+                current,
+            });
+        }
+        match rows.iter().find(|(id, _)| *id == self.kek.key_id()) {
+            Some((_, v)) if opens(v)? => Ok(()),
+            Some(_) => Err(StoreError::WrongKek {
+                key_id: self.kek.key_id(),
+            }),
+            None => Err(backend(RedisStoreError::Unexpected { during })),
+        }
     }
 
     /// The options in use.
@@ -870,7 +983,9 @@ impl RedisClusterStore {
                 c
             }
         };
-        self.run(cmd, &key, Some("expiry index"), "updating the expiry index")
+        // No durability check: a member lost in a failover only means one trigger fewer
+        // (the context then expires as it would without the feature).
+        self.run(cmd, &key, None, "updating the expiry index")
             .await
             .map(|_| ())
     }
@@ -1154,7 +1269,7 @@ impl AkmaStore for RedisClusterStore {
                 let key = self.expiry_key(&a);
                 let mut zrem = redis::cmd("ZREM");
                 zrem.arg(&key).arg(&a);
-                let claimed = self.run(zrem, &key, Some("expiry index"), during).await?;
+                let claimed = self.run(zrem, &key, None, during).await?;
                 if claimed != Value::Int(1) {
                     continue; // another replica has it
                 }
@@ -1229,6 +1344,25 @@ impl AkmaStore for RedisClusterStore {
     ) -> Result<Vec<DisableNotice>, StoreError> {
         let during = "claiming service-disable notifications";
         self.deadline(during, async {
+            // A read first: an empty outbox (the usual case, looked at every second by every
+            // replica) costs no script. Claims, finishes and reschedules go without `WAIT`:
+            // one lost in a failover only means a notice delivered once more (the outbox
+            // delivers at least once); queueing a notice is what must not be lost.
+            let due_key = &self.outbox_keys()[1];
+            let mut peek = redis::cmd("ZRANGEBYSCORE");
+            peek.arg(due_key)
+                .arg("-inf")
+                .arg(now)
+                .arg("LIMIT")
+                .arg(0)
+                .arg(1);
+            let none_due = match self.run(peek, due_key, None, during).await? {
+                Value::Array(a) => a.is_empty(),
+                _ => return Err(backend(RedisStoreError::Unexpected { during })),
+            };
+            if none_due {
+                return Ok(Vec::new());
+            }
             let v = self
                 .eval_outbox(
                     CLAIM_SCRIPT,
@@ -1237,7 +1371,7 @@ impl AkmaStore for RedisClusterStore {
                         lease_until.to_string().as_bytes(),
                         limit.to_string().as_bytes(),
                     ],
-                    true,
+                    false,
                     during,
                 )
                 .await?;
@@ -1269,7 +1403,7 @@ impl AkmaStore for RedisClusterStore {
     async fn finish_notice(&self, id: &str) -> Result<(), StoreError> {
         let during = "deleting a service-disable notification";
         self.deadline(during, async {
-            self.eval_outbox(NOTICE_SCRIPT, &[id.as_bytes(), b""], true, during)
+            self.eval_outbox(NOTICE_SCRIPT, &[id.as_bytes(), b""], false, during)
                 .await
                 .map(|_| ())
         })
@@ -1282,7 +1416,7 @@ impl AkmaStore for RedisClusterStore {
             self.eval_outbox(
                 NOTICE_SCRIPT,
                 &[id.as_bytes(), due_at.to_string().as_bytes()],
-                true,
+                false,
                 during,
             )
             .await

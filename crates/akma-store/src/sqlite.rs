@@ -527,7 +527,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// The AAnF's check value: a zero K_AKMA bound to a fixed context (the same since schema 1).
-fn check_aad() -> Vec<u8> {
+pub(crate) fn check_aad() -> Vec<u8> {
     let check = AkmaContext {
         supi: None,
         gpsi: Some(Gpsi::parse("extid-kek-check@akma.invalid").expect("valid literal")),

@@ -117,9 +117,32 @@ async fn conformance_suite() {
     let q = format!("?prefix={}", prefix());
     testsuite::wrong_kek_is_refused(|k| {
         let (c, q) = (&cluster, q.clone());
-        async move { Ok(Arc::new(open(c, &q, k).await) as DynStore) }
+        async move {
+            let opts = RedisClusterOptions::from_url(&c.url(&q)).unwrap();
+            RedisClusterStore::connect(opts, k)
+                .await
+                .map(|s| Arc::new(s) as DynStore)
+        }
     })
     .await;
+    // The check is at connect: a wrong key (same id) and a retired id are refused there.
+    let wrong = Kek::from_hex(&"43".repeat(32)).unwrap();
+    let opts = RedisClusterOptions::from_url(&cluster.url(&q)).unwrap();
+    assert!(matches!(
+        RedisClusterStore::connect(opts.clone(), wrong).await,
+        Err(akma_store::StoreError::WrongKek { key_id: 1 })
+    ));
+    let newer = Kek::from_hex(&"44".repeat(32)).unwrap().with_key_id(2);
+    RedisClusterStore::connect(opts.clone(), newer)
+        .await
+        .unwrap();
+    assert!(matches!(
+        RedisClusterStore::connect(opts, Kek::from_hex(&"42".repeat(32)).unwrap()).await,
+        Err(akma_store::StoreError::KekRetired {
+            configured: 1,
+            current: 2
+        })
+    ));
 
     let s = open(&cluster, &format!("?prefix={}", prefix()), kek()).await;
     let t = s.clone();

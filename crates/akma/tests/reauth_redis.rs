@@ -27,22 +27,24 @@ async fn two_replicas_trigger_each_context_once() {
     let c2 = calls.clone();
     let udm = axum::Router::new().route(
         "/nudm-uecm/v1/{ue}/registrations/auth-trigger",
-        axum::routing::get(move |axum::extract::Path(ue): axum::extract::Path<String>| {
-            let c = c2.clone();
-            async move {
-                let n = {
-                    let mut m = c.lock().unwrap();
-                    let n = m.entry(ue.clone()).or_default();
-                    *n += 1;
-                    *n
-                };
-                if ue == testsuite::supi(3).as_str() && n == 1 {
-                    axum::http::StatusCode::SERVICE_UNAVAILABLE
-                } else {
-                    axum::http::StatusCode::NO_CONTENT
+        axum::routing::get(
+            move |axum::extract::Path(ue): axum::extract::Path<String>| {
+                let c = c2.clone();
+                async move {
+                    let n = {
+                        let mut m = c.lock().unwrap();
+                        let n = m.entry(ue.clone()).or_default();
+                        *n += 1;
+                        *n
+                    };
+                    if ue == testsuite::supi(3).as_str() && n == 1 {
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE
+                    } else {
+                        axum::http::StatusCode::NO_CONTENT
+                    }
                 }
-            }
-        }),
+            },
+        ),
     );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let udm_addr = l.local_addr().unwrap();
@@ -86,8 +88,10 @@ async fn two_replicas_trigger_each_context_once() {
                 "{}/naanf-akma/v1/register-anchorkey",
                 aanfs[(i % 2) as usize].api_root()
             ))
-            .json(&json!({"supi": ctx.supi.as_ref().unwrap().as_str(), "aKId": ctx.a_kid.as_str(),
-                          "kAkma": ctx.k_akma.expose_hex().as_str()}))
+            .json(
+                &json!({"supi": ctx.supi.as_ref().unwrap().as_str(), "aKId": ctx.a_kid.as_str(),
+                          "kAkma": ctx.k_akma.expose_hex().as_str()}),
+            )
             .send()
             .await
             .unwrap();
