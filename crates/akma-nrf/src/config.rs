@@ -20,6 +20,17 @@
 //! key = "nrf.key"                          # (NFManagement writes, token requests)
 //! client_ca = "sbi-ca.crt"
 //!
+//! plmns = ["901-70"]                       # this network's PLMNs (roaming: see [[peer_nrf]])
+//!
+//! [[peer_nrf]]                             # roaming: a discovery whose target-plmn-list
+//! plmn = "001-01"                          # names this partner PLMN (and none of `plmns`)
+//! api_root = "https://nrf.5gc.mnc001.mcc001.3gppnetwork.org"  # goes to its NRF
+//!
+//! [client]                                 # the calls to peer NRFs (the [client] rule)
+//! ca = "roaming-ca.crt"
+//! cert = "nrf-client.crt"
+//! key = "nrf-client.key"
+//!
 //! [[policy]]                               # which scopes an NF type may get for which
 //! consumer = "AUSF"                        # target type; without any [[policy]] the
 //! target = "AANF"                          # AKMA defaults of `default_policy()` apply
@@ -31,7 +42,7 @@ use std::path::{Path, PathBuf};
 
 use akma_nf_host::HostConfig;
 use akma_sbi_model::common::NfInstanceId;
-use akma_sbi_model::nnrf::scope_ok;
+use akma_sbi_model::nnrf::{scope_ok, PlmnId};
 use akma_sbi_model::{naanf, nausf, nudm_sdm, nudm_ueau, NfType};
 use serde::Deserialize;
 
@@ -192,6 +203,40 @@ pub struct NrfConfig {
     pub api_root: Option<String>,
     /// The scope policy.
     pub policy: Vec<PolicyRule>,
+    /// This network's PLMNs (`plmns`, `"MCC-MNC"`); empty: no roaming forwarding.
+    pub plmns: Vec<PlmnId>,
+    /// The NRFs of partner PLMNs (`[[peer_nrf]]`), for roaming discovery.
+    pub peer_nrfs: Vec<PeerNrf>,
+    /// `[client]`: the TLS material of the calls to peer NRFs.
+    pub client: akma_nf_host::PeerClientConfig,
+}
+
+/// A partner PLMN's NRF (`[[peer_nrf]]`): discoveries for that PLMN are forwarded there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerNrf {
+    /// The partner PLMN.
+    pub plmn: PlmnId,
+    /// Its NRF's `{apiRoot}`.
+    pub api_root: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPeerNrf {
+    plmn: String,
+    api_root: String,
+}
+
+/// A PLMN written `MCC-MNC` (`901-70`).
+fn parse_plmn(setting: &str, s: &str) -> Result<PlmnId, ConfigError> {
+    s.split_once('-')
+        .and_then(|(mcc, mnc)| PlmnId::new(mcc, mnc))
+        .ok_or_else(|| {
+            invalid(
+                setting,
+                format!("{s:?} is not MCC-MNC (3 digits, 2 or 3 digits)"),
+            )
+        })
 }
 
 impl Default for NrfConfig {
@@ -206,6 +251,9 @@ impl Default for NrfConfig {
             validity_period_secs: DEFAULT_VALIDITY_PERIOD_SECS,
             api_root: None,
             policy: default_policy(),
+            plmns: Vec::new(),
+            peer_nrfs: Vec::new(),
+            client: akma_nf_host::PeerClientConfig::default(),
         }
     }
 }
@@ -232,6 +280,11 @@ struct RawConfig {
     validity_period_secs: Option<u64>,
     api_root: Option<String>,
     policy: Option<Vec<RawPolicy>>,
+    #[serde(default)]
+    plmns: Vec<String>,
+    #[serde(default)]
+    peer_nrf: Vec<RawPeerNrf>,
+    client: Option<toml::Value>,
     #[serde(flatten)]
     rest: toml::Table,
 }
@@ -262,6 +315,7 @@ impl NrfConfig {
         })?;
         let base = path.parent().unwrap_or(Path::new("."));
         cfg.host.rebase(base);
+        cfg.client.rebase(base);
         if let Some(k) = cfg.token_key.as_mut().filter(|k| k.is_relative()) {
             *k = base.join(&*k);
         }
@@ -318,6 +372,34 @@ impl NrfConfig {
                 out
             }
         };
+        let mut plmns: Vec<PlmnId> = Vec::new();
+        for p in &raw.plmns {
+            let plmn = parse_plmn("plmns", p)?;
+            if plmns.contains(&plmn) {
+                return Err(invalid("plmns", format!("{p:?} listed twice")));
+            }
+            plmns.push(plmn);
+        }
+        let mut peer_nrfs: Vec<PeerNrf> = Vec::new();
+        for r in raw.peer_nrf {
+            let setting = format!("[[peer_nrf]] {}", r.plmn);
+            let plmn = parse_plmn(&setting, &r.plmn)?;
+            if plmns.is_empty() {
+                return Err(invalid(
+                    setting,
+                    "needs `plmns`: which PLMNs are this network's own",
+                ));
+            }
+            if plmns.contains(&plmn) {
+                return Err(invalid(setting, "is one of this network's own `plmns`"));
+            }
+            if peer_nrfs.iter().any(|p| p.plmn == plmn) {
+                return Err(invalid(setting, "listed twice"));
+            }
+            let api_root = akma_nf_host::api_root::check_api_root("api_root", &r.api_root)
+                .map_err(|e| invalid(format!("{setting}: api_root"), e))?;
+            peer_nrfs.push(PeerNrf { plmn, api_root });
+        }
         let api_root = raw
             .api_root
             .map(|s| akma_nf_host::api_root::check_api_root("api_root", &s))
@@ -353,6 +435,13 @@ impl NrfConfig {
             )?,
             api_root,
             policy,
+            plmns,
+            peer_nrfs,
+            client: match raw.client {
+                Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf"])
+                    .map_err(|e| invalid("[client]", e))?,
+                None => akma_nf_host::PeerClientConfig::default(),
+            },
         })
     }
 }

@@ -52,6 +52,67 @@ pub struct AppState {
     pub api_root: Option<String>,
     /// The figures.
     pub metrics: Arc<Metrics>,
+    /// Roaming: this network's PLMNs and the partner NRFs discoveries are forwarded to.
+    pub roaming: Roaming,
+}
+
+/// This network's PLMNs and the partner PLMNs' NRFs, with a client for each.
+#[derive(Debug, Clone, Default)]
+pub struct Roaming {
+    /// This network's PLMNs (empty: no forwarding).
+    pub plmns: Vec<akma_sbi_model::nnrf::PlmnId>,
+    /// The partner NRFs.
+    pub peers: Vec<crate::config::PeerNrf>,
+    /// One client per partner NRF, in the order of `peers`.
+    pub clients: Vec<akma_sbi_client::SbiClient>,
+}
+
+/// A discovery for a partner PLMN (TS 29.510 §5.3.2.2.3): the same query, with this
+/// network's PLMNs as `requester-plmn-list`, sent to the partner's NRF; its answer is
+/// returned as it is. A partner NRF that does not answer 200 is 503 here.
+//= req 33535-4.1-roaming-af-in-vplmn
+async fn forward_discovery(
+    state: &AppState,
+    peer: &crate::config::PeerNrf,
+    pairs: &[(String, String)],
+) -> Result<Response, SbiError> {
+    let i = state
+        .roaming
+        .peers
+        .iter()
+        .position(|p| p == peer)
+        .ok_or_else(|| SbiError::internal("roaming peer without a client"))?;
+    let requester = serde_json::to_string(&state.roaming.plmns).map_err(SbiError::internal)?;
+    let mut q: Vec<(&str, &str)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "requester-plmn-list")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    q.push(("requester-plmn-list", &requester));
+    let query = serde_urlencoded::to_string(&q).map_err(SbiError::internal)?;
+    let url = format!(
+        "{}{}/nf-instances?{query}",
+        peer.api_root,
+        akma_sbi_model::nnrf::DISC_API_ROOT
+    );
+    let unavailable = |detail: String| {
+        tracing::warn!(plmn = ?peer.plmn, detail = %akma_core::logref::scrub(&detail), "roaming discovery: the partner NRF failed");
+        SbiError::UnavailableRetryAfter {
+            detail: format!(
+                "the NRF of PLMN {}-{} cannot be reached; try again later",
+                peer.plmn.mcc, peer.plmn.mnc
+            ),
+            retry_after_secs: 1,
+        }
+    };
+    let raw = state.roaming.clients[i]
+        .call_no_content::<()>(http::Method::GET, &url, None, &[StatusCode::OK])
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let result: akma_sbi_model::nnrf::SearchResult =
+        serde_json::from_slice(&raw.body).map_err(|e| unavailable(e.to_string()))?;
+    tracing::info!(plmn = ?peer.plmn, found = result.nf_instances.len(), "roaming discovery forwarded to the partner NRF");
+    Ok(SbiJson(result).into_response())
 }
 
 /// Maps an NFManagement failure to its answer.
@@ -200,6 +261,9 @@ async fn discover(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
             detail: format!("the query does not decode: {e}"),
         })?;
     let q = rules::parse_query(&pairs).map_err(query_error)?;
+    if let Some(peer) = rules::roaming_peer(&state.roaming.plmns, &state.roaming.peers, &q) {
+        return forward_discovery(&state, peer, &pairs).await;
+    }
     Ok(SbiJson(state.nrf.discover(&q)).into_response())
 }
 

@@ -331,6 +331,23 @@ pub struct DiscoveryQuery {
     pub target_plmns: Vec<PlmnId>,
     /// `target-nf-instance-id`.
     pub target_nf_instance_id: Option<NfInstanceId>,
+    /// `requester-plmn-list` (set by a visited network's NRF that forwards the query).
+    pub requester_plmns: Vec<PlmnId>,
+}
+
+/// Roaming (TS 29.510 §5.3.2.2.3): the partner NRF a discovery goes to, when it names target
+/// PLMNs, none of them this network's own (`own`; empty: this NRF does not forward), and one
+/// of them a partner's.
+pub fn roaming_peer<'a>(
+    own: &[PlmnId],
+    peers: &'a [crate::config::PeerNrf],
+    q: &DiscoveryQuery,
+) -> Option<&'a crate::config::PeerNrf> {
+    if own.is_empty() || q.target_plmns.is_empty() || q.target_plmns.iter().any(|p| own.contains(p))
+    {
+        return None;
+    }
+    peers.iter().find(|p| q.target_plmns.contains(&p.plmn))
 }
 
 /// The query parameters this NRF reads (and `supported-features`, checked and unused);
@@ -342,6 +359,7 @@ pub const QUERY_PARAMS: &[&str] = &[
     "target-plmn-list",
     "target-nf-instance-id",
     "supported-features",
+    "requester-plmn-list",
 ];
 
 /// Reads the discovery query (decoded pairs; a parameter given twice is refused).
@@ -384,34 +402,34 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<DiscoveryQuery, QueryEr
             RoutingIndicator::parse(s).map_err(|e| incorrect("routing-indicator", e.to_string()))
         })
         .transpose()?;
-    let target_plmns = match get("target-plmn-list", false)? {
-        None => Vec::new(),
-        Some(s) => {
-            let v: Value = serde_json::from_str(s).map_err(|_| {
-                incorrect("target-plmn-list", "expected a JSON array of PlmnId".into())
-            })?;
-            let Value::Array(items) = v else {
-                return Err(incorrect(
-                    "target-plmn-list",
-                    "expected a JSON array of PlmnId".into(),
-                ));
-            };
-            if items.is_empty() {
-                return Err(incorrect(
-                    "target-plmn-list",
-                    "expected at least one PlmnId (minItems: 1)".into(),
-                ));
+    let plmn_list = |name: &'static str| -> Result<Vec<PlmnId>, QueryError> {
+        match get(name, false)? {
+            None => Ok(Vec::new()),
+            Some(s) => {
+                let v: Value = serde_json::from_str(s)
+                    .map_err(|_| incorrect(name, "expected a JSON array of PlmnId".into()))?;
+                let Value::Array(items) = v else {
+                    return Err(incorrect(name, "expected a JSON array of PlmnId".into()));
+                };
+                if items.is_empty() {
+                    return Err(incorrect(
+                        name,
+                        "expected at least one PlmnId (minItems: 1)".into(),
+                    ));
+                }
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        PlmnId::from_sbi_json(item)
+                            .map_err(|e| incorrect(name, format!("item {i}: {e}")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
             }
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| {
-                    PlmnId::from_sbi_json(item)
-                        .map_err(|e| incorrect("target-plmn-list", format!("item {i}: {e}")))
-                })
-                .collect::<Result<Vec<_>, _>>()?
         }
     };
+    let target_plmns = plmn_list("target-plmn-list")?;
+    let requester_plmns = plmn_list("requester-plmn-list")?;
     if let Some(f) = get("supported-features", false)? {
         akma_sbi_model::common::fields::parse_supp_feat(f)
             .map_err(|e| incorrect("supported-features", e))?;
@@ -425,6 +443,7 @@ pub fn parse_query(pairs: &[(String, String)]) -> Result<DiscoveryQuery, QueryEr
         routing_indicator,
         target_plmns,
         target_nf_instance_id,
+        requester_plmns,
     })
 }
 

@@ -254,11 +254,30 @@ pub async fn start(resolved: Resolved) -> Result<Running, StartError> {
         clock,
         metrics.clone(),
     ));
+    // Roaming: a client per partner NRF, by the [client] rule.
+    let peers = akma_nf_host::PeerClients::new(
+        host.dev,
+        config.client.clone(),
+        format!("NRF-{}", nf_instance_id.as_str()),
+    );
+    let mut clients = Vec::new();
+    for p in &config.peer_nrfs {
+        clients.push(
+            peers
+                .client("nrf", &p.api_root)
+                .map_err(|e| StartError::Missing(format!("[[peer_nrf]] {}: {e}", p.api_root)))?,
+        );
+    }
     let state = Arc::new(AppState {
         nrf: nrf.clone(),
         dev: host.dev,
         api_root: config.api_root.clone(),
         metrics: metrics.clone(),
+        roaming: crate::routes::Roaming {
+            plmns: config.plmns.clone(),
+            peers: config.peer_nrfs.clone(),
+            clients,
+        },
     });
     let tls = security.tls.is_some();
     let running = NfHost::new(NrfNf::NAME, &host, security)

@@ -514,10 +514,16 @@ fn nrf_view(text: &str) -> Result<View, String> {
         validity_period_secs,
         api_root,
         policy,
+        plmns,
+        peer_nrfs,
+        client,
     } = &c;
     let mut v = View::new();
     host_view(&mut v, host);
     v.extend([
+        ("plmns", d(plmns)),
+        ("peer_nrfs", d(peer_nrfs)),
+        ("client", d(client)),
         ("nf_instance_id", d(nf_instance_id)),
         ("token_key", d(token_key)),
         ("token_lifetime_secs", d(token_lifetime_secs)),
@@ -647,6 +653,7 @@ fn fixture(nf: &str, ctx: &Ctx, dir: &Path) -> String {
     let top = match (nf, ctx.header.as_str()) {
         ("af", "[nef]") => "fqdn = \"app.example.com\"\n".to_owned(),
         ("af", _) => "fqdn = \"app.example.com\"\naanf = \"http://127.0.0.1:1\"\n".to_owned(),
+        ("nrf", "[[peer_nrf]]") => "plmns = [\"901-70\"]\n".to_owned(),
         _ => String::new(),
     };
     if ctx.header.is_empty() {
@@ -664,6 +671,9 @@ fn fixture(nf: &str, ctx: &Ctx, dir: &Path) -> String {
             "client_id = \"af-1\"\nclient_secret_hash = \"{PHC}\"\nfqdns = [\"app.example.com\"]\n"
         ),
         ("nef", "[[aanf]]") => "api_root = \"http://127.0.0.1:1\"\n".to_owned(),
+        ("nrf", "[[peer_nrf]]") => {
+            "plmn = \"001-01\"\napi_root = \"http://127.0.0.1:1\"\n".to_owned()
+        }
         ("nrf", "[[policy]]") => {
             "consumer = \"AUSF\"\ntarget = \"AANF\"\nscopes = [\"naanf-akma\"]\n".to_owned()
         }

@@ -102,9 +102,18 @@ async fn the_aanf_triggers_a_reauthentication_before_the_context_expires() {
     );
     assert_eq!(v["kaf"], want.expose_hex().as_str());
 
-    // The figures: the AAnF's accepted triggers and the UDM's AuthTrigger answers.
-    let aanf = metrics_of!(net.aanf).await;
+    // The figures: the AAnF's accepted triggers and the UDM's AuthTrigger answers. The AAnF
+    // counts a trigger once the UDM's answer is back, and the UE's re-authentication (which
+    // the AMF starts as it answers the UDM) may finish first: wait for the count.
     let triggers = akma_aanf::metrics::REAUTH_TRIGGERS_TOTAL;
+    let mut aanf = metrics_of!(net.aanf).await;
+    for _ in 0..100 {
+        if sample(&aanf, triggers, "result=\"accepted\"") >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        aanf = metrics_of!(net.aanf).await;
+    }
     assert!(
         sample(&aanf, triggers, "result=\"accepted\"") >= 1,
         "{aanf}"
