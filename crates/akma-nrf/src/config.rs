@@ -24,7 +24,9 @@
 //!
 //! [[peer_nrf]]                             # roaming: a discovery whose target-plmn-list
 //! plmn = "001-01"                          # names this partner PLMN (and none of `plmns`)
-//! api_root = "https://nrf.5gc.mnc001.mcc001.3gppnetwork.org"  # goes to its NRF
+//! api_root = "https://nrf.5gc.mnc001.mcc001.3gppnetwork.org"  # goes to its NRF, as do token
+//! nf_instance_id = "7c2e…"                 # requests for it; the partner NRF's own id (its
+//!                                          # certificate's), for the requests it forwards here
 //!
 //! [client]                                 # the calls to peer NRFs (the [client] rule)
 //! ca = "roaming-ca.crt"
@@ -218,6 +220,9 @@ pub struct PeerNrf {
     pub plmn: PlmnId,
     /// Its NRF's `{apiRoot}`.
     pub api_root: String,
+    /// Its NRF's NF instance id (`nf_instance_id`): in production, the token requests it
+    /// forwards for its consumers must come with its client certificate.
+    pub nf_instance_id: Option<NfInstanceId>,
 }
 
 #[derive(Deserialize)]
@@ -225,6 +230,7 @@ pub struct PeerNrf {
 struct RawPeerNrf {
     plmn: String,
     api_root: String,
+    nf_instance_id: Option<String>,
 }
 
 /// A PLMN written `MCC-MNC` (`901-70`).
@@ -398,7 +404,16 @@ impl NrfConfig {
             }
             let api_root = akma_nf_host::api_root::check_api_root("api_root", &r.api_root)
                 .map_err(|e| invalid(format!("{setting}: api_root"), e))?;
-            peer_nrfs.push(PeerNrf { plmn, api_root });
+            let nf_instance_id = r
+                .nf_instance_id
+                .map(|s| NfInstanceId::parse(&s))
+                .transpose()
+                .map_err(|e| invalid(format!("{setting}: nf_instance_id"), e))?;
+            peer_nrfs.push(PeerNrf {
+                plmn,
+                api_root,
+                nf_instance_id,
+            });
         }
         let api_root = raw
             .api_root

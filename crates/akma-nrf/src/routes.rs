@@ -115,6 +115,67 @@ async fn forward_discovery(
     Ok(SbiJson(result).into_response())
 }
 
+/// A token request for a partner PLMN's producer (TS 29.510 §5.4.2.2, roaming): the
+/// consumer, authenticated here, is vouched for with its registered type and this network's
+/// PLMN as `requesterPlmn`, and the partner NRF's answer (a token it signed, or its refusal)
+/// is returned as it is. A partner NRF that cannot be reached is 503.
+async fn forward_token(
+    state: &AppState,
+    i: usize,
+    req: &akma_sbi_model::nnrf::AccessTokenReq,
+    nf_type: akma_sbi_model::NfType,
+    own: &akma_sbi_model::nnrf::PlmnId,
+) -> Response {
+    let peer = &state.roaming.peers[i];
+    let mut fwd = req.clone();
+    fwd.nf_type = Some(nf_type);
+    fwd.requester_plmn = Some(own.clone());
+    let body = serde_urlencoded::to_string(fwd.to_form()).unwrap_or_default();
+    let url = format!("{}{ACCESS_TOKEN_PATH}", peer.api_root);
+    let sent = state.roaming.clients[i]
+        .http()
+        .post(&url)
+        .header(header::CONTENT_TYPE, FORM_URLENCODED)
+        .body(body)
+        .send()
+        .await;
+    let unavailable = |detail: String| {
+        tracing::warn!(plmn = ?peer.plmn, detail = %akma_core::logref::scrub(&detail), "roaming token request: the partner NRF failed");
+        SbiError::UnavailableRetryAfter {
+            detail: format!(
+                "the NRF of PLMN {}-{} cannot be reached; try again later",
+                peer.plmn.mcc, peer.plmn.mnc
+            ),
+            retry_after_secs: 1,
+        }
+        .into_response()
+    };
+    let r = match sent {
+        Ok(r) => r,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    let status = r.status();
+    if status.is_server_error() {
+        return unavailable(format!("answered {status}"));
+    }
+    let bytes = match r.bytes().await {
+        Ok(b) => b,
+        Err(e) => return unavailable(e.to_string()),
+    };
+    tracing::info!(plmn = ?peer.plmn, %status, sub = %req.nf_instance_id, "roaming token request forwarded to the partner NRF");
+    let mut resp = (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response();
+    no_store(&mut resp);
+    resp
+}
+
 /// Maps an NFManagement failure to its answer.
 pub fn to_sbi_error(e: NrfError) -> SbiError {
     match e {
@@ -311,7 +372,55 @@ async fn token(State(state): State<Arc<AppState>>, req: Request) -> Response {
     } else {
         ClientIdentity::Certificate(cert.as_deref())
     };
-    match state.nrf.token(&req, who) {
+    let roaming = &state.roaming;
+    let own = roaming.plmns.first();
+    // Roaming, visited side: a token for a partner PLMN's producer comes from that PLMN's NRF.
+    if let (Some(target), Some(own)) = (&req.target_plmn, own) {
+        if !roaming.plmns.contains(target) {
+            let Some(i) = roaming.peers.iter().position(|p| &p.plmn == target) else {
+                return token_error_response(&AccessTokenErr::invalid_request(format!(
+                    "targetPlmn {}-{} is not a partner of this network",
+                    target.mcc, target.mnc
+                )));
+            };
+            return match state.nrf.authenticate(&req, who) {
+                Err(e) => token_error_response(&e),
+                Ok(nf_type) => forward_token(&state, i, &req, nf_type, own).await,
+            };
+        }
+    }
+    // Roaming, home side: a request a partner PLMN's NRF forwarded for its consumer.
+    let mut plmns = None;
+    if let (Some(requester), Some(own)) = (&req.requester_plmn, own) {
+        if !roaming.plmns.contains(requester) {
+            let Some(peer) = roaming.peers.iter().find(|p| &p.plmn == requester) else {
+                return token_error_response(&AccessTokenErr::new(
+                    akma_sbi_model::nnrf::TokenErrorCode::InvalidClient,
+                    format!(
+                        "requesterPlmn {}-{} is not a partner of this network",
+                        requester.mcc, requester.mnc
+                    ),
+                ));
+            };
+            // Only the partner's NRF may speak for its consumers (its certificate).
+            let vouched = state.dev
+                || peer.nf_instance_id.as_ref().is_some_and(|id| {
+                    cert.as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(id.as_str()))
+                });
+            if !vouched {
+                return token_error_response(&AccessTokenErr::new(
+                    akma_sbi_model::nnrf::TokenErrorCode::InvalidClient,
+                    "a request for another PLMN's consumer must come from that PLMN's NRF ([[peer_nrf]] nf_instance_id)",
+                ));
+            }
+            plmns = Some(crate::service::RoamingPlmns {
+                consumer: requester,
+                producer: own,
+            });
+        }
+    }
+    match state.nrf.token(&req, who, plmns) {
         Ok(t) => {
             let mut resp = axum::Json(t).into_response();
             no_store(&mut resp);

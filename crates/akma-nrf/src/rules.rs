@@ -557,6 +557,17 @@ pub fn grant(
     target: Option<&NfProfile>,
     policy: &[PolicyRule],
 ) -> Result<Grant, AccessTokenErr> {
+    let consumer_type = authenticate(req, who, consumer)?;
+    grant_for(req, consumer_type, target, policy)
+}
+
+/// Authenticates the consumer of a token request: the certificate's NF instance id is the
+/// request's, and it is registered here with the type it claims. Returns its type.
+pub fn authenticate(
+    req: &AccessTokenReq,
+    who: ClientIdentity<'_>,
+    consumer: Option<&NfProfile>,
+) -> Result<NfType, AccessTokenErr> {
     if let ClientIdentity::Certificate(id) = who {
         // TS 33.501 §13.4.1.2: the NF instance id in the request must be the one the
         // certificate authenticates.
@@ -579,6 +590,35 @@ pub fn grant(
             "nfType is not the type of the registered profile",
         ));
     }
+    Ok(consumer.nf_type)
+}
+
+/// Roaming (TS 29.510 §5.4.2.2): the grant of a token request that a partner PLMN's NRF
+/// forwarded for one of its consumers, which this NRF has never seen registered. The
+/// consumer's type is the request's `nfType` (the partner NRF vouches for it); the policy for
+/// that type towards the target type decides the scopes, as for a home consumer. `target` is
+/// the registered profile of `targetNfInstanceId`, if any.
+pub fn grant_roaming(
+    req: &AccessTokenReq,
+    target: Option<&NfProfile>,
+    policy: &[PolicyRule],
+) -> Result<Grant, AccessTokenErr> {
+    let consumer_type = req.nf_type.ok_or_else(|| {
+        err(
+            TokenErrorCode::InvalidRequest,
+            "nfType is required in a request from another PLMN",
+        )
+    })?;
+    grant_for(req, consumer_type, target, policy)
+}
+
+/// The audience and the scopes of a grant to a consumer of type `consumer_type`.
+fn grant_for(
+    req: &AccessTokenReq,
+    consumer_type: NfType,
+    target: Option<&NfProfile>,
+    policy: &[PolicyRule],
+) -> Result<Grant, AccessTokenErr> {
     let (audience, target_type) = match (&req.target_nf_instance_id, req.target_nf_type) {
         (Some(id), t) => {
             let p = target.ok_or_else(|| {
@@ -605,14 +645,11 @@ pub fn grant(
     };
     let rule = policy
         .iter()
-        .find(|r| r.consumer == consumer.nf_type && r.target == target_type)
+        .find(|r| r.consumer == consumer_type && r.target == target_type)
         .ok_or_else(|| {
             err(
                 TokenErrorCode::UnauthorizedClient,
-                format!(
-                    "{} NFs may not get tokens for {} NFs",
-                    consumer.nf_type, target_type
-                ),
+                format!("{consumer_type} NFs may not get tokens for {target_type} NFs"),
             )
         })?;
     let mut scopes: Vec<String> = Vec::new();
@@ -621,9 +658,7 @@ pub fn grant(
             return Err(err(
                 TokenErrorCode::InvalidScope,
                 format!(
-                    "scope {s} is not allowed for {} towards {}; allowed: {}",
-                    consumer.nf_type,
-                    target_type,
+                    "scope {s} is not allowed for {consumer_type} towards {target_type}; allowed: {}",
                     rule.scopes.join(" ")
                 ),
             ));
@@ -851,6 +886,8 @@ mod tests {
             target_nf_type: Some(NfType::Aanf),
             scope: scope.into(),
             target_nf_instance_id: None,
+            requester_plmn: None,
+            target_plmn: None,
         };
         let cert = ClientIdentity::Certificate(Some("11111111-1111-4111-8111-111111111111"));
         let g = grant(

@@ -86,6 +86,21 @@ struct TokenClaims<'a> {
     exp: u64,
     iat: u64,
     jti: String,
+    /// Roaming: the consumer's PLMN (another network's).
+    #[serde(rename = "consumerPlmnId", skip_serializing_if = "Option::is_none")]
+    consumer_plmn_id: Option<&'a akma_sbi_model::nnrf::PlmnId>,
+    /// Roaming: this network's PLMN, the producer's.
+    #[serde(rename = "producerPlmnId", skip_serializing_if = "Option::is_none")]
+    producer_plmn_id: Option<&'a akma_sbi_model::nnrf::PlmnId>,
+}
+
+/// The PLMNs of a roaming token (`consumerPlmnId`, `producerPlmnId`).
+#[derive(Debug, Clone, Copy)]
+pub struct RoamingPlmns<'a> {
+    /// The consumer's (visited) PLMN.
+    pub consumer: &'a akma_sbi_model::nnrf::PlmnId,
+    /// This (home) network's PLMN.
+    pub producer: &'a akma_sbi_model::nnrf::PlmnId,
 }
 
 impl Nrf {
@@ -250,11 +265,29 @@ impl Nrf {
         out
     }
 
+    /// Authenticates a consumer registered here (before its request is forwarded to a
+    /// partner PLMN's NRF): its type.
+    pub fn authenticate(
+        &self,
+        req: &AccessTokenReq,
+        who: ClientIdentity<'_>,
+    ) -> Result<akma_sbi_model::NfType, AccessTokenErr> {
+        let records = self.read();
+        rules::authenticate(
+            req,
+            who,
+            records.get(&req.nf_instance_id).map(|r| &r.profile),
+        )
+    }
+
     /// `POST /oauth2/token` (TS 29.510 §5.4.2.2): the grant of [`rules::grant`], signed.
+    /// With `roaming` (a request a partner PLMN's NRF forwarded for its consumer), the grant
+    /// of [`rules::grant_roaming`], with `consumerPlmnId` and `producerPlmnId`.
     pub fn token(
         &self,
         req: &AccessTokenReq,
         who: ClientIdentity<'_>,
+        roaming: Option<RoamingPlmns<'_>>,
     ) -> Result<AccessTokenRsp, AccessTokenErr> {
         let grant = {
             let records = self.read();
@@ -264,7 +297,10 @@ impl Nrf {
                 .as_ref()
                 .and_then(|t| records.get(t))
                 .map(|r| &r.profile);
-            rules::grant(req, who, consumer, target, &self.settings.policy)
+            match roaming {
+                Some(_) => rules::grant_roaming(req, target, &self.settings.policy),
+                None => rules::grant(req, who, consumer, target, &self.settings.policy),
+            }
         };
         let grant = match grant {
             Ok(g) => g,
@@ -287,6 +323,8 @@ impl Nrf {
             exp: now.saturating_add(self.settings.token_lifetime_secs),
             iat: now,
             jti: random_jti(),
+            consumer_plmn_id: roaming.map(|r| r.consumer),
+            producer_plmn_id: roaming.map(|r| r.producer),
         };
         let access_token = self.signer.sign(&claims).map_err(|e| {
             tracing::error!(error = %e, "signing an access token failed");

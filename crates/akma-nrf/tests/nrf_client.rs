@@ -84,6 +84,8 @@ async fn register_heartbeat_discover_token_deregister() {
         target_nf_type: Some(NfType::Aanf),
         scope: "naanf-akma".into(),
         target_nf_instance_id: None,
+        requester_plmn: None,
+        target_plmn: None,
     };
     let t = nrf.token(&req).await.unwrap();
     let public = std::fs::read_to_string(data.join("nrf-token-public.pem")).unwrap();

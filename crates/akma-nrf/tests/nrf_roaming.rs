@@ -3,7 +3,10 @@
 //! `target-plmn-list` names the partner (home) PLMN to that PLMN's NRF, with its own PLMN as
 //! `requester-plmn-list`, and returns the home NRF's answer: a visited AF finds the home
 //! AAnF. Queries for its own PLMN, or with no target PLMN, stay local; a partner NRF that
-//! cannot be reached is 503; bad settings are refused at start.
+//! cannot be reached is 503; bad settings are refused at start. A token for the home
+//! network: the visited NRF authenticates its registered AF and forwards the request with
+//! `requesterPlmn`; the home NRF signs it (its `iss`, with `consumerPlmnId` and
+//! `producerPlmnId`) under its policy, and the home producers' verifier accepts it.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -173,4 +176,161 @@ fn roaming_settings_are_checked() {
     .unwrap();
     assert_eq!(c.plmns.len(), 1);
     assert_eq!(c.peer_nrfs[0].api_root, "https://nrf.v.example");
+}
+
+const HOME_NRF: &str = "9e1b2c3d-0000-4000-8000-00000000a001";
+const VISITED_NRF: &str = "9e1b2c3d-0000-4000-8000-00000000b001";
+const VISITED_AF: &str = "4947a69a-f61b-4bc1-b9da-47c9c5d14c03";
+
+async fn token(http: &reqwest::Client, root: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let r = http
+        .post(format!("{root}/oauth2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(serde_urlencoded::to_string(form).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn claims(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+//= test 33535-4.1-roaming-af-in-vplmn
+#[tokio::test]
+async fn a_visited_af_gets_a_token_for_the_home_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let visited_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let home_data = dir.path().join("home");
+    let home = nrf(
+        &home_data,
+        &format!(
+            "nf_instance_id = \"{HOME_NRF}\"\nplmns = [\"901-70\"]\n[[peer_nrf]]\nplmn = \"001-01\"\n\
+             api_root = \"http://127.0.0.1:{visited_port}\"\nnf_instance_id = \"{VISITED_NRF}\"\n"
+        ),
+    )
+    .await;
+    let home_root = format!("http://{}", home.addr);
+    let visited = nrf(
+        &dir.path().join("visited"),
+        &format!(
+            "nf_instance_id = \"{VISITED_NRF}\"\nplmns = [\"001-01\"]\n[[peer_nrf]]\nplmn = \"901-70\"\napi_root = \"{home_root}\"\n"
+        ),
+    )
+    .await;
+    let visited_root = format!("http://{}", visited.addr);
+    let http = akma_sbi_server::test_pki::h2c_client();
+    let af = json!({"nfInstanceId": VISITED_AF, "nfType": "AF", "nfStatus": "REGISTERED",
+                    "heartBeatTimer": 3600, "ipv4Addresses": ["127.0.0.1"]});
+    register(&http, &visited_root, VISITED_AF, &af).await;
+
+    let home_plmn = r#"{"mcc":"901","mnc":"70"}"#;
+    let form = |scope: &'static str, id: &'static str| {
+        vec![
+            ("grant_type", "client_credentials"),
+            ("nfInstanceId", id),
+            ("nfType", "AF"),
+            ("targetNfType", "AANF"),
+            ("scope", scope),
+            ("targetPlmn", home_plmn),
+        ]
+    };
+    let (s, v) = token(
+        &http,
+        &visited_root,
+        &form("naanf-akma naanf-akma:applicationkeyget", VISITED_AF),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let jwt = v["access_token"].as_str().unwrap();
+    let c = claims(jwt);
+    assert_eq!(c["iss"], HOME_NRF, "signed by the home NRF: {c}");
+    assert_eq!(c["sub"], VISITED_AF);
+    assert_eq!(c["aud"], "AANF");
+    assert_eq!(c["consumerPlmnId"], json!({"mcc": "001", "mnc": "01"}));
+    assert_eq!(c["producerPlmnId"], json!({"mcc": "901", "mnc": "70"}));
+    // The home AAnF's verifier (the home NRF's key and id) accepts it.
+    let public = std::fs::read_to_string(home_data.join("nrf-token-public.pem")).unwrap();
+    let key = akma_sbi_server::auth::VerificationKey::from_pem(
+        akma_sbi_server::auth::TokenAlg::Es256,
+        public.as_bytes(),
+        None,
+    )
+    .unwrap();
+    let verifier = akma_sbi_server::TokenVerifier::new(
+        akma_sbi_server::TokenVerifierConfig::new(HOME_NRF, "AANF").with_key(key),
+    );
+    let verified = verifier.verify(jwt).unwrap();
+    assert!(verified
+        .scopes
+        .iter()
+        .any(|s| s == "naanf-akma:applicationkeyget"));
+
+    // The home policy decides: an AF gets no anchor-key scope.
+    let (s, v) = token(
+        &http,
+        &visited_root,
+        &form("naanf-akma:anchorkey", VISITED_AF),
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"], "invalid_scope", "{v}");
+    // A consumer the visited NRF does not know is refused there.
+    let (s, v) = token(
+        &http,
+        &visited_root,
+        &form("naanf-akma", "4947a69a-f61b-4bc1-b9da-47c9c5d14cff"),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["error"], "invalid_client", "{v}");
+    // At the home NRF, a requesterPlmn that is no partner is refused.
+    let (s, v) = token(
+        &http,
+        &home_root,
+        &[
+            ("grant_type", "client_credentials"),
+            ("nfInstanceId", VISITED_AF),
+            ("nfType", "AF"),
+            ("targetNfType", "AANF"),
+            ("scope", "naanf-akma"),
+            ("requesterPlmn", r#"{"mcc":"262","mnc":"01"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(v["error"], "invalid_client", "{v}");
+    // A targetPlmn with no partner NRF is refused at the visited NRF.
+    let (s, v) = token(
+        &http,
+        &visited_root,
+        &[
+            ("grant_type", "client_credentials"),
+            ("nfInstanceId", VISITED_AF),
+            ("nfType", "AF"),
+            ("targetNfType", "AANF"),
+            ("scope", "naanf-akma"),
+            ("targetPlmn", r#"{"mcc":"262","mnc":"01"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(s, 400, "{v}");
+    // The home NRF gone: 503.
+    home.shutdown().await.unwrap();
+    let (s, _) = token(&http, &visited_root, &form("naanf-akma", VISITED_AF)).await;
+    assert_eq!(s, 503);
+    visited.shutdown().await.unwrap();
 }

@@ -504,6 +504,8 @@ impl NrfTokenSource {
             target_nf_type: target,
             scope: key.1.clone(),
             target_nf_instance_id: None,
+            requester_plmn: None,
+            target_plmn: None,
         };
         match self.nrf.token(&req).await {
             Ok(rsp) => {

@@ -461,6 +461,11 @@ pub struct AccessTokenReq {
     pub scope: String,
     /// `targetNfInstanceId`.
     pub target_nf_instance_id: Option<NfInstanceId>,
+    /// `requesterPlmn` (JSON in the form): the consumer's PLMN, set by a visited network's
+    /// NRF when it forwards the request to the home network's (roaming).
+    pub requester_plmn: Option<PlmnId>,
+    /// `targetPlmn` (JSON in the form): the producer's PLMN, when it is another network's.
+    pub target_plmn: Option<PlmnId>,
 }
 
 /// `^([a-zA-Z0-9_:-]+)( [a-zA-Z0-9_:-]+)*$`.
@@ -489,6 +494,17 @@ impl AccessTokenReq {
         f.push(("scope", self.scope.clone()));
         if let Some(t) = &self.target_nf_instance_id {
             f.push(("targetNfInstanceId", t.as_str().to_owned()));
+        }
+        // TS 29.510: these two are JSON-encoded in the form.
+        for (name, p) in [
+            ("requesterPlmn", &self.requester_plmn),
+            ("targetPlmn", &self.target_plmn),
+        ] {
+            if let Some(p) = p {
+                if let Ok(j) = serde_json::to_string(p) {
+                    f.push((name, j));
+                }
+            }
         }
         f
     }
@@ -543,12 +559,27 @@ impl AccessTokenReq {
             .map(NfInstanceId::parse)
             .transpose()
             .map_err(|e| bad("targetNfInstanceId", e))?;
+        let plmn = |name: &str| -> Result<Option<PlmnId>, AccessTokenErr> {
+            get(name)?
+                .map(|s| {
+                    serde_json::from_str::<serde_json::Value>(s)
+                        .map_err(|e| e.to_string())
+                        .and_then(|v| {
+                            use crate::common::FromSbiJson as _;
+                            PlmnId::from_sbi_json(&v).map_err(|e| e.to_string())
+                        })
+                })
+                .transpose()
+                .map_err(|e| bad(name, format!("expected a JSON PlmnId: {e}")))
+        };
         Ok(Self {
             nf_instance_id,
             nf_type,
             target_nf_type,
             scope: scope.to_owned(),
             target_nf_instance_id,
+            requester_plmn: plmn("requesterPlmn")?,
+            target_plmn: plmn("targetPlmn")?,
         })
     }
 }
