@@ -410,21 +410,49 @@ fn unix_now() -> u64 {
 }
 
 /// The bulk strings of an array answer.
+/// Arrays, nested arrays (RESP3 pairs) and maps (RESP3 `HGETALL`) flattened in order: keys
+/// and values in turn.
 fn strings(v: Value, during: &'static str) -> Result<Vec<String>, StoreError> {
-    let Value::Array(items) = v else {
-        return Err(backend(RedisStoreError::Unexpected { during }));
-    };
-    items
-        .into_iter()
-        .map(|i| match i {
-            Value::BulkString(b) => {
-                String::from_utf8(b).map_err(|_| backend(RedisStoreError::Unexpected { during }))
+    fn flatten(v: Value, out: &mut Vec<String>, during: &'static str) -> Result<(), StoreError> {
+        match v {
+            Value::BulkString(b) => out.push(
+                String::from_utf8(b)
+                    .map_err(|_| backend(RedisStoreError::Unexpected { during }))?,
+            ),
+            Value::SimpleString(s) => out.push(s),
+            Value::Int(n) => out.push(n.to_string()),
+            Value::Double(d) => out.push(d.to_string()),
+            Value::Array(items) => {
+                for i in items {
+                    flatten(i, out, during)?;
+                }
             }
-            Value::SimpleString(s) => Ok(s),
-            Value::Int(n) => Ok(n.to_string()),
-            _ => Err(backend(RedisStoreError::Unexpected { during })),
-        })
-        .collect()
+            Value::Map(pairs) => {
+                for (k, v) in pairs {
+                    flatten(k, out, during)?;
+                    flatten(v, out, during)?;
+                }
+            }
+            _ => return Err(backend(RedisStoreError::Unexpected { during })),
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    match v {
+        Value::Array(_) | Value::Map(_) => flatten(v, &mut out, during)?,
+        _ => return Err(backend(RedisStoreError::Unexpected { during })),
+    }
+    Ok(out)
+}
+
+/// The (field, value) pairs of a flat answer.
+fn pairs(f: Vec<String>) -> Vec<(String, String)> {
+    let mut it = f.into_iter();
+    let mut out = Vec::new();
+    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+        out.push((k, v));
+    }
+    out
 }
 
 /// The shards of the expiry index.
@@ -606,28 +634,13 @@ impl RedisClusterStore {
         let aad = crate::sqlite::check_aad();
         let len = akma_core::keys::KAkma::LEN;
         let read = || async {
-            let mut c = self.conn.clone();
-            let v = c
-                .route_command(redis::cmd("HGETALL").arg(&key).clone(), route_of(&key))
-                .await
-                .map_err(redis_err(during))?;
-            let f = match v {
-                Value::Map(pairs) => {
-                    let mut out = Vec::new();
-                    for (k, v) in pairs {
-                        out.extend(strings(Value::Array(vec![k, v]), during)?);
-                    }
-                    out
-                }
-                other => strings(other, during)?,
-            };
             let mut rows = Vec::new();
-            for c in f.chunks_exact(2) {
-                let id: u32 = c[0].parse().map_err(|_| StoreError::Corrupt {
+            for (id, value) in self.hgetall(&key, during).await? {
+                let id: u32 = id.parse().map_err(|_| StoreError::Corrupt {
                     record: "kek-check".into(),
                     reason: "a key id that is not a number".into(),
                 })?;
-                rows.push((id, c[1].clone()));
+                rows.push((id, value));
             }
             Ok::<_, StoreError>(rows)
         };
@@ -957,10 +970,7 @@ impl RedisClusterStore {
             .arg(self.subs_key(a_kid))
             .arg(owner_header(owner));
         let v = self.run(cmd, &rec_key, None, during).await?;
-        let f = strings(v, during)?;
-        Ok(f.chunks_exact(2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .collect())
+        Ok(pairs(strings(v, during)?))
     }
 
     /// The expiry index shard holding `a_kid`.
@@ -1048,25 +1058,21 @@ impl RedisClusterStore {
 
     async fn subscriptions(&self, a_kid: &str) -> Result<Vec<(String, String)>, StoreError> {
         let during = "reading service-disable subscriptions";
-        let key = self.subs_key(a_kid);
+        self.hgetall(&self.subs_key(a_kid), during).await
+    }
+
+    /// `HGETALL key`: its (field, value) pairs.
+    async fn hgetall(
+        &self,
+        key: &str,
+        during: &'static str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let mut c = self.conn.clone();
         let v = c
-            .route_command(redis::cmd("HGETALL").arg(&key).clone(), route_of(&key))
+            .route_command(redis::cmd("HGETALL").arg(key).clone(), route_of(key))
             .await
             .map_err(redis_err(during))?;
-        let f = match v {
-            Value::Map(pairs) => {
-                let mut out = Vec::new();
-                for (k, v) in pairs {
-                    out.push(strings(Value::Array(vec![k, v]), during)?);
-                }
-                out.into_iter().flatten().collect()
-            }
-            other => strings(other, during)?,
-        };
-        Ok(f.chunks_exact(2)
-            .map(|c| (c[0].clone(), c[1].clone()))
-            .collect())
+        Ok(pairs(strings(v, during)?))
     }
 
     async fn lookup(&self, a_kid: &AKid, now: u64) -> Result<Option<AkmaContext>, StoreError> {
@@ -1232,32 +1238,9 @@ impl AkmaStore for RedisClusterStore {
                     .arg(0)
                     .arg(limit);
                 let v = self.run(range, &key, None, during).await?;
-                let f = match v {
-                    Value::Map(pairs) => {
-                        let mut out = Vec::new();
-                        for (k, v) in pairs {
-                            out.extend(strings(Value::Array(vec![k, v]), during)?);
-                        }
-                        out
-                    }
-                    Value::Array(items) => {
-                        let mut out = Vec::new();
-                        for i in items {
-                            match i {
-                                Value::Array(pair) => {
-                                    out.extend(strings(Value::Array(pair), during)?)
-                                }
-                                Value::Double(d) => out.push(d.to_string()),
-                                other => out.extend(strings(Value::Array(vec![other]), during)?),
-                            }
-                        }
-                        out
-                    }
-                    other => strings(other, during)?,
-                };
-                for c in f.chunks_exact(2) {
-                    let score = c[1].parse::<f64>().unwrap_or(0.0) as u64;
-                    candidates.push((score, c[0].clone()));
+                for (member, score) in pairs(strings(v, during)?) {
+                    let score = score.parse::<f64>().unwrap_or(0.0) as u64;
+                    candidates.push((score, member));
                 }
             }
             candidates.sort();

@@ -1050,7 +1050,7 @@ fn claim(
             created_at: u64::try_from(created_at).unwrap_or(0),
         });
     }
-    // Soonest first, as the subquery chose them (RETURNING has no defined order).
+    // In queueing order (RETURNING has no defined order; the ids grow with each notice).
     out.sort_by_key(|n| n.id.parse::<i64>().unwrap_or(0));
     Ok(out)
 }
