@@ -89,10 +89,7 @@ pub fn check_notif_uri(
         Consumer::Dev => {
             af_hosts().any(|h| h == host)
                 || config.nef_callback_hosts.contains(&host)
-                || host == "localhost"
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
+                || akma_sbi_model::common::fields::is_loopback_host(&host)
         }
         Consumer::Nf(c) if c.nf_type == NfType::Nef => config.nef_callback_hosts.contains(&host),
         Consumer::Nf(_) => af_hosts().any(|h| h == host),

@@ -78,6 +78,15 @@ pub const NOTICE_STALE_AFTER_SECS: u64 = 300;
 /// The most notices one delivery pass sends.
 const NOTICES_PER_PASS: usize = 100;
 
+/// How one delivery attempt went.
+enum Sent {
+    Delivered,
+    /// A refusal a retry would not change.
+    Refused(axum::http::StatusCode),
+    /// No answer, or one worth retrying (logged, scrubbed).
+    Failed(String),
+}
+
 /// The wait before attempt `attempts + 1`: 1 s, doubling, at most [`NOTICE_MAX_BACKOFF_SECS`].
 pub fn notice_backoff(attempts: u32) -> u64 {
     1u64.checked_shl(attempts.saturating_sub(1))
@@ -474,44 +483,38 @@ impl Aanf {
             return Ok(None);
         }
         let sent = match &self.callbacks {
-            None => Err("this AAnF has no callback client".to_owned()),
+            None => Sent::Failed("this AAnF has no callback client".to_owned()),
             Some(peers) => match peers.client("notifUri", &n.notif_uri) {
-                Err(e) => Err(e.to_string()),
-                Ok(c) => c
+                Err(e) => Sent::Failed(e.to_string()),
+                Ok(c) => match c
                     .post_no_content(&n.notif_uri, &ServiceDisableNotif::new(n.a_kid.clone()))
                     .await
-                    .map_err(|e| {
-                        let s = e.status();
-                        match s {
-                            Some(st)
-                                if st.is_client_error()
-                                    && st != axum::http::StatusCode::REQUEST_TIMEOUT
-                                    && st != axum::http::StatusCode::TOO_MANY_REQUESTS =>
-                            {
-                                format!("rejected:{}", st.as_u16())
-                            }
-                            _ => akma_core::logref::scrub(&e.to_string()).into_owned(),
-                        }
-                    }),
+                {
+                    Ok(()) => Sent::Delivered,
+                    Err(e) => match e.final_refusal() {
+                        Some(status) => Sent::Refused(status),
+                        None => Sent::Failed(akma_core::logref::scrub(&e.to_string()).into_owned()),
+                    },
+                },
             },
         };
         let outcome = match sent {
-            Ok(()) => {
+            Sent::Delivered => {
                 self.store.finish_notice(&n.id).await?;
                 tracing::info!(af = %n.af_id, a_kid_ref = %a_kid_ref, attempts = n.attempts, "service-disable notification delivered");
                 NoticeOutcome::Delivered
             }
-            Err(why) if why.starts_with("rejected:") => {
+            Sent::Refused(status) => {
                 self.store.finish_notice(&n.id).await?;
-                tracing::warn!(af = %n.af_id, a_kid_ref = %a_kid_ref, status = &why["rejected:".len()..], "service-disable notification refused by the consumer; not retried");
+                tracing::warn!(af = %n.af_id, a_kid_ref = %a_kid_ref, status = status.as_u16(), "service-disable notification refused by the consumer; not retried");
                 NoticeOutcome::Rejected
             }
-            Err(why) if n.attempts >= self.config.service_disable_attempts => {
+            Sent::Failed(why) if n.attempts >= self.config.service_disable_attempts => {
                 self.store.finish_notice(&n.id).await?;
                 tracing::warn!(af = %n.af_id, a_kid_ref = %a_kid_ref, attempts = n.attempts, error = %why, "service-disable notification given up");
                 NoticeOutcome::Abandoned
             }
-            Err(why) => {
+            Sent::Failed(why) => {
                 let wait = notice_backoff(n.attempts);
                 self.store
                     .retry_notice(&n.id, now.saturating_add(wait))

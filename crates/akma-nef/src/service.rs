@@ -112,11 +112,8 @@ struct Relay {
 impl Relay {
     fn authorize(&self, entry: &AfEntry, uri: &str) -> Result<(), RuleError> {
         let loopback = || {
-            akma_sbi_model::common::fields::uri_host(uri).is_some_and(|h| {
-                h == "localhost"
-                    || h.parse::<std::net::IpAddr>()
-                        .is_ok_and(|ip| ip.is_loopback())
-            })
+            akma_sbi_model::common::fields::uri_host(uri)
+                .is_some_and(|h| akma_sbi_model::common::fields::is_loopback_host(&h))
         };
         match rules::authorize_callback(entry, uri) {
             Err(_) if self.dev && loopback() => Ok(()),
@@ -275,13 +272,7 @@ impl Nef {
                 tracing::info!(client_id, a_kid = %akma_core::logref::IdRef::of(notif.a_kid.as_str()), "service-disable notification relayed to the AF");
                 Relayed::Delivered
             }
-            Ok(Err(e))
-                if e.status().is_some_and(|s| {
-                    s.is_client_error()
-                        && s != StatusCode::REQUEST_TIMEOUT
-                        && s != StatusCode::TOO_MANY_REQUESTS
-                }) =>
-            {
+            Ok(Err(e)) if e.final_refusal().is_some() => {
                 tracing::info!(client_id, status = ?e.status(), "service-disable notification refused by the AF");
                 Relayed::Refused
             }

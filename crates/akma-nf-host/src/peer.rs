@@ -28,7 +28,6 @@
 //! the NF's: it passes their names to [`PeerClientConfig::from_toml`].
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use akma_sbi_client::client::{ClientError, ClientTls, SbiClient};
@@ -176,10 +175,7 @@ fn loopback_host(uri: &str) -> Option<bool> {
         .strip_prefix('[')
         .and_then(|h| h.strip_suffix(']'))
         .unwrap_or(host);
-    Some(match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
-    })
+    Some(akma_sbi_model::common::fields::is_loopback_host(host))
 }
 
 /// The one rule for a peer URI (see the [module documentation](self)): in production only

@@ -196,6 +196,16 @@ impl ClientError {
             _ => self.status().is_some_and(|s| s.is_server_error()),
         }
     }
+
+    /// The status of a refusal that a retry would not change: a 4xx other than 408 and 429
+    /// (what a notifier stops on, rather than retrying).
+    pub fn final_refusal(&self) -> Option<StatusCode> {
+        self.status().filter(|s| {
+            s.is_client_error()
+                && *s != StatusCode::REQUEST_TIMEOUT
+                && *s != StatusCode::TOO_MANY_REQUESTS
+        })
+    }
 }
 
 /// The TLS material of a production client.

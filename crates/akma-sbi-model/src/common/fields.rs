@@ -593,6 +593,15 @@ pub fn uri_host(uri: &str) -> Option<String> {
     (!host.is_empty()).then(|| host.to_ascii_lowercase())
 }
 
+/// Whether a host (as [`uri_host`] gives it: no brackets) is a loopback address
+/// (`127.0.0.0/8`, `::1`) or `localhost`.
+pub fn is_loopback_host(host: &str) -> bool {
+    match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 str_codec!(
     /// A callback URI ([`parse_callback_uri`]).
     CallbackUri: String, parse = parse_callback_uri, text = |v| v.as_str()
