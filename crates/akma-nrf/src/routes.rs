@@ -73,15 +73,10 @@ pub struct Roaming {
 //= req 33535-4.1-roaming-af-in-vplmn
 async fn forward_discovery(
     state: &AppState,
-    peer: &crate::config::PeerNrf,
+    i: usize,
     pairs: &[(String, String)],
 ) -> Result<Response, SbiError> {
-    let i = state
-        .roaming
-        .peers
-        .iter()
-        .position(|p| p == peer)
-        .ok_or_else(|| SbiError::internal("roaming peer without a client"))?;
+    let peer = &state.roaming.peers[i];
     let requester = serde_json::to_string(&state.roaming.plmns).map_err(SbiError::internal)?;
     let mut q: Vec<(&str, &str)> = pairs
         .iter()
@@ -322,8 +317,8 @@ async fn discover(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
             detail: format!("the query does not decode: {e}"),
         })?;
     let q = rules::parse_query(&pairs).map_err(query_error)?;
-    if let Some(peer) = rules::roaming_peer(&state.roaming.plmns, &state.roaming.peers, &q) {
-        return forward_discovery(&state, peer, &pairs).await;
+    if let Some(i) = rules::roaming_peer(&state.roaming.plmns, &state.roaming.peers, &q) {
+        return forward_discovery(&state, i, &pairs).await;
     }
     Ok(SbiJson(state.nrf.discover(&q)).into_response())
 }
@@ -373,53 +368,25 @@ async fn token(State(state): State<Arc<AppState>>, req: Request) -> Response {
         ClientIdentity::Certificate(cert.as_deref())
     };
     let roaming = &state.roaming;
-    let own = roaming.plmns.first();
-    // Roaming, visited side: a token for a partner PLMN's producer comes from that PLMN's NRF.
-    if let (Some(target), Some(own)) = (&req.target_plmn, own) {
-        if !roaming.plmns.contains(target) {
-            let Some(i) = roaming.peers.iter().position(|p| &p.plmn == target) else {
-                return token_error_response(&AccessTokenErr::invalid_request(format!(
-                    "targetPlmn {}-{} is not a partner of this network",
-                    target.mcc, target.mnc
-                )));
-            };
+    let plmns = match rules::token_route(
+        &roaming.plmns,
+        &roaming.peers,
+        &req,
+        cert.as_deref(),
+        state.dev,
+    ) {
+        Err(e) => return token_error_response(&e),
+        Ok(rules::TokenRoute::Forward { peer, own }) => {
             return match state.nrf.authenticate(&req, who) {
                 Err(e) => token_error_response(&e),
-                Ok(nf_type) => forward_token(&state, i, &req, nf_type, own).await,
+                Ok(nf_type) => forward_token(&state, peer, &req, nf_type, own).await,
             };
         }
-    }
-    // Roaming, home side: a request a partner PLMN's NRF forwarded for its consumer.
-    let mut plmns = None;
-    if let (Some(requester), Some(own)) = (&req.requester_plmn, own) {
-        if !roaming.plmns.contains(requester) {
-            let Some(peer) = roaming.peers.iter().find(|p| &p.plmn == requester) else {
-                return token_error_response(&AccessTokenErr::new(
-                    akma_sbi_model::nnrf::TokenErrorCode::InvalidClient,
-                    format!(
-                        "requesterPlmn {}-{} is not a partner of this network",
-                        requester.mcc, requester.mnc
-                    ),
-                ));
-            };
-            // Only the partner's NRF may speak for its consumers (its certificate).
-            let vouched = state.dev
-                || peer.nf_instance_id.as_ref().is_some_and(|id| {
-                    cert.as_deref()
-                        .is_some_and(|c| c.eq_ignore_ascii_case(id.as_str()))
-                });
-            if !vouched {
-                return token_error_response(&AccessTokenErr::new(
-                    akma_sbi_model::nnrf::TokenErrorCode::InvalidClient,
-                    "a request for another PLMN's consumer must come from that PLMN's NRF ([[peer_nrf]] nf_instance_id)",
-                ));
-            }
-            plmns = Some(crate::service::RoamingPlmns {
-                consumer: requester,
-                producer: own,
-            });
+        Ok(rules::TokenRoute::Local) => None,
+        Ok(rules::TokenRoute::FromPartner { consumer, producer }) => {
+            Some(crate::service::RoamingPlmns { consumer, producer })
         }
-    }
+    };
     match state.nrf.token(&req, who, plmns) {
         Ok(t) => {
             let mut resp = axum::Json(t).into_response();

@@ -335,19 +335,19 @@ pub struct DiscoveryQuery {
     pub requester_plmns: Vec<PlmnId>,
 }
 
-/// Roaming (TS 29.510 §5.3.2.2.3): the partner NRF a discovery goes to, when it names target
+/// Roaming (TS 29.510 §5.3.2.2.3): the partner NRF (its index) a discovery goes to, when it names target
 /// PLMNs, none of them this network's own (`own`; empty: this NRF does not forward), and one
 /// of them a partner's.
-pub fn roaming_peer<'a>(
+pub fn roaming_peer(
     own: &[PlmnId],
-    peers: &'a [crate::config::PeerNrf],
+    peers: &[crate::config::PeerNrf],
     q: &DiscoveryQuery,
-) -> Option<&'a crate::config::PeerNrf> {
+) -> Option<usize> {
     if own.is_empty() || q.target_plmns.is_empty() || q.target_plmns.iter().any(|p| own.contains(p))
     {
         return None;
     }
-    peers.iter().find(|p| q.target_plmns.contains(&p.plmn))
+    peers.iter().position(|p| q.target_plmns.contains(&p.plmn))
 }
 
 /// The query parameters this NRF reads (and `supported-features`, checked and unused);
@@ -593,6 +593,82 @@ pub fn authenticate(
     Ok(consumer.nf_type)
 }
 
+/// Where a token request is answered (roaming, TS 29.510 §5.4.2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenRoute<'a> {
+    /// Here, for a consumer registered here.
+    Local,
+    /// At the NRF of partner `peer` (index in `peers`): its `targetPlmn`; this network's
+    /// PLMN `own` goes as `requesterPlmn`.
+    Forward {
+        /// The partner.
+        peer: usize,
+        /// This network's PLMN.
+        own: &'a PlmnId,
+    },
+    /// Here, for the consumer of a partner PLMN whose NRF forwarded the request.
+    FromPartner {
+        /// The consumer's PLMN.
+        consumer: &'a PlmnId,
+        /// This network's PLMN.
+        producer: &'a PlmnId,
+    },
+}
+
+/// Decides [`TokenRoute`]: a `targetPlmn` that is not this network's goes to that partner's
+/// NRF (none: refused); a `requesterPlmn` that is not this network's must be a partner's, and
+/// the request must come with that partner NRF's certificate (`[[peer_nrf]]
+/// nf_instance_id`; in development mode it is trusted). A network without `plmns` answers
+/// everything here.
+pub fn token_route<'a>(
+    own: &'a [PlmnId],
+    peers: &'a [crate::config::PeerNrf],
+    req: &'a AccessTokenReq,
+    cert: Option<&str>,
+    dev: bool,
+) -> Result<TokenRoute<'a>, AccessTokenErr> {
+    let Some(first) = own.first() else {
+        return Ok(TokenRoute::Local);
+    };
+    if let Some(target) = req.target_plmn.as_ref().filter(|t| !own.contains(t)) {
+        return match peers.iter().position(|p| &p.plmn == target) {
+            Some(peer) => Ok(TokenRoute::Forward { peer, own: first }),
+            None => Err(AccessTokenErr::invalid_request(format!(
+                "targetPlmn {}-{} is not a partner of this network",
+                target.mcc, target.mnc
+            ))),
+        };
+    }
+    let Some(requester) = req.requester_plmn.as_ref().filter(|r| !own.contains(r)) else {
+        return Ok(TokenRoute::Local);
+    };
+    let Some(peer) = peers.iter().find(|p| &p.plmn == requester) else {
+        return Err(err(
+            TokenErrorCode::InvalidClient,
+            format!(
+                "requesterPlmn {}-{} is not a partner of this network",
+                requester.mcc, requester.mnc
+            ),
+        ));
+    };
+    // Only the partner's NRF may speak for its consumers (its certificate).
+    let vouched = dev
+        || peer
+            .nf_instance_id
+            .as_ref()
+            .is_some_and(|id| cert.is_some_and(|c| c.eq_ignore_ascii_case(id.as_str())));
+    if !vouched {
+        return Err(err(
+            TokenErrorCode::InvalidClient,
+            "a request for another PLMN's consumer must come from that PLMN's NRF ([[peer_nrf]] nf_instance_id)",
+        ));
+    }
+    Ok(TokenRoute::FromPartner {
+        consumer: requester,
+        producer: first,
+    })
+}
+
 /// Roaming (TS 29.510 §5.4.2.2): the grant of a token request that a partner PLMN's NRF
 /// forwarded for one of its consumers, which this NRF has never seen registered. The
 /// consumer's type is the request's `nfType` (the partner NRF vouches for it); the policy for
@@ -678,6 +754,68 @@ fn grant_for(
 mod tests {
     use super::*;
     use crate::config::default_policy;
+
+    #[test]
+    fn roaming_token_requests_need_the_partner_nrfs_certificate_in_production() {
+        let home = PlmnId::new("901", "70").unwrap();
+        let visited = PlmnId::new("001", "01").unwrap();
+        let peer_id = "9e1b2c3d-0000-4000-8000-00000000b001";
+        let peers = vec![crate::config::PeerNrf {
+            plmn: visited.clone(),
+            api_root: "https://nrf.v.example".into(),
+            nf_instance_id: Some(NfInstanceId::parse(peer_id).unwrap()),
+        }];
+        let own = vec![home.clone()];
+        let mut req = AccessTokenReq::from_pairs(&[
+            ("grant_type".into(), "client_credentials".into()),
+            ("nfInstanceId".into(), ID.into()),
+            ("scope".into(), "naanf-akma".into()),
+        ])
+        .unwrap();
+        assert_eq!(
+            token_route(&own, &peers, &req, None, false),
+            Ok(TokenRoute::Local)
+        );
+        req.requester_plmn = Some(visited.clone());
+        let from = |cert| token_route(&own, &peers, &req, cert, false);
+        assert_eq!(
+            from(Some(peer_id)),
+            Ok(TokenRoute::FromPartner {
+                consumer: &visited,
+                producer: &home
+            })
+        );
+        for cert in [None, Some(ID)] {
+            assert_eq!(from(cert).unwrap_err().error, TokenErrorCode::InvalidClient);
+        }
+        // Without the partner's id configured, production accepts none.
+        let anonymous = vec![crate::config::PeerNrf {
+            nf_instance_id: None,
+            ..peers[0].clone()
+        }];
+        assert!(token_route(&own, &anonymous, &req, Some(peer_id), false).is_err());
+        assert!(
+            token_route(&own, &anonymous, &req, None, true).is_ok(),
+            "--dev trusts"
+        );
+        // A network without plmns does not take part in roaming.
+        assert_eq!(
+            token_route(&[], &peers, &req, None, false),
+            Ok(TokenRoute::Local)
+        );
+        // targetPlmn: a partner's is forwarded, an unknown one refused.
+        req.requester_plmn = None;
+        req.target_plmn = Some(visited.clone());
+        assert_eq!(
+            token_route(&own, &peers, &req, None, false),
+            Ok(TokenRoute::Forward {
+                peer: 0,
+                own: &home
+            })
+        );
+        req.target_plmn = PlmnId::new("262", "01");
+        assert!(token_route(&own, &peers, &req, None, false).is_err());
+    }
     use akma_sbi_model::nnrf::AanfInfo;
 
     const T: Timers = Timers {

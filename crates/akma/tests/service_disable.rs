@@ -59,6 +59,50 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `akma af --dev` with these settings and its service-disable callback on a loopback port;
+/// the port.
+async fn af_with_callback(mut args: AfArgs) -> (akma_af::app::RunningAf, u16) {
+    let port = free_port();
+    args.dev = true;
+    args.listen = Some("127.0.0.1:0".into());
+    args.notify_listen = Some(format!("127.0.0.1:{port}"));
+    args.notify_url = Some(format!("http://127.0.0.1:{port}"));
+    let af = start(&resolve(&args).unwrap(), sample_router())
+        .await
+        .unwrap();
+    (af, port)
+}
+
+/// A Ua* connector offering HTTP/1.1 only (an idle session then ends at the AF's shutdown).
+fn http1() -> UaConnector {
+    UaConnector::new(ConnectorConfig {
+        alpn: vec![b"http/1.1".to_vec()],
+        ..ConnectorConfig::default()
+    })
+    .unwrap()
+}
+
+/// Turns the subscriber's `akma` flag off through the UDM's provisioning.
+async fn withdraw_akma(net: &Network, fixture: &SubscriberFixture<'_>) {
+    let mut withdrawn = fixture.subscriber().unwrap();
+    withdrawn.akma = false;
+    net.udm
+        .udm()
+        .provision(vec![withdrawn], true)
+        .await
+        .unwrap();
+}
+
+/// The AF closes the session within 10 s.
+async fn assert_closed(tls: &mut (impl tokio::io::AsyncRead + Unpin)) {
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf)).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "the session was not closed: {closed:?}"
+    );
+}
+
 async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..200 {
         if f() {
@@ -73,22 +117,12 @@ async fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn withdrawing_akma_notifies_the_af_which_drops_keys_and_closes_sessions() {
     let (net, nas, fixture) = network().await;
-    let port = free_port();
-    let af = start(
-        &resolve(&AfArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            fqdn: Some(AF.into()),
-            aanf: Some(net.aanf_api_root()),
-            notify_listen: Some(format!("127.0.0.1:{port}")),
-            notify_url: Some(format!("http://127.0.0.1:{port}")),
-            ..Default::default()
-        })
-        .unwrap(),
-        sample_router(),
-    )
-    .await
-    .unwrap();
+    let (af, port) = af_with_callback(AfArgs {
+        fqdn: Some(AF.into()),
+        aanf: Some(net.aanf_api_root()),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(af.notify_addr.unwrap().port(), port);
     assert!(af
         .listening_line()
@@ -102,11 +136,7 @@ async fn withdrawing_akma_notifies_the_af_which_drops_keys_and_closes_sessions()
 
     // A Ua* session (HTTP/1.1, idle): the AF fetched K_AF with its notifUri.
     let fqdn = AfFqdn::parse(AF).unwrap();
-    let connector = UaConnector::new(ConnectorConfig {
-        alpn: vec![b"http/1.1".to_vec()],
-        ..ConnectorConfig::default()
-    })
-    .unwrap();
+    let connector = http1();
     let api = nas.akma_api();
     let tcp = tokio::net::TcpStream::connect(af.addr).await.unwrap();
     let (mut tls, _) = connector.connect(&api, &fqdn, tcp).await.unwrap();
@@ -125,23 +155,13 @@ async fn withdrawing_akma_notifies_the_af_which_drops_keys_and_closes_sessions()
     );
 
     // The UDM's akma flag goes off through provisioning.
-    let mut withdrawn = fixture.subscriber().unwrap();
-    withdrawn.akma = false;
-    net.udm
-        .udm()
-        .provision(vec![withdrawn], true)
-        .await
-        .unwrap();
+    withdraw_akma(&net, &fixture).await;
     assert_eq!(net.udm.udm().withdrawals(), 1);
 
     // The AAnF notifies; the AF drops the key and closes the session.
     wait_for("the AF's notification", || disable.received() == 1).await;
     assert_eq!(af.keys.entries(), 0, "the A-KID's key is dropped");
-    let closed = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf)).await;
-    assert!(
-        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
-        "the session was not closed: {closed:?}"
-    );
+    assert_closed(&mut tls).await;
     assert_eq!(disable.revocations().revoked_count(), 1);
     let aanf = metrics_of!(net.aanf).await;
     let notices = akma_aanf::metrics::DISABLE_NOTIFICATIONS_TOTAL;
@@ -184,17 +204,13 @@ async fn a_callback_elsewhere_is_refused_and_changes_nothing() {
     let (net, nas, _fixture) = network().await;
     let a_kid = nas.akma_api().current_a_kid().unwrap();
     let http = reqwest::Client::new();
+    let url = format!(
+        "{}/naanf-akma/v1/retrieve-applicationkey",
+        net.aanf_api_root()
+    );
     let retrieve = |body: Value| {
-        let http = http.clone();
-        let url = format!(
-            "{}/naanf-akma/v1/retrieve-applicationkey",
-            net.aanf_api_root()
-        );
-        async move {
-            let r = http.post(url).json(&body).send().await.unwrap();
-            let s = r.status().as_u16();
-            (s, r.json::<Value>().await.unwrap_or(Value::Null))
-        }
+        let (http, url) = (http.clone(), url.clone());
+        async move { common::post_json(&http, &url, &body).await }
     };
     for bad in [
         "http://evil.example.net/x",
@@ -269,35 +285,22 @@ async fn an_outside_af_is_notified_through_the_nef() {
     )
     .await
     .unwrap();
-    let port = free_port();
-    let af = start(
-        &resolve(&AfArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            fqdn: Some(SHOP.into()),
-            nef: Some(format!("http://{}", nef.addr)),
-            client_id: Some(SHOP_ID.into()),
-            client_secret_file: Some(secret_file),
-            notify_listen: Some(format!("127.0.0.1:{port}")),
-            notify_url: Some(format!("http://127.0.0.1:{port}")),
-            ..Default::default()
-        })
-        .unwrap(),
-        sample_router(),
-    )
-    .await
-    .unwrap();
+    let (af, _) = af_with_callback(AfArgs {
+        fqdn: Some(SHOP.into()),
+        nef: Some(format!("http://{}", nef.addr)),
+        client_id: Some(SHOP_ID.into()),
+        client_secret_file: Some(secret_file),
+        ..Default::default()
+    })
+    .await;
     let disable = af.service_disable.clone().unwrap();
 
     // The UE's session: K_AF through the NEF, which gave the AAnF its relay URI instead of
     // the AF's callback.
     let fqdn = AfFqdn::parse(SHOP).unwrap();
-    let connector = UaConnector::new(ConnectorConfig {
-        alpn: vec![b"http/1.1".to_vec()],
-        ..ConnectorConfig::default()
-    })
-    .unwrap();
+    let connector = http1();
     let api = nas.akma_api();
+    let a_kid = api.current_a_kid().unwrap();
     let tcp = tokio::net::TcpStream::connect(af.addr).await.unwrap();
     let (mut tls, _) = connector.connect(&api, &fqdn, tcp).await.unwrap();
     assert_eq!(af.keys.entries(), 1);
@@ -305,18 +308,10 @@ async fn an_outside_af_is_notified_through_the_nef() {
     let subs = akma_aanf::metrics::DISABLE_SUBSCRIPTIONS_TOTAL;
     assert_eq!(sample(&aanf, subs, ""), 1, "{aanf}");
 
-    let mut withdrawn = fixture.subscriber().unwrap();
-    withdrawn.akma = false;
-    net.udm
-        .udm()
-        .provision(vec![withdrawn], true)
-        .await
-        .unwrap();
+    withdraw_akma(&net, &fixture).await;
     wait_for("the outside AF's notification", || disable.received() == 1).await;
     assert_eq!(af.keys.entries(), 0);
-    let mut buf = [0u8; 64];
-    let closed = tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf)).await;
-    assert!(matches!(closed, Ok(Ok(0)) | Ok(Err(_))), "{closed:?}");
+    assert_closed(&mut tls).await;
     // The hop through the NEF is counted there; the AAnF counts one delivery.
     let nef_metrics = common::metrics_at(nef.ops_addr.unwrap_or(nef.addr)).await;
     assert_eq!(
@@ -340,7 +335,7 @@ async fn an_outside_af_is_notified_through_the_nef() {
             "http://{}/nnef-akma-relay/v1/service-disable/eA.eA",
             nef.addr
         ))
-        .json(&json!({"aKId": api.current_a_kid().map(|a| a.to_string()).unwrap_or_else(|| "0.x@5gc.mnc070.mcc901.3gppnetwork.org".into())}))
+        .json(&json!({"aKId": a_kid.as_str()}))
         .send()
         .await
         .unwrap();

@@ -36,13 +36,9 @@ fn client() -> reqwest::Client {
 }
 
 async fn post(c: &reqwest::Client, nf: &ChildNf, op: &str, body: Value) -> u16 {
-    c.post(format!("{}/naanf-akma/v1/{op}", nf.api_root()))
-        .json(&body)
-        .send()
+    common::post_json(c, &format!("{}/naanf-akma/v1/{op}", nf.api_root()), &body)
         .await
-        .unwrap()
-        .status()
-        .as_u16()
+        .0
 }
 
 /// Registers context `i`, asks for its K_AF with a callback at `port`, removes it; returns

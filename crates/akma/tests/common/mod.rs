@@ -95,6 +95,18 @@ macro_rules! metrics_of {
     };
 }
 
+/// POSTs `body` as JSON to `url` (h2c or HTTP/1.1, as `client` speaks): the status and the
+/// JSON answer (`Null` when there is none).
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let r = client.post(url).json(body).send().await.unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// `GET http://{addr}/metrics`.
 pub async fn metrics_at(addr: std::net::SocketAddr) -> String {
     reqwest::get(format!("http://{addr}/metrics"))
