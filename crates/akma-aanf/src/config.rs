@@ -51,6 +51,14 @@
 //! allow_push = false                # AKMA push material (naanf-akma-push, a project extension;
 //!                                   # its Ua* id 0100000005 needs no ua_protocols entry)
 //! callback_hosts = []               # hosts besides `fqdn` its notifUri (service disable) may name
+//! # plmn = "001-01"                 # an AF of this partner PLMN (roaming; needs its [[roaming]])
+//!
+//! [[roaming]]                       # a partner PLMN whose AFs get keys of this network's roaming UEs
+//! plmn = "001-01"                   # as the home NRF's tokens name it (consumerPlmnId)
+//! allow_supi = false                # caps what that PLMN's AFs may receive (default: K_AF only)
+//! allow_gpsi = false
+//! nef = ["urn:uuid:7d2e…"]          # that PLMN's NEF instances (they reach outside AFs)
+//! nef_callback_hosts = []           # hosts its NEF's notifUri may name
 //! ```
 //!
 //! Every lifetime is a whole number of seconds from 1 to [`MAX_LIFETIME_SECS`] (3,650 days);
@@ -75,6 +83,7 @@ use std::path::{Path, PathBuf};
 use akma_core::akma::UaProtocolId;
 use akma_core::ids::AfFqdn;
 use akma_nf_host::HostConfig;
+use akma_sbi_model::nnrf::PlmnId;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -263,6 +272,25 @@ pub struct AfPolicy {
     /// Hosts (names or IP addresses, lowercase) besides `fqdn` that the AF's `notifUri` may
     /// name (service disable); the AAnF POSTs nowhere else for it.
     pub callback_hosts: Vec<String>,
+    /// The partner PLMN the AF belongs to (roaming, `[[roaming]]`); `None`: this network's.
+    pub plmn: Option<PlmnId>,
+}
+
+/// Roaming (TS 33.535 §4.1, Release 18): a partner PLMN whose AFs, and whose NEF on behalf
+/// of outside AFs, this home AAnF gives the keys of this network's roaming UEs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoamingPolicy {
+    /// The partner PLMN, as the home NRF's roaming tokens name it (`consumerPlmnId`).
+    pub plmn: PlmnId,
+    /// Whether its AFs (the `[[af]]` entries with this `plmn`) may receive the SUPI; each
+    /// AF's own `allow_supi` must allow it too. Its NEF never does.
+    pub allow_supi: bool,
+    /// Whether its AFs and its NEF may receive the GPSI (with each AF's `allow_gpsi`).
+    pub allow_gpsi: bool,
+    /// The NF instance ids (normalised) of its NEF, consumers of NF type NEF.
+    pub nef: Vec<String>,
+    /// Hosts its NEF's `notifUri` may name (service disable).
+    pub nef_callback_hosts: Vec<String>,
 }
 
 impl AfPolicy {
@@ -278,6 +306,7 @@ impl AfPolicy {
             allow_gpsi: false,
             allow_push: true,
             callback_hosts: Vec::new(),
+            plmn: None,
         }
     }
 
@@ -311,6 +340,21 @@ struct RawAf {
     allow_push: bool,
     #[serde(default)]
     callback_hosts: Vec<String>,
+    plmn: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoaming {
+    plmn: String,
+    #[serde(default)]
+    allow_supi: bool,
+    #[serde(default)]
+    allow_gpsi: bool,
+    #[serde(default)]
+    nef: Vec<String>,
+    #[serde(default)]
+    nef_callback_hosts: Vec<String>,
 }
 
 /// The AAnF's own settings; the host's (listen, data_dir, [tls], [oauth2], [[consumer]], …)
@@ -325,6 +369,8 @@ struct RawConfig {
     reauth_before_expiry_secs: Option<i64>,
     #[serde(default)]
     af: Vec<RawAf>,
+    #[serde(default)]
+    roaming: Vec<RawRoaming>,
     client: Option<toml::Value>,
     nf_instance_id: Option<String>,
     #[serde(default)]
@@ -368,6 +414,11 @@ pub struct AanfConfig {
     pub reauth_before_expiry_secs: Option<u64>,
     /// The AF registry, by FQDN.
     pub afs: HashMap<AfFqdn, AfPolicy>,
+    /// The roaming partners (`[[roaming]]`).
+    pub roaming: Vec<RoamingPolicy>,
+    /// The consumers of partner PLMNs (normalised NF instance id → index in `roaming`): the
+    /// identities of their `[[af]]` entries and their `nef` instances.
+    pub partner_consumers: HashMap<String, usize>,
     /// `[client]`: the TLS material of the calls to the NRF.
     pub client: akma_nf_host::PeerClientConfig,
     /// The NF instance id registered at the NRF (see [`akma_nf_host::nrf::own_instance_id`]).
@@ -400,6 +451,8 @@ impl Default for AanfConfig {
             sweep_interval_secs: DEFAULT_SWEEP_INTERVAL_SECS,
             reauth_before_expiry_secs: None,
             afs: HashMap::new(),
+            roaming: Vec::new(),
+            partner_consumers: HashMap::new(),
             client: akma_nf_host::PeerClientConfig::default(),
             nf_instance_id: None,
             routing_indicators: Vec::new(),
@@ -418,11 +471,24 @@ impl fmt::Debug for AanfConfig {
             .field("kek_id", &self.kek_id)
             .field("context_lifetime_secs", &self.context_lifetime_secs)
             .field("afs", &self.afs.len())
+            .field("roaming", &self.roaming.len())
             .finish()
     }
 }
 
 impl AanfConfig {
+    /// The roaming partner whose consumer `nf_instance_id` (normalised) is, if any.
+    pub fn partner_of(&self, nf_instance_id: &str) -> Option<&RoamingPolicy> {
+        self.partner_consumers
+            .get(nf_instance_id)
+            .and_then(|&i| self.roaming.get(i))
+    }
+
+    /// The roaming partner of `plmn`, if it is one.
+    pub fn partner_plmn(&self, plmn: &PlmnId) -> Option<&RoamingPolicy> {
+        self.roaming.iter().find(|r| r.plmn.same_network(plmn))
+    }
+
     /// Reads and validates a TOML file. Relative paths inside it are taken relative to the
     /// file's directory.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -460,6 +526,48 @@ impl AanfConfig {
             akma_sbi_model::common::check_consumer_type(*nf_type, &accepted, "AAnF")
                 .map_err(|e| ConfigError::invalid(format!("[[consumer]] {id:?}"), e))?;
         }
+        let home_consumers: std::collections::HashSet<String> = host
+            .consumers
+            .keys()
+            .map(|id| normalize_nf_id(id))
+            .collect();
+        let mut roaming: Vec<RoamingPolicy> = Vec::new();
+        let mut partner_consumers: HashMap<String, usize> = HashMap::new();
+        for r in &raw.roaming {
+            let plmn = PlmnId::parse_dashed(&r.plmn)
+                .map_err(|e| ConfigError::invalid("[[roaming]] plmn", e))?;
+            let entry = format!("[[roaming]] {plmn}");
+            if roaming.iter().any(|o| o.plmn.same_network(&plmn)) {
+                return Err(ConfigError::Duplicate { entry });
+            }
+            let index = roaming.len();
+            let mut nef = Vec::new();
+            for id in &r.nef {
+                let id = normalize_nf_id(id);
+                if home_consumers.contains(&id) || partner_consumers.contains_key(&id) {
+                    return Err(ConfigError::invalid(
+                        &entry,
+                        format!(
+                            "nef {id:?} is already a consumer ([[consumer]] or another partner)"
+                        ),
+                    ));
+                }
+                host.consumers.insert(id.clone(), NfType::Nef);
+                partner_consumers.insert(id.clone(), index);
+                nef.push(id);
+            }
+            roaming.push(RoamingPolicy {
+                nef_callback_hosts: r
+                    .nef_callback_hosts
+                    .iter()
+                    .map(|h| callback_host(&format!("{entry}: nef_callback_hosts"), h))
+                    .collect::<Result<_, _>>()?,
+                plmn,
+                allow_supi: r.allow_supi,
+                allow_gpsi: r.allow_gpsi,
+                nef,
+            });
+        }
         let consumers = &mut host.consumers;
         let mut afs = HashMap::new();
         for a in raw.af {
@@ -478,7 +586,43 @@ impl AanfConfig {
                 Some(v) => check_secs(kaf_setting(), v.unsigned_abs(), MAX_LIFETIME_SECS, "")?,
             };
             let identity = a.identity.as_deref().map(normalize_nf_id);
+            let plmn = match &a.plmn {
+                None => None,
+                Some(p) => {
+                    let p = PlmnId::parse_dashed(p)
+                        .map_err(|e| ConfigError::invalid(format!("[[af]] {fqdn}: plmn"), e))?;
+                    let Some(index) = roaming.iter().position(|r| r.plmn.same_network(&p)) else {
+                        return Err(ConfigError::invalid(
+                            format!("[[af]] {fqdn}: plmn"),
+                            format!("{p} has no [[roaming]] entry"),
+                        ));
+                    };
+                    Some((p, index))
+                }
+            };
             if let Some(id) = &identity {
+                // A partner's AF is a consumer of that PLMN only; this network's AFs are not.
+                let clash = match &plmn {
+                    Some((_, index)) => {
+                        home_consumers.contains(id)
+                            || partner_consumers.get(id).is_some_and(|i| i != index)
+                            || afs.values().any(|o: &AfPolicy| {
+                                o.plmn.is_none() && o.identity.as_ref() == Some(id)
+                            })
+                    }
+                    None => partner_consumers.contains_key(id),
+                };
+                if clash {
+                    return Err(ConfigError::invalid(
+                        format!("[[af]] {fqdn}"),
+                        format!(
+                            "identity {id:?} is a consumer of this network and of a partner PLMN"
+                        ),
+                    ));
+                }
+                if let Some((_, index)) = &plmn {
+                    partner_consumers.insert(id.clone(), *index);
+                }
                 // An AF identity is a consumer of NF type AF.
                 match consumers.get(id) {
                     Some(NfType::Af) | None => {
@@ -506,6 +650,7 @@ impl AanfConfig {
                 allow_supi: a.allow_supi,
                 allow_gpsi: a.allow_gpsi,
                 allow_push: a.allow_push,
+                plmn: plmn.map(|(p, _)| p),
             };
             if afs.insert(fqdn.clone(), policy).is_some() {
                 return Err(ConfigError::Duplicate {
@@ -548,6 +693,8 @@ impl AanfConfig {
             sweep_interval_secs,
             reauth_before_expiry_secs,
             afs,
+            roaming,
+            partner_consumers,
             client: match raw.client {
                 Some(v) => akma_nf_host::PeerClientConfig::from_toml(v, &["nrf", "udm"])
                     .map_err(|e| ConfigError::invalid("[client]", e))?,

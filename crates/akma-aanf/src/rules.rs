@@ -5,7 +5,8 @@ use akma_core::akma::{derive_k_af, AfId, UaProtocolId};
 use akma_core::ids::{AfFqdn, Gpsi, Supi};
 use akma_core::keys::{KAf, KAkma};
 
-use crate::config::{AanfConfig, AfPolicy, NfType};
+use crate::config::{AanfConfig, AfPolicy, NfType, RoamingPolicy};
+use akma_sbi_model::nnrf::PlmnId;
 
 /// OAuth2 scopes of Naanf_AKMA (declared once, in `akma-sbi-model`).
 pub use akma_sbi_model::naanf::scope;
@@ -91,7 +92,13 @@ pub fn check_notif_uri(
                 || config.nef_callback_hosts.contains(&host)
                 || akma_sbi_model::common::fields::is_loopback_host(&host)
         }
-        Consumer::Nf(c) if c.nf_type == NfType::Nef => config.nef_callback_hosts.contains(&host),
+        Consumer::Nf(c) if c.nf_type == NfType::Nef => match policy.plmn.as_ref() {
+            // A partner's NEF relays to the outside AFs it fronts: its own hosts.
+            Some(p) => config
+                .partner_plmn(p)
+                .is_some_and(|r| r.nef_callback_hosts.contains(&host)),
+            None => config.nef_callback_hosts.contains(&host),
+        },
         Consumer::Nf(_) => af_hosts().any(|h| h == host),
     };
     if allowed {
@@ -105,12 +112,59 @@ pub fn check_notif_uri(
 }
 
 /// Checks that the consumer may call the operation at all (the generic
-/// `akma_sbi_model::authorize`: NF type, then scopes).
+/// `akma_sbi_model::authorize`: NF type, then scopes), and that a consumer of a roaming
+/// partner ([`partner`]) asks only for application keys.
 //= req 29535-authorization
-pub fn authorize(consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
+pub fn authorize(config: &AanfConfig, consumer: &Consumer, op: Operation) -> Result<(), RuleError> {
     consumer
         .authorize(op.descriptor())
-        .map_err(|e| RuleError::UnauthorizedConsumer(e.to_string()))
+        .map_err(|e| RuleError::UnauthorizedConsumer(e.to_string()))?;
+    if let Consumer::Nf(c) = consumer {
+        if let Some(r) = partner(config, c)? {
+            if op != Operation::RetrieveApplicationKey {
+                return Err(RuleError::UnauthorizedConsumer(format!(
+                    "consumer {} of partner PLMN {} may use only ApplicationKey_Get",
+                    c.nf_instance_id, r.plmn
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Roaming (TS 33.535 §4.1; TS 29.510 §6.3.5.2.4 `consumerPlmnId`): the partner PLMN of a
+/// consumer, `None` for this network's own. A consumer that `[[roaming]]` lists (its NEF, or
+/// the identity of one of its `[[af]]` entries) must hold a token whose `consumerPlmnId` is
+/// that PLMN, which the home NRF writes only into the tokens a partner's NRF asked for; a
+/// token naming a partner PLMN for a consumer configured as this network's is refused too.
+//= req 33535-4.1-roaming-af-in-vplmn
+pub fn partner<'a>(
+    config: &'a AanfConfig,
+    c: &akma_sbi_model::Consumer,
+) -> Result<Option<&'a RoamingPolicy>, RuleError> {
+    use akma_sbi_model::common::FromSbiJson;
+    let claimed = match c.claims.extra.get("consumerPlmnId") {
+        None => None,
+        Some(v) => Some(PlmnId::from_sbi_json(v).map_err(|e| {
+            RuleError::UnauthorizedConsumer(format!(
+                "the token's consumerPlmnId is not a PlmnId: {e}"
+            ))
+        })?),
+    };
+    match (config.partner_of(&c.nf_instance_id), claimed) {
+        (Some(r), Some(p)) if r.plmn.same_network(&p) => Ok(Some(r)),
+        (Some(r), _) => Err(RuleError::UnauthorizedConsumer(format!(
+            "consumer {} belongs to partner PLMN {}; its token must name it as consumerPlmnId",
+            c.nf_instance_id, r.plmn
+        ))),
+        (None, Some(p)) if config.partner_plmn(&p).is_some() => {
+            Err(RuleError::UnauthorizedConsumer(format!(
+                "the token names partner PLMN {p} for consumer {}, which is not one of that PLMN's consumers here ([[roaming]] nef, [[af]] plmn)",
+                c.nf_instance_id
+            )))
+        }
+        (None, _) => Ok(None),
+    }
 }
 
 /// Resolves a parsed SBI `afId` (FQDN and optional `;ua=`, from [`AfId::parse_sbi`]) to the
@@ -132,6 +186,7 @@ pub fn resolve_af(
             )))
         }
     };
+    let mut policy = policy;
     if let Consumer::Nf(c) = consumer {
         let id = &c.nf_instance_id;
         if c.nf_type == NfType::Af && policy.identity.as_deref() != Some(id.as_str()) {
@@ -139,6 +194,28 @@ pub fn resolve_af(
                 "consumer {id} may not request keys for AF {fqdn}"
             )));
         }
+        match (partner(config, c)?, &policy.plmn) {
+            (Some(r), Some(p)) if r.plmn.same_network(p) => {}
+            (Some(r), _) => {
+                return Err(RuleError::AfNotAuthorized(format!(
+                    "AF {fqdn} is not an AF of partner PLMN {} ([[af]] plmn)",
+                    r.plmn
+                )))
+            }
+            (None, Some(p)) => {
+                return Err(RuleError::AfNotAuthorized(format!(
+                "AF {fqdn} is an AF of partner PLMN {p}: only that PLMN's consumers get its keys"
+            )))
+            }
+            (None, None) => {}
+        }
+    }
+    // A partner's AF receives at most what its [[roaming]] entry allows, and no push
+    // material (development mode applies the same caps).
+    if let Some(r) = policy.plmn.as_ref().and_then(|p| config.partner_plmn(p)) {
+        policy.allow_supi &= r.allow_supi;
+        policy.allow_gpsi &= r.allow_gpsi;
+        policy.allow_push = false;
     }
     let ua = ua.unwrap_or_else(|| policy.default_ua());
     if !policy.allows_ua(ua) {
@@ -181,9 +258,12 @@ pub fn authorize_push(
 /// context holds none (the caller checks that it holds a SUPI to translate). (The NEF
 /// translates for an outside AF itself, §6.3; in development mode the caller's kind is
 /// unknown, so never.)
+/// A partner's NEF (roaming) cannot translate a SUPI of this network and never receives
+/// it, so the home AAnF fetches the GPSI for it too.
 //= req 33535-4.2.1-aanf-gpsi-from-udm
-pub fn fetches_gpsi(consumer: &Consumer, answer: &KeyAnswer) -> bool {
-    matches!(consumer, Consumer::Nf(c) if c.nf_type == NfType::Af)
+pub fn fetches_gpsi(consumer: &Consumer, policy: &AfPolicy, answer: &KeyAnswer) -> bool {
+    matches!(consumer, Consumer::Nf(c)
+        if c.nf_type == NfType::Af || (c.nf_type == NfType::Nef && policy.plmn.is_some()))
         && answer.gpsi_allowed
         && answer.gpsi.is_none()
 }
@@ -245,8 +325,12 @@ pub fn answer(
                     // §6.3). An AF with its own identity is inside the operator's network
                     // and receives its identities from the AAnF directly, so a NEF that
                     // fronts it gets no SUPI (ARCHITECTURE.md, "The NEF and the SUPI").
+                    // A partner PLMN's NEF (roaming) never: the GPSI comes from here.
                     NfType::Nef => (
-                        scope_ok && policy.identity.is_none() && policy.allow_gpsi,
+                        scope_ok
+                            && policy.identity.is_none()
+                            && policy.allow_gpsi
+                            && policy.plmn.is_none(),
                         policy.allow_gpsi,
                     ),
                     _ => (scope_ok && policy.allow_supi, policy.allow_gpsi),
@@ -314,20 +398,149 @@ mod tests {
     //= test 29535-authorization
     #[test]
     fn nf_types_and_scopes() {
+        let c0 = config();
         let ausf = auth("ausf", NfType::Ausf, &[scope::API, scope::ANCHOR_KEY]);
         let af = auth("af1", NfType::Af, &[scope::API, scope::APPLICATION_KEY_GET]);
-        assert!(authorize(&ausf, Operation::RegisterAnchorKey).is_ok());
-        assert!(authorize(&ausf, Operation::RemoveContext).is_ok());
+        assert!(authorize(&c0, &ausf, Operation::RegisterAnchorKey).is_ok());
+        assert!(authorize(&c0, &ausf, Operation::RemoveContext).is_ok());
         assert!(matches!(
-            authorize(&ausf, Operation::RetrieveApplicationKey),
+            authorize(&c0, &ausf, Operation::RetrieveApplicationKey),
             Err(RuleError::UnauthorizedConsumer(_))
         ));
-        assert!(authorize(&af, Operation::RetrieveApplicationKey).is_ok());
-        assert!(authorize(&af, Operation::RegisterAnchorKey).is_err());
+        assert!(authorize(&c0, &af, Operation::RetrieveApplicationKey).is_ok());
+        assert!(authorize(&c0, &af, Operation::RegisterAnchorKey).is_err());
         let no_scope = auth("ausf", NfType::Ausf, &[scope::API]);
-        let e = authorize(&no_scope, Operation::RegisterAnchorKey).unwrap_err();
+        let e = authorize(&c0, &no_scope, Operation::RegisterAnchorKey).unwrap_err();
         assert!(e.to_string().contains(scope::ANCHOR_KEY));
-        assert!(authorize(&Consumer::Dev, Operation::RegisterAnchorKey).is_ok());
+        assert!(authorize(&c0, &Consumer::Dev, Operation::RegisterAnchorKey).is_ok());
+    }
+
+    fn roaming_config() -> AanfConfig {
+        AanfConfig::parse(
+            r#"
+            [[consumer]]
+            id = "nef"
+            nf_type = "NEF"
+            [[af]]
+            fqdn = "home.example"
+            identity = "home-af"
+            allow_supi = true
+            allow_gpsi = true
+            [[roaming]]
+            plmn = "001-01"
+            allow_gpsi = true
+            nef = ["v-nef"]
+            nef_callback_hosts = ["nef.visited.example"]
+            [[roaming]]
+            plmn = "262-01"
+            [[af]]
+            fqdn = "app.visited.example"
+            plmn = "001-01"
+            identity = "v-af"
+            allow_supi = true
+            allow_gpsi = true
+            allow_push = true
+            [[af]]
+            fqdn = "outside.example"
+            plmn = "001-01"
+            allow_gpsi = true
+            "#,
+        )
+        .unwrap()
+    }
+
+    fn from_plmn(mut c: Consumer, plmn: Option<serde_json::Value>) -> Consumer {
+        if let (Consumer::Nf(n), Some(p)) = (&mut c, plmn) {
+            n.claims.extra.insert("consumerPlmnId".into(), p);
+        }
+        c
+    }
+
+    //= test 33535-4.1-roaming-af-in-vplmn
+    #[test]
+    fn roaming_policy() {
+        let c = roaming_config();
+        let visited = || Some(serde_json::json!({"mcc": "001", "mnc": "01"}));
+        let get = [scope::API, scope::APPLICATION_KEY_GET, scope::SUPI_ACCESS];
+        let v_af = from_plmn(auth("v-af", NfType::Af, &get), visited());
+        // The partner's AF gets its own keys, capped by [[roaming]]: no SUPI, no push.
+        let (_, p) = resolve(&c, &v_af, "app.visited.example").unwrap();
+        assert_eq!(
+            (p.allow_supi, p.allow_gpsi, p.allow_push),
+            (false, true, false)
+        );
+        assert!(authorize(&c, &v_af, Operation::RetrieveApplicationKey).is_ok());
+        assert!(matches!(
+            authorize(&c, &v_af, Operation::PushInfo),
+            Err(RuleError::UnauthorizedConsumer(_))
+        ));
+        // Not a home AF's keys, and not without the claim, nor with another PLMN's.
+        assert!(matches!(
+            resolve(&c, &v_af, "home.example"),
+            Err(RuleError::AfNotAuthorized(_))
+        ));
+        let bare = auth("v-af", NfType::Af, &get);
+        assert!(matches!(
+            authorize(&c, &bare, Operation::RetrieveApplicationKey),
+            Err(RuleError::UnauthorizedConsumer(_))
+        ));
+        let other = from_plmn(
+            auth("v-af", NfType::Af, &get),
+            Some(serde_json::json!({"mcc": "262", "mnc": "01"})),
+        );
+        assert!(resolve(&c, &other, "app.visited.example").is_err());
+        // The realm form of the MNC names the same network.
+        let padded = from_plmn(
+            auth("v-af", NfType::Af, &get),
+            Some(serde_json::json!({"mcc": "001", "mnc": "001"})),
+        );
+        assert!(resolve(&c, &padded, "app.visited.example").is_ok());
+        // A home consumer's token may not name a partner PLMN; a home AF cannot take a
+        // partner AF's keys.
+        let home_af = auth("home-af", NfType::Af, &get);
+        assert!(resolve(&c, &home_af, "home.example").is_ok());
+        assert!(resolve(&c, &home_af, "app.visited.example").is_err());
+        let posing = from_plmn(auth("home-af", NfType::Af, &get), visited());
+        assert!(authorize(&c, &posing, Operation::RetrieveApplicationKey).is_err());
+        // The partner's NEF: an outside AF of that PLMN; never the SUPI, the GPSI fetched
+        // here; its notifUri on its own hosts only.
+        let v_nef = from_plmn(auth("v-nef", NfType::Nef, &get), visited());
+        let (id, p) = resolve(&c, &v_nef, "outside.example").unwrap();
+        let k = KAkma::from_bytes([5; 32]);
+        let supi = Supi::parse("imsi-901700000000001").unwrap();
+        let ctx = ContextView {
+            k_akma: &k,
+            supi: Some(&supi),
+            gpsi: None,
+            expires_at: None,
+        };
+        let a = answer(&ctx, &id, &p, &v_nef, false, 1_000);
+        assert_eq!((a.supi.is_none(), a.gpsi_allowed), (true, true));
+        assert!(fetches_gpsi(&v_nef, &p, &a));
+        assert!(check_notif_uri(&c, &v_nef, &p, "https://nef.visited.example/n").is_ok());
+        assert!(check_notif_uri(&c, &v_nef, &p, "https://app.visited.example/n").is_err());
+        // This network's NEF fetches no GPSI (it translates the SUPI itself).
+        let nef = auth("nef", NfType::Nef, &get);
+        let (id, p) = resolve(&c, &Consumer::Dev, "home.example").unwrap();
+        let a = answer(&ctx, &id, &p, &nef, false, 1_000);
+        assert!(!fetches_gpsi(&nef, &p, &a));
+        // Settings refused at load.
+        for (bad, what) in [
+            ("[[af]]\nfqdn = \"a.example\"\nplmn = \"001-01\"", "no [[roaming]]"),
+            ("[[roaming]]\nplmn = \"001-01\"\n[[roaming]]\nplmn = \"001-001\"", "roaming"),
+            ("[[roaming]]\nplmn = \"00101\"", "MCC-MNC"),
+            (
+                "[[consumer]]\nid = \"x\"\nnf_type = \"NEF\"\n[[roaming]]\nplmn = \"001-01\"\nnef = [\"x\"]",
+                "already a consumer",
+            ),
+            (
+                "[[af]]\nfqdn = \"h.example\"\nidentity = \"x\"\n[[roaming]]\nplmn = \"001-01\"\n[[af]]\nfqdn = \"v.example\"\nidentity = \"x\"\nplmn = \"001-01\"",
+                "partner PLMN",
+            ),
+        ] {
+            let e = AanfConfig::parse(bad).unwrap_err().to_string();
+            assert!(e.contains(what), "{bad}: {e}");
+        }
     }
 
     //= test 33535-6.2-aanf-authorizes-af

@@ -243,7 +243,7 @@ impl Aanf {
         consumer: &Consumer,
         req: AkmaKeyInfo,
     ) -> Result<(AkmaKeyInfo, Option<String>), AanfError> {
-        rules::authorize(consumer, Operation::RegisterAnchorKey)?;
+        rules::authorize(&self.config, consumer, Operation::RegisterAnchorKey)?;
         let now = self.now();
         let ctx = AkmaContext {
             supi: req.ue_id.supi().cloned(),
@@ -271,7 +271,7 @@ impl Aanf {
         consumer: &Consumer,
         req: &AkmaAfKeyRequest,
     ) -> Result<Option<AkmaAfKeyData>, AanfError> {
-        rules::authorize(consumer, Operation::RetrieveApplicationKey)?;
+        rules::authorize(&self.config, consumer, Operation::RetrieveApplicationKey)?;
         let (af_id, policy) = rules::resolve_af(&self.config, consumer, &req.af_fqdn, req.af_ua)?;
         if let Some(uri) = &req.notif_uri {
             rules::check_notif_uri(&self.config, consumer, &policy, uri)?;
@@ -318,7 +318,7 @@ impl Aanf {
         if let Some(supi) = ctx
             .supi
             .as_ref()
-            .filter(|_| rules::fetches_gpsi(consumer, &answer))
+            .filter(|_| rules::fetches_gpsi(consumer, &policy, &answer))
         {
             answer.gpsi = self.gpsi_of(&ctx.a_kid, supi, ctx.expires_at, now).await?;
         }
@@ -343,7 +343,7 @@ impl Aanf {
         consumer: &Consumer,
         req: &PushInfoRequest,
     ) -> Result<Option<PushInfo>, AanfError> {
-        rules::authorize(consumer, Operation::PushInfo)?;
+        rules::authorize(&self.config, consumer, Operation::PushInfo)?;
         // The AF and this consumer's right to act for it; `allow_push`, not `ua_protocols`,
         // decides push (its Ua* id is always the Generic Push Layer's).
         let (_, policy) = rules::resolve_af(&self.config, consumer, &req.af_fqdn, None)?;
@@ -535,7 +535,7 @@ impl Aanf {
         consumer: &Consumer,
         req: &CtxRemove,
     ) -> Result<bool, AanfError> {
-        rules::authorize(consumer, Operation::RemoveContext)?;
+        rules::authorize(&self.config, consumer, Operation::RemoveContext)?;
         let subscriber = akma_store::subscriber_id(req.ue_id.supi(), req.ue_id.gpsi())?;
         Ok(self.store.remove_by_subscriber(&subscriber).await?)
     }

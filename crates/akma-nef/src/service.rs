@@ -450,6 +450,9 @@ impl Nef {
         } else {
             Cow::Borrowed(req)
         };
+        // The AAnF of the A-KID's routing indicator and home network: a roaming UE's is its
+        // home network's, reached through the NRFs (TS 33.535 §4.1 scenario #3).
+        //= req 33535-4.1-roaming-external-af
         let hint = akma_sbi_client::NfHint::of_a_kid(&req.a_kid);
         let Some(data) = self
             .aanf_call(self.south.aanf.retrieve_application_key_for(&hint, &south))

@@ -323,6 +323,11 @@ impl NrfRegistration {
         }
         match self.client.deregister(&id).await {
             Ok(()) => tracing::info!("deregistered from the NRF"),
+            // Already gone (its profile expired, or another process of the same NF instance
+            // deregistered it): the state this NF wanted.
+            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+                tracing::info!("the NRF no longer knew this NF: nothing to deregister")
+            }
             Err(e) => tracing::warn!(error = %e, "NRF deregistration failed"),
         }
     }

@@ -235,14 +235,7 @@ struct RawPeerNrf {
 
 /// A PLMN written `MCC-MNC` (`901-70`).
 fn parse_plmn(setting: &str, s: &str) -> Result<PlmnId, ConfigError> {
-    s.split_once('-')
-        .and_then(|(mcc, mnc)| PlmnId::new(mcc, mnc))
-        .ok_or_else(|| {
-            invalid(
-                setting,
-                format!("{s:?} is not MCC-MNC (3 digits, 2 or 3 digits)"),
-            )
-        })
+    PlmnId::parse_dashed(s).map_err(|e| invalid(setting, e))
 }
 
 impl Default for NrfConfig {

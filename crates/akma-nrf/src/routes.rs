@@ -107,6 +107,9 @@ async fn forward_discovery(
     let result: akma_sbi_model::nnrf::SearchResult =
         serde_json::from_slice(&raw.body).map_err(|e| unavailable(e.to_string()))?;
     tracing::info!(plmn = ?peer.plmn, found = result.nf_instances.len(), "roaming discovery forwarded to the partner NRF");
+    state
+        .metrics
+        .roamed(crate::metrics::Roam::DiscoveryForwarded);
     Ok(SbiJson(result).into_response())
 }
 
@@ -158,6 +161,9 @@ async fn forward_token(
         Err(e) => return unavailable(e.to_string()),
     };
     tracing::info!(plmn = ?peer.plmn, %status, sub = %req.nf_instance_id, "roaming token request forwarded to the partner NRF");
+    if status == StatusCode::OK {
+        state.metrics.roamed(crate::metrics::Roam::TokenForwarded);
+    }
     let mut resp = (
         status,
         [(
@@ -317,10 +323,15 @@ async fn discover(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
             detail: format!("the query does not decode: {e}"),
         })?;
     let q = rules::parse_query(&pairs).map_err(query_error)?;
-    if let Some(i) = rules::roaming_peer(&state.roaming.plmns, &state.roaming.peers, &q) {
-        return forward_discovery(&state, i, &pairs).await;
+    match rules::discovery_route(&state.roaming.plmns, &state.roaming.peers, &q) {
+        rules::DiscoveryRoute::Partner(i) => forward_discovery(&state, i, &pairs).await,
+        rules::DiscoveryRoute::Local => Ok(SbiJson(state.nrf.discover(&q)).into_response()),
+        rules::DiscoveryRoute::Unknown => {
+            let mut none = state.nrf.discover(&q);
+            none.nf_instances.clear();
+            Ok(SbiJson(none).into_response())
+        }
     }
-    Ok(SbiJson(state.nrf.discover(&q)).into_response())
 }
 
 fn no_store(resp: &mut Response) {
@@ -387,8 +398,12 @@ async fn token(State(state): State<Arc<AppState>>, req: Request) -> Response {
             Some(crate::service::RoamingPlmns { consumer, producer })
         }
     };
+    let for_partner = plmns.is_some();
     match state.nrf.token(&req, who, plmns) {
         Ok(t) => {
+            if for_partner {
+                state.metrics.roamed(crate::metrics::Roam::TokenForPartner);
+            }
             let mut resp = axum::Json(t).into_response();
             no_store(&mut resp);
             resp

@@ -335,19 +335,34 @@ pub struct DiscoveryQuery {
     pub requester_plmns: Vec<PlmnId>,
 }
 
-/// Roaming (TS 29.510 §5.3.2.2.3): the partner NRF (its index) a discovery goes to, when it names target
-/// PLMNs, none of them this network's own (`own`; empty: this NRF does not forward), and one
-/// of them a partner's.
-pub fn roaming_peer(
+/// Where a discovery is answered (roaming, TS 29.510 §5.3.2.2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryRoute {
+    /// Here: no target PLMN, one of this network's, or this NRF has no `plmns`.
+    Local,
+    /// At the NRF of partner `peers[i]`: the target PLMNs name none of this network's and
+    /// one of that partner's.
+    Partner(usize),
+    /// Nowhere: the target PLMNs are neither this network's nor a partner's, so no producer
+    /// here may answer for them (an empty result, not this network's own producers).
+    Unknown,
+}
+
+/// Decides [`DiscoveryRoute`] from this network's PLMNs (`own`; empty: this NRF takes no
+/// part in roaming and answers everything here) and the partners' NRFs. PLMNs compare by
+/// [`PlmnId::same_network`] (an A-KID realm carries a 3-digit MNC).
+pub fn discovery_route(
     own: &[PlmnId],
     peers: &[crate::config::PeerNrf],
     q: &DiscoveryQuery,
-) -> Option<usize> {
-    if own.is_empty() || q.target_plmns.is_empty() || q.target_plmns.iter().any(|p| own.contains(p))
-    {
-        return None;
+) -> DiscoveryRoute {
+    if own.is_empty() || q.target_plmns.is_empty() || q.target_plmns.iter().any(|p| p.is_in(own)) {
+        return DiscoveryRoute::Local;
     }
-    peers.iter().position(|p| q.target_plmns.contains(&p.plmn))
+    match peers.iter().position(|p| p.plmn.is_in(&q.target_plmns)) {
+        Some(i) => DiscoveryRoute::Partner(i),
+        None => DiscoveryRoute::Unknown,
+    }
 }
 
 /// The query parameters this NRF reads (and `supported-features`, checked and unused);
@@ -505,7 +520,7 @@ pub fn matches(r: &Record, q: &DiscoveryQuery, now: u64, t: Timers) -> bool {
     }
     if !q.target_plmns.is_empty() {
         if let Some(list) = &p.plmn_list {
-            if !list.iter().any(|x| q.target_plmns.contains(x)) {
+            if !list.iter().any(|x| x.is_in(&q.target_plmns)) {
                 return false;
             }
         }
@@ -630,8 +645,8 @@ pub fn token_route<'a>(
     let Some(first) = own.first() else {
         return Ok(TokenRoute::Local);
     };
-    if let Some(target) = req.target_plmn.as_ref().filter(|t| !own.contains(t)) {
-        return match peers.iter().position(|p| &p.plmn == target) {
+    if let Some(target) = req.target_plmn.as_ref().filter(|t| !t.is_in(own)) {
+        return match peers.iter().position(|p| p.plmn.same_network(target)) {
             Some(peer) => Ok(TokenRoute::Forward { peer, own: first }),
             None => Err(AccessTokenErr::invalid_request(format!(
                 "targetPlmn {}-{} is not a partner of this network",
@@ -639,10 +654,10 @@ pub fn token_route<'a>(
             ))),
         };
     }
-    let Some(requester) = req.requester_plmn.as_ref().filter(|r| !own.contains(r)) else {
+    let Some(requester) = req.requester_plmn.as_ref().filter(|r| !r.is_in(own)) else {
         return Ok(TokenRoute::Local);
     };
-    let Some(peer) = peers.iter().find(|p| &p.plmn == requester) else {
+    let Some(peer) = peers.iter().find(|p| p.plmn.same_network(requester)) else {
         return Err(err(
             TokenErrorCode::InvalidClient,
             format!(
@@ -815,6 +830,63 @@ mod tests {
         );
         req.target_plmn = PlmnId::new("262", "01");
         assert!(token_route(&own, &peers, &req, None, false).is_err());
+        // The realm form of a PLMN (3-digit MNC) is the same network: this one's is local,
+        // the partner's is forwarded.
+        req.target_plmn = PlmnId::new("901", "070");
+        assert_eq!(
+            token_route(&own, &peers, &req, None, false),
+            Ok(TokenRoute::Local)
+        );
+        req.target_plmn = PlmnId::new("001", "001");
+        assert!(matches!(
+            token_route(&own, &peers, &req, None, false),
+            Ok(TokenRoute::Forward { peer: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn discovery_routes_by_target_plmn() {
+        let home = PlmnId::new("901", "70").unwrap();
+        let visited = PlmnId::new("001", "01").unwrap();
+        let peers = [crate::config::PeerNrf {
+            plmn: home.clone(),
+            api_root: "https://nrf.home".into(),
+            nf_instance_id: None,
+        }];
+        let q = |plmns: Vec<PlmnId>| DiscoveryQuery {
+            target: NfType::Aanf,
+            requester: NfType::Af,
+            routing_indicator: None,
+            target_plmns: plmns,
+            target_nf_instance_id: None,
+            requester_plmns: Vec::new(),
+        };
+        let own = [visited.clone()];
+        assert_eq!(
+            discovery_route(&own, &peers, &q(vec![])),
+            DiscoveryRoute::Local
+        );
+        assert_eq!(
+            discovery_route(&own, &peers, &q(vec![visited.clone()])),
+            DiscoveryRoute::Local
+        );
+        assert_eq!(
+            discovery_route(&own, &peers, &q(vec![home.clone()])),
+            DiscoveryRoute::Partner(0)
+        );
+        assert_eq!(
+            discovery_route(&own, &peers, &q(vec![PlmnId::new("901", "070").unwrap()])),
+            DiscoveryRoute::Partner(0)
+        );
+        assert_eq!(
+            discovery_route(&own, &peers, &q(vec![PlmnId::new("262", "01").unwrap()])),
+            DiscoveryRoute::Unknown
+        );
+        // An NRF without plmns takes no part in roaming.
+        assert_eq!(
+            discovery_route(&[], &peers, &q(vec![home])),
+            DiscoveryRoute::Local
+        );
     }
     use akma_sbi_model::nnrf::AanfInfo;
 

@@ -233,6 +233,7 @@ async fn tokens_are_requested_once_and_verify() {
     let req = TokenRequest {
         target: Some(NfType::Aanf),
         scopes: &["naanf-akma"],
+        target_plmn: None,
     };
     let t1 = source.token(req).await.unwrap().unwrap();
     let t2 = source.token(req).await.unwrap().unwrap();
@@ -250,6 +251,7 @@ async fn tokens_are_requested_once_and_verify() {
         .token(TokenRequest {
             target: Some(NfType::Udm),
             scopes: &["nudm-ueau"],
+            target_plmn: None,
         })
         .await
         .unwrap()
@@ -259,6 +261,7 @@ async fn tokens_are_requested_once_and_verify() {
         .token(TokenRequest {
             target: Some(NfType::Aanf),
             scopes: &["nudm-sdm"],
+            target_plmn: None,
         })
         .await
     {

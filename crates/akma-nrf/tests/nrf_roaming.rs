@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 const HOME_AANF: &str = "4947a69a-f61b-4bc1-b9da-47c9c5d14c01";
 const VISITED_AANF: &str = "4947a69a-f61b-4bc1-b9da-47c9c5d14c02";
+const VISITED_AANF_ANY: &str = "4947a69a-f61b-4bc1-b9da-47c9c5d14c03";
 
 async fn nrf(data: &Path, toml: &str) -> Running {
     let cfg = data.with_extension("toml");
@@ -117,10 +118,21 @@ async fn the_visited_nrf_finds_the_home_aanf_at_the_home_nrf() {
     assert_eq!(ids(&v), vec![VISITED_AANF]);
     let (_, v) = discover(&http, &visited_root, None).await;
     assert_eq!(ids(&v), vec![VISITED_AANF]);
-    // A PLMN with no partner NRF: answered locally (nothing there).
+    // The home PLMN as an A-KID realm writes it (3-digit MNC `070` for `70`): the same
+    // network, forwarded too.
+    let (s, v) = discover(&http, &visited_root, Some(r#"[{"mcc":"901","mnc":"070"}]"#)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(ids(&v), vec![HOME_AANF]);
+    // A PLMN with no partner NRF: nothing, not even a visited producer whose profile names
+    // no PLMN (which would match any PLMN asked for locally).
+    let mut anywhere = aanf(VISITED_AANF_ANY, "001", "01");
+    anywhere.as_object_mut().unwrap().remove("plmnList");
+    register(&http, &visited_root, VISITED_AANF_ANY, &anywhere).await;
     let (s, v) = discover(&http, &visited_root, Some(r#"[{"mcc":"262","mnc":"01"}]"#)).await;
     assert_eq!(s, 200);
-    assert!(ids(&v).is_empty());
+    assert!(ids(&v).is_empty(), "{v}");
+    let (_, v) = discover(&http, &visited_root, Some(VISITED)).await;
+    assert_eq!(ids(&v), vec![VISITED_AANF, VISITED_AANF_ANY]);
     // The home NRF takes the forwarded parameter (requester-plmn-list) itself too.
     let r = http
         .get(format!(

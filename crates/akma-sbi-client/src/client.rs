@@ -403,10 +403,11 @@ fn header_str(h: &HeaderMap, name: header::HeaderName) -> Option<String> {
 }
 
 /// The producer a client talks to, for its token requests.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Target {
     nf_type: Option<NfType>,
     scopes: &'static [&'static str],
+    plmn: Option<akma_sbi_model::nnrf::PlmnId>,
 }
 
 /// The h2 engine of a built client, with the settings its requests carry.
@@ -480,7 +481,15 @@ impl SbiClient {
         self.target = Target {
             nf_type: Some(nf_type),
             scopes,
+            plmn: self.target.plmn.take(),
         };
+        self
+    }
+
+    /// This client for calls to a producer of PLMN `plmn` (`None`: this network's), which
+    /// the token source is told (`targetPlmn`, roaming).
+    pub fn in_plmn(mut self, plmn: Option<akma_sbi_model::nnrf::PlmnId>) -> Self {
+        self.target.plmn = plmn;
         self
     }
 
@@ -521,6 +530,7 @@ impl SbiClient {
                     .token(TokenRequest {
                         target: self.target.nf_type,
                         scopes: self.target.scopes,
+                        target_plmn: self.target.plmn.as_ref(),
                     })
                     .await?
             }
@@ -1248,8 +1258,11 @@ impl NaanfClient {
 
     /// The client for an operation whose token needs `scopes` (TS 29.535: each operation
     /// has its own scope besides the API's).
-    fn sbi_for(&self, scopes: &'static [&'static str]) -> SbiClient {
-        self.sbi.clone().for_target(NfType::Aanf, scopes)
+    fn sbi_for(&self, scopes: &'static [&'static str], hint: &NfHint) -> SbiClient {
+        self.sbi
+            .clone()
+            .for_target(NfType::Aanf, scopes)
+            .in_plmn(hint.plmn.clone())
     }
 
     /// This client with a selection hint (e.g. the routing indicator the UDM returned with
@@ -1274,7 +1287,7 @@ impl NaanfClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi_for(naanf::op::REGISTER_ANCHOR_KEY.scopes)
+                self.sbi_for(naanf::op::REGISTER_ANCHOR_KEY.scopes, &self.hint)
                     .post(&Self::url(&root, "register-anchorkey"), info)
                     .await
                     .map(|r| r.body)
@@ -1304,7 +1317,7 @@ impl NaanfClient {
             hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi_for(self.retrieve_scopes)
+                self.sbi_for(self.retrieve_scopes, hint)
                     .post_optional(&Self::url(&root, "retrieve-applicationkey"), req)
                     .await
                     .map(|r| r.map(|r| r.body))
@@ -1331,7 +1344,7 @@ impl NaanfClient {
                     join(&root, naanf_push::API_ROOT),
                     naanf_push::PUSH_INFO
                 );
-                self.sbi_for(naanf_push::op::PUSH_INFO.scopes)
+                self.sbi_for(naanf_push::op::PUSH_INFO.scopes, &self.hint)
                     .post_optional(&url, req)
                     .await
                     .map(|r| r.map(|r| r.body))
@@ -1348,7 +1361,7 @@ impl NaanfClient {
             &self.hint,
             Repeat::Idempotent,
             |root| async move {
-                self.sbi_for(naanf::op::REMOVE_CONTEXT.scopes)
+                self.sbi_for(naanf::op::REMOVE_CONTEXT.scopes, &self.hint)
                     .post_no_content(&Self::url(&root, "remove-context"), req)
                     .await
             },

@@ -275,6 +275,7 @@ pub const MAX_CACHE_FOR: Duration = Duration::from_secs(30);
 struct DiscoveryKey {
     nf_type: NfType,
     routing_indicator: Option<String>,
+    plmn: Option<PlmnId>,
 }
 
 #[derive(Debug)]
@@ -327,6 +328,7 @@ impl NrfResolver {
         DiscoveryKey {
             nf_type,
             routing_indicator: hint.routing_indicator.clone(),
+            plmn: hint.plmn.clone(),
         }
     }
 
@@ -357,6 +359,7 @@ impl NrfResolver {
     async fn discover(&self, key: &DiscoveryKey) -> Result<Vec<String>, ClientError> {
         let mut q = Discovery::new(key.nf_type, self.requester);
         q.routing_indicator = key.routing_indicator.clone();
+        q.target_plmns = key.plmn.iter().cloned().collect();
         let answer = self.nrf.discover(&q).await?;
         let mut profiles = answer.nf_instances;
         profiles.sort_by(|a, b| a.nf_instance_id.as_str().cmp(b.nf_instance_id.as_str()));
@@ -424,6 +427,9 @@ impl NfResolver for NrfResolver {
 /// How long before its expiry a token is renewed (at the latest at half its lifetime).
 pub const RENEW_BEFORE: Duration = Duration::from_secs(60);
 
+/// A cached token's key: the target NF type, the scopes, the target PLMN (roaming).
+type TokenKey = (Option<NfType>, String, Option<PlmnId>);
+
 struct CachedToken {
     token: Arc<Zeroizing<String>>,
     renew_at: Instant,
@@ -439,7 +445,7 @@ pub struct NrfTokenSource {
     nrf: NrfClient,
     nf_instance_id: NfInstanceId,
     nf_type: NfType,
-    cache: Mutex<HashMap<(Option<NfType>, String), CachedToken>>,
+    cache: Mutex<HashMap<TokenKey, CachedToken>>,
     refresh: tokio::sync::Mutex<()>,
 }
 
@@ -466,11 +472,7 @@ impl NrfTokenSource {
         }
     }
 
-    fn cached(
-        &self,
-        key: &(Option<NfType>, String),
-        fresh: bool,
-    ) -> Option<Arc<Zeroizing<String>>> {
+    fn cached(&self, key: &TokenKey, fresh: bool) -> Option<Arc<Zeroizing<String>>> {
         let now = Instant::now();
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
@@ -489,8 +491,9 @@ impl NrfTokenSource {
         &self,
         target: Option<NfType>,
         scope: String,
+        plmn: Option<PlmnId>,
     ) -> Result<Option<Arc<Zeroizing<String>>>, ClientError> {
-        let key = (target, scope);
+        let key = (target, scope, plmn);
         if let Some(t) = self.cached(&key, true) {
             return Ok(Some(t));
         }
@@ -505,7 +508,7 @@ impl NrfTokenSource {
             scope: key.1.clone(),
             target_nf_instance_id: None,
             requester_plmn: None,
-            target_plmn: None,
+            target_plmn: key.2.clone(),
         };
         match self.nrf.token(&req).await {
             Ok(rsp) => {
@@ -537,6 +540,6 @@ impl NrfTokenSource {
 impl TokenSource for NrfTokenSource {
     fn token<'a>(&'a self, req: TokenRequest<'a>) -> TokenFuture<'a> {
         let scope = req.scopes.join(" ");
-        Box::pin(self.fetch(req.target, scope))
+        Box::pin(self.fetch(req.target, scope, req.target_plmn.cloned()))
     }
 }

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use akma_sbi_model::common::NfType;
+use akma_sbi_model::nnrf::PlmnId;
 
 use crate::client::ClientError;
 
@@ -22,8 +23,9 @@ pub struct NfHint {
     /// The UE's routing indicator (`^[0-9]{1,4}$`, e.g. from the SUCI or the UDM's
     /// `routingId`), which selects the AUSF/UDM/AAnF group.
     pub routing_indicator: Option<String>,
-    /// The target PLMN as MCC and MNC.
-    pub plmn: Option<(String, String)>,
+    /// The target PLMN: the home network of an A-KID's realm (roaming, TS 33.535 §4.1),
+    /// sent as `target-plmn-list` and as the token request's `targetPlmn`.
+    pub plmn: Option<PlmnId>,
     /// The home network realm (the A-KID's part after `@`), which selects the AAnF of a
     /// home network (TS 33.535 §6.2: the NEF finds the AAnF from the A-KID).
     pub realm: Option<String>,
@@ -39,13 +41,19 @@ impl NfHint {
     }
 
     /// The hint of an A-KID (`<routing indicator>.<A-TID>@<realm>`, `conventions.md`): its
-    /// routing indicator and realm, which select the AAnF (TS 33.535 §6.1, §6.2).
+    /// routing indicator and realm, which select the AAnF (TS 33.535 §6.1, §6.2), and the
+    /// home network the realm names (`5gc.mnc<MNC>.mcc<MCC>.3gppnetwork.org`; none for an
+    /// NAI realm), which selects the PLMN whose AAnF holds the context: a visited network's
+    /// AF or NEF reaches the UE's home AAnF through the NRFs (roaming, TS 33.535 §4.1).
     //= req 33535-6.7-aanf-selection
+    //= req 33535-4.1-roaming-af-in-hplmn, 33535-4.1-roaming-af-in-vplmn
     pub fn of_a_kid(a_kid: &akma_core::ids::AKid) -> Self {
         let s = a_kid.as_str();
         let (user, realm) = s.rsplit_once('@').unwrap_or((s, ""));
         let ri = user.split_once('.').map_or(user, |(ri, _)| ri);
-        Self::routing_indicator(ri).with_realm(realm)
+        let mut hint = Self::routing_indicator(ri).with_realm(realm);
+        hint.plmn = PlmnId::of_realm(realm);
+        hint
     }
 
     /// This hint with the home network realm.
@@ -130,6 +138,25 @@ impl NfResolver for StaticResolver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    //= test 33535-4.1-roaming-af-in-vplmn
+    #[test]
+    fn an_a_kid_names_its_home_plmn() {
+        let k = |s: &str| akma_core::ids::AKid::parse(s).unwrap();
+        let h = NfHint::of_a_kid(&k("12.abc@5gc.mnc070.mcc901.3gppnetwork.org"));
+        assert_eq!(h.routing_indicator.as_deref(), Some("12"));
+        assert_eq!(h.plmn, PlmnId::new("901", "070"));
+        assert!(h
+            .plmn
+            .unwrap()
+            .same_network(&PlmnId::new("901", "70").unwrap()));
+        // An NAI realm names no PLMN: the AAnF is this network's.
+        let h = NfHint::of_a_kid(&k("0.abc@operator.example"));
+        assert_eq!(
+            (h.plmn, h.realm.as_deref()),
+            (None, Some("operator.example"))
+        );
+    }
 
     //= test 33535-6.7-aanf-selection
     #[test]

@@ -19,6 +19,9 @@ pub struct TokenRequest<'a> {
     pub target: Option<NfType>,
     /// The scopes the operation requires.
     pub scopes: &'a [&'a str],
+    /// The producer's PLMN when it may be another network's (roaming: the home network of
+    /// an A-KID), sent as the token request's `targetPlmn`.
+    pub target_plmn: Option<&'a akma_sbi_model::nnrf::PlmnId>,
 }
 
 /// The future a [`TokenSource`] returns: a token, or `None` to send no `Authorization`.

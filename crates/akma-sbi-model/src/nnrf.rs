@@ -8,6 +8,7 @@
 //! kept: a profile read back holds only what this module models.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use akma_core::ids::RoutingIndicator;
 use serde::{Deserialize, Serialize};
@@ -200,6 +201,48 @@ impl PlmnId {
             mcc: parse_mcc(mcc).ok()?,
             mnc: parse_mnc(mnc).ok()?,
         })
+    }
+
+    /// The PLMN a home network realm names (`5gc.mnc<MNC, 3 digits>.mcc<MCC>.3gppnetwork.org`,
+    /// TS 23.003 §28.7.3, ASCII case ignored), as the A-KID carries it (`conventions.md`):
+    /// the MNC comes with the realm's 3 digits, so compare with [`PlmnId::same_network`].
+    /// `None` for any other realm (an NAI SUPI's own domain).
+    pub fn of_realm(realm: &str) -> Option<Self> {
+        let r = realm.to_ascii_lowercase();
+        let rest = r.strip_prefix("5gc.mnc")?;
+        let (mnc, rest) = rest.split_at_checked(3)?;
+        let rest = rest.strip_prefix(".mcc")?;
+        let (mcc, rest) = rest.split_at_checked(3)?;
+        if rest != ".3gppnetwork.org" {
+            return None;
+        }
+        Self::new(mcc, mnc)
+    }
+
+    /// Whether both name the same network: the same MCC, and the same MNC once both are
+    /// padded to 3 digits (TS 23.003 §19.2: a 2-digit MNC is written `0`-padded in realms
+    /// and FQDNs, so a realm cannot tell `01` from `001` and neither may this comparison).
+    pub fn same_network(&self, other: &PlmnId) -> bool {
+        self.mcc == other.mcc && format!("{:0>3}", self.mnc) == format!("{:0>3}", other.mnc)
+    }
+
+    /// The configuration form `MCC-MNC` (`901-70`); the error says what is expected.
+    pub fn parse_dashed(s: &str) -> Result<Self, String> {
+        s.split_once('-')
+            .and_then(|(mcc, mnc)| Self::new(mcc, mnc))
+            .ok_or_else(|| format!("{s:?} is not MCC-MNC (3 digits, 2 or 3 digits)"))
+    }
+
+    /// Whether `list` holds a PLMN of the same network ([`PlmnId::same_network`]).
+    pub fn is_in(&self, list: &[PlmnId]) -> bool {
+        list.iter().any(|p| p.same_network(self))
+    }
+}
+
+impl fmt::Display for PlmnId {
+    /// `MCC-MNC`, the configuration form (`001-01`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.mcc, self.mnc)
     }
 }
 
@@ -755,6 +798,37 @@ mod model_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plmn_of_a_realm_and_the_same_network() {
+        let p = PlmnId::of_realm("5gc.mnc070.mcc901.3gppnetwork.org").unwrap();
+        assert_eq!((p.mcc.as_str(), p.mnc.as_str()), ("901", "070"));
+        assert_eq!(
+            PlmnId::of_realm("5GC.MNC001.MCC001.3GPPNETWORK.ORG"),
+            PlmnId::new("001", "001")
+        );
+        for other in [
+            "example.com",
+            "5gc.mnc70.mcc901.3gppnetwork.org",
+            "5gc.mnc070.mcc901.3gppnetwork.org.evil",
+            "5gc.mnc0a0.mcc901.3gppnetwork.org",
+            "ims.mnc070.mcc901.3gppnetwork.org",
+            "5gc.mnc070.mcc90.3gppnetwork.org",
+            "",
+        ] {
+            assert_eq!(PlmnId::of_realm(other), None, "{other}");
+        }
+        let two = PlmnId::new("901", "70").unwrap();
+        assert!(p.same_network(&two) && two.same_network(&p));
+        assert!(!PlmnId::new("901", "71").unwrap().same_network(&p));
+        assert!(!PlmnId::new("902", "70").unwrap().same_network(&two));
+        assert!(p.is_in(&[PlmnId::new("001", "01").unwrap(), two.clone()]));
+        assert!(!p.is_in(&[]));
+        assert_eq!(two.to_string(), "901-70");
+        assert_eq!(PlmnId::parse_dashed("901-70"), Ok(two));
+        assert!(PlmnId::parse_dashed("90170").is_err());
+        assert!(PlmnId::parse_dashed("901-7").is_err());
+    }
 
     fn profile(json: &str) -> NfProfile {
         use crate::common::validation::FromSbiJson as _;

@@ -160,6 +160,21 @@ impl TestPki {
         self.issue(nf_instance_id, sans)
     }
 
+    /// An NF certificate for both ends of its connections on loopback: SAN URI
+    /// `urn:uuid:<nf_instance_id>` (its identity as a client), DNS `localhost`, 127.0.0.1
+    /// and ::1 (as a server registered at an NRF by its IP address).
+    pub fn nf_cert(&self, nf_instance_id: &str) -> CertAndKey {
+        self.issue(
+            nf_instance_id,
+            vec![
+                SanType::URI(ia5(&format!("urn:uuid:{nf_instance_id}"))),
+                SanType::DnsName(ia5("localhost")),
+                SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                SanType::IpAddress(IpAddr::V6(Ipv6Addr::LOCALHOST)),
+            ],
+        )
+    }
+
     /// A mutual-TLS server configuration for localhost trusting this CA for clients.
     pub fn mtls_server_config(&self) -> Arc<ServerConfig> {
         let s = self.server_cert();

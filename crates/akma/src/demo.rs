@@ -95,6 +95,12 @@ pub struct DemoArgs {
     /// outside AF (--outside-af-fqdn) pushes through the NEF.
     #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "msgin5g"])]
     pub push: bool,
+    /// Instead: roaming (TS 33.535 §4.1). Two PLMNs in production mode on loopback, each with
+    /// its own NRF; a UE of the home PLMN roams in the visited one, whose AF and whose NEF
+    /// (for an outside AF) get K_AF from the home AAnF through both NRFs, under the home
+    /// network's roaming policy. Fixed FQDNs (--af-fqdn and --outside-af-fqdn do not apply).
+    #[arg(long, conflicts_with_all = ["eap_aka_prime", "reauth", "fault", "msgin5g", "push", "af_fqdn", "outside_af_fqdn"])]
+    pub roaming: bool,
 }
 
 /// A deliberate failure, to show that the demo checks what it claims.
@@ -155,6 +161,9 @@ impl Steps {
 pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
     if a.msgin5g {
         return run_msgin5g(&a, &flow).await;
+    }
+    if a.roaming {
+        return crate::roaming_demo::run(a.json).await;
     }
     if a.push {
         if a.outside_af_fqdn == a.af_fqdn {

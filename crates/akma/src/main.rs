@@ -20,6 +20,7 @@ mod derive;
 mod flow;
 mod outside;
 mod push_demo;
+mod roaming_demo;
 mod udm_cmd;
 mod ue_cmd;
 

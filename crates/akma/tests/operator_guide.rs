@@ -441,6 +441,8 @@ fn aanf_view(text: &str) -> Result<View, String> {
         sweep_interval_secs,
         reauth_before_expiry_secs,
         afs,
+        roaming,
+        partner_consumers,
         client,
         nf_instance_id,
         routing_indicators,
@@ -448,6 +450,7 @@ fn aanf_view(text: &str) -> Result<View, String> {
         nef_callback_hosts,
         service_disable_attempts,
     } = &c;
+    let partner_consumers: BTreeMap<&String, &usize> = partner_consumers.iter().collect();
     let mut v = View::new();
     host_view(&mut v, host);
     let afs: BTreeMap<String, String> = afs.iter().map(|(k, p)| (d(k), d(p))).collect();
@@ -458,6 +461,8 @@ fn aanf_view(text: &str) -> Result<View, String> {
         ("sweep_interval_secs", d(sweep_interval_secs)),
         ("reauth_before_expiry_secs", d(reauth_before_expiry_secs)),
         ("afs", d(&afs)),
+        ("roaming", d(roaming)),
+        ("partner_consumers", d(&partner_consumers)),
         ("client", d(client)),
         ("nf_instance_id", d(nf_instance_id)),
         ("routing_indicators", d(routing_indicators)),
@@ -666,6 +671,7 @@ fn fixture(nf: &str, ctx: &Ctx, dir: &Path) -> String {
         ("ausf", "[[consumer]]") => format!("{consumer}nf_type = \"AMF\"\n"),
         (_, "[[consumer]]") => format!("{consumer}nf_type = \"AUSF\"\n"),
         ("aanf", "[[af]]") => "fqdn = \"app.example.com\"\n".to_owned(),
+        ("aanf", "[[roaming]]") => "plmn = \"001-01\"\n".to_owned(),
         ("udm", "[[hn_key]]") => format!("id = 1\nscheme = \"A\"\nprivate_key = \"{HN_KEY_A}\"\n"),
         ("nef", "[[af]]") => format!(
             "client_id = \"af-1\"\nclient_secret_hash = \"{PHC}\"\nfqdns = [\"app.example.com\"]\n"
