@@ -468,11 +468,12 @@ impl Ausf {
         match self
             .timed(
                 Hop::AanfRegisterAnchorKey,
-                // TS 33.535 §6.1 step 4: the AAnF of the UE's routing indicator.
+                // TS 33.535 §6.1 step 4: the AAnF of the UE's routing indicator, in this
+                // network (the AUSF's own subscriber).
                 self.inner
                     .aanf
                     .clone()
-                    .with_hint(NfHint::of_a_kid(&info.a_kid))
+                    .with_hint(NfHint::of_a_kid(&info.a_kid).at_home())
                     .register_anchor_key(&info),
             )
             .await

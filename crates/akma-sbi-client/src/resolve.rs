@@ -56,6 +56,15 @@ impl NfHint {
         hint
     }
 
+    /// This hint without a target PLMN: the producer is in the consumer's own network (the
+    /// AUSF anchors only its own network's subscribers), so the NRF is asked as before
+    /// roaming, without a `target-plmn-list` a third-party NRF might compare with another
+    /// MNC length than the realm's.
+    pub fn at_home(mut self) -> Self {
+        self.plmn = None;
+        self
+    }
+
     /// This hint with the home network realm.
     pub fn with_realm(mut self, realm: impl Into<String>) -> Self {
         self.realm = Some(realm.into());

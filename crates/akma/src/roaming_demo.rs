@@ -1,10 +1,9 @@
 //! `akma demo --roaming`: AKMA roaming (TS 33.535 §4.1, Release 18), two PLMNs on loopback in
 //! production mode.
 //!
-//! The home network (PLMN 901-70) runs an NRF, an AAnF and an AF; the visited network (PLMN 001-01)
-//! runs an NRF, a NEF, an AF inside it and, behind its NEF, an AF outside both operators'
-//! networks. Every NF is the real one, started in-process from the TOML an operator would
-//! write: mutual TLS on every SBI hop (certificates of a throw-away CA that both operators
+//! Each network runs an NRF, an AAnF, a NEF with an outside AF behind it, and an AF inside
+//! it: the home network is PLMN 901-70, the visited one PLMN 001-01. Every NF is the real
+//! one, started in-process from the TOML an operator would write: mutual TLS on every SBI hop (certificates of a throw-away CA that both operators
 //! trust, the bilateral stand-in for SEPPs, ARCHITECTURE.md), and every access token issued
 //! by an NRF and checked by its producer.
 //!
@@ -25,8 +24,10 @@
 //! 4. The same visited AF (its certificate and identity) serving the FQDN of a home AF: the
 //!    home AAnF refuses (403), and the UE gets no session.
 //! 5. The UE opens a session to the outside AF (scenario #3), which gets K_AF through the
-//!    visited NEF; the
-//!    NEF reaches the home AAnF the same way, as a consumer of the visited PLMN.
+//!    visited NEF; the NEF reaches the home AAnF the same way, as a consumer of the visited
+//!    PLMN.
+//! 6. The UE opens a session to an outside AF behind the home NEF (scenario #3 through the
+//!    home network's NEF): nothing crosses the networks. The visited AAnF is never asked.
 //!
 //! The demo checks each claim on real values (the sessions, the bodies, the NFs' counters)
 //! and exits 1 when one does not hold.
@@ -55,14 +56,18 @@ const VISITED_AF: &str = "app.visited.example";
 const HOME_AF: &str = "app.example.com";
 const OUTSIDE_AF: &str = "shop.example.net";
 const OUTSIDE_CLIENT_ID: &str = "shop";
+const HOME_OUTSIDE_AF: &str = "news.example.org";
+const HOME_OUTSIDE_CLIENT_ID: &str = "news";
 
 const HOME_NRF: &str = "9e1b2c3d-0000-4000-8000-0000000b0001";
 const HOME_AANF: &str = "9e1b2c3d-0000-4000-8000-0000000b0002";
 const HOME_AUSF: &str = "9e1b2c3d-0000-4000-8000-0000000b0003";
 const HOME_AF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000b0004";
+const HOME_NEF: &str = "9e1b2c3d-0000-4000-8000-0000000b0005";
 const VISITED_NRF: &str = "9e1b2c3d-0000-4000-8000-0000000c0001";
 const VISITED_NEF: &str = "9e1b2c3d-0000-4000-8000-0000000c0002";
 const VISITED_AF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000c0003";
+const VISITED_AANF: &str = "9e1b2c3d-0000-4000-8000-0000000c0004";
 
 /// How long one step may take before the demo gives up.
 const STEP: Duration = Duration::from_secs(20);
@@ -168,6 +173,104 @@ async fn nrf(
         .map_err(|e| format!("{name}: {e}"))
 }
 
+/// An AAnF `name` registered at the NRF `nrf` (instance `nrf_id`, whose tokens it checks),
+/// with `registry` (its consumers, AFs and roaming partners) and a fresh KEK.
+async fn aanf(
+    f: &Files,
+    name: &str,
+    nrf: &str,
+    nrf_id: &str,
+    registry: &str,
+) -> Result<akma_nf_host::Running, String> {
+    let kek = random_hex(32)?;
+    let config = f.private(
+        &format!("{name}.toml"),
+        &format!(
+            "kek = \"{}\"\nnrf = \"{nrf}\"\n{}\n[oauth2]\nissuer = \"{nrf_id}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"{}-token.pub.pem\"]\n\n{registry}",
+            kek.as_str(),
+            Files::tls(name),
+            if nrf_id == HOME_NRF { "home-nrf" } else { "visited-nrf" },
+        ),
+    )?;
+    let args = akma_aanf::server::AanfArgs {
+        host: akma_aanf::server::HostArgs {
+            config: Some(config),
+            listen: Some("127.0.0.1:0".into()),
+            ops_listen: Some("127.0.0.1:0".into()),
+            data: Some(f.path(&format!("{name}-data"))),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let resolved = akma_aanf::server::resolve(&args).map_err(|e| format!("{name}: {e}"))?;
+    akma_aanf::server::start(resolved)
+        .await
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+/// A NEF `name` registered at the NRF `nrf`, with one outside AF (`client_id`, `fqdn`) whose
+/// secret it keeps only as a hash (the secret goes to `<client_id>.secret`).
+async fn nef(
+    f: &Files,
+    name: &str,
+    nrf: &str,
+    client_id: &str,
+    fqdn: &str,
+) -> Result<akma_nf_host::Running, String> {
+    let secret = random_hex(24)?;
+    f.private(
+        &format!("{client_id}.secret"),
+        &format!("{}\n", secret.as_str()),
+    )?;
+    let hash = akma_nef::token::hash_secret(&secret)?;
+    let (key, _) = akma_sbi_server::signer::generate_key().map_err(|e| format!("{name}: {e}"))?;
+    f.private(&format!("{name}-token.pem"), &key)?;
+    let config = f.write(
+        &format!("{name}.toml"),
+        &format!(
+            "nrf = \"{nrf}\"\ntoken_key = \"{name}-token.pem\"\n{}\n[[af]]\nclient_id = \"{client_id}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{fqdn}\"]\n",
+            Files::tls(name)
+        ),
+    )?;
+    let args = akma_nef::server::NefArgs {
+        host: akma_nef::server::HostArgs {
+            config: Some(config),
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(f.path(&format!("{name}-data"))),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let resolved = akma_nef::server::resolve(&args).map_err(|e| format!("{name}: {e}"))?;
+    akma_nef::server::start(resolved)
+        .await
+        .map_err(|e| format!("{name}: {e}"))
+}
+
+/// An outside AF `fqdn` behind the NEF `nef` (`akma af` with `[nef]`).
+async fn outside(
+    f: &Files,
+    fqdn: &str,
+    client_id: &str,
+    nef: &akma_nf_host::Running,
+) -> Result<akma_af::app::RunningAf, String> {
+    let config = f.write(
+        &format!("{fqdn}.toml"),
+        &format!(
+            "fqdn = \"{fqdn}\"\nlisten = \"127.0.0.1:0\"\n\n[nef]\nurl = \"https://localhost:{}\"\nclient_id = \"{client_id}\"\nclient_secret_file = \"{client_id}.secret\"\nca = \"ca.crt\"\n",
+            nef.addr.port()
+        ),
+    )?;
+    let settings = akma_af::app::resolve(&akma_af::app::AfArgs {
+        config: Some(config),
+        ..Default::default()
+    })
+    .map_err(|e| format!("outside AF {fqdn}: {e}"))?;
+    akma_af::app::start(&settings, akma_af::app::sample_router())
+        .await
+        .map_err(|e| format!("outside AF {fqdn}: {e}"))
+}
+
 /// The Prometheus text of an NF's ops endpoint.
 async fn metrics(ops: Option<std::net::SocketAddr>) -> Result<String, String> {
     let ops = ops.ok_or("an NF without its ops listener")?;
@@ -237,7 +340,7 @@ pub async fn run(json_out: bool) -> Result<(), String> {
         steps: Vec::new(),
     };
     if !json_out {
-        println!("akma demo --roaming: a UE of PLMN {HOME_PLMN} roaming in PLMN {VISITED_PLMN}; each PLMN with its own NRF, the home one with its AAnF, the visited one with a NEF, an AF and an outside AF behind the NEF; production mode on loopback (mutual TLS, NRF-issued access tokens)\n");
+        println!("akma demo --roaming: a UE of PLMN {HOME_PLMN} roaming in PLMN {VISITED_PLMN}; each PLMN with its own NRF, AAnF, NEF, an AF and an outside AF behind the NEF; production mode on loopback (mutual TLS, NRF-issued access tokens)\n");
     }
     let tmp = tempfile::Builder::new()
         .prefix("akma-demo-roaming-")
@@ -259,6 +362,8 @@ pub async fn run(json_out: bool) -> Result<(), String> {
         ("visited-nef", VISITED_NEF),
         ("visited-af", VISITED_AF_ID),
         ("home-af", HOME_AF_ID),
+        ("home-nef", HOME_NEF),
+        ("visited-aanf", VISITED_AANF),
     ] {
         f.nf_cert(&pki, name, id)?;
     }
@@ -284,28 +389,30 @@ pub async fn run(json_out: bool) -> Result<(), String> {
     let home_nrf_root = format!("https://localhost:{home_port}");
     let visited_nrf_root = format!("https://localhost:{visited_port}");
 
-    // The home AAnF: its own AUSF, one home AF, and the roaming policy for PLMN 001-01: its
-    // AF and its NEF's outside AF get K_AF only (no SUPI, no GPSI).
-    let kek = random_hex(32)?;
-    let aanf_config = f.private(
-        "home-aanf.toml",
+    // The home AAnF: its own AUSF and NEF, the home AFs, and the roaming policy for PLMN
+    // 001-01: its AF and its NEF's outside AF get K_AF only (no SUPI, no GPSI).
+    let home_aanf = aanf(
+        &f,
+        "home-aanf",
+        &home_nrf_root,
+        HOME_NRF,
         &format!(
-            r#"kek = "{kek}"
-nrf = "{home_nrf_root}"
-{tls}
-[oauth2]
-issuer = "{HOME_NRF}"
-audience = ["AANF"]
-es256_public_keys = ["home-nrf-token.pub.pem"]
-
-[[consumer]]
+            r#"[[consumer]]
 id = "urn:uuid:{HOME_AUSF}"
 nf_type = "AUSF"
+
+[[consumer]]
+id = "urn:uuid:{HOME_NEF}"
+nf_type = "NEF"
 
 [[af]]
 fqdn = "{HOME_AF}"
 identity = "urn:uuid:{HOME_AF_ID}"
 allow_supi = true
+
+[[af]]
+fqdn = "{HOME_OUTSIDE_AF}"
+ua_protocols = ["0100000007"]
 
 [[roaming]]
 plmn = "{VISITED_PLMN}"
@@ -324,58 +431,30 @@ allow_supi = true
 fqdn = "{OUTSIDE_AF}"
 plmn = "{VISITED_PLMN}"
 ua_protocols = ["0100000007"]
-"#,
-            kek = kek.as_str(),
-            tls = Files::tls("home-aanf"),
+"#
         ),
-    )?;
-    let aanf_args = akma_aanf::server::AanfArgs {
-        host: akma_aanf::server::HostArgs {
-            config: Some(aanf_config),
-            listen: Some("127.0.0.1:0".into()),
-            ops_listen: Some("127.0.0.1:0".into()),
-            data: Some(f.path("home-aanf-data")),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let home_aanf = akma_aanf::server::start(
-        akma_aanf::server::resolve(&aanf_args).map_err(|e| format!("home AAnF: {e}"))?,
     )
-    .await
-    .map_err(|e| format!("home AAnF: {e}"))?;
-
-    // The visited NEF: the outside AF's registry entry (its secret only as a hash).
-    let secret = random_hex(24)?;
-    f.private(
-        &format!("{OUTSIDE_CLIENT_ID}.secret"),
-        &format!("{}\n", secret.as_str()),
-    )?;
-    let hash = akma_nef::token::hash_secret(&secret)?;
-    let (nef_key, _) =
-        akma_sbi_server::signer::generate_key().map_err(|e| format!("visited NEF: {e}"))?;
-    f.private("visited-nef-token.pem", &nef_key)?;
-    let nef_config = f.write(
-        "visited-nef.toml",
-        &format!(
-            "nrf = \"{visited_nrf_root}\"\ntoken_key = \"visited-nef-token.pem\"\n{}\n[[af]]\nclient_id = \"{OUTSIDE_CLIENT_ID}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{OUTSIDE_AF}\"]\n",
-            Files::tls("visited-nef")
-        ),
-    )?;
-    let nef_args = akma_nef::server::NefArgs {
-        host: akma_nef::server::HostArgs {
-            config: Some(nef_config),
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(f.path("visited-nef-data")),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let visited_nef = akma_nef::server::start(
-        akma_nef::server::resolve(&nef_args).map_err(|e| format!("visited NEF: {e}"))?,
+    .await?;
+    // The visited network's own AAnF, for its own subscribers: a roaming UE's A-KID must not
+    // lead there.
+    let visited_aanf = aanf(&f, "visited-aanf", &visited_nrf_root, VISITED_NRF, "").await?;
+    // Each network's NEF, with one outside AF each (their secrets only as hashes).
+    let visited_nef = nef(
+        &f,
+        "visited-nef",
+        &visited_nrf_root,
+        OUTSIDE_CLIENT_ID,
+        OUTSIDE_AF,
     )
-    .await
-    .map_err(|e| format!("visited NEF: {e}"))?;
+    .await?;
+    let home_nef = nef(
+        &f,
+        "home-nef",
+        &home_nrf_root,
+        HOME_OUTSIDE_CLIENT_ID,
+        HOME_OUTSIDE_AF,
+    )
+    .await?;
 
     // The visited AF (inside the visited network: it registers at the visited NRF), once as
     // itself and once misconfigured with the FQDN of a home AF; the outside AF behind the NEF.
@@ -428,35 +507,23 @@ ua_protocols = ["0100000007"]
     )
     .await
     .map_err(|e| format!("home AF: {e}"))?;
-    let outside_config = f.write(
-        "outside-af.toml",
-        &format!(
-            "fqdn = \"{OUTSIDE_AF}\"\nlisten = \"127.0.0.1:0\"\n\n[nef]\nurl = \"https://localhost:{}\"\nclient_id = \"{OUTSIDE_CLIENT_ID}\"\nclient_secret_file = \"{OUTSIDE_CLIENT_ID}.secret\"\nca = \"ca.crt\"\n",
-            visited_nef.addr.port()
-        ),
-    )?;
-    let outside_af = akma_af::app::start(
-        &akma_af::app::resolve(&akma_af::app::AfArgs {
-            config: Some(outside_config),
-            ..Default::default()
-        })
-        .map_err(|e| format!("outside AF: {e}"))?,
-        akma_af::app::sample_router(),
-    )
-    .await
-    .map_err(|e| format!("outside AF: {e}"))?;
-    // Registered: the home AAnF at the home NRF; the visited AF (twice, one instance) and
-    // the NEF at the visited NRF.
+    let outside_af = outside(&f, OUTSIDE_AF, OUTSIDE_CLIENT_ID, &visited_nef).await?;
+    let home_outside_af = outside(&f, HOME_OUTSIDE_AF, HOME_OUTSIDE_CLIENT_ID, &home_nef).await?;
+    // Registered: the home AAnF, AF and NEF at the home NRF; the visited AAnF, AF (twice,
+    // one instance) and NEF at the visited NRF.
     let registered = "nrf_profiles{status=\"REGISTERED\"}";
-    until_sample("home NRF", home_nrf.ops_addr, registered, 2).await?;
-    until_sample("visited NRF", visited_nrf.ops_addr, registered, 2).await?;
+    until_sample("home NRF", home_nrf.ops_addr, registered, 3).await?;
+    until_sample("visited NRF", visited_nrf.ops_addr, registered, 3).await?;
     out.step(
         "two PLMNs started (production mode, one throw-away CA both trust)",
         t.elapsed(),
         format!(
-            "home {HOME_PLMN}: NRF {home_nrf_root}, AAnF https://{}, AF {HOME_AF} at {}; visited {VISITED_PLMN}: NRF {visited_nrf_root}, NEF https://localhost:{}, AF {VISITED_AF} at {}, outside AF {OUTSIDE_AF} at {}",
+            "home {HOME_PLMN}: NRF {home_nrf_root}, AAnF https://{}, NEF https://localhost:{}, AF {HOME_AF} at {}, outside AF {HOME_OUTSIDE_AF} at {}; visited {VISITED_PLMN}: NRF {visited_nrf_root}, AAnF https://{}, NEF https://localhost:{}, AF {VISITED_AF} at {}, outside AF {OUTSIDE_AF} at {}",
             home_aanf.addr,
+            home_nef.addr.port(),
             home_af.addr,
+            home_outside_af.addr,
+            visited_aanf.addr,
             visited_nef.addr.port(),
             visited_af.addr,
             outside_af.addr
@@ -588,10 +655,40 @@ ua_protocols = ["0100000007"]
         ),
     );
 
-    // 7. What the NFs counted.
+    // 7. An outside AF behind the home NEF (scenario #3 through the home network's NEF).
+    let t = Instant::now();
+    let home_outside = tokio::time::timeout(
+        STEP,
+        crate::connect::connect(
+            &ue,
+            &target(HOME_OUTSIDE_AF, home_outside_af.addr)?,
+            tls13,
+            None,
+        ),
+    )
+    .await
+    .map_err(|_| "UE → outside AF of the home network: timed out".to_string())?
+    .map_err(|e| format!("UE → outside AF of the home network: {e}"))?;
+    if home_outside["body"]["aKid"] != a_kid.as_str() || home_outside["body"].get("supi").is_some()
+    {
+        return Err(format!(
+            "the home network's outside AF's session is not the UE's anonymous one: {home_outside}"
+        ));
+    }
+    out.step(
+        "UE opens a TLS 1.3-PSK session to an outside AF behind the home NEF",
+        t.elapsed(),
+        format!(
+            "{}; the home NEF asked its own network's AAnF; nothing forwarded",
+            home_outside["tls"].as_str().unwrap_or("?")
+        ),
+    );
+
+    // 8. What the NFs counted.
     let home_nrf_m = metrics(home_nrf.ops_addr).await?;
     let visited_nrf_m = metrics(visited_nrf.ops_addr).await?;
     let aanf_m = metrics(home_aanf.ops_addr).await?;
+    let visited_aanf_m = metrics(visited_aanf.ops_addr).await?;
     let counters = json!({
         "visitedNrf": {
             "discoveriesForwarded": sample(&visited_nrf_m, "nrf_roaming_total{kind=\"discovery_forwarded\"}"),
@@ -604,16 +701,25 @@ ua_protocols = ["0100000007"]
             "applicationKeyGet200": sample(&aanf_m, "aanf_requests_total{operation=\"retrieve-applicationkey\",status=\"200\"}"),
             "applicationKeyGet403": sample(&aanf_m, "aanf_requests_total{operation=\"retrieve-applicationkey\",status=\"403\"}"),
         },
+        "visitedAanf": {
+            "applicationKeyGet": visited_aanf_m
+                .lines()
+                .filter(|l| l.starts_with("aanf_requests_total{operation=\"retrieve-applicationkey\""))
+                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
+                .sum::<u64>(),
+        },
     });
     // Three key clients of the visited PLMN (the AF as itself, the same AF serving the home
     // AF's FQDN, and the NEF) each discovered the home AAnF and got a home token; the home
-    // AAnF answered them and the home AF, and refused the AF posing as a home AF.
+    // AAnF answered them and the home AF and NEF, and refused the AF posing as a home AF;
+    // the visited AAnF was never asked.
     let checks = [
         (counters["visitedNrf"]["discoveriesForwarded"].as_u64(), 3),
         (counters["visitedNrf"]["tokensForwarded"].as_u64(), 3),
         (counters["homeNrf"]["tokensForPartnerConsumers"].as_u64(), 3),
-        (counters["homeAanf"]["applicationKeyGet200"].as_u64(), 3),
+        (counters["homeAanf"]["applicationKeyGet200"].as_u64(), 4),
         (counters["homeAanf"]["applicationKeyGet403"].as_u64(), 1),
+        (counters["visitedAanf"]["applicationKeyGet"].as_u64(), 0),
     ];
     if checks.iter().any(|(got, want)| *got != Some(*want)) {
         return Err(format!(
@@ -632,6 +738,7 @@ ua_protocols = ["0100000007"]
                 "visitedAf": session,
                 "homeAfRefused": HOME_AF,
                 "outsideAf": outside,
+                "homeOutsideAf": home_outside,
                 "counters": counters,
                 "steps": out.steps,
                 "totalMs": (started.elapsed().as_secs_f64() * 10000.0).round() / 10.0,
@@ -654,11 +761,18 @@ ua_protocols = ["0100000007"]
             counters["homeAanf"]["applicationKeyGet403"]
         );
         println!(
+            "  visited AAnF             ApplicationKey_Get: {} (a roaming UE's keys are not there)",
+            counters["visitedAanf"]["applicationKeyGet"]
+        );
+        println!(
             "\nroaming demo passed in {:.1} ms",
             started.elapsed().as_secs_f64() * 1000.0
         );
     }
     let _ = outside_af.shutdown().await;
+    let _ = home_outside_af.shutdown().await;
+    let _ = home_nef.shutdown().await;
+    let _ = visited_aanf.shutdown().await;
     let _ = home_af.shutdown().await;
     let _ = posing_af.shutdown().await;
     let _ = visited_af.shutdown().await;

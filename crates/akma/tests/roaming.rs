@@ -1,7 +1,7 @@
 //! `akma demo --roaming`, as the README tells a reader to run it: two PLMNs in one process,
 //! in production mode (mutual TLS on every hop, every access token issued by an NRF and
-//! checked by its producer), each with its own NRF; the home one with its AAnF, the visited
-//! one with a NEF and AFs. A UE of the home PLMN roams in the visited one:
+//! checked by its producer), each with its own NRF, AAnF, NEF and AFs. A UE of the home
+//! PLMN roams in the visited one:
 //!
 //! - the home AF (scenario #1) gets K_AF from its own AAnF;
 //! - the visited AF takes the home network from the A-KID's realm, discovers the home AAnF
@@ -10,7 +10,8 @@
 //!   K_AF), under the home roaming policy: no identity;
 //! - the same AF asking for a home AF's key is refused by the home AAnF (403);
 //! - the outside AF gets K_AF through the visited NEF, which reaches the home AAnF the same
-//!   way;
+//!   way, and another outside AF through the home NEF;
+//! - the visited network's own AAnF is never asked;
 //! - the NFs' own counters show each roaming hop (forwarded discoveries and token requests,
 //!   tokens issued to the partner's consumers, the home AAnF's answers).
 #![allow(clippy::unwrap_used)] // test code
@@ -76,6 +77,11 @@ fn a_roaming_ues_visited_af_and_outside_af_get_k_af_from_the_home_aanf() {
     assert_eq!(o["afId"], "shop.example.net;ua=0100000007");
     assert_eq!(o["body"]["aKid"], a_kid);
     assert_eq!(o["body"]["user"], "anonymous");
+    // An outside AF behind the home NEF: the home network alone.
+    let n = &v["homeOutsideAf"];
+    assert_eq!(n["status"], 200, "{n}");
+    assert_eq!(n["afId"], "news.example.org;ua=0100000007");
+    assert_eq!(n["body"]["aKid"], a_kid);
     assert!(
         !out.contains("imsi-"),
         "no SUPI leaves the home network: {out}"
@@ -89,9 +95,11 @@ fn a_roaming_ues_visited_af_and_outside_af_get_k_af_from_the_home_aanf() {
     assert_eq!(c["visitedNrf"]["discoveriesForwarded"], 3, "{c}");
     assert_eq!(c["visitedNrf"]["tokensForwarded"], 3, "{c}");
     assert_eq!(c["homeNrf"]["tokensForPartnerConsumers"], 3, "{c}");
-    assert_eq!(c["homeAanf"]["applicationKeyGet200"], 3, "{c}");
+    assert_eq!(c["homeAanf"]["applicationKeyGet200"], 4, "{c}");
     assert_eq!(c["homeAanf"]["applicationKeyGet403"], 1, "{c}");
-    assert_eq!(v["steps"].as_array().unwrap().len(), 6, "{v}");
+    // The visited network's own AAnF was never asked for a roaming UE's key.
+    assert_eq!(c["visitedAanf"]["applicationKeyGet"], 0, "{c}");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 7, "{v}");
 }
 
 #[test]
@@ -103,9 +111,11 @@ fn the_roaming_text_names_each_hop_and_other_scenarios_conflict() {
         "✓ UE opens a TLS 1.3-PSK session to the visited AF",
         "✓ the visited AF asks for the key of a home AF",
         "✓ UE opens a TLS 1.3-PSK session to the outside AF",
+        "✓ UE opens a TLS 1.3-PSK session to an outside AF behind the home NEF",
         "visited NRF → home NRF   discoveries forwarded 3, token requests forwarded 3",
         "home NRF                 tokens issued to PLMN 001-01 consumers 3",
-        "home AAnF                ApplicationKey_Get 200: 3, 403: 1",
+        "home AAnF                ApplicationKey_Get 200: 4, 403: 1",
+        "visited AAnF             ApplicationKey_Get: 0",
         "roaming demo passed",
     ] {
         assert!(out.contains(line), "no {line:?} in\n{out}");
