@@ -112,6 +112,23 @@ impl Files {
         Ok(())
     }
 
+    /// The host flags of the NF `name` started from `config`: SBI on `listen`, the ops
+    /// listener on a loopback port of the kernel's choice, data under `<name>-data`.
+    fn host<K: akma_nf_host::NfKind>(
+        &self,
+        name: &str,
+        config: PathBuf,
+        listen: String,
+    ) -> akma_nf_host::HostArgs<K> {
+        akma_nf_host::HostArgs {
+            config: Some(config),
+            listen: Some(listen),
+            ops_listen: Some("127.0.0.1:0".into()),
+            data: Some(self.path(&format!("{name}-data"))),
+            ..Default::default()
+        }
+    }
+
     /// `[tls]` and `[client]` with the NF certificate `name`.
     fn tls(name: &str) -> String {
         format!(
@@ -158,13 +175,7 @@ async fn nrf(
         ),
     )?;
     let args = akma_nrf::server::NrfArgs {
-        host: akma_nrf::server::HostArgs {
-            config: Some(config),
-            listen: Some(format!("127.0.0.1:{port}")),
-            ops_listen: Some("127.0.0.1:0".into()),
-            data: Some(f.path(&format!("{name}-data"))),
-            ..Default::default()
-        },
+        host: f.host(name, config, format!("127.0.0.1:{port}")),
         ..Default::default()
     };
     let resolved = akma_nrf::server::resolve(&args).map_err(|e| format!("{name}: {e}"))?;
@@ -173,33 +184,26 @@ async fn nrf(
         .map_err(|e| format!("{name}: {e}"))
 }
 
-/// An AAnF `name` registered at the NRF `nrf` (instance `nrf_id`, whose tokens it checks),
-/// with `registry` (its consumers, AFs and roaming partners) and a fresh KEK.
+/// An AAnF `name` registered at the NRF `nrf_name` (at `nrf`, instance `nrf_id`, whose
+/// tokens it checks with `<nrf_name>-token.pub.pem`), with `registry` (its consumers, AFs
+/// and roaming partners) and a fresh KEK.
 async fn aanf(
     f: &Files,
     name: &str,
-    nrf: &str,
-    nrf_id: &str,
+    (nrf_name, nrf, nrf_id): (&str, &str, &str),
     registry: &str,
 ) -> Result<akma_nf_host::Running, String> {
     let kek = random_hex(32)?;
     let config = f.private(
         &format!("{name}.toml"),
         &format!(
-            "kek = \"{}\"\nnrf = \"{nrf}\"\n{}\n[oauth2]\nissuer = \"{nrf_id}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"{}-token.pub.pem\"]\n\n{registry}",
+            "kek = \"{}\"\nnrf = \"{nrf}\"\n{}\n[oauth2]\nissuer = \"{nrf_id}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"{nrf_name}-token.pub.pem\"]\n\n{registry}",
             kek.as_str(),
             Files::tls(name),
-            if nrf_id == HOME_NRF { "home-nrf" } else { "visited-nrf" },
         ),
     )?;
     let args = akma_aanf::server::AanfArgs {
-        host: akma_aanf::server::HostArgs {
-            config: Some(config),
-            listen: Some("127.0.0.1:0".into()),
-            ops_listen: Some("127.0.0.1:0".into()),
-            data: Some(f.path(&format!("{name}-data"))),
-            ..Default::default()
-        },
+        host: f.host(name, config, "127.0.0.1:0".into()),
         ..Default::default()
     };
     let resolved = akma_aanf::server::resolve(&args).map_err(|e| format!("{name}: {e}"))?;
@@ -233,12 +237,7 @@ async fn nef(
         ),
     )?;
     let args = akma_nef::server::NefArgs {
-        host: akma_nef::server::HostArgs {
-            config: Some(config),
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(f.path(&format!("{name}-data"))),
-            ..Default::default()
-        },
+        host: f.host(name, config, "127.0.0.1:0".into()),
         ..Default::default()
     };
     let resolved = akma_nef::server::resolve(&args).map_err(|e| format!("{name}: {e}"))?;
@@ -394,8 +393,7 @@ pub async fn run(json_out: bool) -> Result<(), String> {
     let home_aanf = aanf(
         &f,
         "home-aanf",
-        &home_nrf_root,
-        HOME_NRF,
+        ("home-nrf", &home_nrf_root, HOME_NRF),
         &format!(
             r#"[[consumer]]
 id = "urn:uuid:{HOME_AUSF}"
@@ -437,7 +435,13 @@ ua_protocols = ["0100000007"]
     .await?;
     // The visited network's own AAnF, for its own subscribers: a roaming UE's A-KID must not
     // lead there.
-    let visited_aanf = aanf(&f, "visited-aanf", &visited_nrf_root, VISITED_NRF, "").await?;
+    let visited_aanf = aanf(
+        &f,
+        "visited-aanf",
+        ("visited-nrf", &visited_nrf_root, VISITED_NRF),
+        "",
+    )
+    .await?;
     // Each network's NEF, with one outside AF each (their secrets only as hashes).
     let visited_nef = nef(
         &f,

@@ -1,21 +1,8 @@
 //! `akma demo`, the README's main command: the real binary, its exit status and what it prints.
 #![allow(clippy::unwrap_used)] // test code (helpers outside #[test] functions included)
 
-use std::process::Command;
-
-fn demo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
-        .arg("demo")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run akma demo");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+mod common;
+use common::demo;
 
 /// `<RID>.<43 base64url>@5gc.mnc070.mcc901.3gppnetwork.org` for the demo subscriber
 /// (imsi-901700000021309, MNC length 2, routing indicator 0), as conventions.md fixes it.

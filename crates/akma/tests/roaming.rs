@@ -16,23 +16,10 @@
 //!   tokens issued to the partner's consumers, the home AAnF's answers).
 #![allow(clippy::unwrap_used)] // test code
 
-use std::process::Command;
+mod common;
+use common::demo;
 
 use serde_json::Value;
-
-fn demo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_akma"))
-        .arg("demo")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run akma demo");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 //= test 33535-4.1-roaming-af-in-hplmn, 33535-4.1-roaming-af-in-vplmn, 33535-4.1-roaming-external-af
 #[test]

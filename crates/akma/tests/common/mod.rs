@@ -21,6 +21,22 @@ pub fn akma() -> Command {
     c
 }
 
+/// `akma demo ARGS…` as a reader runs it (its own default logging): exit status, stdout,
+/// stderr.
+pub fn demo(args: &[&str]) -> (i32, String, String) {
+    let out = akma()
+        .arg("demo")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run akma demo");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        String::from_utf8(out.stderr).expect("UTF-8 stderr"),
+    )
+}
+
 /// `akma <nf> --dev --listen 127.0.0.1:0` with the same environment rules as [`akma`].
 pub fn nf_command(nf: &str) -> NfCommand {
     NfCommand::new(env!("CARGO_BIN_EXE_akma"), nf).without_env_prefix("AKMA_")
