@@ -32,14 +32,14 @@ use crate::metrics::Metrics;
 use crate::routes::{router, AppState, NefOps};
 use crate::rules::{AanfDirectory, Registry};
 use crate::service::{Nef, Southbound};
-use crate::token::{generate_key, hash_secret, KeyError, TokenIssuer};
+use crate::token::{hash_secret, KeyError, TokenIssuer};
 
 pub use akma_nf_host::{HostArgs, LogFormat, Running};
 
 /// Development mode's default listen address.
 pub const DEV_DEFAULT_LISTEN: &str = "127.0.0.1:7310";
 /// The development token key, in the data directory.
-pub const DEV_TOKEN_KEY_FILE: &str = "dev-token-key.pem";
+pub use akma_nf_host::DEV_TOKEN_KEY_FILE;
 /// The development AF's secret, in the data directory.
 pub const DEV_AF_SECRET_FILE: &str = "dev-af.secret";
 /// The development AF's client id.
@@ -104,6 +104,9 @@ pub enum StartError {
     /// A key or secret file with a bad mode or unreadable.
     #[error(transparent)]
     KeyFile(#[from] akma_nf_host::KekError),
+    /// The token signing key.
+    #[error(transparent)]
+    TokenKey(#[from] akma_nf_host::TokenKeyError),
     /// Something the NEF needs is not configured.
     #[error("{0}")]
     Missing(String),
@@ -232,28 +235,16 @@ fn token_key(
     config: &NefConfig,
     host: &HostSettings,
 ) -> Result<(Zeroizing<String>, PathBuf), StartError> {
-    if let Some(p) = &config.token_key {
-        return Ok((read_private(p)?, p.clone()));
-    }
-    if !host.dev {
-        return Err(StartError::Missing(
-            "production needs `token_key` (a PKCS#8 PEM P-256 key, mode 0600) to sign access tokens".into(),
-        ));
-    }
-    let data = host.data.clone().ok_or(HostError::NoData {
-        env: NefNf::ENV_DATA,
-    })?;
-    std::fs::create_dir_all(&data)?;
-    let path = data.join(DEV_TOKEN_KEY_FILE);
-    if path.exists() {
-        return Ok((read_private(&path)?, path));
-    }
-    let (pem, _) = generate_key().map_err(|source| StartError::Key {
-        path: path.clone(),
-        source,
-    })?;
-    akma_nf_host::kek::write_private(&path, &pem)?;
-    Ok((pem, path))
+    let data = match (&config.token_key, host.dev) {
+        (None, true) => Some(host.data.clone().ok_or(HostError::NoData {
+            env: NefNf::ENV_DATA,
+        })?),
+        _ => None,
+    };
+    Ok(akma_nf_host::token_signing_key(
+        config.token_key.as_deref(),
+        data.as_deref(),
+    )?)
 }
 
 /// The northbound TLS configuration: TLS 1.3 only, the NEF's certificate, client

@@ -295,9 +295,94 @@ pub fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// The file name of a development NF's generated token signing key, in its data directory.
+pub const DEV_TOKEN_KEY_FILE: &str = "dev-token-key.pem";
+
+/// Why an NF that issues access tokens (the NRF, the NEF) has no signing key.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TokenKeyError {
+    /// Production without `token_key`.
+    #[error(
+        "production needs `token_key` (a PKCS#8 PEM P-256 key, mode 0600) to sign access tokens"
+    )]
+    Missing,
+    /// The key file has a bad mode, or cannot be read.
+    #[error(transparent)]
+    File(#[from] KekError),
+    /// No key could be generated.
+    #[error("{}: {source}", path.display())]
+    Generate {
+        /// The file it was for.
+        path: PathBuf,
+        /// What failed.
+        source: akma_sbi_server::signer::KeyError,
+    },
+    /// The file could not be read or written.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The PEM of an NF's token signing key and the file it came from: `configured` (its
+/// `token_key`, mode 0600), or else, in development (`dev_data`: the data directory),
+/// `<data>/`[`DEV_TOKEN_KEY_FILE`], generated (0600) at the first start and kept.
+pub fn token_signing_key(
+    configured: Option<&Path>,
+    dev_data: Option<&Path>,
+) -> Result<(Zeroizing<String>, PathBuf), TokenKeyError> {
+    let read = |p: &Path| -> Result<Zeroizing<String>, TokenKeyError> {
+        check_private_file(p)?;
+        Ok(Zeroizing::new(std::fs::read_to_string(p)?))
+    };
+    if let Some(p) = configured {
+        return Ok((read(p)?, p.to_owned()));
+    }
+    let data = dev_data.ok_or(TokenKeyError::Missing)?;
+    std::fs::create_dir_all(data)?;
+    let path = data.join(DEV_TOKEN_KEY_FILE);
+    if path.exists() {
+        return Ok((read(&path)?, path));
+    }
+    let (pem, _) =
+        akma_sbi_server::signer::generate_key().map_err(|source| TokenKeyError::Generate {
+            path: path.clone(),
+            source,
+        })?;
+    write_private(&path, &pem)?;
+    Ok((pem, path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn token_signing_keys_configured_generated_or_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        // Production without a key: refused.
+        assert!(matches!(
+            token_signing_key(None, None),
+            Err(TokenKeyError::Missing)
+        ));
+        // Development: generated once, then the same key.
+        let (a, path) = token_signing_key(None, Some(dir.path())).unwrap();
+        assert_eq!(path, dir.path().join(DEV_TOKEN_KEY_FILE));
+        assert!(a.contains("PRIVATE KEY"));
+        let (b, _) = token_signing_key(None, Some(dir.path())).unwrap();
+        assert!(a.trim() == b.trim(), "the kept key is the generated one");
+        // A configured key wins; one others may read is refused.
+        let (c, p) = token_signing_key(Some(&path), None).unwrap();
+        assert!(c.trim() == a.trim() && p == path);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert!(matches!(
+                token_signing_key(Some(&path), None),
+                Err(TokenKeyError::File(_))
+            ));
+        }
+    }
 
     // A variable no test sets, so that the rule falls through to the file and the config.
     const UNSET: &str = "AKMA_NF_HOST_TEST_KEK_NEVER_SET";

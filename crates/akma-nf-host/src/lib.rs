@@ -41,7 +41,9 @@ pub use args::{HostArgs, HostSettings, LogFormat, NfKind};
 pub use config::{ConfigError, HostConfig, LimitsConfig, OAuth2Config, TlsConfig};
 pub use error::HostError;
 pub use host::{NfHost, Running, Shutdown};
-pub use kek::{KekError, KekRule, DEV_KEK_FILE};
+pub use kek::{
+    token_signing_key, KekError, KekRule, TokenKeyError, DEV_KEK_FILE, DEV_TOKEN_KEY_FILE,
+};
 pub use nrf::{NrfPeers, NrfRegistration, NrfSetupError};
 pub use ops::{NfOps, NotReady};
 pub use peer::{PeerClientConfig, PeerClients, PeerError};

@@ -17,9 +17,8 @@ use std::sync::Arc;
 use akma_core::time::Clock;
 use akma_nf_host::{HostError, HostSettings, NfHost, NfKind, OAuth2Config, SbiSecurity};
 use akma_sbi_model::common::NfInstanceId;
-use akma_sbi_server::signer::{generate_key, Es256Signer, KeyError};
+use akma_sbi_server::signer::{Es256Signer, KeyError};
 use clap::Args;
-use zeroize::Zeroizing;
 
 use crate::config::{ConfigError, NrfConfig};
 use crate::metrics::Metrics;
@@ -33,7 +32,7 @@ pub use akma_nf_host::{HostArgs, LogFormat, Running};
 /// Development mode's default listen address.
 pub const DEV_DEFAULT_LISTEN: &str = "127.0.0.1:8090";
 /// The development token key, in the data directory.
-pub const DEV_TOKEN_KEY_FILE: &str = "dev-token-key.pem";
+pub use akma_nf_host::DEV_TOKEN_KEY_FILE;
 /// The token public key written in development mode, in the data directory.
 pub const DEV_TOKEN_PUBLIC_FILE: &str = "nrf-token-public.pem";
 /// The development NRF instance id, in the data directory.
@@ -87,6 +86,9 @@ pub enum StartError {
     /// A key file with a bad mode or unreadable.
     #[error(transparent)]
     KeyFile(#[from] akma_nf_host::KekError),
+    /// The token signing key.
+    #[error(transparent)]
+    TokenKey(#[from] akma_nf_host::TokenKeyError),
     /// The registry's store.
     #[error("the NRF registry: {0}")]
     Store(#[from] akma_store::StoreError),
@@ -140,16 +142,18 @@ pub fn resolve(args: &NrfArgs) -> Result<Resolved, StartError> {
         });
     }
     let host = args.host.resolve(&config.host)?;
+    // Every other NF registers at an NRF (`nrf`, `--nrf`); the NRF is one. Its partners'
+    // NRFs are `[[peer_nrf]]`.
+    if let Some(nrf) = &host.nrf {
+        return Err(StartError::Missing(format!(
+            "`nrf` ({nrf}) is for the NFs that register at an NRF; an NRF names its partner PLMNs' NRFs in [[peer_nrf]]"
+        )));
+    }
     Ok(Resolved {
         config,
         host,
         clock: Clock::system(),
     })
-}
-
-fn read_private(path: &Path) -> Result<Zeroizing<String>, StartError> {
-    akma_nf_host::kek::check_private_file(path)?;
-    Ok(Zeroizing::new(std::fs::read_to_string(path)?))
 }
 
 fn data_dir(host: &HostSettings) -> Result<PathBuf, StartError> {
@@ -174,26 +178,12 @@ fn dev_instance_id(data: &Path) -> Result<NfInstanceId, StartError> {
 /// The token signer: `token_key`, or in development `<data>/dev-token-key.pem`
 /// (generated, 0600; its public key written beside it).
 fn signer(config: &NrfConfig, host: &HostSettings) -> Result<Es256Signer, StartError> {
-    let (pem, path) = if let Some(p) = &config.token_key {
-        (read_private(p)?, p.clone())
-    } else if !host.dev {
-        return Err(StartError::Missing(
-            "production needs `token_key` (a PKCS#8 PEM P-256 key, mode 0600) to sign access tokens".into(),
-        ));
-    } else {
-        let data = data_dir(host)?;
-        let path = data.join(DEV_TOKEN_KEY_FILE);
-        if path.exists() {
-            (read_private(&path)?, path)
-        } else {
-            let (pem, _) = generate_key().map_err(|source| StartError::Key {
-                path: path.clone(),
-                source,
-            })?;
-            akma_nf_host::kek::write_private(&path, &pem)?;
-            (pem, path)
-        }
+    let data = match (&config.token_key, host.dev) {
+        (None, true) => Some(data_dir(host)?),
+        _ => None,
     };
+    let (pem, path) =
+        akma_nf_host::token_signing_key(config.token_key.as_deref(), data.as_deref())?;
     let s = Es256Signer::from_pem(&pem).map_err(|source| StartError::Key { path, source })?;
     if host.dev {
         let public = data_dir(host)?.join(DEV_TOKEN_PUBLIC_FILE);

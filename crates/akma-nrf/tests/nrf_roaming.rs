@@ -346,3 +346,38 @@ async fn a_visited_af_gets_a_token_for_the_home_network() {
     assert_eq!(s, 503);
     visited.shutdown().await.unwrap();
 }
+
+/// An NRF registers at no NRF: `--nrf` (or `nrf` in its file) is refused at start, naming
+/// `[[peer_nrf]]`, where an NRF's partners go.
+#[test]
+fn an_nrf_refuses_an_nrf_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = NrfArgs {
+        host: HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().join("data")),
+            nrf: Some("http://127.0.0.1:1".into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = resolve(&args).err().expect("--nrf refused").to_string();
+    assert!(
+        e.contains("[[peer_nrf]]") && e.contains("http://127.0.0.1:1"),
+        "{e}"
+    );
+    let cfg = dir.path().join("nrf.toml");
+    std::fs::write(&cfg, "nrf = \"http://127.0.0.1:2\"\n").unwrap();
+    let args = NrfArgs {
+        host: HostArgs {
+            config: Some(cfg),
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().join("data")),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert!(resolve(&args).is_err(), "`nrf` in the file is refused too");
+}
