@@ -16,6 +16,8 @@
 //! tls12 = true                           # also accept TLS 1.2 PSK (default true)
 //! allow_plain_psk = false                # TLS 1.2 suites without (EC)DHE (default false)
 //! anonymous = false                      # ask for K_AF with anonInd (no SUPI/GPSI)
+//! supi_access = false                    # with an NRF: tokens with …:supi-access (the AAnF's
+//!                                        # [[af]] allow_supi still decides)
 //!
 //! [cache]
 //! max_entries = 100000
@@ -241,6 +243,7 @@ struct FileConfig {
     tls12: Option<bool>,
     allow_plain_psk: Option<bool>,
     anonymous: Option<bool>,
+    supi_access: Option<bool>,
     cache: Option<CacheConfig>,
     client: Option<toml::Value>,
     nef: Option<NefFileConfig>,
@@ -275,6 +278,13 @@ struct CacheConfig {
     fetch_timeout_ms: Option<u64>,
 }
 
+/// The scopes of ApplicationKey_Get with the SUPI (`supi_access`).
+const SUPI_ACCESS_SCOPES: &[&str] = &[
+    akma_sbi_model::naanf::scope::API,
+    akma_sbi_model::naanf::scope::APPLICATION_KEY_GET,
+    akma_sbi_model::naanf::scope::SUPI_ACCESS,
+];
+
 /// `akma af`, resolved: what [`start`] runs.
 #[derive(Debug, Clone)]
 pub struct AfSettings {
@@ -298,6 +308,10 @@ pub struct AfSettings {
     pub tls12: bool,
     /// TLS 1.2 plain-PSK suites.
     pub allow_plain_psk: bool,
+    /// With an NRF, ask for tokens that carry `naanf-akma:applicationkeyget:supi-access`
+    /// (`supi_access`): the AAnF returns the SUPI to an AF only with that scope and its
+    /// `[[af]] allow_supi`. A static token carries what it was minted with.
+    pub supi_access: bool,
     /// The key client's settings.
     pub keys: KeyClientConfig,
     /// `[client]`.
@@ -519,6 +533,12 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         keys.fetch_timeout = Duration::from_millis(ms);
     }
     keys.anonymous = a.anonymous || file.anonymous.unwrap_or(false);
+    let supi_access = file.supi_access.unwrap_or(false);
+    if supi_access && (nef.is_some() || keys.anonymous || !aanf.is_empty()) {
+        return Err(setting(
+            "supi_access is for an AF that gets its tokens from the NRF (nrf, no aanf): a NEF never passes the SUPI on, anonymous asks for none, and a static token carries what it was minted with",
+        ));
+    }
     let nf = file.notify.unwrap_or_default();
     let notify = match (
         a.notify_listen.clone().or(nf.listen),
@@ -563,6 +583,7 @@ pub fn resolve(a: &AfArgs) -> Result<AfSettings, AfError> {
         nf_instance_id: file.nf_instance_id,
         tls12: !a.no_tls12 && file.tls12.unwrap_or(true),
         allow_plain_psk: a.allow_plain_psk || file.allow_plain_psk.unwrap_or(false),
+        supi_access,
         keys,
         client,
         log_format: a.log_format.or(file.log_format).unwrap_or_default(),
@@ -885,10 +906,11 @@ pub async fn start_with(
             let ua = format!("AF-{}", nrf.nf_instance_id.as_str());
             let peers = PeerClients::new(s.dev, s.client.clone(), ua);
             let sbi = nrf.client_for(&peers, "aanf")?;
-            KeyClient::new(
-                NaanfClient::with_resolver(sbi, nrf.resolver.clone()),
-                key_cfg.clone(),
-            )
+            let mut aanf = NaanfClient::with_resolver(sbi, nrf.resolver.clone());
+            if s.supi_access {
+                aanf = aanf.with_retrieve_scopes(SUPI_ACCESS_SCOPES);
+            }
+            KeyClient::new(aanf, key_cfg.clone())
         }
         None => {
             let ua = format!("AF-{}", s.nf_instance_id.as_deref().unwrap_or("dev"));

@@ -239,3 +239,36 @@ async fn production_refuses_cleartext_and_missing_tokens() {
     .to_string();
     assert!(e.contains("bogus"), "{e}");
 }
+
+/// `supi_access` asks the NRF for tokens that let the AAnF return the SUPI; it is refused
+/// where it could not work: with a static AAnF token, behind the NEF, or anonymous.
+#[test]
+fn supi_access_is_for_an_af_that_takes_its_tokens_from_the_nrf() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |extra: &str| {
+        let p = dir.path().join("af.toml");
+        std::fs::write(&p, format!("fqdn = \"af1.example.com\"\n{extra}")).unwrap();
+        AfArgs {
+            config: Some(p),
+            dev: true,
+            ..Default::default()
+        }
+    };
+    let s = resolve(&cfg("nrf = \"http://127.0.0.1:1\"\nsupi_access = true\n")).unwrap();
+    assert!(s.supi_access);
+    let s = resolve(&cfg("nrf = \"http://127.0.0.1:1\"\n")).unwrap();
+    assert!(!s.supi_access, "off by default");
+    for (extra, why) in [
+        (
+            "aanf = \"http://127.0.0.1:1\"\nsupi_access = true\n",
+            "static",
+        ),
+        (
+            "nrf = \"http://127.0.0.1:1\"\nanonymous = true\nsupi_access = true\n",
+            "anonymous",
+        ),
+    ] {
+        let e = resolve(&cfg(extra)).expect_err(why).to_string();
+        assert!(e.contains("supi_access"), "{why}: {e}");
+    }
+}

@@ -126,7 +126,7 @@ struct RawPolicy {
 /// | consumer | target | scopes |
 /// |---|---|---|
 /// | AUSF | AANF | `naanf-akma`, `naanf-akma:anchorkey` |
-/// | AF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma-push` (extension) |
+/// | AF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma:applicationkeyget:supi-access` (the AAnF's `[[af]] allow_supi` still decides), `naanf-akma-push` (extension) |
 /// | NEF | AANF | `naanf-akma`, `naanf-akma:applicationkeyget`, `naanf-akma:applicationkeyget:supi-access`, `naanf-akma-push` (extension) |
 /// | AANF | UDM | `nudm-sdm` (GPSI → SUPI for push-info, extension), `nudm-uecm` (AuthTrigger) |
 /// | AMF | UDM | `nudm-uecm` (the serving AMF's registration) |
@@ -152,6 +152,7 @@ pub fn default_policy() -> Vec<PolicyRule> {
             &[
                 naanf::scope::API,
                 naanf::scope::APPLICATION_KEY_GET,
+                naanf::scope::SUPI_ACCESS,
                 akma_sbi_model::naanf_push::scope::API,
             ],
         ),

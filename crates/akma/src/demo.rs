@@ -221,6 +221,7 @@ pub async fn run(a: DemoArgs, flow: crate::flow::Flow) -> Result<(), String> {
         nf_instance_id: None,
         tls12: true,
         allow_plain_psk: false,
+        supi_access: false,
         keys: akma_af::keys::KeyClientConfig::default(),
         client: akma_nf_host::PeerClientConfig::default(),
         log_format: akma_nf_host::LogFormat::Text,

@@ -471,7 +471,7 @@ ua_protocols = ["0100000007"]
         let config = f.write(
             &format!("{file}.toml"),
             &format!(
-                "fqdn = \"{fqdn}\"\nnf_instance_id = \"{id}\"\nnrf = \"{nrf}\"\nlisten = \"127.0.0.1:0\"\n\n[client]\nca = \"ca.crt\"\ncert = \"{cert}.crt\"\nkey = \"{cert}.key\"\n"
+                "fqdn = \"{fqdn}\"\nnf_instance_id = \"{id}\"\nnrf = \"{nrf}\"\nlisten = \"127.0.0.1:0\"\nsupi_access = true\n\n[client]\nca = \"ca.crt\"\ncert = \"{cert}.crt\"\nkey = \"{cert}.key\"\n"
             ),
         )?;
         akma_af::app::resolve(&akma_af::app::AfArgs {
@@ -563,15 +563,18 @@ ua_protocols = ["0100000007"]
     .await
     .map_err(|_| "UE → home AF: timed out".to_string())?
     .map_err(|e| format!("UE → home AF: {e}"))?;
-    if home["body"]["aKid"] != a_kid.as_str() {
-        return Err(format!("the home AF's session is not the UE's: {home}"));
+    if home["body"]["aKid"] != a_kid.as_str() || home["body"]["supi"] != SUPI {
+        return Err(format!(
+            "the home AF's session is not the UE's, with the SUPI its entry allows: {home}"
+        ));
     }
     out.step(
         "UE opens a TLS 1.3-PSK session to the home AF",
         t.elapsed(),
         format!(
-            "{}; the AF found its own network's AAnF at its NRF, nothing forwarded",
-            home["tls"].as_str().unwrap_or("?")
+            "{}; the AF found its own network's AAnF at its NRF, nothing forwarded; user {} (the home AF may have the SUPI)",
+            home["tls"].as_str().unwrap_or("?"),
+            home["body"]["user"]
         ),
     );
 
@@ -599,7 +602,7 @@ ua_protocols = ["0100000007"]
         "UE opens a TLS 1.3-PSK session to the visited AF",
         t.elapsed(),
         format!(
-            "{}; the AF found the home AAnF through its NRF and the home NRF, with a home-NRF token for PLMN {VISITED_PLMN}; user {} (no identity reaches the visited network)",
+            "{}; the AF found the home AAnF through its NRF and the home NRF, with a home-NRF token for PLMN {VISITED_PLMN}; user {} (its entry allows the SUPI and its token asks for it, but the roaming policy does not release it)",
             session["tls"].as_str().unwrap_or("?"),
             body["user"]
         ),

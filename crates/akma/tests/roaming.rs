@@ -44,8 +44,13 @@ fn a_roaming_ues_visited_af_and_outside_af_get_k_af_from_the_home_aanf() {
     assert_eq!(h["status"], 200, "{h}");
     assert_eq!(h["afId"], "app.example.com;ua=0100000007");
     assert_eq!(h["body"]["aKid"], a_kid);
+    // Its entry allows the SUPI and its NRF token asks for it (`supi_access`).
+    assert_eq!(h["body"]["supi"], "imsi-901700000031415", "{h}");
+    assert_eq!(h["body"]["user"], "imsi-901700000031415");
 
-    // The visited AF: a TLS 1.3 session under K_AF, for this A-KID, with no identity.
+    // The visited AF: a TLS 1.3 session under K_AF, for this A-KID, with no identity,
+    // although its entry allows the SUPI and its token asks for it: the home network's
+    // [[roaming]] entry withholds it.
     let s = &v["visitedAf"];
     assert_eq!(s["status"], 200, "{s}");
     assert_eq!(s["tls"], "TLSv1.3");
@@ -69,10 +74,10 @@ fn a_roaming_ues_visited_af_and_outside_af_get_k_af_from_the_home_aanf() {
     assert_eq!(n["status"], 200, "{n}");
     assert_eq!(n["afId"], "news.example.org;ua=0100000007");
     assert_eq!(n["body"]["aKid"], a_kid);
-    assert!(
-        !out.contains("imsi-"),
-        "no SUPI leaves the home network: {out}"
-    );
+    // No SUPI leaves the home network: only the home AF's session names it.
+    for (name, visited) in [("visitedAf", s), ("outsideAf", o), ("homeOutsideAf", n)] {
+        assert!(!visited.to_string().contains("imsi-"), "{name}: {visited}");
+    }
 
     // The hops, as the NFs counted them: three key clients of the visited PLMN (its AF, the
     // same AF serving the home AF's FQDN, its NEF) were each answered by the home NRF
