@@ -163,9 +163,9 @@ async fn withdrawing_akma_notifies_the_af_which_drops_keys_and_closes_sessions()
     assert_eq!(af.keys.entries(), 0, "the A-KID's key is dropped");
     assert_closed(&mut tls).await;
     assert_eq!(disable.revocations().revoked_count(), 1);
-    let aanf = metrics_of!(net.aanf).await;
     let notices = akma_aanf::metrics::DISABLE_NOTIFICATIONS_TOTAL;
-    assert_eq!(sample(&aanf, notices, "result=\"delivered\""), 1, "{aanf}");
+    let aanf_addr = net.aanf.ops_addr.unwrap_or(net.aanf.addr);
+    let aanf = common::sample_reaches(aanf_addr, notices, "result=\"delivered\"", 1).await;
     assert_eq!(sample(&aanf, notices, "result=\"abandoned\""), 0, "{aanf}");
     // The A-KID is gone: a new session is refused (the AAnF answers 204).
     let tcp = tokio::net::TcpStream::connect(af.addr).await.unwrap();
@@ -313,19 +313,20 @@ async fn an_outside_af_is_notified_through_the_nef() {
     assert_eq!(af.keys.entries(), 0);
     assert_closed(&mut tls).await;
     // The hop through the NEF is counted there; the AAnF counts one delivery.
-    let nef_metrics = common::metrics_at(nef.ops_addr.unwrap_or(nef.addr)).await;
-    assert_eq!(
-        sample(
-            &nef_metrics,
-            akma_nef::metrics::REQUESTS_TOTAL,
-            "operation=\"service-disable-relay\",status=\"204\""
-        ),
+    common::sample_reaches(
+        nef.ops_addr.unwrap_or(nef.addr),
+        akma_nef::metrics::REQUESTS_TOTAL,
+        "operation=\"service-disable-relay\",status=\"204\"",
         1,
-        "{nef_metrics}"
-    );
-    let aanf = metrics_of!(net.aanf).await;
-    let notices = akma_aanf::metrics::DISABLE_NOTIFICATIONS_TOTAL;
-    assert_eq!(sample(&aanf, notices, "result=\"delivered\""), 1, "{aanf}");
+    )
+    .await;
+    common::sample_reaches(
+        net.aanf.ops_addr.unwrap_or(net.aanf.addr),
+        akma_aanf::metrics::DISABLE_NOTIFICATIONS_TOTAL,
+        "result=\"delivered\"",
+        1,
+    )
+    .await;
     // A relay URI that is not the NEF's own is 404 and relays nothing.
     let forged = reqwest::Client::builder()
         .http2_prior_knowledge()

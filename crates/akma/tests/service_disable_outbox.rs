@@ -188,7 +188,11 @@ async fn with_redis_another_replica_delivers_when_one_is_lost() {
         async move { !got.lock().unwrap().is_empty() }
     })
     .await;
-    assert_eq!(notices(&aanfs[1], "delivered").await, 1);
+    // The callback answered before the replica counted the delivery: wait for its figure.
+    wait_until("the surviving replica's figure", || async {
+        notices(&aanfs[1], "delivered").await == 1
+    })
+    .await;
     {
         let got = got.lock().unwrap();
         assert_eq!(got.len(), 1, "{got:?}");

@@ -133,6 +133,28 @@ pub async fn metrics_at(addr: std::net::SocketAddr) -> String {
         .unwrap()
 }
 
+/// Waits (up to 10 s) until the sample `name{labels}` of the NF at `addr` is `want`, and
+/// returns the exposition it was read from; panics with the last one otherwise. For a
+/// figure counted after an answer was sent (the peer may see the answer first).
+pub async fn sample_reaches(
+    addr: std::net::SocketAddr,
+    name: &str,
+    labels: &str,
+    want: u64,
+) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let text = metrics_at(addr).await;
+        if sample(&text, name, labels) == want {
+            return text;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("{name}{{{labels}}} did not reach {want}:\n{text}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The value of the sample `name{labels}` (or `name` when `labels` is empty) in a Prometheus
 /// text exposition.
 pub fn sample(text: &str, name: &str, labels: &str) -> u64 {
