@@ -270,3 +270,67 @@ async fn tokens_are_requested_once_and_verify() {
     }
     running.shutdown().await.unwrap();
 }
+
+/// An answer with no producer is kept only briefly ([`akma_sbi_client::nrf::MAX_EMPTY_CACHE_FOR`]),
+/// whatever the NRF's `validityPeriod`: an AAnF that registers after its consumer first
+/// asked is found about a second later, not after the whole validity period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_producer_registered_after_an_empty_answer_is_found_soon() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = NrfArgs {
+        host: HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(dir.path().join("nrf")),
+            ..Default::default()
+        },
+        nf_instance_id: Some(NRF_ID.into()),
+    };
+    let mut r = resolve(&args).unwrap();
+    r.config.validity_period_secs = 60;
+    let running = start(r).await.unwrap();
+    let root = format!("http://{}", running.addr);
+    let nrf = NrfClient::new(SbiClient::h2c().unwrap(), root.clone());
+    let resolver = NrfResolver::new(nrf.clone(), NfType::Af);
+    let hint = NfHint::routing_indicator("55");
+    assert!(matches!(
+        resolver.resolve_async(NfType::Aanf, &hint).await,
+        Err(ClientError::NoProducer { .. })
+    ));
+    let (addr, _) = producer().await;
+    nrf.register(&aanf_profile(
+        "00000000-0000-4000-8000-0000000000b1",
+        addr,
+        "55",
+    ))
+    .await
+    .unwrap();
+    // At once: still the cached empty answer (no discovery per request).
+    assert!(resolver.resolve_async(NfType::Aanf, &hint).await.is_err());
+    tokio::time::sleep(akma_sbi_client::nrf::MAX_EMPTY_CACHE_FOR + Duration::from_millis(100))
+        .await;
+    assert_eq!(
+        resolver.resolve_async(NfType::Aanf, &hint).await.unwrap(),
+        format!("http://{addr}")
+    );
+    assert_eq!(
+        metric(
+            &root,
+            "nrf_requests_total{operation=\"discover\",status=\"200\"}"
+        )
+        .await,
+        2,
+        "one discovery for the empty answer, one after it expired"
+    );
+    // A non-empty answer is kept for the validity period: no third discovery.
+    assert!(resolver.resolve_async(NfType::Aanf, &hint).await.is_ok());
+    assert_eq!(
+        metric(
+            &root,
+            "nrf_requests_total{operation=\"discover\",status=\"200\"}"
+        )
+        .await,
+        2
+    );
+    running.shutdown().await.unwrap();
+}

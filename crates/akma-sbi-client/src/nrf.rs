@@ -271,6 +271,11 @@ pub const UNREACHABLE_FOR: Duration = Duration::from_secs(10);
 /// cache at most this long after that.
 pub const MAX_CACHE_FOR: Duration = Duration::from_secs(30);
 
+/// The longest an answer with no producer is used: a producer that registers after it (an
+/// AAnF started after its AFs) is found this soon, while a flood of requests for a routing
+/// indicator nobody serves still costs the NRF at most one discovery per this period.
+pub const MAX_EMPTY_CACHE_FOR: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct DiscoveryKey {
     nf_type: NfType,
@@ -287,7 +292,8 @@ struct Discovered {
 
 /// An [`NfResolver`] over Nnrf_NFDiscovery (TS 29.510 §5.3): `target-nf-type`,
 /// `requester-nf-type` and, from the hint, `routing-indicator`. Each answer is cached for its
-/// `validityPeriod` (at most [`MAX_CACHE_FOR`]); the producers of an answer are used in turn
+/// `validityPeriod` (at most [`MAX_CACHE_FOR`], or [`MAX_EMPTY_CACHE_FOR`] when it names
+/// none); the producers of an answer are used in turn
 /// (round robin), and one reported [`NfResolver::unreachable`] is passed over for
 /// [`UNREACHABLE_FOR`] while another is available. When the NRF cannot be reached, an
 /// expired answer is used rather than none.
@@ -367,7 +373,12 @@ impl NrfResolver {
             .iter()
             .filter_map(|p| p.api_roots(None).into_iter().next())
             .collect();
-        let valid = Duration::from_secs(answer.validity_period.into()).min(MAX_CACHE_FOR);
+        let limit = if roots.is_empty() {
+            MAX_EMPTY_CACHE_FOR
+        } else {
+            MAX_CACHE_FOR
+        };
+        let valid = Duration::from_secs(answer.validity_period.into()).min(limit);
         self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(
             key.clone(),
             Discovered {
