@@ -326,11 +326,7 @@ async fn discover(State(state): State<Arc<AppState>>, req: Request) -> Result<Re
     match rules::discovery_route(&state.roaming.plmns, &state.roaming.peers, &q) {
         rules::DiscoveryRoute::Partner(i) => forward_discovery(&state, i, &pairs).await,
         rules::DiscoveryRoute::Local => Ok(SbiJson(state.nrf.discover(&q)).into_response()),
-        rules::DiscoveryRoute::Unknown => {
-            let mut none = state.nrf.discover(&q);
-            none.nf_instances.clear();
-            Ok(SbiJson(none).into_response())
-        }
+        rules::DiscoveryRoute::Unknown => Ok(SbiJson(state.nrf.no_producer()).into_response()),
     }
 }
 

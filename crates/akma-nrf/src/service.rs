@@ -244,6 +244,14 @@ impl Nrf {
         }
     }
 
+    /// The answer with no producer (its `validityPeriod` as configured).
+    pub fn no_producer(&self) -> SearchResult {
+        SearchResult {
+            validity_period: self.settings.validity_period_secs,
+            nf_instances: Vec::new(),
+        }
+    }
+
     /// Profiles by effective status (for the figures).
     pub fn counts(&self) -> Vec<(&'static str, u64)> {
         let now = self.clock.now_secs();

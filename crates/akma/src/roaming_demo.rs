@@ -36,9 +36,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use akma_aanf::metrics::{
+    REQUESTS_TOTAL as AANF_REQUESTS, REQUEST_DURATION_SECONDS as AANF_DURATIONS,
+};
 use akma_core::akma::{derive_akma_keys, AkmaKeys};
 use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::{KAkma, KAusf};
+use akma_loadgen::prometheus::Scrape;
+use akma_nrf::metrics::{PROFILES as NRF_PROFILES, ROAMING_TOTAL};
 use akma_sbi_client::client::{ClientTls, NaanfClient, SbiClient};
 use akma_sbi_client::nrf::{NrfClient, NrfResolver, NrfTokenSource};
 use akma_sbi_client::NfHint;
@@ -47,7 +52,10 @@ use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
 use akma_sbi_model::nnrf::NfProfile;
 use akma_sbi_server::test_pki::TestPki;
 use akma_ua::client::CurrentAkmaKeys;
-use serde_json::{json, Value};
+use serde_json::json;
+
+/// The `operation` label of ApplicationKey_Get in the AAnF's figures.
+const RETRIEVE: (&str, &str) = ("operation", "retrieve-applicationkey");
 
 const HOME_PLMN: &str = "901-70";
 const VISITED_PLMN: &str = "001-01";
@@ -148,9 +156,7 @@ fn free_port() -> Result<u16, String> {
 fn random_hex(n: usize) -> Result<zeroize::Zeroizing<String>, String> {
     let mut b = zeroize::Zeroizing::new(vec![0u8; n]);
     getrandom::getrandom(&mut b[..]).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(zeroize::Zeroizing::new(
-        b.iter().map(|x| format!("{x:02x}")).collect(),
-    ))
+    Ok(zeroize::Zeroizing::new(akma_core::hex::encode(&b)))
 }
 
 /// An NRF of `plmn` whose partner is `peer_plmn` at `peer_port` (instance `peer_id`).
@@ -270,74 +276,47 @@ async fn outside(
         .map_err(|e| format!("outside AF {fqdn}: {e}"))
 }
 
-/// The Prometheus text of an NF's ops endpoint.
-async fn metrics(ops: Option<std::net::SocketAddr>) -> Result<String, String> {
+/// An NF's `GET /metrics` on its ops listener, parsed.
+async fn metrics(ops: Option<std::net::SocketAddr>) -> Result<Scrape, String> {
     let ops = ops.ok_or("an NF without its ops listener")?;
     let r = reqwest::get(format!("http://{ops}/metrics"))
         .await
         .map_err(|e| format!("GET /metrics of {ops}: {e}"))?;
-    r.text()
+    let text = r
+        .text()
         .await
-        .map_err(|e| format!("/metrics of {ops}: {e}"))
+        .map_err(|e| format!("/metrics of {ops}: {e}"))?;
+    Scrape::parse(&text).map_err(|e| format!("/metrics of {ops}: {e}"))
 }
 
-/// The value of one sample (`name{labels}`) of a Prometheus text; 0 when absent.
-fn sample(text: &str, series: &str) -> u64 {
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(series)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
+/// The value of the counter or gauge `name{labels}`; 0 when absent.
+fn count(m: &Scrape, name: &str, labels: &[(&str, &str)]) -> u64 {
+    m.get(name, labels).unwrap_or(0.0) as u64
 }
 
-/// Until `series` of the NF at `ops` reaches `n` (registrations run in the background).
-async fn until_sample(
+/// Until `name{labels}` of the NF at `ops` reaches `n` (registrations run in the background).
+async fn until_count(
     what: &str,
     ops: Option<std::net::SocketAddr>,
-    series: &str,
+    (name, labels): (&str, &[(&str, &str)]),
     n: u64,
 ) -> Result<(), String> {
     let deadline = Instant::now() + STEP;
     loop {
-        if sample(&metrics(ops).await?, series) >= n {
+        if count(&metrics(ops).await?, name, labels) >= n {
             return Ok(());
         }
         if Instant::now() > deadline {
-            return Err(format!("{what}: {series} did not reach {n}"));
+            return Err(format!("{what}: {name}{labels:?} did not reach {n}"));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// The steps, as text lines or as JSON.
-struct Out {
-    json: bool,
-    steps: Vec<Value>,
-}
-
-impl Out {
-    fn step(&mut self, what: &str, took: Duration, detail: String) {
-        let ms = took.as_secs_f64() * 1000.0;
-        if self.json {
-            self.steps
-                .push(json!({"step": what, "ms": (ms * 10.0).round() / 10.0, "detail": detail}));
-        } else {
-            println!("✓ {what} ({ms:.1} ms)\n    {detail}");
-        }
     }
 }
 
 /// `akma demo --roaming`.
 pub async fn run(json_out: bool) -> Result<(), String> {
     let started = Instant::now();
-    let mut out = Out {
-        json: json_out,
-        steps: Vec::new(),
-    };
+    let mut out = crate::demo::Steps::new(!json_out);
     if !json_out {
         println!("akma demo --roaming: a UE of PLMN {HOME_PLMN} roaming in PLMN {VISITED_PLMN}; each PLMN with its own NRF, AAnF, NEF, an AF and an outside AF behind the NEF; production mode on loopback (mutual TLS, NRF-issued access tokens)\n");
     }
@@ -515,10 +494,10 @@ ua_protocols = ["0100000007"]
     let home_outside_af = outside(&f, HOME_OUTSIDE_AF, HOME_OUTSIDE_CLIENT_ID, &home_nef).await?;
     // Registered: the home AAnF, AF and NEF at the home NRF; the visited AAnF, AF (twice,
     // one instance) and NEF at the visited NRF.
-    let registered = "nrf_profiles{status=\"REGISTERED\"}";
-    until_sample("home NRF", home_nrf.ops_addr, registered, 3).await?;
-    until_sample("visited NRF", visited_nrf.ops_addr, registered, 3).await?;
-    out.step(
+    let registered: (&str, &[(&str, &str)]) = (NRF_PROFILES, &[("status", "REGISTERED")]);
+    until_count("home NRF", home_nrf.ops_addr, registered, 3).await?;
+    until_count("visited NRF", visited_nrf.ops_addr, registered, 3).await?;
+    out.done(
         "two PLMNs started (production mode, one throw-away CA both trust)",
         t.elapsed(),
         format!(
@@ -538,7 +517,7 @@ ua_protocols = ["0100000007"]
     let t = Instant::now();
     let ue = anchor(&f, &home_nrf_root).await?;
     let a_kid = ue.0.a_kid.as_str().to_owned();
-    out.step(
+    out.done(
         "home AUSF registers the roaming UE's A-KID and K_AKMA at the home AAnF",
         t.elapsed(),
         format!("A-KID {a_kid} (its realm names the home PLMN {HOME_PLMN})"),
@@ -568,7 +547,7 @@ ua_protocols = ["0100000007"]
             "the home AF's session is not the UE's, with the SUPI its entry allows: {home}"
         ));
     }
-    out.step(
+    out.done(
         "UE opens a TLS 1.3-PSK session to the home AF",
         t.elapsed(),
         format!(
@@ -598,7 +577,7 @@ ua_protocols = ["0100000007"]
             "the visited AF's session is not the anonymous session of the UE's A-KID: {body}"
         ));
     }
-    out.step(
+    out.done(
         "UE opens a TLS 1.3-PSK session to the visited AF",
         t.elapsed(),
         format!(
@@ -627,7 +606,7 @@ ua_protocols = ["0100000007"]
             "the AF serving {HOME_AF} saw {refusals} AAnF refusals, expected 1"
         ));
     }
-    out.step(
+    out.done(
         "the visited AF asks for the key of a home AF",
         t.elapsed(),
         format!("the home AAnF refuses (403 AF_NOT_AUTHORIZED): {HOME_AF} is a home AF, not one of PLMN {VISITED_PLMN}'s; the UE gets no session"),
@@ -652,7 +631,7 @@ ua_protocols = ["0100000007"]
             "the outside AF learned an identity the home roaming policy withholds: {obody}"
         ));
     }
-    out.step(
+    out.done(
         "UE opens a TLS 1.3-PSK session to the outside AF",
         t.elapsed(),
         format!(
@@ -682,7 +661,7 @@ ua_protocols = ["0100000007"]
             "the home network's outside AF's session is not the UE's anonymous one: {home_outside}"
         ));
     }
-    out.step(
+    out.done(
         "UE opens a TLS 1.3-PSK session to an outside AF behind the home NEF",
         t.elapsed(),
         format!(
@@ -698,22 +677,21 @@ ua_protocols = ["0100000007"]
     let visited_aanf_m = metrics(visited_aanf.ops_addr).await?;
     let counters = json!({
         "visitedNrf": {
-            "discoveriesForwarded": sample(&visited_nrf_m, "nrf_roaming_total{kind=\"discovery_forwarded\"}"),
-            "tokensForwarded": sample(&visited_nrf_m, "nrf_roaming_total{kind=\"token_forwarded\"}"),
+            "discoveriesForwarded": count(&visited_nrf_m, ROAMING_TOTAL, &[("kind", "discovery_forwarded")]),
+            "tokensForwarded": count(&visited_nrf_m, ROAMING_TOTAL, &[("kind", "token_forwarded")]),
         },
         "homeNrf": {
-            "tokensForPartnerConsumers": sample(&home_nrf_m, "nrf_roaming_total{kind=\"token_for_partner\"}"),
+            "tokensForPartnerConsumers": count(&home_nrf_m, ROAMING_TOTAL, &[("kind", "token_for_partner")]),
         },
         "homeAanf": {
-            "applicationKeyGet200": sample(&aanf_m, "aanf_requests_total{operation=\"retrieve-applicationkey\",status=\"200\"}"),
-            "applicationKeyGet403": sample(&aanf_m, "aanf_requests_total{operation=\"retrieve-applicationkey\",status=\"403\"}"),
+            "applicationKeyGet200": count(&aanf_m, AANF_REQUESTS, &[RETRIEVE, ("status", "200")]),
+            "applicationKeyGet403": count(&aanf_m, AANF_REQUESTS, &[RETRIEVE, ("status", "403")]),
         },
         "visitedAanf": {
+            // Every answer, whatever its status: the histogram's count.
             "applicationKeyGet": visited_aanf_m
-                .lines()
-                .filter(|l| l.starts_with("aanf_requests_total{operation=\"retrieve-applicationkey\""))
-                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<u64>().ok())
-                .sum::<u64>(),
+                .histogram(AANF_DURATIONS, &[RETRIEVE])
+                .map_or(0, |h| h.count as u64),
         },
     });
     // Three key clients of the visited PLMN (the AF as itself, the same AF serving the home
@@ -747,7 +725,7 @@ ua_protocols = ["0100000007"]
                 "outsideAf": outside,
                 "homeOutsideAf": home_outside,
                 "counters": counters,
-                "steps": out.steps,
+                "steps": out.log,
                 "totalMs": (started.elapsed().as_secs_f64() * 10000.0).round() / 10.0,
             })
         );

@@ -99,11 +99,11 @@ fn the_roaming_text_names_each_hop_and_other_scenarios_conflict() {
     let (code, out, err) = demo(&["--roaming"]);
     assert_eq!(code, 0, "stdout:\n{out}\nstderr:\n{err}");
     for line in [
-        "✓ UE opens a TLS 1.3-PSK session to the home AF",
-        "✓ UE opens a TLS 1.3-PSK session to the visited AF",
-        "✓ the visited AF asks for the key of a home AF",
-        "✓ UE opens a TLS 1.3-PSK session to the outside AF",
-        "✓ UE opens a TLS 1.3-PSK session to an outside AF behind the home NEF",
+        "UE opens a TLS 1.3-PSK session to the home AF",
+        "UE opens a TLS 1.3-PSK session to the visited AF",
+        "the visited AF asks for the key of a home AF",
+        "UE opens a TLS 1.3-PSK session to the outside AF",
+        "UE opens a TLS 1.3-PSK session to an outside AF behind the home NEF",
         "visited NRF → home NRF   discoveries forwarded 3, token requests forwarded 3",
         "home NRF                 tokens issued to PLMN 001-01 consumers 3",
         "home AAnF                ApplicationKey_Get 200: 4, 403: 1",
