@@ -10,6 +10,8 @@
 //! ```
 //!
 //! which every NF server prints once, flushed, right after binding (its logs go to stderr).
+//! [`NfCommand::production`] starts it without `--dev` and with `--ops-listen 127.0.0.1:0`
+//! instead (TLS and tokens from its `--config`).
 //! The port is chosen by the kernel in the child, so no port is ever bound, released and
 //! reused (the racy free-port pattern). [`ChildNf::wait_ready`] then polls `GET /readyz` on
 //! the ops address (the SBI address when the ops endpoints share it).
@@ -148,6 +150,7 @@ pub struct NfCommand {
     env_remove_prefixes: Vec<String>,
     stderr: Stderr,
     bound: Duration,
+    production: bool,
 }
 
 impl NfCommand {
@@ -162,7 +165,17 @@ impl NfCommand {
             env_remove_prefixes: Vec::new(),
             stderr: Stderr::Null,
             bound: READY_BOUND,
+            production: false,
         }
+    }
+
+    /// Production mode: no `--dev`, so the child serves TLS with the `[tls]` and checks the
+    /// `[oauth2]` of its `--config`; its ops endpoints are on `--ops-listen 127.0.0.1:0`
+    /// (plain HTTP on loopback, where [`ChildNf::wait_ready`] polls them). The SBI is then at
+    /// [`ChildNf::tls_api_root`].
+    pub fn production(mut self) -> Self {
+        self.production = true;
+        self
     }
 
     /// The name used in error messages (default: the subcommand, e.g. `aanf`).
@@ -251,9 +264,13 @@ impl NfCommand {
 
     async fn launch(&self) -> Result<(Child, SocketAddr, Option<SocketAddr>), HarnessError> {
         let mut c = Command::new(&self.exe);
-        c.arg(&self.nf)
-            .args(["--dev", "--listen", "127.0.0.1:0"])
-            .args(&self.args);
+        c.arg(&self.nf);
+        if self.production {
+            c.args(["--listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"]);
+        } else {
+            c.args(["--dev", "--listen", "127.0.0.1:0"]);
+        }
+        c.args(&self.args);
         if !self.env_remove_prefixes.is_empty() {
             for (k, _) in std::env::vars_os() {
                 let name = k.to_string_lossy();
@@ -392,6 +409,12 @@ impl ChildNf {
     /// `http://<sbi address>` (development mode serves h2c).
     pub fn api_root(&self) -> String {
         format!("http://{}", self.sbi)
+    }
+
+    /// `https://localhost:<sbi port>`: the SBI of a [`NfCommand::production`] child (the
+    /// name its loopback certificate carries).
+    pub fn tls_api_root(&self) -> String {
+        format!("https://localhost:{}", self.sbi.port())
     }
 
     /// `http://<ops address>`: where `/readyz`, `/healthz` and `/metrics` are.

@@ -14,11 +14,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use akma_core::akma::derive_akma_keys;
-use akma_core::ids::{MncLen, RoutingIndicator, Supi};
+use akma_core::ids::{AKid, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::KAusf;
 use akma_loadgen::cpu_seconds_of;
-use akma_sbi_client::{NaanfClient, SbiClient};
-use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
+use akma_sbi_client::client::ClientTls;
+use akma_sbi_client::nrf::{NrfClient, NrfTokenSource};
+use akma_sbi_client::{NaanfClient, SbiClient, TokenRequest, TokenSource};
+use akma_sbi_model::common::{NfInstanceId, NfType};
+use akma_sbi_model::naanf::{self as naanf_model, AkmaKeyInfo, UeId};
+use akma_sbi_model::nnrf::NfProfile;
+use akma_sbi_server::test_pki::TestPki;
 use akma_sim::child::{ChildNf, NfCommand};
 use clap::Args;
 
@@ -40,10 +45,27 @@ pub struct NefBenchArgs {
     /// AKMA contexts registered at the AAnF (the requests cycle through them).
     #[arg(long, default_value_t = 2000)]
     pub contexts: u64,
+    /// Production mode, as an operator runs it: an NRF issuing the access tokens, and every
+    /// hop over TLS 1.3 with a token. The direct AF presents its NF certificate and an NRF
+    /// token to the AAnF (mutual TLS); the outside AF reaches the NEF over TLS with the
+    /// NEF's own token; the NEF finds the AAnF at the NRF and calls it with mutual TLS and
+    /// an NRF token. Certificates come from a throw-away CA. Without it every NF runs with
+    /// `--dev` (h2c, no tokens except the NEF's own northbound token).
+    #[arg(long)]
+    pub production: bool,
 }
 
 const FQDN: &str = "app.example.com";
+/// The afId of the outside AF in production mode (the AAnF's `[[af]]` entry of `FQDN`
+/// names the inside AF's identity, so only that AF may ask for it directly).
+const OUTSIDE_FQDN: &str = "shop.example.net";
 const CLIENT_ID: &str = "bench-af";
+/// NF instance ids of the production-mode network.
+const NRF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000d0001";
+const AANF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000d0002";
+const NEF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000d0003";
+const AUSF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000d0004";
+const AF_ID: &str = "9e1b2c3d-0000-4000-8000-0000000d0005";
 const TARGET_RATIO: f64 = 0.45;
 
 /// `Basic base64(id:secret)`.
@@ -53,6 +75,29 @@ fn encode_basic(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
     )
+}
+
+/// `n` HTTP/2 clients over TLS trusting `ca_pem`, presenting `identity` (certificate and
+/// key PEM) when given.
+fn tls_clients(
+    n: usize,
+    ca_pem: &[u8],
+    identity: Option<&[u8]>,
+) -> Result<Vec<reqwest::Client>, String> {
+    (0..n)
+        .map(|_| {
+            let mut b = reqwest::Client::builder()
+                .http2_prior_knowledge()
+                .no_proxy()
+                .tls_certs_only([
+                    reqwest::Certificate::from_pem(ca_pem).map_err(|e| e.to_string())?
+                ]);
+            if let Some(id) = identity {
+                b = b.identity(reqwest::Identity::from_pem(id).map_err(|e| e.to_string())?);
+            }
+            b.build().map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 fn h2c(n: usize) -> Result<Vec<reqwest::Client>, String> {
@@ -172,67 +217,83 @@ async fn phase(
     })
 }
 
+/// Waits (at most 30 s) until the processes `pids` together use under 5 % of a core over
+/// 200 ms: work queued in a phase (the argon2id hashes of token requests the load generator
+/// has stopped waiting for) must not run into the next phase's measurement.
+async fn settle(pids: &[u32]) {
+    let total = || -> f64 { pids.iter().map(|p| cpu_seconds_of(*p).unwrap_or(0.0)).sum() };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let before = total();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if total() - before < 0.01 {
+            return;
+        }
+    }
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// A NEF child `name` with one AF (`CLIENT_ID`, secret hash `hash`, afIds `fqdn`) and a
+/// credential cache of `cache` entries; `host` is the rest of its TOML (development: empty,
+/// the AAnF given with `--aanf`; production: `nrf`, `token_key`, `[tls]`, `[client]`).
+#[allow(clippy::too_many_arguments)]
 async fn nef_child(
     exe: &Path,
     dir: &Path,
     name: &str,
-    aanf: &str,
     hash: &str,
+    fqdn: &str,
     cache: usize,
+    host: &str,
+    cmd: impl FnOnce(NfCommand) -> NfCommand,
 ) -> Result<ChildNf, String> {
     let cfg = dir.join(format!("{name}.toml"));
     std::fs::write(
         &cfg,
         format!(
-            "credential_cache = {cache}\n[[af]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{FQDN}\"]\nrate_limit = {{ per_sec = 1000000000.0, burst = 1000000000 }}\n"
+            "credential_cache = {cache}\n{host}\n[[af]]\nclient_id = \"{CLIENT_ID}\"\nclient_secret_hash = \"{hash}\"\nfqdns = [\"{fqdn}\"]\nrate_limit = {{ per_sec = 1000000000.0, burst = 1000000000 }}\n"
         ),
     )
     .map_err(|e| e.to_string())?;
-    NfCommand::new(exe, "nef")
+    cmd(NfCommand::new(exe, "nef"))
         .name(name)
         .data(&dir.join(name))
         .arg("--config")
         .arg(cfg.as_os_str())
-        .arg("--aanf")
-        .arg(aanf)
         .inherit_stderr()
         .start()
         .await
         .map_err(|e| e.to_string())
 }
 
-/// Runs `akma bench nef`.
-pub async fn run(a: NefBenchArgs) -> Result<(), String> {
-    if a.rounds == 0 || a.duration_secs == 0 || a.contexts == 0 || a.streams == 0 {
-        return Err(
-            "--rounds, --duration-secs, --contexts and --streams must be at least 1".into(),
-        );
-    }
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let connections = a.connections.unwrap_or(cores).max(1);
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let aanf = NfCommand::new(&exe, "aanf")
-        .name("AAnF")
-        .data(&tmp.path().join("aanf"))
-        .inherit_stderr()
-        .start()
-        .await
-        .map_err(|e| e.to_string())?;
-    let aanf_pid = aanf.pid().ok_or("the AAnF is not running")?;
+/// The network a run measures: the AAnF, the two NEFs (credential cache on and off), the
+/// NRF in production mode, and the load generator's clients and credentials.
+struct Net {
+    aanf: ChildNf,
+    nef: ChildNf,
+    nef_nocache: ChildNf,
+    /// The NRF (production mode), kept running.
+    nrf: Option<ChildNf>,
+    /// Connections to the AAnF (in production with the inside AF's certificate).
+    direct_clients: Vec<reqwest::Client>,
+    /// Connections to the NEFs (the outside AF: no certificate).
+    nef_clients: Vec<reqwest::Client>,
+    /// `Authorization` of the direct requests (production: the inside AF's NRF token).
+    direct_bearer: Option<String>,
+    /// The afId of the requests through the NEF.
+    nef_fqdn: &'static str,
+    /// The A-KIDs registered.
+    a_kids: Vec<AKid>,
+}
 
-    // Contexts, registered as the AUSF does.
-    let naanf = NaanfClient::new(
-        SbiClient::h2c().map_err(|e| e.to_string())?,
-        aanf.api_root(),
-    );
-    let mut bodies = Vec::new();
-    for i in 0..a.contexts {
+/// `n` contexts registered through `naanf`, as the AUSF registers them.
+async fn register_contexts(naanf: &NaanfClient, n: u64) -> Result<Vec<AKid>, String> {
+    let mut out = Vec::new();
+    for i in 0..n {
         let supi = Supi::parse(&format!("imsi-90170{:010}", i)).map_err(|e| e.to_string())?;
         let mut k = [0u8; 32];
         k[..8].copy_from_slice(&i.to_be_bytes());
@@ -251,26 +312,244 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
                 k_akma: keys.k_akma.clone(),
             })
             .await
-            .map_err(|e| e.to_string())?;
-        bodies.push(bytes::Bytes::from(
-            serde_json::json!({"afId": FQDN, "aKId": keys.a_kid.as_str()}).to_string(),
-        ));
+            .map_err(|e| format!("registering context {i}: {e}"))?;
+        out.push(keys.a_kid.clone());
     }
-    let bodies = Arc::new(bodies);
+    Ok(out)
+}
 
+/// Development mode: every NF with `--dev` (h2c; the NEF checks its own northbound token).
+async fn dev_net(
+    exe: &Path,
+    dir: &Path,
+    connections: usize,
+    hash: &str,
+    contexts: u64,
+) -> Result<Net, String> {
+    let aanf = NfCommand::new(exe, "aanf")
+        .name("AAnF")
+        .data(&dir.join("aanf"))
+        .inherit_stderr()
+        .start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let naanf = NaanfClient::new(
+        SbiClient::h2c().map_err(|e| e.to_string())?,
+        aanf.api_root(),
+    );
+    let a_kids = register_contexts(&naanf, contexts).await?;
+    let root = aanf.api_root();
+    let with_aanf = |c: NfCommand| c.arg("--aanf").arg(&root);
+    let nef = nef_child(exe, dir, "nef", hash, FQDN, 1024, "", with_aanf).await?;
+    let with_aanf = |c: NfCommand| c.arg("--aanf").arg(&root);
+    let nef_nocache = nef_child(exe, dir, "nef-nocache", hash, FQDN, 0, "", with_aanf).await?;
+    let clients = h2c(connections)?;
+    Ok(Net {
+        aanf,
+        nef,
+        nef_nocache,
+        nrf: None,
+        direct_clients: clients.clone(),
+        nef_clients: clients,
+        direct_bearer: None,
+        nef_fqdn: FQDN,
+        a_kids,
+    })
+}
+
+/// `[tls]` and `[client]` of the NF whose certificate is `dir/name.crt`.
+fn tls_sections(dir: &Path, name: &str) -> String {
+    let d = dir.display();
+    format!(
+        "\n[tls]\ncert = \"{d}/{name}.crt\"\nkey = \"{d}/{name}.key\"\nclient_ca = \"{d}/ca.crt\"\n\n[client]\nca = \"{d}/ca.crt\"\ncert = \"{d}/{name}.crt\"\nkey = \"{d}/{name}.key\"\n"
+    )
+}
+
+/// The mutual-TLS client of the NF `name` whose certificate is in `dir`, registered at the
+/// NRF as `id` of type `nf_type`, with its NRF token source.
+async fn nf_client(
+    dir: &Path,
+    name: &str,
+    nrf_root: &str,
+    id: &str,
+    nf_type: NfType,
+) -> Result<(SbiClient, Arc<NrfTokenSource>), String> {
+    let read = |f: String| std::fs::read(dir.join(&f)).map_err(|e| format!("{f}: {e}"));
+    let sbi = SbiClient::builder()
+        .tls(ClientTls {
+            ca_pem: read("ca.crt".into())?,
+            cert_pem: Some(read(format!("{name}.crt"))?),
+            key_pem: Some(zeroize::Zeroizing::new(read(format!("{name}.key"))?)),
+        })
+        .build()
+        .map_err(|e| format!("{name} client: {e}"))?;
+    let id = NfInstanceId::parse(id).map_err(|e| e.to_string())?;
+    let nrf = NrfClient::new(sbi.clone(), nrf_root);
+    let mut profile = NfProfile::new(id.clone(), nf_type);
+    profile.ipv4_addresses = vec!["127.0.0.1".into()];
+    nrf.register(&profile)
+        .await
+        .map_err(|e| format!("{name} at the NRF: {e}"))?;
+    Ok((sbi, Arc::new(NrfTokenSource::new(nrf, id, nf_type))))
+}
+
+/// Production mode (see [`NefBenchArgs::production`]).
+async fn production_net(
+    exe: &Path,
+    dir: &Path,
+    connections: usize,
+    hash: &str,
+    contexts: u64,
+) -> Result<Net, String> {
+    let write = |name: &str, text: &str| -> Result<(), String> {
+        akma_nf_host::kek::write_private(&dir.join(name), text).map_err(|e| format!("{name}: {e}"))
+    };
+    let pki = TestPki::new();
+    write("ca.crt", &pki.ca_pem())?;
+    for (name, id) in [
+        ("nrf", NRF_ID),
+        ("aanf", AANF_ID),
+        ("nef", NEF_ID),
+        ("ausf", AUSF_ID),
+        ("af", AF_ID),
+    ] {
+        let c = pki.nf_cert(id);
+        write(&format!("{name}.crt"), &c.cert_pem)?;
+        write(&format!("{name}.key"), &c.key_pem)?;
+    }
+    let d = dir.display();
+    let (nrf_key, nrf_public) =
+        akma_sbi_server::signer::generate_key().map_err(|e| format!("NRF token key: {e}"))?;
+    write("nrf-token.pem", &nrf_key)?;
+    write("nrf-token.pub.pem", &nrf_public)?;
+    let (nef_key, _) =
+        akma_sbi_server::signer::generate_key().map_err(|e| format!("NEF token key: {e}"))?;
+    write("nef-token.pem", &nef_key)?;
+    let production = |name: &str, nf: &str, config: &str| -> Result<NfCommand, String> {
+        write(&format!("{name}.toml"), config)?;
+        Ok(NfCommand::new(exe, nf)
+            .production()
+            .name(name)
+            .data(&dir.join(format!("{name}-data")))
+            .arg("--config")
+            .arg(dir.join(format!("{name}.toml")))
+            .inherit_stderr())
+    };
+    let start = |c: NfCommand| async move { c.start().await.map_err(|e| e.to_string()) };
+
+    let nrf = start(production(
+        "nrf",
+        "nrf",
+        &format!(
+            "nf_instance_id = \"{NRF_ID}\"\ntoken_key = \"{d}/nrf-token.pem\"\n{}",
+            tls_sections(dir, "nrf")
+        ),
+    )?)
+    .await?;
+    let nrf_root = nrf.tls_api_root();
+    let mut kek = zeroize::Zeroizing::new([0u8; 32]);
+    getrandom::getrandom(&mut kek[..]).map_err(|e| format!("no randomness: {e}"))?;
+    let aanf = start(production(
+        "aanf",
+        "aanf",
+        &format!(
+            "kek = \"{}\"\nnrf = \"{nrf_root}\"\n{}\n[oauth2]\nissuer = \"{NRF_ID}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"{d}/nrf-token.pub.pem\"]\n\n[[consumer]]\nid = \"urn:uuid:{AUSF_ID}\"\nnf_type = \"AUSF\"\n\n[[consumer]]\nid = \"urn:uuid:{NEF_ID}\"\nnf_type = \"NEF\"\n\n[[af]]\nfqdn = \"{FQDN}\"\nidentity = \"urn:uuid:{AF_ID}\"\n\n[[af]]\nfqdn = \"{OUTSIDE_FQDN}\"\n",
+            akma_core::hex::encode(&kek[..]).as_str(),
+            tls_sections(dir, "aanf")
+        ),
+    )?)
+    .await?;
+    // The contexts, registered by the AUSF with its certificate and NRF token.
+    let (ausf, ausf_tokens) = nf_client(dir, "ausf", &nrf_root, AUSF_ID, NfType::Ausf).await?;
+    let naanf = NaanfClient::new(ausf.with_token_source(ausf_tokens), aanf.tls_api_root());
+    let a_kids = register_contexts(&naanf, contexts).await?;
+    // The inside AF's token for the AAnF, from the NRF.
+    let (_, af_tokens) = nf_client(dir, "af", &nrf_root, AF_ID, NfType::Af).await?;
+    let bearer = af_tokens
+        .token(TokenRequest {
+            target: Some(NfType::Aanf),
+            scopes: naanf_model::op::RETRIEVE_APPLICATION_KEY.scopes,
+            target_plmn: None,
+        })
+        .await
+        .map_err(|e| format!("the inside AF's token at the NRF: {e}"))?
+        .ok_or("the NRF gave the inside AF no token")?;
+    let host = format!(
+        "nrf = \"{nrf_root}\"\ntoken_key = \"{d}/nef-token.pem\"\n{}",
+        tls_sections(dir, "nef")
+    );
+    let mut nefs = Vec::new();
+    for (name, cache) in [("nef", 1024), ("nef-nocache", 0)] {
+        let cmd = |c: NfCommand| c.production();
+        nefs.push(nef_child(exe, dir, name, hash, OUTSIDE_FQDN, cache, &host, cmd).await?);
+    }
+    let nef_nocache = nefs.pop().ok_or("no NEF")?;
+    let nef = nefs.pop().ok_or("no NEF")?;
+    let ca = std::fs::read(dir.join("ca.crt")).map_err(|e| e.to_string())?;
+    let mut identity = std::fs::read(dir.join("af.crt")).map_err(|e| e.to_string())?;
+    identity.extend(std::fs::read(dir.join("af.key")).map_err(|e| e.to_string())?);
+    let identity = zeroize::Zeroizing::new(identity);
+    Ok(Net {
+        aanf,
+        nef,
+        nef_nocache,
+        nrf: Some(nrf),
+        direct_clients: tls_clients(connections, &ca, Some(&identity))?,
+        nef_clients: tls_clients(connections, &ca, None)?,
+        direct_bearer: Some(bearer.as_str().to_owned()),
+        nef_fqdn: OUTSIDE_FQDN,
+        a_kids,
+    })
+}
+
+/// Runs `akma bench nef`.
+pub async fn run(a: NefBenchArgs) -> Result<(), String> {
+    if a.rounds == 0 || a.duration_secs == 0 || a.contexts == 0 || a.streams == 0 {
+        return Err(
+            "--rounds, --duration-secs, --contexts and --streams must be at least 1".into(),
+        );
+    }
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let connections = a.connections.unwrap_or(cores).max(1);
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut secret = [0u8; 24];
     getrandom::getrandom(&mut secret).map_err(|e| e.to_string())?;
     let secret = zeroize::Zeroizing::new(akma_core::hex::encode(&secret));
     let hash = akma_nef::token::hash_secret(&secret)?;
-    let nef = nef_child(&exe, tmp.path(), "nef", &aanf.api_root(), &hash, 1024).await?;
-    let nef_nocache =
-        nef_child(&exe, tmp.path(), "nef-nocache", &aanf.api_root(), &hash, 0).await?;
-    let nef_pid = nef.pid().ok_or("the NEF is not running")?;
-    let nocache_pid = nef_nocache.pid().ok_or("the NEF is not running")?;
+    let net = if a.production {
+        production_net(&exe, tmp.path(), connections, &hash, a.contexts).await?
+    } else {
+        dev_net(&exe, tmp.path(), connections, &hash, a.contexts).await?
+    };
+    let root = |c: &ChildNf| {
+        if a.production {
+            c.tls_api_root()
+        } else {
+            c.api_root()
+        }
+    };
+    let aanf_pid = net.aanf.pid().ok_or("the AAnF is not running")?;
+    let nef_pid = net.nef.pid().ok_or("the NEF is not running")?;
+    let nocache_pid = net.nef_nocache.pid().ok_or("the NEF is not running")?;
+    // Every NF of the run, and this process (whose runtime must be idle too).
+    let mut all = vec![aanf_pid, nef_pid, nocache_pid, std::process::id()];
+    all.extend(net.nrf.as_ref().and_then(ChildNf::pid));
+    let bodies = |fqdn: &str| -> Arc<Vec<bytes::Bytes>> {
+        Arc::new(
+            net.a_kids
+                .iter()
+                .map(|k| {
+                    bytes::Bytes::from(
+                        serde_json::json!({"afId": fqdn, "aKId": k.as_str()}).to_string(),
+                    )
+                })
+                .collect(),
+        )
+    };
     let basic = encode_basic(CLIENT_ID, &secret);
-    let clients = h2c(connections)?;
-    let token: serde_json::Value = clients[0]
-        .post(format!("{}/oauth2/token", nef.api_root()))
+    let token: serde_json::Value = net.nef_clients[0]
+        .post(format!("{}/oauth2/token", root(&net.nef)))
         .header("authorization", &basic)
         .header("content-type", "application/x-www-form-urlencoded")
         .body("grant_type=client_credentials")
@@ -286,26 +565,27 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
         .to_owned();
 
     let direct = Req::Retrieve {
-        url: format!("{}/naanf-akma/v1/retrieve-applicationkey", aanf.api_root()),
-        bearer: None,
-        bodies: bodies.clone(),
+        url: format!("{}/naanf-akma/v1/retrieve-applicationkey", root(&net.aanf)),
+        bearer: net.direct_bearer.clone(),
+        bodies: bodies(FQDN),
     };
     let via_nef = Req::Retrieve {
-        url: format!("{}/3gpp-akma/v1/retrieve", nef.api_root()),
+        url: format!("{}/3gpp-akma/v1/retrieve", root(&net.nef)),
         bearer: Some(bearer),
-        bodies,
+        bodies: bodies(net.nef_fqdn),
     };
     let tok = Req::Token {
-        url: format!("{}/oauth2/token", nef.api_root()),
+        url: format!("{}/oauth2/token", root(&net.nef)),
         basic: basic.clone(),
     };
     let tok_nocache = Req::Token {
-        url: format!("{}/oauth2/token", nef_nocache.api_root()),
+        url: format!("{}/oauth2/token", root(&net.nef_nocache)),
         basic,
     };
+    let (direct_clients, nef_clients) = (&net.direct_clients, &net.nef_clients);
     // Warm-up: one second of each retrieve kind.
-    phase(&clients, a.streams, direct.clone(), 1, &[]).await?;
-    phase(&clients, a.streams, via_nef.clone(), 1, &[]).await?;
+    phase(direct_clients, a.streams, direct.clone(), 1, &[]).await?;
+    phase(nef_clients, a.streams, via_nef.clone(), 1, &[]).await?;
 
     let (mut d_rps, mut n_rps, mut d_cpu, mut n_cpu, mut n_aanf_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -320,15 +600,10 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
             [&via_nef, &direct]
         };
         for r in order {
-            let is_nef = matches!(
-                r,
-                Req::Retrieve {
-                    bearer: Some(_),
-                    ..
-                }
-            );
+            let is_nef = std::ptr::eq(r, &via_nef);
+            settle(&all).await;
             let p = phase(
-                &clients,
+                if is_nef { nef_clients } else { direct_clients },
                 a.streams,
                 r.clone(),
                 a.duration_secs,
@@ -347,8 +622,9 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
                 d_load.push(p.cpu_us[2]);
             }
         }
+        settle(&all).await;
         let p = phase(
-            &clients,
+            nef_clients,
             a.streams,
             tok.clone(),
             a.duration_secs,
@@ -358,8 +634,9 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
         errors += p.errors;
         t_rps.push(p.rps);
         t_cpu.push(p.cpu_us[0]);
+        settle(&all).await;
         let p = phase(
-            &clients,
+            nef_clients,
             a.streams,
             tok_nocache.clone(),
             a.duration_secs,
@@ -373,7 +650,13 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
     let (d, n) = (median(d_rps), median(n_rps));
     let ratio = if d > 0.0 { n / d } else { 0.0 };
     println!(
-        "bench nef: {connections} h2c connections x {} streams, {} rounds of {} s (medians), {} contexts",
+        "bench nef ({}): {connections} {} connections x {} streams, {} rounds of {} s (medians), {} contexts",
+        if a.production {
+            "production mode: TLS 1.3 and an access token on every hop, mutual TLS between NFs and from the inside AF, tokens from the NRF"
+        } else {
+            "development mode: h2c, only the NEF's northbound token"
+        },
+        if a.production { "TLS" } else { "h2c" },
         a.streams, a.rounds, a.duration_secs, a.contexts
     );
     println!(
@@ -406,6 +689,6 @@ pub async fn run(a: NefBenchArgs) -> Result<(), String> {
         median(u_cpu)
     );
     println!("  non-200 answers or transport errors: {errors}");
-    drop((nef, nef_nocache, aanf));
+    drop(net);
     Ok(())
 }
