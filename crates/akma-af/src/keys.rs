@@ -90,8 +90,8 @@
 //!
 //! About 255 octets per entry with a typical A-KID (80 octets) and AF FQDN (15 octets),
 //! identities absent: the hash map slot (key pointer and entry, 72 octets, at a load factor
-//! of 7/8 to 1/2), the insertion-order queue (24 octets per slot, up to twice the entries
-//! between compactions) and the key's heap allocation (~100 octets and the `Arc`'s two counters).
+//! of 7/8 to 1/2), the insertion-order queue (24 octets per slot, up to 1.5 times the entries
+//! plus 1,024 between compactions) and the key's heap allocation (~100 octets and the `Arc`'s two counters).
 //! 100,000 entries fit well within 64 MiB; the unit test `hundred_thousand_entries_fit`
 //! prints the figures.
 
@@ -937,10 +937,13 @@ impl State {
         }
     }
 
-    /// Drops the stale items of the order queue once they outnumber the live ones (amortised
-    /// O(1) per insert).
+    /// Drops the stale items of the order queue once they number more than half the live
+    /// ones plus 1,024 (amortised O(1) per insert: a pass over at most 1.5 × the live
+    /// entries removes at least a third of them). The queue then holds at most 1.5 × the
+    /// cache's bound, so a full cache's memory stops growing with its first compaction.
     fn compact_order(&mut self) {
-        if self.order.len() > 2 * self.entries.len() + 1024 {
+        let live = self.entries.len();
+        if self.order.len() > live + live / 2 + 1024 {
             let entries = &self.entries;
             self.order
                 .retain(|(k, s)| entries.get(k).is_some_and(|e| e.seq == *s));
@@ -1271,7 +1274,27 @@ mod tests {
             st.insert(key(1), entry(1, 10_000), round, 100);
         }
         assert_eq!(st.entries.len(), 1);
-        assert!(st.order.len() <= 2 + 1024 + 1, "{}", st.order.len());
+        assert!(st.order.len() <= 1 + 1024 + 1, "{}", st.order.len());
+    }
+
+    /// A full cache under churn (every insert a new key, as with an anonymous AF whose UEs
+    /// re-authenticate): the order queue never holds more than 1.5 × the bound plus 1,025
+    /// items, so its allocation stops growing once the cache is full.
+    #[test]
+    fn a_full_cache_under_churn_keeps_its_order_queue_bounded() {
+        let mut st = State::default();
+        let max = 10_000usize;
+        let mut cap_when_full = 0;
+        for i in 0..60_000usize {
+            st.insert(key(i), entry(1, 1_000_000), 0, max);
+            assert!(st.entries.len() <= max);
+            assert!(st.order.len() <= max + max / 2 + 1025, "{}", st.order.len());
+            if i == 30_000 {
+                cap_when_full = st.order.capacity();
+            }
+        }
+        assert_eq!(st.entries.len(), max);
+        assert_eq!(st.order.capacity(), cap_when_full);
     }
 
     #[test]

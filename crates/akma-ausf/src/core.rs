@@ -270,7 +270,10 @@ impl Reservation {
 
 /// All authentication contexts of this AUSF.
 pub struct Contexts {
-    map: HashMap<String, Context>,
+    /// Boxed: the table's slots stay small (key and pointer), so the doubling that churn
+    /// triggers in a hash table (deleted slots count against its room until it is rebuilt)
+    /// costs 32 octets per slot, not a whole context's several hundred.
+    map: HashMap<String, Box<Context>>,
     /// `(created, id)` in the order of creation, so that a sweep looks only at the contexts
     /// that have expired (every context lives the same time). An entry whose context is
     /// already gone is skipped when its turn comes.
@@ -363,7 +366,7 @@ impl Contexts {
     fn remove(&mut self, id: &str) -> Option<Context> {
         let c = self.map.remove(id)?;
         self.forget_one(&c.owner);
-        Some(c)
+        Some(*c)
     }
 
     /// A live context of `owner`, or `NotFound` (an expired one is dropped here; another
@@ -416,7 +419,7 @@ impl Contexts {
         debug_assert_eq!(r.owner, c.owner);
         self.reserved = self.reserved.saturating_sub(1);
         self.expiry.push_back((c.created, id.to_owned()));
-        self.map.insert(id.to_owned(), c);
+        self.map.insert(id.to_owned(), Box::new(c));
     }
 
     /// Starts 5G AKA (TS 33.501 §6.1.3.2 steps 3–4): stores XRES* and K_AUSF, returns the
