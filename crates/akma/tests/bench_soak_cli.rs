@@ -168,3 +168,47 @@ fn with_the_supi_the_af_cache_holds_one_key_per_subscriber() {
         assert!((1.0..=10.0).contains(&cached), "AF cache entries: {r:?}");
     }
 }
+
+/// The default: an anonymous AF, whose key cache is sized to the population (5 keys per
+/// subscriber). With every operation a new A-KID, the cache fills to that cap and stays
+/// there: it never holds more, and it is full once more operations than the cap have run.
+#[test]
+fn an_anonymous_af_cache_is_capped_at_five_keys_per_subscriber() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = soak(
+        &[
+            "--duration-secs",
+            "6",
+            "--warmup-secs",
+            "1",
+            "--subscribers",
+            "10",
+        ],
+        out_dir.path(),
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("the AF is anonymous"), "{stdout}");
+    assert!(
+        stdout.contains("its key cache capped at 50 entries (5 per subscriber)"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(out_dir.path().join("soak.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let ops: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
+    assert!(ops > 60, "{ops} operations: {csv}");
+    for r in &rows {
+        let cached: f64 = r[21].parse().unwrap();
+        assert!((1.0..=50.0).contains(&cached), "AF cache entries: {r:?}");
+    }
+    let last: f64 = rows.last().unwrap()[21].parse().unwrap();
+    assert_eq!(last, 50.0, "{csv}");
+}
