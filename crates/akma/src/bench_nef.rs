@@ -17,14 +17,13 @@ use akma_core::akma::derive_akma_keys;
 use akma_core::ids::{AKid, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::KAusf;
 use akma_loadgen::cpu_seconds_of;
-use akma_sbi_client::client::ClientTls;
-use akma_sbi_client::nrf::{NrfClient, NrfTokenSource};
 use akma_sbi_client::{NaanfClient, SbiClient, TokenRequest, TokenSource};
-use akma_sbi_model::common::{NfInstanceId, NfType};
+use akma_sbi_model::common::NfType;
 use akma_sbi_model::naanf::{self as naanf_model, AkmaKeyInfo, UeId};
-use akma_sbi_model::nnrf::NfProfile;
 use akma_sbi_server::test_pki::TestPki;
 use akma_sim::child::{ChildNf, NfCommand};
+
+use crate::testnet::{nf_client, random_hex, Files};
 use clap::Args;
 
 /// Options of `akma bench nef`.
@@ -339,9 +338,9 @@ async fn dev_net(
     );
     let a_kids = register_contexts(&naanf, contexts).await?;
     let root = aanf.api_root();
+    // Captures only `&root`, so it is `Copy`: both NEFs get it.
     let with_aanf = |c: NfCommand| c.arg("--aanf").arg(&root);
     let nef = nef_child(exe, dir, "nef", hash, FQDN, 1024, "", with_aanf).await?;
-    let with_aanf = |c: NfCommand| c.arg("--aanf").arg(&root);
     let nef_nocache = nef_child(exe, dir, "nef-nocache", hash, FQDN, 0, "", with_aanf).await?;
     let clients = h2c(connections)?;
     Ok(Net {
@@ -357,42 +356,6 @@ async fn dev_net(
     })
 }
 
-/// `[tls]` and `[client]` of the NF whose certificate is `dir/name.crt`.
-fn tls_sections(dir: &Path, name: &str) -> String {
-    let d = dir.display();
-    format!(
-        "\n[tls]\ncert = \"{d}/{name}.crt\"\nkey = \"{d}/{name}.key\"\nclient_ca = \"{d}/ca.crt\"\n\n[client]\nca = \"{d}/ca.crt\"\ncert = \"{d}/{name}.crt\"\nkey = \"{d}/{name}.key\"\n"
-    )
-}
-
-/// The mutual-TLS client of the NF `name` whose certificate is in `dir`, registered at the
-/// NRF as `id` of type `nf_type`, with its NRF token source.
-async fn nf_client(
-    dir: &Path,
-    name: &str,
-    nrf_root: &str,
-    id: &str,
-    nf_type: NfType,
-) -> Result<(SbiClient, Arc<NrfTokenSource>), String> {
-    let read = |f: String| std::fs::read(dir.join(&f)).map_err(|e| format!("{f}: {e}"));
-    let sbi = SbiClient::builder()
-        .tls(ClientTls {
-            ca_pem: read("ca.crt".into())?,
-            cert_pem: Some(read(format!("{name}.crt"))?),
-            key_pem: Some(zeroize::Zeroizing::new(read(format!("{name}.key"))?)),
-        })
-        .build()
-        .map_err(|e| format!("{name} client: {e}"))?;
-    let id = NfInstanceId::parse(id).map_err(|e| e.to_string())?;
-    let nrf = NrfClient::new(sbi.clone(), nrf_root);
-    let mut profile = NfProfile::new(id.clone(), nf_type);
-    profile.ipv4_addresses = vec!["127.0.0.1".into()];
-    nrf.register(&profile)
-        .await
-        .map_err(|e| format!("{name} at the NRF: {e}"))?;
-    Ok((sbi, Arc::new(NrfTokenSource::new(nrf, id, nf_type))))
-}
-
 /// Production mode (see [`NefBenchArgs::production`]).
 async fn production_net(
     exe: &Path,
@@ -401,11 +364,11 @@ async fn production_net(
     hash: &str,
     contexts: u64,
 ) -> Result<Net, String> {
-    let write = |name: &str, text: &str| -> Result<(), String> {
-        akma_nf_host::kek::write_private(&dir.join(name), text).map_err(|e| format!("{name}: {e}"))
+    let f = Files {
+        dir: dir.to_owned(),
     };
     let pki = TestPki::new();
-    write("ca.crt", &pki.ca_pem())?;
+    f.write("ca.crt", &pki.ca_pem())?;
     for (name, id) in [
         ("nrf", NRF_ID),
         ("aanf", AANF_ID),
@@ -413,58 +376,56 @@ async fn production_net(
         ("ausf", AUSF_ID),
         ("af", AF_ID),
     ] {
-        let c = pki.nf_cert(id);
-        write(&format!("{name}.crt"), &c.cert_pem)?;
-        write(&format!("{name}.key"), &c.key_pem)?;
+        f.nf_cert(&pki, name, id)?;
     }
-    let d = dir.display();
     let (nrf_key, nrf_public) =
         akma_sbi_server::signer::generate_key().map_err(|e| format!("NRF token key: {e}"))?;
-    write("nrf-token.pem", &nrf_key)?;
-    write("nrf-token.pub.pem", &nrf_public)?;
+    f.private("nrf-token.pem", &nrf_key)?;
+    f.write("nrf-token.pub.pem", &nrf_public)?;
     let (nef_key, _) =
         akma_sbi_server::signer::generate_key().map_err(|e| format!("NEF token key: {e}"))?;
-    write("nef-token.pem", &nef_key)?;
-    let production = |name: &str, nf: &str, config: &str| -> Result<NfCommand, String> {
-        write(&format!("{name}.toml"), config)?;
-        Ok(NfCommand::new(exe, nf)
-            .production()
-            .name(name)
-            .data(&dir.join(format!("{name}-data")))
-            .arg("--config")
-            .arg(dir.join(format!("{name}.toml")))
-            .inherit_stderr())
+    f.private("nef-token.pem", &nef_key)?;
+    // The configurations name their files relative to themselves, in `dir`.
+    let start = |name: &'static str, config: String| {
+        let f = &f;
+        async move {
+            let toml = f.private(&format!("{name}.toml"), &config)?;
+            NfCommand::new(exe, name)
+                .production()
+                .name(name)
+                .data(&f.path(&format!("{name}-data")))
+                .arg("--config")
+                .arg(toml)
+                .inherit_stderr()
+                .start()
+                .await
+                .map_err(|e| e.to_string())
+        }
     };
-    let start = |c: NfCommand| async move { c.start().await.map_err(|e| e.to_string()) };
-
-    let nrf = start(production(
+    let nrf = start(
         "nrf",
-        "nrf",
-        &format!(
-            "nf_instance_id = \"{NRF_ID}\"\ntoken_key = \"{d}/nrf-token.pem\"\n{}",
-            tls_sections(dir, "nrf")
+        format!(
+            "nf_instance_id = \"{NRF_ID}\"\ntoken_key = \"nrf-token.pem\"\n{}",
+            Files::tls("nrf")
         ),
-    )?)
+    )
     .await?;
     let nrf_root = nrf.tls_api_root();
-    let mut kek = zeroize::Zeroizing::new([0u8; 32]);
-    getrandom::getrandom(&mut kek[..]).map_err(|e| format!("no randomness: {e}"))?;
-    let aanf = start(production(
+    let aanf = start(
         "aanf",
-        "aanf",
-        &format!(
-            "kek = \"{}\"\nnrf = \"{nrf_root}\"\n{}\n[oauth2]\nissuer = \"{NRF_ID}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"{d}/nrf-token.pub.pem\"]\n\n[[consumer]]\nid = \"urn:uuid:{AUSF_ID}\"\nnf_type = \"AUSF\"\n\n[[consumer]]\nid = \"urn:uuid:{NEF_ID}\"\nnf_type = \"NEF\"\n\n[[af]]\nfqdn = \"{FQDN}\"\nidentity = \"urn:uuid:{AF_ID}\"\n\n[[af]]\nfqdn = \"{OUTSIDE_FQDN}\"\n",
-            akma_core::hex::encode(&kek[..]).as_str(),
-            tls_sections(dir, "aanf")
+        format!(
+            "kek = \"{}\"\nnrf = \"{nrf_root}\"\n{}\n[oauth2]\nissuer = \"{NRF_ID}\"\naudience = [\"AANF\"]\nes256_public_keys = [\"nrf-token.pub.pem\"]\n\n[[consumer]]\nid = \"urn:uuid:{AUSF_ID}\"\nnf_type = \"AUSF\"\n\n[[consumer]]\nid = \"urn:uuid:{NEF_ID}\"\nnf_type = \"NEF\"\n\n[[af]]\nfqdn = \"{FQDN}\"\nidentity = \"urn:uuid:{AF_ID}\"\n\n[[af]]\nfqdn = \"{OUTSIDE_FQDN}\"\n",
+            random_hex(32)?.as_str(),
+            Files::tls("aanf")
         ),
-    )?)
+    )
     .await?;
     // The contexts, registered by the AUSF with its certificate and NRF token.
-    let (ausf, ausf_tokens) = nf_client(dir, "ausf", &nrf_root, AUSF_ID, NfType::Ausf).await?;
+    let (ausf, _, ausf_tokens) = nf_client(dir, "ausf", &nrf_root, AUSF_ID, NfType::Ausf).await?;
     let naanf = NaanfClient::new(ausf.with_token_source(ausf_tokens), aanf.tls_api_root());
     let a_kids = register_contexts(&naanf, contexts).await?;
     // The inside AF's token for the AAnF, from the NRF.
-    let (_, af_tokens) = nf_client(dir, "af", &nrf_root, AF_ID, NfType::Af).await?;
+    let (_, _, af_tokens) = nf_client(dir, "af", &nrf_root, AF_ID, NfType::Af).await?;
     let bearer = af_tokens
         .token(TokenRequest {
             target: Some(NfType::Aanf),
@@ -475,20 +436,26 @@ async fn production_net(
         .map_err(|e| format!("the inside AF's token at the NRF: {e}"))?
         .ok_or("the NRF gave the inside AF no token")?;
     let host = format!(
-        "nrf = \"{nrf_root}\"\ntoken_key = \"{d}/nef-token.pem\"\n{}",
-        tls_sections(dir, "nef")
+        "nrf = \"{nrf_root}\"\ntoken_key = \"nef-token.pem\"\n{}",
+        Files::tls("nef")
     );
-    let mut nefs = Vec::new();
-    for (name, cache) in [("nef", 1024), ("nef-nocache", 0)] {
-        let cmd = |c: NfCommand| c.production();
-        nefs.push(nef_child(exe, dir, name, hash, OUTSIDE_FQDN, cache, &host, cmd).await?);
-    }
-    let nef_nocache = nefs.pop().ok_or("no NEF")?;
-    let nef = nefs.pop().ok_or("no NEF")?;
-    let ca = std::fs::read(dir.join("ca.crt")).map_err(|e| e.to_string())?;
-    let mut identity = std::fs::read(dir.join("af.crt")).map_err(|e| e.to_string())?;
-    identity.extend(std::fs::read(dir.join("af.key")).map_err(|e| e.to_string())?);
-    let identity = zeroize::Zeroizing::new(identity);
+    let production = |c: NfCommand| c.production();
+    let nef = nef_child(exe, dir, "nef", hash, OUTSIDE_FQDN, 1024, &host, production).await?;
+    let nef_nocache = nef_child(
+        exe,
+        dir,
+        "nef-nocache",
+        hash,
+        OUTSIDE_FQDN,
+        0,
+        &host,
+        production,
+    )
+    .await?;
+    let read = |name: &str| std::fs::read(f.path(name)).map_err(|e| format!("{name}: {e}"));
+    let ca = read("ca.crt")?;
+    let mut identity = zeroize::Zeroizing::new(read("af.crt")?);
+    identity.extend(read("af.key")?);
     Ok(Net {
         aanf,
         nef,

@@ -21,6 +21,7 @@ mod flow;
 mod outside;
 mod push_demo;
 mod roaming_demo;
+mod testnet;
 mod udm_cmd;
 mod ue_cmd;
 

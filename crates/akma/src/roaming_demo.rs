@@ -32,7 +32,6 @@
 //! The demo checks each claim on real values (the sessions, the bodies, the NFs' counters)
 //! and exits 1 when one does not hold.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,13 +43,14 @@ use akma_core::ids::{AKid, AfFqdn, MncLen, RoutingIndicator, Supi};
 use akma_core::keys::{KAkma, KAusf};
 use akma_loadgen::prometheus::Scrape;
 use akma_nrf::metrics::{PROFILES as NRF_PROFILES, ROAMING_TOTAL};
-use akma_sbi_client::client::{ClientTls, NaanfClient, SbiClient};
-use akma_sbi_client::nrf::{NrfClient, NrfResolver, NrfTokenSource};
+use akma_sbi_client::client::NaanfClient;
+use akma_sbi_client::nrf::NrfResolver;
 use akma_sbi_client::NfHint;
-use akma_sbi_model::common::{NfInstanceId, NfType};
+use akma_sbi_model::common::NfType;
 use akma_sbi_model::naanf::{AkmaKeyInfo, UeId};
-use akma_sbi_model::nnrf::NfProfile;
 use akma_sbi_server::test_pki::TestPki;
+
+use crate::testnet::{nf_client, random_hex, Files};
 use akma_ua::client::CurrentAkmaKeys;
 use serde_json::json;
 
@@ -89,74 +89,12 @@ impl CurrentAkmaKeys for Ue {
     }
 }
 
-/// The demo's directory: its PKI and every NF's configuration and data.
-struct Files {
-    dir: PathBuf,
-}
-
-impl Files {
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.join(name)
-    }
-
-    fn write(&self, name: &str, text: &str) -> Result<PathBuf, String> {
-        let p = self.path(name);
-        std::fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-        Ok(p)
-    }
-
-    /// A file only its owner may read (keys, secrets, and configurations that hold a key).
-    fn private(&self, name: &str, text: &str) -> Result<PathBuf, String> {
-        let p = self.path(name);
-        akma_nf_host::kek::write_private(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
-        Ok(p)
-    }
-
-    /// `name.crt` and `name.key` of an NF certificate for instance `id`.
-    fn nf_cert(&self, pki: &TestPki, name: &str, id: &str) -> Result<(), String> {
-        let c = pki.nf_cert(id);
-        self.write(&format!("{name}.crt"), &c.cert_pem)?;
-        self.private(&format!("{name}.key"), &c.key_pem)?;
-        Ok(())
-    }
-
-    /// The host flags of the NF `name` started from `config`: SBI on `listen`, the ops
-    /// listener on a loopback port of the kernel's choice, data under `<name>-data`.
-    fn host<K: akma_nf_host::NfKind>(
-        &self,
-        name: &str,
-        config: PathBuf,
-        listen: String,
-    ) -> akma_nf_host::HostArgs<K> {
-        akma_nf_host::HostArgs {
-            config: Some(config),
-            listen: Some(listen),
-            ops_listen: Some("127.0.0.1:0".into()),
-            data: Some(self.path(&format!("{name}-data"))),
-            ..Default::default()
-        }
-    }
-
-    /// `[tls]` and `[client]` with the NF certificate `name`.
-    fn tls(name: &str) -> String {
-        format!(
-            "\n[tls]\ncert = \"{name}.crt\"\nkey = \"{name}.key\"\nclient_ca = \"ca.crt\"\n\n[client]\nca = \"ca.crt\"\ncert = \"{name}.crt\"\nkey = \"{name}.key\"\n"
-        )
-    }
-}
-
 /// A loopback port free now (the NRFs must know each other's before either starts).
 fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .map_err(|e| format!("no free loopback port: {e}"))
-}
-
-fn random_hex(n: usize) -> Result<zeroize::Zeroizing<String>, String> {
-    let mut b = zeroize::Zeroizing::new(vec![0u8; n]);
-    getrandom::getrandom(&mut b[..]).map_err(|e| format!("no randomness: {e}"))?;
-    Ok(zeroize::Zeroizing::new(akma_core::hex::encode(&b)))
 }
 
 /// An NRF of `plmn` whose partner is `peer_plmn` at `peer_port` (instance `peer_id`).
@@ -772,24 +710,9 @@ ua_protocols = ["0100000007"]
 /// UE's A-KID and K_AKMA from K_AUSF (TS 33.535 Annex A.2, A.3), discovers the AAnF by the
 /// A-KID and registers the context with an NRF-issued token.
 async fn anchor(f: &Files, home_nrf: &str) -> Result<Ue, String> {
-    let read = |name: &str| std::fs::read(f.path(name)).map_err(|e| format!("{name}: {e}"));
-    let sbi = SbiClient::builder()
-        .tls(ClientTls {
-            ca_pem: read("ca.crt")?,
-            cert_pem: Some(read("home-ausf.crt")?),
-            key_pem: Some(zeroize::Zeroizing::new(read("home-ausf.key")?)),
-        })
-        .build()
-        .map_err(|e| format!("home AUSF client: {e}"))?;
-    let id = NfInstanceId::parse(HOME_AUSF).map_err(|e| e.to_string())?;
-    let nrf = NrfClient::new(sbi.clone(), home_nrf);
-    let mut profile = NfProfile::new(id.clone(), NfType::Ausf);
-    profile.ipv4_addresses = vec!["127.0.0.1".into()];
-    nrf.register(&profile)
-        .await
-        .map_err(|e| format!("home AUSF at the home NRF: {e}"))?;
-    let resolver = Arc::new(NrfResolver::new(nrf.clone(), NfType::Ausf));
-    let tokens = Arc::new(NrfTokenSource::new(nrf, id, NfType::Ausf));
+    let (sbi, nrf, tokens) =
+        nf_client(&f.dir, "home-ausf", home_nrf, HOME_AUSF, NfType::Ausf).await?;
+    let resolver = Arc::new(NrfResolver::new(nrf, NfType::Ausf));
     let mut k_ausf = zeroize::Zeroizing::new([0u8; 32]);
     getrandom::getrandom(&mut k_ausf[..]).map_err(|e| format!("no randomness: {e}"))?;
     let supi = Supi::parse(SUPI).map_err(|e| e.to_string())?;
