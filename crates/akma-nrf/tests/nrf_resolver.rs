@@ -91,20 +91,26 @@ async fn metric(root: &str, line: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// The NRF `NRF_ID` in development mode on a loopback port, its data in `data`, resolved
+/// (a test adjusts its clock or settings before starting it).
+fn dev_nrf(data: &std::path::Path) -> akma_nrf::server::Resolved {
+    resolve(&NrfArgs {
+        host: HostArgs {
+            dev: true,
+            listen: Some("127.0.0.1:0".into()),
+            data: Some(data.to_owned()),
+            ..Default::default()
+        },
+        nf_instance_id: Some(NRF_ID.into()),
+    })
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_in_turn_reselection_and_expiry() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(1_800_000_000);
-    let args = NrfArgs {
-        host: HostArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(dir.path().join("nrf")),
-            ..Default::default()
-        },
-        nf_instance_id: Some(NRF_ID.into()),
-    };
-    let mut r = resolve(&args).unwrap();
+    let mut r = dev_nrf(&dir.path().join("nrf"));
     r.clock = clock.clock();
     r.config.validity_period_secs = 1;
     r.config.heartbeat_secs = 10;
@@ -207,16 +213,7 @@ async fn discovery_in_turn_reselection_and_expiry() {
 async fn tokens_are_requested_once_and_verify() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("nrf");
-    let args = NrfArgs {
-        host: HostArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(data.clone()),
-            ..Default::default()
-        },
-        nf_instance_id: Some(NRF_ID.into()),
-    };
-    let running = start(resolve(&args).unwrap()).await.unwrap();
+    let running = start(dev_nrf(&data)).await.unwrap();
     let root = format!("http://{}", running.addr);
     let nrf = NrfClient::new(SbiClient::h2c().unwrap(), root.clone());
     let me = NfInstanceId::parse("00000000-0000-4000-8000-0000000000b1").unwrap();
@@ -277,16 +274,7 @@ async fn tokens_are_requested_once_and_verify() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_producer_registered_after_an_empty_answer_is_found_soon() {
     let dir = tempfile::tempdir().unwrap();
-    let args = NrfArgs {
-        host: HostArgs {
-            dev: true,
-            listen: Some("127.0.0.1:0".into()),
-            data: Some(dir.path().join("nrf")),
-            ..Default::default()
-        },
-        nf_instance_id: Some(NRF_ID.into()),
-    };
-    let mut r = resolve(&args).unwrap();
+    let mut r = dev_nrf(&dir.path().join("nrf"));
     r.config.validity_period_secs = 60;
     let running = start(r).await.unwrap();
     let root = format!("http://{}", running.addr);

@@ -20,6 +20,28 @@ fn soak(args: &[&str], out_dir: &std::path::Path) -> std::process::Output {
         .expect("run akma bench soak")
 }
 
+/// The stdout of a run that must have succeeded.
+fn succeeded(out: std::process::Output) -> String {
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `soak.csv` of `dir`, and its rows after the header split into columns.
+fn csv_rows(dir: &std::path::Path) -> (String, Vec<Vec<String>>) {
+    let csv = std::fs::read_to_string(dir.join("soak.csv")).unwrap();
+    let rows = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    (csv, rows)
+}
+
 #[test]
 fn bench_soak_samples_the_full_path_at_the_given_rate() {
     let out_dir = tempfile::tempdir().unwrap();
@@ -148,19 +170,9 @@ fn with_the_supi_the_af_cache_holds_one_key_per_subscriber() {
         ],
         out_dir.path(),
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(out);
     assert!(stdout.contains("the AF receives the SUPI"), "{stdout}");
-    let csv = std::fs::read_to_string(out_dir.path().join("soak.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect())
-        .collect();
+    let (csv, rows) = csv_rows(out_dir.path());
     let ops: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
     assert!(ops >= 60, "{ops} operations: {csv}");
     for r in &rows {
@@ -186,23 +198,13 @@ fn an_anonymous_af_cache_is_capped_at_five_keys_per_subscriber() {
         ],
         out_dir.path(),
     );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = succeeded(out);
     assert!(stdout.contains("the AF is anonymous"), "{stdout}");
     assert!(
         stdout.contains("its key cache capped at 50 entries (5 per subscriber)"),
         "{stdout}"
     );
-    let csv = std::fs::read_to_string(out_dir.path().join("soak.csv")).unwrap();
-    let rows: Vec<Vec<&str>> = csv
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect())
-        .collect();
+    let (csv, rows) = csv_rows(out_dir.path());
     let ops: u64 = rows.iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
     assert!(ops > 60, "{ops} operations: {csv}");
     for r in &rows {
