@@ -195,7 +195,7 @@ async fn at_rest_sealing_and_ttls() {
     );
     let ptr_key = s.pointer_key(c.supi.as_ref().unwrap().as_str());
     let ptr: String = raw.get(&ptr_key).unwrap();
-    assert_eq!(ptr, c.a_kid.as_str());
+    assert_eq!(ptr.split('\n').next(), Some(c.a_kid.as_str()));
     let want = 3600 + akma_store::redis_cluster::TTL_SLACK_SECS as i64;
     for key in [s.record_key(c.a_kid.as_str()), ptr_key.clone()] {
         let ttl: i64 = raw.ttl(&key).unwrap();
@@ -298,4 +298,241 @@ async fn cluster_down_fails_fast_and_recovers() {
         s.register(testsuite::context(2, 1)).await.unwrap(),
         Some(c.a_kid.clone())
     );
+}
+
+/// The state octet (`P`, `C`, `R`) of an A-KID record as Redis holds it, `None` without one.
+fn state(
+    cluster: &TestCluster,
+    s: &RedisClusterStore,
+    a_kid: &akma_core::ids::AKid,
+) -> Option<char> {
+    let v: Option<String> = cluster.client().get(s.record_key(a_kid.as_str())).unwrap();
+    v.and_then(|v| v.chars().last())
+}
+
+/// The `GET`s the cluster's nodes answered since the last call (`CONFIG RESETSTAT` on
+/// every node, read from `INFO commandstats`).
+fn gets_since_reset(cluster: &TestCluster) -> u64 {
+    let mut total = 0;
+    for port in cluster.ports() {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("commandstats")
+            .query(&mut c)
+            .unwrap();
+        total += info
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_get:calls="))
+            .and_then(|r| r.split(',').next())
+            .map_or(0, |n| n.parse::<u64>().unwrap());
+        let _: () = redis::cmd("CONFIG").arg("RESETSTAT").query(&mut c).unwrap();
+    }
+    total
+}
+
+/// A finished registration leaves its record confirmed, and a lookup of it is one `GET`;
+/// a registration cut short at each of its steps leaves the record pending or retired,
+/// which resolves only through the pointer (two `GET`s), and never leaves two A-KIDs of one
+/// subscriber resolving. The same for a removal cut short after its retirement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_records_resolve_in_one_read_and_crashes_leave_one_context() {
+    let cluster = TestCluster::start();
+    let s = open(&cluster, "?prefix=conf", kek()).await;
+    let get = |c: &akma_store::AkmaContext| {
+        let (s, a) = (s.clone(), c.a_kid.clone());
+        async move { s.get_by_a_kid(&a, testsuite::T0).await.unwrap() }
+    };
+    let ctx: Vec<_> = (0..6).map(|t| testsuite::context(40 + t, 1)).collect();
+
+    assert_eq!(s.register(ctx[0].clone()).await.unwrap(), None);
+    assert_eq!(state(&cluster, &s, &ctx[0].a_kid), Some('C'));
+    let ptr: String = cluster
+        .client()
+        .get(s.pointer_key(ctx[0].supi.as_ref().unwrap().as_str()))
+        .unwrap();
+    let (named, token) = ptr.split_once('\n').expect("A-KID, newline, token");
+    assert_eq!(named, ctx[0].a_kid.as_str());
+    assert!(
+        token.len() == 16 && token.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{ptr:?}"
+    );
+    gets_since_reset(&cluster);
+    testsuite::assert_context(get(&ctx[0]).await, &ctx[0], "confirmed");
+    assert_eq!(
+        gets_since_reset(&cluster),
+        1,
+        "a confirmed record is one GET"
+    );
+
+    // Cut short after retiring the current record: the current context still resolves
+    // (through its pointer, two GETs), the new one does not.
+    s.register_until(ctx[1].clone(), StopAfter::OldRetired)
+        .await
+        .unwrap();
+    assert_eq!(state(&cluster, &s, &ctx[0].a_kid), Some('R'));
+    assert_eq!(state(&cluster, &s, &ctx[1].a_kid), Some('P'));
+    gets_since_reset(&cluster);
+    testsuite::assert_context(get(&ctx[0]).await, &ctx[0], "retired, still pointed at");
+    assert_eq!(
+        gets_since_reset(&cluster),
+        2,
+        "a retired record needs its pointer"
+    );
+    assert!(
+        get(&ctx[1]).await.is_none(),
+        "a pending record nothing points at"
+    );
+
+    // Cut short after the swap: the new context resolves (pending), the old does not.
+    s.register_until(ctx[1].clone(), StopAfter::PointerMoved)
+        .await
+        .unwrap();
+    assert!(
+        get(&ctx[0]).await.is_none(),
+        "retired and no longer pointed at"
+    );
+    assert_eq!(state(&cluster, &s, &ctx[1].a_kid), Some('P'));
+    testsuite::assert_context(get(&ctx[1]).await, &ctx[1], "pending, pointed at");
+
+    // Cut short after deleting the replaced record, before the confirmation.
+    s.register_until(ctx[2].clone(), StopAfter::OldDeleted)
+        .await
+        .unwrap();
+    assert_eq!(
+        state(&cluster, &s, &ctx[1].a_kid),
+        None,
+        "replaced record deleted"
+    );
+    assert_eq!(state(&cluster, &s, &ctx[2].a_kid), Some('P'));
+    testsuite::assert_context(get(&ctx[2]).await, &ctx[2], "pending, pointed at");
+
+    // A full registration then replaces it and is confirmed.
+    assert_eq!(
+        s.register(ctx[3].clone()).await.unwrap(),
+        Some(ctx[2].a_kid.clone())
+    );
+    assert_eq!(state(&cluster, &s, &ctx[2].a_kid), None);
+    assert_eq!(state(&cluster, &s, &ctx[3].a_kid), Some('C'));
+    for (i, c) in ctx.iter().enumerate().take(3) {
+        assert!(get(c).await.is_none(), "context {i} replaced");
+    }
+    testsuite::assert_context(get(&ctx[3]).await, &ctx[3], "current");
+
+    // The same A-KID registered again: retired by its own registration, still resolving.
+    assert_eq!(
+        s.register(ctx[3].clone()).await.unwrap(),
+        Some(ctx[3].a_kid.clone())
+    );
+    assert_eq!(state(&cluster, &s, &ctx[3].a_kid), Some('R'));
+    testsuite::assert_context(get(&ctx[3]).await, &ctx[3], "registered again");
+    assert_eq!(
+        s.register(ctx[4].clone()).await.unwrap(),
+        Some(ctx[3].a_kid.clone())
+    );
+    assert!(get(&ctx[3]).await.is_none());
+    assert_eq!(state(&cluster, &s, &ctx[4].a_kid), Some('C'));
+
+    // A removal cut short after its retirement: the context resolves until the removal
+    // is done again.
+    let sub = ctx[4].supi.as_ref().unwrap().as_str().to_owned();
+    assert!(!s.remove_until(&sub, true).await.unwrap());
+    assert_eq!(state(&cluster, &s, &ctx[4].a_kid), Some('R'));
+    testsuite::assert_context(get(&ctx[4]).await, &ctx[4], "removal cut short");
+    assert!(s.remove_by_subscriber(&sub).await.unwrap());
+    assert!(get(&ctx[4]).await.is_none(), "removed");
+    assert_eq!(state(&cluster, &s, &ctx[4].a_kid), None);
+}
+
+/// Records and pointers of the first layout (no state line; the pointer the A-KID alone),
+/// as an earlier version wrote them, still resolve (through the pointer) and are replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_layout_records_still_resolve() {
+    let cluster = TestCluster::start();
+    let s = open(&cluster, "?prefix=v1", kek()).await;
+    let old = testsuite::context(50, 1);
+    s.register(old.clone()).await.unwrap();
+    let mut c = cluster.client();
+    let rec_key = s.record_key(old.a_kid.as_str());
+    let ptr_key = s.pointer_key(old.supi.as_ref().unwrap().as_str());
+    let rec: String = c.get(&rec_key).unwrap();
+    let v1 = rec
+        .strip_suffix("\nC")
+        .expect("a confirmed record")
+        .to_owned();
+    let _: () = c.set(&rec_key, &v1).unwrap();
+    let _: () = c.set(&ptr_key, old.a_kid.as_str()).unwrap();
+    testsuite::assert_context(
+        s.get_by_a_kid(&old.a_kid, testsuite::T0).await.unwrap(),
+        &old,
+        "a first-layout record",
+    );
+    let new = testsuite::context(51, 1);
+    assert_eq!(
+        s.register(new.clone()).await.unwrap(),
+        Some(old.a_kid.clone())
+    );
+    assert!(s
+        .get_by_a_kid(&old.a_kid, testsuite::T0)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(state(&cluster, &s, &new.a_kid), Some('C'));
+    // A first-layout pointer naming a record that another pointer replaced: not resolved.
+    let _: () = c.set(&rec_key, &v1).unwrap();
+    assert!(s
+        .get_by_a_kid(&old.a_kid, testsuite::T0)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Many concurrent re-registrations of one subscriber through two stores (two AAnF
+/// replicas): afterwards exactly one of the A-KIDs resolves, the one the pointer names, and
+/// no other record of the subscriber is confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reregistrations_leave_one_confirmed_record() {
+    let cluster = TestCluster::start();
+    let a = open(&cluster, "?prefix=race", kek()).await;
+    let b = open(&cluster, "?prefix=race", kek()).await;
+    let mut tasks = Vec::new();
+    for t in 0..8u8 {
+        let s = if t % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            for round in 0..12u8 {
+                s.register(testsuite::context(100 + t * 12 + round, 7))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let ptr: String = cluster
+        .client()
+        .get(a.pointer_key(testsuite::supi(7).as_str()))
+        .unwrap();
+    let current = ptr.split('\n').next().unwrap().to_owned();
+    let mut resolving = Vec::new();
+    for tag in 100..196u8 {
+        let c = testsuite::context(tag, 7);
+        if a.get_by_a_kid(&c.a_kid, testsuite::T0 + 100)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            resolving.push(c.a_kid.as_str().to_owned());
+        }
+        if c.a_kid.as_str() != current {
+            assert_ne!(
+                state(&cluster, &a, &c.a_kid),
+                Some('C'),
+                "a confirmed record the pointer does not name"
+            );
+        }
+    }
+    assert_eq!(resolving, vec![current]);
 }
