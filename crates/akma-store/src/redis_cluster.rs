@@ -333,9 +333,42 @@ fn redis_err(during: &'static str) -> impl FnOnce(RedisError) -> StoreError {
     move |source| backend(RedisStoreError::Redis { during, source })
 }
 
+/// A Lua script, sent as `EVALSHA` (its SHA-1, computed once) and as `EVAL` only when a
+/// node answers `NOSCRIPT` (a node that has not run it yet: new, restarted, promoted).
+struct Lua {
+    src: &'static str,
+    sha: std::sync::OnceLock<String>,
+}
+
+impl Lua {
+    const fn new(src: &'static str) -> Self {
+        Self {
+            src,
+            sha: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn sha(&self) -> &str {
+        self.sha
+            .get_or_init(|| redis::Script::new(self.src).get_hash().to_owned())
+    }
+}
+
+/// Whether `e` is a node's `NOSCRIPT` answer.
+fn is_noscript(e: &StoreError) -> bool {
+    let StoreError::Backend { source, .. } = e else {
+        return false;
+    };
+    matches!(
+        source.downcast_ref::<RedisStoreError>(),
+        Some(RedisStoreError::Redis { source, .. }) if source.code() == Some("NOSCRIPT")
+    )
+}
+
 /// Compare-and-set of one key: `ARGV[1]` = `1` if the key must hold `ARGV[2]`, `0` if it
 /// must be absent; then set it to `ARGV[3]` with TTL `ARGV[4]` seconds (empty: none).
-const CAS_SCRIPT: &str = r"
+static CAS_SCRIPT: Lua = Lua::new(
+    r"
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
   if cur ~= ARGV[2] then return 0 end
@@ -348,21 +381,25 @@ else
   redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
 end
 return 1
-";
+",
+);
 
 /// Deletes the key if it holds exactly `ARGV[1]`.
-const DEL_IF_EQ_SCRIPT: &str = r"
+static DEL_IF_EQ_SCRIPT: Lua = Lua::new(
+    r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0
-";
+",
+);
 
 /// Retires the A-KID record `KEYS[1]` if it is the subscriber's (its value starts with the
 /// owner's header `ARGV[1]`) and marked pending or confirmed: its state (the last octet)
 /// becomes `R`, so that it resolves only while its subscriber's pointer names it. The TTL
 /// stays (`SETRANGE`). Answers 1 if it retired the record.
-const RETIRE_SCRIPT: &str = r"
+static RETIRE_SCRIPT: Lua = Lua::new(
+    r"
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, string.len(ARGV[1])) ~= ARGV[1] then return 0 end
 local n = string.len(v)
@@ -372,23 +409,31 @@ if s == '\nP' or s == '\nC' then
   return 1
 end
 return 0
-";
+",
+);
 
-/// Confirms the A-KID record `KEYS[1]` if it is still exactly `ARGV[1]` (the pending value
-/// this registration wrote: its sealed key's random nonce makes it unique): its state
-/// becomes `C`. Answers 1 if it confirmed it.
-const CONFIRM_SCRIPT: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SETRANGE', KEYS[1], string.len(ARGV[1]) - 1, 'C')
+/// Confirms the A-KID record `KEYS[1]` if it is still the pending value this registration
+/// wrote: pending, with the sealed key's nonce line `ARGV[1]` (newline, the 48 hex digits
+/// of a random nonce, newline), which no other write shares. Its state becomes `C`.
+/// Answers 1 if it confirmed it.
+static CONFIRM_SCRIPT: Lua = Lua::new(
+    r"
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+local n = string.len(v)
+if string.sub(v, n - 1) == '\nP' and string.find(v, ARGV[1], 1, true) then
+  redis.call('SETRANGE', KEYS[1], n - 1, 'C')
   return 1
 end
 return 0
-";
+",
+);
 
 /// Stores a service-disable subscription: `KEYS[1]` the A-KID record, `KEYS[2]` its `dis:`
 /// hash (one slot); `ARGV` = callback URI, afId, the most URIs. Answers 0 without a record,
 /// 2 when full, 1 when stored (the hash expires with the record).
-const SUBSCRIBE_SCRIPT: &str = r"
+static SUBSCRIBE_SCRIPT: Lua = Lua::new(
+    r"
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl == -2 then return 0 end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and
@@ -398,12 +443,14 @@ end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PERSIST', KEYS[2]) end
 return 1
-";
+",
+);
 
 /// Deletes the A-KID record `KEYS[1]` if its value starts with `ARGV[1]` (the owner's
 /// header), and then its `dis:` hash `KEYS[2]`, returning the hash's fields and values
 /// (empty if the record was not the owner's).
-const DEL_RECORD_AND_SUBS_SCRIPT: &str = r"
+static DEL_RECORD_AND_SUBS_SCRIPT: Lua = Lua::new(
+    r"
 local v = redis.call('GET', KEYS[1])
 if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
   redis.call('DEL', KEYS[1])
@@ -412,22 +459,26 @@ if v and string.sub(v, 1, string.len(ARGV[1])) == ARGV[1] then
   return subs
 end
 return {}
-";
+",
+);
 
 /// Queues a notice: `KEYS` = outbox `n`, `due`, `att`; `ARGV` = id, notice, due time. A
 /// notice already queued stays as it is.
-const ENQUEUE_SCRIPT: &str = r"
+static ENQUEUE_SCRIPT: Lua = Lua::new(
+    r"
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
   redis.call('HSET', KEYS[3], ARGV[1], 0)
   return 1
 end
 return 0
-";
+",
+);
 
 /// Claims due notices: `KEYS` = outbox `n`, `due`, `att`; `ARGV` = now, lease until, limit.
 /// Answers id, notice, attempts for each.
-const CLAIM_SCRIPT: &str = r"
+static CLAIM_SCRIPT: Lua = Lua::new(
+    r"
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 for _, id in ipairs(ids) do
@@ -443,10 +494,12 @@ for _, id in ipairs(ids) do
   end
 end
 return out
-";
+",
+);
 
 /// Deletes a notice (`ARGV[1]`), or with `ARGV[2]` set makes it due then (only if queued).
-const NOTICE_SCRIPT: &str = r"
+static NOTICE_SCRIPT: Lua = Lua::new(
+    r"
 if ARGV[2] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('ZREM', KEYS[2], ARGV[1])
@@ -458,7 +511,8 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return 1
 end
 return 0
-";
+",
+);
 
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
@@ -858,21 +912,49 @@ impl RedisClusterStore {
     /// the key's primary. Returns the script's integer answer.
     async fn eval_key(
         &self,
-        script: &str,
+        script: &Lua,
         key: &str,
         args: &[&[u8]],
         durable: Option<&'static str>,
         during: &'static str,
     ) -> Result<i64, StoreError> {
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(script).arg(1).arg(key);
-        for a in args {
-            cmd.arg(*a);
-        }
-        let v = self.run(cmd, key, durable, during).await?;
-        match v {
+        match self.eval(script, &[key], args, durable, during).await? {
             Value::Int(n) => Ok(n),
             _ => Err(backend(RedisStoreError::Unexpected { during })),
+        }
+    }
+
+    /// Runs `script` on `keys` (one slot; the first routes it) with `args`, under the
+    /// durability check if `durable` (see [`Self::run`]).
+    async fn eval(
+        &self,
+        script: &Lua,
+        keys: &[&str],
+        args: &[&[u8]],
+        durable: Option<&'static str>,
+        during: &'static str,
+    ) -> Result<Value, StoreError> {
+        let route = keys.first().copied().unwrap_or_default();
+        let build = |verb: &str, body: &str| {
+            let mut cmd = redis::cmd(verb);
+            cmd.arg(body).arg(keys.len());
+            for k in keys {
+                cmd.arg(*k);
+            }
+            for a in args {
+                cmd.arg(*a);
+            }
+            cmd
+        };
+        match self
+            .run(build("EVALSHA", script.sha()), route, durable, during)
+            .await
+        {
+            Err(e) if is_noscript(&e) => {
+                self.run(build("EVAL", script.src), route, durable, during)
+                    .await
+            }
+            r => r,
         }
     }
 
@@ -889,10 +971,15 @@ impl RedisClusterStore {
     ) -> Result<Value, StoreError> {
         let mut c = self.conn.clone();
         let Some(what) = durable.filter(|_| self.opts.wait_replicas > 0) else {
-            return c
+            // An error answer may come back as a value (`NOSCRIPT` does): an error all the same.
+            return match c
                 .route_command(cmd, route_of(key))
                 .await
-                .map_err(redis_err(during));
+                .map_err(redis_err(during))?
+            {
+                Value::ServerError(e) => Err(redis_err(during)(RedisError::from(e))),
+                v => Ok(v),
+            };
         };
         let mut p = redis::pipe();
         p.add_command(cmd);
@@ -975,7 +1062,7 @@ impl RedisClusterStore {
                             // The expired holder gives the A-KID up entirely (its record
                             // retired first: no pointer goes before its record is).
                             self.eval_key(
-                                RETIRE_SCRIPT,
+                                &RETIRE_SCRIPT,
                                 &rec_key,
                                 &[owner_header(&holder.owner).as_bytes()],
                                 Some("retired A-KID record"),
@@ -983,7 +1070,7 @@ impl RedisClusterStore {
                             )
                             .await?;
                             self.eval_key(
-                                DEL_IF_EQ_SCRIPT,
+                                &DEL_IF_EQ_SCRIPT,
                                 &holder_ptr_key,
                                 &[p],
                                 Some("subscriber pointer"),
@@ -1001,7 +1088,7 @@ impl RedisClusterStore {
             };
             let ok = self
                 .eval_key(
-                    CAS_SCRIPT,
+                    &CAS_SCRIPT,
                     &rec_key,
                     &[expect, expected, value.as_bytes(), ttl.as_bytes()],
                     Some("A-KID record"),
@@ -1040,7 +1127,7 @@ impl RedisClusterStore {
                 .transpose()?;
             if let Some(n) = named {
                 self.eval_key(
-                    RETIRE_SCRIPT,
+                    &RETIRE_SCRIPT,
                     &self.record_key(n),
                     &[header.as_bytes()],
                     Some("retired A-KID record"),
@@ -1057,7 +1144,7 @@ impl RedisClusterStore {
             };
             let ok = self
                 .eval_key(
-                    CAS_SCRIPT,
+                    &CAS_SCRIPT,
                     &ptr_key,
                     &[expect, expected, ptr_value.as_bytes(), ttl.as_bytes()],
                     Some("subscriber pointer"),
@@ -1099,11 +1186,12 @@ impl RedisClusterStore {
         // Step 5: confirm the record, if nothing has retired or replaced it since the swap.
         // No durability check: a confirmation lost in a failover leaves the record
         // pending, which still resolves through the pointer.
-        let written_value = [value.as_bytes()];
+        let nonce_line = format!("\n{}\n", akma_core::hex::encode(sealed.nonce.as_bytes()));
+        let written = [nonce_line.as_bytes()];
         let confirm = self.eval_key(
-            CONFIRM_SCRIPT,
+            &CONFIRM_SCRIPT,
             &rec_key,
-            &written_value,
+            &written,
             None,
             "confirming the A-KID record",
         );
@@ -1128,13 +1216,17 @@ impl RedisClusterStore {
     ) -> Result<Vec<(String, String)>, StoreError> {
         let during = "deleting an A-KID record";
         let rec_key = self.record_key(a_kid);
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(DEL_RECORD_AND_SUBS_SCRIPT)
-            .arg(2)
-            .arg(&rec_key)
-            .arg(self.subs_key(a_kid))
-            .arg(owner_header(owner));
-        let v = self.run(cmd, &rec_key, None, during).await?;
+        let subs_key = self.subs_key(a_kid);
+        let header = owner_header(owner);
+        let v = self
+            .eval(
+                &DEL_RECORD_AND_SUBS_SCRIPT,
+                &[&rec_key, &subs_key],
+                &[header.as_bytes()],
+                None,
+                during,
+            )
+            .await?;
         Ok(pairs(strings(v, during)?))
     }
 
@@ -1181,23 +1273,16 @@ impl RedisClusterStore {
 
     async fn eval_outbox(
         &self,
-        script: &str,
+        script: &Lua,
         args: &[&[u8]],
         durable: bool,
         during: &'static str,
     ) -> Result<Value, StoreError> {
-        let keys = self.outbox_keys();
-        let mut cmd = redis::cmd("EVAL");
-        cmd.arg(script).arg(3);
-        for k in &keys {
-            cmd.arg(k);
-        }
-        for a in args {
-            cmd.arg(*a);
-        }
-        self.run(
-            cmd,
-            &keys[0],
+        let [n, due, att] = self.outbox_keys();
+        self.eval(
+            script,
+            &[&n, &due, &att],
+            args,
             durable.then_some("notification outbox"),
             during,
         )
@@ -1211,7 +1296,7 @@ impl RedisClusterStore {
             let id = format!("{a_kid}\n{uri}");
             let notice = format!("{a_kid}\n{af_id}\n{uri}\n{now}");
             self.eval_outbox(
-                ENQUEUE_SCRIPT,
+                &ENQUEUE_SCRIPT,
                 &[id.as_bytes(), notice.as_bytes(), now.to_string().as_bytes()],
                 true,
                 "queueing a service-disable notification",
@@ -1304,7 +1389,7 @@ impl RedisClusterStore {
                 let subs = self.subscriptions(a).await?;
                 self.enqueue(a, &subs).await?;
                 self.eval_key(
-                    RETIRE_SCRIPT,
+                    &RETIRE_SCRIPT,
                     &self.record_key(a),
                     &[header.as_bytes()],
                     Some("retired A-KID record"),
@@ -1317,7 +1402,7 @@ impl RedisClusterStore {
             }
             let deleted = self
                 .eval_key(
-                    DEL_IF_EQ_SCRIPT,
+                    &DEL_IF_EQ_SCRIPT,
                     &ptr_key,
                     &[&cur],
                     Some("subscriber pointer"),
@@ -1495,16 +1580,20 @@ impl AkmaStore for RedisClusterStore {
             let during = "storing a service-disable subscription";
             let a = sub.a_kid.as_str();
             let rec_key = self.record_key(a);
-            let mut cmd = redis::cmd("EVAL");
-            cmd.arg(SUBSCRIBE_SCRIPT)
-                .arg(2)
-                .arg(&rec_key)
-                .arg(self.subs_key(a))
-                .arg(&sub.notif_uri)
-                .arg(&sub.af_id)
-                .arg(MAX_DISABLE_SUBSCRIPTIONS);
+            let subs_key = self.subs_key(a);
+            let max = MAX_DISABLE_SUBSCRIPTIONS.to_string();
             match self
-                .run(cmd, &rec_key, Some("service-disable subscription"), during)
+                .eval(
+                    &SUBSCRIBE_SCRIPT,
+                    &[&rec_key, &subs_key],
+                    &[
+                        sub.notif_uri.as_bytes(),
+                        sub.af_id.as_bytes(),
+                        max.as_bytes(),
+                    ],
+                    Some("service-disable subscription"),
+                    during,
+                )
                 .await?
             {
                 Value::Int(1) => Ok(Subscribed::Stored),
@@ -1545,7 +1634,7 @@ impl AkmaStore for RedisClusterStore {
             }
             let v = self
                 .eval_outbox(
-                    CLAIM_SCRIPT,
+                    &CLAIM_SCRIPT,
                     &[
                         now.to_string().as_bytes(),
                         lease_until.to_string().as_bytes(),
@@ -1583,7 +1672,7 @@ impl AkmaStore for RedisClusterStore {
     async fn finish_notice(&self, id: &str) -> Result<(), StoreError> {
         let during = "deleting a service-disable notification";
         self.deadline(during, async {
-            self.eval_outbox(NOTICE_SCRIPT, &[id.as_bytes(), b""], false, during)
+            self.eval_outbox(&NOTICE_SCRIPT, &[id.as_bytes(), b""], false, during)
                 .await
                 .map(|_| ())
         })
@@ -1594,7 +1683,7 @@ impl AkmaStore for RedisClusterStore {
         let during = "rescheduling a service-disable notification";
         self.deadline(during, async {
             self.eval_outbox(
-                NOTICE_SCRIPT,
+                &NOTICE_SCRIPT,
                 &[id.as_bytes(), due_at.to_string().as_bytes()],
                 false,
                 during,

@@ -444,6 +444,18 @@ async fn confirmed_records_resolve_in_one_read_and_crashes_leave_one_context() {
     assert!(s.remove_by_subscriber(&sub).await.unwrap());
     assert!(get(&ctx[4]).await.is_none(), "removed");
     assert_eq!(state(&cluster, &s, &ctx[4].a_kid), None);
+
+    // Scripts go as EVALSHA; nodes that lost them (a restart, a failover) get EVAL.
+    for port in cluster.ports() {
+        let mut c = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let _: () = redis::cmd("SCRIPT").arg("FLUSH").query(&mut c).unwrap();
+    }
+    assert_eq!(s.register(ctx[5].clone()).await.unwrap(), None);
+    assert_eq!(state(&cluster, &s, &ctx[5].a_kid), Some('C'));
+    testsuite::assert_context(get(&ctx[5]).await, &ctx[5], "after SCRIPT FLUSH");
 }
 
 /// Records and pointers of the first layout (no state line; the pointer the A-KID alone),
