@@ -39,14 +39,17 @@
 //!
 //! > a confirmed record is always the one its subscriber's pointer names.
 //!
-//! Nothing moves or deletes a pointer without first retiring (`C`/`P` → `R`, durable) the
-//! record it names; a registration confirms its own record only after its swap, and only if
-//! the record is still exactly the pending value it wrote (unique by the seal's random
-//! nonce). Since every pointer value is unique too, a compare-and-set that moves the pointer
-//! away from this registration's value read that value, so it came after the swap, and its
-//! retirement came after the record was written: either it retired the record before the
-//! confirmation (which then changes nothing) or after it. Either way the invariant holds at
-//! every instant, crash or not.
+//! Nothing moves a pointer to another A-KID, or deletes it, without first retiring (`C`/`P`
+//! → `R`, durable) the record it names; a registration confirms its own record only after
+//! its swap, and only if the record is still the pending value it wrote (its line with the
+//! seal's random nonce, which no other write shares). Since every pointer value is unique
+//! too, a compare-and-set that moves the pointer away from this registration's A-KID read
+//! this registration's value or a later one, so it came after the swap, and its retirement
+//! came after the record was written: either it retired the record before the confirmation
+//! (which then changes nothing) or after it. A swap that keeps the A-KID (the same A-KID
+//! registered again, with a new pointer value) retires nothing: its record write has already
+//! replaced whatever that A-KID's record was, confirmed or not, and the pointer still names
+//! it. Either way the invariant holds at every instant, crash or not.
 //!
 //! `register(ctx)` (subscriber `S`, A-KID `A`):
 //! 1. `GET ak:{A}` (and, at the same time, step 3's first `GET sub:{S}`). If the record
@@ -57,7 +60,8 @@
 //! 2. Write `ak:{A}`, **pending**, with a compare-and-set script: only if it still holds
 //!    what step 1 read (retried from step 1 if not, at most 3 times). Crash here: `A` is
 //!    written but no pointer names it, so it does not resolve.
-//! 3. With the pointer read (the A-KID it names: `O`): retire `ak:{O}` if it is `S`'s, then
+//! 3. With the pointer read (the A-KID it names: `O`): retire `ak:{O}` if it is `S`'s and
+//!    `O` is not `A`, then
 //!    a compare-and-set sets `sub:{S}` to this registration's value (TTL as the record's)
 //!    only if it still holds what was read (else read again, retire again): the atomic
 //!    swap, whose previous value names the replaced A-KID. Crash after the retirement:
@@ -70,12 +74,9 @@
 //! 4. Delete the replaced record if it is still `S`'s (a one-key script that checks the
 //!    owner). Crash before it: the retired record stays unpointed until its TTL; it never
 //!    resolves.
-//! 5. At the same time as step 4: confirm `ak:{A}` (`P` → `C`) if it is still exactly the
-//!    value step 2 wrote. Crash before it: `A` stays pending and resolves through the
+//! 5. At the same time as step 4: confirm `ak:{A}` (`P` → `C`) if it is still pending with
+//!    step 2's nonce line. Crash before it: `A` stays pending and resolves through the
 //!    pointer, at two round trips per lookup, until its next registration.
-//!
-//! A registration of the same A-KID again retires its own record in step 3, so that record
-//! stays retired (correct, not fast) until the subscriber's next new A-KID.
 //!
 //! `remove_by_supi(supi)`: `GET sub:{supi}`, retire the record it names, delete the pointer
 //! if it still holds what was read (the A-KID stops resolving; a late delivery removes
@@ -1125,7 +1126,10 @@ impl RedisClusterStore {
                     })
                 })
                 .transpose()?;
-            if let Some(n) = named {
+            // A pointer that names this A-KID already keeps naming it: step 2 has replaced
+            // that record by this pending one, and nothing needs retiring (retiring it would
+            // only keep this registration from confirming its own record).
+            if let Some(n) = named.filter(|n| *n != a_kid) {
                 self.eval_key(
                     &RETIRE_SCRIPT,
                     &self.record_key(n),
